@@ -1,0 +1,82 @@
+package net
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies an Error frame. Values are part of the protocol.
+type Code uint16
+
+const (
+	// CodeMalformed: the frame could not be decoded. The connection closes.
+	CodeMalformed Code = 1
+	// CodeTooLarge: a frame, key or value exceeds its limit.
+	CodeTooLarge Code = 2
+	// CodeBadKey: the key is empty or too long.
+	CodeBadKey Code = 3
+	// CodeAuth: authentication failed or was skipped. The connection closes.
+	CodeAuth Code = 4
+	// CodeUnknownKind: the message kind is not one this node serves.
+	CodeUnknownKind Code = 5
+	// CodeUnavailable: not enough replicas answered; nothing was written.
+	CodeUnavailable Code = 6
+	// CodeUnknownOutcome: the request timed out after it may have taken
+	// effect; a write may or may not have happened.
+	CodeUnknownOutcome Code = 7
+	// CodeInternal: a bug or an I/O failure in the node.
+	CodeInternal Code = 8
+	// CodeUnsupported: a well-formed request this node cannot serve.
+	CodeUnsupported Code = 9
+	// CodeShuttingDown: the node is stopping and takes no new requests.
+	CodeShuttingDown Code = 10
+)
+
+var codeNames = map[Code]string{
+	CodeMalformed: "malformed", CodeTooLarge: "too large", CodeBadKey: "bad key",
+	CodeAuth: "auth refused", CodeUnknownKind: "unknown command", CodeUnavailable: "unavailable",
+	CodeUnknownOutcome: "unknown outcome", CodeInternal: "internal", CodeUnsupported: "unsupported",
+	CodeShuttingDown: "shutting down",
+}
+
+func (c Code) String() string {
+	if s, ok := codeNames[c]; ok {
+		return s
+	}
+	return fmt.Sprintf("code(%d)", uint16(c))
+}
+
+// Errors returned by the codec. Each wraps one of these, so callers test
+// with errors.Is and reply with the matching Code.
+var (
+	// ErrShort means the buffer holds only part of a frame: read more.
+	ErrShort = errors.New("incomplete frame")
+	// ErrMalformed means the bytes are not a valid frame.
+	ErrMalformed = errors.New("malformed frame")
+	// ErrChecksum means the frame's CRC does not match its contents.
+	ErrChecksum = fmt.Errorf("%w: checksum mismatch", ErrMalformed)
+	// ErrTooLarge means a frame, key or value exceeds its limit.
+	ErrTooLarge = errors.New("too large")
+	// ErrVersion means the frame's protocol version is not one we speak.
+	ErrVersion = fmt.Errorf("%w: unsupported protocol version", ErrMalformed)
+	// ErrUnknownKind means the frame is intact but its kind is not one we
+	// know; the connection can go on after an error reply.
+	ErrUnknownKind = errors.New("unknown message kind")
+	// ErrBadKey means a key is empty or longer than MaxKey.
+	ErrBadKey = errors.New("bad key")
+)
+
+// CodeOf returns the error code to reply with for a codec or validation error.
+func CodeOf(err error) Code {
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return CodeTooLarge
+	case errors.Is(err, ErrBadKey):
+		return CodeBadKey
+	case errors.Is(err, ErrUnknownKind):
+		return CodeUnknownKind
+	case errors.Is(err, ErrMalformed):
+		return CodeMalformed
+	}
+	return CodeInternal
+}

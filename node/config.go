@@ -1,0 +1,44 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/memdb/memdb/net"
+)
+
+// Config is a node's configuration. Use DefaultConfig and change fields;
+// Validate checks them and fills zero durations with defaults.
+type Config struct {
+	// ID is the node's id, unique in the cluster (1..65535).
+	ID net.NodeID
+	// ReplicationFactor is the number of replicas per key.
+	ReplicationFactor int
+	// RequestTimeout bounds how long a coordinated request waits for
+	// replicas before its outcome is reported as unknown.
+	RequestTimeout time.Duration
+}
+
+// DefaultConfig returns the defaults for node id.
+func DefaultConfig(id net.NodeID) Config {
+	return Config{ID: id, ReplicationFactor: 3, RequestTimeout: 2 * time.Second}
+}
+
+// Validate checks c and fills in defaults for zero durations.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.ID == 0 {
+		errs = append(errs, errors.New("node id must be 1..65535, not 0"))
+	}
+	if c.ReplicationFactor < 1 || c.ReplicationFactor > 16 {
+		errs = append(errs, fmt.Errorf("replication factor must be 1..16, not %d", c.ReplicationFactor))
+	}
+	if c.RequestTimeout < 0 {
+		errs = append(errs, fmt.Errorf("request timeout must be positive, not %v", c.RequestTimeout))
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = DefaultConfig(c.ID).RequestTimeout
+	}
+	return errors.Join(errs...)
+}

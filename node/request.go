@@ -1,0 +1,84 @@
+package node
+
+import (
+	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/store"
+)
+
+// Request handles one frame from client connection c. The frame was decoded
+// by the host, so it is well formed; its contents are still checked here.
+func (n *Node) Request(c net.ConnID, f net.Frame) {
+	n.stats.Requests++
+	// The client's session clock: whatever it has seen, this node has now
+	// seen too, so a write it stamps next is after every write the client
+	// has observed.
+	n.lamport.Observe(f.Clock)
+	if n.stopped {
+		n.fail(c, f.ID, net.CodeShuttingDown, "node %d is shutting down; retry on another node", n.cfg.ID)
+		return
+	}
+	switch m := f.Msg.(type) {
+	case *net.Get:
+		if n.checkRequest(c, f.ID, m.Key, m.Level, true) {
+			n.get(c, f.ID, m)
+		}
+	case *net.Contains:
+		if n.checkRequest(c, f.ID, m.Key, m.Level, true) {
+			n.contains(c, f.ID, m)
+		}
+	case *net.Set:
+		if n.checkRequest(c, f.ID, m.Key, m.Level, false) {
+			if err := net.ValidateValue(m.Value); err != nil {
+				n.fail(c, f.ID, net.CodeOf(err), "%v", err)
+				return
+			}
+			n.write(c, f.ID, m.Key, store.Version{Value: m.Value})
+		}
+	case *net.Delete:
+		if n.checkRequest(c, f.ID, m.Key, m.Level, false) {
+			n.write(c, f.ID, m.Key, store.Version{Deleted: true})
+		}
+	default:
+		n.fail(c, f.ID, net.CodeUnknownKind, "%s is not a client request", f.Msg.Kind())
+	}
+}
+
+// checkRequest validates the parts every keyed request shares and replies
+// with an error if they are wrong.
+func (n *Node) checkRequest(c net.ConnID, id uint64, key []byte, level net.Consistency, read bool) bool {
+	if err := net.ValidateKey(key); err != nil {
+		n.fail(c, id, net.CodeOf(err), "%v", err)
+		return false
+	}
+	if level == net.Serial {
+		if !read {
+			n.fail(c, id, net.CodeUnsupported, "serial is a read consistency; writes use one, quorum or all (or cas)")
+		} else {
+			n.fail(c, id, net.CodeUnsupported, "serial reads need per-key Paxos, which this version does not have yet")
+		}
+		return false
+	}
+	return true
+}
+
+func (n *Node) get(c net.ConnID, id uint64, m *net.Get) {
+	v, _ := n.store.Get(m.Key)
+	if !v.Live() {
+		n.reply(c, id, &net.Value{Version: v.Stamp})
+		return
+	}
+	n.reply(c, id, &net.Value{Found: true, Version: v.Stamp, Value: v.Value})
+}
+
+func (n *Node) contains(c net.ConnID, id uint64, m *net.Contains) {
+	v, _ := n.store.Get(m.Key)
+	n.reply(c, id, &net.Bool{Value: v.Live()})
+}
+
+// write stamps v with a fresh timestamp, applies it and acknowledges it.
+func (n *Node) write(c net.ConnID, id uint64, key []byte, v store.Version) {
+	v.Stamp = n.lamport.Tick()
+	n.store.Apply(key, v)
+	n.stats.Writes++
+	n.reply(c, id, &net.Done{Version: v.Stamp})
+}

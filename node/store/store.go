@@ -1,0 +1,70 @@
+package store
+
+import (
+	"slices"
+
+	"github.com/memdb/memdb/clock"
+)
+
+// Version is one stamped state of a key: a value, or a tombstone if Deleted.
+type Version struct {
+	Value   []byte
+	Stamp   clock.Timestamp
+	Deleted bool
+}
+
+// Live reports whether v holds a value (it exists and is not a tombstone).
+func (v Version) Live() bool { return !v.Stamp.IsZero() && !v.Deleted }
+
+// Store maps keys to their latest version. It is not safe for concurrent
+// use. It owns the value slices given to Apply: callers must not modify them
+// afterwards.
+type Store struct {
+	m     map[string]Version
+	bytes int
+}
+
+// New returns an empty store.
+func New() *Store { return &Store{m: make(map[string]Version)} }
+
+// Get returns the key's latest version; ok is false if the key has none.
+// A tombstone is returned with ok true and Deleted set.
+func (s *Store) Get(key []byte) (v Version, ok bool) {
+	v, ok = s.m[string(key)]
+	return v, ok
+}
+
+// Apply merges v into the key by last-writer-wins and reports whether it
+// replaced the current version (false if the store already holds v or a
+// later version).
+func (s *Store) Apply(key []byte, v Version) bool {
+	cur, ok := s.m[string(key)]
+	if ok && !cur.Stamp.Less(v.Stamp) {
+		return false
+	}
+	if ok {
+		s.bytes -= len(cur.Value)
+	} else {
+		s.bytes += len(key)
+	}
+	s.bytes += len(v.Value)
+	s.m[string(key)] = v
+	return true
+}
+
+// Len returns the number of keys, tombstones included.
+func (s *Store) Len() int { return len(s.m) }
+
+// Bytes returns the bytes held in keys and values.
+func (s *Store) Bytes() int { return s.bytes }
+
+// Keys returns every key, tombstones included, in sorted order, so that
+// whatever iterates them does so deterministically.
+func (s *Store) Keys() []string {
+	keys := make([]string, 0, len(s.m))
+	for k := range s.m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
