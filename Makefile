@@ -1,0 +1,37 @@
+# memdb — build, run, test. See README.md.
+GO      ?= go
+BIN     := bin
+# Packages that start goroutines: the race detector runs on these.
+RACE_PKGS := ./net/... ./host/... ./client/... ./disk/... ./cmd/...
+
+.PHONY: all build run test lint race e2e bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+# Starts three local nodes in the foreground; Ctrl-C stops them cleanly.
+run: build
+	./scripts/run-local.sh 3
+
+# The whole suite, as CI runs it.
+test: lint
+	$(GO) test ./...
+	$(GO) test -race $(RACE_PKGS)
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed on: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) test -run 'TestNodeIsDeterministic|TestLintCatches' ./node/
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./net/ ./client/ ./sim/ ./node/...
+
+# A short fuzzing session of the wire decoder (the seed corpus runs in `make test`).
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./net/
+
+clean:
+	rm -rf $(BIN) .memdb out

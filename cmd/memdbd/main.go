@@ -1,0 +1,64 @@
+// Command memdbd runs one memdb node. See CONTRACT.md and `memdbd -h`.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/memdb/memdb/host"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Getenv, os.Stderr)) }
+
+func run(args []string, getenv func(string) string, stderr io.Writer) int {
+	cfg, err := host.Load(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %v (see memdbd -h)\n", unwrapUsage(err))
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	srv, err := host.Start(cfg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %v\n", unwrapUsage(err))
+		if errors.Is(err, host.ErrUsage) {
+			return 2
+		}
+		return 1
+	}
+	log.Info("memdbd ready", "id", cfg.ID, "listen", srv.Addr(), "http", srv.HTTPAddr(), "data", cfg.DataDir, "fsync", cfg.Fsync)
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case s := <-sig:
+		log.Info("stopping", "signal", s.String())
+	case <-srv.Shutdown():
+		log.Info("stopping", "reason", "admin API")
+	}
+	signal.Stop(sig)
+	if err := srv.Close(); err != nil {
+		fmt.Fprintf(stderr, "error: stop: %v\n", err)
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}
+
+// unwrapUsage drops the "usage: " prefix ErrUsage adds; the exit code says it.
+func unwrapUsage(err error) string {
+	msg := err.Error()
+	const p = "usage: "
+	if len(msg) > len(p) && msg[:len(p)] == p {
+		return msg[len(p):]
+	}
+	return msg
+}

@@ -1,0 +1,268 @@
+package host
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	stdnet "net"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// DefaultConfigFile is read when -config is not given; its absence is fine.
+const DefaultConfigFile = "/etc/memdb/memdb.toml"
+
+// Config is memdbd's configuration. The CONTRACT.md table lists each
+// field's flag, file key and default.
+type Config struct {
+	ID                uint16   // node id, 1..65535
+	Listen            string   // binary protocol address (clients and peers)
+	HTTP              string   // admin REST API address; empty disables it
+	Seeds             []string // addresses of nodes to join through
+	DataDir           string   // operation log and node state
+	ReplicationFactor int      // replicas per key
+	Fsync             string   // always, everysec or none
+	ClientKey         string   // key every client must present
+	ClusterKey        string   // key nodes present to each other
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		ID:                1,
+		Listen:            "127.0.0.1:7400",
+		HTTP:              "127.0.0.1:7401",
+		DataDir:           "/var/lib/memdb",
+		ReplicationFactor: 3,
+		Fsync:             "always",
+	}
+}
+
+// Validate checks every field and reports all problems at once.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.ID == 0 {
+		errs = append(errs, errors.New("id must be 1..65535, not 0"))
+	}
+	if _, _, err := stdnet.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("listen %q is not host:port", c.Listen))
+	}
+	if c.HTTP != "" {
+		if _, _, err := stdnet.SplitHostPort(c.HTTP); err != nil {
+			errs = append(errs, fmt.Errorf("http %q is not host:port (or empty to disable)", c.HTTP))
+		}
+	}
+	for _, s := range c.Seeds {
+		if _, _, err := stdnet.SplitHostPort(s); err != nil {
+			errs = append(errs, fmt.Errorf("seed %q is not host:port", s))
+		}
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data_dir must not be empty"))
+	}
+	if c.ReplicationFactor < 1 || c.ReplicationFactor > 16 {
+		errs = append(errs, fmt.Errorf("replication_factor must be 1..16, not %d", c.ReplicationFactor))
+	}
+	switch c.Fsync {
+	case "always", "everysec", "none":
+	default:
+		errs = append(errs, fmt.Errorf("fsync must be always, everysec or none, not %q", c.Fsync))
+	}
+	return errors.Join(errs...)
+}
+
+// fileConfig mirrors the TOML file; pointers tell set keys from absent ones.
+type fileConfig struct {
+	ID                *int64    `toml:"id"`
+	Listen            *string   `toml:"listen"`
+	HTTP              *string   `toml:"http"`
+	Seeds             *[]string `toml:"seeds"`
+	DataDir           *string   `toml:"data_dir"`
+	ReplicationFactor *int64    `toml:"replication_factor"`
+	Fsync             *string   `toml:"fsync"`
+	Auth              struct {
+		ClientKey  *string `toml:"client_key"`
+		ClusterKey *string `toml:"cluster_key"`
+	} `toml:"auth"`
+}
+
+// ErrUsage marks configuration errors: bad flags, an unreadable or invalid
+// file, a bad value. memdbd exits 2 on them.
+var ErrUsage = errors.New("usage")
+
+// Load builds the configuration from args (without the program name), the
+// environment (getenv) and the config file, with precedence flags >
+// environment > file > defaults. ErrHelp is returned for -h. Every other
+// error wraps ErrUsage and names what was wrong.
+func Load(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
+	cfg := DefaultConfig()
+	fs := flag.NewFlagSet("memdbd", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	configFile := fs.String("config", "", "TOML config file (default "+DefaultConfigFile+", which may be absent)")
+	id := fs.Uint("id", uint(cfg.ID), "node id, 1..65535, unique in the cluster")
+	listen := fs.String("listen", cfg.Listen, "binary protocol address (clients and peers)")
+	httpAddr := fs.String("http", cfg.HTTP, "admin REST API and metrics address; empty disables")
+	seeds := fs.String("seeds", "", "comma-separated addresses of nodes to join through")
+	dataDir := fs.String("data", cfg.DataDir, "directory for the operation log and node state")
+	rf := fs.Int("rf", cfg.ReplicationFactor, "replicas per key")
+	fsync := fs.String("fsync", cfg.Fsync, "log sync mode: always (group commit), everysec or none")
+	clientKey := fs.String("client-key", "", "key every client must present (env MEMDB_CLIENT_KEY)")
+	clusterKey := fs.String("cluster-key", "", "key nodes present to each other (env MEMDB_CLUSTER_KEY)")
+	fs.Usage = func() {
+		fmt.Fprintf(usage, "usage: memdbd [-config FILE] [flags]\n\nRuns one memdb node. Precedence: flags > MEMDB_* environment > config file > defaults.\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, err
+		}
+		return cfg, fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("%w: unexpected argument %q (memdbd takes only flags)", ErrUsage, fs.Arg(0))
+	}
+
+	path, explicit := *configFile, *configFile != ""
+	if !explicit {
+		path = DefaultConfigFile
+	}
+	if err := loadFile(&cfg, path, explicit); err != nil {
+		return cfg, err
+	}
+	if err := loadEnv(&cfg, getenv); err != nil {
+		return cfg, err
+	}
+
+	var errs []error
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "id":
+			if *id > 65535 {
+				errs = append(errs, fmt.Errorf("-id %d is out of range 1..65535", *id))
+			}
+			cfg.ID = uint16(*id)
+		case "listen":
+			cfg.Listen = *listen
+		case "http":
+			cfg.HTTP = *httpAddr
+		case "seeds":
+			cfg.Seeds = splitList(*seeds)
+		case "data":
+			cfg.DataDir = *dataDir
+		case "rf":
+			cfg.ReplicationFactor = *rf
+		case "fsync":
+			cfg.Fsync = *fsync
+		case "client-key":
+			cfg.ClientKey = *clientKey
+		case "cluster-key":
+			cfg.ClusterKey = *clusterKey
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return cfg, fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("%w: invalid configuration: %v", ErrUsage, strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	return cfg, nil
+}
+
+func loadFile(cfg *Config, path string, explicit bool) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if !explicit && errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("%w: read config file: %v", ErrUsage, err)
+	}
+	var fc fileConfig
+	md, err := toml.Decode(string(data), &fc)
+	if err != nil {
+		return fmt.Errorf("%w: config file %s: %v", ErrUsage, path, err)
+	}
+	if un := md.Undecoded(); len(un) > 0 {
+		keys := make([]string, len(un))
+		for i, k := range un {
+			keys[i] = k.String()
+		}
+		return fmt.Errorf("%w: config file %s: unknown key %s", ErrUsage, path, strings.Join(keys, ", "))
+	}
+	if fc.ID != nil {
+		if *fc.ID < 1 || *fc.ID > 65535 {
+			return fmt.Errorf("%w: config file %s: id %d is out of range 1..65535", ErrUsage, path, *fc.ID)
+		}
+		cfg.ID = uint16(*fc.ID)
+	}
+	setString(&cfg.Listen, fc.Listen)
+	setString(&cfg.HTTP, fc.HTTP)
+	if fc.Seeds != nil {
+		cfg.Seeds = *fc.Seeds
+	}
+	setString(&cfg.DataDir, fc.DataDir)
+	if fc.ReplicationFactor != nil {
+		cfg.ReplicationFactor = int(*fc.ReplicationFactor)
+	}
+	setString(&cfg.Fsync, fc.Fsync)
+	setString(&cfg.ClientKey, fc.Auth.ClientKey)
+	setString(&cfg.ClusterKey, fc.Auth.ClusterKey)
+	return nil
+}
+
+func setString(dst *string, v *string) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// loadEnv applies MEMDB_<KEY> variables, named after the file keys. An
+// empty variable counts as unset.
+func loadEnv(cfg *Config, getenv func(string) string) error {
+	var errs []error
+	if v := getenv("MEMDB_ID"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 16)
+		if err != nil || n == 0 {
+			errs = append(errs, fmt.Errorf("MEMDB_ID=%q is not a node id 1..65535", v))
+		}
+		cfg.ID = uint16(n)
+	}
+	for _, s := range []struct {
+		name string
+		dst  *string
+	}{
+		{"MEMDB_LISTEN", &cfg.Listen}, {"MEMDB_HTTP", &cfg.HTTP}, {"MEMDB_DATA_DIR", &cfg.DataDir},
+		{"MEMDB_FSYNC", &cfg.Fsync}, {"MEMDB_CLIENT_KEY", &cfg.ClientKey}, {"MEMDB_CLUSTER_KEY", &cfg.ClusterKey},
+	} {
+		if v := getenv(s.name); v != "" {
+			*s.dst = v
+		}
+	}
+	if v := getenv("MEMDB_SEEDS"); v != "" {
+		cfg.Seeds = splitList(v)
+	}
+	if v := getenv("MEMDB_REPLICATION_FACTOR"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("MEMDB_REPLICATION_FACTOR=%q is not a number", v))
+		}
+		cfg.ReplicationFactor = n
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,20 @@
+// Package host is the live host: it runs one memdb node over real TCP, real
+// time and real files, as memdbd does.
+//
+// The node is single-threaded, so the host gives it one goroutine, the
+// loop, and turns everything else into events posted to that loop: frames
+// read from connections (each reader hands over every frame a read brought,
+// in one event), timer callbacks (clock.Posting), disk completions (the
+// disk's sync goroutine posts them) and admin queries. Replies leave through
+// each connection's writer, which coalesces whatever was queued since its
+// last write into one write.
+//
+// The host also owns the configuration of memdbd: a TOML file, MEMDB_*
+// environment variables and flags, in that order of precedence from lowest
+// to highest, over the defaults (see Load).
+//
+// This package is the one addition to DESIGN.md's layout beyond disk/ and
+// client/: the live host must live outside node/ (its goroutines would break
+// node's determinism lint) and cmd/memdbd is kept thin, so the wiring is
+// here, where end-to-end and benchmark tests can start a server in-process.
+package host

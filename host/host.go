@@ -1,0 +1,209 @@
+package host
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/memdb/memdb/clock"
+	"github.com/memdb/memdb/disk"
+	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node"
+)
+
+// Server is one running node: its loop, its TCP server, its admin API.
+type Server struct {
+	cfg  Config
+	log  *slog.Logger
+	node *node.Node
+	disk *disk.OS
+	tcp  *net.Server
+	http *http.Server
+	// httpAddr is the admin API's bound address ("" when disabled).
+	httpAddr string
+
+	events   chan func()
+	loopDone chan struct{}
+	// conns maps connection ids to connections; touched only on the loop.
+	conns map[net.ConnID]*net.Conn
+
+	stopOnce sync.Once
+	stopErr  error
+	// shutdown is closed when the admin API asks the server to stop.
+	shutdown     chan struct{}
+	shutdownOnce sync.Once
+}
+
+// Start validates cfg, opens the data directory, starts the node, and
+// listens. It returns once the server accepts connections.
+func Start(cfg Config, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: invalid configuration: %v", ErrUsage, err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		cfg:      cfg,
+		log:      log,
+		events:   make(chan func(), 4096),
+		loopDone: make(chan struct{}),
+		conns:    make(map[net.ConnID]*net.Conn),
+		shutdown: make(chan struct{}),
+	}
+	d, err := disk.NewOS(cfg.DataDir, s.post)
+	if err != nil {
+		return nil, fmt.Errorf("open data directory: %w", err)
+	}
+	s.disk = d
+	ncfg := node.DefaultConfig(net.NodeID(cfg.ID))
+	ncfg.ReplicationFactor = cfg.ReplicationFactor
+	var seed [16]byte
+	crand.Read(seed[:])
+	n, err := node.New(ncfg, node.Env{
+		Clock:     &clock.Posting{Base: clock.Real{}, Post: s.post},
+		Transport: transport{s},
+		Disk:      d,
+		Rand:      rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:]))),
+		Log:       log.With("node", cfg.ID),
+	})
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	s.node = n
+	go s.loop()
+	s.call(n.Start)
+
+	s.tcp, err = net.Listen(cfg.Listen, net.ServerConfig{
+		Node:       cfg.ID,
+		ClientKey:  []byte(cfg.ClientKey),
+		ClusterKey: []byte(cfg.ClusterKey),
+		Handler:    handler{s},
+		Log:        log,
+	})
+	if err != nil {
+		s.stopLoop()
+		return nil, err
+	}
+	if cfg.HTTP != "" {
+		if err := s.startHTTP(); err != nil {
+			s.tcp.Close()
+			s.stopLoop()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Addr returns the address of the binary protocol listener.
+func (s *Server) Addr() string { return s.tcp.Addr() }
+
+// Shutdown is closed when the admin API asked the server to stop.
+func (s *Server) Shutdown() <-chan struct{} { return s.shutdown }
+
+// Close stops the server gracefully: it stops accepting connections, lets
+// the node refuse new requests and make what it acknowledged durable,
+// flushes every reply, and closes the connections, the loop and the disk.
+func (s *Server) Close() error {
+	s.stopOnce.Do(func() {
+		s.tcp.StopAccepting()
+		if s.http != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			s.http.Shutdown(ctx)
+			cancel()
+		}
+		stopped := make(chan struct{})
+		s.post(func() { s.node.Stop(func() { close(stopped) }) })
+		<-stopped
+		s.tcp.Close()
+		s.stopLoop()
+		s.stopErr = s.disk.Close()
+	})
+	return s.stopErr
+}
+
+// post queues f to run on the loop. It never blocks the caller for long:
+// the queue is large, and a full queue is back-pressure on readers.
+func (s *Server) post(f func()) {
+	select {
+	case s.events <- f:
+	case <-s.loopDone:
+	}
+}
+
+// call runs f on the loop and waits for it.
+func (s *Server) call(f func()) {
+	done := make(chan struct{})
+	s.post(func() { f(); close(done) })
+	select {
+	case <-done:
+	case <-s.loopDone:
+	}
+}
+
+func (s *Server) loop() {
+	defer close(s.loopDone)
+	for f := range s.events {
+		if f == nil {
+			return
+		}
+		f()
+	}
+}
+
+func (s *Server) stopLoop() {
+	s.post(nil)
+	<-s.loopDone
+}
+
+// transport is the node's net.Transport in the live host.
+type transport struct{ s *Server }
+
+var _ net.Transport = transport{}
+
+// Send will reach peers once the cluster exists; a single node has none.
+func (t transport) Send(to net.NodeID, f net.Frame) {
+	t.s.log.Debug("no route to peer", "to", to, "kind", f.Msg.Kind())
+}
+
+func (t transport) Reply(to net.ConnID, f net.Frame) {
+	if c := t.s.conns[to]; c != nil {
+		c.Send(f)
+	}
+}
+
+// handler hands what the TCP server reads to the loop.
+type handler struct{ s *Server }
+
+var _ net.Handler = handler{}
+
+func (h handler) Frames(c *net.Conn, fs []net.Frame) {
+	s := h.s
+	s.post(func() {
+		s.conns[c.ID()] = c
+		for _, f := range fs {
+			if c.Role() == net.RolePeer {
+				s.node.Deliver(net.NodeID(c.Peer()), f)
+			} else {
+				s.node.Request(c.ID(), f)
+			}
+		}
+	})
+}
+
+func (h handler) Closed(c *net.Conn) {
+	s := h.s
+	s.post(func() {
+		if _, ok := s.conns[c.ID()]; ok {
+			delete(s.conns, c.ID())
+			s.node.Disconnected(c.ID())
+		}
+	})
+}

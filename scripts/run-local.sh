@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Starts N local memdbd nodes in the foreground, data under ./.memdb/.
+# Ctrl-C stops them all gracefully (SIGTERM, then waits).
+set -euo pipefail
+n=${1:-3}
+cd "$(dirname "$0")/.."
+mkdir -p .memdb
+pids=()
+stop() {
+  trap - INT TERM
+  echo
+  echo "stopping ${#pids[@]} nodes..."
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  echo "stopped."
+  exit 0
+}
+trap stop INT TERM
+addrs=()
+for i in $(seq 1 "$n"); do
+  port=$((7400 + (i - 1) * 10))
+  addr="127.0.0.1:$port"
+  addrs+=("$addr")
+  ./bin/memdbd -id "$i" -listen "$addr" -http "127.0.0.1:$((port + 1))" \
+    -data ".memdb/node$i" -rf 1 >".memdb/node$i.log" 2>&1 &
+  pids+=($!)
+done
+for i in $(seq 1 "$n"); do
+  for _ in $(seq 1 50); do
+    grep -q ready ".memdb/node$i.log" 2>/dev/null && break
+    sleep 0.1
+  done
+  if ! grep -q ready ".memdb/node$i.log"; then
+    echo "error: node $i did not start; its log:" >&2
+    cat ".memdb/node$i.log" >&2
+    stop
+  fi
+done
+echo "started $n memdb nodes (independent single-node stores until clustering lands):"
+for i in $(seq 1 "$n"); do
+  port=$((7400 + (i - 1) * 10))
+  echo "  node $i: ${addrs[$((i-1))]}  admin http://127.0.0.1:$((port + 1))/v1/status  log .memdb/node$i.log"
+done
+echo
+echo "connect:  ./bin/memdb -addr ${addrs[0]} set hello world"
+echo "          ./bin/memdb -addr ${addrs[0]}            (interactive prompt)"
+echo "Ctrl-C stops the nodes."
+wait
