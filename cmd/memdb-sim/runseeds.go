@@ -1,0 +1,157 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/memdb/memdb/scenarios"
+	"github.com/memdb/memdb/sim"
+)
+
+// job is one (scenario, seed) run and, once done, its outcome.
+type job struct {
+	sc    scenarios.Scenario
+	seed  uint64
+	res   sim.Result
+	notes []string
+	err   error
+	dir   string // where its trace was written, if it was
+}
+
+func runSeeds(args []string, stdout, stderr io.Writer) (int, error) {
+	fs := newFlags("run", "run [-scenario NAME|all] [-seed N] [-seeds N] [-out DIR] [-keep] [-v]", stdout)
+	name := fs.String("scenario", "all", "scenario to run, or all")
+	seed := fs.Uint64("seed", 1, "first seed")
+	n := fs.Int("seeds", 1, "number of consecutive seeds")
+	out := fs.String("out", "out", "directory for traces")
+	keep := fs.Bool("keep", false, "keep traces of passing seeds too")
+	verbose := fs.Bool("v", false, "print every seed, not only failing ones")
+	if err := parse(fs, args); err != nil {
+		return exitUsage, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return exitUsage, usagef("run takes only flags, got %q", fs.Args())
+	case *n < 1 || *n > 10_000_000:
+		return exitUsage, usagef("-seeds must be 1..10000000, not %d", *n)
+	case *seed > math.MaxUint64-uint64(*n)+1:
+		return exitUsage, usagef("-seed %d plus -seeds %d overflows", *seed, *n)
+	}
+	scs := scenarios.All()
+	if *name != "all" {
+		sc, err := scenarios.Lookup(*name)
+		if err != nil {
+			return exitUsage, usagef("%w", err)
+		}
+		scs = []scenarios.Scenario{sc}
+	}
+	var jobs []*job
+	for _, sc := range scs {
+		for i := range uint64(*n) {
+			jobs = append(jobs, &job{sc: sc, seed: *seed + i})
+		}
+	}
+
+	// Each seed is its own single-threaded world: run them on GOMAXPROCS
+	// workers, print in order as each next one finishes.
+	start := time.Now()
+	done := make([]chan struct{}, len(jobs))
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				j := jobs[i]
+				j.res, j.notes, j.err = j.sc.Run(j.seed, sim.Options{})
+				if j.err == nil && (j.res.Verdict != sim.Pass || *keep) {
+					j.dir = filepath.Join(*out, fmt.Sprintf("%s-%d", j.sc.Name, j.seed))
+					j.err = sim.WriteArtifacts(j.dir, sim.NewTrace(j.sc.Name, j.notes, j.res), j.res)
+				}
+				close(done[i])
+			}
+		}()
+	}
+	go func() {
+		for i := range jobs {
+			next <- i
+		}
+		close(next)
+	}()
+
+	failed := 0
+	worst := sim.Pass
+	var virtual time.Duration
+	var firstErr error
+	for i, j := range jobs {
+		<-done[i]
+		if j.err != nil {
+			fmt.Fprintf(stderr, "error: %s seed %d: %v\n", j.sc.Name, j.seed, j.err)
+			firstErr = j.err
+			continue
+		}
+		r := j.res
+		virtual += r.Stats.Virtual
+		where := ""
+		if j.dir != "" {
+			where = "  trace: " + filepath.Join(j.dir, "trace.json")
+		}
+		if r.Verdict != sim.Pass {
+			failed++
+			worst = worse(worst, r.Verdict)
+			fmt.Fprintf(stdout, "FAIL %s seed %d: %s: %s%s\n", j.sc.Name, j.seed, r.Verdict, r.Reason, where)
+		} else if *verbose {
+			fmt.Fprintf(stdout, "pass %s seed %d  hash %s  events %d  ops %d  sim %.1fs  wall %v%s\n",
+				j.sc.Name, j.seed, r.EventHash, r.Stats.Events, r.Stats.Ops, r.Stats.Virtual.Seconds(),
+				r.Stats.Wall.Round(time.Millisecond), where)
+		}
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	fmt.Fprintf(stdout, "seeds: %d  failed: %d  sim/wall: %.1f×\n", len(jobs), failed, virtual.Seconds()/max(wall.Seconds(), 1e-9))
+	if firstErr != nil && failed == 0 {
+		return exitUsage, fmt.Errorf("%d run(s) could not be completed; see above", countErrs(jobs))
+	}
+	return exitCode(worst), nil
+}
+
+func countErrs(jobs []*job) int {
+	n := 0
+	for _, j := range jobs {
+		if j.err != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// severity orders verdicts for the exit status of a run of many seeds.
+var severity = map[sim.Verdict]int{sim.Pass: 0, sim.Liveness: 1, sim.Panic: 2, sim.Safety: 3}
+
+func worse(a, b sim.Verdict) sim.Verdict {
+	if severity[b] > severity[a] {
+		return b
+	}
+	return a
+}
+
+func exitCode(v sim.Verdict) int {
+	switch v {
+	case sim.Safety:
+		return exitSafety
+	case sim.Liveness:
+		return exitLiveness
+	case sim.Panic:
+		return exitPanic
+	}
+	return exitPass
+}

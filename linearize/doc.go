@@ -1,0 +1,30 @@
+// Package linearize records what simulated clients saw and judges it: a
+// History of operations (call and return in virtual time, input, output or
+// an unknown outcome) checked for linearizability with Porcupine against a
+// sequential model of the key-value store.
+//
+// The model is a map from key to value, partitioned by key: operations on
+// different keys never constrain each other, so each key's sub-history is
+// checked on its own, in sorted key order, and a violation names its key.
+// Every written value in a simulated run is unique, so the model needs no
+// nondeterminism: a read that returns a value says exactly which write it
+// saw.
+//
+// Today a node keeps its data only in memory, so a crash legitimately empties
+// the store. The simulator records each crash as a Wipe operation whose call
+// and return are both the crash time; Partition copies it into every key's
+// sub-history, where it acts as a delete that everybody agrees happened at
+// that instant. When persistence lands, acknowledged writes must survive and
+// the simulator stops recording wipes for durable modes.
+//
+// Outcomes follow Porcupine's standard treatment of indeterminate operations.
+// An operation that failed definitely (the node said nothing was written) is
+// left out. A write whose outcome is unknown (timeout, broken connection)
+// returns at +infinity, after every other operation, so the checker may
+// place its effect anywhere after its call, or nowhere at all. An unknown
+// read constrains nothing and is left out.
+//
+// On a violation, Result.WriteHTML writes Porcupine's interactive
+// visualisation of the failing key's history, with annotations such as
+// crash windows supplied by the caller.
+package linearize

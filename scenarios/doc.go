@@ -1,0 +1,13 @@
+// Package scenarios is the catalogue of simulated workloads × fault
+// schedules × checkers, shared by `go test ./scenarios` and memdb-sim.
+//
+// A Scenario has a name, a one-line description and a Swarm: the shape of
+// the world it fixes and the fault kinds it may inject. Each seed draws its
+// own parameters and schedule from the shape (sim.Swarm.Draw), and Run runs
+// and judges it.
+//
+//	go test ./scenarios                  the CI set (fixed seeds, well under a minute)
+//	go test ./scenarios -seed=N          every scenario at seed N
+//	go test ./scenarios -seed=N -seeds=K every scenario at seeds N..N+K-1
+//	go run ./cmd/memdb-sim run -scenario NAME -seed N   the same run, with a trace
+package scenarios

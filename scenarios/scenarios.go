@@ -1,0 +1,65 @@
+package scenarios
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/memdb/memdb/sim"
+)
+
+// Scenario is one named simulation.
+type Scenario struct {
+	Name        string
+	Description string // one line
+	Swarm       sim.Swarm
+}
+
+// ErrUnknown means no scenario has the name asked for.
+var ErrUnknown = errors.New("unknown scenario")
+
+var all = []Scenario{
+	{
+		Name:        "single-node",
+		Description: "2-6 clients on one node under crashes (memory wiped), connection breaks and slow links; linearizable per key",
+		Swarm: sim.Swarm{
+			Nodes: 1, MaxClients: 6, MaxKeys: 5,
+			Duration: 20 * time.Second, Liveness: 5 * time.Second,
+			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow},
+		},
+	},
+}
+
+// All returns every scenario, sorted by name.
+func All() []Scenario {
+	s := slices.Clone(all)
+	slices.SortFunc(s, func(a, b Scenario) int { return cmp.Compare(a.Name, b.Name) })
+	return s
+}
+
+// Lookup returns the scenario called name.
+func Lookup(name string) (Scenario, error) {
+	for _, s := range all {
+		if s.Name == name {
+			return s, nil
+		}
+	}
+	var names []string
+	for _, s := range All() {
+		names = append(names, s.Name)
+	}
+	return Scenario{}, fmt.Errorf("%w %q (known: %v)", ErrUnknown, name, names)
+}
+
+// Params returns the parameters seed draws, and notes on what the seed's
+// swarm switched on.
+func (s Scenario) Params(seed uint64) (sim.Params, []string) { return s.Swarm.Draw(seed) }
+
+// Run runs the scenario at seed.
+func (s Scenario) Run(seed uint64, o sim.Options) (sim.Result, []string, error) {
+	p, notes := s.Params(seed)
+	res, err := sim.Run(p, o)
+	return res, notes, err
+}

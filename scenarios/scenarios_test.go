@@ -1,0 +1,58 @@
+package scenarios
+
+import (
+	"flag"
+	"fmt"
+	"testing"
+
+	"github.com/memdb/memdb/sim"
+)
+
+var (
+	seedFlag  = flag.Uint64("seed", 0, "run every scenario at this seed (0: the CI set)")
+	seedsFlag = flag.Int("seeds", 1, "with -seed, run this many consecutive seeds")
+)
+
+// ciSeeds is the fixed set `go test ./scenarios` runs without -seed.
+const ciSeeds = 16
+
+func seeds() []uint64 {
+	first, n := uint64(1), ciSeeds
+	if *seedFlag != 0 {
+		first, n = *seedFlag, max(*seedsFlag, 1)
+	}
+	s := make([]uint64, n)
+	for i := range s {
+		s[i] = first + uint64(i)
+	}
+	return s
+}
+
+func reproduce(name string, seed uint64) string {
+	return fmt.Sprintf("reproduce: go test ./scenarios -run 'TestScenarios/%s/seed=%d$' -seed=%d\n"+
+		"       or: go run ./cmd/memdb-sim run -scenario %s -seed %d -out out", name, seed, seed, name, seed)
+}
+
+// TestScenarios runs every scenario at every seed and fails on any verdict
+// but pass.
+func TestScenarios(t *testing.T) {
+	for _, s := range All() {
+		t.Run(s.Name, func(t *testing.T) {
+			for _, seed := range seeds() {
+				t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+					t.Parallel()
+					res, notes, err := s.Run(seed, sim.Options{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if res.Verdict != sim.Pass {
+						t.Errorf("%s seed %d: %s: %s\nswarm: %v\n%s\n%s", s.Name, seed, res.Verdict, res.Reason, notes, res.Params, reproduce(s.Name, seed))
+					}
+					if res.Stats.OK == 0 {
+						t.Errorf("%s seed %d: no operation succeeded: the workload checked nothing\n%s", s.Name, seed, reproduce(s.Name, seed))
+					}
+				})
+			}
+		})
+	}
+}

@@ -1,0 +1,54 @@
+// Package sim is the simulated host: it runs memdb nodes, unchanged, in one
+// goroutine with virtual time, a simulated network and disk, simulated
+// clients and a fault schedule, all driven by one seed, and judges each run.
+//
+// # Determinism
+//
+// A run is a function of its Params (seed included) and the code. The root
+// seed is split by Stream into named, independent PRNG streams, so how much
+// one component draws never shifts another. Events sit in a min-heap
+// ordered by (virtual time, scheduling sequence), so simultaneous events run
+// in a fixed order. Every event processed is folded into an FNV-1a 64 event
+// hash (time, kind, node, connection or client, message bytes); the same
+// Params give the same hash on every machine, and a test runs seeds twice
+// to prove it. Nothing hashed or decided depends on the wall clock or on
+// map iteration order; node logs carry virtual time.
+//
+// # The world
+//
+// Each machine hosts a Process (a *node.Node by default) built from an Env:
+// a virtual clock whose timers are events, a transport onto the simulated
+// network, an in-memory disk (disk.Mem) whose completions are events, a
+// PRNG stream and a logger. A crash drops the process, bumps nothing the
+// dead incarnation could still reach (its timers, disk completions and
+// deliveries check the incarnation and do nothing), breaks its client
+// connections and power-fails its disk. A restart builds a fresh process on
+// the same disk. Because nodes keep data only in memory today, a crash is
+// recorded in the history as a Wipe at the crash instant.
+//
+// Messages cross the network encoded: the sender's frame is net.Encode'd,
+// the bytes are queued, and at delivery they are net.Decode'd, so the codec
+// runs on every message and no node can alias another's memory. Peer
+// messages are datagrams: lognormal latency above a floor, loss,
+// duplication, reordering (each copy draws its latency) and partitions,
+// symmetric or one-way. Client connections are TCP-like: FIFO and reliable
+// until broken, by a fault or a crash; then both sides learn of it after a
+// delay, a client's in-flight request becomes an unknown outcome, and the
+// client reconnects after a backoff. Requests to a crashed node are lost
+// with its connections; replies to a closed connection are dropped.
+//
+// # A run
+//
+// Run runs the fault phase (Params.Duration) with the workload on, then
+// heals everything (restarts crashed nodes, ends partitions and slow
+// links), runs the liveness window (Params.Liveness), stops the workload
+// and lets in-flight operations return or time out. Then it judges: a panic
+// in node code is verdict Panic; a history Porcupine cannot linearize (see
+// package linearize) is Safety; a client that completed nothing in the
+// liveness window is Liveness.
+//
+// Swarm.Draw derives Params from a seed: each seed switches fault kinds on
+// or off and draws every rate, and the schedule is drawn up front, so a
+// trace (Trace) holds the schedule itself and a replay does not depend on
+// how it was drawn.
+package sim

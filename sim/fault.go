@@ -1,0 +1,189 @@
+package sim
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+)
+
+// FaultKind names a fault the simulator can inject.
+type FaultKind uint8
+
+const (
+	// Crash powers a node off for For, then restarts it: its memory is
+	// lost, its client connections break, its disk keeps what was synced.
+	Crash FaultKind = iota + 1
+	// Break breaks one client's connection; the client sees its in-flight
+	// request as an unknown outcome and reconnects.
+	Break
+	// Slow multiplies every network latency by Factor for For.
+	Slow
+	// Partition cuts the nodes in Side off from the rest for For (one way,
+	// Side cannot send to the rest, if OneWay).
+	Partition
+)
+
+var faultNames = [...]string{Crash: "crash", Break: "break", Slow: "slow", Partition: "partition"}
+
+func (k FaultKind) String() string {
+	if int(k) < len(faultNames) && faultNames[k] != "" {
+		return faultNames[k]
+	}
+	return fmt.Sprintf("fault(%d)", uint8(k))
+}
+
+// MarshalText writes the fault's name.
+func (k FaultKind) MarshalText() ([]byte, error) {
+	if int(k) >= len(faultNames) || faultNames[k] == "" {
+		return nil, fmt.Errorf("%w: fault kind %d", ErrParams, uint8(k))
+	}
+	return []byte(faultNames[k]), nil
+}
+
+// UnmarshalText parses what MarshalText writes.
+func (k *FaultKind) UnmarshalText(b []byte) error {
+	for i, n := range faultNames {
+		if n != "" && n == string(b) {
+			*k = FaultKind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: unknown fault %q (want crash, break, slow or partition)", ErrParams, b)
+}
+
+// ParseFaultKind parses a fault kind's name.
+func ParseFaultKind(s string) (FaultKind, error) {
+	var k FaultKind
+	return k, k.UnmarshalText([]byte(s))
+}
+
+// Fault is one scheduled fault.
+type Fault struct {
+	At     time.Duration `json:"at_ns"`
+	Kind   FaultKind     `json:"kind"`
+	For    time.Duration `json:"for_ns,omitempty"`  // Crash, Slow, Partition: how long it lasts
+	Node   int           `json:"node,omitempty"`    // Crash: which node
+	Client int           `json:"client,omitempty"`  // Break: which client
+	Factor float64       `json:"factor,omitempty"`  // Slow: the latency multiplier
+	Side   []int         `json:"side,omitempty"`    // Partition: the nodes cut off
+	OneWay bool          `json:"one_way,omitempty"` // Partition: only Side→rest is cut
+}
+
+func (f Fault) String() string {
+	s := fmt.Sprintf("%10.3fs %s", f.At.Seconds(), f.Kind)
+	switch f.Kind {
+	case Crash:
+		s += fmt.Sprintf(" node %d for %v", f.Node, f.For)
+	case Break:
+		s += fmt.Sprintf(" client %d", f.Client)
+	case Slow:
+		s += fmt.Sprintf(" ×%.1f for %v", f.Factor, f.For)
+	case Partition:
+		dir := "both ways"
+		if f.OneWay {
+			dir = "outbound only"
+		}
+		s += fmt.Sprintf(" nodes %v from the rest (%s) for %v", f.Side, dir, f.For)
+	}
+	return s
+}
+
+func (f Fault) validate(p Params) error {
+	switch {
+	case f.At < 0 || f.At >= p.Duration:
+		return fmt.Errorf("%s at %v is outside the fault phase [0, %v)", f.Kind, f.At, p.Duration)
+	case f.For < 0:
+		return fmt.Errorf("%s lasts a negative %v", f.Kind, f.For)
+	}
+	switch f.Kind {
+	case Crash:
+		if f.Node < 1 || f.Node > p.Nodes {
+			return fmt.Errorf("crash of node %d, but nodes are 1..%d", f.Node, p.Nodes)
+		}
+	case Break:
+		if f.Client < 1 || f.Client > p.Clients {
+			return fmt.Errorf("break of client %d, but clients are 1..%d", f.Client, p.Clients)
+		}
+	case Slow:
+		if f.Factor < 1 || f.Factor > 1000 || math.IsNaN(f.Factor) {
+			return fmt.Errorf("slow factor %g is not in [1, 1000]", f.Factor)
+		}
+	case Partition:
+		if len(f.Side) == 0 || len(f.Side) >= p.Nodes {
+			return fmt.Errorf("partition side %v must hold some but not all of the %d nodes", f.Side, p.Nodes)
+		}
+		for _, n := range f.Side {
+			if n < 1 || n > p.Nodes {
+				return fmt.Errorf("partition side names node %d, but nodes are 1..%d", n, p.Nodes)
+			}
+		}
+	default:
+		return fmt.Errorf("unknown fault kind %d", uint8(f.Kind))
+	}
+	return nil
+}
+
+// schedule draws a fault schedule for p from r: for each kind in kinds,
+// this seed switches it on with probability 3/4 (swarm testing) and draws
+// its rate, then faults arrive as a Poisson process over the fault phase.
+// It returns the schedule sorted by time and a line per kind saying what
+// was drawn.
+func schedule(r *rand.Rand, p Params, kinds []FaultKind) ([]Fault, []string) {
+	var faults []Fault
+	var notes []string
+	for _, k := range kinds {
+		// Every draw happens whether or not the kind is on, so switching
+		// one kind does not shift the others.
+		on := r.IntN(4) != 0
+		gap := time.Duration(uniform(r, int64(200*time.Millisecond), int64(10*time.Second)))
+		kr := rand.New(rand.NewPCG(r.Uint64(), r.Uint64()))
+		if k == Partition && p.Nodes < 2 {
+			on = false
+		}
+		if !on {
+			notes = append(notes, fmt.Sprintf("%s: off", k))
+			continue
+		}
+		notes = append(notes, fmt.Sprintf("%s: on, mean gap %v", k, gap))
+		downUntil := make([]time.Duration, p.Nodes+1)
+		for at := expGap(kr, gap); at < p.Duration; at += expGap(kr, gap) {
+			f := Fault{At: at, Kind: k}
+			switch k {
+			case Crash:
+				f.Node = 1 + kr.IntN(p.Nodes)
+				f.For = time.Duration(uniform(kr, int64(time.Millisecond), int64(3*time.Second)))
+				if at < downUntil[f.Node] {
+					continue
+				}
+				downUntil[f.Node] = at + f.For
+			case Break:
+				f.Client = 1 + kr.IntN(p.Clients)
+			case Slow:
+				f.For = time.Duration(uniform(kr, int64(50*time.Millisecond), int64(2*time.Second)))
+				f.Factor = math.Round(between(kr, 2, 50)*10) / 10
+			case Partition:
+				f.For = time.Duration(uniform(kr, int64(100*time.Millisecond), int64(5*time.Second)))
+				perm := kr.Perm(p.Nodes)
+				side := perm[:1+kr.IntN(p.Nodes-1)]
+				for _, i := range side {
+					f.Side = append(f.Side, i+1)
+				}
+				slices.Sort(f.Side)
+				f.OneWay = kr.IntN(3) == 0
+			}
+			faults = append(faults, f)
+		}
+	}
+	slices.SortStableFunc(faults, func(a, b Fault) int { return cmp.Compare(a.At, b.At) })
+	return faults, notes
+}
+
+// expGap draws an exponentially distributed gap with the given mean,
+// rounded to the microsecond so schedules read well.
+func expGap(r *rand.Rand, mean time.Duration) time.Duration {
+	d := time.Duration(r.ExpFloat64() * float64(mean))
+	return max(d.Round(time.Microsecond), time.Microsecond)
+}

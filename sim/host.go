@@ -1,0 +1,158 @@
+package sim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/memdb/memdb/clock"
+	"github.com/memdb/memdb/disk"
+	"github.com/memdb/memdb/linearize"
+	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node"
+)
+
+// host is one simulated machine. The process on it lives for one
+// incarnation: a crash drops it and bumps nothing but up; a restart builds
+// a fresh one under the next incarnation number. Every timer, disk
+// completion and delivery remembers the incarnation it was made for and is
+// a no-op if the machine has crashed since.
+type host struct {
+	w       *world
+	id      net.NodeID
+	inc     uint64
+	up      bool
+	proc    Process
+	disk    *disk.Mem
+	diskLat *rand.Rand
+	diskAt  time.Duration // the last scheduled disk completion: they run in order
+	conns   []*conn       // open client connections, oldest first
+	downAt  time.Duration
+}
+
+func newHost(w *world, id net.NodeID) *host {
+	h := &host{w: w, id: id, diskLat: Stream(w.p.Seed, fmt.Sprintf("disk/%d/latency", id))}
+	h.disk = disk.NewMem(Stream(w.p.Seed, fmt.Sprintf("disk/%d", id)), h.scheduleDisk)
+	return h
+}
+
+// alive reports whether incarnation inc is the one running.
+func (h *host) alive(inc uint64) bool { return h.up && h.inc == inc }
+
+// boot starts a new incarnation on the existing disk.
+func (h *host) boot() {
+	h.inc++
+	h.up = true
+	env := node.Env{
+		Clock:     &vclock{h: h, inc: h.inc},
+		Transport: &transport{h: h, inc: h.inc},
+		Disk:      h.disk,
+		Rand:      Stream(h.w.p.Seed, fmt.Sprintf("node/%d/%d", h.id, h.inc)),
+		Log:       h.w.logger(h.id),
+	}
+	p, err := h.w.newP(h.id, env)
+	if err != nil {
+		panic(fmt.Sprintf("sim: building node %d: %v", h.id, err))
+	}
+	h.proc = p
+	h.w.callNode(h, p.Start)
+}
+
+// crash powers the machine off: the process is dropped, its connections
+// break, its disk loses what was not synced, and (memory being all a node
+// keeps today) every key is wiped at this instant.
+func (h *host) crash() {
+	if !h.up {
+		return
+	}
+	w := h.w
+	h.up = false
+	h.proc = nil
+	h.downAt = w.now
+	for _, c := range h.conns {
+		w.breakConn(c, "node crashed", false)
+	}
+	h.conns = nil
+	h.disk.Crash()
+	w.stats.Crashes++
+	w.history = append(w.history, linearize.Op{
+		Process: 0, Kind: linearize.Wipe, Call: w.now, Return: w.now, Outcome: linearize.OK, Node: int(h.id),
+	})
+}
+
+// restart boots the machine again if it is down.
+func (h *host) restart() {
+	if h.up {
+		return
+	}
+	h.w.windows = append(h.w.windows, linearize.Window{
+		Tag: fmt.Sprintf("node %d", h.id), Start: h.downAt, End: h.w.now, Description: "down",
+	})
+	h.w.stats.Restarts++
+	h.boot()
+}
+
+// scheduleDisk is the disk's schedule function: f runs on this machine's
+// loop after a drawn delay, in order, unless the machine crashes first.
+func (h *host) scheduleDisk(f func()) {
+	w := h.w
+	inc := h.inc
+	d := time.Duration(uniform(h.diskLat, int64(w.p.Disk.SyncMin), int64(w.p.Disk.SyncMax)))
+	h.diskAt = max(w.now+d, h.diskAt)
+	w.at(h.diskAt, evDisk, h.id, 0, nil, func() {
+		if h.alive(inc) {
+			w.callNode(h, f)
+		}
+	})
+}
+
+// vclock is a node's view of virtual time.
+type vclock struct {
+	h   *host
+	inc uint64
+}
+
+var _ clock.Clock = (*vclock)(nil)
+
+func (c *vclock) Now() time.Time { return Epoch.Add(c.h.w.now) }
+
+func (c *vclock) AfterFunc(d time.Duration, f func()) clock.Timer {
+	h, inc := c.h, c.inc
+	e := h.w.after(max(d, 0), evTimer, h.id, 0, nil, func() {
+		if h.alive(inc) {
+			h.w.callNode(h, f)
+		}
+	})
+	return vtimer{e}
+}
+
+// vtimer cancels its event: a stopped timer's event is skipped unhashed.
+type vtimer struct{ e *event }
+
+func (t vtimer) Stop() bool {
+	if t.e.fn == nil {
+		return false
+	}
+	t.e.fn = nil
+	return true
+}
+
+// transport is a node's net.Transport over the simulated network.
+type transport struct {
+	h   *host
+	inc uint64
+}
+
+var _ net.Transport = (*transport)(nil)
+
+func (t *transport) Send(to net.NodeID, f net.Frame) {
+	if t.h.alive(t.inc) {
+		t.h.w.sendPeer(t.h.id, to, net.Encode(f))
+	}
+}
+
+func (t *transport) Reply(to net.ConnID, f net.Frame) {
+	if t.h.alive(t.inc) {
+		t.h.w.reply(t.h, to, net.Encode(f))
+	}
+}

@@ -1,0 +1,85 @@
+package sim
+
+import (
+	"fmt"
+
+	"github.com/memdb/memdb/linearize"
+	"github.com/memdb/memdb/net"
+)
+
+// inject starts fault f. Faults that would do nothing (crashing a node that
+// is down, breaking a connection that is not up) are skipped and counted.
+func (w *world) inject(f Fault) {
+	if w.healed {
+		return
+	}
+	switch f.Kind {
+	case Crash:
+		h := w.hosts[f.Node-1]
+		if !h.up {
+			w.stats.FaultsSkipped++
+			return
+		}
+		h.crash()
+		inc := h.inc
+		w.after(f.For, evFaultEnd, h.id, 0, nil, func() {
+			if !h.up && h.inc == inc {
+				h.restart()
+			}
+		})
+	case Break:
+		cl := w.clients[f.Client-1]
+		if cl.conn == nil || !cl.conn.open {
+			w.stats.FaultsSkipped++
+			return
+		}
+		w.windows = append(w.windows, linearize.Window{
+			Tag: fmt.Sprintf("client %d", cl.idx), Start: w.now, End: w.now, Description: "connection broken",
+		})
+		w.breakConn(cl.conn, "connection broken by a fault", true)
+	case Slow:
+		w.slowFactor = f.Factor
+		w.slowUntil = w.now + f.For
+		w.windows = append(w.windows, linearize.Window{
+			Tag: "network", Start: w.now, End: w.slowUntil, Description: fmt.Sprintf("latency ×%.1f", f.Factor),
+		})
+	case Partition:
+		side := make([]bool, len(w.hosts)+1)
+		for _, n := range f.Side {
+			side[n] = true
+		}
+		var pairs [][2]net.NodeID
+		for a := 1; a <= len(w.hosts); a++ {
+			for b := 1; b <= len(w.hosts); b++ {
+				if side[a] && !side[b] || side[b] && !side[a] && !f.OneWay {
+					if !w.cut[a][b] {
+						w.cut[a][b] = true
+						pairs = append(pairs, [2]net.NodeID{net.NodeID(a), net.NodeID(b)})
+					}
+				}
+			}
+		}
+		w.windows = append(w.windows, linearize.Window{
+			Tag: "network", Start: w.now, End: w.now + f.For, Description: fmt.Sprintf("partition %v", f.Side),
+		})
+		w.after(f.For, evFaultEnd, 0, 0, nil, func() {
+			for _, p := range pairs {
+				w.cut[p[0]][p[1]] = false
+			}
+		})
+	}
+	w.stats.Faults++
+}
+
+// heal ends the fault phase: crashed nodes restart, the network heals, and
+// no scheduled fault fires from now on.
+func (w *world) heal() {
+	w.healed = true
+	for _, h := range w.hosts {
+		h.restart()
+	}
+	for a := range w.cut {
+		clear(w.cut[a])
+	}
+	w.slowUntil = 0
+}

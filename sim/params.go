@@ -1,0 +1,123 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Params is everything a run depends on besides the code: the seed, the
+// shape of the world, the rates drawn for this seed and the fault schedule.
+// A trace stores it, so a replay does not depend on how parameters are
+// drawn. Durations are virtual; their JSON form is nanoseconds.
+type Params struct {
+	Seed    uint64 `json:"seed"`
+	Nodes   int    `json:"nodes"`   // simulated machines, ids 1..Nodes
+	Clients int    `json:"clients"` // simulated clients, numbered 1..Clients
+	Keys    int    `json:"keys"`    // the workload's key set: k0..k<Keys-1>
+	// Duration is the workload under faults. At Duration every fault heals:
+	// crashed nodes restart, partitions and slow links end.
+	Duration time.Duration `json:"duration_ns"`
+	// Liveness is the bound after the heal within which every client must
+	// complete an operation; the workload ends at Duration+Liveness.
+	Liveness time.Duration `json:"liveness_ns"`
+	Net      NetParams     `json:"net"`
+	Client   ClientParams  `json:"client"`
+	Disk     DiskParams    `json:"disk"`
+	// Faults is the fault schedule, sorted by time. A trace stores it at its
+	// top level.
+	Faults []Fault `json:"-"`
+}
+
+// NetParams shapes the simulated network.
+type NetParams struct {
+	// One-way latency is LatencyFloor + LatencyMedian·e^(LatencySigma·N(0,1)),
+	// capped at LatencyMax (before any slow-network factor applies).
+	LatencyFloor  time.Duration `json:"latency_floor_ns"`
+	LatencyMedian time.Duration `json:"latency_median_ns"`
+	LatencySigma  float64       `json:"latency_sigma"`
+	LatencyMax    time.Duration `json:"latency_max_ns"`
+	// Loss and Dup are the probabilities that a peer datagram is dropped
+	// or delivered twice. Client connections are reliable and FIFO.
+	Loss float64 `json:"loss"`
+	Dup  float64 `json:"dup"`
+	// DetectMax bounds how long a side takes to notice a broken connection
+	// (drawn uniformly in [latency, latency+DetectMax]).
+	DetectMax time.Duration `json:"detect_max_ns"`
+}
+
+// ClientParams shapes the simulated clients' workload.
+type ClientParams struct {
+	ThinkMax time.Duration `json:"think_max_ns"` // pause before each op, uniform in [0, ThinkMax]
+	Timeout  time.Duration `json:"timeout_ns"`   // after this an op's outcome is unknown
+	Backoff  time.Duration `json:"backoff_ns"`   // reconnect delay, uniform in [0, Backoff]
+	// Mix weighs the operations: get, set, delete, contains.
+	Mix [4]int `json:"mix"`
+}
+
+// DiskParams shapes the in-memory disk.
+type DiskParams struct {
+	SyncMin time.Duration `json:"sync_min_ns"` // a sync completes after a delay in [SyncMin, SyncMax]
+	SyncMax time.Duration `json:"sync_max_ns"`
+}
+
+// ErrParams means parameters are out of range.
+var ErrParams = errors.New("bad simulation parameters")
+
+// Validate checks p.
+func (p Params) Validate() error {
+	var errs []string
+	check := func(ok bool, format string, args ...any) {
+		if !ok {
+			errs = append(errs, fmt.Sprintf(format, args...))
+		}
+	}
+	check(p.Nodes >= 1 && p.Nodes <= 64, "nodes must be 1..64, not %d", p.Nodes)
+	check(p.Clients >= 1 && p.Clients <= 1000, "clients must be 1..1000, not %d", p.Clients)
+	check(p.Keys >= 1 && p.Keys <= 10000, "keys must be 1..10000, not %d", p.Keys)
+	check(p.Duration > 0 && p.Duration <= 24*time.Hour, "duration must be in (0, 24h], not %v", p.Duration)
+	check(p.Liveness > 0 && p.Liveness <= time.Hour, "liveness bound must be in (0, 1h], not %v", p.Liveness)
+	n := p.Net
+	check(n.LatencyFloor >= 0 && n.LatencyMedian >= 0 && n.LatencyMax > 0, "latencies must be non-negative and the cap positive")
+	check(n.LatencySigma >= 0 && n.LatencySigma <= 5, "latency sigma must be 0..5, not %g", n.LatencySigma)
+	check(n.Loss >= 0 && n.Loss < 1 && n.Dup >= 0 && n.Dup < 1, "loss and dup must be in [0, 1)")
+	check(n.DetectMax >= 0, "detect_max must be non-negative")
+	c := p.Client
+	check(c.ThinkMax >= 0 && c.Backoff >= 0, "think and backoff must be non-negative")
+	check(c.Timeout > 0, "client timeout must be positive, not %v", c.Timeout)
+	check(c.Mix[0] >= 0 && c.Mix[1] >= 0 && c.Mix[2] >= 0 && c.Mix[3] >= 0 && c.Mix[0]+c.Mix[1]+c.Mix[2]+c.Mix[3] > 0,
+		"the op mix %v must be non-negative with a positive sum", c.Mix)
+	check(p.Disk.SyncMin >= 0 && p.Disk.SyncMax >= p.Disk.SyncMin, "disk sync delays must satisfy 0 <= min <= max")
+	for i, f := range p.Faults {
+		if err := f.validate(p); err != nil {
+			errs = append(errs, fmt.Sprintf("fault %d: %v", i, err))
+		}
+		if i > 0 && f.At < p.Faults[i-1].At {
+			errs = append(errs, fmt.Sprintf("fault %d at %v is before fault %d at %v: the schedule must be sorted", i, f.At, i-1, p.Faults[i-1].At))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %s", ErrParams, strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// String prints every parameter, one per line, for logs and reports.
+func (p Params) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "seed %d: %d node(s), %d client(s), %d key(s), faults for %v, liveness bound %v\n",
+		p.Seed, p.Nodes, p.Clients, p.Keys, p.Duration, p.Liveness)
+	n := p.Net
+	fmt.Fprintf(&b, "  network: latency %v + %v·e^(%.2f·N), cap %v; loss %.3f, dup %.3f; break detected within %v\n",
+		n.LatencyFloor, n.LatencyMedian, n.LatencySigma, n.LatencyMax, n.Loss, n.Dup, n.DetectMax)
+	c := p.Client
+	fmt.Fprintf(&b, "  clients: think ≤%v, timeout %v, backoff ≤%v, mix get:set:delete:contains %d:%d:%d:%d\n",
+		c.ThinkMax, c.Timeout, c.Backoff, c.Mix[0], c.Mix[1], c.Mix[2], c.Mix[3])
+	fmt.Fprintf(&b, "  disk: sync in [%v, %v]\n", p.Disk.SyncMin, p.Disk.SyncMax)
+	fmt.Fprintf(&b, "  faults: %d scheduled\n", len(p.Faults))
+	for _, f := range p.Faults {
+		fmt.Fprintf(&b, "    %v\n", f)
+	}
+	return b.String()
+}

@@ -1,0 +1,174 @@
+package sim
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/memdb/memdb/linearize"
+	"github.com/memdb/memdb/net"
+)
+
+// Verdict is how a run ended.
+type Verdict string
+
+const (
+	Pass     Verdict = "pass"
+	Safety   Verdict = "safety"   // a checker found a violation
+	Liveness Verdict = "liveness" // after the heal, something did not make progress
+	Panic    Verdict = "panic"    // node (or simulator) code panicked
+)
+
+// Options are how to run, as opposed to what (Params).
+type Options struct {
+	// NewProcess builds each machine's process; nil means NewNode.
+	NewProcess NewProcess
+	// Log, if set, receives every node's log, stamped with virtual time.
+	Log io.Writer
+	// CheckTimeout bounds the wall time of the linearizability check; 0
+	// means a minute. A check that runs out is inconclusive, not failed.
+	CheckTimeout time.Duration
+}
+
+// Stats counts what a run did. Wall is the only field that depends on
+// the machine; nothing in a run reads it.
+type Stats struct {
+	Events            uint64        `json:"events"`
+	Virtual           time.Duration `json:"virtual_ns"`
+	Wall              time.Duration `json:"wall_ns"`       // the whole run, checks included
+	CheckWall         time.Duration `json:"check_wall_ns"` // the checks alone
+	Ops               int           `json:"ops"`
+	OK                int           `json:"ok"`
+	Failed            int           `json:"failed"`
+	Unknown           int           `json:"unknown"`
+	Faults            int           `json:"faults"`
+	FaultsSkipped     int           `json:"faults_skipped"`
+	Crashes           int           `json:"crashes"`
+	Restarts          int           `json:"restarts"`
+	Connections       int           `json:"connections"`
+	ConnBreaks        int           `json:"conn_breaks"`
+	LateReplies       int           `json:"late_replies"`
+	RepliesDropped    int           `json:"replies_dropped"`
+	PeerSent          int           `json:"peer_sent"`
+	PeerDelivered     int           `json:"peer_delivered"`
+	PeerDropped       int           `json:"peer_dropped"`
+	PeerDuplicated    int           `json:"peer_duplicated"`
+	CheckedOps        int           `json:"checked_ops"`
+	CheckInconclusive bool          `json:"check_inconclusive,omitempty"`
+}
+
+// Result is the outcome of one run.
+type Result struct {
+	Params    Params
+	Verdict   Verdict
+	Reason    string // why the verdict is not pass
+	Stack     string // for a panic, where
+	EventHash string // hex FNV-1a 64 of every event processed
+	History   linearize.History
+	Windows   []linearize.Window // fault windows, for the visualisation
+	Stats     Stats
+	// Check is the linearizability result; on a violation its WriteHTML
+	// draws the failing key.
+	Check linearize.Result
+}
+
+// Run builds the world for p, runs the workload under p's fault schedule,
+// heals, lets in-flight operations finish, and judges the run. The error
+// is for bad parameters only: everything the system under test does wrong
+// is a verdict.
+func Run(p Params, o Options) (Result, error) {
+	if err := p.Validate(); err != nil {
+		return Result{}, err
+	}
+	if o.NewProcess == nil {
+		o.NewProcess = NewNode
+	}
+	if o.CheckTimeout == 0 {
+		o.CheckTimeout = time.Minute
+	}
+	start := time.Now()
+	w := &world{
+		p: p, newP: o.NewProcess, logOut: o.Log,
+		hash:  fnvOffset,
+		net:   Stream(p.Seed, "network"),
+		conns: make(map[net.ConnID]*conn),
+		cut:   make([][]bool, p.Nodes+1),
+	}
+	for i := range w.cut {
+		w.cut[i] = make([]bool, p.Nodes+1)
+	}
+	for i := range p.Nodes {
+		w.hosts = append(w.hosts, newHost(w, net.NodeID(i+1)))
+	}
+	for i := range p.Clients {
+		w.clients = append(w.clients, newClient(w, i+1))
+	}
+	perr := w.run()
+
+	res := Result{
+		Params: p, Verdict: Pass,
+		EventHash: fmt.Sprintf("%016x", w.hash),
+		History:   w.history,
+		Windows:   w.windows,
+	}
+	w.stats.Events, w.stats.Virtual = w.events, w.now
+	_, _, w.stats.Unknown = w.history.Counts()
+	switch {
+	case perr != nil:
+		res.Verdict, res.Reason, res.Stack = Panic, perr.Error(), perr.stack
+	case w.failure != nil:
+		res.Verdict, res.Reason = w.failure.verdict, w.failure.reason
+	default:
+		checkStart := time.Now()
+		res.Verdict, res.Reason = w.judge(&res, o.CheckTimeout)
+		w.stats.CheckWall = time.Since(checkStart)
+	}
+	w.stats.Wall = time.Since(start)
+	res.Stats = w.stats
+	return res, nil
+}
+
+// judge runs the checkers on a run that ended without a panic.
+func (w *world) judge(res *Result, timeout time.Duration) (Verdict, string) {
+	check, err := linearize.Check(w.history, timeout)
+	if err != nil {
+		return Safety, fmt.Sprintf("the recorded history is malformed: %v", err)
+	}
+	res.Check = check
+	w.stats.CheckedOps = check.Ops
+	w.stats.CheckInconclusive = check.Inconclusive
+	if !check.OK {
+		return Safety, fmt.Sprintf("linearizability: the history of key %q is not linearizable", check.Key)
+	}
+	return w.liveness()
+}
+
+// liveness requires every client to complete an operation in the window
+// between the heal and the end of the workload.
+func (w *world) liveness() (Verdict, string) {
+	heal, end := w.p.Duration, w.p.Duration+w.p.Liveness
+	done := make([]bool, len(w.clients)+1)
+	last := make([]*linearize.Op, len(w.clients)+1)
+	for i := range w.history {
+		op := &w.history[i]
+		if op.Kind == linearize.Wipe || op.Call < heal {
+			continue
+		}
+		last[op.Client] = op
+		if op.Outcome == linearize.OK && op.Return <= end {
+			done[op.Client] = true
+		}
+	}
+	for _, cl := range w.clients {
+		if done[cl.idx] {
+			continue
+		}
+		what := "issued nothing"
+		if op := last[cl.idx]; op != nil {
+			what = fmt.Sprintf("its last op was %v (%s)", *op, op.Note)
+		}
+		return Liveness, fmt.Sprintf("client %d completed no operation in the %v after the heal at %v: %s",
+			cl.idx, w.p.Liveness, heal, what)
+	}
+	return Pass, ""
+}

@@ -1,0 +1,67 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Swarm is a scenario's shape: what it fixes, and what each seed draws.
+// Draw turns it and a seed into Params, switching fault kinds on and off
+// and drawing every rate from the seed (swarm testing: each seed explores a
+// different corner, rather than every seed running every fault at a
+// middling rate).
+type Swarm struct {
+	Nodes      int           // fixed
+	MaxClients int           // each seed draws 2..MaxClients clients (1 if MaxClients is 1)
+	MaxKeys    int           // each seed draws 1..MaxKeys keys
+	Duration   time.Duration // the fault phase
+	Liveness   time.Duration // the bound after the heal
+	Faults     []FaultKind   // the kinds this scenario may inject
+}
+
+// Draw returns the parameters for seed: every rate is drawn from the
+// "params" stream and the schedule from the "faults" stream. Notes says, a
+// line per fault kind, what the seed switched on.
+func (s Swarm) Draw(seed uint64) (p Params, notes []string) {
+	r := Stream(seed, "params")
+	p = Params{Seed: seed, Nodes: s.Nodes, Duration: s.Duration, Liveness: s.Liveness}
+	p.Clients = 1 + r.IntN(max(s.MaxClients, 1))
+	if s.MaxClients >= 2 {
+		p.Clients = 2 + r.IntN(s.MaxClients-1)
+	}
+	p.Keys = 1 + r.IntN(max(s.MaxKeys, 1))
+
+	us := int64(time.Microsecond)
+	ms := int64(time.Millisecond)
+	p.Net = NetParams{
+		LatencyFloor:  time.Duration(uniform(r, 20*us, 200*us)),
+		LatencyMedian: time.Duration(uniform(r, 50*us, 3*ms)),
+		LatencySigma:  math.Round(between(r, 0.1, 1.5)*100) / 100,
+		LatencyMax:    200 * time.Millisecond,
+		DetectMax:     time.Duration(uniform(r, ms, 300*ms)),
+	}
+	loss, dup := between(r, 0, 0.1), between(r, 0, 0.05)
+	if r.IntN(2) == 0 {
+		p.Net.Loss = math.Round(loss*1000) / 1000
+	}
+	if r.IntN(2) == 0 {
+		p.Net.Dup = math.Round(dup*1000) / 1000
+	}
+	p.Client = ClientParams{
+		ThinkMax: time.Duration(uniform(r, 0, 50*ms)),
+		Timeout:  time.Duration(uniform(r, 100*ms, 2000*ms)),
+		Backoff:  time.Duration(uniform(r, ms, 500*ms)),
+		Mix:      [4]int{1 + r.IntN(10), 1 + r.IntN(10), r.IntN(5), r.IntN(5)},
+	}
+	p.Disk.SyncMin = time.Duration(uniform(r, 10*us, ms))
+	p.Disk.SyncMax = p.Disk.SyncMin + time.Duration(uniform(r, 0, 20*ms))
+
+	p.Faults, notes = schedule(Stream(seed, "faults"), p, s.Faults)
+	return p, notes
+}
+
+// Describe is a one-line summary of the shape, for scenario lists.
+func (s Swarm) Describe() string {
+	return fmt.Sprintf("%d node(s), ≤%d clients, ≤%d keys, faults %v for %v", s.Nodes, s.MaxClients, s.MaxKeys, s.Faults, s.Duration)
+}

@@ -1,0 +1,201 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"runtime/debug"
+	"time"
+
+	"github.com/memdb/memdb/linearize"
+	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node"
+)
+
+// Process is what the simulator runs on each machine: a *node.Node, or a
+// test double. The simulator calls it one event at a time, as a host must.
+type Process interface {
+	Start()
+	Request(c net.ConnID, f net.Frame)
+	Deliver(from net.NodeID, f net.Frame)
+	Disconnected(c net.ConnID)
+}
+
+// NewProcess builds the process for machine id from its Env, at boot and
+// after every restart.
+type NewProcess func(id net.NodeID, env node.Env) (Process, error)
+
+// NewNode is the default NewProcess: a memdb node with default config.
+func NewNode(id net.NodeID, env node.Env) (Process, error) {
+	return node.New(node.DefaultConfig(id), env)
+}
+
+// Epoch is what a node's clock reads at virtual time zero.
+var Epoch = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// world is one simulated run: a single goroutine, virtual time, an event
+// queue, and everything in it.
+type world struct {
+	p      Params
+	newP   NewProcess
+	logOut io.Writer
+
+	now    time.Duration
+	q      queue
+	seq    uint64
+	hash   uint64
+	events uint64
+	cur    *event     // the event being run, for panic reports
+	inNode net.NodeID // the node whose code is running, 0 if none
+
+	net      *rand.Rand
+	hosts    []*host // hosts[i] is node i+1
+	clients  []*client
+	conns    map[net.ConnID]*conn // open connections; looked up, never iterated
+	nextConn net.ConnID
+	nextProc int
+
+	slowUntil  time.Duration
+	slowFactor float64
+	cut        [][]bool // cut[a][b]: node a cannot send to node b
+
+	healed   bool // the fault phase is over
+	stopping bool // the workload is over: clients issue nothing new
+
+	history linearize.History
+	windows []linearize.Window
+	stats   Stats
+	failure *failure // the first safety violation found while running
+}
+
+type failure struct {
+	verdict Verdict
+	reason  string
+}
+
+// at schedules fn to run at virtual time t (not before now).
+func (w *world) at(t time.Duration, kind eventKind, node net.NodeID, aux uint64, data []byte, fn func()) *event {
+	t = max(t, w.now)
+	w.seq++
+	e := &event{at: t, seq: w.seq, kind: kind, node: node, aux: aux, data: data, fn: fn}
+	w.q.push(e)
+	return e
+}
+
+// after schedules fn to run d from now.
+func (w *world) after(d time.Duration, kind eventKind, node net.NodeID, aux uint64, data []byte, fn func()) *event {
+	return w.at(w.now+d, kind, node, aux, data, fn)
+}
+
+// runUntil processes events up to and including time t, then sets the
+// clock to t.
+func (w *world) runUntil(t time.Duration) {
+	for len(w.q) > 0 && w.q[0].at <= t {
+		e := w.q.pop()
+		if e.fn == nil {
+			continue // cancelled
+		}
+		w.now = e.at
+		w.hash = hashEvent(w.hash, e)
+		w.events++
+		fn := e.fn
+		e.fn = nil
+		w.cur = e
+		fn()
+		w.cur = nil
+	}
+	w.now = max(w.now, t)
+}
+
+// callNode runs node code for h, marking it so a panic names the node.
+func (w *world) callNode(h *host, f func()) {
+	w.inNode = h.id
+	f()
+	w.inNode = 0
+}
+
+// run executes the whole simulation and reports a panic as an error.
+func (w *world) run() (perr *panicError) {
+	defer func() {
+		if r := recover(); r != nil {
+			perr = &panicError{value: fmt.Sprint(r), stack: string(debug.Stack()), node: w.inNode, at: w.now}
+			if w.cur != nil {
+				perr.event = w.cur.kind.String()
+			}
+		}
+	}()
+	for _, h := range w.hosts {
+		h.boot()
+	}
+	for _, c := range w.clients {
+		c.connect()
+	}
+	for i, f := range w.p.Faults {
+		w.at(f.At, evFault, 0, uint64(i), nil, func() { w.inject(f) })
+	}
+	w.at(w.p.Duration, evHeal, 0, 0, nil, w.heal)
+	end := w.p.Duration + w.p.Liveness
+	w.at(end, evStop, 0, 0, nil, func() { w.stopping = true })
+	// Let every op issued before the end return or time out.
+	w.runUntil(end + w.p.Client.Timeout + time.Millisecond)
+	return nil
+}
+
+// panicError is a panic recovered from the run.
+type panicError struct {
+	value, stack, event string
+	node                net.NodeID
+	at                  time.Duration
+}
+
+func (p *panicError) Error() string {
+	where := "in the simulator"
+	if p.node != 0 {
+		where = fmt.Sprintf("in node %d", p.node)
+	}
+	return fmt.Sprintf("panic %s at %v handling %s: %s", where, p.at, p.event, p.value)
+}
+
+// safety records a safety violation seen while running; the first wins.
+func (w *world) safety(format string, args ...any) {
+	if w.failure == nil {
+		w.failure = &failure{verdict: Safety, reason: fmt.Sprintf(format, args...)}
+	}
+}
+
+func (w *world) newProcessID() int {
+	id := w.nextProc
+	w.nextProc++
+	return id
+}
+
+// logger returns node id's logger: discarded, or written to logOut with
+// the virtual time (never the wall clock) in each record.
+func (w *world) logger(id net.NodeID) *slog.Logger {
+	if w.logOut == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	h := slog.NewTextHandler(w.logOut, &slog.HandlerOptions{Level: slog.LevelDebug})
+	return slog.New(&virtualTime{Handler: h, w: w}).With("node", id)
+}
+
+// virtualTime stamps log records with the world's virtual time.
+type virtualTime struct {
+	slog.Handler
+	w *world
+}
+
+func (v *virtualTime) Handle(ctx context.Context, r slog.Record) error {
+	r.Time = Epoch.Add(v.w.now)
+	return v.Handler.Handle(ctx, r)
+}
+
+func (v *virtualTime) WithAttrs(as []slog.Attr) slog.Handler {
+	return &virtualTime{Handler: v.Handler.WithAttrs(as), w: v.w}
+}
+
+func (v *virtualTime) WithGroup(name string) slog.Handler {
+	return &virtualTime{Handler: v.Handler.WithGroup(name), w: v.w}
+}
