@@ -242,7 +242,7 @@ func TestMalformedFrameSurvived(t *testing.T) {
 	memdb(t, "", "-addr", d.addr, "set", "survivor", "yes")
 	for _, junk := range [][]byte{
 		[]byte("GET / HTTP/1.1\r\n\r\n"),
-		{0, 0, 0, 30, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3},
+		append([]byte{0, 0, 0, 30}, bytes.Repeat([]byte{0xab}, 30)...), // a whole frame, bad CRC
 		bytes.Repeat([]byte{0xff}, 100),
 	} {
 		nc, err := stdnet.Dial("tcp", d.addr)

@@ -1,0 +1,204 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/memdb/memdb/net"
+)
+
+// Client is a session with a memdb cluster. It is safe for concurrent use;
+// share one rather than dialing per request. Close releases it.
+type Client struct {
+	opts    Options
+	key     []byte
+	session session
+	// preferred indexes Options.Addrs: the node that answered last, where
+	// the next call starts.
+	preferred atomic.Int64
+
+	mu     sync.Mutex
+	pools  map[string]*pool // by node address
+	closed bool
+}
+
+// Dial returns a client of the nodes at opts.Addrs. It connects and
+// authenticates before it returns, so a wrong key (ErrAuth) or a dead
+// cluster (ErrUnreachable) shows at once; opts.Timeout bounds it when ctx
+// has no earlier deadline. Later calls reconnect as needed.
+func Dial(ctx context.Context, opts Options) (*Client, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	opts.Addrs = append([]string(nil), opts.Addrs...)
+	c := &Client{opts: opts, key: []byte(opts.Key), pools: make(map[string]*pool)}
+	ctx, cancel := withTimeout(ctx, opts.Timeout)
+	defer cancel()
+	var failures []string
+	for i, addr := range opts.Addrs {
+		p, err := c.pool(addr)
+		if err == nil {
+			_, err = p.get(ctx)
+		}
+		switch {
+		case err == nil:
+			c.preferred.Store(int64(i))
+			return c, nil
+		case errors.Is(err, ErrAuth):
+			c.Close()
+			return nil, err
+		case ctx.Err() != nil:
+			c.Close()
+			return nil, unreachable(failures, addr, ctx.Err())
+		}
+		failures = append(failures, addr+": "+err.Error())
+	}
+	c.Close()
+	return nil, unreachable(failures, "", nil)
+}
+
+// Close closes every connection. Calls in flight fail with an error
+// wrapping ErrClosed (a write in flight is ErrUnknownOutcome as well);
+// later calls fail with ErrClosed. Close is idempotent.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	pools := c.pools
+	c.pools, c.closed = nil, true
+	c.mu.Unlock()
+	for _, p := range pools {
+		p.close(ErrClosed)
+	}
+	return nil
+}
+
+// pool returns the connection pool of addr, creating it if needed.
+func (c *Client) pool(addr string) (*pool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, ErrClosed
+	}
+	p, ok := c.pools[addr]
+	if !ok {
+		p = newPool(addr, c.key, &c.session, c.opts.Conns)
+		c.pools[addr] = p
+	}
+	return p, nil
+}
+
+// callOptions returns the settings of one call: the client's defaults
+// changed by opts.
+func (c *Client) callOptions(opts []CallOption) call {
+	co := call{level: c.opts.Consistency, timeout: c.opts.Timeout}
+	for _, o := range opts {
+		o(&co)
+	}
+	return co
+}
+
+// exchange sends msg, a request about key, and returns the reply frame,
+// which may carry a *net.Error. write says whether msg changes the store,
+// which decides what a lost reply means: a read is retried on another
+// connection, a write is ErrUnknownOutcome.
+//
+// Addresses are tried in turn, starting with the one that answered last.
+// With the ring, the order will be the key's replicas.
+func (c *Client) exchange(ctx context.Context, key []byte, msg net.Message, write bool, co call) (net.Frame, error) {
+	ctx, cancel := withTimeout(ctx, co.timeout)
+	defer cancel()
+	addrs := c.opts.Addrs
+	start := int(c.preferred.Load())
+	var failures []string
+next:
+	for k := range addrs {
+		i := (start + k) % len(addrs)
+		addr := addrs[i]
+		p, err := c.pool(addr)
+		if err != nil {
+			return net.Frame{}, err
+		}
+		// Two tries per address: a pooled connection may turn out to be
+		// broken, and then a fresh one is dialed.
+		for try := 0; try < 2; try++ {
+			cn, err := p.get(ctx)
+			if err != nil {
+				if errors.Is(err, ErrAuth) || errors.Is(err, ErrClosed) {
+					return net.Frame{}, err
+				}
+				if ctx.Err() != nil {
+					return net.Frame{}, unreachable(failures, addr, ctx.Err())
+				}
+				failures = append(failures, addr+": "+err.Error())
+				continue next
+			}
+			f, sent, err := cn.roundTrip(ctx, msg)
+			switch {
+			case err == nil:
+				if e, ok := f.Msg.(*net.Error); ok && e.Code == net.CodeShuttingDown {
+					// Refused before it was acted on: safe to send elsewhere.
+					failures = append(failures, addr+": "+e.Error())
+					continue next
+				}
+				c.preferred.Store(int64(i))
+				return f, nil
+			case !sent:
+				failures = append(failures, addr+": "+err.Error())
+			case ctx.Err() != nil:
+				return net.Frame{}, timeoutError(ctx, addr, write)
+			case write:
+				return net.Frame{}, fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
+			case errors.Is(err, errConnLost) && !errors.Is(err, ErrClosed):
+				// A read is harmless to repeat.
+				failures = append(failures, addr+": "+err.Error())
+			default:
+				return net.Frame{}, err
+			}
+		}
+	}
+	return net.Frame{}, unreachable(failures, "", nil)
+}
+
+// withTimeout bounds ctx by d unless d is negative.
+func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d < 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// timeoutError says that a request sent to addr got no answer before ctx
+// ended; for a write, that its outcome is unknown.
+func timeoutError(ctx context.Context, addr string, write bool) error {
+	err := context.Cause(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("%w: no reply from %s before the deadline: %w", ErrTimeout, addr, err)
+	} else {
+		err = fmt.Errorf("gave up waiting for %s: %w", addr, err)
+	}
+	if write {
+		err = fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
+	}
+	return err
+}
+
+// unreachable builds ErrUnreachable from what went wrong with each address
+// tried, then with addr if err is not nil. A deadline that ran out while
+// connecting is ErrTimeout as well.
+func unreachable(failures []string, addr string, err error) error {
+	msg := strings.Join(failures, "; ")
+	switch {
+	case err == nil:
+		return fmt.Errorf("%w: %s", ErrUnreachable, msg)
+	case msg != "":
+		msg += "; "
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %s%s: %w: %w", ErrUnreachable, msg, addr, ErrTimeout, err)
+	}
+	return fmt.Errorf("%w: %s%s: %w", ErrUnreachable, msg, addr, err)
+}

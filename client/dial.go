@@ -1,0 +1,103 @@
+package client
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	stdnet "net"
+	"time"
+
+	"github.com/memdb/memdb/net"
+)
+
+// dial connects to addr and authenticates with key (see net/auth.go):
+//
+//	node   → Challenge{nonce_s}
+//	client → Auth{client, nonce_c, HMAC(key, client-proof | … | nonce_s | nonce_c)}
+//	node   → AuthOK{HMAC(key, server-proof | …)}   or   Error{CodeAuth}, then close
+//
+// An error wrapping ErrAuth means the node refused the key or could not
+// prove it knows it; any other error means addr could not be reached.
+func dial(ctx context.Context, addr string, key []byte, s *session) (*conn, error) {
+	var d stdnet.Dialer
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := nc.(*stdnet.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	// The handshake obeys ctx: a deadline becomes the socket's, and a
+	// cancellation interrupts a blocked read or write.
+	if dl, ok := ctx.Deadline(); ok {
+		nc.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
+	br := bufio.NewReaderSize(nc, readBufferSize)
+	err = handshake(nc, br, addr, key, s)
+	if !stop() || ctx.Err() != nil {
+		err = fmt.Errorf("handshake with %s: %w", addr, context.Cause(ctx))
+	}
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	nc.SetDeadline(time.Time{})
+	c := &conn{addr: addr, nc: nc, session: s}
+	c.start(br)
+	return c, nil
+}
+
+// handshake runs the client side of the authentication exchange.
+func handshake(nc stdnet.Conn, br *bufio.Reader, addr string, key []byte, s *session) error {
+	f, err := readFrame(br)
+	if errors.Is(err, net.ErrMalformed) || errors.Is(err, net.ErrTooLarge) {
+		return fmt.Errorf("handshake with %s (is it a memdb node?): %w", addr, err)
+	}
+	if err != nil {
+		return fmt.Errorf("handshake with %s: %w", addr, err)
+	}
+	s.observe(f.Clock)
+	ch, ok := f.Msg.(*net.Challenge)
+	if !ok {
+		return unexpected(addr, "a challenge", f.Msg)
+	}
+	if ch.Version < net.Version {
+		return fmt.Errorf("%s speaks protocol version %d; this client needs %d", addr, ch.Version, net.Version)
+	}
+	auth := &net.Auth{Role: net.RoleClient}
+	if _, err := rand.Read(auth.Nonce[:]); err != nil {
+		return fmt.Errorf("handshake nonce: %w", err)
+	}
+	auth.MAC = net.ClientProof(key, net.RoleClient, 0, ch.Nonce, auth.Nonce)
+	if _, err := nc.Write(net.Encode(net.Frame{Clock: s.now(), Msg: auth})); err != nil {
+		return fmt.Errorf("handshake with %s: %w", addr, err)
+	}
+	f, err = readFrame(br)
+	if err != nil {
+		return fmt.Errorf("handshake with %s: %w", addr, err)
+	}
+	s.observe(f.Clock)
+	switch m := f.Msg.(type) {
+	case *net.AuthOK:
+		if !net.VerifyProof(m.MAC, net.ServerProof(key, net.RoleClient, 0, ch.Nonce, auth.Nonce)) {
+			return fmt.Errorf("%w: %s could not prove it knows the client key (is it a memdb node of this cluster?)", ErrAuth, addr)
+		}
+		return nil
+	case *net.Error:
+		if m.Code == net.CodeAuth {
+			return fmt.Errorf("%w by %s: %s", ErrAuth, addr, m.Message)
+		}
+		return fmt.Errorf("handshake with %s: %w", addr, m)
+	}
+	return unexpected(addr, "auth-ok", f.Msg)
+}
+
+func unexpected(addr, want string, got net.Message) error {
+	return fmt.Errorf("handshake with %s: got %s, want %s: %w", addr, got.Kind(), want, errProtocol)
+}
+
+// errProtocol means a node broke the protocol.
+var errProtocol = errors.New("protocol violation")

@@ -1,0 +1,78 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/memdb/memdb/net"
+)
+
+// The errors a Client returns, wrapped with context. Test with errors.Is.
+var (
+	// ErrNotFound means Get found no live value for the key. It is an
+	// answer, not a failure of the store.
+	ErrNotFound = errors.New("key not found")
+	// ErrUnknownOutcome means a write was sent and no answer says whether
+	// it happened: the call timed out or its connection broke after the
+	// request left, or the node itself timed out waiting for replicas. The
+	// client does not retry it.
+	ErrUnknownOutcome = errors.New("outcome unknown")
+	// ErrQuorum means not enough replicas answered for the consistency
+	// level; nothing was written (the node's Unavailable code).
+	ErrQuorum = errors.New("quorum not reached")
+	// ErrAuth means a node refused the client key, or answered without
+	// proving that it knows the key.
+	ErrAuth = errors.New("auth refused")
+	// ErrUnreachable means no address could be connected to and
+	// authenticated with, or every node that was tried is shutting down.
+	ErrUnreachable = errors.New("unreachable")
+	// ErrTimeout means no answer came within the call's deadline. A
+	// timed-out write is ErrUnknownOutcome as well.
+	ErrTimeout = errors.New("timeout")
+	// ErrClosed means the Client was closed.
+	ErrClosed = errors.New("client closed")
+)
+
+// errConnLost is the reason calls fail when their connection breaks.
+var errConnLost = errors.New("connection lost")
+
+// errNotSent wraps the error of a connection that broke before a request
+// could be queued on it: the request certainly did not reach the node.
+var errNotSent = errors.New("request not sent")
+
+// replyError turns an Error frame into the error a call returns: the
+// *net.Error itself, classified by the sentinel its code maps to.
+func replyError(e *net.Error) error {
+	switch e.Code {
+	case net.CodeUnavailable:
+		return &codeError{ErrQuorum, e}
+	case net.CodeUnknownOutcome:
+		return &codeError{ErrUnknownOutcome, e}
+	case net.CodeAuth:
+		return &codeError{ErrAuth, e}
+	}
+	return e
+}
+
+// codeError is a node's error classified by one of this package's
+// sentinels; both match errors.Is and errors.As. Its message is the
+// sentinel's, then the node's, so the classification is not said twice.
+type codeError struct {
+	sentinel error
+	node     *net.Error
+}
+
+func (e *codeError) Error() string   { return e.sentinel.Error() + ": " + e.node.Message }
+func (e *codeError) Unwrap() []error { return []error{e.sentinel, e.node} }
+
+// keyString renders a key for an error message, shortened if long.
+func keyString(key string) string {
+	const max = 40
+	if len(key) > max {
+		return fmt.Sprintf("%q…(%d bytes)", key[:max], len(key))
+	}
+	return fmt.Sprintf("%q", key)
+}
+
+// errReplaced closes a broken connection once a new one takes its slot.
+var errReplaced = errors.New("connection replaced")

@@ -1,0 +1,163 @@
+package client
+
+import (
+	"bufio"
+	"crypto/rand"
+	"errors"
+	stdnet "net"
+	"sync"
+	"testing"
+
+	"github.com/memdb/memdb/net"
+)
+
+// fakeNode is a scripted node: it runs the server side of the handshake,
+// then hands each authenticated connection to serve, so a test can answer,
+// stall, reorder or hang up exactly when it wants to.
+type fakeNode struct {
+	t     *testing.T
+	ln    stdnet.Listener
+	key   []byte
+	serve func(*fakeConn)
+	// badProof makes the node answer Auth with a proof of the wrong key.
+	badProof bool
+
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns []stdnet.Conn
+}
+
+// fakeConn is one connection of a fakeNode.
+type fakeConn struct {
+	t  *testing.T
+	nc stdnet.Conn
+	br *bufio.Reader
+}
+
+func startFake(t *testing.T, key string, serve func(*fakeConn)) *fakeNode {
+	t.Helper()
+	ln, err := stdnet.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &fakeNode{t: t, ln: ln, key: []byte(key), serve: serve}
+	n.wg.Add(1)
+	go n.accept()
+	t.Cleanup(n.stop)
+	return n
+}
+
+func (n *fakeNode) addr() string { return n.ln.Addr().String() }
+
+// stop closes the listener and every connection and waits for the
+// handlers.
+func (n *fakeNode) stop() {
+	n.ln.Close()
+	n.mu.Lock()
+	for _, c := range n.conns {
+		c.Close()
+	}
+	n.mu.Unlock()
+	n.wg.Wait()
+}
+
+func (n *fakeNode) accept() {
+	defer n.wg.Done()
+	for {
+		nc, err := n.ln.Accept()
+		if err != nil {
+			return
+		}
+		n.mu.Lock()
+		n.conns = append(n.conns, nc)
+		n.mu.Unlock()
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			defer nc.Close()
+			c := &fakeConn{t: n.t, nc: nc, br: bufio.NewReader(nc)}
+			if n.handshake(c) {
+				n.serve(c)
+			}
+		}()
+	}
+}
+
+func (n *fakeNode) handshake(c *fakeConn) bool {
+	ch := &net.Challenge{Version: net.Version, Node: 9}
+	rand.Read(ch.Nonce[:])
+	if c.write(net.Frame{Msg: ch}) != nil {
+		return false
+	}
+	f, err := c.read()
+	if err != nil {
+		return false
+	}
+	a, ok := f.Msg.(*net.Auth)
+	if !ok {
+		return false
+	}
+	if !net.VerifyProof(a.MAC, net.ClientProof(n.key, a.Role, a.Node, ch.Nonce, a.Nonce)) {
+		c.write(net.Frame{ID: f.ID, Msg: &net.Error{Code: net.CodeAuth, Message: "wrong client key"}})
+		return false
+	}
+	key := n.key
+	if n.badProof {
+		key = []byte("not the key")
+	}
+	return c.write(net.Frame{ID: f.ID, Msg: &net.AuthOK{MAC: net.ServerProof(key, a.Role, a.Node, ch.Nonce, a.Nonce)}}) == nil
+}
+
+// read returns the next frame; an error means the client hung up.
+func (c *fakeConn) read() (net.Frame, error) { return readFrame(c.br) }
+
+func (c *fakeConn) write(fs ...net.Frame) error {
+	var b []byte
+	for _, f := range fs {
+		b = net.AppendFrame(b, f)
+	}
+	_, err := c.nc.Write(b)
+	return err
+}
+
+// answer serves requests from an in-memory map until the client hangs up.
+func (c *fakeConn) answer(data map[string][]byte, mu *sync.Mutex) {
+	for {
+		f, err := c.read()
+		if err != nil {
+			return
+		}
+		c.write(net.Frame{ID: f.ID, Msg: apply(f.Msg, data, mu)})
+	}
+}
+
+// apply is a one-node store good enough for tests of the client.
+func apply(m net.Message, data map[string][]byte, mu *sync.Mutex) net.Message {
+	mu.Lock()
+	defer mu.Unlock()
+	switch m := m.(type) {
+	case *net.Get:
+		v, ok := data[string(m.Key)]
+		return &net.Value{Found: ok, Value: v}
+	case *net.Set:
+		data[string(m.Key)] = m.Value
+		return &net.Done{}
+	case *net.Delete:
+		delete(data, string(m.Key))
+		return &net.Done{}
+	case *net.Contains:
+		_, ok := data[string(m.Key)]
+		return &net.Bool{Value: ok}
+	}
+	return &net.Error{Code: net.CodeUnknownKind, Message: "not a request"}
+}
+
+// isAll reports whether errors.Is(err, w) holds for every w in want.
+func isAll(err error, want ...error) bool {
+	for _, w := range want {
+		if !errors.Is(err, w) {
+			return false
+		}
+	}
+	return true
+}

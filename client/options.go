@@ -1,0 +1,96 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/memdb/memdb/net"
+)
+
+// Defaults for the zero values of Options.
+const (
+	DefaultAddr    = "127.0.0.1:7400"
+	DefaultTimeout = 5 * time.Second
+	DefaultConns   = 1
+)
+
+// Options configures a Client. The zero value of every field but Addrs
+// means its default.
+type Options struct {
+	// Addrs are node addresses (host:port). The client starts with the
+	// first and moves on when one does not answer. At least one is needed.
+	Addrs []string
+	// Key is the client key the nodes were started with (auth.client_key);
+	// empty when they require none.
+	Key string
+	// Consistency is the level of calls that do not choose one with
+	// WithConsistency. Default lets the node choose (quorum).
+	Consistency net.Consistency
+	// Timeout bounds each call, connecting included, when the caller's
+	// context has no earlier deadline. Default DefaultTimeout; negative
+	// means no bound other than the context's.
+	Timeout time.Duration
+	// Conns is the number of connections per node; requests are spread
+	// over them round-robin. Each connection is pipelined, so one is
+	// enough for most programs. Default DefaultConns.
+	Conns int
+}
+
+// DefaultOptions returns the options of a client of a local node.
+func DefaultOptions() Options {
+	return Options{Addrs: []string{DefaultAddr}, Timeout: DefaultTimeout, Conns: DefaultConns}
+}
+
+// errOptions is wrapped by every Validate error.
+var errOptions = errors.New("client options")
+
+// Validate checks o and fills in the defaults of its zero fields.
+func (o *Options) Validate() error {
+	if len(o.Addrs) == 0 {
+		return fmt.Errorf("%w: no node address given", errOptions)
+	}
+	for i, a := range o.Addrs {
+		if a == "" {
+			return fmt.Errorf("%w: address %d is empty", errOptions, i+1)
+		}
+	}
+	if o.Consistency > net.Serial {
+		return fmt.Errorf("%w: consistency %s is not a level (want one, quorum, all or serial)", errOptions, o.Consistency)
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.Conns < 0 {
+		return fmt.Errorf("%w: %d connections per node (want 1 or more)", errOptions, o.Conns)
+	}
+	if o.Conns == 0 {
+		o.Conns = DefaultConns
+	}
+	return nil
+}
+
+// CallOption changes how one call is made.
+type CallOption func(*call)
+
+// call is what a CallOption can change.
+type call struct {
+	level   net.Consistency
+	timeout time.Duration
+}
+
+// WithConsistency sets the consistency level of one call. Serial is for
+// reads only; a node refuses a serial write.
+func WithConsistency(c net.Consistency) CallOption {
+	return func(o *call) { o.level = c }
+}
+
+// WithTimeout bounds one call instead of Options.Timeout; negative means no
+// bound other than the context's, zero keeps Options.Timeout.
+func WithTimeout(d time.Duration) CallOption {
+	return func(o *call) {
+		if d != 0 {
+			o.timeout = d
+		}
+	}
+}

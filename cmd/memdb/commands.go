@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/memdb/memdb/client"
+)
+
+// command is one row of the command table.
+type command struct {
+	name     string
+	args     string // argument names, for usage lines
+	min, max int    // how many arguments it takes
+	help     string
+	// do runs the command and returns the one line it prints.
+	do func(ctx context.Context, s *session, args []string) (string, error)
+	// leave ends a prompt or pipe session.
+	leave bool
+}
+
+// commands is the table every mode dispatches through, in the order help
+// lists it. The table is built in init because help refers to it.
+var commands []command
+
+func init() {
+	commands = []command{
+		{name: "set", args: "KEY VALUE", min: 2, max: 2, help: "write VALUE under KEY; prints ok", do: doSet},
+		{name: "get", args: "KEY", min: 1, max: 1, help: "prints KEY's value, or (nil) if it has none", do: doGet},
+		{name: "del", args: "KEY", min: 1, max: 1, help: "delete KEY; prints ok", do: doDel},
+		{name: "exists", args: "KEY", min: 1, max: 1, help: "prints true if KEY has a value, else false", do: doExists},
+		{name: "cas", args: "KEY OLD NEW", min: 3, max: 3, help: "set KEY to NEW if it holds OLD ((nil): absent); prints true or false (not in this version)", do: notYet("cas")},
+		{name: "incr", args: "KEY [N]", min: 1, max: 2, help: "add N (default 1) to counter KEY; prints its new value (not in this version)", do: notYet("incr")},
+		{name: "decr", args: "KEY [N]", min: 1, max: 2, help: "subtract N (default 1) from counter KEY; prints its new value (not in this version)", do: notYet("decr")},
+		{name: "counter", args: "KEY", min: 1, max: 1, help: "prints counter KEY's value (not in this version)", do: notYet("counter")},
+		{name: "help", help: "prints this list", do: doHelp},
+		{name: "exit", help: "leaves the prompt", leave: true},
+		{name: "quit", help: "leaves the prompt", leave: true},
+	}
+}
+
+// lookup finds a command by name, in any letter case.
+func lookup(name string) (*command, bool) {
+	name = strings.ToLower(name)
+	for i := range commands {
+		if commands[i].name == name {
+			return &commands[i], true
+		}
+	}
+	return nil, false
+}
+
+// usageError is a command line that names no command or gives a command
+// the wrong arguments: exit status 2 in one-shot mode.
+type usageError struct {
+	msg   string
+	usage string // the command's usage line, if the command is known
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+// hint says how to get it right; prefix is how the mode starts a command
+// ("memdb " on the command line).
+func (e *usageError) hint(prefix, help string) string {
+	if e.usage == "" {
+		return help + " lists the commands"
+	}
+	return "usage: " + prefix + e.usage + "; " + help + " lists the commands"
+}
+
+// execute runs one command given as words: the command's name, then its
+// arguments. It returns what to print, or whether to leave.
+func execute(ctx context.Context, s *session, words []string) (out string, leave bool, err error) {
+	cmd, ok := lookup(words[0])
+	if !ok {
+		return "", false, &usageError{msg: fmt.Sprintf("unknown command %q", words[0])}
+	}
+	if n := len(words) - 1; n < cmd.min || n > cmd.max {
+		return "", false, &usageError{msg: fmt.Sprintf("%s takes %s, not %d", cmd.name, arguments(cmd), n), usage: cmd.usage()}
+	}
+	if cmd.leave {
+		return "", true, nil
+	}
+	out, err = cmd.do(ctx, s, words[1:])
+	return out, false, err
+}
+
+func (c *command) usage() string {
+	if c.args == "" {
+		return c.name
+	}
+	return c.name + " " + c.args
+}
+
+// arguments says how many arguments c takes: "no arguments", "1 argument",
+// "1 or 2 arguments".
+func arguments(c *command) string {
+	switch {
+	case c.max == 0:
+		return "no arguments"
+	case c.max == 1 && c.min == 1:
+		return "1 argument"
+	case c.min == c.max:
+		return fmt.Sprintf("%d arguments", c.min)
+	}
+	return fmt.Sprintf("%d or %d arguments", c.min, c.max)
+}
+
+func doSet(ctx context.Context, s *session, args []string) (string, error) {
+	c, err := s.client(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := c.Set(ctx, args[0], []byte(args[1])); err != nil {
+		return "", err
+	}
+	return "ok", nil
+}
+
+func doGet(ctx context.Context, s *session, args []string) (string, error) {
+	c, err := s.client(ctx)
+	if err != nil {
+		return "", err
+	}
+	v, err := c.Get(ctx, args[0])
+	if errors.Is(err, client.ErrNotFound) {
+		return nilWord, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return format(v), nil
+}
+
+func doDel(ctx context.Context, s *session, args []string) (string, error) {
+	c, err := s.client(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := c.Delete(ctx, args[0]); err != nil {
+		return "", err
+	}
+	return "ok", nil
+}
+
+func doExists(ctx context.Context, s *session, args []string) (string, error) {
+	c, err := s.client(ctx)
+	if err != nil {
+		return "", err
+	}
+	ok, err := c.Contains(ctx, args[0])
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprint(ok), nil
+}
+
+func doHelp(context.Context, *session, []string) (string, error) {
+	var b strings.Builder
+	writeCommands(&b)
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+// errNotYet is what the commands of later versions answer.
+var errNotYet = errors.New("is not supported by this server yet")
+
+func notYet(name string) func(context.Context, *session, []string) (string, error) {
+	return func(context.Context, *session, []string) (string, error) {
+		return "", fmt.Errorf("%s %w", name, errNotYet)
+	}
+}

@@ -1,0 +1,24 @@
+// Memdb is the command-line client of memdb.
+//
+//	memdb [-addr A[,B...]] [-key K] [-consistency one|quorum|all|serial] [-timeout DUR] [COMMAND ARGS...]
+//
+// With a command it runs it once: the answer goes to stdout, an error to
+// stderr as one line starting "error: ", and the exit status is 0 when the
+// command was done (an absent key included), 1 when it failed or its
+// outcome is unknown, 2 for a usage error.
+//
+// Without a command it reads commands line by line. On a terminal that is
+// an interactive prompt with line editing and history (golang.org/x/term);
+// from a pipe it prints exactly one line per command, as soon as it is
+// known, so a program can drive it as a co-process. A line that fails
+// prints "error: ..." on stdout in its place and the run goes on; the exit
+// status is then 1. Words on a line are separated by blanks; a double-quoted
+// word may hold blanks and the escapes \" \\ \n \r \t \xHH (words.go).
+//
+// The commands are a table (commands.go): adding one is adding a row.
+// cas, incr, decr and counter are in it already and answer that this
+// server does not support them yet.
+//
+// All the work is in run, which takes its arguments, streams and
+// environment as parameters, so tests run the command in-process.
+package main
