@@ -1,0 +1,95 @@
+package oplog
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/memdb/memdb/clock"
+)
+
+// Mode is when the log fsyncs.
+type Mode uint8
+
+// Fsync modes.
+const (
+	// Always: Commit's callback runs only once the records are durable.
+	// Commits that arrive while an fsync is in flight share the next one
+	// (group commit).
+	Always Mode = iota + 1
+	// EverySec: Commit's callback runs at once; the log fsyncs what is
+	// unsynced every Config.SyncInterval. A crash loses up to that much.
+	EverySec
+	// None: Commit's callback runs at once; the log fsyncs only on Sync,
+	// and when a segment is rolled (which needs the old one durable).
+	None
+)
+
+func (m Mode) String() string {
+	switch m {
+	case Always:
+		return "always"
+	case EverySec:
+		return "everysec"
+	case None:
+		return "none"
+	}
+	return fmt.Sprintf("Mode(%d)", uint8(m))
+}
+
+// ParseMode parses "always", "everysec" or "none".
+func ParseMode(s string) (Mode, error) {
+	for _, m := range []Mode{Always, EverySec, None} {
+		if s == m.String() {
+			return m, nil
+		}
+	}
+	return 0, fmt.Errorf("oplog: unknown fsync mode %q (want always, everysec or none)", s)
+}
+
+// Config configures a Log.
+type Config struct {
+	// Mode is when to fsync. Default Always.
+	Mode Mode
+	// Clock schedules the EverySec fsyncs; its callbacks must run on the
+	// node's loop. Required for EverySec, unused otherwise.
+	Clock clock.Clock
+	// SyncInterval is the EverySec period. Default one second.
+	SyncInterval time.Duration
+	// SegmentSize is the size in bytes past which appends go to a new
+	// segment. Default 64 MiB.
+	SegmentSize int64
+}
+
+// DefaultConfig returns the defaults: fsync always, 64 MiB segments.
+func DefaultConfig() Config {
+	return Config{Mode: Always, SyncInterval: time.Second, SegmentSize: 64 << 20}
+}
+
+// Validate fills unset fields with defaults and reports what is wrong.
+func (c *Config) Validate() error {
+	d := DefaultConfig()
+	if c.Mode == 0 {
+		c.Mode = d.Mode
+	}
+	if c.SyncInterval == 0 {
+		c.SyncInterval = d.SyncInterval
+	}
+	if c.SegmentSize == 0 {
+		c.SegmentSize = d.SegmentSize
+	}
+	var errs []error
+	if c.Mode > None {
+		errs = append(errs, fmt.Errorf("oplog: config: unknown mode %d", c.Mode))
+	}
+	if c.Mode == EverySec && c.Clock == nil {
+		errs = append(errs, errors.New("oplog: config: mode everysec needs a Clock"))
+	}
+	if c.SyncInterval < 0 {
+		errs = append(errs, fmt.Errorf("oplog: config: negative SyncInterval %v", c.SyncInterval))
+	}
+	if c.SegmentSize < 0 {
+		errs = append(errs, fmt.Errorf("oplog: config: negative SegmentSize %d", c.SegmentSize))
+	}
+	return errors.Join(errs...)
+}

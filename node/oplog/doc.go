@@ -1,0 +1,87 @@
+// Package oplog is a node's operation log: every change to the node's
+// durable state (writes and deletes now; Paxos acceptor state, membership
+// and counter slots later) is appended here before anyone is told it
+// happened, and replayed on boot.
+//
+// The log is a list of segment files named in a MANIFEST: optionally one
+// base segment first (a compacted, zstd-compressed state), then log segments
+// that records are appended to, the last being the current one. Every file
+// access goes through disk.FS, so the simulator's disk can crash it.
+//
+// # Durability
+//
+// Append writes records into the current segment and returns at once.
+// Commit calls back once they are as durable as the fsync Mode promises
+// (Always: after an fsync, shared by every commit waiting at the time;
+// EverySec and None: at once), and Sync calls back once they are durable,
+// whatever the mode. See Log for the rounds that do this and why an fsync
+// error breaks the log for good.
+//
+// A segment is rolled when it passes Config.SegmentSize: the old one is
+// synced before the manifest that lists the new one is installed, so the
+// only segment that can end in a torn write is the last one.
+//
+// # Replay
+//
+// Open reads the manifest, then each segment in order, passing every record
+// to the caller, and reports the highest Lamport counter and per-origin
+// sequence seen. Damage at the end of the last segment with no valid record
+// after it is a torn tail, what a crash leaves of unsynced writes: it is cut
+// off (File.Truncate) and reported. Damage anywhere else, or a record
+// followed by a valid one, is corruption: Open fails with ErrCorrupt naming
+// the file and offset. The log cannot tell a torn final record from a bit
+// flipped in a final record that was synced; both are cut and reported.
+// Files the manifest does not list are leftovers of a crash mid-roll or
+// mid-compaction and are removed.
+//
+// # Compaction
+//
+// Compact writes a base segment from the live state the caller gives, fsyncs
+// it, and swaps it in through the manifest (write MANIFEST.tmp, fsync,
+// rename over MANIFEST, fsync the directory). A crash before the rename is
+// durable leaves the old log; after it, the new one.
+//
+// # Format
+//
+// All integers are big-endian. CRC is CRC-32C (Castagnoli).
+//
+// A record, in a log segment or in a base's payload:
+//
+//	+--------+--------+------+---------------+------------+--------+-----+--------+-----+-------+
+//	| crc    | length | type | stamp counter | stamp node | origin | seq | keylen | key | value |
+//	| 4      | 4      | 1    | 8             | 2          | 2      | 8   | 2      | K   | V     |
+//	+--------+--------+------+---------------+------------+--------+-----+--------+-----+-------+
+//
+// length counts the bytes after itself (23+K+V); crc covers them and the
+// length field. type: 1 set, 2 delete; numbers are never reused.
+//
+// A log segment, NNNNNN.log, is a header and then records:
+//
+//	+------------+---------+------+---------+-----+
+//	| "memdblog" | version | kind | segment | crc |
+//	| 8          | 2 (1)   | 2(1) | 8       | 4   |
+//	+------------+---------+------+---------+-----+
+//
+// A base segment, NNNNNN.base, is a header and then a zstd frame:
+//
+//	+------------+---------+-------+------+---------+---------+---------+-------+-------+------------+
+//	| "memdbase" | version | codec | zero | segment | records | raw len | z len | z crc | header crc |
+//	| 8          | 2 (1)   | 2 (1) | 4    | 8       | 8       | 8       | 8     | 4     | 4          |
+//	+------------+---------+-------+------+---------+---------+---------+-------+-------+------------+
+//
+// whose decompressed payload is the high-water marks, then records:
+//
+//	+-------------+---------+---------------------------+---------+
+//	| max counter | origins | origins × (origin, seq)   | records |
+//	| 8           | 4 (n)   | n × (2 + 8)               | ...     |
+//	+-------------+---------+---------------------------+---------+
+//
+// The MANIFEST lists live segments in replay order:
+//
+//	+------------+---------+------+-------+-------------+------------------------+-----+
+//	| "memdbman" | version | zero | count | next number | count × (number, kind) | crc |
+//	| 8          | 2 (1)   | 2    | 4 (n) | 8           | n × (8 + 1)            | 4   |
+//	+------------+---------+------+-------+-------------+------------------------+-----+
+//
+// kind: 1 log, 2 base. A base, if any, comes first; the last entry is a log.
+package oplog
