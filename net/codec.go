@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"unicode/utf8"
 
 	"github.com/memdb/memdb/clock"
 )
@@ -27,7 +28,10 @@ const (
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // AppendFrame appends f's encoding to b and returns the extended slice.
-// It panics if f.Msg is nil: that is a bug in the caller, not bad input.
+// It panics if f.Msg is nil, if a key is longer than MaxKey (its length
+// would not fit its field, and the bytes would decode as a different frame)
+// or if the frame would exceed MaxFrame: those are bugs in the caller, who
+// checks input with ValidateKey and ValidateValue first, not bad input.
 func AppendFrame(b []byte, f Frame) []byte {
 	start := len(b)
 	b = append(b, make([]byte, 8)...) // length and CRC, filled in below
@@ -35,7 +39,11 @@ func AppendFrame(b []byte, f Frame) []byte {
 	b = binary.BigEndian.AppendUint64(b, f.ID)
 	b = appendTimestamp(b, f.Clock)
 	b = f.Msg.appendBody(b)
-	binary.BigEndian.PutUint32(b[start:], uint32(len(b)-start-4))
+	n := len(b) - start - 4
+	if n > MaxFrame {
+		panic(fmt.Sprintf("net: encoding a %s frame of %d bytes, over MaxFrame (%d); call ValidateValue first", f.Msg.Kind(), n, MaxFrame))
+	}
+	binary.BigEndian.PutUint32(b[start:], uint32(n))
 	binary.BigEndian.PutUint32(b[start+4:], crc32.Checksum(b[start+8:], castagnoli))
 	return b
 }
@@ -116,6 +124,9 @@ func appendTimestamp(b []byte, t clock.Timestamp) []byte {
 }
 
 func appendKey(b, key []byte) []byte {
+	if len(key) > MaxKey {
+		panic(fmt.Sprintf("net: encoding a key of %d bytes, over MaxKey (%d); call ValidateKey first", len(key), MaxKey))
+	}
 	b = binary.BigEndian.AppendUint16(b, uint16(len(key)))
 	return append(b, key...)
 }
@@ -317,7 +328,12 @@ func (m *Error) appendBody(b []byte) []byte {
 	b = binary.BigEndian.AppendUint16(b, uint16(m.Code))
 	msg := m.Message
 	if len(msg) > maxMessage {
-		msg = msg[:maxMessage]
+		// Cut at a rune boundary, so a valid UTF-8 message stays valid.
+		cut := maxMessage
+		for i := 0; i < utf8.UTFMax-1 && cut > 0 && !utf8.RuneStart(msg[cut]); i++ {
+			cut--
+		}
+		msg = msg[:cut]
 	}
 	b = binary.BigEndian.AppendUint16(b, uint16(len(msg)))
 	return append(b, msg...)

@@ -1,0 +1,219 @@
+// Package net is memdb's wire protocol: the messages clients and nodes
+// exchange, their binary codec, the Transport a node sends through, and the
+// TCP server that carries them.
+//
+// This comment is the protocol's specification, version 1 (Version). The
+// codec in codec.go implements it; codec_test.go and FuzzDecode hold the
+// codec to it.
+//
+// # Framing
+//
+// A connection carries a stream of frames in both directions. Every frame
+// starts with its length, so a reader knows where it ends before decoding
+// it, and a CRC-32C (Castagnoli) of everything after the CRC, so corruption
+// is caught before any field is trusted. All integers are unsigned and
+// big-endian. The header is 28 bytes (HeaderSize):
+//
+//	offset  size  field          meaning
+//	------  ----  -------------  ----------------------------------------------
+//	     0     4  length         bytes in the frame after this field: 24 + body
+//	                             size; 24 ≤ length ≤ MaxFrame (16 MiB)
+//	     4     4  crc            CRC-32C of bytes [8, 4+length): from version
+//	                             to the end of the body
+//	     8     1  version        protocol version; 1
+//	     9     1  kind           which message the body holds (table below)
+//	    10     8  id             request id (see Request ids)
+//	    18     8  clock.counter  the sender's clock: Lamport counter ...
+//	    26     2  clock.node     ... and the node id that breaks ties
+//	    28     -  body           the message, laid out by kind (below)
+//
+// The length, CRC and version fields keep their places in every version of
+// the protocol, so a reader can always tell a frame of another version from
+// a corrupt one.
+//
+// # Request ids and pipelining
+//
+// A client numbers its requests in the id field, and every response carries
+// the id of the request it answers. The protocol does not interpret ids: a
+// client keeps them unique among its requests in flight on one connection
+// and matches responses by id. A client need not wait for one response
+// before sending the next request: a connection is pipelined, and a node
+// answers each request when it completes, so responses may arrive in a
+// different order from their requests. A frame that is not a response to
+// anything (the Challenge) has id 0, and so has an Error frame for a frame
+// too damaged to have a trustworthy id.
+//
+// # The session clock
+//
+// Every frame carries its sender's clock, a Lamport timestamp (counter,
+// node). A node stamps the frames it sends with its Lamport clock and, on
+// every frame it receives, advances that clock to max(local, received)+1, so
+// it never stamps a write before anything its sender had seen. A client
+// sends the highest timestamp it has seen — in the clock of every frame it
+// received and in the Version of every Value and Done — as its session
+// clock. That is how a client's later write is stamped after its earlier
+// one, and so wins under last-writer-wins, even when another node
+// coordinates it. A client that has seen nothing sends zero. The handshake
+// frames may carry zero.
+//
+// # Handshake
+//
+// A connection opens with a challenge-response over HMAC-SHA256, so a key
+// never crosses the wire (auth.go):
+//
+//	server → Challenge{version, node, nonce_s}
+//	client → Auth{role, node, nonce_c, mac_c}
+//	server → AuthOK{mac_s}
+//
+//	mac_c = HMAC-SHA256(key, "memdb/1 client-proof" | role | node | nonce_s | nonce_c)
+//	mac_s = HMAC-SHA256(key, "memdb/1 server-proof" | role | node | nonce_s | nonce_c)
+//
+// where | is concatenation, role is one byte and node two bytes big-endian
+// (the same bytes as in the Auth body), and each nonce is NonceSize random
+// bytes drawn fresh for the connection. ClientProof and ServerProof compute
+// the two MACs; the different labels keep one side from replaying the
+// other's proof, and the nonces from both sides keep either from replaying
+// an old one. The server checks mac_c in constant time (VerifyProof) and, if
+// it is wrong or the first frame is not an Auth, answers with an Error of
+// CodeAuth and closes the connection; the client checks mac_s the same way.
+// Clients (role 1) prove the client key; peer nodes (role 2) the cluster key
+// and their node id. A node configured with no key for a role accepts any
+// proof for it, and proves itself with the empty key. The AuthOK carries the
+// Auth's id. A client's first frame must be its Auth.
+//
+// # Messages
+//
+// Kinds, by number:
+//
+//	kind  message    sent by  answered by / answers
+//	----  ---------  -------  ----------------------------------------
+//	   0  (invalid)  -        never sent; decoded as an unknown kind
+//	   1  Challenge  server   first frame on every connection
+//	   2  Auth       client   answers Challenge
+//	   3  AuthOK     server   answers Auth
+//	  10  Get        client   Value or Error
+//	  11  Set        client   Done or Error
+//	  12  Delete     client   Done or Error
+//	  13  Contains   client   Bool or Error
+//	  40  Value      node     answers Get
+//	  41  Done       node     answers Set and Delete
+//	  42  Bool       node     answers Contains
+//	  43  Error      node     answers any request that failed
+//
+// Each body's layout follows, offsets from the start of the body (byte 28
+// of the frame). A key is 2 bytes of length k then k bytes, 1 ≤ k ≤ MaxKey
+// (65535); a value is 4 bytes of length v then v bytes, 0 ≤ v ≤ MaxValue
+// (8 MiB); a timestamp is a counter (8 bytes) then a node id (2 bytes), as
+// in the header; a bool is one byte, 0 or 1. The body must end exactly where
+// the frame does.
+//
+//	Challenge (1)                        Auth (2)
+//	offset  size  field                  offset  size  field
+//	     0     1  version (highest the        0     1  role: 1 client, 2 peer
+//	              server speaks)              1     2  node (peer's id; 0 for
+//	     1     2  node (server's id)                    a client)
+//	     3    16  nonce_s                     3    16  nonce_c
+//	    19        end                        19    32  mac_c
+//	                                         51        end
+//
+//	AuthOK (3)                           Get (10), Delete (12), Contains (13)
+//	offset  size  field                  offset  size  field
+//	     0    32  mac_s                       0     1  consistency
+//	    32        end                         1     2  key length k
+//	                                          3     k  key
+//	                                        3+k        end
+//
+//	Set (11)                             Value (40)
+//	offset  size  field                  offset  size  field
+//	     0     1  consistency                 0     1  found (bool)
+//	     1     2  key length k                1     8  version.counter
+//	     3     k  key                         9     2  version.node
+//	   3+k     4  value length v             11     4  value length v (0 if
+//	   7+k     v  value                                 not found)
+//	 7+k+v        end                        15     v  value
+//	                                       15+v        end
+//
+//	Done (41)                            Bool (42)
+//	offset  size  field                  offset  size  field
+//	     0     8  version.counter             0     1  value (bool)
+//	     8     2  version.node                1        end
+//	    10        end
+//
+//	Error (43)
+//	offset  size  field
+//	     0     2  code (table below)
+//	     2     2  message length m, m ≤ 4096; longer messages are cut
+//	              by the sender, at a UTF-8 character boundary
+//	     4     m  message, UTF-8, for people
+//	   4+m        end
+//
+// Value's version is the timestamp of the write read: of the tombstone for
+// a deleted key, zero for a key never written. Done's is the timestamp the
+// write was stamped with.
+//
+// Consistency levels: 0 default (the node chooses; quorum), 1 one,
+// 2 quorum, 3 all, 4 serial (linearizable, through Paxos; reads only). Any
+// other byte is malformed.
+//
+// # Errors
+//
+// Error codes, by number (errors.go):
+//
+//	code  name             meaning                                   closes
+//	----  ---------------  ----------------------------------------  ------
+//	   1  malformed        the frame could not be decoded             yes
+//	   2  too large        a frame or value exceeds its limit         yes
+//	   3  bad key          a key is empty or longer than MaxKey       yes
+//	   4  auth refused     the handshake failed or was skipped        yes
+//	   5  unknown command  the kind is unknown, or not a request      no
+//	   6  unavailable      too few replicas answered; nothing written no
+//	   7  unknown outcome  timed out after a write may have happened  no
+//	   8  internal         a bug or an I/O failure in the node        no
+//	   9  unsupported      a valid request this node cannot serve     no
+//	  10  shutting down    the node takes no new requests             no
+//
+// A frame the receiver cannot trust ends the connection: the receiver sends
+// one Error frame with the matching code and closes, and the node goes on
+// serving every other connection. Decode says which case a frame is in:
+//
+//   - ErrShort: only part of a frame is buffered yet; read more.
+//   - A length over MaxFrame (ErrTooLarge) or under 24, a CRC mismatch
+//     (ErrChecksum) or another version (ErrVersion): the stream cannot be
+//     resynchronized. Reply with id 0 (CodeTooLarge or CodeMalformed) and
+//     close. FrameLen spots an oversized length from the first 4 bytes, so
+//     an oversized frame is refused before it is buffered.
+//   - An intact frame (its CRC matched) whose body is wrong — malformed
+//     (ErrMalformed), a value over MaxValue (ErrTooLarge), an empty key
+//     (ErrBadKey): reply with the frame's id and close.
+//   - An intact frame of an unknown kind (ErrUnknownKind): reply with an
+//     Error of CodeUnknownKind and the frame's id, skip the frame, and go
+//     on. A known kind that is not a request (a client sending a Value) is
+//     answered the same way by the node.
+//
+// CodeOf maps a codec error to the code to reply with. Codes 6 to 10 answer
+// a well-formed request and leave the connection open. A client treats a
+// write answered with CodeUnknownOutcome (or not answered at all) as
+// unknown, never as failed.
+//
+// # Limits
+//
+//	MaxKey    65535 bytes (2^16-1)  keys are also never empty
+//	MaxValue  8 MiB (2^23)
+//	MaxFrame  16 MiB (2^24)         the length field; its own 4 bytes not counted
+//
+// Every valid message fits in a frame: the largest, a Set with a maximal
+// key and value, is 28+7+65535+8 MiB bytes. ValidateKey and ValidateValue
+// check input against the limits before it is encoded; AppendFrame panics
+// on a key it cannot encode, since that is a bug in the caller.
+//
+// # Compatibility
+//
+// Kind numbers and code numbers are never renumbered or reused: a new
+// message gets a new kind number, a new failure a new code. An unknown kind
+// in an intact frame gets an Error reply with CodeUnknownKind and the
+// connection continues, so a newer client can probe an older node. A client
+// treats an unknown error code as a failure of the request it answers. A
+// change to an existing body's layout, or to the header, is a new protocol
+// version; Challenge tells the client the highest version the server
+// speaks.
+package net
