@@ -17,8 +17,8 @@ run: build
 
 # The whole suite, as CI runs it.
 test: lint
-	$(GO) test ./...
-	$(GO) test -race $(RACE_PKGS)
+	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race $(RACE_PKGS)
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

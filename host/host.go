@@ -15,6 +15,7 @@ import (
 	"github.com/memdb/memdb/disk"
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node"
+	"github.com/memdb/memdb/node/oplog"
 )
 
 // Server is one running node: its loop, its TCP server, its admin API.
@@ -35,9 +36,11 @@ type Server struct {
 
 	stopOnce sync.Once
 	stopErr  error
-	// shutdown is closed when the admin API asks the server to stop.
+	// shutdown is closed when the server should stop: the admin API asked,
+	// or the node failed (fault says why).
 	shutdown     chan struct{}
 	shutdownOnce sync.Once
+	fault        error
 }
 
 // Start validates cfg, opens the data directory, starts the node, and
@@ -64,6 +67,10 @@ func Start(cfg Config, log *slog.Logger) (*Server, error) {
 	s.disk = d
 	ncfg := node.DefaultConfig(net.NodeID(cfg.ID))
 	ncfg.ReplicationFactor = cfg.ReplicationFactor
+	if ncfg.Log.Mode, err = oplog.ParseMode(cfg.Fsync); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
+	}
 	var seed [16]byte
 	crand.Read(seed[:])
 	n, err := node.New(ncfg, node.Env{
@@ -79,7 +86,12 @@ func Start(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.node = n
 	go s.loop()
-	s.call(n.Start)
+	s.call(func() { err = n.Start() })
+	if err != nil {
+		s.stopLoop()
+		d.Close()
+		return nil, fmt.Errorf("start node %d: %w", cfg.ID, err)
+	}
 
 	s.tcp, err = net.Listen(cfg.Listen, net.ServerConfig{
 		Node:       cfg.ID,
@@ -105,8 +117,27 @@ func Start(cfg Config, log *slog.Logger) (*Server, error) {
 // Addr returns the address of the binary protocol listener.
 func (s *Server) Addr() string { return s.tcp.Addr() }
 
-// Shutdown is closed when the admin API asked the server to stop.
+// Shutdown is closed when the server should be stopped: the admin API
+// asked, or the node failed (then Fault says why).
 func (s *Server) Shutdown() <-chan struct{} { return s.shutdown }
+
+// Fault returns why the node failed, once Shutdown is closed; nil if it
+// was asked to stop.
+func (s *Server) Fault() error {
+	select {
+	case <-s.shutdown:
+		return s.fault
+	default:
+		return nil
+	}
+}
+
+func (s *Server) requestShutdown(fault error) {
+	s.shutdownOnce.Do(func() {
+		s.fault = fault
+		close(s.shutdown)
+	})
+}
 
 // Close stops the server gracefully: it stops accepting connections, lets
 // the node refuse new requests and make what it acknowledged durable,
@@ -155,6 +186,9 @@ func (s *Server) loop() {
 			return
 		}
 		f()
+		if s.node != nil && s.node.Err() != nil {
+			s.requestShutdown(s.node.Err())
+		}
 	}
 }
 

@@ -58,7 +58,7 @@ func (s *Server) startHTTP() error {
 	})
 	mux.HandleFunc("POST /v1/shutdown", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "stopping")
-		s.shutdownOnce.Do(func() { close(s.shutdown) })
+		s.requestShutdown(nil)
 	})
 	ln, err := stdnet.Listen("tcp", s.cfg.HTTP)
 	if err != nil {

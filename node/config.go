@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/oplog"
 )
 
 // Config is a node's configuration. Use DefaultConfig and change fields;
@@ -18,11 +19,15 @@ type Config struct {
 	// RequestTimeout bounds how long a coordinated request waits for
 	// replicas before its outcome is reported as unknown.
 	RequestTimeout time.Duration
+	// Log configures the operation log: the fsync mode (Always acknowledges
+	// a write only once it is on disk), the EverySec period and the segment
+	// size. Its Clock is filled from the node's Env.
+	Log oplog.Config
 }
 
 // DefaultConfig returns the defaults for node id.
 func DefaultConfig(id net.NodeID) Config {
-	return Config{ID: id, ReplicationFactor: 3, RequestTimeout: 2 * time.Second}
+	return Config{ID: id, ReplicationFactor: 3, RequestTimeout: 2 * time.Second, Log: oplog.DefaultConfig()}
 }
 
 // Validate checks c and fills in defaults for zero durations.
@@ -36,6 +41,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RequestTimeout < 0 {
 		errs = append(errs, fmt.Errorf("request timeout must be positive, not %v", c.RequestTimeout))
+	}
+	if err := c.Log.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultConfig(c.ID).RequestTimeout

@@ -5,6 +5,7 @@ import (
 
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/oplog"
 	"github.com/memdb/memdb/node/store"
 )
 
@@ -15,9 +16,16 @@ type Node struct {
 	env     Env
 	lamport *clock.Lamport
 	store   *store.Store
+	log     *oplog.Log
+	// seq numbers the writes this node coordinates, so a peer can ask for
+	// exactly the ones it missed.
+	seq     uint64
 	started bool
 	stopped bool
-	stats   Stats
+	// err, once set, is why the node cannot go on (its log broke); the host
+	// must stop it and start it again, which replays the log.
+	err   error
+	stats Stats
 }
 
 // Stats counts what a node has done, for metrics and tests.
@@ -47,20 +55,83 @@ func New(cfg Config, env Env) (*Node, error) {
 // ID returns the node's id.
 func (n *Node) ID() net.NodeID { return n.cfg.ID }
 
-// Start boots the node. It must be called once, before any other event.
-func (n *Node) Start() {
+// Start boots the node: it replays the operation log into the store and
+// starts the Lamport clock after every timestamp the log holds, so the clock
+// never goes backward across a restart. It must be called once, before any
+// other event. An error (a corrupt log, an unreadable disk) means the node
+// cannot serve; the host reports it and exits.
+func (n *Node) Start() error {
 	if n.started {
 		panic("node: Start called twice")
 	}
 	n.started = true
-	n.env.Log.Info("node started", "id", n.cfg.ID)
+	lcfg := n.cfg.Log
+	lcfg.Clock = n.env.Clock
+	l, rep, err := oplog.Open(n.env.Disk, lcfg, n.replay)
+	if err != nil {
+		n.err = fmt.Errorf("replay the operation log: %w", err)
+		return n.err
+	}
+	n.log = l
+	n.lamport = clock.NewLamport(uint16(n.cfg.ID), rep.MaxCounter)
+	n.seq = rep.MaxSeq[uint16(n.cfg.ID)]
+	if rep.Torn != nil {
+		n.env.Log.Warn("cut a torn tail off the operation log", "segment", rep.Torn.Segment, "offset", rep.Torn.Offset, "bytes", rep.Torn.Bytes)
+	}
+	if len(rep.Removed) > 0 {
+		n.env.Log.Info("removed files left by an interrupted roll or compaction", "files", rep.Removed)
+	}
+	n.env.Log.Info("node started", "id", n.cfg.ID, "fsync", lcfg.Mode, "records", rep.Records, "log_bytes", rep.Bytes,
+		"keys", n.store.Len(), "clock", n.lamport.Now().String())
+	return nil
+}
+
+// replay applies one record of the log at boot.
+func (n *Node) replay(r oplog.Record) error {
+	v := store.Version{Stamp: r.Stamp}
+	switch r.Type {
+	case oplog.TypeSet:
+		v.Value = r.Value
+	case oplog.TypeDelete:
+		v.Deleted = true
+	default:
+		return fmt.Errorf("record type %v at stamp %v is not one this node applies", r.Type, r.Stamp)
+	}
+	n.store.Apply(r.Key, v)
+	return nil
 }
 
 // Stop ends the node's work: new requests are refused, and done is called
-// on the loop once everything the node acknowledged is durable.
+// on the loop once everything the node wrote is durable (whatever the fsync
+// mode) and the log is closed.
 func (n *Node) Stop(done func()) {
 	n.stopped = true
-	done()
+	if n.log == nil {
+		done()
+		return
+	}
+	n.log.Sync(func(err error) {
+		if err != nil {
+			n.env.Log.Error("final sync of the operation log failed", "err", err)
+		}
+		if err := n.log.Close(); err != nil {
+			n.env.Log.Error("closing the operation log failed", "err", err)
+		}
+		n.log = nil
+		done()
+	})
+}
+
+// Err returns why the node cannot go on, or nil. Once set it stays set:
+// the host must stop the node and start a new one on the same disk.
+func (n *Node) Err() error { return n.err }
+
+// broke records that the node cannot go on.
+func (n *Node) broke(err error) {
+	if n.err == nil {
+		n.err = err
+		n.env.Log.Error("node cannot go on; restart it", "err", err)
+	}
 }
 
 // Clock returns the node's Lamport clock reading.

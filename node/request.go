@@ -1,7 +1,11 @@
 package node
 
 import (
+	"errors"
+
+	"github.com/memdb/memdb/disk"
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/oplog"
 	"github.com/memdb/memdb/node/store"
 )
 
@@ -13,8 +17,8 @@ func (n *Node) Request(c net.ConnID, f net.Frame) {
 	// seen too, so a write it stamps next is after every write the client
 	// has observed.
 	n.lamport.Observe(f.Clock)
-	if n.stopped {
-		n.fail(c, f.ID, net.CodeShuttingDown, "node %d is shutting down; retry on another node", n.cfg.ID)
+	if n.stopped || !n.started {
+		n.fail(c, f.ID, net.CodeShuttingDown, "node %d is not serving (stopping or not started); retry on another node", n.cfg.ID)
 		return
 	}
 	switch m := f.Msg.(type) {
@@ -75,10 +79,44 @@ func (n *Node) contains(c net.ConnID, id uint64, m *net.Contains) {
 	n.reply(c, id, &net.Bool{Value: v.Live()})
 }
 
-// write stamps v with a fresh timestamp, applies it and acknowledges it.
+// write stamps v with a fresh timestamp, appends it to the log, and once the
+// log says it is durable (per the fsync mode) applies it and acknowledges
+// it. Applying only then keeps reads from seeing a write that a crash could
+// still take back: with fsync=always, everything a read returns survives.
 func (n *Node) write(c net.ConnID, id uint64, key []byte, v store.Version) {
+	if n.err != nil {
+		n.fail(c, id, net.CodeInternal, "node %d cannot write: %v", n.cfg.ID, n.err)
+		return
+	}
 	v.Stamp = n.lamport.Tick()
-	n.store.Apply(key, v)
-	n.stats.Writes++
-	n.reply(c, id, &net.Done{Version: v.Stamp})
+	n.seq++
+	rec := oplog.Record{Type: oplog.TypeSet, Key: key, Value: v.Value, Stamp: v.Stamp, Origin: uint16(n.cfg.ID), Seq: n.seq}
+	if v.Deleted {
+		rec.Type, rec.Value = oplog.TypeDelete, nil
+	}
+	if err := n.log.Append(rec); err != nil {
+		// Nothing was written: the request failed cleanly.
+		n.seq--
+		code := net.CodeInternal
+		if errors.Is(err, disk.ErrNoSpace) {
+			code = net.CodeUnavailable
+		}
+		if errors.Is(err, oplog.ErrBroken) {
+			n.broke(err)
+		}
+		n.fail(c, id, code, "node %d could not log the write: %v", n.cfg.ID, err)
+		return
+	}
+	n.log.Commit(func(err error) {
+		if err != nil {
+			// The record may or may not be on disk: the outcome is unknown,
+			// and a log whose fsync failed cannot be trusted again.
+			n.broke(err)
+			n.fail(c, id, net.CodeUnknownOutcome, "node %d: syncing the operation log failed: %v", n.cfg.ID, err)
+			return
+		}
+		n.store.Apply(key, v)
+		n.stats.Writes++
+		n.reply(c, id, &net.Done{Version: v.Stamp})
+	})
 }

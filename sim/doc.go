@@ -23,8 +23,8 @@
 // dead incarnation could still reach (its timers, disk completions and
 // deliveries check the incarnation and do nothing), breaks its client
 // connections and power-fails its disk. A restart builds a fresh process on
-// the same disk. Because nodes keep data only in memory today, a crash is
-// recorded in the history as a Wipe at the crash instant.
+// the same disk, which replays its operation log: with fsync=always every
+// acknowledged write survives, and the checker holds the node to that.
 //
 // Messages cross the network encoded: the sender's frame is net.Encode'd,
 // the bytes are queued, and at delivery they are net.Decode'd, so the codec

@@ -23,13 +23,16 @@ type pinger struct {
 	stale *int               // timers that fired although stopped
 }
 
-func (p *pinger) Start() {
-	p.Node.Start()
+func (p *pinger) Start() error {
+	if err := p.Node.Start(); err != nil {
+		return err
+	}
 	p.tick()
 	t := p.env.Clock.AfterFunc(5*time.Millisecond, func() { *p.stale++ })
 	if !t.Stop() || t.Stop() {
 		panic("Stop must report true once, then false")
 	}
+	return nil
 }
 
 func (p *pinger) tick() {

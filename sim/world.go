@@ -17,7 +17,7 @@ import (
 // Process is what the simulator runs on each machine: a *node.Node, or a
 // test double. The simulator calls it one event at a time, as a host must.
 type Process interface {
-	Start()
+	Start() error
 	Request(c net.ConnID, f net.Frame)
 	Deliver(from net.NodeID, f net.Frame)
 	Disconnected(c net.ConnID)

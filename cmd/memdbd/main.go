@@ -42,15 +42,24 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 	case s := <-sig:
 		log.Info("stopping", "signal", s.String())
 	case <-srv.Shutdown():
-		log.Info("stopping", "reason", "admin API")
+		if err := srv.Fault(); err != nil {
+			log.Error("stopping: the node failed", "err", err)
+		} else {
+			log.Info("stopping", "reason", "admin API")
+		}
 	}
 	signal.Stop(sig)
+	code := 0
+	if err := srv.Fault(); err != nil {
+		fmt.Fprintf(stderr, "error: %v (restart memdbd: it replays its log)\n", err)
+		code = 1
+	}
 	if err := srv.Close(); err != nil {
 		fmt.Fprintf(stderr, "error: stop: %v\n", err)
 		return 1
 	}
 	log.Info("stopped")
-	return 0
+	return code
 }
 
 // unwrapUsage drops the "usage: " prefix ErrUsage adds; the exit code says it.
