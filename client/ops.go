@@ -101,3 +101,22 @@ func unexpectedReply(op, key string, got net.Message, write bool) error {
 	}
 	return err
 }
+
+// Compact asks one node (the first of Options.Addrs that answers) to
+// compact its operation log now, and returns once the compacted log is
+// durable. It changes no data; it is an operator's command, as Redis's
+// BGREWRITEAOF is.
+func (c *Client) Compact(ctx context.Context, opts ...CallOption) error {
+	co := c.callOptions(opts)
+	f, err := c.exchange(ctx, nil, &net.Compact{}, true, co)
+	if err != nil {
+		return fmt.Errorf("compact: %w", err)
+	}
+	if e, ok := f.Msg.(*net.Error); ok {
+		return fmt.Errorf("compact: %w", replyError(e))
+	}
+	if _, ok := f.Msg.(*net.Done); !ok {
+		return fmt.Errorf("compact: the node replied %s: %w", f.Msg.Kind(), errProtocol)
+	}
+	return nil
+}

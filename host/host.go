@@ -79,6 +79,7 @@ func Start(cfg Config, log *slog.Logger) (*Server, error) {
 		Disk:      d,
 		Rand:      rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:]))),
 		Log:       log.With("node", cfg.ID),
+		Offload:   s.offload,
 	})
 	if err != nil {
 		d.Close()
@@ -167,6 +168,15 @@ func (s *Server) post(f func()) {
 	case s.events <- f:
 	case <-s.loopDone:
 	}
+}
+
+// offload runs work on its own goroutine and posts done to the loop: the
+// node's heavy work (compressing a compaction) never stalls the loop.
+func (s *Server) offload(_ int, work, done func()) {
+	go func() {
+		work()
+		s.post(done)
+	}()
 }
 
 // call runs f on the loop and waits for it.

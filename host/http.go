@@ -2,10 +2,14 @@ package host
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	stdnet "net"
 	"net/http"
+	"os"
 	"time"
+
+	"github.com/memdb/memdb/node"
 )
 
 // Status is what GET /v1/status returns.
@@ -35,6 +39,51 @@ func (s *Server) Status() Status {
 	return st
 }
 
+// CompactResult is what POST /v1/compact returns.
+type CompactResult struct {
+	Keys       int   `json:"keys"`
+	LogBefore  int64 `json:"log_bytes_before"`
+	StoreBytes int   `json:"store_bytes"`
+	DiskBefore int64 `json:"disk_bytes_before"`
+	DiskAfter  int64 `json:"disk_bytes_after"`
+}
+
+// Compact compacts the node's log and waits until the new log is durable.
+func (s *Server) Compact() (CompactResult, error) {
+	before := dirBytes(s.cfg.DataDir)
+	type outcome struct {
+		res node.CompactResult
+		err error
+	}
+	ch := make(chan outcome, 1)
+	s.post(func() { s.node.Compact(func(r node.CompactResult, err error) { ch <- outcome{r, err} }) })
+	select {
+	case o := <-ch:
+		if o.err != nil {
+			return CompactResult{}, o.err
+		}
+		return CompactResult{Keys: o.res.Keys, LogBefore: o.res.LogBefore, StoreBytes: o.res.StoreBytes,
+			DiskBefore: before, DiskAfter: dirBytes(s.cfg.DataDir)}, nil
+	case <-s.loopDone:
+		return CompactResult{}, errors.New("the server stopped")
+	}
+}
+
+// dirBytes sums the sizes of the files in dir (0 if unreadable).
+func dirBytes(dir string) int64 {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, e := range ents {
+		if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
+			n += info.Size()
+		}
+	}
+	return n
+}
+
 func (s *Server) startHTTP() error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -55,6 +104,16 @@ func (s *Server) startHTTP() error {
 		fmt.Fprintf(w, "# HELP memdb_requests_total Client requests received.\n# TYPE memdb_requests_total counter\nmemdb_requests_total %d\n", st.Requests)
 		fmt.Fprintf(w, "# HELP memdb_writes_total Writes applied.\n# TYPE memdb_writes_total counter\nmemdb_writes_total %d\n", st.Writes)
 		fmt.Fprintf(w, "# HELP memdb_errors_total Error replies sent.\n# TYPE memdb_errors_total counter\nmemdb_errors_total %d\n", st.Errors)
+	})
+	mux.HandleFunc("POST /v1/compact", func(w http.ResponseWriter, r *http.Request) {
+		res, err := s.Compact()
+		w.Header().Set("Content-Type", "application/json")
+		if err != nil {
+			w.WriteHeader(http.StatusInternalServerError)
+			json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+			return
+		}
+		json.NewEncoder(w).Encode(res)
 	})
 	mux.HandleFunc("POST /v1/shutdown", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "stopping")

@@ -303,6 +303,9 @@ func (m *Delete) decodeBody(d *decoder)      { m.Level = d.level(); m.Key = d.ke
 func (m *Contains) appendBody(b []byte) []byte { return appendKey(append(b, byte(m.Level)), m.Key) }
 func (m *Contains) decodeBody(d *decoder)      { m.Level = d.level(); m.Key = d.key() }
 
+func (m *Compact) appendBody(b []byte) []byte { return b }
+func (m *Compact) decodeBody(d *decoder)      {}
+
 func (m *Value) appendBody(b []byte) []byte {
 	b = appendBool(b, m.Found)
 	b = appendTimestamp(b, m.Version)

@@ -73,6 +73,7 @@ func samples() []sample {
 			[]byte{0x02, 0x00, 0x04, 'g', 'o', 'n', 'e'}},
 		{"contains", Frame{ID: 12, Msg: &Contains{Level: One, Key: []byte("k")}},
 			[]byte{0x01, 0x00, 0x01, 'k'}},
+		{"compact", Frame{ID: 13, Msg: &Compact{}}, []byte{}},
 		{"value found", Frame{ID: 7, Clock: testClock, Msg: &Value{Found: true, Version: clock.Timestamp{Counter: 5, Node: 2}, Value: []byte("v")}},
 			[]byte{0x01, 0, 0, 0, 0, 0, 0, 0, 5, 0, 2, 0, 0, 0, 1, 'v'}},
 		{"value found empty", Frame{ID: 7, Msg: &Value{Found: true, Version: clock.Timestamp{Counter: 1, Node: 1}, Value: []byte{}}},
@@ -653,7 +654,7 @@ func TestCodeOf(t *testing.T) {
 func TestNumbersFixed(t *testing.T) {
 	kinds := map[Kind]uint8{
 		KindInvalid: 0, KindChallenge: 1, KindAuth: 2, KindAuthOK: 3,
-		KindGet: 10, KindSet: 11, KindDelete: 12, KindContains: 13,
+		KindGet: 10, KindSet: 11, KindDelete: 12, KindContains: 13, KindCompact: 20,
 		KindValue: 40, KindDone: 41, KindBool: 42, KindError: 43,
 	}
 	for k, n := range kinds {

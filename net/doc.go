@@ -95,8 +95,9 @@
 //	  11  Set        client   Done or Error
 //	  12  Delete     client   Done or Error
 //	  13  Contains   client   Bool or Error
+//	  20  Compact    client   Done (once the compacted log is durable) or Error
 //	  40  Value      node     answers Get
-//	  41  Done       node     answers Set and Delete
+//	  41  Done       node     answers Set, Delete and Compact
 //	  42  Bool       node     answers Contains
 //	  43  Error      node     answers any request that failed
 //
@@ -132,6 +133,8 @@
 //	   7+k     v  value                                 not found)
 //	 7+k+v        end                        15     v  value
 //	                                       15+v        end
+//
+//	Compact (20) has an empty body: it ends at offset 0.
 //
 //	Done (41)                            Bool (42)
 //	offset  size  field                  offset  size  field

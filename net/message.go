@@ -24,6 +24,9 @@ const (
 	KindDelete   Kind = 12
 	KindContains Kind = 13
 
+	// Admin requests.
+	KindCompact Kind = 20
+
 	// Responses.
 	KindValue Kind = 40
 	KindDone  Kind = 41
@@ -33,7 +36,7 @@ const (
 
 var kindNames = map[Kind]string{
 	KindChallenge: "challenge", KindAuth: "auth", KindAuthOK: "auth-ok",
-	KindGet: "get", KindSet: "set", KindDelete: "delete", KindContains: "contains",
+	KindGet: "get", KindSet: "set", KindDelete: "delete", KindContains: "contains", KindCompact: "compact",
 	KindValue: "value", KindDone: "done", KindBool: "bool", KindError: "error",
 }
 
@@ -173,6 +176,10 @@ type Contains struct {
 	Key   []byte
 }
 
+// Compact asks the node to compact its operation log now. It is answered
+// with Done once the new log is durable.
+type Compact struct{}
+
 // Value answers Get. Found is false for an absent or deleted key; Version is
 // the timestamp of the write read (zero if the key was never written).
 type Value struct {
@@ -208,6 +215,7 @@ func (*Get) Kind() Kind       { return KindGet }
 func (*Set) Kind() Kind       { return KindSet }
 func (*Delete) Kind() Kind    { return KindDelete }
 func (*Contains) Kind() Kind  { return KindContains }
+func (*Compact) Kind() Kind   { return KindCompact }
 func (*Value) Kind() Kind     { return KindValue }
 func (*Done) Kind() Kind      { return KindDone }
 func (*Bool) Kind() Kind      { return KindBool }
@@ -230,6 +238,8 @@ func newMessage(k Kind) Message {
 		return &Delete{}
 	case KindContains:
 		return &Contains{}
+	case KindCompact:
+		return &Compact{}
 	case KindValue:
 		return &Value{}
 	case KindDone:

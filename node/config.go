@@ -23,11 +23,21 @@ type Config struct {
 	// a write only once it is on disk), the EverySec period and the segment
 	// size. Its Clock is filled from the node's Env.
 	Log oplog.Config
+	// Compaction says when the node compacts its log on its own.
+	Compaction Compaction
+}
+
+// Compaction triggers a compaction once the bytes appended to the log since
+// the last one reach both MinBytes and Ratio times the live state's size.
+type Compaction struct {
+	MinBytes int64   // bytes; negative disables automatic compaction
+	Ratio    float64 // log growth over live bytes
 }
 
 // DefaultConfig returns the defaults for node id.
 func DefaultConfig(id net.NodeID) Config {
-	return Config{ID: id, ReplicationFactor: 3, RequestTimeout: 2 * time.Second, Log: oplog.DefaultConfig()}
+	return Config{ID: id, ReplicationFactor: 3, RequestTimeout: 2 * time.Second, Log: oplog.DefaultConfig(),
+		Compaction: Compaction{MinBytes: 64 << 20, Ratio: 2}}
 }
 
 // Validate checks c and fills in defaults for zero durations.
@@ -41,6 +51,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RequestTimeout < 0 {
 		errs = append(errs, fmt.Errorf("request timeout must be positive, not %v", c.RequestTimeout))
+	}
+	if c.Compaction.Ratio < 0 {
+		errs = append(errs, fmt.Errorf("compaction ratio must not be negative, not %v", c.Compaction.Ratio))
 	}
 	if err := c.Log.Validate(); err != nil {
 		errs = append(errs, err)

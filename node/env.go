@@ -24,6 +24,11 @@ type Env struct {
 	// Log receives the node's structured log. It must not read the wall
 	// clock in a way that changes what the node does (slog does not).
 	Log *slog.Logger
+	// Offload runs heavy, self-contained work (a compaction's compression)
+	// off the loop: work on any goroutine, touching only what it was
+	// handed; then done on the loop. cost is the work's size in bytes, from
+	// which the simulator draws how long it takes. Nil runs both inline.
+	Offload func(cost int, work, done func())
 }
 
 func (e Env) validate() error {

@@ -22,6 +22,12 @@ type Node struct {
 	seq     uint64
 	started bool
 	stopped bool
+	// compacting is true while a compaction runs; compactWaiters are told
+	// when it ends; logAtCompact is the log's appended bytes when the last
+	// one started, to measure growth since.
+	compacting     bool
+	compactWaiters []func(CompactResult, error)
+	logAtCompact   int64
 	// err, once set, is why the node cannot go on (its log broke); the host
 	// must stop it and start it again, which replays the log.
 	err   error
@@ -67,6 +73,7 @@ func (n *Node) Start() error {
 	n.started = true
 	lcfg := n.cfg.Log
 	lcfg.Clock = n.env.Clock
+	lcfg.Offload = n.env.Offload
 	l, rep, err := oplog.Open(n.env.Disk, lcfg, n.replay)
 	if err != nil {
 		n.err = fmt.Errorf("replay the operation log: %w", err)

@@ -42,6 +42,15 @@ func (n *Node) Request(c net.ConnID, f net.Frame) {
 		if n.checkRequest(c, f.ID, m.Key, m.Level, false) {
 			n.write(c, f.ID, m.Key, store.Version{Deleted: true})
 		}
+	case *net.Compact:
+		id := f.ID
+		n.Compact(func(_ CompactResult, err error) {
+			if err != nil {
+				n.fail(c, id, net.CodeInternal, "compaction failed: %v", err)
+				return
+			}
+			n.reply(c, id, &net.Done{})
+		})
 	default:
 		n.fail(c, f.ID, net.CodeUnknownKind, "%s is not a client request", f.Msg.Kind())
 	}
@@ -90,10 +99,8 @@ func (n *Node) write(c net.ConnID, id uint64, key []byte, v store.Version) {
 	}
 	v.Stamp = n.lamport.Tick()
 	n.seq++
-	rec := oplog.Record{Type: oplog.TypeSet, Key: key, Value: v.Value, Stamp: v.Stamp, Origin: uint16(n.cfg.ID), Seq: n.seq}
-	if v.Deleted {
-		rec.Type, rec.Value = oplog.TypeDelete, nil
-	}
+	rec := versionRecord(key, v)
+	rec.Origin, rec.Seq = uint16(n.cfg.ID), n.seq
 	if err := n.log.Append(rec); err != nil {
 		// Nothing was written: the request failed cleanly.
 		n.seq--
@@ -118,5 +125,6 @@ func (n *Node) write(c net.ConnID, id uint64, key []byte, v store.Version) {
 		n.store.Apply(key, v)
 		n.stats.Writes++
 		n.reply(c, id, &net.Done{Version: v.Stamp})
+		n.maybeCompact()
 	})
 }

@@ -85,8 +85,7 @@ func plantStaleRead(h linearize.History) linearize.History {
 // some seed, or it could not see a durability bug either.
 func TestCanaryLostWrites(t *testing.T) {
 	s := singleNode(t)
-	volatile := func(id net.NodeID, env node.Env) (sim.Process, error) {
-		cfg := node.DefaultConfig(id)
+	volatile := func(cfg node.Config, env node.Env) (sim.Process, error) {
 		cfg.Log.Mode = oplog.None
 		return node.New(cfg, env)
 	}
@@ -107,8 +106,8 @@ func TestCanaryLostWrites(t *testing.T) {
 // some seed.
 func TestCanaryPlantedBug(t *testing.T) {
 	s := singleNode(t)
-	newBuggy := func(id net.NodeID, env node.Env) (sim.Process, error) {
-		n, err := node.New(node.DefaultConfig(id), env)
+	newBuggy := func(cfg node.Config, env node.Env) (sim.Process, error) {
+		n, err := node.New(cfg, env)
 		return &ignoreDeletes{Node: n, tr: env.Transport}, err
 	}
 	for seed := uint64(1); seed <= canarySeeds; seed++ {

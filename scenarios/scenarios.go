@@ -23,7 +23,7 @@ var ErrUnknown = errors.New("unknown scenario")
 var all = []Scenario{
 	{
 		Name:        "single-node",
-		Description: "2-6 clients on one node under crashes (memory wiped), connection breaks and slow links; linearizable per key",
+		Description: "2-6 clients on one node under crashes (unsynced disk writes lost or torn), log rolls and compactions, connection breaks and slow links; linearizable and durable per key",
 		Swarm: sim.Swarm{
 			Nodes: 1, MaxClients: 6, MaxKeys: 5,
 			Duration: 20 * time.Second, Liveness: 5 * time.Second,

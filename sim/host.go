@@ -49,8 +49,12 @@ func (h *host) boot() {
 		Disk:      h.disk,
 		Rand:      Stream(h.w.p.Seed, fmt.Sprintf("node/%d/%d", h.id, h.inc)),
 		Log:       h.w.logger(h.id),
+		Offload:   h.offloader(h.inc),
 	}
-	p, err := h.w.newP(h.id, env)
+	cfg := node.DefaultConfig(h.id)
+	cfg.Log.SegmentSize = h.w.p.Disk.SegmentSize
+	cfg.Compaction = node.Compaction{MinBytes: h.w.p.Disk.CompactMinBytes, Ratio: 1}
+	p, err := h.w.newP(cfg, env)
 	if err != nil {
 		panic(fmt.Sprintf("sim: building node %d: %v", h.id, err))
 	}
@@ -108,6 +112,22 @@ func (h *host) scheduleDisk(f func()) {
 			w.callNode(h, f)
 		}
 	})
+}
+
+// offloader runs offloaded work at once (the simulator has one thread) but
+// delivers its completion after virtual time proportional to its cost, so
+// the node goes on serving meanwhile, as it does in the live host, and a
+// crash can land in between.
+func (h *host) offloader(inc uint64) func(cost int, work, done func()) {
+	return func(cost int, work, done func()) {
+		work()
+		d := h.w.p.Disk.CompressPerKB * time.Duration(cost/1024+1)
+		h.w.after(d, evDisk, h.id, 0, nil, func() {
+			if h.alive(inc) {
+				h.w.callNode(h, done)
+			}
+		})
+	}
 }
 
 // vclock is a node's view of virtual time.

@@ -14,7 +14,11 @@ func (w *world) latency() time.Duration {
 	d := n.LatencyFloor + time.Duration(float64(n.LatencyMedian)*math.Exp(n.LatencySigma*w.net.NormFloat64()))
 	d = min(d, n.LatencyMax)
 	if w.now < w.slowUntil {
-		d = time.Duration(float64(d) * w.slowFactor)
+		// A slow link delays what is sent while it is slow, but not past
+		// the window's end by more than a normal trip: otherwise one
+		// message, and every message behind it on a FIFO connection,
+		// would stay late long after the fault healed.
+		d = min(time.Duration(float64(d)*w.slowFactor), w.slowUntil-w.now+d)
 	}
 	return d
 }

@@ -56,9 +56,9 @@ func (p *pinger) Deliver(from net.NodeID, f net.Frame) {
 func runPingers(t *testing.T, p Params) (Result, map[net.NodeID]int, int, int) {
 	got := map[net.NodeID]int{}
 	var bad, stale int
-	res, err := Run(p, Options{NewProcess: func(id net.NodeID, env node.Env) (Process, error) {
-		n, err := node.New(node.DefaultConfig(id), env)
-		return &pinger{Node: n, env: env, id: id, n: p.Nodes, key: make([]byte, 4), got: got, bad: &bad, stale: &stale}, err
+	res, err := Run(p, Options{NewProcess: func(cfg node.Config, env node.Env) (Process, error) {
+		n, err := node.New(cfg, env)
+		return &pinger{Node: n, env: env, id: cfg.ID, n: p.Nodes, key: make([]byte, 4), got: got, bad: &bad, stale: &stale}, err
 	}})
 	if err != nil {
 		t.Fatal(err)

@@ -60,6 +60,14 @@ type ClientParams struct {
 type DiskParams struct {
 	SyncMin time.Duration `json:"sync_min_ns"` // a sync completes after a delay in [SyncMin, SyncMax]
 	SyncMax time.Duration `json:"sync_max_ns"`
+	// CompressPerKB is the virtual time a compaction's compression takes
+	// per KiB of live state.
+	CompressPerKB time.Duration `json:"compress_per_kb_ns"`
+	// SegmentSize and CompactMinBytes are the node's log settings, drawn
+	// small so that rolls and compactions (and crashes during them) happen
+	// within a run.
+	SegmentSize     int64 `json:"segment_size"`
+	CompactMinBytes int64 `json:"compact_min_bytes"`
 }
 
 // ErrParams means parameters are out of range.

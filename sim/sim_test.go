@@ -130,8 +130,8 @@ func (p panicky) Request(c net.ConnID, f net.Frame) {
 }
 
 func TestPanicVerdict(t *testing.T) {
-	res, err := Run(base(1), Options{NewProcess: func(id net.NodeID, env node.Env) (Process, error) {
-		n, err := node.New(node.DefaultConfig(id), env)
+	res, err := Run(base(1), Options{NewProcess: func(cfg node.Config, env node.Env) (Process, error) {
+		n, err := node.New(cfg, env)
 		return panicky{n}, err
 	}})
 	if err != nil {
@@ -148,8 +148,8 @@ type mute struct{ *node.Node }
 func (mute) Request(net.ConnID, net.Frame) {}
 
 func TestLivenessVerdict(t *testing.T) {
-	res, err := Run(base(1), Options{NewProcess: func(id net.NodeID, env node.Env) (Process, error) {
-		n, err := node.New(node.DefaultConfig(id), env)
+	res, err := Run(base(1), Options{NewProcess: func(cfg node.Config, env node.Env) (Process, error) {
+		n, err := node.New(cfg, env)
 		return mute{n}, err
 	}})
 	if err != nil {
@@ -178,8 +178,8 @@ func (n *forgetful) Request(c net.ConnID, f net.Frame) {
 }
 
 func TestSafetyVerdictAndTrace(t *testing.T) {
-	o := Options{NewProcess: func(id net.NodeID, env node.Env) (Process, error) {
-		n, err := node.New(node.DefaultConfig(id), env)
+	o := Options{NewProcess: func(cfg node.Config, env node.Env) (Process, error) {
+		n, err := node.New(cfg, env)
 		return &forgetful{Node: n, tr: env.Transport}, err
 	}}
 	res, err := Run(base(1), o)

@@ -56,6 +56,9 @@ func (s Swarm) Draw(seed uint64) (p Params, notes []string) {
 	}
 	p.Disk.SyncMin = time.Duration(uniform(r, 10*us, ms))
 	p.Disk.SyncMax = p.Disk.SyncMin + time.Duration(uniform(r, 0, 20*ms))
+	p.Disk.CompressPerKB = time.Duration(uniform(r, us, 100*us))
+	p.Disk.SegmentSize = uniform(r, 1<<10, 64<<10)
+	p.Disk.CompactMinBytes = uniform(r, 2<<10, 128<<10)
 
 	p.Faults, notes = schedule(Stream(seed, "faults"), p, s.Faults)
 	return p, notes

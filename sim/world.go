@@ -23,13 +23,14 @@ type Process interface {
 	Disconnected(c net.ConnID)
 }
 
-// NewProcess builds the process for machine id from its Env, at boot and
-// after every restart.
-type NewProcess func(id net.NodeID, env node.Env) (Process, error)
+// NewProcess builds the process for a machine from the node configuration
+// the run's parameters give it and its Env, at boot and after every
+// restart.
+type NewProcess func(cfg node.Config, env node.Env) (Process, error)
 
-// NewNode is the default NewProcess: a memdb node with default config.
-func NewNode(id net.NodeID, env node.Env) (Process, error) {
-	return node.New(node.DefaultConfig(id), env)
+// NewNode is the default NewProcess: a memdb node.
+func NewNode(cfg node.Config, env node.Env) (Process, error) {
+	return node.New(cfg, env)
 }
 
 // Epoch is what a node's clock reads at virtual time zero.

@@ -35,6 +35,7 @@ func init() {
 		{name: "incr", args: "KEY [N]", min: 1, max: 2, help: "add N (default 1) to counter KEY; prints its new value (not in this version)", do: notYet("incr")},
 		{name: "decr", args: "KEY [N]", min: 1, max: 2, help: "subtract N (default 1) from counter KEY; prints its new value (not in this version)", do: notYet("decr")},
 		{name: "counter", args: "KEY", min: 1, max: 1, help: "prints counter KEY's value (not in this version)", do: notYet("counter")},
+		{name: "compact", help: "compact the node's operation log now; prints ok once it is durable", do: doCompact},
 		{name: "help", help: "prints this list", do: doHelp},
 		{name: "exit", help: "leaves the prompt", leave: true},
 		{name: "quit", help: "leaves the prompt", leave: true},
@@ -155,6 +156,17 @@ func doExists(ctx context.Context, s *session, args []string) (string, error) {
 		return "", err
 	}
 	return fmt.Sprint(ok), nil
+}
+
+func doCompact(ctx context.Context, s *session, _ []string) (string, error) {
+	c, err := s.client(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := c.Compact(ctx); err != nil {
+		return "", err
+	}
+	return "ok", nil
 }
 
 func doHelp(context.Context, *session, []string) (string, error) {

@@ -20,7 +20,8 @@ import (
 // it in through the manifest; the old segments are removed once the new
 // manifest is durable, and done is called. A crash at any point leaves
 // either the old log or the new one. Compact must not be called while
-// another compaction runs (ErrBusy). State is read before Compact returns.
+// another compaction runs (ErrBusy). State is read before Compact returns;
+// the compression runs through Config.Offload, off the node's loop.
 func (l *Log) Compact(state iter.Seq[Record], done func(error)) error {
 	if err := l.usable(); err != nil {
 		return err
@@ -47,15 +48,6 @@ func (l *Log) Compact(state iter.Seq[Record], done func(error)) error {
 		payload = appendRecord(payload, &r)
 		records++
 	}
-	if l.enc == nil {
-		enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedDefault))
-		if err != nil {
-			return fmt.Errorf("oplog: compact: %w", err)
-		}
-		l.enc = enc
-	}
-	z := l.enc.EncodeAll(payload, nil)
-
 	// The base takes a number below the new log segment's, so the manifest
 	// stays in rising order. Every record appended so far goes into
 	// segments before the new one: after the swap, the base covers them.
@@ -65,7 +57,41 @@ func (l *Log) Compact(state iter.Seq[Record], done func(error)) error {
 		return err
 	}
 	keepNum := l.segs[len(l.segs)-1].num
+	l.compacting = true
 
+	// Compression is the heavy part: it runs off the loop, on a payload
+	// the loop no longer touches. Appends go on meanwhile, into the new
+	// segment.
+	var z []byte
+	var zerr error
+	l.cfg.Offload(len(payload), func() { z, zerr = compress(payload) }, func() {
+		if zerr == nil {
+			zerr = l.usable()
+		}
+		if zerr != nil {
+			l.compacting = false
+			done(fmt.Errorf("oplog: compact: %w", zerr))
+			return
+		}
+		l.writeBase(base, keepNum, records, payload, z, done)
+	})
+	return nil
+}
+
+// compress is the one zstd configuration bases use: a fixed level and a
+// single goroutine, so the same state gives the same bytes.
+func compress(payload []byte) ([]byte, error) {
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedDefault))
+	if err != nil {
+		return nil, err
+	}
+	defer enc.Close()
+	return enc.EncodeAll(payload, nil), nil
+}
+
+// writeBase writes and fsyncs the compressed base, then swaps it in for
+// every segment before keepNum.
+func (l *Log) writeBase(base segment, keepNum uint64, records uint64, payload, z []byte, done func(error)) {
 	h := baseHeader{num: base.num, records: records, rawLen: uint64(len(payload)), zLen: uint64(len(z)), zCRC: crc(z)}
 	f, err := l.fs.Create(base.name())
 	if err == nil {
@@ -78,9 +104,10 @@ func (l *Log) Compact(state iter.Seq[Record], done func(error)) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("oplog: compact: write %s: %w", base.name(), err)
+		l.compacting = false
+		done(fmt.Errorf("oplog: compact: write %s: %w", base.name(), err))
+		return
 	}
-	l.compacting = true
 	l.stats.Fsyncs++
 	f.Sync(func(err error) {
 		f.Close()
@@ -111,7 +138,6 @@ func (l *Log) Compact(state iter.Seq[Record], done func(error)) error {
 		}})
 		l.kick()
 	})
-	return nil
 }
 
 // replayBase replays a base segment: its high-water marks, then its records.

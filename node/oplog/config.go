@@ -59,6 +59,10 @@ type Config struct {
 	// SegmentSize is the size in bytes past which appends go to a new
 	// segment. Default 64 MiB.
 	SegmentSize int64
+	// Offload runs a compaction's compression off the node's loop: work on
+	// any goroutine, then done on the loop; cost is the bytes to compress.
+	// Nil runs both at once, inline.
+	Offload func(cost int, work, done func())
 }
 
 // DefaultConfig returns the defaults: fsync always, 64 MiB segments.
@@ -77,6 +81,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SegmentSize == 0 {
 		c.SegmentSize = d.SegmentSize
+	}
+	if c.Offload == nil {
+		c.Offload = func(_ int, work, done func()) { work(); done() }
 	}
 	var errs []error
 	if c.Mode > None {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/klauspost/compress/zstd"
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/disk"
 )
@@ -53,7 +52,6 @@ type Log struct {
 	maxCounter uint64
 	maxSeq     map[uint16]uint64
 
-	enc   *zstd.Encoder
 	buf   []byte
 	stats Stats
 }
@@ -375,8 +373,5 @@ func (l *Log) Close() error {
 		s.f.Close()
 	}
 	l.sealed = nil
-	if l.enc != nil {
-		l.enc.Close()
-	}
 	return l.cur.Close()
 }
