@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -116,8 +114,12 @@ func (l *ledger) ackedKeys() int {
 	return n
 }
 
-// kv is one set to send.
+// kv is one write to send: a set, or a delete when value is deleted.
 type kv struct{ key, value string }
+
+// deleted is the value of a delete in a kv and in the ledger: what get
+// prints for an absent key, so the ledger's rules cover deletes too.
+const deleted = "(nil)"
 
 // stream is a set of memdb co-processes in pipe mode writing to one node.
 type stream struct {
@@ -127,7 +129,9 @@ type stream struct {
 }
 
 // startStream starts procs memdb processes in pipe mode against addr, and
-// deals sets among them round-robin. Each process gets one line at a time
+// deals the writes among them round-robin (so writes of one key keep their
+// order only if they are procs apart; callers write each key once per
+// stream). Each process gets one line at a time
 // and its answer is read before the next line is written, so at most procs
 // writes are in flight at any moment, and which ones were acknowledged is
 // known exactly. A process stops at its first error line (the node is
@@ -168,7 +172,11 @@ func startStream(t *testing.T, addr string, led *ledger, sets []kv, procs int) *
 			out := bufio.NewReader(outPipe)
 			for _, w := range mine {
 				i := led.sent(w.key, w.value)
-				if _, err := fmt.Fprintf(in, "set %s %s\n", w.key, w.value); err != nil {
+				cmdLine := fmt.Sprintf("set %s %s\n", w.key, w.value)
+				if w.value == deleted {
+					cmdLine = fmt.Sprintf("del %s\n", w.key)
+				}
+				if _, err := io.WriteString(in, cmdLine); err != nil {
 					led.fail("co-process %d: write stdin: %v", p, err)
 					return
 				}
@@ -176,14 +184,14 @@ func startStream(t *testing.T, addr string, led *ledger, sets []kv, procs int) *
 				line = strings.TrimSuffix(line, "\n")
 				switch {
 				case err != nil:
-					led.fail("co-process %d: no answer to set %s: %v (got %q)", p, w.key, err, line)
+					led.fail("co-process %d: no answer to %q: %v (got %q)", p, cmdLine, err, line)
 					return
 				case line == "ok":
 					led.ack(w.key, i)
 				case strings.HasPrefix(line, "error: "):
 					return // the node is gone; the write may be in flight
 				default:
-					led.fail("co-process %d: set %s answered %q, want ok or an error line", p, w.key, line)
+					led.fail("co-process %d: %q answered %q, want ok or an error line", p, cmdLine, line)
 					return
 				}
 			}
@@ -194,8 +202,7 @@ func startStream(t *testing.T, addr string, led *ledger, sets []kv, procs int) *
 }
 
 // waitAcks waits until the ledger counts n acknowledged writes, or the
-// stream ended.
-// It reports whether n were.
+// stream ended. It reports whether n were.
 func (s *stream) waitAcks(t *testing.T, n int) bool {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
@@ -225,6 +232,18 @@ func (s *stream) wait(t *testing.T) {
 	defer s.led.mu.Unlock()
 	if len(s.led.errs) > 0 {
 		t.Fatalf("co-processes:\n%s", strings.Join(s.led.errs, "\n"))
+	}
+}
+
+// writeAll sends writes through the co-processes and waits for every one
+// to be acknowledged.
+func writeAll(t *testing.T, addr string, led *ledger, writes []kv) {
+	t.Helper()
+	before := led.ackCount()
+	s := startStream(t, addr, led, writes, persistProcs)
+	s.wait(t)
+	if n := led.ackCount() - before; n != len(writes) {
+		t.Fatalf("%d of %d writes acknowledged by a running node", n, len(writes))
 	}
 }
 
@@ -299,27 +318,54 @@ func dirSize(t *testing.T, dir string) int64 {
 	return n
 }
 
-// runFailing runs memdbd with args and returns its exit code and stderr. A
-// memdbd still running after 20s (it started despite what the test broke)
-// is killed and fails the test.
+// runFailing runs memdbd with args, which must refuse to start, and returns
+// its exit code and stderr. A memdbd that says ready (it started despite
+// what the test broke), or is still running after 20s, is killed and fails
+// the test.
 func runFailing(t *testing.T, args ...string) (int, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
 	all := append([]string{"-listen", "127.0.0.1:0", "-http", ""}, args...)
-	cmd := exec.CommandContext(ctx, filepath.Join(binaries(t), "memdbd"), all...)
+	cmd := exec.Command(filepath.Join(binaries(t), "memdbd"), all...)
 	cmd.Env = append(os.Environ(), "MEMDB_CLIENT_KEY=")
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	err := cmd.Run()
-	if ctx.Err() != nil {
+	errb := &readyWatch{ready: make(chan struct{})}
+	cmd.Stderr = errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatalf("memdbd %v: %v", args, err)
+		}
+		return cmd.ProcessState.ExitCode(), errb.String()
+	case <-errb.ready:
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("memdbd %v started; it should have refused to:\n%s", args, errb.String())
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		<-done
 		t.Fatalf("memdbd %v still running after 20s; it should have refused to start:\n%s", args, errb.String())
 	}
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		t.Fatalf("memdbd %v: %v", args, err)
+	return 0, ""
+}
+
+// readyWatch collects a daemon's stderr and closes ready at its ready line.
+type readyWatch struct {
+	syncBuffer
+	ready chan struct{}
+	once  sync.Once
+}
+
+func (w *readyWatch) Write(p []byte) (int, error) {
+	n, err := w.syncBuffer.Write(p)
+	if strings.Contains(w.String(), "memdbd ready") {
+		w.once.Do(func() { close(w.ready) })
 	}
-	return cmd.ProcessState.ExitCode(), errb.String()
+	return n, err
 }
 
 var httpRE = regexp.MustCompile(`ready.* http=(\S+)`)

@@ -1,8 +1,12 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -182,6 +186,104 @@ func TestCorruptSegmentRefused(t *testing.T) {
 			if strings.Contains(stderr, "ready") {
 				t.Fatalf("memdbd said ready on a corrupt log:\n%s", stderr)
 			}
+		})
+	}
+}
+
+// compactors are the two ways to ask a node for a compaction.
+var compactors = []struct {
+	name    string
+	compact func(t *testing.T, d *daemon)
+}{
+	{"memdb compact", func(t *testing.T, d *daemon) {
+		if out, errOut, code := memdb(t, "", "-addr", d.addr, "compact"); out != "ok\n" || code != 0 {
+			t.Fatalf("memdb compact: %q exit %d, stderr %q; want ok", out, code, errOut)
+		}
+	}},
+	{"POST /v1/compact", func(t *testing.T, d *daemon) {
+		resp, err := http.Post("http://"+d.httpAddr()+"/v1/compact", "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		var res struct {
+			Keys       int   `json:"keys"`
+			DiskBefore int64 `json:"disk_bytes_before"`
+			DiskAfter  int64 `json:"disk_bytes_after"`
+		}
+		if resp.StatusCode != http.StatusOK || json.Unmarshal(body, &res) != nil || res.DiskAfter <= 0 {
+			t.Fatalf("POST /v1/compact: %s %s", resp.Status, body)
+		}
+		t.Logf("POST /v1/compact: %s", bytes.TrimSpace(body))
+	}},
+}
+
+// Compaction replaces the log by a base segment holding the live state; the
+// writes acknowledged before it (overwrites and deletes included) and after
+// it must survive kill -9, and so must a second compaction of a node that
+// booted from a base.
+func TestAcknowledgedWritesSurviveCompactionAndKill9(t *testing.T) {
+	for _, c := range compactors {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			flags := []string{"-data", dir, "-fsync", "always", "-http", "127.0.0.1:0"}
+			d := startDaemon(t, flags...)
+			led := newLedger()
+			// Keys are written, half of them overwritten, a tenth deleted:
+			// the compacted state is smaller than the log.
+			writeAll(t, d.addr, led, sets("k", "a", 0, persistKeys))
+			writeAll(t, d.addr, led, sets("k", "b", 0, persistKeys/2))
+			var dels []kv
+			for i := 0; i < persistKeys; i += 10 {
+				dels = append(dels, kv{fmt.Sprintf("k%05d", i), deleted})
+			}
+			writeAll(t, d.addr, led, dels)
+			before := dirSize(t, dir)
+			c.compact(t, d)
+			after := dirSize(t, dir)
+			if bases, _ := filepath.Glob(filepath.Join(dir, "*.base")); len(bases) != 1 || after >= before {
+				t.Fatalf("after compaction: base segments %q, data dir %d bytes (before %d); want one base and fewer bytes", bases, after, before)
+			}
+			t.Logf("data dir %d bytes before compaction, %d after", before, after)
+
+			// Writes after the compaction go to a new log segment; the
+			// crash hits them mid-stream.
+			// Half overwrite old keys (some deleted), half are new.
+			var next []kv
+			for i, w := range sets("k", "c", persistKeys/4, persistKeys/2) {
+				next = append(next, w, sets("k", "d", persistKeys+i, 1)[0])
+			}
+			crashMidStream(t, d, led, next)
+			d = startDaemon(t, flags...)
+			check(t, d.addr, led, neverWritten)
+
+			// Compact the node that booted from a base, then crash at once.
+			c.compact(t, d)
+			d.kill()
+			d = startDaemon(t, flags...)
+			check(t, d.addr, led, neverWritten)
+			if code := d.stop(syscall.SIGTERM); code != 0 {
+				t.Fatalf("memdbd exit %d after SIGTERM, want 0:\n%s", code, d.log)
+			}
+		})
+	}
+}
+
+// Every fsync mode starts, and a clean stop (SIGTERM syncs the log) keeps
+// every acknowledged write whatever the mode.
+func TestCleanStopKeepsWritesInEveryFsyncMode(t *testing.T) {
+	for _, mode := range []string{"always", "everysec", "none"} {
+		t.Run(mode, func(t *testing.T) {
+			dir := t.TempDir()
+			d := startDaemon(t, "-data", dir, "-fsync", mode)
+			led := newLedger()
+			writeAll(t, d.addr, led, sets("k", mode, 0, 300))
+			if code := d.stop(syscall.SIGTERM); code != 0 {
+				t.Fatalf("memdbd -fsync %s exit %d after SIGTERM, want 0:\n%s", mode, code, d.log)
+			}
+			d = startDaemon(t, "-data", dir, "-fsync", mode)
+			check(t, d.addr, led, neverWritten)
 		})
 	}
 }

@@ -71,10 +71,13 @@ func Start(cfg Config, log *slog.Logger) (*Server, error) {
 		d.Close()
 		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 	}
+	clk := &clock.Posting{Base: clock.Real{}, Post: s.post}
+	// node.New validates the log config, and everysec needs its clock there.
+	ncfg.Log.Clock = clk
 	var seed [16]byte
 	crand.Read(seed[:])
 	n, err := node.New(ncfg, node.Env{
-		Clock:     &clock.Posting{Base: clock.Real{}, Post: s.post},
+		Clock:     clk,
 		Transport: transport{s},
 		Disk:      d,
 		Rand:      rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:]))),

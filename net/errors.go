@@ -19,7 +19,9 @@ const (
 	CodeAuth Code = 4
 	// CodeUnknownKind: the message kind is not one this node serves.
 	CodeUnknownKind Code = 5
-	// CodeUnavailable: not enough replicas answered; nothing was written.
+	// CodeUnavailable: the request could not be served, and nothing was
+	// written: not enough replicas answered, the disk is full, or the node
+	// must restart before it takes writes again.
 	CodeUnavailable Code = 6
 	// CodeUnknownOutcome: the request timed out after it may have taken
 	// effect; a write may or may not have happened.

@@ -3,7 +3,6 @@ package node
 import (
 	"errors"
 
-	"github.com/memdb/memdb/disk"
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/oplog"
 	"github.com/memdb/memdb/node/store"
@@ -94,7 +93,7 @@ func (n *Node) contains(c net.ConnID, id uint64, m *net.Contains) {
 // still take back: with fsync=always, everything a read returns survives.
 func (n *Node) write(c net.ConnID, id uint64, key []byte, v store.Version) {
 	if n.err != nil {
-		n.fail(c, id, net.CodeInternal, "node %d cannot write: %v", n.cfg.ID, n.err)
+		n.fail(c, id, net.CodeUnavailable, "node %d cannot write until it restarts: %v", n.cfg.ID, n.err)
 		return
 	}
 	v.Stamp = n.lamport.Tick()
@@ -104,14 +103,10 @@ func (n *Node) write(c net.ConnID, id uint64, key []byte, v store.Version) {
 	if err := n.log.Append(rec); err != nil {
 		// Nothing was written: the request failed cleanly.
 		n.seq--
-		code := net.CodeInternal
-		if errors.Is(err, disk.ErrNoSpace) {
-			code = net.CodeUnavailable
-		}
 		if errors.Is(err, oplog.ErrBroken) {
 			n.broke(err)
 		}
-		n.fail(c, id, code, "node %d could not log the write: %v", n.cfg.ID, err)
+		n.fail(c, id, net.CodeUnavailable, "node %d could not log the write, so did not make it: %v", n.cfg.ID, err)
 		return
 	}
 	n.log.Commit(func(err error) {

@@ -23,11 +23,11 @@ var ErrUnknown = errors.New("unknown scenario")
 var all = []Scenario{
 	{
 		Name:        "single-node",
-		Description: "2-6 clients on one node under crashes (unsynced disk writes lost or torn), log rolls and compactions, connection breaks and slow links; linearizable and durable per key",
+		Description: "2-6 clients on one node under crashes (unsynced writes lost or torn), fsync errors, a full disk, log rolls and compactions, connection breaks and slow links; linearizable and durable per key",
 		Swarm: sim.Swarm{
 			Nodes: 1, MaxClients: 6, MaxKeys: 5,
 			Duration: 20 * time.Second, Liveness: 5 * time.Second,
-			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow},
+			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Disk},
 		},
 	},
 }

@@ -24,9 +24,14 @@ const (
 	// Partition cuts the nodes in Side off from the rest for For (one way,
 	// Side cannot send to the rest, if OneWay).
 	Partition
+	// Disk makes a node's disk fail for For: each sync fails with
+	// probability Rate (an fsync error, after which the node must restart
+	// and replay), and, if Room > 0, the disk is full once Room more bytes
+	// are written.
+	Disk
 )
 
-var faultNames = [...]string{Crash: "crash", Break: "break", Slow: "slow", Partition: "partition"}
+var faultNames = [...]string{Crash: "crash", Break: "break", Slow: "slow", Partition: "partition", Disk: "disk"}
 
 func (k FaultKind) String() string {
 	if int(k) < len(faultNames) && faultNames[k] != "" {
@@ -51,7 +56,7 @@ func (k *FaultKind) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: unknown fault %q (want crash, break, slow or partition)", ErrParams, b)
+	return fmt.Errorf("%w: unknown fault %q (want crash, break, slow, partition or disk)", ErrParams, b)
 }
 
 // ParseFaultKind parses a fault kind's name.
@@ -70,6 +75,8 @@ type Fault struct {
 	Factor float64       `json:"factor,omitempty"`  // Slow: the latency multiplier
 	Side   []int         `json:"side,omitempty"`    // Partition: the nodes cut off
 	OneWay bool          `json:"one_way,omitempty"` // Partition: only Side→rest is cut
+	Rate   float64       `json:"rate,omitempty"`    // Disk: the probability a sync fails
+	Room   int64         `json:"room,omitempty"`    // Disk: bytes left before the disk is full (0: not full)
 }
 
 func (f Fault) String() string {
@@ -87,6 +94,8 @@ func (f Fault) String() string {
 			dir = "outbound only"
 		}
 		s += fmt.Sprintf(" nodes %v from the rest (%s) for %v", f.Side, dir, f.For)
+	case Disk:
+		s += fmt.Sprintf(" node %d: syncs fail at %.2f, room %d bytes, for %v", f.Node, f.Rate, f.Room, f.For)
 	}
 	return s
 }
@@ -99,9 +108,12 @@ func (f Fault) validate(p Params) error {
 		return fmt.Errorf("%s lasts a negative %v", f.Kind, f.For)
 	}
 	switch f.Kind {
-	case Crash:
+	case Crash, Disk:
 		if f.Node < 1 || f.Node > p.Nodes {
-			return fmt.Errorf("crash of node %d, but nodes are 1..%d", f.Node, p.Nodes)
+			return fmt.Errorf("%s of node %d, but nodes are 1..%d", f.Kind, f.Node, p.Nodes)
+		}
+		if f.Rate < 0 || f.Rate > 1 || math.IsNaN(f.Rate) || f.Room < 0 {
+			return fmt.Errorf("disk fault rate %g must be in [0, 1] and room %d not negative", f.Rate, f.Room)
 		}
 	case Break:
 		if f.Client < 1 || f.Client > p.Clients {
@@ -173,6 +185,16 @@ func schedule(r *rand.Rand, p Params, kinds []FaultKind) ([]Fault, []string) {
 				}
 				slices.Sort(f.Side)
 				f.OneWay = kr.IntN(3) == 0
+			case Disk:
+				f.Node = 1 + kr.IntN(p.Nodes)
+				// Each failed sync restarts the node and turns every request
+				// in flight into an unknown outcome; rates stay low enough
+				// that histories remain checkable.
+				f.For = time.Duration(uniform(kr, int64(10*time.Millisecond), int64(time.Second)))
+				f.Rate = math.Round(between(kr, 0, 0.02)*1000) / 1000
+				if kr.IntN(2) == 0 {
+					f.Room = uniform(kr, 0, 4<<10)
+				}
 			}
 			faults = append(faults, f)
 		}

@@ -88,6 +88,21 @@ func (h *host) crash() {
 	w.stats.Crashes++
 }
 
+// supervise restarts a process that stopped itself (Err), after a short
+// delay, as systemd would: a power cycle, since the node's memory is no
+// longer trusted and its disk may hold unsynced data in any state.
+func (h *host) supervise() {
+	w := h.w
+	w.stats.Supervised++
+	h.crash()
+	inc := h.inc
+	w.after(100*time.Millisecond, evFaultEnd, h.id, 0, nil, func() {
+		if !h.up && h.inc == inc {
+			h.restart()
+		}
+	})
+}
+
 // restart boots the machine again if it is down.
 func (h *host) restart() {
 	if h.up {

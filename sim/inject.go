@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 
+	"github.com/memdb/memdb/disk"
 	"github.com/memdb/memdb/linearize"
 	"github.com/memdb/memdb/net"
 )
@@ -43,6 +44,22 @@ func (w *world) inject(f Fault) {
 		w.windows = append(w.windows, linearize.Window{
 			Tag: "network", Start: w.now, End: w.slowUntil, Description: fmt.Sprintf("latency ×%.1f", f.Factor),
 		})
+	case Disk:
+		h := w.hosts[f.Node-1]
+		if !h.up {
+			w.stats.FaultsSkipped++
+			return
+		}
+		faults := disk.Faults{SyncErrorRate: f.Rate}
+		if f.Room > 0 {
+			faults.Capacity = h.disk.Used() + f.Room
+		}
+		h.disk.SetFaults(faults)
+		w.windows = append(w.windows, linearize.Window{
+			Tag: fmt.Sprintf("node %d", h.id), Start: w.now, End: w.now + f.For,
+			Description: fmt.Sprintf("disk: syncs fail at %.2f, room %d", f.Rate, f.Room),
+		})
+		w.after(f.For, evFaultEnd, h.id, 0, nil, func() { h.disk.SetFaults(disk.Faults{}) })
 	case Partition:
 		side := make([]bool, len(w.hosts)+1)
 		for _, n := range f.Side {
@@ -76,6 +93,7 @@ func (w *world) inject(f Fault) {
 func (w *world) heal() {
 	w.healed = true
 	for _, h := range w.hosts {
+		h.disk.SetFaults(disk.Faults{})
 		h.restart()
 	}
 	for a := range w.cut {

@@ -45,6 +45,7 @@ type Stats struct {
 	FaultsSkipped     int           `json:"faults_skipped"`
 	Crashes           int           `json:"crashes"`
 	Restarts          int           `json:"restarts"`
+	Supervised        int           `json:"supervised_restarts"` // nodes restarted after they stopped themselves (a broken log)
 	Connections       int           `json:"connections"`
 	ConnBreaks        int           `json:"conn_breaks"`
 	LateReplies       int           `json:"late_replies"`

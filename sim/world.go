@@ -21,6 +21,9 @@ type Process interface {
 	Request(c net.ConnID, f net.Frame)
 	Deliver(from net.NodeID, f net.Frame)
 	Disconnected(c net.ConnID)
+	// Err is non-nil once the process cannot go on (its log broke): the
+	// simulator then does what a supervisor does, and restarts it.
+	Err() error
 }
 
 // NewProcess builds the process for a machine from the node configuration
@@ -115,6 +118,9 @@ func (w *world) callNode(h *host, f func()) {
 	w.inNode = h.id
 	f()
 	w.inNode = 0
+	if h.up && h.proc != nil && h.proc.Err() != nil {
+		h.supervise()
+	}
 }
 
 // run executes the whole simulation and reports a panic as an error.
