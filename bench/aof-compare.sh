@@ -12,7 +12,9 @@
 # directory, and is stopped and removed on exit, even on error or Ctrl-C.
 #
 # Needs: go, redis-server and redis-cli (Debian: apt-get install redis-server),
-# python3 (to pick free loopback ports). Not part of `make test`.
+# python3 (to generate the data set and pick a free loopback port). Not part
+# of `make test`. The redis "after" row is its default rewrite (an RDB
+# snapshot as the base file); the row below it rewrites as plain commands.
 #
 # Usage: bench/aof-compare.sh            (from anywhere in the repository)
 #        KEYS=100000 VALUE=100 ROUNDS=4 VALUES=random FSYNC=everysec PROCS=4 bench/aof-compare.sh
@@ -123,19 +125,29 @@ got=$(rcli get "$(printf 'key:%07d' $((KEYS - 1)))")
 sleep 1.5 # appendfsync everysec: let the last second reach the file
 redis_before=$(dir_bytes "$work/redis/appendonlydir")
 
-rcli bgrewriteaof >/dev/null
-for _ in $(seq 600); do
-	info=$(rcli info persistence | tr -d '\r')
-	if grep -q '^aof_rewrite_in_progress:0' <<<"$info" && grep -q '^aof_rewrite_scheduled:0' <<<"$info" &&
-		grep -q '^aof_rewrites:1' <<<"$info"; then
-		break
-	fi
-	sleep 0.1
-done
-grep -q '^aof_last_bgrewrite_status:ok' <<<"$info" || { echo "error: BGREWRITEAOF did not finish ok:" >&2; echo "$info" >&2; exit 1; }
-sleep 1.5 # the rewrite's history files are removed in the background
+# rewrite N: run BGREWRITEAOF, the Nth since start, and wait for it.
+rewrite() {
+	local info
+	rcli bgrewriteaof >/dev/null
+	for _ in $(seq 600); do
+		info=$(rcli info persistence | tr -d '\r')
+		if grep -q '^aof_rewrite_in_progress:0' <<<"$info" && grep -q '^aof_rewrite_scheduled:0' <<<"$info" &&
+			grep -q "^aof_rewrites:$1\$" <<<"$info"; then
+			break
+		fi
+		sleep 0.1
+	done
+	grep -q '^aof_last_bgrewrite_status:ok' <<<"$info" || { echo "error: BGREWRITEAOF did not finish ok:" >&2; echo "$info" >&2; exit 1; }
+	sleep 1.5 # the rewrite's history files are removed in the background
+}
+# Redis's default: the rewritten AOF starts with an RDB snapshot.
+rewrite 1
 redis_after=$(dir_bytes "$work/redis/appendonlydir")
 redis_files=$(cd "$work/redis/appendonlydir" && ls -l | awk 'NR > 1 {printf "%s(%d) ", $9, $5}')
+# And a rewrite as plain commands, as before Redis 4.
+rcli config set aof-use-rdb-preamble no >/dev/null
+rewrite 2
+redis_resp=$(dir_bytes "$work/redis/appendonlydir")
 rcli shutdown nosave >/dev/null 2>&1 || true
 
 # ---- memdb ----------------------------------------------------------------
@@ -185,11 +197,12 @@ echo "data set: $KEYS keys x $ROUNDS writes each, 11-byte keys, $VALUE-byte $VAL
 echo "load time: redis-cli --pipe $(secs "$t0" "$t1")s; memdb ($PROCS pipe-mode clients, -fsync $FSYNC) $(secs "$t2" "$t3")s"
 echo "machine: $(uptime)"
 echo
-printf '%-40s %14s %12s\n' "store" "bytes" "bytes/key"
-printf '%-40s %14d %12s\n' "redis $(redis-server --version | awk '{print $3}') AOF before BGREWRITEAOF" "$redis_before" "$(per "$redis_before")"
-printf '%-40s %14d %12s\n' "redis AOF after BGREWRITEAOF" "$redis_after" "$(per "$redis_after")"
-printf '%-40s %14d %12s\n' "memdb log before compaction" "$memdb_before" "$(per "$memdb_before")"
-printf '%-40s %14d %12s\n' "memdb log after memdb compact" "$memdb_after" "$(per "$memdb_after")"
+printf '%-44s %14s %12s\n' "store" "bytes" "bytes/key"
+printf '%-44s %14d %12s\n' "redis $(redis-server --version | awk '{print $3}') AOF before BGREWRITEAOF" "$redis_before" "$(per "$redis_before")"
+printf '%-44s %14d %12s\n' "redis AOF after BGREWRITEAOF" "$redis_after" "$(per "$redis_after")"
+printf '%-44s %14d %12s\n' "  same, aof-use-rdb-preamble no" "$redis_resp" "$(per "$redis_resp")"
+printf '%-44s %14d %12s\n' "memdb log before compaction" "$memdb_before" "$(per "$memdb_before")"
+printf '%-44s %14d %12s\n' "memdb log after memdb compact" "$memdb_after" "$(per "$memdb_after")"
 echo
 echo "redis appendonlydir after rewrite: $redis_files"
 echo "memdb data dir after compaction:   $memdb_files"

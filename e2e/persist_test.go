@@ -15,12 +15,17 @@ import (
 )
 
 // Durability with real processes: memdbd acknowledges a write only once its
-// operation log made it durable (-fsync always), so whatever memdb printed
-// ok for must survive kill -9, and nothing that was never written may
-// appear. A test cannot pick the instant of a crash, so each test kills the
-// node while writes are in flight and checks every acknowledged write; a
-// bug that acknowledged before the fsync, or lost the tail of the log at
-// replay, shows up as a missing or stale key.
+// operation log holds it, so whatever memdb printed ok for must survive
+// kill -9, and nothing that was never written may appear. A test cannot
+// pick the instant of a crash, so each test kills the node while writes are
+// in flight and checks every acknowledged write: a node that acknowledged
+// before appending, or lost the tail of its log at replay, or compacted
+// away live keys, shows up as a missing or stale key.
+//
+// kill -9 ends the process, not the machine: the page cache survives it, so
+// these tests cannot see a node that acknowledges after write(2) but before
+// fsync(2). Power loss is the simulator's job (its crashable disk drops
+// unsynced writes).
 
 const (
 	persistKeys  = 2000 // keys written by the crash tests

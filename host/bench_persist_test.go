@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -61,8 +62,9 @@ func dialPersist(b *testing.B, s *Server) *client.Client {
 }
 
 // setConcurrently runs n Sets through clients, one goroutine per client,
-// key i%keys for the i-th, and returns the latency of each call.
-func setConcurrently(b *testing.B, clients []*client.Client, n, keys int, value []byte) []time.Duration {
+// key i%keys to value(i) for the i-th, and returns the latency of each
+// call, sorted.
+func setConcurrently(b *testing.B, clients []*client.Client, n, keys int, value func(i int64) []byte) []time.Duration {
 	var next atomic.Int64
 	lat := make([][]time.Duration, len(clients))
 	var wg sync.WaitGroup
@@ -75,7 +77,7 @@ func setConcurrently(b *testing.B, clients []*client.Client, n, keys int, value 
 					return
 				}
 				t0 := time.Now()
-				err := c.Set(ctx, fmt.Sprintf("key-%07d", i%int64(keys)), value)
+				err := c.Set(ctx, fmt.Sprintf("key-%07d", i%int64(keys)), value(i))
 				lat[w] = append(lat[w], time.Since(t0))
 				if err != nil {
 					b.Error(err)
@@ -108,7 +110,7 @@ func BenchmarkPersistSet(b *testing.B) {
 				b.SetBytes(persistValue)
 				b.ResetTimer()
 				start := time.Now()
-				lat := setConcurrently(b, clients, b.N, persistKeys, value)
+				lat := setConcurrently(b, clients, b.N, persistKeys, func(int64) []byte { return value })
 				elapsed := time.Since(start)
 				b.StopTimer()
 				b.ReportMetric(float64(b.N)/elapsed.Seconds(), "ops/s")
@@ -126,8 +128,15 @@ func BenchmarkReplayAtBoot(b *testing.B) {
 	for i := range clients {
 		clients[i] = dialPersist(b, s)
 	}
-	value := make([]byte, persistValue)
-	setConcurrently(b, clients, persistReplayRecords, persistReplayRecords, value)
+	// Random values, so the base segment is as large as real data makes it.
+	setConcurrently(b, clients, persistReplayRecords, persistReplayRecords, func(i int64) []byte {
+		v := make([]byte, persistValue)
+		r := rand.New(rand.NewPCG(uint64(i), 1))
+		for j := range v {
+			v[j] = byte(r.Uint32())
+		}
+		return v
+	})
 	for _, c := range clients {
 		c.Close()
 	}

@@ -72,8 +72,6 @@ func Start(cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 	}
 	clk := &clock.Posting{Base: clock.Real{}, Post: s.post}
-	// node.New validates the log config, and everysec needs its clock there.
-	ncfg.Log.Clock = clk
 	var seed [16]byte
 	crand.Read(seed[:])
 	n, err := node.New(ncfg, node.Env{

@@ -44,6 +44,9 @@ type Stats struct {
 // New returns a node that has not started. It validates cfg (filling its
 // defaults) and env.
 func New(cfg Config, env Env) (*Node, error) {
+	// The log runs on the node's loop: its timers and offloaded work go
+	// through the node's Env.
+	cfg.Log.Clock, cfg.Log.Offload = env.Clock, env.Offload
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("node config: %w", err)
 	}
@@ -72,8 +75,6 @@ func (n *Node) Start() error {
 	}
 	n.started = true
 	lcfg := n.cfg.Log
-	lcfg.Clock = n.env.Clock
-	lcfg.Offload = n.env.Offload
 	l, rep, err := oplog.Open(n.env.Disk, lcfg, n.replay)
 	if err != nil {
 		n.err = fmt.Errorf("replay the operation log: %w", err)
@@ -82,6 +83,9 @@ func (n *Node) Start() error {
 	n.log = l
 	n.lamport = clock.NewLamport(uint16(n.cfg.ID), rep.MaxCounter)
 	n.seq = rep.MaxSeq[uint16(n.cfg.ID)]
+	// What was replayed counts as growth toward the next compaction, so a
+	// node that restarts often still compacts.
+	n.logAtCompact = -rep.Bytes
 	if rep.Torn != nil {
 		n.env.Log.Warn("cut a torn tail off the operation log", "segment", rep.Torn.Segment, "offset", rep.Torn.Offset, "bytes", rep.Torn.Bytes)
 	}
