@@ -16,10 +16,6 @@ type CompactResult struct {
 	StoreBytes int   // bytes of keys and values in the live state
 }
 
-// ErrCompacting is returned to a compaction request while one is running;
-// the request waits for the running one instead when it can.
-var ErrCompacting = errors.New("a compaction is already running")
-
 // Compact rewrites the log as a compressed base of the live state and
 // calls done on the loop when the new log is durable. Requests made while
 // a compaction runs share its outcome.
@@ -54,29 +50,31 @@ func (n *Node) startCompaction() {
 	mark := n.log.Stats().Bytes
 	n.env.Log.Info("compaction started", "keys", res.Keys, "log_bytes", res.LogBefore, "store_bytes", res.StoreBytes)
 	err := n.log.Compact(n.liveState(), func(err error) {
-		n.compacting = false
 		if err == nil {
 			n.logAtCompact = mark
-			n.env.Log.Info("compaction done", "keys", res.Keys)
-		} else {
-			n.env.Log.Warn("compaction failed", "err", err)
-			if errors.Is(err, oplog.ErrBroken) {
-				n.broke(err)
-			}
 		}
-		waiters := n.compactWaiters
-		n.compactWaiters = nil
-		for _, w := range waiters {
-			w(res, err)
-		}
+		n.endCompaction(res, err)
 	})
 	if err != nil {
-		n.compacting = false
-		waiters := n.compactWaiters
-		n.compactWaiters = nil
-		for _, w := range waiters {
-			w(res, err)
+		n.endCompaction(res, err)
+	}
+}
+
+// endCompaction reports a compaction's outcome to everyone waiting for it.
+func (n *Node) endCompaction(res CompactResult, err error) {
+	n.compacting = false
+	if err == nil {
+		n.env.Log.Info("compaction done", "keys", res.Keys)
+	} else {
+		n.env.Log.Warn("compaction failed", "err", err)
+		if errors.Is(err, oplog.ErrBroken) {
+			n.broke(err)
 		}
+	}
+	waiters := n.compactWaiters
+	n.compactWaiters = nil
+	for _, w := range waiters {
+		w(res, err)
 	}
 }
 
