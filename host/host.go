@@ -214,7 +214,7 @@ type transport struct{ s *Server }
 var _ net.Transport = transport{}
 
 // Send will reach peers once the cluster exists; a single node has none.
-func (t transport) Send(to net.NodeID, f net.Frame) {
+func (t transport) Send(to net.Peer, f net.Frame) {
 	t.s.log.Debug("no route to peer", "to", to, "kind", f.Msg.Kind())
 }
 

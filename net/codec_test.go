@@ -656,6 +656,7 @@ func TestNumbersFixed(t *testing.T) {
 		KindInvalid: 0, KindChallenge: 1, KindAuth: 2, KindAuthOK: 3,
 		KindGet: 10, KindSet: 11, KindDelete: 12, KindContains: 13, KindCompact: 20,
 		KindValue: 40, KindDone: 41, KindBool: 42, KindError: 43,
+		KindRing: 21, KindRingInfo: 44, KindGossip: 60, KindReplicate: 61, KindRead: 62, KindSync: 63, KindSyncBatch: 64,
 	}
 	for k, n := range kinds {
 		if uint8(k) != n {

@@ -26,18 +26,30 @@ const (
 
 	// Admin requests.
 	KindCompact Kind = 20
+	KindRing    Kind = 21
 
 	// Responses.
-	KindValue Kind = 40
-	KindDone  Kind = 41
-	KindBool  Kind = 42
-	KindError Kind = 43
+
+	KindValue    Kind = 40
+	KindDone     Kind = 41
+	KindBool     Kind = 42
+	KindError    Kind = 43
+	KindRingInfo Kind = 44
+
+	// Between nodes (peer.go).
+	KindGossip    Kind = 60
+	KindReplicate Kind = 61
+	KindRead      Kind = 62
+	KindSync      Kind = 63
+	KindSyncBatch Kind = 64
 )
 
 var kindNames = map[Kind]string{
 	KindChallenge: "challenge", KindAuth: "auth", KindAuthOK: "auth-ok",
 	KindGet: "get", KindSet: "set", KindDelete: "delete", KindContains: "contains", KindCompact: "compact",
 	KindValue: "value", KindDone: "done", KindBool: "bool", KindError: "error",
+	KindRing: "ring", KindRingInfo: "ring-info", KindGossip: "gossip", KindReplicate: "replicate",
+	KindRead: "read", KindSync: "sync", KindSyncBatch: "sync-batch",
 }
 
 func (k Kind) String() string {
@@ -248,6 +260,20 @@ func newMessage(k Kind) Message {
 		return &Bool{}
 	case KindError:
 		return &Error{}
+	case KindRing:
+		return &Ring{}
+	case KindRingInfo:
+		return &RingInfo{}
+	case KindGossip:
+		return &Gossip{}
+	case KindReplicate:
+		return &Replicate{}
+	case KindRead:
+		return &Read{}
+	case KindSync:
+		return &Sync{}
+	case KindSyncBatch:
+		return &SyncBatch{}
 	}
 	return nil
 }

@@ -17,6 +17,14 @@ type ConnID uint64
 // so), and protocols above it retry; Reply goes down the client's connection
 // in order, and is dropped if that connection has closed.
 type Transport interface {
-	Send(to NodeID, f Frame)
+	Send(to Peer, f Frame)
 	Reply(to ConnID, f Frame)
+}
+
+// Peer is where a peer message goes: a node and the address it listens on.
+// ID is 0 when only the address is known (a seed not yet contacted); the
+// transport then routes by address alone.
+type Peer struct {
+	ID   NodeID
+	Addr string
 }

@@ -184,9 +184,9 @@ type transport struct {
 
 var _ net.Transport = (*transport)(nil)
 
-func (t *transport) Send(to net.NodeID, f net.Frame) {
+func (t *transport) Send(to net.Peer, f net.Frame) {
 	if t.h.alive(t.inc) {
-		t.h.w.sendPeer(t.h.id, to, net.Encode(f))
+		t.h.w.sendPeer(t.h.id, t.h.w.resolve(to), net.Encode(f))
 	}
 }
 

@@ -160,3 +160,20 @@ func removeConn(cs []*conn, c *conn) []*conn {
 	}
 	return cs
 }
+
+// Addr is the address node id listens on in the simulated world.
+func Addr(id net.NodeID) string { return fmt.Sprintf("sim-node-%d", id) }
+
+// resolve finds the node a peer message is for: by id, or by address when
+// the sender knows only that (a seed). An address that names no node
+// resolves to 0, which sendPeer drops.
+func (w *world) resolve(p net.Peer) net.NodeID {
+	if p.ID != 0 {
+		return p.ID
+	}
+	var id net.NodeID
+	if _, err := fmt.Sscanf(p.Addr, "sim-node-%d", &id); err != nil {
+		return 0
+	}
+	return id
+}

@@ -39,7 +39,7 @@ func (p *pinger) tick() {
 	for to := 1; to <= p.n; to++ {
 		if net.NodeID(to) != p.id {
 			copy(p.key, "ping")
-			p.env.Transport.Send(net.NodeID(to), net.Frame{Clock: clock.Timestamp{Counter: 1}, Msg: &net.Get{Key: p.key}})
+			p.env.Transport.Send(net.Peer{ID: net.NodeID(to)}, net.Frame{Clock: clock.Timestamp{Counter: 1}, Msg: &net.Get{Key: p.key}})
 			copy(p.key, "XXXX") // the simulator must have encoded the frame already
 		}
 	}

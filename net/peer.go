@@ -1,0 +1,277 @@
+package net
+
+import (
+	"encoding/binary"
+
+	"github.com/memdb/memdb/clock"
+)
+
+// Peer messages: what nodes send each other (kinds 60–69), and the ring a
+// client asks any node for (Ring, answered by RingInfo). Their layouts are
+// drawn in doc.go.
+
+// Entry is one stamped version of a key as it travels between nodes: a
+// value, or a tombstone if Deleted (then Value is empty).
+type Entry struct {
+	Key     []byte
+	Value   []byte
+	Deleted bool
+	Stamp   clock.Timestamp
+}
+
+// Gossip carries one membership-protocol message. Its payload is encoded
+// and decoded by node/gossip, which owns that format; here it is bytes.
+type Gossip struct {
+	Payload []byte
+}
+
+// Replicate asks a replica to apply entries by last-writer-wins and make
+// them durable. With a nonzero frame id the replica answers Done once they
+// are (or Error); with id 0 it is a push that wants no answer (read repair).
+// Epoch is the sender's ring epoch: a receiver on an older ring learns that
+// its view is stale.
+type Replicate struct {
+	Epoch   uint64
+	Entries []Entry
+}
+
+// Read asks a replica for its version of Key. It is answered with Value:
+// Found false with a nonzero Version is a tombstone.
+type Read struct {
+	Epoch uint64
+	Key   []byte
+}
+
+// Mark says how far a node has the writes of one origin: every write that
+// origin stamped with a counter up to Counter has reached it, as far as it
+// knows. The counters an origin stamps only grow, so a mark is exact per
+// origin where one maximum over all origins is not.
+type Mark struct {
+	Origin  uint16
+	Counter uint64
+}
+
+// Span is an arc of the ring (Start, End], as node/ring.Range; Start == End
+// is the whole ring.
+type Span struct {
+	Start, End uint64
+}
+
+// Sync asks a peer for the entries it holds in Spans that the asker has not
+// got according to Marks: every entry stamped by an origin after its mark,
+// and every entry of an origin with no mark. Entries come in key order after
+// After (empty: from the first key), up to about Limit bytes per answer.
+// It is answered with SyncBatch. Catch-up after a restart, streaming ranges
+// to a new node and taking ranges from a leaving one are all this request.
+type Sync struct {
+	Epoch uint64
+	Spans []Span
+	Marks []Mark
+	After []byte
+	Limit uint32
+}
+
+// SyncBatch answers Sync: entries in key order; More says that Next should
+// be asked for after them.
+type SyncBatch struct {
+	Entries []Entry
+	More    bool
+	Next    []byte
+}
+
+// Ring asks a node for the ring it knows, so that a client can send each
+// request to a replica of its key. It is answered with RingInfo.
+type Ring struct{}
+
+// NodeAddr is where a node listens.
+type NodeAddr struct {
+	Node uint16
+	Addr string
+}
+
+// RingInfo answers Ring: the replication factor, the ring in node/ring's
+// encoding, and the address of every member.
+type RingInfo struct {
+	Replicas uint8
+	Ring     []byte
+	Addrs    []NodeAddr
+}
+
+func (*Gossip) Kind() Kind    { return KindGossip }
+func (*Replicate) Kind() Kind { return KindReplicate }
+func (*Read) Kind() Kind      { return KindRead }
+func (*Sync) Kind() Kind      { return KindSync }
+func (*SyncBatch) Kind() Kind { return KindSyncBatch }
+func (*Ring) Kind() Kind      { return KindRing }
+func (*RingInfo) Kind() Kind  { return KindRingInfo }
+
+// maxAddr bounds an address string.
+const maxAddr = 255
+
+func appendEntry(b []byte, e Entry) []byte {
+	b = appendKey(b, e.Key)
+	b = appendBool(b, e.Deleted)
+	b = appendTimestamp(b, e.Stamp)
+	return appendBytes(b, e.Value)
+}
+
+func (d *decoder) entry() Entry {
+	var e Entry
+	e.Key = d.key()
+	e.Deleted = d.bool("deleted")
+	e.Stamp = d.timestamp("stamp")
+	e.Value = d.value()
+	if d.err == nil && e.Deleted && len(e.Value) != 0 {
+		d.fail("a tombstone has %d value bytes", len(e.Value))
+	}
+	if d.err == nil && e.Stamp.IsZero() {
+		d.fail("an entry has no stamp")
+	}
+	return e
+}
+
+// count reads a u32 element count and checks that each element could take
+// at least min bytes of what is left, so a forged count cannot make the
+// decoder allocate more than the frame holds.
+func (d *decoder) count(min int, what string) int {
+	n := int(d.u32(what))
+	if d.err == nil && n*min > len(d.buf) {
+		d.fail("%s %d cannot fit in %d bytes", what, n, len(d.buf))
+		return 0
+	}
+	return n
+}
+
+func appendEntries(b []byte, es []Entry) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(es)))
+	for _, e := range es {
+		b = appendEntry(b, e)
+	}
+	return b
+}
+
+func (d *decoder) entries() []Entry {
+	n := d.count(2+1+1+10+4, "entry count")
+	if n == 0 {
+		return nil
+	}
+	es := make([]Entry, 0, n)
+	for range n {
+		if d.err != nil {
+			return nil
+		}
+		es = append(es, d.entry())
+	}
+	return es
+}
+
+// optKey reads a key that may be empty (a cursor).
+func (d *decoder) optKey(what string) []byte {
+	n := int(d.u16(what + " length"))
+	if n == 0 {
+		return nil
+	}
+	return d.take(n, what)
+}
+
+func appendOptKey(b, key []byte) []byte {
+	if len(key) == 0 {
+		return binary.BigEndian.AppendUint16(b, 0)
+	}
+	return appendKey(b, key)
+}
+
+func (m *Gossip) appendBody(b []byte) []byte { return appendBytes(b, m.Payload) }
+func (m *Gossip) decodeBody(d *decoder)      { m.Payload = d.value() }
+
+func (m *Replicate) appendBody(b []byte) []byte {
+	return appendEntries(binary.BigEndian.AppendUint64(b, m.Epoch), m.Entries)
+}
+
+func (m *Replicate) decodeBody(d *decoder) {
+	m.Epoch = d.u64("epoch")
+	m.Entries = d.entries()
+}
+
+func (m *Read) appendBody(b []byte) []byte {
+	return appendKey(binary.BigEndian.AppendUint64(b, m.Epoch), m.Key)
+}
+
+func (m *Read) decodeBody(d *decoder) { m.Epoch = d.u64("epoch"); m.Key = d.key() }
+
+func (m *Sync) appendBody(b []byte) []byte {
+	b = binary.BigEndian.AppendUint64(b, m.Epoch)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(m.Spans)))
+	for _, s := range m.Spans {
+		b = binary.BigEndian.AppendUint64(b, s.Start)
+		b = binary.BigEndian.AppendUint64(b, s.End)
+	}
+	b = binary.BigEndian.AppendUint32(b, uint32(len(m.Marks)))
+	for _, k := range m.Marks {
+		b = binary.BigEndian.AppendUint16(b, k.Origin)
+		b = binary.BigEndian.AppendUint64(b, k.Counter)
+	}
+	b = appendOptKey(b, m.After)
+	return binary.BigEndian.AppendUint32(b, m.Limit)
+}
+
+func (m *Sync) decodeBody(d *decoder) {
+	m.Epoch = d.u64("epoch")
+	if n := d.count(16, "span count"); n > 0 {
+		m.Spans = make([]Span, n)
+		for i := range m.Spans {
+			m.Spans[i] = Span{Start: d.u64("span start"), End: d.u64("span end")}
+		}
+	}
+	if n := d.count(10, "mark count"); n > 0 {
+		m.Marks = make([]Mark, n)
+		for i := range m.Marks {
+			m.Marks[i] = Mark{Origin: d.u16("mark origin"), Counter: d.u64("mark counter")}
+		}
+	}
+	m.After = d.optKey("after")
+	m.Limit = d.u32("limit")
+}
+
+func (m *SyncBatch) appendBody(b []byte) []byte {
+	b = appendEntries(b, m.Entries)
+	b = appendBool(b, m.More)
+	return appendOptKey(b, m.Next)
+}
+
+func (m *SyncBatch) decodeBody(d *decoder) {
+	m.Entries = d.entries()
+	m.More = d.bool("more")
+	m.Next = d.optKey("next")
+}
+
+func (m *Ring) appendBody(b []byte) []byte { return b }
+func (m *Ring) decodeBody(d *decoder)      {}
+
+func (m *RingInfo) appendBody(b []byte) []byte {
+	b = append(b, m.Replicas)
+	b = appendBytes(b, m.Ring)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(m.Addrs)))
+	for _, a := range m.Addrs {
+		b = binary.BigEndian.AppendUint16(b, a.Node)
+		addr := a.Addr
+		if len(addr) > maxAddr {
+			addr = addr[:maxAddr]
+		}
+		b = append(b, byte(len(addr)))
+		b = append(b, addr...)
+	}
+	return b
+}
+
+func (m *RingInfo) decodeBody(d *decoder) {
+	m.Replicas = d.u8("replicas")
+	m.Ring = d.value()
+	if n := d.count(3, "address count"); n > 0 {
+		m.Addrs = make([]NodeAddr, n)
+		for i := range m.Addrs {
+			m.Addrs[i].Node = d.u16("node")
+			m.Addrs[i].Addr = string(d.take(int(d.u8("address length")), "address"))
+		}
+	}
+}
