@@ -7,6 +7,7 @@ import (
 
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/oplog"
+	"github.com/memdb/memdb/node/ring"
 )
 
 // Config is a node's configuration. Use DefaultConfig and change fields;
@@ -14,6 +15,14 @@ import (
 type Config struct {
 	// ID is the node's id, unique in the cluster (1..65535).
 	ID net.NodeID
+	// Addr is the address peers and clients reach this node at; gossip
+	// spreads it.
+	Addr string
+	// Seeds are addresses of nodes to join the cluster through. A node with
+	// none starts a cluster of its own (or rejoins the one its log knows).
+	Seeds []string
+	// Vnodes is the number of virtual tokens the node takes on the ring.
+	Vnodes int
 	// ReplicationFactor is the number of replicas per key.
 	ReplicationFactor int
 	// RequestTimeout bounds how long a coordinated request waits for
@@ -36,7 +45,7 @@ type Compaction struct {
 
 // DefaultConfig returns the defaults for node id.
 func DefaultConfig(id net.NodeID) Config {
-	return Config{ID: id, ReplicationFactor: 3, RequestTimeout: 2 * time.Second, Log: oplog.DefaultConfig(),
+	return Config{ID: id, Vnodes: ring.DefaultVnodes, ReplicationFactor: 3, RequestTimeout: 2 * time.Second, Log: oplog.DefaultConfig(),
 		Compaction: Compaction{MinBytes: 64 << 20, Ratio: 2}}
 }
 
