@@ -46,12 +46,13 @@ type sample struct {
 var testClock = clock.Timestamp{Counter: 0x1112131415161718, Node: 0x2122}
 
 // samples holds at least one frame of every kind, with the body bytes
-// written out by hand from the tables in doc.go.
+// written out by hand from the tables in doc.go. The peer kinds' samples
+// are in peer_codec_test.go.
 func samples() []sample {
 	n1, n2 := nonce(0xa0), nonce(0xb0)
 	m1 := mac(0x5c)
 	big := bytes.Repeat([]byte{'k'}, MaxKey)
-	return []sample{
+	return append([]sample{
 		{"challenge", Frame{Msg: &Challenge{Version: 1, Node: 0x0304, Nonce: n1}},
 			cat([]byte{0x01, 0x03, 0x04}, n1[:])},
 		{"auth client", Frame{ID: 1, Msg: &Auth{Role: RoleClient, Node: 0, Nonce: n2, MAC: m1}},
@@ -89,7 +90,7 @@ func samples() []sample {
 		{"error empty", Frame{Msg: &Error{Code: CodeMalformed}}, []byte{0x00, 0x01, 0x00, 0x00}},
 		{"error unknown code", Frame{ID: 3, Msg: &Error{Code: 0xffff, Message: "ü"}},
 			[]byte{0xff, 0xff, 0x00, 0x02, 0xc3, 0xbc}},
-	}
+	}, peerSamples()...)
 }
 
 func cat(parts ...[]byte) []byte {
@@ -305,6 +306,7 @@ func genMessage() *rapid.Generator[Message] {
 			).Draw(t, "message")
 			return &Error{Code: Code(rapid.Uint16().Draw(t, "code")), Message: msg}
 		}),
+		genPeerMessage(),
 	)
 }
 

@@ -96,10 +96,25 @@
 //	  12  Delete     client   Done or Error
 //	  13  Contains   client   Bool or Error
 //	  20  Compact    client   Done (once the compacted log is durable) or Error
-//	  40  Value      node     answers Get
-//	  41  Done       node     answers Set, Delete and Compact
+//	  21  Ring       client   RingInfo or Error
+//	  40  Value      node     answers Get and Read
+//	  41  Done       node     answers Set, Delete, Compact and Replicate
 //	  42  Bool       node     answers Contains
 //	  43  Error      node     answers any request that failed
+//	  44  RingInfo   node     answers Ring
+//	  60  Gossip     peer     nothing (the membership protocol, node/gossip)
+//	  61  Replicate  peer     Done or Error if its id is nonzero; nothing if 0
+//	  62  Read       peer     Value or Error
+//	  63  Sync       peer     SyncBatch or Error
+//	  64  SyncBatch  peer     answers Sync
+//
+// Kinds 60 to 64 are peer messages: a node takes them only on a connection
+// that authenticated as a peer (role 2), and answers one on a client
+// connection with CodeUnknownKind. Peer messages are not tied to a
+// connection: a node sends each one on its own connection to the
+// recipient's address, so an answer may come back on a different
+// connection from its request's, and the id matches them. They are
+// unreliable (see Transport): a lost one is retried by the protocol above.
 //
 // Each body's layout follows, offsets from the start of the body (byte 28
 // of the frame). A key is 2 bytes of length k then k bytes, 1 ≤ k ≤ MaxKey
@@ -150,9 +165,81 @@
 //	     4     m  message, UTF-8, for people
 //	   4+m        end
 //
+//	Ring (21) has an empty body: it ends at offset 0.
+//
+//	RingInfo (44)
+//	offset  size  field
+//	     0     1  replicas (the replication factor)
+//	     1     4  ring length r, r ≤ MaxValue
+//	     5     r  ring, in node/ring's encoding
+//	   5+r     4  address count n (a count, below)
+//	   9+r        n addresses, each:
+//	                 0     2  node
+//	                 2     1  address length a
+//	                 3     a  address, "host:port"
+//	               3+a        end of the address
+//	              end
+//
+// An address is at most 255 bytes; a sender cuts a longer one.
+//
+// The peer messages share two parts. A count is 4 bytes: the number of
+// elements that follow. A decoder refuses a count whose elements, at their
+// smallest, would not fit in the rest of the body, so a forged count never
+// makes it allocate more than the frame holds. A cursor is a key that may
+// be empty: 2 bytes of length c, 0 ≤ c ≤ MaxKey, then c bytes; empty means
+// "from the first key" (Sync) or "none" (SyncBatch). An entry is one
+// stamped version of a key, a value or a tombstone:
+//
+//	Entry (in Replicate and SyncBatch)
+//	offset  size  field
+//	     0     2  key length k, 1 ≤ k ≤ MaxKey
+//	     2     k  key
+//	   2+k     1  deleted (bool): 1 for a tombstone
+//	   3+k     8  stamp.counter  the write's timestamp; never zero
+//	  11+k     2  stamp.node
+//	  13+k     4  value length v (0 for a tombstone)
+//	  17+k     v  value
+//	17+k+v        end (an entry takes at least 18 bytes)
+//
+// A tombstone with value bytes, or an entry whose stamp is zero, is
+// malformed.
+//
+//	Gossip (60)                          Read (62)
+//	offset  size  field                  offset  size  field
+//	     0     4  payload length p,           0     8  epoch
+//	              p ≤ MaxValue                8     2  key length k
+//	     4     p  payload (node/gossip       10     k  key
+//	              owns its format)         10+k        end
+//	   4+p        end
+//
+//	Replicate (61)                       SyncBatch (64)
+//	offset  size  field                  offset  size  field
+//	     0     8  epoch (the sender's         0     4  entry count n
+//	              ring epoch)                 4        n entries in key
+//	     8     4  entry count n                        order, e bytes
+//	    12        n entries, e bytes        4+e     1  more (bool)
+//	  12+e        end                       5+e     2  next length c
+//	                                        7+e     c  next: a cursor, to
+//	                                                   ask after if more
+//	                                      7+e+c        end
+//
+//	Sync (63)
+//	offset      size  field
+//	     0         8  epoch
+//	     8         4  span count s
+//	    12       16s  spans, each: start (8), end (8), the arc (start, end]
+//	                  of the ring; start == end is the whole ring
+//	12+16s         4  mark count m
+//	16+16s       10m  marks, each: origin (2), counter (8)
+//	     o         2  after length c, where o = 16+16s+10m
+//	   o+2         c  after: a cursor; entries after it (empty: from the first)
+//	 o+2+c         4  limit: about how many bytes of entries to answer with
+//	 o+6+c            end
+//
 // Value's version is the timestamp of the write read: of the tombstone for
 // a deleted key, zero for a key never written. Done's is the timestamp the
-// write was stamped with.
+// write was stamped with. Value answers Read the same way: found false with
+// a nonzero version is a tombstone.
 //
 // Consistency levels: 0 default (the node chooses; quorum), 1 one,
 // 2 quorum, 3 all, 4 serial (linearizable, through Paxos; reads only). Any

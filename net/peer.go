@@ -134,12 +134,13 @@ func (d *decoder) entry() Entry {
 // at least min bytes of what is left, so a forged count cannot make the
 // decoder allocate more than the frame holds.
 func (d *decoder) count(min int, what string) int {
-	n := int(d.u32(what))
-	if d.err == nil && n*min > len(d.buf) {
+	n := d.u32(what)
+	// In 64 bits: n*min overflows an int where int is 32 bits.
+	if d.err == nil && uint64(n)*uint64(min) > uint64(len(d.buf)) {
 		d.fail("%s %d cannot fit in %d bytes", what, n, len(d.buf))
 		return 0
 	}
-	return n
+	return int(n)
 }
 
 func appendEntries(b []byte, es []Entry) []byte {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 
+	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/oplog"
 	"github.com/memdb/memdb/node/store"
 )
@@ -85,6 +86,14 @@ func (n *Node) endCompaction(res CompactResult, err error) {
 // rule.
 func (n *Node) liveState() iter.Seq[oplog.Record] {
 	return func(yield func(oplog.Record) bool) {
+		if !yield(leaseRecord(n.lease)) {
+			return
+		}
+		for _, id := range sortedKeys(n.known) {
+			if !yield(memberRecord(n.known[id])) {
+				return
+			}
+		}
 		for _, k := range n.store.Keys() {
 			v, _ := n.store.Get([]byte(k))
 			if !yield(versionRecord([]byte(k), v)) {
@@ -94,13 +103,7 @@ func (n *Node) liveState() iter.Seq[oplog.Record] {
 	}
 }
 
-// versionRecord is the log record that restores v. A base record carries
-// the stamp's node as its origin and no sequence: catch-up by sequence
-// reads log segments, and falls back to streaming once they are compacted.
+// versionRecord is the log record that restores v.
 func versionRecord(key []byte, v store.Version) oplog.Record {
-	r := oplog.Record{Type: oplog.TypeSet, Key: key, Value: v.Value, Stamp: v.Stamp, Origin: v.Stamp.Node}
-	if v.Deleted {
-		r.Type, r.Value = oplog.TypeDelete, nil
-	}
-	return r
+	return entryRecord(net.Entry{Key: key, Value: v.Value, Deleted: v.Deleted, Stamp: v.Stamp})
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/gossip"
 	"github.com/memdb/memdb/node/oplog"
 	"github.com/memdb/memdb/node/ring"
 )
@@ -34,6 +35,8 @@ type Config struct {
 	Log oplog.Config
 	// Compaction says when the node compacts its log on its own.
 	Compaction Compaction
+	// Gossip configures membership and failure detection.
+	Gossip gossip.Config
 }
 
 // Compaction triggers a compaction once the bytes appended to the log since
@@ -46,7 +49,7 @@ type Compaction struct {
 // DefaultConfig returns the defaults for node id.
 func DefaultConfig(id net.NodeID) Config {
 	return Config{ID: id, Vnodes: ring.DefaultVnodes, ReplicationFactor: 3, RequestTimeout: 2 * time.Second, Log: oplog.DefaultConfig(),
-		Compaction: Compaction{MinBytes: 64 << 20, Ratio: 2}}
+		Compaction: Compaction{MinBytes: 64 << 20, Ratio: 2}, Gossip: gossip.DefaultConfig()}
 }
 
 // Validate checks c and fills in defaults for zero durations.
@@ -66,6 +69,12 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Log.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if err := c.Gossip.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Vnodes < 1 || c.Vnodes > ring.MaxTokens {
+		errs = append(errs, fmt.Errorf("vnodes must be 1..%d, not %d", ring.MaxTokens, c.Vnodes))
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultConfig(c.ID).RequestTimeout

@@ -2,9 +2,11 @@ package node
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/gossip"
 	"github.com/memdb/memdb/node/oplog"
 	"github.com/memdb/memdb/node/store"
 )
@@ -17,11 +19,34 @@ type Node struct {
 	lamport *clock.Lamport
 	store   *store.Store
 	log     *oplog.Log
-	// seq numbers the writes this node coordinates, so a peer can ask for
-	// exactly the ones it missed.
-	seq     uint64
 	started bool
 	stopped bool
+	// bootTime is when the node started, by its clock.
+	bootTime time.Time
+	// lease is the Lamport counter this node may stamp up to (lease.go);
+	// leaseWaiters wait for a renewal in flight.
+	lease        uint64
+	renewing     bool
+	leaseWaiters []func(clock.Timestamp)
+	// gossip knows the members; known is the record of each the node has
+	// logged; restored are the records the log held at boot; view is the
+	// ring built from them.
+	gossip   *gossip.Gossip
+	known    map[uint16]gossip.Member
+	restored map[uint16]gossip.Member
+	view     view
+	ticks    uint64
+	// marks is, per origin, the highest counter among the writes this node
+	// has logged; bootMarks is what it was at boot, what catch-up asks past.
+	marks     map[uint16]uint64
+	bootMarks []net.Mark
+	// ops are the requests this node coordinates; calls are its requests
+	// to single peers; both are keyed by the id their frames carry, drawn
+	// from nextOp. hints are writes held for replicas (hints.go).
+	nextOp uint64
+	ops    map[uint64]*op
+	calls  map[uint64]*call
+	hints  map[uint16]*hintQueue
 	// compacting is true while a compaction runs; compactWaiters are told
 	// when it ends; logAtCompact is the log's appended bytes when the last
 	// one started, to measure growth since.
@@ -36,9 +61,21 @@ type Node struct {
 
 // Stats counts what a node has done, for metrics and tests.
 type Stats struct {
-	Requests uint64 // client requests received
-	Errors   uint64 // error replies sent
-	Writes   uint64 // writes applied to the store
+	Requests       uint64 // client requests received
+	Errors         uint64 // error replies sent
+	Writes         uint64 // client writes acknowledged
+	Applied        uint64 // entries logged and applied to the store
+	Replicated     uint64 // entries received from coordinators
+	Unavailable    uint64 // requests refused because too few replicas were up
+	Unknown        uint64 // writes that timed out with an unknown outcome
+	ReadRepairs    uint64 // stale replicas repaired before a read answered
+	Hints          uint64 // writes held for a replica
+	HintsDelivered uint64 // held writes a replica acknowledged
+	HintsDropped   uint64 // held writes dropped over the bound
+	StreamedIn     uint64 // entries received by catch-up or streaming
+	StreamedOut    uint64 // entries sent by catch-up or streaming
+	CatchUps       uint64 // catch-ups completed
+	RingChanges    uint64 // ring epochs seen
 }
 
 // New returns a node that has not started. It validates cfg (filling its
@@ -54,10 +91,16 @@ func New(cfg Config, env Env) (*Node, error) {
 		return nil, err
 	}
 	return &Node{
-		cfg:     cfg,
-		env:     env,
-		lamport: clock.NewLamport(uint16(cfg.ID), 0),
-		store:   store.New(),
+		cfg:      cfg,
+		env:      env,
+		lamport:  clock.NewLamport(uint16(cfg.ID), 0),
+		store:    store.New(),
+		known:    make(map[uint16]gossip.Member),
+		restored: make(map[uint16]gossip.Member),
+		marks:    make(map[uint16]uint64),
+		ops:      make(map[uint64]*op),
+		calls:    make(map[uint64]*call),
+		hints:    make(map[uint16]*hintQueue),
 	}, nil
 }
 
@@ -81,8 +124,17 @@ func (n *Node) Start() error {
 		return n.err
 	}
 	n.log = l
+	n.bootTime = n.env.Clock.Now()
+	// Leases are records too, so the clock starts past every counter this
+	// node may have used, logged or not.
 	n.lamport = clock.NewLamport(uint16(n.cfg.ID), rep.MaxCounter)
-	n.seq = rep.MaxSeq[uint16(n.cfg.ID)]
+	n.lease = rep.MaxCounter
+	for o, c := range rep.MaxSeq {
+		if o != 0 {
+			n.marks[o] = c
+		}
+	}
+	n.bootMarks = marksOf(n.marks)
 	// What was replayed counts as growth toward the next compaction, so a
 	// node that restarts often still compacts.
 	n.logAtCompact = -rep.Bytes
@@ -93,7 +145,12 @@ func (n *Node) Start() error {
 		n.env.Log.Info("removed files left by an interrupted roll or compaction", "files", rep.Removed)
 	}
 	n.env.Log.Info("node started", "id", n.cfg.ID, "fsync", lcfg.Mode, "records", rep.Records, "log_bytes", rep.Bytes,
-		"keys", n.store.Len(), "clock", n.lamport.Now().String())
+		"keys", n.store.Len(), "clock", n.lamport.Now().String(), "members", len(n.restored))
+	n.renewLease()
+	if err := n.startMembership(); err != nil {
+		n.err = err
+		return err
+	}
 	return nil
 }
 
@@ -105,6 +162,18 @@ func (n *Node) replay(r oplog.Record) error {
 		v.Value = r.Value
 	case oplog.TypeDelete:
 		v.Deleted = true
+	case oplog.TypeLease:
+		return nil // its counter is in the report's MaxCounter
+	case oplog.TypeMember:
+		m, err := parseMember(r)
+		if err != nil {
+			return err
+		}
+		if cur, ok := n.restored[m.ID]; !ok || gossip.Newer(m, cur) {
+			n.restored[m.ID] = m
+		}
+		n.known[m.ID] = n.restored[m.ID]
+		return nil
 	default:
 		return fmt.Errorf("record type %v at stamp %v is not one this node applies", r.Type, r.Stamp)
 	}
@@ -158,7 +227,24 @@ func (n *Node) Store() *store.Store { return n.store }
 // Deliver handles a message from peer node from.
 func (n *Node) Deliver(from net.NodeID, f net.Frame) {
 	n.lamport.Observe(f.Clock)
-	n.env.Log.Debug("dropping unexpected peer message", "from", from, "kind", f.Msg.Kind())
+	if n.stopped || !n.started || n.log == nil {
+		return
+	}
+	id := uint16(from)
+	switch m := f.Msg.(type) {
+	case *net.Gossip:
+		n.gossipFrom(id, m)
+	case *net.Replicate:
+		n.replicate(id, f.ID, m)
+	case *net.Read:
+		n.read(id, f.ID, m)
+	case *net.Sync:
+		n.serveSync(id, f.ID, m)
+	case *net.Done, *net.Value, *net.Error, *net.SyncBatch:
+		n.peerAnswer(id, f)
+	default:
+		n.env.Log.Debug("dropping unexpected peer message", "from", from, "kind", f.Msg.Kind())
+	}
 }
 
 // Disconnected tells the node that client connection c has closed: replies

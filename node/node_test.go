@@ -24,13 +24,18 @@ type harness struct {
 
 type replies struct{ h *harness }
 
-func (r replies) Send(net.NodeID, net.Frame)      {}
+func (r replies) Send(net.Peer, net.Frame)        {}
 func (r replies) Reply(_ net.ConnID, f net.Frame) { r.h.replies[f.ID] = f.Msg }
 
+// noClock never fires its timers: these tests drive the node by hand.
 type noClock struct{}
 
+type noTimer struct{}
+
+func (noTimer) Stop() bool { return true }
+
 func (noClock) Now() time.Time                              { return time.Time{} }
-func (noClock) AfterFunc(time.Duration, func()) clock.Timer { return nil }
+func (noClock) AfterFunc(time.Duration, func()) clock.Timer { return noTimer{} }
 
 func newHarness(t *testing.T) *harness {
 	h := &harness{t: t, replies: map[uint64]net.Message{}}

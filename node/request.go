@@ -1,10 +1,7 @@
 package node
 
 import (
-	"errors"
-
 	"github.com/memdb/memdb/net"
-	"github.com/memdb/memdb/node/oplog"
 	"github.com/memdb/memdb/node/store"
 )
 
@@ -23,11 +20,11 @@ func (n *Node) Request(c net.ConnID, f net.Frame) {
 	switch m := f.Msg.(type) {
 	case *net.Get:
 		if n.checkRequest(c, f.ID, m.Key, m.Level, true) {
-			n.get(c, f.ID, m)
+			n.coordinateRead(c, f.ID, m.Key, m.Level, false)
 		}
 	case *net.Contains:
 		if n.checkRequest(c, f.ID, m.Key, m.Level, true) {
-			n.contains(c, f.ID, m)
+			n.coordinateRead(c, f.ID, m.Key, m.Level, true)
 		}
 	case *net.Set:
 		if n.checkRequest(c, f.ID, m.Key, m.Level, false) {
@@ -35,12 +32,14 @@ func (n *Node) Request(c net.ConnID, f net.Frame) {
 				n.fail(c, f.ID, net.CodeOf(err), "%v", err)
 				return
 			}
-			n.write(c, f.ID, m.Key, store.Version{Value: m.Value})
+			n.coordinateWrite(c, f.ID, m.Key, store.Version{Value: m.Value}, m.Level)
 		}
 	case *net.Delete:
 		if n.checkRequest(c, f.ID, m.Key, m.Level, false) {
-			n.write(c, f.ID, m.Key, store.Version{Deleted: true})
+			n.coordinateWrite(c, f.ID, m.Key, store.Version{Deleted: true}, m.Level)
 		}
+	case *net.Ring:
+		n.reply(c, f.ID, n.ringInfo())
 	case *net.Compact:
 		id := f.ID
 		n.Compact(func(_ CompactResult, err error) {
@@ -73,53 +72,12 @@ func (n *Node) checkRequest(c net.ConnID, id uint64, key []byte, level net.Consi
 	return true
 }
 
-func (n *Node) get(c net.ConnID, id uint64, m *net.Get) {
-	v, _ := n.store.Get(m.Key)
-	if !v.Live() {
-		n.reply(c, id, &net.Value{Version: v.Stamp})
-		return
+// ringInfo is the ring clients route by: the read ring (a joining node
+// does not own its ranges yet) and every member's address.
+func (n *Node) ringInfo() *net.RingInfo {
+	ri := &net.RingInfo{Replicas: uint8(n.cfg.ReplicationFactor), Ring: n.view.read.Encode()}
+	for _, id := range n.view.read.IDs() {
+		ri.Addrs = append(ri.Addrs, net.NodeAddr{Node: id, Addr: n.view.addrs[id]})
 	}
-	n.reply(c, id, &net.Value{Found: true, Version: v.Stamp, Value: v.Value})
-}
-
-func (n *Node) contains(c net.ConnID, id uint64, m *net.Contains) {
-	v, _ := n.store.Get(m.Key)
-	n.reply(c, id, &net.Bool{Value: v.Live()})
-}
-
-// write stamps v with a fresh timestamp, appends it to the log, and once the
-// log says it is durable (per the fsync mode) applies it and acknowledges
-// it. Applying only then keeps reads from seeing a write that a crash could
-// still take back: with fsync=always, everything a read returns survives.
-func (n *Node) write(c net.ConnID, id uint64, key []byte, v store.Version) {
-	if n.err != nil {
-		n.fail(c, id, net.CodeUnavailable, "node %d cannot write until it restarts: %v", n.cfg.ID, n.err)
-		return
-	}
-	v.Stamp = n.lamport.Tick()
-	n.seq++
-	rec := versionRecord(key, v)
-	rec.Origin, rec.Seq = uint16(n.cfg.ID), n.seq
-	if err := n.log.Append(rec); err != nil {
-		// Nothing was written: the request failed cleanly.
-		n.seq--
-		if errors.Is(err, oplog.ErrBroken) {
-			n.broke(err)
-		}
-		n.fail(c, id, net.CodeUnavailable, "node %d could not log the write, so did not make it: %v", n.cfg.ID, err)
-		return
-	}
-	n.log.Commit(func(err error) {
-		if err != nil {
-			// The record may or may not be on disk: the outcome is unknown,
-			// and a log whose fsync failed cannot be trusted again.
-			n.broke(err)
-			n.fail(c, id, net.CodeUnknownOutcome, "node %d: syncing the operation log failed: %v", n.cfg.ID, err)
-			return
-		}
-		n.store.Apply(key, v)
-		n.stats.Writes++
-		n.reply(c, id, &net.Done{Version: v.Stamp})
-		n.maybeCompact()
-	})
+	return ri
 }

@@ -20,10 +20,19 @@ const (
 	// TypeDelete writes a tombstone for Key; Value is empty.
 	TypeDelete Type = 2
 
-	// Paxos acceptor state, membership and counter slots will take the
-	// next values.
+	// TypeLease reserves Lamport counters: its Stamp.Counter is a bound the
+	// node may stamp writes up to. Replay starts the clock past every stamp
+	// in the log, leases included, so a restarted node never reuses a
+	// counter it may have sent to a replica before it crashed.
+	TypeLease Type = 3
+	// TypeMember records what the node knows of one cluster member: Key is
+	// the member's id (2 bytes, big-endian), Value its record as the node
+	// encodes it.
+	TypeMember Type = 4
 
-	typeEnd Type = 3 // one past the last known type
+	// Paxos acceptor state and counter slots will take the next values.
+
+	typeEnd Type = 5 // one past the last known type
 )
 
 func (t Type) String() string {
@@ -32,6 +41,10 @@ func (t Type) String() string {
 		return "set"
 	case TypeDelete:
 		return "delete"
+	case TypeLease:
+		return "lease"
+	case TypeMember:
+		return "member"
 	}
 	return fmt.Sprintf("Type(%d)", uint8(t))
 }

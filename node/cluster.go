@@ -1,0 +1,203 @@
+package node
+
+import (
+	"encoding/binary"
+	"slices"
+
+	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/ring"
+)
+
+// Phase is where a member stands on the ring. It is encoded in the
+// member's ring version, which gossip merges by maximum, so every change of
+// phase raises the version and a later phase always wins. Gossip reads odd
+// versions as "on the ring" and even ones as "left"; within that, versions
+// cycle through joining (1 mod 6), normal (3 mod 6), leaving (5 mod 6) and
+// left (0 mod 6), so a node that left and comes back starts a new cycle.
+// Any other even version (an operator's removal) is left too.
+type Phase uint8
+
+const (
+	// PhaseNone: the member has not joined (ring version 0).
+	PhaseNone Phase = iota
+	// PhaseJoining: the member takes writes for the ranges it will own
+	// (as a pending replica, on top of the natural ones) and streams their
+	// data; reads do not go to it yet.
+	PhaseJoining
+	// PhaseNormal: the member owns its ranges for reads and writes.
+	PhaseNormal
+	// PhaseLeaving: the member still serves reads for its ranges while it
+	// hands them to the members that gain them; writes go to those too.
+	PhaseLeaving
+	// PhaseLeft: the member has handed off its ranges and owns none.
+	PhaseLeft
+)
+
+func (p Phase) String() string {
+	return [...]string{"none", "joining", "normal", "leaving", "left"}[p]
+}
+
+// phaseOf is the phase ring version v encodes.
+func phaseOf(v uint32) Phase {
+	switch {
+	case v == 0:
+		return PhaseNone
+	case v%2 == 0:
+		return PhaseLeft
+	case v%6 == 1:
+		return PhaseJoining
+	case v%6 == 3:
+		return PhaseNormal
+	default:
+		return PhaseLeaving
+	}
+}
+
+// nextVersion is the first version after v whose phase is p.
+func nextVersion(v uint32, p Phase) uint32 {
+	for w := v + 1; ; w++ {
+		if phaseOf(w) == p && (p != PhaseLeft || w%6 == 0) {
+			return w
+		}
+	}
+}
+
+// view is the node's picture of the cluster, rebuilt whenever membership
+// changes: the ring reads use (members that own their ranges: normal and
+// leaving), the ring writes go to as well (normal and joining, so a joining
+// member gets every write while it streams and a leaving one's successors
+// do too), and every member's address.
+type view struct {
+	epoch uint64
+	read  ring.Ring
+	write ring.Ring
+	addrs map[uint16]string
+	phase map[uint16]Phase
+}
+
+// buildView builds the view from member records (id, address, ring
+// version, vnodes), given in ascending id order.
+func buildView(epoch uint64, ms []memberInfo) view {
+	v := view{epoch: epoch, addrs: make(map[uint16]string, len(ms)), phase: make(map[uint16]Phase, len(ms))}
+	var rd, wr []ring.Member
+	for _, m := range ms {
+		v.addrs[m.ID] = m.Addr
+		p := phaseOf(m.Ring)
+		if p == PhaseNone || p == PhaseLeft {
+			continue
+		}
+		v.phase[m.ID] = p
+		rm := ring.Member{ID: m.ID, Tokens: ring.VirtualTokens(m.ID, int(max(m.Vnodes, 1)))}
+		if p == PhaseNormal || p == PhaseLeaving {
+			rd = append(rd, rm)
+		}
+		if p == PhaseNormal || p == PhaseJoining {
+			wr = append(wr, rm)
+		}
+	}
+	var err error
+	if v.read, err = ring.New(epoch, rd); err != nil {
+		panic("node: building the read ring from gossip: " + err.Error())
+	}
+	if v.write, err = ring.New(epoch, wr); err != nil {
+		panic("node: building the write ring from gossip: " + err.Error())
+	}
+	return v
+}
+
+// memberInfo is what the node needs of a member to place it on the ring.
+type memberInfo struct {
+	ID     uint16
+	Addr   string
+	Ring   uint32
+	Vnodes uint16
+}
+
+// readReplicas is key's preference list for reads.
+func (n *Node) readReplicas(key []byte) []uint16 {
+	return n.view.read.Replicas(key, n.cfg.ReplicationFactor)
+}
+
+// writeReplicas is key's natural replicas (those reads use), and the
+// pending ones: replicas on the write ring that are not natural ones. A
+// write needs its level's count of acknowledgements from the natural
+// replicas plus one from every pending one, so a quorum read, on either
+// side of a ring change, meets it.
+func (n *Node) writeReplicas(key []byte) (natural, pending []uint16) {
+	natural = n.readReplicas(key)
+	for _, id := range n.view.write.Replicas(key, n.cfg.ReplicationFactor) {
+		if !slices.Contains(natural, id) {
+			pending = append(pending, id)
+		}
+	}
+	if len(natural) == 0 && len(pending) == 0 {
+		// A node alone, before its first ring: it serves its own data.
+		natural = []uint16{uint16(n.cfg.ID)}
+	}
+	return natural, pending
+}
+
+// need is how many of rf replicas a request at level must hear from.
+func need(level net.Consistency, rf int) int {
+	switch level {
+	case net.One:
+		return 1
+	case net.All:
+		return rf
+	default:
+		return rf/2 + 1
+	}
+}
+
+// peer is where to send to member id.
+func (n *Node) peer(id uint16) net.Peer {
+	return net.Peer{ID: net.NodeID(id), Addr: n.view.addrs[id]}
+}
+
+// up reports whether member id is worth sending to: this node, or a member
+// the failure detector has not declared dead.
+func (n *Node) up(id uint16) bool {
+	if id == uint16(n.cfg.ID) {
+		return true
+	}
+	return n.gossip.Alive(id)
+}
+
+// send sends m to member id as a frame with request id rid.
+func (n *Node) send(id uint16, rid uint64, m net.Message) {
+	n.env.Transport.Send(n.peer(id), net.Frame{ID: rid, Clock: n.lamport.Now(), Msg: m})
+}
+
+// spans converts ring ranges to wire spans.
+func spans(rs []ring.Range) []net.Span {
+	ss := make([]net.Span, len(rs))
+	for i, r := range rs {
+		ss[i] = net.Span{Start: r.Start, End: r.End}
+	}
+	return ss
+}
+
+// inSpans reports whether ring position h lies in one of ss.
+func inSpans(h uint64, ss []net.Span) bool {
+	for _, s := range ss {
+		if (ring.Range{Start: s.Start, End: s.End}).Contains(h) {
+			return true
+		}
+	}
+	return false
+}
+
+// memberKey is the log key of a member record.
+func memberKey(id uint16) []byte { return binary.BigEndian.AppendUint16(nil, id) }
+
+func contains(ids []uint16, id uint16) bool { return slices.Contains(ids, id) }
+
+// sortedKeys returns m's keys in ascending order.
+func sortedKeys[V any](m map[uint16]V) []uint16 {
+	ks := make([]uint16, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}

@@ -1,0 +1,334 @@
+package node
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/memdb/memdb/clock"
+	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/store"
+)
+
+// An op is a request this node coordinates: a client's write or read that
+// waits for replicas. Peer answers find it by its id, which is the request
+// id of every frame sent for it.
+type op struct {
+	id     uint64
+	conn   net.ConnID
+	req    uint64
+	write  bool
+	level  net.Consistency
+	key    []byte
+	entry  net.Entry // the write, stamped
+	asked  []uint16  // replicas sent to (self included), in preference order
+	need   int       // acknowledgements or answers required
+	acked  []uint16  // replicas that acknowledged the write or answered the read
+	failed []uint16  // replicas that said they could not
+	// Reads: each answer, and the newest version among them.
+	answers  []answer
+	newest   store.Version
+	contains bool
+	// repairing are stale replicas a quorum read waits for before it
+	// answers, so that a later quorum read cannot see an older value.
+	repairing []uint16
+	replied   bool
+	timer     clock.Timer
+}
+
+type answer struct {
+	from uint16
+	v    store.Version
+}
+
+func (n *Node) newOp() *op {
+	n.nextOp++
+	o := &op{id: n.nextOp}
+	n.ops[o.id] = o
+	return o
+}
+
+// finish forgets o.
+func (n *Node) finish(o *op) {
+	if o.timer != nil {
+		o.timer.Stop()
+	}
+	delete(n.ops, o.id)
+}
+
+// coordinateWrite stamps a client's write and sends it to the key's
+// replicas; the client hears once enough have made it durable.
+func (n *Node) coordinateWrite(c net.ConnID, id uint64, key []byte, v store.Version, level net.Consistency) {
+	if n.err != nil {
+		n.fail(c, id, net.CodeUnavailable, "node %d cannot write until it restarts: %v", n.cfg.ID, n.err)
+		return
+	}
+	natural, pending := n.writeReplicas(key)
+	want := need(level, len(natural)) + len(pending)
+	all := append(slices.Clone(natural), pending...)
+	if live := countUp(n, all); live < want {
+		n.stats.Unavailable++
+		n.fail(c, id, net.CodeUnavailable, "%s write needs %d of replicas %v, only %d are up; nothing was written", levelName(level), want, all, live)
+		return
+	}
+	n.stamp(func(t clock.Timestamp) {
+		if t.IsZero() {
+			n.fail(c, id, net.CodeUnavailable, "node %d could not reserve a timestamp (its log broke), so did not write: %v", n.cfg.ID, n.err)
+			return
+		}
+		o := n.newOp()
+		o.conn, o.req, o.write, o.level, o.key, o.need = c, id, true, level, key, want
+		o.entry = net.Entry{Key: key, Value: v.Value, Deleted: v.Deleted, Stamp: t}
+		o.asked = all
+		o.timer = n.env.Clock.AfterFunc(n.cfg.RequestTimeout, func() { n.writeTimedOut(o) })
+		for _, r := range all {
+			switch {
+			case r == uint16(n.cfg.ID):
+				n.applyEntries([]net.Entry{o.entry}, func(err error) { n.writeAnswered(o, r, err) })
+			case n.up(r):
+				n.send(r, o.id, &net.Replicate{Epoch: n.view.epoch, Entries: []net.Entry{o.entry}})
+			default:
+				n.hint(r, o.entry)
+			}
+		}
+	})
+}
+
+func countUp(n *Node, ids []uint16) int {
+	c := 0
+	for _, id := range ids {
+		if n.up(id) {
+			c++
+		}
+	}
+	return c
+}
+
+func levelName(l net.Consistency) string {
+	if l == net.Default {
+		return "quorum"
+	}
+	return l.String()
+}
+
+// writeAnswered records replica r's answer to write o: nil if the write is
+// durable there, an error if r refused it.
+func (n *Node) writeAnswered(o *op, r uint16, err error) {
+	if n.ops[o.id] != o || slices.Contains(o.acked, r) || slices.Contains(o.failed, r) {
+		return // late, or a duplicate
+	}
+	if err != nil {
+		o.failed = append(o.failed, r)
+		n.hint(r, o.entry)
+	} else {
+		o.acked = append(o.acked, r)
+	}
+	switch {
+	case o.replied:
+	case len(o.acked) >= o.need:
+		o.replied = true
+		n.stats.Writes++
+		n.reply(o.conn, o.req, &net.Done{Version: o.entry.Stamp})
+	case len(o.asked)-len(o.failed) < o.need:
+		// Enough replicas refused that the level cannot be met.
+		o.replied = true
+		if len(o.acked) == 0 && len(o.failed) == len(o.asked) {
+			n.fail(o.conn, o.req, net.CodeUnavailable, "every replica %v refused the write: %v", o.asked, err)
+		} else {
+			n.fail(o.conn, o.req, net.CodeUnknownOutcome, "%d of %d replicas refused the write (last: %v); it may be on %v", len(o.failed), len(o.asked), err, o.acked)
+		}
+	}
+	if len(o.acked)+len(o.failed) == len(o.asked) {
+		n.finish(o)
+	}
+}
+
+// writeTimedOut ends a write whose replicas did not all answer in time:
+// those that did not get a hint, and a client still waiting hears that the
+// outcome is unknown — the write may yet be applied.
+func (n *Node) writeTimedOut(o *op) {
+	if n.ops[o.id] != o {
+		return
+	}
+	for _, r := range o.asked {
+		if !slices.Contains(o.acked, r) && !slices.Contains(o.failed, r) {
+			n.hint(r, o.entry)
+		}
+	}
+	if !o.replied {
+		n.stats.Unknown++
+		n.fail(o.conn, o.req, net.CodeUnknownOutcome, "%s write: %d of %d replicas acknowledged within %v (%v); it may still be applied",
+			levelName(o.level), len(o.acked), o.need, n.cfg.RequestTimeout, o.acked)
+	}
+	n.finish(o)
+}
+
+// coordinateRead asks the key's replicas for their versions and answers
+// with the newest once enough have answered.
+func (n *Node) coordinateRead(c net.ConnID, id uint64, key []byte, level net.Consistency, contains bool) {
+	reps := n.readReplicas(key)
+	if len(reps) == 0 {
+		reps = []uint16{uint16(n.cfg.ID)}
+	}
+	want := need(level, len(reps))
+	if live := countUp(n, reps); live < want {
+		n.stats.Unavailable++
+		n.fail(c, id, net.CodeUnavailable, "%s read needs %d of replicas %v, only %d are up", levelName(level), want, reps, live)
+		return
+	}
+	o := n.newOp()
+	o.conn, o.req, o.level, o.key, o.need, o.contains = c, id, level, key, want, contains
+	o.timer = n.env.Clock.AfterFunc(n.cfg.RequestTimeout, func() { n.readTimedOut(o) })
+	var local bool
+	for _, r := range reps {
+		if !n.up(r) {
+			continue
+		}
+		o.asked = append(o.asked, r)
+		if r == uint16(n.cfg.ID) {
+			local = true
+		} else {
+			n.send(r, o.id, &net.Read{Epoch: n.view.epoch, Key: key})
+		}
+	}
+	if local {
+		v, _ := n.store.Get(key)
+		n.readAnswered(o, uint16(n.cfg.ID), v)
+	}
+}
+
+// readAnswered records replica r's version for read o.
+func (n *Node) readAnswered(o *op, r uint16, v store.Version) {
+	if n.ops[o.id] != o || slices.ContainsFunc(o.answers, func(a answer) bool { return a.from == r }) {
+		return
+	}
+	o.answers = append(o.answers, answer{r, v})
+	if o.newest.Stamp.Less(v.Stamp) {
+		o.newest = v
+	}
+	if o.replied {
+		// A late answer: repair it in the background if it is stale.
+		if v.Stamp.Less(o.newest.Stamp) {
+			n.repair(r, 0, o)
+		}
+	} else if len(o.answers) >= o.need && o.repairing == nil {
+		n.readQuorum(o)
+	}
+	if len(o.answers) == len(o.asked) && o.replied {
+		n.finish(o)
+	}
+}
+
+// readQuorum runs when enough replicas answered read o. Below quorum it
+// answers at once. At quorum and above it first brings the stale answerers
+// up to the newest version and waits for them, so the value it returns is
+// on a quorum and no later quorum read can return an older one.
+func (n *Node) readQuorum(o *op) {
+	if o.level != net.One {
+		for _, a := range o.answers {
+			if a.v.Stamp.Less(o.newest.Stamp) {
+				o.repairing = append(o.repairing, a.from)
+			}
+		}
+	}
+	if len(o.repairing) == 0 {
+		n.answerRead(o)
+		return
+	}
+	n.stats.ReadRepairs += uint64(len(o.repairing))
+	for _, r := range o.repairing {
+		n.repair(r, o.id, o)
+	}
+}
+
+// repair sends the newest version read o found to replica r; with rid 0 it
+// wants no answer.
+func (n *Node) repair(r uint16, rid uint64, o *op) {
+	e := net.Entry{Key: o.key, Value: o.newest.Value, Deleted: o.newest.Deleted, Stamp: o.newest.Stamp}
+	if r == uint16(n.cfg.ID) {
+		n.applyEntries([]net.Entry{e}, func(err error) {
+			if rid != 0 {
+				n.repaired(o, r, err)
+			}
+		})
+		return
+	}
+	n.send(r, rid, &net.Replicate{Epoch: n.view.epoch, Entries: []net.Entry{e}})
+}
+
+// repaired records that stale replica r took the newest version of read o.
+func (n *Node) repaired(o *op, r uint16, err error) {
+	if n.ops[o.id] != o || o.replied {
+		return
+	}
+	i := slices.Index(o.repairing, r)
+	if i < 0 {
+		return
+	}
+	if err != nil {
+		return // the read times out unless others answer
+	}
+	o.repairing = slices.Delete(o.repairing, i, i+1)
+	if len(o.repairing) == 0 {
+		n.answerRead(o)
+		if len(o.answers) == len(o.asked) {
+			n.finish(o)
+		}
+	}
+}
+
+func (n *Node) answerRead(o *op) {
+	o.replied = true
+	v := o.newest
+	if o.contains {
+		n.reply(o.conn, o.req, &net.Bool{Value: v.Live()})
+		return
+	}
+	if !v.Live() {
+		n.reply(o.conn, o.req, &net.Value{Version: v.Stamp})
+		return
+	}
+	n.reply(o.conn, o.req, &net.Value{Found: true, Version: v.Stamp, Value: v.Value})
+}
+
+func (n *Node) readTimedOut(o *op) {
+	if n.ops[o.id] != o {
+		return
+	}
+	if !o.replied {
+		n.fail(o.conn, o.req, net.CodeUnavailable, "%s read: %d of %d replicas answered within %v",
+			levelName(o.level), len(o.answers), o.need, n.cfg.RequestTimeout)
+	}
+	n.finish(o)
+}
+
+// peerAnswer routes an answer from peer from to the op it belongs to.
+func (n *Node) peerAnswer(from uint16, f net.Frame) {
+	o := n.ops[f.ID]
+	if o == nil {
+		n.answered(f.ID, f.Msg)
+		return
+	}
+	switch m := f.Msg.(type) {
+	case *net.Done:
+		if o.write {
+			n.writeAnswered(o, from, nil)
+		} else {
+			n.repaired(o, from, nil)
+		}
+	case *net.Error:
+		err := fmt.Errorf("node %d: %s", from, m)
+		if o.write {
+			n.writeAnswered(o, from, err)
+		} else {
+			n.repaired(o, from, err)
+		}
+	case *net.Value:
+		if !o.write {
+			v := store.Version{Value: m.Value, Stamp: m.Version, Deleted: !m.Found}
+			if !m.Found {
+				v.Value = nil
+			}
+			n.readAnswered(o, from, v)
+		}
+	}
+}

@@ -1,0 +1,98 @@
+package node
+
+import (
+	"slices"
+
+	"github.com/memdb/memdb/net"
+)
+
+// Hinted handoff: a write a replica did not acknowledge (it was down, the
+// message or its answer was lost, or it refused) is kept by the
+// coordinator as a hint and replayed to that replica once the failure
+// detector sees it up, until it acknowledges. Hints live in memory and are
+// bounded per replica (maxHintBytes); a hint that would exceed the bound is
+// dropped and counted — catch-up on the replica's restart and read repair
+// cover what hints do not, and a coordinator that crashes loses its hints
+// the same way.
+const (
+	maxHintBytes = 64 << 20
+	hintBatch    = 256 << 10
+)
+
+type hintQueue struct {
+	entries  []net.Entry
+	bytes    int
+	inflight bool // a batch is being replayed
+}
+
+func entrySize(e net.Entry) int { return len(e.Key) + len(e.Value) + 16 }
+
+// hint keeps e for replica r.
+func (n *Node) hint(r uint16, e net.Entry) {
+	if r == uint16(n.cfg.ID) {
+		return // a local write that failed: this node's log broke
+	}
+	q := n.hints[r]
+	if q == nil {
+		q = &hintQueue{}
+		n.hints[r] = q
+	}
+	if q.bytes+entrySize(e) > maxHintBytes {
+		n.stats.HintsDropped++
+		return
+	}
+	q.entries = append(q.entries, e)
+	q.bytes += entrySize(e)
+	n.stats.Hints++
+}
+
+// replayHints sends each up replica with hints its next batch, unless one
+// is in flight. Replicas are visited in id order.
+func (n *Node) replayHints() {
+	targets := make([]uint16, 0, len(n.hints))
+	for r := range n.hints {
+		targets = append(targets, r)
+	}
+	slices.Sort(targets)
+	for _, r := range targets {
+		q := n.hints[r]
+		if len(q.entries) == 0 && !q.inflight {
+			delete(n.hints, r)
+			continue
+		}
+		if q.inflight || !n.up(r) {
+			continue
+		}
+		count, size := 0, 0
+		for _, e := range q.entries {
+			if count > 0 && size+entrySize(e) > hintBatch {
+				break
+			}
+			count++
+			size += entrySize(e)
+		}
+		q.inflight = true
+		batch := slices.Clone(q.entries[:count])
+		n.ask(r, &net.Replicate{Epoch: n.view.epoch, Entries: batch}, n.cfg.RequestTimeout, func(m net.Message) {
+			q.inflight = false
+			if _, ok := m.(*net.Done); !ok {
+				return // kept for the next round
+			}
+			for _, e := range q.entries[:count] {
+				q.bytes -= entrySize(e)
+			}
+			q.entries = slices.Delete(q.entries, 0, count)
+			n.stats.HintsDelivered += uint64(count)
+		})
+	}
+}
+
+// HintsPending is the number of writes held for replicas that have not
+// acknowledged them.
+func (n *Node) HintsPending() int {
+	c := 0
+	for _, q := range n.hints {
+		c += len(q.entries)
+	}
+	return c
+}

@@ -1,0 +1,287 @@
+package node
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/gossip"
+	"github.com/memdb/memdb/node/oplog"
+)
+
+// Membership: gossip (node/gossip) tells who the members are, where they
+// listen, whether they are up, and each one's ring version, whose phase
+// (cluster.go) says how it stands on the ring. The node persists every
+// member record it learns in its log, so after a restart it knows the
+// cluster it was part of — including members that joined while it was
+// down, once one push-pull exchange has told it.
+//
+// The node's own life on the ring:
+//   - the first node of a cluster (no seeds, no log) starts normal;
+//   - a node with seeds and no place on the ring starts joining: it takes
+//     writes for its future ranges, streams them from their replicas, and
+//     turns normal when every range has arrived;
+//   - a node that restarts keeps its phase and catches up on what it missed;
+//   - Leave turns it leaving, pushes each of its ranges to the nodes that
+//     gain them, then turns it left.
+
+// startMembership boots gossip from the members the log held.
+func (n *Node) startMembership() error {
+	self := uint16(n.cfg.ID)
+	mine, ok := n.restored[self]
+	if !ok {
+		mine = gossip.Member{ID: self}
+	}
+	mine.Addr, mine.Vnodes = n.cfg.Addr, uint16(n.cfg.Vnodes)
+	if mine.Addr == "" {
+		mine.Addr = fmt.Sprintf("node-%d", self)
+	}
+	switch phaseOf(mine.Ring) {
+	case PhaseNone, PhaseLeft:
+		if len(n.cfg.Seeds) == 0 {
+			mine.Ring = nextVersion(mine.Ring, PhaseNormal)
+		} else {
+			mine.Ring = nextVersion(mine.Ring, PhaseJoining)
+		}
+		mine.State = gossip.Alive
+	}
+	g, err := gossip.New(mine, n.cfg.Gossip, n.env.Rand)
+	if err != nil {
+		return fmt.Errorf("start gossip: %w", err)
+	}
+	n.gossip = g
+	restored := make([]gossip.Member, 0, len(n.restored))
+	for _, id := range sortedKeys(n.restored) {
+		if id != self {
+			restored = append(restored, n.restored[id])
+		}
+	}
+	g.Restore(restored)
+	n.sendGossip(g.Start(n.now(), n.cfg.Seeds))
+	n.absorb()
+	n.tick()
+	// Give gossip a few rounds to find the cluster before streaming.
+	n.env.Clock.AfterFunc(3*n.cfg.Gossip.ProbeInterval, n.settle)
+	return nil
+}
+
+// now is the node's time since it booted, for gossip.
+func (n *Node) now() time.Duration { return n.env.Clock.Now().Sub(n.bootTime) }
+
+// tick drives gossip and the node's periodic work.
+func (n *Node) tick() {
+	if n.stopped {
+		return
+	}
+	n.ticks++
+	n.sendGossip(n.gossip.Tick(n.now()))
+	n.absorb()
+	if n.ticks%4 == 0 {
+		n.replayHints()
+	}
+	n.env.Clock.AfterFunc(n.cfg.Gossip.ProbeInterval/4, n.tick)
+}
+
+// gossipFrom handles a gossip message from peer from.
+func (n *Node) gossipFrom(from uint16, m *net.Gossip) {
+	outs, err := n.gossip.Receive(n.now(), from, m.Payload)
+	if err != nil {
+		n.env.Log.Warn("dropping a malformed gossip message", "from", from, "err", err)
+		return
+	}
+	n.sendGossip(outs)
+	n.absorb()
+}
+
+func (n *Node) sendGossip(outs []gossip.Out) {
+	for _, o := range outs {
+		n.env.Transport.Send(o.To, net.Frame{Clock: n.lamport.Now(), Msg: &net.Gossip{Payload: o.Payload}})
+	}
+}
+
+// absorb takes what gossip learned: it logs the changed member records and
+// rebuilds the view if the ring or an address changed.
+func (n *Node) absorb() {
+	changes := n.gossip.Changes()
+	if len(changes) == 0 {
+		return
+	}
+	rebuild := false
+	recs := make([]oplog.Record, 0, len(changes))
+	for _, m := range changes {
+		old, had := n.known[m.ID]
+		n.known[m.ID] = m
+		if !had || old.Ring != m.Ring || old.Addr != m.Addr || old.Vnodes != m.Vnodes {
+			rebuild = true
+		}
+		recs = append(recs, memberRecord(m))
+	}
+	if n.log != nil && n.err == nil {
+		if err := n.log.Append(recs...); err != nil {
+			if errors.Is(err, oplog.ErrBroken) {
+				n.broke(err)
+			}
+		} else {
+			n.log.Commit(func(err error) {
+				if err != nil {
+					n.broke(err)
+				}
+			})
+		}
+	}
+	if rebuild {
+		n.rebuildView()
+	}
+}
+
+func (n *Node) rebuildView() {
+	ms := n.gossip.Members()
+	infos := make([]memberInfo, len(ms))
+	for i, m := range ms {
+		infos[i] = memberInfo{ID: m.ID, Addr: m.Addr, Ring: m.Ring, Vnodes: m.Vnodes}
+	}
+	old := n.view
+	n.view = buildView(n.gossip.Epoch(), infos)
+	if old.epoch != n.view.epoch {
+		n.stats.RingChanges++
+		n.env.Log.Info("ring changed", "epoch", n.view.epoch, "read", n.view.read.IDs(), "write", n.view.write.IDs())
+	}
+}
+
+// phase is this node's own phase.
+func (n *Node) phase() Phase {
+	m, _ := n.gossip.Member(uint16(n.cfg.ID))
+	return phaseOf(m.Ring)
+}
+
+// setPhase moves this node to phase p and spreads it.
+func (n *Node) setPhase(p Phase) {
+	m, _ := n.gossip.Member(uint16(n.cfg.ID))
+	n.sendGossip(n.gossip.SetRing(nextVersion(m.Ring, p)))
+	n.absorb()
+	n.env.Log.Info("phase changed", "phase", p)
+}
+
+// settle runs once gossip has had time to find the cluster: a joining node
+// streams its ranges, a restarted one catches up on what it missed. Until
+// it succeeds it tries again.
+func (n *Node) settle() {
+	if n.stopped {
+		return
+	}
+	joining := n.phase() == PhaseJoining
+	marks := n.bootMarks
+	if joining {
+		marks = nil // a new node needs everything in its ranges
+	}
+	n.catchUp(marks, func(ok bool) {
+		if n.stopped {
+			return
+		}
+		if !ok {
+			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.settle)
+			return
+		}
+		n.stats.CatchUps++
+		n.env.Log.Info("caught up", "joining", joining)
+		if joining && n.phase() == PhaseJoining {
+			n.setPhase(PhaseNormal)
+		}
+	})
+}
+
+// ErrNotMember is what Leave answers on a node that is not a normal member.
+var ErrNotMember = errors.New("node is not a normal member of the ring")
+
+// Leave decommissions the node: it turns leaving (reads still come to it,
+// writes go to its successors too), pushes every range it replicates to the
+// nodes that gain it, turns left, and calls done once that has had time to
+// spread. The host then stops the node.
+func (n *Node) Leave(done func(error)) {
+	if p := n.phase(); p != PhaseNormal {
+		done(fmt.Errorf("%w (it is %v)", ErrNotMember, p))
+		return
+	}
+	n.setPhase(PhaseLeaving)
+	n.env.Clock.AfterFunc(3*n.cfg.Gossip.ProbeInterval, func() { n.handOff(done) })
+}
+
+// handOff pushes each arc this node replicates to the nodes that gain it.
+func (n *Node) handOff(done func(error)) {
+	self := uint16(n.cfg.ID)
+	byPeer := map[uint16][]net.Span{}
+	for _, a := range n.view.arcs(n.cfg.ReplicationFactor) {
+		if !contains(a.read, self) {
+			continue
+		}
+		for _, r := range a.write {
+			if !contains(a.read, r) {
+				byPeer[r] = appendSpan(byPeer[r], a.span)
+			}
+		}
+	}
+	peers := sortedKeys(byPeer)
+	left, ok := len(peers), true
+	finish := func() {
+		if !ok {
+			// Try again: the gainers may have been unreachable.
+			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, func() { n.handOff(done) })
+			return
+		}
+		n.setPhase(PhaseLeft)
+		n.env.Clock.AfterFunc(3*n.cfg.Gossip.ProbeInterval, func() { done(nil) })
+	}
+	if left == 0 {
+		finish()
+		return
+	}
+	for _, p := range peers {
+		n.push(p, byPeer[p], func(pushed bool) {
+			ok = ok && pushed
+			if left--; left == 0 {
+				finish()
+			}
+		})
+	}
+}
+
+// memberRecord is the log record of member m.
+func memberRecord(m gossip.Member) oplog.Record {
+	v := binary.AppendUvarint(nil, m.Incarnation)
+	v = append(v, byte(m.State))
+	v = binary.AppendUvarint(v, uint64(m.Ring))
+	v = binary.AppendUvarint(v, uint64(m.Vnodes))
+	v = append(v, m.Addr...)
+	return oplog.Record{Type: oplog.TypeMember, Key: memberKey(m.ID), Value: v}
+}
+
+// parseMember decodes a member record.
+func parseMember(r oplog.Record) (gossip.Member, error) {
+	bad := fmt.Errorf("member record %x: malformed", r.Key)
+	if len(r.Key) != 2 {
+		return gossip.Member{}, bad
+	}
+	m := gossip.Member{ID: binary.BigEndian.Uint16(r.Key)}
+	v := r.Value
+	inc, k := binary.Uvarint(v)
+	if k <= 0 || len(v) < k+1 {
+		return m, bad
+	}
+	m.Incarnation, m.State, v = inc, gossip.State(v[k]), v[k+1:]
+	ringV, k := binary.Uvarint(v)
+	if k <= 0 || ringV > 1<<32-1 {
+		return m, bad
+	}
+	v = v[k:]
+	vn, k := binary.Uvarint(v)
+	if k <= 0 || vn > 1<<16-1 {
+		return m, bad
+	}
+	m.Ring, m.Vnodes, m.Addr = uint32(ringV), uint16(vn), string(v[k:])
+	if err := m.Validate(); err != nil {
+		return m, fmt.Errorf("member record %d: %w", m.ID, err)
+	}
+	return m, nil
+}

@@ -1,0 +1,104 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/oplog"
+	"github.com/memdb/memdb/node/store"
+)
+
+// applyEntries makes entries durable in the log and then applies them to
+// the store by last-writer-wins; done hears nil once they are (or the
+// store already held them or something later), or why not. A replica, a
+// coordinator writing locally, read repair, hints and streaming all come
+// through here, so a version is never visible before it is durable.
+func (n *Node) applyEntries(es []net.Entry, done func(error)) {
+	if n.err != nil || n.log == nil {
+		done(fmt.Errorf("%w: node %d cannot write until it restarts", errUnavailable, n.cfg.ID))
+		return
+	}
+	recs := make([]oplog.Record, 0, len(es))
+	for _, e := range es {
+		n.lamport.Observe(e.Stamp)
+		if cur, ok := n.store.Get(e.Key); ok && !cur.Stamp.Less(e.Stamp) {
+			continue
+		}
+		recs = append(recs, entryRecord(e))
+	}
+	if len(recs) == 0 {
+		done(nil)
+		return
+	}
+	if err := n.log.Append(recs...); err != nil {
+		if errors.Is(err, oplog.ErrBroken) {
+			n.broke(err)
+		}
+		done(fmt.Errorf("%w: node %d could not log the write: %v", errUnavailable, n.cfg.ID, err))
+		return
+	}
+	n.log.Commit(func(err error) {
+		if err != nil {
+			n.broke(err)
+			done(fmt.Errorf("node %d: syncing the operation log failed: %w", n.cfg.ID, err))
+			return
+		}
+		for _, r := range recs {
+			n.store.Apply(r.Key, recordVersion(r))
+			n.marks[r.Origin] = max(n.marks[r.Origin], r.Seq)
+		}
+		n.stats.Applied += uint64(len(recs))
+		done(nil)
+		n.maybeCompact()
+	})
+}
+
+// errUnavailable marks an error after which the write was certainly not
+// applied here.
+var errUnavailable = errors.New("unavailable")
+
+// entryRecord is the log record of e. Its origin and sequence are the
+// stamp's node and counter: the counters one node stamps only grow, so they
+// are that origin's sequence, and the log's per-origin maximum (which
+// compaction keeps) is exactly what catch-up asks peers to go past.
+func entryRecord(e net.Entry) oplog.Record {
+	r := oplog.Record{Type: oplog.TypeSet, Key: e.Key, Value: e.Value, Stamp: e.Stamp, Origin: e.Stamp.Node, Seq: e.Stamp.Counter}
+	if e.Deleted {
+		r.Type, r.Value = oplog.TypeDelete, nil
+	}
+	return r
+}
+
+func recordVersion(r oplog.Record) store.Version {
+	return store.Version{Value: r.Value, Stamp: r.Stamp, Deleted: r.Type == oplog.TypeDelete}
+}
+
+// replicate serves a peer's Replicate: apply, then acknowledge if asked.
+func (n *Node) replicate(from uint16, id uint64, m *net.Replicate) {
+	n.stats.Replicated += uint64(len(m.Entries))
+	n.applyEntries(m.Entries, func(err error) {
+		if id == 0 {
+			return
+		}
+		if err != nil {
+			code := net.CodeUnknownOutcome
+			if errors.Is(err, errUnavailable) {
+				code = net.CodeUnavailable
+			}
+			n.send(from, id, &net.Error{Code: code, Message: err.Error()})
+			return
+		}
+		n.send(from, id, &net.Done{})
+	})
+}
+
+// read serves a peer's Read with this node's version of the key.
+func (n *Node) read(from uint16, id uint64, m *net.Read) {
+	v, _ := n.store.Get(m.Key)
+	if v.Live() {
+		n.send(from, id, &net.Value{Found: true, Version: v.Stamp, Value: v.Value})
+		return
+	}
+	n.send(from, id, &net.Value{Version: v.Stamp})
+}

@@ -1,0 +1,227 @@
+package node
+
+import (
+	"slices"
+	"sort"
+
+	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/ring"
+)
+
+// Streaming: one mechanism moves data between replicas for catch-up after
+// a restart, for a joining node taking its ranges, and for a leaving node
+// handing its ranges off. A node asks a peer (Sync) for the entries it
+// holds in some spans of the ring that were stamped after the asker's
+// per-origin marks; the peer scans its store in key order and answers in
+// batches (SyncBatch), each applied durably before the next is asked for.
+//
+// Marks make catch-up exact: the counters an origin stamps only grow, so a
+// restarted node that has origin o's writes up to counter c needs exactly
+// o's writes after c (and those of origins it never heard of). One maximum
+// over all origins would lose writes, because other nodes' clocks lag.
+// Scanning the store rather than the log means compaction never leaves a
+// gap that needs another method: an entry overwritten since is not sent at
+// all, and the newer one is. Empty marks stream whole ranges (a new node).
+
+// syncLimit is about how many bytes one SyncBatch carries.
+const syncLimit = 256 << 10
+
+// syncTries bounds how often one Sync is sent without an answer before the
+// pull gives up (and catch-up picks another source on its next round).
+const syncTries = 5
+
+// pull streams from peer the entries in spans that marks say this node
+// lacks, then calls done.
+func (n *Node) pull(peer uint16, spans []net.Span, marks []net.Mark, done func(ok bool)) {
+	var next func(after []byte, tries int)
+	next = func(after []byte, tries int) {
+		if tries > syncTries {
+			done(false)
+			return
+		}
+		req := &net.Sync{Epoch: n.view.epoch, Spans: spans, Marks: marks, After: after, Limit: syncLimit}
+		n.ask(peer, req, 2*n.cfg.RequestTimeout, func(m net.Message) {
+			b, ok := m.(*net.SyncBatch)
+			if !ok {
+				next(after, tries+1)
+				return
+			}
+			n.stats.StreamedIn += uint64(len(b.Entries))
+			n.applyEntries(b.Entries, func(err error) {
+				switch {
+				case err != nil:
+					done(false)
+				case b.More:
+					next(b.Next, 0)
+				default:
+					done(true)
+				}
+			})
+		})
+	}
+	next(nil, 0)
+}
+
+// push sends peer every entry this node holds in spans, batch by batch,
+// each acknowledged durable before the next: how a leaving node hands its
+// ranges to the nodes that gain them.
+func (n *Node) push(peer uint16, spans []net.Span, done func(ok bool)) {
+	var next func(after []byte, tries int)
+	next = func(after []byte, tries int) {
+		if tries > syncTries {
+			done(false)
+			return
+		}
+		es, more, nextKey := n.scan(spans, nil, after, syncLimit)
+		if len(es) == 0 {
+			done(true)
+			return
+		}
+		n.ask(peer, &net.Replicate{Epoch: n.view.epoch, Entries: es}, 2*n.cfg.RequestTimeout, func(m net.Message) {
+			if _, ok := m.(*net.Done); !ok {
+				next(after, tries+1)
+				return
+			}
+			n.stats.StreamedOut += uint64(len(es))
+			if !more {
+				done(true)
+				return
+			}
+			next(nextKey, 0)
+		})
+	}
+	next(nil, 0)
+}
+
+// serveSync answers a peer's Sync from the store.
+func (n *Node) serveSync(from uint16, id uint64, m *net.Sync) {
+	es, more, next := n.scan(m.Spans, m.Marks, m.After, int(min(m.Limit, syncLimit)))
+	n.stats.StreamedOut += uint64(len(es))
+	n.send(from, id, &net.SyncBatch{Entries: es, More: more, Next: next})
+}
+
+// scan returns, in key order after after, the entries in spans stamped
+// after marks, up to about limit bytes; more says there are others, from
+// next on.
+func (n *Node) scan(ss []net.Span, marks []net.Mark, after []byte, limit int) (es []net.Entry, more bool, next []byte) {
+	mark := make(map[uint16]uint64, len(marks))
+	for _, m := range marks {
+		mark[m.Origin] = m.Counter
+	}
+	keys := n.store.Keys()
+	i := sort.SearchStrings(keys, string(after))
+	if i < len(keys) && len(after) > 0 && keys[i] == string(after) {
+		i++
+	}
+	size := 0
+	for ; i < len(keys); i++ {
+		k := []byte(keys[i])
+		if !inSpans(ring.Hash(k), ss) {
+			continue
+		}
+		v, _ := n.store.Get(k)
+		if c, ok := mark[v.Stamp.Node]; ok && v.Stamp.Counter <= c {
+			continue
+		}
+		if size > 0 && size+len(k)+len(v.Value) > limit {
+			return es, true, es[len(es)-1].Key
+		}
+		es = append(es, net.Entry{Key: k, Value: v.Value, Deleted: v.Deleted, Stamp: v.Stamp})
+		size += len(k) + len(v.Value) + 16
+	}
+	return es, false, nil
+}
+
+// arc is a stretch of the ring between consecutive tokens of either ring,
+// with its replicas on each.
+type arc struct {
+	span  net.Span
+	read  []uint16
+	write []uint16
+}
+
+// arcs cuts the ring at every token of the read and write rings.
+func (v view) arcs(rf int) []arc {
+	var tokens []uint64
+	for _, r := range []ring.Ring{v.read, v.write} {
+		for _, m := range r.Members() {
+			tokens = append(tokens, m.Tokens...)
+		}
+	}
+	slices.Sort(tokens)
+	tokens = slices.Compact(tokens)
+	if len(tokens) == 0 {
+		return nil
+	}
+	as := make([]arc, len(tokens))
+	for i, t := range tokens {
+		prev := tokens[(i+len(tokens)-1)%len(tokens)]
+		as[i] = arc{span: net.Span{Start: prev, End: t}, read: v.read.ReplicasOf(t, rf), write: v.write.ReplicasOf(t, rf)}
+	}
+	return as
+}
+
+// catchUp pulls what this node lacks, by marks, in every arc it replicates
+// on either ring, each arc from the first up replica other than itself
+// (natural replicas first). done hears whether every arc was pulled.
+func (n *Node) catchUp(marks []net.Mark, done func(ok bool)) {
+	self := uint16(n.cfg.ID)
+	byPeer := map[uint16][]net.Span{}
+	missing := false
+	for _, a := range n.view.arcs(n.cfg.ReplicationFactor) {
+		if !slices.Contains(a.read, self) && !slices.Contains(a.write, self) {
+			continue
+		}
+		src := uint16(0)
+		for _, r := range append(slices.Clone(a.read), a.write...) {
+			if r != self && n.up(r) {
+				src = r
+				break
+			}
+		}
+		if src == 0 {
+			if len(a.read)+len(a.write) > 1 {
+				missing = true
+			}
+			continue
+		}
+		byPeer[src] = appendSpan(byPeer[src], a.span)
+	}
+	peers := make([]uint16, 0, len(byPeer))
+	for p := range byPeer {
+		peers = append(peers, p)
+	}
+	slices.Sort(peers)
+	left, ok := len(peers), !missing
+	if left == 0 {
+		done(ok)
+		return
+	}
+	for _, p := range peers {
+		n.pull(p, byPeer[p], marks, func(pulled bool) {
+			ok = ok && pulled
+			if left--; left == 0 {
+				done(ok)
+			}
+		})
+	}
+}
+
+// appendSpan adds s to ss, merging it with the last span if they touch.
+func appendSpan(ss []net.Span, s net.Span) []net.Span {
+	if k := len(ss) - 1; k >= 0 && ss[k].End == s.Start {
+		ss[k].End = s.End
+		return ss
+	}
+	return append(ss, s)
+}
+
+// marksOf lists marks in origin order, for a Sync.
+func marksOf(m map[uint16]uint64) []net.Mark {
+	ms := make([]net.Mark, 0, len(m))
+	for o, c := range m {
+		ms = append(ms, net.Mark{Origin: o, Counter: c})
+	}
+	slices.SortFunc(ms, func(a, b net.Mark) int { return int(a.Origin) - int(b.Origin) })
+	return ms
+}
