@@ -18,9 +18,21 @@ type Client struct {
 	opts    Options
 	key     []byte
 	session session
+	// seeds are the pools of Options.Addrs, in order.
+	seeds []*pool
 	// preferred indexes Options.Addrs: the node that answered last, where
-	// the next call starts.
+	// calls that are not routed start.
 	preferred atomic.Int64
+	// route is where keyed calls go; nil until the client learns the ring,
+	// and always nil with Options.NoRouting.
+	route atomic.Pointer[route]
+	// asks rotates the node a refresh asks first.
+	asks atomic.Uint64
+	// kick (capacity 1) asks refreshLoop for a refresh; nil without
+	// routing. stop ends refreshLoop, which wg waits for.
+	kick chan struct{}
+	stop context.CancelFunc
+	wg   sync.WaitGroup
 
 	mu     sync.Mutex
 	pools  map[string]*pool // by node address
@@ -31,23 +43,41 @@ type Client struct {
 // authenticates before it returns, so a wrong key (ErrAuth) or a dead
 // cluster (ErrUnreachable) shows at once; opts.Timeout bounds it when ctx
 // has no earlier deadline. Later calls reconnect as needed.
+//
+// Unless opts.NoRouting, Dial then asks the node it connected to for the
+// ring (the next addresses if that node stops answering). A node that does
+// not serve the ring, or whose answer is unusable, does not fail Dial: the
+// client uses opts.Addrs as without routing until a refresh succeeds.
 func Dial(ctx context.Context, opts Options) (*Client, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
 	opts.Addrs = append([]string(nil), opts.Addrs...)
 	c := &Client{opts: opts, key: []byte(opts.Key), pools: make(map[string]*pool)}
+	for _, addr := range opts.Addrs {
+		p, err := c.pool(addr)
+		if err != nil {
+			return nil, err
+		}
+		c.seeds = append(c.seeds, p)
+	}
 	ctx, cancel := withTimeout(ctx, opts.Timeout)
 	defer cancel()
 	var failures []string
-	for i, addr := range opts.Addrs {
-		p, err := c.pool(addr)
-		if err == nil {
-			_, err = p.get(ctx)
-		}
+	for i, p := range c.seeds {
+		addr := p.addr
+		_, err := p.get(ctx)
 		switch {
 		case err == nil:
 			c.preferred.Store(int64(i))
+			if !opts.NoRouting {
+				c.learn(ctx)
+				c.kick = make(chan struct{}, 1)
+				var bg context.Context
+				bg, c.stop = context.WithCancel(context.Background())
+				c.wg.Add(1)
+				go c.refreshLoop(bg)
+			}
 			return c, nil
 		case errors.Is(err, ErrAuth):
 			c.Close()
@@ -66,6 +96,9 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 // wrapping ErrClosed (a write in flight is ErrUnknownOutcome as well);
 // later calls fail with ErrClosed. Close is idempotent.
 func (c *Client) Close() error {
+	if c.stop != nil {
+		c.stop()
+	}
 	c.mu.Lock()
 	pools := c.pools
 	c.pools, c.closed = nil, true
@@ -73,6 +106,7 @@ func (c *Client) Close() error {
 	for _, p := range pools {
 		p.close(ErrClosed)
 	}
+	c.wg.Wait()
 	return nil
 }
 
@@ -101,28 +135,38 @@ func (c *Client) callOptions(opts []CallOption) call {
 	return co
 }
 
-// exchange sends msg, a request about key, and returns the reply frame,
-// which may carry a *net.Error. write says whether msg changes the store,
-// which decides what a lost reply means: a read is retried on another
-// connection, a write is ErrUnknownOutcome.
+// exchange sends msg, a request about key (nil if it has none), and
+// returns the reply frame, which may carry a *net.Error. write says whether
+// msg changes the store, which decides what a lost reply means: a read is
+// retried, on another connection and then another node, a write is
+// ErrUnknownOutcome.
 //
-// Addresses are tried in turn, starting with the one that answered last.
-// With the ring, the order will be the key's replicas.
+// The nodes are tried in the order of a cursor: with a route, key's
+// replicas first (the first one coordinates the call without an extra
+// hop), then any other node; without one, Options.Addrs from the node that
+// answered last. A routed call that cannot reach a node kicks a refresh of
+// the ring, since the ring may have changed.
 func (c *Client) exchange(ctx context.Context, key []byte, msg net.Message, write bool, co call) (net.Frame, error) {
 	ctx, cancel := withTimeout(ctx, co.timeout)
 	defer cancel()
-	addrs := c.opts.Addrs
-	start := int(c.preferred.Load())
+	var cur cursor
+	newCursor(&cur, c.route.Load(), key, c.seeds, int(c.preferred.Load()))
+	routed := cur.r != nil
 	var failures []string
-next:
-	for k := range addrs {
-		i := (start + k) % len(addrs)
-		addr := addrs[i]
-		p, err := c.pool(addr)
-		if err != nil {
-			return net.Frame{}, err
+	lost := func(addr string, err error) {
+		failures = append(failures, addr+": "+err.Error())
+		if routed {
+			c.kickRefresh()
 		}
-		// Two tries per address: a pooled connection may turn out to be
+	}
+next:
+	for {
+		p, seed, ok := cur.next()
+		if !ok {
+			break
+		}
+		addr := p.addr
+		// Two tries per node: a pooled connection may turn out to be
 		// broken, and then a fresh one is dialed.
 		for try := 0; try < 2; try++ {
 			cn, err := p.get(ctx)
@@ -133,7 +177,7 @@ next:
 				if ctx.Err() != nil {
 					return net.Frame{}, unreachable(failures, addr, ctx.Err())
 				}
-				failures = append(failures, addr+": "+err.Error())
+				lost(addr, err)
 				continue next
 			}
 			f, sent, err := cn.roundTrip(ctx, msg)
@@ -141,20 +185,25 @@ next:
 			case err == nil:
 				if e, ok := f.Msg.(*net.Error); ok && e.Code == net.CodeShuttingDown {
 					// Refused before it was acted on: safe to send elsewhere.
-					failures = append(failures, addr+": "+e.Error())
+					lost(addr, e)
 					continue next
 				}
-				c.preferred.Store(int64(i))
+				if seed >= 0 {
+					c.preferred.Store(int64(seed))
+				}
 				return f, nil
 			case !sent:
-				failures = append(failures, addr+": "+err.Error())
+				lost(addr, err)
 			case ctx.Err() != nil:
 				return net.Frame{}, timeoutError(ctx, addr, write)
 			case write:
+				if routed {
+					c.kickRefresh()
+				}
 				return net.Frame{}, fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
 			case errors.Is(err, errConnLost) && !errors.Is(err, ErrClosed):
 				// A read is harmless to repeat.
-				failures = append(failures, addr+": "+err.Error())
+				lost(addr, err)
 			default:
 				return net.Frame{}, err
 			}

@@ -37,7 +37,7 @@
 //   - ErrTimeout: no answer within the call's deadline; a timed-out write is
 //     also ErrUnknownOutcome, and context.DeadlineExceeded matches too.
 //   - ErrAuth: a node refused the key, or could not prove it knows it.
-//   - ErrUnreachable: no address answered.
+//   - ErrUnreachable: no node the call tried answered.
 //   - ErrClosed: the Client was closed.
 //
 // Any other error a node replies with is a *net.Error (errors.As finds it),
@@ -47,15 +47,36 @@
 // client checks both before sending: a bad key is net.ErrBadKey, a value
 // too large net.ErrTooLarge, and nothing reaches the node.
 //
+// # Routing
+//
+// Dial asks the first node of Options.Addrs that answers for the ring (the
+// Ring request: the replication factor, the ring's members and tokens, and
+// every member's address), and the client asks again every
+// Options.RingRefresh and whenever a call cannot reach the node it chose.
+// Each call about a key then goes to the first reachable node of the key's
+// preference list, which coordinates it without forwarding it: the first
+// replica, else the next, else any node the client knows. A node whose
+// last dial failed is tried after the others for a second, so that a dead
+// host costs one call its deadline, not every call. Compact, which has no
+// key, goes where it would without routing.
+//
+// A node that does not serve the ring (CodeUnknownKind), or answers with a
+// ring the client cannot use (ErrCorrupt from node/ring, a replication
+// factor of 0, no member with an address it can dial), fails neither Dial
+// nor any call: the client keeps what it had, Options.Addrs at first. A
+// node on an older ring epoch never turns the client back to it.
+// Options.NoRouting sends every call to the node that answered last, as a
+// client of one node would.
+//
 // # Failures and retries
 //
 // A broken connection is replaced on the next call. A call that cannot
-// reach a node tries the next address; a read whose connection breaks after
-// it was sent is retried on another connection, since reading twice is
-// harmless; a write never is. A node that is shutting down refuses requests
-// without acting on them, so those are retried elsewhere too.
+// reach a node tries the next one; a read whose connection breaks after it
+// was sent is retried on another connection, then on the next replica,
+// since reading twice is harmless; a write never is. A node that is
+// shutting down refuses requests without acting on them, so those are
+// retried elsewhere too.
 //
-// Connections are pooled per node address. Today a call goes to the node
-// that answered last; once the client learns the ring it will send each
-// request to a replica of its key through the same pools.
+// Connections are pooled per node address, and routing a call is choosing
+// its pool; choosing costs about 50 ns (BenchmarkRoute).
 package client

@@ -15,32 +15,37 @@ import (
 // then hands each authenticated connection to serve, so a test can answer,
 // stall, reorder or hang up exactly when it wants to.
 type fakeNode struct {
-	t     *testing.T
+	t     testing.TB
 	ln    stdnet.Listener
 	key   []byte
 	serve func(*fakeConn)
 	// badProof makes the node answer Auth with a proof of the wrong key.
 	badProof bool
+	// asked receives a value each time a client asks for the ring, if
+	// there is room.
+	asked chan struct{}
 
 	wg    sync.WaitGroup
 	mu    sync.Mutex
 	conns []stdnet.Conn
+	ring  func() net.Message // the answer to Ring; nil: CodeUnknownKind
 }
 
 // fakeConn is one connection of a fakeNode.
 type fakeConn struct {
-	t  *testing.T
-	nc stdnet.Conn
-	br *bufio.Reader
+	t    testing.TB
+	node *fakeNode
+	nc   stdnet.Conn
+	br   *bufio.Reader
 }
 
-func startFake(t *testing.T, key string, serve func(*fakeConn)) *fakeNode {
+func startFake(t testing.TB, key string, serve func(*fakeConn)) *fakeNode {
 	t.Helper()
 	ln, err := stdnet.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &fakeNode{t: t, ln: ln, key: []byte(key), serve: serve}
+	n := &fakeNode{t: t, ln: ln, key: []byte(key), serve: serve, asked: make(chan struct{}, 1024)}
 	n.wg.Add(1)
 	go n.accept()
 	t.Cleanup(n.stop)
@@ -48,6 +53,30 @@ func startFake(t *testing.T, key string, serve func(*fakeConn)) *fakeNode {
 }
 
 func (n *fakeNode) addr() string { return n.ln.Addr().String() }
+
+// setRing makes the node answer Ring with what answer returns, as a node of
+// a cluster does; until then it answers CodeUnknownKind, as a node that
+// does not serve the ring does.
+func (n *fakeNode) setRing(answer func() net.Message) {
+	n.mu.Lock()
+	n.ring = answer
+	n.mu.Unlock()
+}
+
+// ringAnswer is the node's answer to Ring.
+func (n *fakeNode) ringAnswer() net.Message {
+	n.mu.Lock()
+	answer := n.ring
+	n.mu.Unlock()
+	select {
+	case n.asked <- struct{}{}:
+	default:
+	}
+	if answer == nil {
+		return &net.Error{Code: net.CodeUnknownKind, Message: "unknown request kind ring"}
+	}
+	return answer()
+}
 
 // stop closes the listener and every connection and waits for the
 // handlers.
@@ -75,7 +104,7 @@ func (n *fakeNode) accept() {
 		go func() {
 			defer n.wg.Done()
 			defer nc.Close()
-			c := &fakeConn{t: n.t, nc: nc, br: bufio.NewReader(nc)}
+			c := &fakeConn{t: n.t, node: n, nc: nc, br: bufio.NewReader(nc)}
 			if n.handshake(c) {
 				n.serve(c)
 			}
@@ -108,8 +137,20 @@ func (n *fakeNode) handshake(c *fakeConn) bool {
 	return c.write(net.Frame{ID: f.ID, Msg: &net.AuthOK{MAC: net.ServerProof(key, a.Role, a.Node, ch.Nonce, a.Nonce)}}) == nil
 }
 
-// read returns the next frame; an error means the client hung up.
-func (c *fakeConn) read() (net.Frame, error) { return readFrame(c.br) }
+// read returns the next frame; an error means the client hung up. Ring
+// requests are answered here (see setRing), so serve functions see only
+// the other requests.
+func (c *fakeConn) read() (net.Frame, error) {
+	for {
+		f, err := readFrame(c.br)
+		if _, ok := f.Msg.(*net.Ring); err != nil || !ok {
+			return f, err
+		}
+		if err := c.write(net.Frame{ID: f.ID, Msg: c.node.ringAnswer()}); err != nil {
+			return net.Frame{}, err
+		}
+	}
+}
 
 func (c *fakeConn) write(fs ...net.Frame) error {
 	var b []byte
@@ -148,6 +189,8 @@ func apply(m net.Message, data map[string][]byte, mu *sync.Mutex) net.Message {
 	case *net.Contains:
 		_, ok := data[string(m.Key)]
 		return &net.Bool{Value: ok}
+	case *net.Compact:
+		return &net.Done{}
 	}
 	return &net.Error{Code: net.CodeUnknownKind, Message: "not a request"}
 }

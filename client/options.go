@@ -13,13 +13,17 @@ const (
 	DefaultAddr    = "127.0.0.1:7400"
 	DefaultTimeout = 5 * time.Second
 	DefaultConns   = 1
+	// DefaultRingRefresh is how often a routing client asks for the ring.
+	DefaultRingRefresh = 30 * time.Second
 )
 
 // Options configures a Client. The zero value of every field but Addrs
 // means its default.
 type Options struct {
-	// Addrs are node addresses (host:port). The client starts with the
-	// first and moves on when one does not answer. At least one is needed.
+	// Addrs are node addresses (host:port). At least one is needed. Dial
+	// asks the first that answers for the ring (the others are fallbacks);
+	// without the ring, every call starts with the node that answered last
+	// and moves on when one does not answer.
 	Addrs []string
 	// Key is the client key the nodes were started with (auth.client_key);
 	// empty when they require none.
@@ -35,11 +39,20 @@ type Options struct {
 	// over them round-robin. Each connection is pipelined, so one is
 	// enough for most programs. Default DefaultConns.
 	Conns int
+	// NoRouting turns routing off: every call goes to the node that
+	// answered last, which coordinates it (an extra hop when it holds no
+	// replica of the key). By default the client learns the ring and sends
+	// each keyed call to the first reachable replica of its key.
+	NoRouting bool
+	// RingRefresh is how often a routing client asks a node for the ring
+	// again; it also asks whenever a call's replica cannot be reached.
+	// Default DefaultRingRefresh; negative means only on such failures.
+	RingRefresh time.Duration
 }
 
 // DefaultOptions returns the options of a client of a local node.
 func DefaultOptions() Options {
-	return Options{Addrs: []string{DefaultAddr}, Timeout: DefaultTimeout, Conns: DefaultConns}
+	return Options{Addrs: []string{DefaultAddr}, Timeout: DefaultTimeout, Conns: DefaultConns, RingRefresh: DefaultRingRefresh}
 }
 
 // errOptions is wrapped by every Validate error.
@@ -66,6 +79,9 @@ func (o *Options) Validate() error {
 	}
 	if o.Conns == 0 {
 		o.Conns = DefaultConns
+	}
+	if o.RingRefresh == 0 {
+		o.RingRefresh = DefaultRingRefresh
 	}
 	return nil
 }

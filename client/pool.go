@@ -2,7 +2,9 @@ package client
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
+	"time"
 )
 
 // pool holds the connections to one node address: Options.Conns slots,
@@ -11,6 +13,10 @@ import (
 //
 // Pools are keyed by address in the Client, so routing a request to a
 // particular replica is a matter of picking its pool.
+//
+// A pool whose last dial failed is down for downFor: a routing client then
+// tries it after every node that is not (see cursor), so that a node whose
+// dials hang does not cost each call its whole deadline.
 type pool struct {
 	addr    string
 	key     []byte
@@ -18,6 +24,33 @@ type pool struct {
 	next    atomic.Uint64
 	closed  atomic.Bool
 	slots   []slot
+	// downUntil is when the pool stops being down, in nanoseconds of
+	// monotonic time since the process started (clockNow); 0 when up.
+	downUntil atomic.Int64
+}
+
+// downFor is how long a failed dial sets a pool down.
+const downFor = time.Second
+
+// started anchors clockNow: time.Since reads the monotonic clock, which
+// wall-clock steps do not move.
+var started = time.Now()
+
+// clockNow is monotonic time, in nanoseconds since the process started.
+func clockNow() int64 { return int64(time.Since(started)) }
+
+// down reports whether the pool's last dial failed less than downFor
+// before now, a clockNow value that *now (0: not read yet) caches, so that
+// the clock is read only when some pool is down.
+func (p *pool) down(now *int64) bool {
+	until := p.downUntil.Load()
+	if until == 0 {
+		return false
+	}
+	if *now == 0 {
+		*now = clockNow()
+	}
+	return *now < until
 }
 
 // slot is one connection of a pool. lock (capacity 1) serializes dialing,
@@ -57,8 +90,14 @@ func (p *pool) get(ctx context.Context) (*conn, error) {
 	}
 	c, err := dial(ctx, p.addr, p.key, p.session)
 	if err != nil {
+		// A refused key or a caller that gave up says nothing of the
+		// node's health.
+		if !errors.Is(err, ErrAuth) && !errors.Is(ctx.Err(), context.Canceled) {
+			p.downUntil.Store(clockNow() + int64(downFor))
+		}
 		return nil, err
 	}
+	p.downUntil.Store(0)
 	if old := s.c.Swap(c); old != nil {
 		old.close(errReplaced)
 	}

@@ -1,6 +1,8 @@
 package linearize
 
 import (
+	"github.com/memdb/memdb/clock"
+
 	"fmt"
 	"strings"
 	"time"
@@ -113,7 +115,11 @@ type Op struct {
 	Found   bool          `json:"found,omitempty"`  // Get and Contains: the key had a value
 	Output  string        `json:"output,omitempty"` // Get: the value read
 	Node    int           `json:"node,omitempty"`   // the node that served it (Wipe: crashed)
-	Note    string        `json:"note,omitempty"`   // why it failed or is unknown
+	// Version is the timestamp the node answered with: a write's stamp, or
+	// the stamp of the version a Get read (zero if none). The cluster
+	// checkers compare them.
+	Version clock.Timestamp `json:"version"`
+	Note    string          `json:"note,omitempty"` // why it failed or is unknown
 }
 
 func (o Op) String() string {

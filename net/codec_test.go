@@ -623,6 +623,7 @@ func TestCodeOf(t *testing.T) {
 		{fmt.Errorf("x: %w", ErrChecksum), CodeMalformed},
 		{ValidateKey(nil), CodeBadKey},
 		{ValidateValue(make([]byte, MaxValue+1)), CodeTooLarge},
+		{fmt.Errorf("handshake: %w", ErrAuth), CodeAuth},
 		{ErrShort, CodeInternal},
 		{errors.New("disk on fire"), CodeInternal},
 	}

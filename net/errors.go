@@ -66,6 +66,9 @@ var (
 	ErrUnknownKind = errors.New("unknown message kind")
 	// ErrBadKey means a key is empty or longer than MaxKey.
 	ErrBadKey = errors.New("bad key")
+	// ErrAuth means the other side of a handshake refused our key, or
+	// could not prove that it holds the key itself (Handshake).
+	ErrAuth = errors.New("auth refused")
 )
 
 // CodeOf returns the error code to reply with for a codec or validation error.
@@ -77,6 +80,8 @@ func CodeOf(err error) Code {
 		return CodeBadKey
 	case errors.Is(err, ErrUnknownKind):
 		return CodeUnknownKind
+	case errors.Is(err, ErrAuth):
+		return CodeAuth
 	case errors.Is(err, ErrMalformed):
 		return CodeMalformed
 	}

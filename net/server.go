@@ -57,15 +57,27 @@ func Listen(addr string, cfg ServerConfig) (*Server, error) {
 	if cfg.Handler == nil {
 		return nil, errors.New("net: ServerConfig.Handler is nil")
 	}
+	ln, err := stdnet.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return Serve(ln, cfg)
+}
+
+// Serve starts a server on a listener the caller bound, and owns it from
+// then on. Binding first lets a host learn its address (port 0) before it
+// is ready to serve: connections made meanwhile wait in the listen backlog
+// until Serve accepts them. Serve closes ln if cfg is invalid.
+func Serve(ln stdnet.Listener, cfg ServerConfig) (*Server, error) {
+	if cfg.Handler == nil {
+		ln.Close()
+		return nil, errors.New("net: ServerConfig.Handler is nil")
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.HandshakeTimeout == 0 {
 		cfg.HandshakeTimeout = 10 * time.Second
-	}
-	ln, err := stdnet.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	s := &Server{cfg: cfg, ln: ln, conns: make(map[ConnID]*Conn)}
 	s.wg.Add(1)

@@ -118,23 +118,52 @@ func (n *Node) readReplicas(key []byte) []uint16 {
 	return n.view.read.Replicas(key, n.cfg.ReplicationFactor)
 }
 
-// writeReplicas is key's natural replicas (those reads use), and the
-// pending ones: replicas on the write ring that are not natural ones. A
-// write needs its level's count of acknowledgements from the natural
-// replicas plus one from every pending one, so a quorum read, on either
-// side of a ring change, meets it.
-func (n *Node) writeReplicas(key []byte) (natural, pending []uint16) {
-	natural = n.readReplicas(key)
-	for _, id := range n.view.write.Replicas(key, n.cfg.ReplicationFactor) {
-		if !slices.Contains(natural, id) {
-			pending = append(pending, id)
+// groups are the replica sets a request must satisfy for key: the
+// replicas on the read ring and, while a member joins or leaves, those on
+// the write ring too. A request needs its level's count from each group
+// (joint quorums, as in a joint-consensus configuration change), so a
+// request made on either side of a ring change meets any other made on
+// either side. all is every replica in any group, in preference order.
+func (n *Node) groups(key []byte) (gs [][]uint16, all []uint16) {
+	rf := n.cfg.ReplicationFactor
+	old := n.view.read.Replicas(key, rf)
+	next := n.view.write.Replicas(key, rf)
+	if len(old) > 0 {
+		gs = append(gs, old)
+	}
+	if len(next) > 0 && !slices.Equal(sorted(old), sorted(next)) {
+		gs = append(gs, next)
+	}
+	all = slices.Clone(old)
+	for _, id := range next {
+		if !slices.Contains(all, id) {
+			all = append(all, id)
 		}
 	}
-	if len(natural) == 0 && len(pending) == 0 {
-		// A node alone, before its first ring: it serves its own data.
-		natural = []uint16{uint16(n.cfg.ID)}
+	return gs, all
+}
+
+// met reports whether the answers from have reached level's count in
+// every group.
+func met(gs [][]uint16, level net.Consistency, from []uint16) bool {
+	for _, g := range gs {
+		c := 0
+		for _, id := range g {
+			if slices.Contains(from, id) {
+				c++
+			}
+		}
+		if c < need(level, len(g)) {
+			return false
+		}
 	}
-	return natural, pending
+	return len(gs) > 0
+}
+
+func sorted(ids []uint16) []uint16 {
+	s := slices.Clone(ids)
+	slices.Sort(s)
+	return s
 }
 
 // need is how many of rf replicas a request at level must hear from.
@@ -201,3 +230,10 @@ func sortedKeys[V any](m map[uint16]V) []uint16 {
 	slices.Sort(ks)
 	return ks
 }
+
+// Replicas is key's preference list on the ring reads use, for checkers
+// and the admin API.
+func (n *Node) Replicas(key []byte) []uint16 { return n.readReplicas(key) }
+
+// Epoch is the ring epoch the node is at.
+func (n *Node) Epoch() uint64 { return n.view.epoch }

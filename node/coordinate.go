@@ -20,8 +20,8 @@ type op struct {
 	level  net.Consistency
 	key    []byte
 	entry  net.Entry // the write, stamped
-	asked  []uint16  // replicas sent to (self included), in preference order
-	need   int       // acknowledgements or answers required
+	asked  []uint16   // replicas sent to (self included), in preference order
+	groups [][]uint16 // replica sets that must each reach the level (groups)
 	acked  []uint16  // replicas that acknowledged the write or answered the read
 	failed []uint16  // replicas that said they could not
 	// Reads: each answer, and the newest version among them.
@@ -62,12 +62,8 @@ func (n *Node) coordinateWrite(c net.ConnID, id uint64, key []byte, v store.Vers
 		n.fail(c, id, net.CodeUnavailable, "node %d cannot write until it restarts: %v", n.cfg.ID, n.err)
 		return
 	}
-	natural, pending := n.writeReplicas(key)
-	want := need(level, len(natural)) + len(pending)
-	all := append(slices.Clone(natural), pending...)
-	if live := countUp(n, all); live < want {
-		n.stats.Unavailable++
-		n.fail(c, id, net.CodeUnavailable, "%s write needs %d of replicas %v, only %d are up; nothing was written", levelName(level), want, all, live)
+	gs, all := n.groups(key)
+	if !n.reachable(c, id, "write", gs, all, level) {
 		return
 	}
 	n.stamp(func(t clock.Timestamp) {
@@ -76,7 +72,7 @@ func (n *Node) coordinateWrite(c net.ConnID, id uint64, key []byte, v store.Vers
 			return
 		}
 		o := n.newOp()
-		o.conn, o.req, o.write, o.level, o.key, o.need = c, id, true, level, key, want
+		o.conn, o.req, o.write, o.level, o.key, o.groups = c, id, true, level, key, gs
 		o.entry = net.Entry{Key: key, Value: v.Value, Deleted: v.Deleted, Stamp: t}
 		o.asked = all
 		o.timer = n.env.Clock.AfterFunc(n.cfg.RequestTimeout, func() { n.writeTimedOut(o) })
@@ -93,14 +89,26 @@ func (n *Node) coordinateWrite(c net.ConnID, id uint64, key []byte, v store.Vers
 	})
 }
 
-func countUp(n *Node, ids []uint16) int {
-	c := 0
-	for _, id := range ids {
-		if n.up(id) {
-			c++
+// reachable checks, before anything is sent, that enough replicas are up
+// for the request to meet its level, and refuses it cleanly if not.
+func (n *Node) reachable(c net.ConnID, id uint64, what string, gs [][]uint16, all []uint16, level net.Consistency) bool {
+	if len(gs) == 0 {
+		n.stats.Unavailable++
+		n.fail(c, id, net.CodeUnavailable, "no node owns this key yet (node %d has no ring; is it still joining?)", n.cfg.ID)
+		return false
+	}
+	var live []uint16
+	for _, r := range all {
+		if n.up(r) {
+			live = append(live, r)
 		}
 	}
-	return c
+	if !met(gs, level, live) {
+		n.stats.Unavailable++
+		n.fail(c, id, net.CodeUnavailable, "%s %s needs replicas %v at that level, only %v are up; nothing was done", levelName(level), what, gs, live)
+		return false
+	}
+	return true
 }
 
 func levelName(l net.Consistency) string {
@@ -124,11 +132,11 @@ func (n *Node) writeAnswered(o *op, r uint16, err error) {
 	}
 	switch {
 	case o.replied:
-	case len(o.acked) >= o.need:
+	case met(o.groups, o.level, o.acked):
 		o.replied = true
 		n.stats.Writes++
 		n.reply(o.conn, o.req, &net.Done{Version: o.entry.Stamp})
-	case len(o.asked)-len(o.failed) < o.need:
+	case !met(o.groups, o.level, minus(o.asked, o.failed)):
 		// Enough replicas refused that the level cannot be met.
 		o.replied = true
 		if len(o.acked) == 0 && len(o.failed) == len(o.asked) {
@@ -156,8 +164,8 @@ func (n *Node) writeTimedOut(o *op) {
 	}
 	if !o.replied {
 		n.stats.Unknown++
-		n.fail(o.conn, o.req, net.CodeUnknownOutcome, "%s write: %d of %d replicas acknowledged within %v (%v); it may still be applied",
-			levelName(o.level), len(o.acked), o.need, n.cfg.RequestTimeout, o.acked)
+		n.fail(o.conn, o.req, net.CodeUnknownOutcome, "%s write: replicas %v of %v acknowledged within %v; it may still be applied",
+			levelName(o.level), o.acked, o.groups, n.cfg.RequestTimeout)
 	}
 	n.finish(o)
 }
@@ -165,18 +173,12 @@ func (n *Node) writeTimedOut(o *op) {
 // coordinateRead asks the key's replicas for their versions and answers
 // with the newest once enough have answered.
 func (n *Node) coordinateRead(c net.ConnID, id uint64, key []byte, level net.Consistency, contains bool) {
-	reps := n.readReplicas(key)
-	if len(reps) == 0 {
-		reps = []uint16{uint16(n.cfg.ID)}
-	}
-	want := need(level, len(reps))
-	if live := countUp(n, reps); live < want {
-		n.stats.Unavailable++
-		n.fail(c, id, net.CodeUnavailable, "%s read needs %d of replicas %v, only %d are up", levelName(level), want, reps, live)
+	gs, reps := n.groups(key)
+	if !n.reachable(c, id, "read", gs, reps, level) {
 		return
 	}
 	o := n.newOp()
-	o.conn, o.req, o.level, o.key, o.need, o.contains = c, id, level, key, want, contains
+	o.conn, o.req, o.level, o.key, o.groups, o.contains = c, id, level, key, gs, contains
 	o.timer = n.env.Clock.AfterFunc(n.cfg.RequestTimeout, func() { n.readTimedOut(o) })
 	var local bool
 	for _, r := range reps {
@@ -210,7 +212,7 @@ func (n *Node) readAnswered(o *op, r uint16, v store.Version) {
 		if v.Stamp.Less(o.newest.Stamp) {
 			n.repair(r, 0, o)
 		}
-	} else if len(o.answers) >= o.need && o.repairing == nil {
+	} else if met(o.groups, o.level, answerers(o.answers)) && o.repairing == nil {
 		n.readQuorum(o)
 	}
 	if len(o.answers) == len(o.asked) && o.replied {
@@ -295,8 +297,8 @@ func (n *Node) readTimedOut(o *op) {
 		return
 	}
 	if !o.replied {
-		n.fail(o.conn, o.req, net.CodeUnavailable, "%s read: %d of %d replicas answered within %v",
-			levelName(o.level), len(o.answers), o.need, n.cfg.RequestTimeout)
+		n.fail(o.conn, o.req, net.CodeUnavailable, "%s read: replicas %v of %v answered within %v",
+			levelName(o.level), answerers(o.answers), o.groups, n.cfg.RequestTimeout)
 	}
 	n.finish(o)
 }
@@ -331,4 +333,23 @@ func (n *Node) peerAnswer(from uint16, f net.Frame) {
 			n.readAnswered(o, from, v)
 		}
 	}
+}
+
+func answerers(as []answer) []uint16 {
+	ids := make([]uint16, len(as))
+	for i, a := range as {
+		ids[i] = a.from
+	}
+	return ids
+}
+
+// minus is a without the ids in b.
+func minus(a, b []uint16) []uint16 {
+	var out []uint16
+	for _, id := range a {
+		if !slices.Contains(b, id) {
+			out = append(out, id)
+		}
+	}
+	return out
 }

@@ -61,6 +61,7 @@ func (n *Node) startMembership() error {
 	g.Restore(restored)
 	n.sendGossip(g.Start(n.now(), n.cfg.Seeds))
 	n.absorb()
+	n.rebuildView()
 	n.tick()
 	// Give gossip a few rounds to find the cluster before streaming.
 	n.env.Clock.AfterFunc(3*n.cfg.Gossip.ProbeInterval, n.settle)
@@ -187,7 +188,14 @@ func (n *Node) settle() {
 		n.stats.CatchUps++
 		n.env.Log.Info("caught up", "joining", joining)
 		if joining && n.phase() == PhaseJoining {
-			n.setPhase(PhaseNormal)
+			// Give the joining state time to reach every member before
+			// taking the ranges over, so no coordinator still on the ring
+			// from before the join meets one already past it.
+			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, func() {
+				if !n.stopped && n.phase() == PhaseJoining {
+					n.setPhase(PhaseNormal)
+				}
+			})
 		}
 	})
 }

@@ -76,6 +76,7 @@ type Stats struct {
 	StreamedOut    uint64 // entries sent by catch-up or streaming
 	CatchUps       uint64 // catch-ups completed
 	RingChanges    uint64 // ring epochs seen
+	Fenced         uint64 // requests refused because they came from an older ring
 }
 
 // New returns a node that has not started. It validates cfg (filling its

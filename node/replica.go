@@ -74,8 +74,30 @@ func recordVersion(r oplog.Record) store.Version {
 	return store.Version{Value: r.Value, Stamp: r.Stamp, Deleted: r.Type == oplog.TypeDelete}
 }
 
+// fenced checks the ring epoch a coordinator sent with a request. A
+// coordinator on an older ring may have chosen the wrong replicas, so its
+// request is refused (it fails rather than counting an answer from a node
+// that is not a replica any more), and both sides exchange membership so
+// the older one catches up. A request from a newer ring is served, and
+// this node asks for what it missed.
+func (n *Node) fenced(from uint16, id uint64, epoch uint64) bool {
+	if epoch == n.view.epoch {
+		return false
+	}
+	n.sendGossip(n.gossip.SyncWith(from))
+	if epoch > n.view.epoch || id == 0 {
+		return false
+	}
+	n.stats.Fenced++
+	n.send(from, id, &net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("stale ring: node %d is at epoch %d, the request was made at %d", n.cfg.ID, n.view.epoch, epoch)})
+	return true
+}
+
 // replicate serves a peer's Replicate: apply, then acknowledge if asked.
 func (n *Node) replicate(from uint16, id uint64, m *net.Replicate) {
+	if n.fenced(from, id, m.Epoch) {
+		return
+	}
 	n.stats.Replicated += uint64(len(m.Entries))
 	n.applyEntries(m.Entries, func(err error) {
 		if id == 0 {
@@ -95,6 +117,9 @@ func (n *Node) replicate(from uint16, id uint64, m *net.Replicate) {
 
 // read serves a peer's Read with this node's version of the key.
 func (n *Node) read(from uint16, id uint64, m *net.Read) {
+	if n.fenced(from, id, m.Epoch) {
+		return
+	}
 	v, _ := n.store.Get(m.Key)
 	if v.Live() {
 		n.send(from, id, &net.Value{Found: true, Version: v.Stamp, Value: v.Value})

@@ -30,6 +30,15 @@ var all = []Scenario{
 			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Disk},
 		},
 	},
+	{
+		Name:        "cluster",
+		Description: "3-7 nodes joining at start, random replication factor and levels, 2-8 clients on every node under crashes, partitions of every kind, loss, duplication, slow links and disk faults; quorum visibility and convergence after heal",
+		Swarm: sim.Swarm{
+			Nodes: 3, MaxNodes: 7, MaxClients: 8, MaxKeys: 8,
+			Duration: 20 * time.Second, Liveness: 8 * time.Second,
+			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Partition, sim.Disk},
+		},
+	},
 }
 
 // All returns every scenario, sorted by name.

@@ -99,18 +99,18 @@ func (cl *client) issue() {
 	switch {
 	case pick < mix[0]:
 		op.Kind = linearize.Get
-		m = &net.Get{Key: []byte(key)}
+		m = &net.Get{Key: []byte(key), Level: w.p.Client.ReadLevel}
 	case pick < mix[0]+mix[1]:
 		cl.nextVal++
 		op.Kind = linearize.Set
 		op.Value = fmt.Sprintf("c%d.%d", cl.idx, cl.nextVal)
-		m = &net.Set{Key: []byte(key), Value: []byte(op.Value)}
+		m = &net.Set{Key: []byte(key), Value: []byte(op.Value), Level: w.p.Client.WriteLevel}
 	case pick < mix[0]+mix[1]+mix[2]:
 		op.Kind = linearize.Delete
-		m = &net.Delete{Key: []byte(key)}
+		m = &net.Delete{Key: []byte(key), Level: w.p.Client.WriteLevel}
 	default:
 		op.Kind = linearize.Contains
-		m = &net.Contains{Key: []byte(key)}
+		m = &net.Contains{Key: []byte(key), Level: w.p.Client.ReadLevel}
 	}
 	cl.nextID++
 	p := &pending{op: len(w.history), id: cl.nextID}
@@ -156,13 +156,14 @@ func (cl *client) receive(c *conn, f net.Frame) {
 	switch m := f.Msg.(type) {
 	case *net.Value:
 		cl.session = cl.session.Max(m.Version)
-		op.Found, op.Output = m.Found, string(m.Value)
+		op.Found, op.Output, op.Version = m.Found, string(m.Value), m.Version
 		cl.expect(op, m, linearize.Get)
 	case *net.Bool:
 		op.Found = m.Value
 		cl.expect(op, m, linearize.Contains)
 	case *net.Done:
 		cl.session = cl.session.Max(m.Version)
+		op.Version = m.Version
 		if op.Kind != linearize.Set && op.Kind != linearize.Delete {
 			cl.expect(op, m, linearize.Set)
 		}

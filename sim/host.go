@@ -52,6 +52,12 @@ func (h *host) boot() {
 		Offload:   h.offloader(h.inc),
 	}
 	cfg := node.DefaultConfig(h.id)
+	cfg.Addr, cfg.ReplicationFactor = Addr(h.id), max(h.w.p.RF, 1)
+	if h.id != 1 {
+		// Every node but the first joins through it (and, once it has
+		// joined, through whatever members its log remembers).
+		cfg.Seeds = []string{Addr(1)}
+	}
 	cfg.Log.SegmentSize = h.w.p.Disk.SegmentSize
 	cfg.Compaction = node.Compaction{MinBytes: h.w.p.Disk.CompactMinBytes, Ratio: 1}
 	p, err := h.w.newP(cfg, env)

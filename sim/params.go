@@ -2,7 +2,9 @@ package sim
 
 import (
 	"errors"
+
 	"fmt"
+	"github.com/memdb/memdb/net"
 	"strings"
 	"time"
 )
@@ -12,10 +14,12 @@ import (
 // A trace stores it, so a replay does not depend on how parameters are
 // drawn. Durations are virtual; their JSON form is nanoseconds.
 type Params struct {
-	Seed    uint64 `json:"seed"`
-	Nodes   int    `json:"nodes"`   // simulated machines, ids 1..Nodes
-	Clients int    `json:"clients"` // simulated clients, numbered 1..Clients
-	Keys    int    `json:"keys"`    // the workload's key set: k0..k<Keys-1>
+	Seed  uint64 `json:"seed"`
+	Nodes int    `json:"nodes"` // simulated machines, ids 1..Nodes
+	// RF is the replication factor the nodes run with; 0 means 1.
+	RF      int `json:"rf"`
+	Clients int `json:"clients"` // simulated clients, numbered 1..Clients
+	Keys    int `json:"keys"`    // the workload's key set: k0..k<Keys-1>
 	// Duration is the workload under faults. At Duration every fault heals:
 	// crashed nodes restart, partitions and slow links end.
 	Duration time.Duration `json:"duration_ns"`
@@ -54,6 +58,9 @@ type ClientParams struct {
 	Backoff  time.Duration `json:"backoff_ns"`   // reconnect delay, uniform in [0, Backoff]
 	// Mix weighs the operations: get, set, delete, contains.
 	Mix [4]int `json:"mix"`
+	// ReadLevel and WriteLevel are the consistency levels clients ask for.
+	ReadLevel  net.Consistency `json:"read_level"`
+	WriteLevel net.Consistency `json:"write_level"`
 }
 
 // DiskParams shapes the in-memory disk.
@@ -83,6 +90,8 @@ func (p Params) Validate() error {
 	}
 	check(p.Nodes >= 1 && p.Nodes <= 64, "nodes must be 1..64, not %d", p.Nodes)
 	check(p.Clients >= 1 && p.Clients <= 1000, "clients must be 1..1000, not %d", p.Clients)
+	check(p.RF >= 0 && p.RF <= 16, "rf must be 1..16 (0: 1), not %d", p.RF)
+	check(p.Client.ReadLevel <= net.All && p.Client.WriteLevel <= net.All, "levels must be default, one, quorum or all")
 	check(p.Keys >= 1 && p.Keys <= 10000, "keys must be 1..10000, not %d", p.Keys)
 	check(p.Duration > 0 && p.Duration <= 24*time.Hour, "duration must be in (0, 24h], not %v", p.Duration)
 	check(p.Liveness > 0 && p.Liveness <= time.Hour, "liveness bound must be in (0, 1h], not %v", p.Liveness)
@@ -114,14 +123,14 @@ func (p Params) Validate() error {
 // String prints every parameter, one per line, for logs and reports.
 func (p Params) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "seed %d: %d node(s), %d client(s), %d key(s), faults for %v, liveness bound %v\n",
-		p.Seed, p.Nodes, p.Clients, p.Keys, p.Duration, p.Liveness)
+	fmt.Fprintf(&b, "seed %d: %d node(s), rf %d, %d client(s), %d key(s), faults for %v, liveness bound %v\n",
+		p.Seed, p.Nodes, p.RF, p.Clients, p.Keys, p.Duration, p.Liveness)
 	n := p.Net
 	fmt.Fprintf(&b, "  network: latency %v + %v·e^(%.2f·N), cap %v; loss %.3f, dup %.3f; break detected within %v\n",
 		n.LatencyFloor, n.LatencyMedian, n.LatencySigma, n.LatencyMax, n.Loss, n.Dup, n.DetectMax)
 	c := p.Client
-	fmt.Fprintf(&b, "  clients: think ≤%v, timeout %v, backoff ≤%v, mix get:set:delete:contains %d:%d:%d:%d\n",
-		c.ThinkMax, c.Timeout, c.Backoff, c.Mix[0], c.Mix[1], c.Mix[2], c.Mix[3])
+	fmt.Fprintf(&b, "  clients: think ≤%v, timeout %v, backoff ≤%v, mix get:set:delete:contains %d:%d:%d:%d, read %v, write %v\n",
+		c.ThinkMax, c.Timeout, c.Backoff, c.Mix[0], c.Mix[1], c.Mix[2], c.Mix[3], c.ReadLevel, c.WriteLevel)
 	fmt.Fprintf(&b, "  disk: sync in [%v, %v]\n", p.Disk.SyncMin, p.Disk.SyncMax)
 	fmt.Fprintf(&b, "  faults: %d scheduled\n", len(p.Faults))
 	for _, f := range p.Faults {

@@ -131,6 +131,15 @@ func Run(p Params, o Options) (Result, error) {
 
 // judge runs the checkers on a run that ended without a panic.
 func (w *world) judge(res *Result, timeout time.Duration) (Verdict, string) {
+	if w.p.Nodes > 1 {
+		if v, why := w.checkVisibility(); v != Pass {
+			return v, why
+		}
+		if v, why := w.checkConvergence(); v != Pass {
+			return v, why
+		}
+		return w.liveness()
+	}
 	check, err := linearize.Check(w.history, timeout)
 	if err != nil {
 		return Safety, fmt.Sprintf("the recorded history is malformed: %v", err)

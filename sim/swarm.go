@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"github.com/memdb/memdb/net"
+
 	"fmt"
 	"math"
 	"time"
@@ -12,7 +14,8 @@ import (
 // different corner, rather than every seed running every fault at a
 // middling rate).
 type Swarm struct {
-	Nodes      int           // fixed
+	Nodes      int           // fixed, or the fewest if MaxNodes is larger
+	MaxNodes   int           // each seed draws Nodes..MaxNodes nodes, a replication factor and levels
 	MaxClients int           // each seed draws 2..MaxClients clients (1 if MaxClients is 1)
 	MaxKeys    int           // each seed draws 1..MaxKeys keys
 	Duration   time.Duration // the fault phase
@@ -60,6 +63,19 @@ func (s Swarm) Draw(seed uint64) (p Params, notes []string) {
 	p.Disk.SegmentSize = uniform(r, 1<<10, 64<<10)
 	p.Disk.CompactMinBytes = uniform(r, 2<<10, 128<<10)
 
+	// The cluster's shape comes from a stream of its own, so scenarios
+	// that fix it draw exactly what they drew before it existed.
+	p.RF = 1
+	if s.MaxNodes > s.Nodes {
+		c := Stream(seed, "cluster")
+		p.Nodes = s.Nodes + c.IntN(s.MaxNodes-s.Nodes+1)
+		p.RF = 1 + c.IntN(min(p.Nodes, 5))
+		levels := [][2]net.Consistency{
+			{net.Quorum, net.Quorum}, {net.Quorum, net.Quorum}, {net.One, net.All}, {net.All, net.One}, {net.One, net.One}, {net.One, net.Quorum},
+		}
+		l := levels[c.IntN(len(levels))]
+		p.Client.ReadLevel, p.Client.WriteLevel = l[0], l[1]
+	}
 	p.Faults, notes = schedule(Stream(seed, "faults"), p, s.Faults)
 	return p, notes
 }

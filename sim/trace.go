@@ -95,7 +95,7 @@ func WriteArtifacts(dir string, t Trace, res Result) error {
 	if err := os.WriteFile(filepath.Join(dir, "trace.json"), append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write trace: %w", err)
 	}
-	if res.Verdict == Safety && !res.Check.OK {
+	if res.Verdict == Safety && !res.Check.OK && res.Check.Key != "" {
 		if err := res.Check.WriteHTML(filepath.Join(dir, "history.html"), res.Windows); err != nil {
 			return err
 		}

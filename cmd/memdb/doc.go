@@ -1,6 +1,12 @@
 // Memdb is the command-line client of memdb.
 //
-//	memdb [-addr A[,B...]] [-key K] [-consistency one|quorum|all|serial] [-timeout DUR] [COMMAND ARGS...]
+//	memdb [-addr A[,B...]] [-key K] [-consistency one|quorum|all|serial] [-timeout DUR] [-no-routing] [COMMAND ARGS...]
+//
+// The client package does the talking: the first address that answers
+// tells it the cluster's ring (the others are fallbacks), and each command
+// goes to a replica of its key; -no-routing sends every command to the node
+// that answered instead. A node that does not serve the ring is used as
+// with -no-routing.
 //
 // With a command it runs it once: the answer goes to stdout, an error to
 // stderr as one line starting "error: ", and the exit status is 0 when the

@@ -23,7 +23,10 @@ Commands:
 
 const helpTail = `
 Flags:
-  -addr A[,B...]       node addresses, tried in turn (default %s)
+  -addr A[,B...]       node addresses (default %s); the client learns the
+                       ring from the first that answers and sends each
+                       command to a replica of its key
+  -no-routing          send every command to the first node that answers
   -key K               client key (default $%s)
   -consistency LEVEL   one, quorum, all, or serial for reads (default quorum)
   -timeout DUR         bound on each command, connecting included (default %v)

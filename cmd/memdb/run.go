@@ -36,7 +36,8 @@ func parseArgs(args []string, env func(string) string) (config, error) {
 	fs := flag.NewFlagSet("memdb", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	addrs := fs.String("addr", client.DefaultAddr, "node addresses, comma-separated; tried in turn")
+	addrs := fs.String("addr", client.DefaultAddr, "node addresses, comma-separated; the ring is learnt from the first that answers")
+	noRouting := fs.Bool("no-routing", false, "send every command to the first node that answers, not to a replica of its key")
 	key := fs.String("key", "", "client key (default $"+keyEnv+")")
 	level := fs.String("consistency", "quorum", "one, quorum, all or serial (serial: reads only)")
 	timeout := fs.Duration("timeout", client.DefaultTimeout, "bound on each command, connecting included")
@@ -52,6 +53,7 @@ func parseArgs(args []string, env func(string) string) (config, error) {
 	if len(cfg.opts.Addrs) == 0 {
 		return config{}, fmt.Errorf("-addr %q names no address", *addrs)
 	}
+	cfg.opts.NoRouting = *noRouting
 	cfg.opts.Key = env(keyEnv)
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "key" {

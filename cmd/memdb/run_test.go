@@ -86,6 +86,9 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"-consistency=one", "--", "set", "a", "b"}, with(func(c *config) {
 			c.opts.Consistency, c.command = net.One, []string{"set", "a", "b"}
 		})},
+		{[]string{"-no-routing", "get", "k"}, with(func(c *config) {
+			c.opts.NoRouting, c.command = true, []string{"get", "k"}
+		})},
 	}
 	for _, tc := range tests {
 		got, err := parseArgs(tc.args, env)
@@ -171,6 +174,22 @@ func TestOneShot(t *testing.T) {
 	}
 }
 
+// -addr takes a list: a dead first address falls back to the next, with
+// routing or without.
+func TestAddrList(t *testing.T) {
+	addr := startNode(t)
+	list := closedAddr(t) + "," + addr
+	for _, extra := range [][]string{nil, {"-no-routing"}} {
+		args := append([]string{"-addr", list, "-key", testKey}, extra...)
+		if status, stdout, stderr := memdb("", noEnv, append(args, "set", "k", "v")...); status != exitOK || stdout != "ok\n" {
+			t.Errorf("memdb %q set: status %d, stdout %q, stderr %q; want 0 and ok", args, status, stdout, stderr)
+		}
+		if status, stdout, stderr := memdb("", noEnv, append(args, "get", "k")...); status != exitOK || stdout != "v\n" {
+			t.Errorf("memdb %q get: status %d, stdout %q, stderr %q; want 0 and v", args, status, stdout, stderr)
+		}
+	}
+}
+
 func TestOneShotUnreachable(t *testing.T) {
 	status, stdout, stderr := memdb("", noEnv, "-addr", closedAddr(t), "get", "k")
 	if status != exitFailed || stdout != "" || !strings.HasPrefix(stderr, "error: ") || !strings.Contains(stderr, "unreachable") {
@@ -184,7 +203,7 @@ func TestHelp(t *testing.T) {
 		t.Fatalf("memdb -h: status %d, stderr %q; want 0 and nothing", status, stderr)
 	}
 	for _, want := range []string{"set KEY VALUE", "get KEY", "del KEY", "exists KEY", "cas KEY OLD NEW",
-		"incr KEY [N]", "decr KEY [N]", "counter KEY", "exit, quit", "-addr", "-key", "-consistency", "-timeout",
+		"incr KEY [N]", "decr KEY [N]", "counter KEY", "exit, quit", "-addr", "-key", "-consistency", "-timeout", "-no-routing",
 		keyEnv, `"hello world"`} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("memdb -h does not mention %q", want)

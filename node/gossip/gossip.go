@@ -48,6 +48,13 @@ type Gossip struct {
 
 	started bool
 	seeds   []string
+	// joined: a seed answered one of the push-pulls in seedSeqs (the last
+	// few seed rounds' sequence numbers). Until then the node keeps
+	// contacting its seeds, even if it meanwhile learned of others: a join
+	// whose answer was lost would otherwise leave two clusters that never
+	// hear of each other.
+	joined   bool
+	seedSeqs []uint64
 	pending []uint16 // ids with queued records, in no particular order
 
 	// Probing: the shuffled round-robin order, the probe in flight, the
@@ -142,9 +149,10 @@ func (g *Gossip) Restore(ms []Member) {
 // anything restored (so its Alive record beats whatever others remember of
 // it, a Dead one included), takes an odd ring version if it had none or had
 // left (a join), and sends a push-pull to each seed address (its own
-// address skipped). With no seeds it push-pulls one restored member; with
-// neither it is a cluster of one, which others join through it. It returns
-// nil if called again.
+// address skipped). It goes on contacting its seeds every SeedRetry until
+// one answers, and again whenever it knows no live member. With no seeds it
+// push-pulls one restored member; with neither it is a cluster of one, which
+// others join through it. It returns nil if called again.
 func (g *Gossip) Start(now time.Duration, seeds []string) []Out {
 	if g.started {
 		return nil
@@ -171,10 +179,7 @@ func (g *Gossip) Start(now time.Duration, seeds []string) []Out {
 	g.nextProbe = now
 	g.nextPushPull = now + g.cfg.PushPullInterval
 	g.nextSeed = now + g.cfg.SeedRetry
-	var outs []Out
-	for _, a := range g.seeds {
-		outs = append(outs, g.sendAddr(a, &message{kind: kindPushPull, members: g.Members()}))
-	}
+	outs := g.contactSeeds(nil)
 	if len(g.seeds) == 0 {
 		if id, ok := g.pick(func(m Member) bool { return m.State != Left }); ok {
 			outs = append(outs, g.pushPull(id))

@@ -65,14 +65,32 @@ func (g *Gossip) Tick(now time.Duration) []Out {
 		}
 		outs = g.reconnect(outs)
 	}
-	if now >= g.nextSeed && !g.knowsLive() {
+	if now >= g.nextSeed && (!g.joined && len(g.seeds) > 0 || !g.knowsLive()) {
 		g.nextSeed = now + g.cfg.SeedRetry
-		for _, a := range g.seeds {
-			outs = append(outs, g.sendAddr(a, &message{kind: kindPushPull, members: g.Members()}))
-		}
+		outs = g.contactSeeds(outs)
 		if len(g.seeds) == 0 {
 			outs = g.reconnect(outs)
 		}
+	}
+	return outs
+}
+
+// maxSeedRounds is how many seed rounds' answers are still recognized.
+const maxSeedRounds = 8
+
+// contactSeeds push-pulls every seed under one fresh sequence number, which
+// the answers echo: an answer to any recent round means the join succeeded.
+func (g *Gossip) contactSeeds(outs []Out) []Out {
+	if len(g.seeds) == 0 {
+		return outs
+	}
+	g.seq++
+	if len(g.seedSeqs) == maxSeedRounds {
+		g.seedSeqs = append(g.seedSeqs[:0], g.seedSeqs[1:]...)
+	}
+	g.seedSeqs = append(g.seedSeqs, g.seq)
+	for _, a := range g.seeds {
+		outs = append(outs, g.sendAddr(a, &message{kind: kindPushPull, seq: g.seq, members: g.Members()}))
 	}
 	return outs
 }

@@ -2,6 +2,7 @@ package gossip
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -46,7 +47,12 @@ func (g *Gossip) Receive(now time.Duration, from uint16, payload []byte) ([]Out,
 	case kindPingReq:
 		return g.pingReq(now, sender, msg), nil
 	case kindPushPull:
-		return []Out{g.send(sender, &message{kind: kindPushPullResp, members: g.Members()})}, nil
+		return []Out{g.send(sender, &message{kind: kindPushPullResp, seq: msg.seq, members: g.Members()})}, nil
+	case kindPushPullResp:
+		if msg.seq != 0 && slices.Contains(g.seedSeqs, msg.seq) {
+			g.joined = true
+			g.seedSeqs = nil
+		}
 	}
 	return nil, nil
 }

@@ -24,3 +24,15 @@ func (g *Gossip) SetRing(v uint32) []Out {
 	}
 	return outs
 }
+
+// SyncWith sends member id this node's full state, which it answers with
+// its own: for a node that saw a peer on a different ring epoch.
+func (g *Gossip) SyncWith(id uint16) []Out {
+	if !g.started || id == g.self.m.ID {
+		return nil
+	}
+	if _, ok := g.members[id]; !ok {
+		return nil
+	}
+	return []Out{g.pushPull(id)}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash"
 	"hash/fnv"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -33,7 +34,7 @@ func testSeed(t testing.TB, def uint64) uint64 {
 // queue, with seeded latency, loss and one-way cuts. Nodes persist their
 // Changes to a simulated disk, which Restore reads back after a crash.
 type sim struct {
-	t     testing.TB
+	t     tb
 	cfg   Config
 	rng   *rand.Rand
 	now   time.Duration
@@ -92,7 +93,15 @@ func (q *events) Pop() any {
 	return e
 }
 
-func newSim(t testing.TB, seed uint64, cfg Config) *sim {
+// tb is what the simulator needs of a test: testing.TB and rapid.T both.
+type tb interface {
+	Helper()
+	Logf(format string, args ...any)
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+}
+
+func newSim(t tb, seed uint64, cfg Config) *sim {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +136,7 @@ func (s *sim) start(id uint16, seeds ...uint16) {
 		s.t.Fatal(err)
 	}
 	var ms []Member
-	for _, k := range slices.Sorted(mapKeys(n.disk)) {
+	for _, k := range slices.Sorted(maps.Keys(n.disk)) {
 		ms = append(ms, n.disk[k])
 	}
 	g.Restore(ms)
@@ -138,16 +147,6 @@ func (s *sim) start(id uint16, seeds ...uint16) {
 	}
 	s.handle(id, g.Start(s.now, addrs))
 	s.push(event{at: s.now + time.Duration(s.rng.Int64N(int64(s.tickEvery))), to: id, life: n.life})
-}
-
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 func (s *sim) crash(id uint16) {
