@@ -71,12 +71,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		case err == nil:
 			c.preferred.Store(int64(i))
 			if !opts.NoRouting {
-				c.learn(ctx)
-				c.kick = make(chan struct{}, 1)
-				var bg context.Context
-				bg, c.stop = context.WithCancel(context.Background())
-				c.wg.Add(1)
-				go c.refreshLoop(bg)
+				c.startRouting(ctx)
 			}
 			return c, nil
 		case errors.Is(err, ErrAuth):

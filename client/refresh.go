@@ -14,6 +14,17 @@ import (
 // second is enough.
 const kickGap = time.Second
 
+// startRouting learns the ring within ctx and starts refreshLoop. Failing
+// to learn it leaves the client without a route, until a refresh succeeds.
+func (c *Client) startRouting(ctx context.Context) {
+	c.learn(ctx)
+	c.kick = make(chan struct{}, 1)
+	var bg context.Context
+	bg, c.stop = context.WithCancel(context.Background())
+	c.wg.Add(1)
+	go c.refreshLoop(bg)
+}
+
 // learn asks the nodes for the ring, in turn, until one answers, and
 // installs what it says. Without a route it asks Options.Addrs from the
 // one that answered last; with one, every node it knows, starting with a

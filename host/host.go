@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	stdnet "net"
 	"net/http"
 	"sync"
 	"time"
@@ -25,7 +26,9 @@ type Server struct {
 	node *node.Node
 	disk *disk.OS
 	tcp  *net.Server
-	http *http.Server
+	// peers carries the node's messages to other nodes.
+	peers *net.Peers
+	http  *http.Server
 	// httpAddr is the admin API's bound address ("" when disabled).
 	httpAddr string
 
@@ -43,8 +46,13 @@ type Server struct {
 	fault        error
 }
 
-// Start validates cfg, opens the data directory, starts the node, and
-// listens. It returns once the server accepts connections.
+// Start validates cfg, binds the listener, opens the data directory, starts
+// the node and serves. It returns once the server accepts connections.
+//
+// The listener is bound first, so that the node is configured with the
+// address it really listens on (with port 0, the one the system picked),
+// which it advertises to its peers. Connections made before the node has
+// started wait in the listen backlog: nothing is accepted until it has.
 func Start(cfg Config, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: invalid configuration: %v", ErrUsage, err)
@@ -60,17 +68,35 @@ func Start(cfg Config, log *slog.Logger) (*Server, error) {
 		conns:    make(map[net.ConnID]*net.Conn),
 		shutdown: make(chan struct{}),
 	}
+	ln, err := stdnet.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
 	d, err := disk.NewOS(cfg.DataDir, s.post)
 	if err != nil {
+		ln.Close()
 		return nil, fmt.Errorf("open data directory: %w", err)
 	}
 	s.disk = d
 	ncfg := node.DefaultConfig(net.NodeID(cfg.ID))
 	ncfg.ReplicationFactor = cfg.ReplicationFactor
+	ncfg.Addr = ln.Addr().String()
+	ncfg.Seeds = cfg.Seeds
+	if host, _, _ := stdnet.SplitHostPort(ncfg.Addr); stdnet.ParseIP(host).IsUnspecified() {
+		log.Warn("listening on an unspecified address: peers cannot reach this node at the address it advertises; listen on a routable one",
+			"listen", cfg.Listen, "advertised", ncfg.Addr)
+	}
 	if ncfg.Log.Mode, err = oplog.ParseMode(cfg.Fsync); err != nil {
+		ln.Close()
 		d.Close()
 		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 	}
+	s.peers = net.NewPeers(net.PeersConfig{
+		Node:    cfg.ID,
+		Key:     []byte(cfg.ClusterKey),
+		Deliver: s.deliverOutbound,
+		Log:     log,
+	})
 	clk := &clock.Posting{Base: clock.Real{}, Post: s.post}
 	var seed [16]byte
 	crand.Read(seed[:])
@@ -83,6 +109,8 @@ func Start(cfg Config, log *slog.Logger) (*Server, error) {
 		Offload:   s.offload,
 	})
 	if err != nil {
+		ln.Close()
+		s.peers.Close()
 		d.Close()
 		return nil, err
 	}
@@ -90,12 +118,14 @@ func Start(cfg Config, log *slog.Logger) (*Server, error) {
 	go s.loop()
 	s.call(func() { err = n.Start() })
 	if err != nil {
+		ln.Close()
+		s.peers.Close()
 		s.stopLoop()
 		d.Close()
 		return nil, fmt.Errorf("start node %d: %w", cfg.ID, err)
 	}
 
-	s.tcp, err = net.Listen(cfg.Listen, net.ServerConfig{
+	s.tcp, err = net.Serve(ln, net.ServerConfig{
 		Node:       cfg.ID,
 		ClientKey:  []byte(cfg.ClientKey),
 		ClusterKey: []byte(cfg.ClusterKey),
@@ -103,13 +133,17 @@ func Start(cfg Config, log *slog.Logger) (*Server, error) {
 		Log:        log,
 	})
 	if err != nil {
+		s.peers.Close()
 		s.stopLoop()
+		d.Close()
 		return nil, err
 	}
 	if cfg.HTTP != "" {
 		if err := s.startHTTP(); err != nil {
 			s.tcp.Close()
+			s.peers.Close()
 			s.stopLoop()
+			d.Close()
 			return nil, err
 		}
 	}
@@ -143,7 +177,8 @@ func (s *Server) requestShutdown(fault error) {
 
 // Close stops the server gracefully: it stops accepting connections, lets
 // the node refuse new requests and make what it acknowledged durable,
-// flushes every reply, and closes the connections, the loop and the disk.
+// flushes every reply and what is queued for peers (for a second at most),
+// and closes the connections, the loop and the disk.
 func (s *Server) Close() error {
 	s.stopOnce.Do(func() {
 		s.tcp.StopAccepting()
@@ -155,6 +190,7 @@ func (s *Server) Close() error {
 		stopped := make(chan struct{})
 		s.post(func() { s.node.Stop(func() { close(stopped) }) })
 		<-stopped
+		s.peers.Close()
 		s.tcp.Close()
 		s.stopLoop()
 		s.stopErr = s.disk.Close()
@@ -213,10 +249,8 @@ type transport struct{ s *Server }
 
 var _ net.Transport = transport{}
 
-// Send will reach peers once the cluster exists; a single node has none.
-func (t transport) Send(to net.Peer, f net.Frame) {
-	t.s.log.Debug("no route to peer", "to", to, "kind", f.Msg.Kind())
-}
+// Send queues f for the peer at to.Addr; it never waits for the network.
+func (t transport) Send(to net.Peer, f net.Frame) { t.s.peers.Send(to, f) }
 
 func (t transport) Reply(to net.ConnID, f net.Frame) {
 	if c := t.s.conns[to]; c != nil {
@@ -239,6 +273,16 @@ func (h handler) Frames(c *net.Conn, fs []net.Frame) {
 			} else {
 				s.node.Request(c.ID(), f)
 			}
+		}
+	})
+}
+
+// deliverOutbound hands the node what a peer sent back on one of our own
+// connections to it (Peers calls it from that connection's reader).
+func (s *Server) deliverOutbound(from net.NodeID, fs []net.Frame) {
+	s.post(func() {
+		for _, f := range fs {
+			s.node.Deliver(from, f)
 		}
 	})
 }

@@ -9,20 +9,47 @@ import (
 	"os"
 	"time"
 
+	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node"
 )
 
 // Status is what GET /v1/status returns.
 type Status struct {
-	ID          uint16 `json:"id"`
-	Listen      string `json:"listen"`
-	Clock       string `json:"clock"`
-	Keys        int    `json:"keys"`
-	Bytes       int    `json:"bytes"`
-	Connections int    `json:"connections"`
-	Requests    uint64 `json:"requests"`
-	Writes      uint64 `json:"writes"`
-	Errors      uint64 `json:"errors"`
+	ID          uint16    `json:"id"`
+	Listen      string    `json:"listen"`
+	Clock       string    `json:"clock"`
+	Keys        int       `json:"keys"`
+	Bytes       int       `json:"bytes"`
+	Connections int       `json:"connections"`
+	Requests    uint64    `json:"requests"`
+	Writes      uint64    `json:"writes"`
+	Errors      uint64    `json:"errors"`
+	Peers       PeerStats `json:"peers"`
+}
+
+// PeerStats is the outbound peer traffic in Status: frames sent to other nodes,
+// frames dropped (a peer message is unreliable: a full queue, an
+// unreachable peer, a connection lost with frames in it), and connections.
+type PeerStats struct {
+	Sent         uint64           `json:"sent"`
+	Dropped      uint64           `json:"dropped"`
+	DroppedFull  uint64           `json:"dropped_full"`
+	DroppedDown  uint64           `json:"dropped_unreachable"`
+	DroppedLost  uint64           `json:"dropped_lost"`
+	Connects     uint64           `json:"connects"`
+	Reconnects   uint64           `json:"reconnects"`
+	DialFailures uint64           `json:"dial_failures"`
+	Connected    int              `json:"connected"`
+	List         []net.PeerStatus `json:"list"`
+}
+
+func (s *Server) peerStatus() PeerStats {
+	ps := s.peers.Stats()
+	return PeerStats{
+		Sent: ps.Sent, Dropped: ps.Dropped(), DroppedFull: ps.DroppedFull, DroppedDown: ps.DroppedDown, DroppedLost: ps.DroppedLost,
+		Connects: ps.Connects, Reconnects: ps.Reconnects, DialFailures: ps.DialFailures, Connected: ps.Connected,
+		List: s.peers.Status(),
+	}
 }
 
 // Status reads the node's state on the loop.
@@ -36,7 +63,66 @@ func (s *Server) Status() Status {
 			Requests: ns.Requests, Writes: ns.Writes, Errors: ns.Errors,
 		}
 	})
+	st.Peers = s.peerStatus()
 	return st
+}
+
+// ErrNotSupported means the node does not implement an admin operation
+// yet; the admin API answers 501.
+var ErrNotSupported = errors.New("not supported by this node")
+
+// Leave asks the node to leave the cluster (handing its ranges to the
+// nodes that take them over) and waits until it has, or has failed. Once
+// it has left, the server asks to be stopped: Shutdown is closed, and
+// memdbd exits.
+func (s *Server) Leave() error {
+	l, ok := any(s.node).(interface{ Leave(done func(error)) })
+	if !ok {
+		return fmt.Errorf("leave: %w", ErrNotSupported)
+	}
+	ch := make(chan error, 1)
+	s.post(func() { l.Leave(func(err error) { ch <- err }) })
+	select {
+	case err := <-ch:
+		if err != nil {
+			return fmt.Errorf("leave: %w", err)
+		}
+		s.requestShutdown(nil)
+		return nil
+	case <-s.loopDone:
+		return errors.New("leave: the server stopped")
+	}
+}
+
+// Ring returns the ring the node knows, as the node renders it for JSON.
+// It is marshaled on the loop, so the node may hand out its own state.
+func (s *Server) Ring() (json.RawMessage, error) {
+	r, ok := any(s.node).(interface{ RingJSON() any })
+	if !ok {
+		return nil, fmt.Errorf("ring: %w", ErrNotSupported)
+	}
+	var b []byte
+	var err error
+	s.call(func() { b, err = json.Marshal(r.RingJSON()) })
+	if b == nil && err == nil {
+		err = errors.New("ring: the server stopped")
+	}
+	return b, err
+}
+
+// writeJSON answers with v as JSON; an error becomes {"error": ...} with
+// 501 for ErrNotSupported and 500 otherwise.
+func writeJSON(w http.ResponseWriter, v any, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	if err != nil {
+		code := http.StatusInternalServerError
+		if errors.Is(err, ErrNotSupported) {
+			code = http.StatusNotImplemented
+		}
+		w.WriteHeader(code)
+		v = map[string]string{"error": err.Error()}
+	}
+	json.NewEncoder(w).Encode(v)
 }
 
 // CompactResult is what POST /v1/compact returns.
@@ -104,6 +190,15 @@ func (s *Server) startHTTP() error {
 		fmt.Fprintf(w, "# HELP memdb_requests_total Client requests received.\n# TYPE memdb_requests_total counter\nmemdb_requests_total %d\n", st.Requests)
 		fmt.Fprintf(w, "# HELP memdb_writes_total Writes applied.\n# TYPE memdb_writes_total counter\nmemdb_writes_total %d\n", st.Writes)
 		fmt.Fprintf(w, "# HELP memdb_errors_total Error replies sent.\n# TYPE memdb_errors_total counter\nmemdb_errors_total %d\n", st.Errors)
+		p := st.Peers
+		fmt.Fprintf(w, "# HELP memdb_peer_sent_total Messages written to other nodes.\n# TYPE memdb_peer_sent_total counter\nmemdb_peer_sent_total %d\n", p.Sent)
+		fmt.Fprintf(w, "# HELP memdb_peer_dropped_total Messages to other nodes dropped, by reason.\n# TYPE memdb_peer_dropped_total counter\n")
+		fmt.Fprintf(w, "memdb_peer_dropped_total{reason=\"queue_full\"} %d\nmemdb_peer_dropped_total{reason=\"unreachable\"} %d\nmemdb_peer_dropped_total{reason=\"lost\"} %d\n",
+			p.DroppedFull, p.DroppedDown, p.DroppedLost)
+		fmt.Fprintf(w, "# HELP memdb_peer_connects_total Connections made to other nodes.\n# TYPE memdb_peer_connects_total counter\nmemdb_peer_connects_total %d\n", p.Connects)
+		fmt.Fprintf(w, "# HELP memdb_peer_reconnects_total Connections made again to a node connected before.\n# TYPE memdb_peer_reconnects_total counter\nmemdb_peer_reconnects_total %d\n", p.Reconnects)
+		fmt.Fprintf(w, "# HELP memdb_peer_dial_failures_total Failed dials and handshakes to other nodes.\n# TYPE memdb_peer_dial_failures_total counter\nmemdb_peer_dial_failures_total %d\n", p.DialFailures)
+		fmt.Fprintf(w, "# HELP memdb_peer_connected Outbound connections to other nodes up now.\n# TYPE memdb_peer_connected gauge\nmemdb_peer_connected %d\n", p.Connected)
 	})
 	mux.HandleFunc("POST /v1/compact", func(w http.ResponseWriter, r *http.Request) {
 		res, err := s.Compact()
@@ -114,6 +209,14 @@ func (s *Server) startHTTP() error {
 			return
 		}
 		json.NewEncoder(w).Encode(res)
+	})
+	mux.HandleFunc("POST /v1/leave", func(w http.ResponseWriter, r *http.Request) {
+		err := s.Leave()
+		writeJSON(w, map[string]bool{"left": true}, err)
+	})
+	mux.HandleFunc("GET /v1/ring", func(w http.ResponseWriter, r *http.Request) {
+		ring, err := s.Ring()
+		writeJSON(w, ring, err)
 	})
 	mux.HandleFunc("POST /v1/shutdown", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "stopping")

@@ -128,9 +128,12 @@ func (n *Node) groups(key []byte) (gs [][]uint16, all []uint16) {
 	rf := n.cfg.ReplicationFactor
 	old := n.view.read.Replicas(key, rf)
 	next := n.view.write.Replicas(key, rf)
-	if len(old) > 0 {
-		gs = append(gs, old)
+	if len(old) == 0 {
+		// No member owns its ranges yet as far as this node knows (it is
+		// joining and has not heard from the cluster): no replica set.
+		return nil, nil
 	}
+	gs = append(gs, old)
 	if len(next) > 0 && !slices.Equal(sorted(old), sorted(next)) {
 		gs = append(gs, next)
 	}

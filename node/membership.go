@@ -188,15 +188,30 @@ func (n *Node) settle() {
 		n.stats.CatchUps++
 		n.env.Log.Info("caught up", "joining", joining)
 		if joining && n.phase() == PhaseJoining {
-			// Give the joining state time to reach every member before
-			// taking the ranges over, so no coordinator still on the ring
-			// from before the join meets one already past it.
-			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, func() {
-				if !n.stopped && n.phase() == PhaseJoining {
-					n.setPhase(PhaseNormal)
-				}
-			})
+			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.finishJoin)
 		}
+	})
+}
+
+// finishJoin runs once the joining state has had time to reach every
+// member: a coordinator that had not heard of the join sent its writes
+// only to the old replicas, so the node streams its ranges once more, then
+// takes them over. A second full pass costs a second copy of the ranges'
+// data on a join; it is what keeps a write made in that window from being
+// missing on the new replica.
+func (n *Node) finishJoin() {
+	if n.stopped || n.phase() != PhaseJoining {
+		return
+	}
+	n.catchUp(nil, func(ok bool) {
+		if n.stopped || n.phase() != PhaseJoining {
+			return
+		}
+		if !ok {
+			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.finishJoin)
+			return
+		}
+		n.setPhase(PhaseNormal)
 	})
 }
 

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 
@@ -93,8 +94,16 @@ func (n *Node) push(peer uint16, spans []net.Span, done func(ok bool)) {
 	next(nil, 0)
 }
 
-// serveSync answers a peer's Sync from the store.
+// serveSync answers a peer's Sync from the store. A peer on a newer ring
+// than this node's waits until this node has learned it: from then on this
+// node sends the peer every write it coordinates for the ranges the peer
+// gains, so nothing falls between the stream and the writes.
 func (n *Node) serveSync(from uint16, id uint64, m *net.Sync) {
+	if m.Epoch > n.view.epoch {
+		n.sendGossip(n.gossip.SyncWith(from))
+		n.send(from, id, &net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("node %d is at ring epoch %d, behind the %d asked at; ask again", n.cfg.ID, n.view.epoch, m.Epoch)})
+		return
+	}
 	es, more, next := n.scan(m.Spans, m.Marks, m.After, int(min(m.Limit, syncLimit)))
 	n.stats.StreamedOut += uint64(len(es))
 	n.send(from, id, &net.SyncBatch{Entries: es, More: more, Next: next})
@@ -162,8 +171,9 @@ func (v view) arcs(rf int) []arc {
 }
 
 // catchUp pulls what this node lacks, by marks, in every arc it replicates
-// on either ring, each arc from the first up replica other than itself
-// (natural replicas first). done hears whether every arc was pulled.
+// on either ring, each arc from the first up natural replica (one on the
+// read ring: a member that owns the arc and so has its data) other than
+// itself. done hears whether every arc was pulled.
 func (n *Node) catchUp(marks []net.Mark, done func(ok bool)) {
 	self := uint16(n.cfg.ID)
 	byPeer := map[uint16][]net.Span{}
@@ -173,14 +183,14 @@ func (n *Node) catchUp(marks []net.Mark, done func(ok bool)) {
 			continue
 		}
 		src := uint16(0)
-		for _, r := range append(slices.Clone(a.read), a.write...) {
+		for _, r := range a.read {
 			if r != self && n.up(r) {
 				src = r
 				break
 			}
 		}
 		if src == 0 {
-			if len(a.read)+len(a.write) > 1 {
+			if len(a.read) > 1 || len(a.read) == 1 && a.read[0] != self {
 				missing = true
 			}
 			continue

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/linearize"
@@ -23,6 +24,11 @@ import (
 //     joins;
 //   - convergence: after the heal and the liveness window, every replica of
 //     every key holds the same version, and every node the same ring.
+
+// Settle is how long a cluster run goes on after the workload ends before
+// convergence is checked: time for writes in flight to land and for hints
+// (held for a request timeout, then replayed) to be delivered.
+const Settle = 5 * time.Second
 
 // inspectable is what the checkers read from a node.
 type inspectable interface {

@@ -147,6 +147,12 @@ func (w *world) run() (perr *panicError) {
 	w.at(end, evStop, 0, 0, nil, func() { w.stopping = true })
 	// Let every op issued before the end return or time out.
 	w.runUntil(end + w.p.Client.Timeout + time.Millisecond)
+	if w.p.Nodes > 1 {
+		// Then let the cluster quiesce: a write answered at a low level
+		// is still on its way to the other replicas, and one a replica
+		// missed comes back as a hint after a request timeout.
+		w.runUntil(w.now + Settle)
+	}
 	return nil
 }
 

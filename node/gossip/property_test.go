@@ -45,7 +45,7 @@ func TestConvergesAfterFaults(t *testing.T) {
 			s.run(s.now + time.Duration(rapid.IntRange(0, 40).Draw(t, "wait"))*250*time.Millisecond)
 			id := uint16(rapid.IntRange(1, len(s.nodes)-1).Draw(t, "node"))
 			other := uint16(rapid.IntRange(1, len(s.nodes)-1).Draw(t, "other"))
-			switch act := rapid.SampledFrom([]string{"crash", "restart", "cut", "uncut", "join", "leave"}).Draw(t, "action"); act {
+			switch act := rapid.SampledFrom([]string{"crash", "restart", "cut", "uncut", "partition", "join", "leave"}).Draw(t, "action"); act {
 			case "crash":
 				if s.nodes[id].g != nil {
 					s.crash(id)
@@ -56,6 +56,15 @@ func TestConvergesAfterFaults(t *testing.T) {
 				}
 			case "cut", "uncut":
 				s.cut[[2]uint16{id, other}] = act == "cut"
+			case "partition":
+				// Split the nodes in two at a random id: no message crosses.
+				for a := uint16(1); a < uint16(len(s.nodes)); a++ {
+					for b := uint16(1); b < uint16(len(s.nodes)); b++ {
+						if (a < id) != (b < id) {
+							s.cut[[2]uint16{a, b}] = true
+						}
+					}
+				}
 			case "join":
 				if s.nodes[other].g != nil {
 					ss := seeds()
