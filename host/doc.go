@@ -9,6 +9,13 @@
 // each connection's writer, which coalesces whatever was queued since its
 // last write into one write.
 //
+// Messages to other nodes leave through a net.Peers: one outbound
+// connection per peer address, dialed on demand with the cluster key,
+// never blocking the loop. Frames that arrive from peers — on the
+// connections they dialed to us, or as answers on ours to them — are posted
+// to the loop and handed to node.Deliver. The listener is bound before the
+// node is built, so the node advertises the address it really listens on.
+//
 // The host also owns the configuration of memdbd: a TOML file, MEMDB_*
 // environment variables and flags, in that order of precedence from lowest
 // to highest, over the defaults (see Load).

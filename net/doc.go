@@ -1,10 +1,12 @@
 // Package net is memdb's wire protocol: the messages clients and nodes
-// exchange, their binary codec, the Transport a node sends through, and the
-// TCP server that carries them.
+// exchange, their binary codec, the Transport a node sends through, the
+// TCP server that carries them, the connecting side of the handshake
+// (Handshake, for clients and peers alike), and Peers, which carries a
+// node's messages to other nodes over connections it dials itself.
 //
 // This comment is the protocol's specification, version 1 (Version). The
-// codec in codec.go implements it; codec_test.go and FuzzDecode hold the
-// codec to it.
+// codec in codec.go and peer.go implements it; codec_test.go,
+// peer_codec_test.go and FuzzDecode hold the codec to it.
 //
 // # Framing
 //

@@ -240,3 +240,29 @@ func (n *Node) Replicas(key []byte) []uint16 { return n.readReplicas(key) }
 
 // Epoch is the ring epoch the node is at.
 func (n *Node) Epoch() uint64 { return n.view.epoch }
+
+// RingJSON describes the node's view of the cluster for the admin API:
+// every member with its address, phase and liveness, and the ring epoch.
+func (n *Node) RingJSON() any {
+	type member struct {
+		ID          uint16 `json:"id"`
+		Addr        string `json:"addr"`
+		Phase       string `json:"phase"`
+		State       string `json:"state"`
+		Incarnation uint64 `json:"incarnation"`
+	}
+	out := struct {
+		Epoch       uint64   `json:"epoch"`
+		Replication int      `json:"replication_factor"`
+		Read        []uint16 `json:"read_ring"`
+		Write       []uint16 `json:"write_ring"`
+		Members     []member `json:"members"`
+		Hints       int      `json:"hints_pending"`
+	}{Epoch: n.view.epoch, Replication: n.cfg.ReplicationFactor, Read: n.view.read.IDs(), Write: n.view.write.IDs(), Hints: n.HintsPending()}
+	if n.gossip != nil {
+		for _, m := range n.gossip.Members() {
+			out.Members = append(out.Members, member{m.ID, m.Addr, phaseOf(m.Ring).String(), m.State.String(), m.Incarnation})
+		}
+	}
+	return out
+}

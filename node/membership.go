@@ -211,8 +211,49 @@ func (n *Node) finishJoin() {
 			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.finishJoin)
 			return
 		}
-		n.setPhase(PhaseNormal)
+		n.confirmRing(func(ok bool) {
+			if n.stopped || n.phase() != PhaseJoining {
+				return
+			}
+			if !ok {
+				n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.finishJoin)
+				return
+			}
+			n.setPhase(PhaseNormal)
+		})
 	})
+}
+
+// confirmRing asks every other member on the ring whether it has reached
+// this node's ring epoch (a Sync for no spans, which a member behind
+// refuses), and reports whether all have. A node takes its ranges over only
+// then, so that no coordinator is still on the ring from before its join —
+// every request is made on the joint ring or the new one, whose quorums
+// meet. Like a consistent range movement in Cassandra, a join waits while
+// a member is unreachable.
+func (n *Node) confirmRing(done func(ok bool)) {
+	self := uint16(n.cfg.ID)
+	var others []uint16
+	for _, id := range sortedKeys(n.view.phase) {
+		if id != self {
+			others = append(others, id)
+		}
+	}
+	left, ok := len(others), true
+	if left == 0 {
+		done(true)
+		return
+	}
+	for _, id := range others {
+		n.ask(id, &net.Sync{Epoch: n.view.epoch}, n.cfg.RequestTimeout, func(m net.Message) {
+			if _, yes := m.(*net.SyncBatch); !yes {
+				ok = false
+			}
+			if left--; left == 0 {
+				done(ok)
+			}
+		})
+	}
 }
 
 // ErrNotMember is what Leave answers on a node that is not a normal member.

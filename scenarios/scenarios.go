@@ -35,7 +35,7 @@ var all = []Scenario{
 		Description: "3-7 nodes joining at start, random replication factor and levels, 2-8 clients on every node under crashes, partitions of every kind, loss, duplication, slow links and disk faults; quorum visibility and convergence after heal",
 		Swarm: sim.Swarm{
 			Nodes: 3, MaxNodes: 7, MaxClients: 8, MaxKeys: 8,
-			Duration: 20 * time.Second, Liveness: 8 * time.Second,
+			Duration: 20 * time.Second, Liveness: 15 * time.Second,
 			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Partition, sim.Disk},
 		},
 	},

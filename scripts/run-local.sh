@@ -21,8 +21,10 @@ for i in $(seq 1 "$n"); do
   port=$((7400 + (i - 1) * 10))
   addr="127.0.0.1:$port"
   addrs+=("$addr")
+  seeds=()
+  [ "$i" -gt 1 ] && seeds=(-seeds "127.0.0.1:7400")
   ./bin/memdbd -id "$i" -listen "$addr" -http "127.0.0.1:$((port + 1))" \
-    -data ".memdb/node$i" -rf 1 >".memdb/node$i.log" 2>&1 &
+    -data ".memdb/node$i" -rf "$(( n < 3 ? n : 3 ))" "${seeds[@]}" >".memdb/node$i.log" 2>&1 &
   pids+=($!)
 done
 for i in $(seq 1 "$n"); do
@@ -36,13 +38,13 @@ for i in $(seq 1 "$n"); do
     stop
   fi
 done
-echo "started $n memdb nodes (independent single-node stores until clustering lands):"
+echo "started a $n-node memdb cluster (replication factor $(( n < 3 ? n : 3 )); nodes 2..$n joined through node 1):"
 for i in $(seq 1 "$n"); do
   port=$((7400 + (i - 1) * 10))
   echo "  node $i: ${addrs[$((i-1))]}  admin http://127.0.0.1:$((port + 1))/v1/status  log .memdb/node$i.log"
 done
 echo
-echo "connect:  ./bin/memdb -addr ${addrs[0]} set hello world"
+echo "connect:  ./bin/memdb -addr $(IFS=,; echo "${addrs[*]}") set hello world"
 echo "          ./bin/memdb -addr ${addrs[0]}            (interactive prompt)"
 echo "Ctrl-C stops the nodes."
 wait
