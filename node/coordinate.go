@@ -19,11 +19,11 @@ type op struct {
 	write  bool
 	level  net.Consistency
 	key    []byte
-	entry  net.Entry // the write, stamped
+	entry  net.Entry  // the write, stamped
 	asked  []uint16   // replicas sent to (self included), in preference order
 	groups [][]uint16 // replica sets that must each reach the level (groups)
-	acked  []uint16  // replicas that acknowledged the write or answered the read
-	failed []uint16  // replicas that said they could not
+	acked  []uint16   // replicas that acknowledged the write or answered the read
+	failed []uint16   // replicas that said they could not
 	// Reads: each answer, and the newest version among them.
 	answers  []answer
 	newest   store.Version

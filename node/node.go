@@ -74,9 +74,12 @@ type Stats struct {
 	HintsDropped   uint64 // held writes dropped over the bound
 	StreamedIn     uint64 // entries received by catch-up or streaming
 	StreamedOut    uint64 // entries sent by catch-up or streaming
-	CatchUps       uint64 // catch-ups completed
-	RingChanges    uint64 // ring epochs seen
-	Fenced         uint64 // requests refused because they came from an older ring
+	// StreamedInBytes is the size of the entries received by catch-up or
+	// streaming: key + value + 16 bytes of stamp and framing each.
+	StreamedInBytes uint64
+	CatchUps        uint64 // catch-ups completed
+	RingChanges     uint64 // ring epochs seen
+	Fenced          uint64 // requests refused because they came from an older ring
 }
 
 // New returns a node that has not started. It validates cfg (filling its

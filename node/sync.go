@@ -48,6 +48,9 @@ func (n *Node) pull(peer uint16, spans []net.Span, marks []net.Mark, done func(o
 				return
 			}
 			n.stats.StreamedIn += uint64(len(b.Entries))
+			for _, e := range b.Entries {
+				n.stats.StreamedInBytes += uint64(entrySize(e))
+			}
 			n.applyEntries(b.Entries, func(err error) {
 				switch {
 				case err != nil:
