@@ -25,6 +25,16 @@ type Status struct {
 	Writes      uint64    `json:"writes"`
 	Errors      uint64    `json:"errors"`
 	Peers       PeerStats `json:"peers"`
+	// Cluster counters, from node.Stats.
+	StreamedIn      uint64 `json:"streamed_in"`
+	StreamedInBytes uint64 `json:"streamed_in_bytes"`
+	CatchUps        uint64 `json:"catch_ups"`
+	Hints           uint64 `json:"hints"`
+	HintsDelivered  uint64 `json:"hints_delivered"`
+	ReadRepairs     uint64 `json:"read_repairs"`
+	Unavailable     uint64 `json:"unavailable"`
+	Unknown         uint64 `json:"unknown"`
+	Fenced          uint64 `json:"fenced"`
 }
 
 // PeerStats is the outbound peer traffic in Status: frames sent to other nodes,
@@ -61,6 +71,9 @@ func (s *Server) Status() Status {
 			ID: s.cfg.ID, Listen: s.Addr(), Clock: s.node.Clock().String(),
 			Keys: s.node.Store().Len(), Bytes: s.node.Store().Bytes(), Connections: len(s.conns),
 			Requests: ns.Requests, Writes: ns.Writes, Errors: ns.Errors,
+			StreamedIn: ns.StreamedIn, StreamedInBytes: ns.StreamedInBytes, CatchUps: ns.CatchUps,
+			Hints: ns.Hints, HintsDelivered: ns.HintsDelivered, ReadRepairs: ns.ReadRepairs,
+			Unavailable: ns.Unavailable, Unknown: ns.Unknown, Fenced: ns.Fenced,
 		}
 	})
 	st.Peers = s.peerStatus()

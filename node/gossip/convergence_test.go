@@ -63,10 +63,10 @@ func TestConvergenceTime(t *testing.T) {
 			suspect[trial] = first - crashed
 			rate += float64(s.sent-sent0) / float64(len(all)) / (s.now - t0).Seconds() / trials
 		}
-		rows = append(rows, fmt.Sprintf("%5d | %-16s | %-16s | %-16s | %5.1f | %v", n, stat(join[:]), stat(suspect[:]), stat(dead[:]), rate, DefaultConfig().SuspicionTimeout(n)))
+		rows = append(rows, fmt.Sprintf("%5d | %-16s | %-16s | %-16s | %5.1f | %v", n, stat(join[:]), stat(suspect[:]), stat(dead[:]), rate, DefaultConfig().SuspicionTimeout(n+1)))
 	}
 	t.Logf("convergence in virtual time, mean (max) of %d runs:\n"+
-		"nodes | join             | first suspect    | dead everywhere  | msgs/node/s | suspicion timeout\n%s",
+		"nodes | join             | first suspect    | dead everywhere  | msgs/node/s | suspicion timeout (n+1 members)\n%s",
 		trials, strings.Join(rows, "\n"))
 }
 

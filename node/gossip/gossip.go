@@ -45,6 +45,7 @@ type Gossip struct {
 	self    *entry
 	members map[uint16]*entry
 	ids     []uint16 // every member's id, self included, sorted
+	list    []*entry // every member's entry, in the order of ids
 
 	started bool
 	seeds   []string
@@ -55,7 +56,7 @@ type Gossip struct {
 	// hear of each other.
 	joined   bool
 	seedSeqs []uint64
-	pending []uint16 // ids with queued records, in no particular order
+	pending  []*entry // entries with queued records, in no particular order
 
 	// Probing: the shuffled round-robin order, the probe in flight, the
 	// ping-reqs being relayed for others.
@@ -106,6 +107,7 @@ func (g *Gossip) insert(m Member) *entry {
 	g.members[m.ID] = e
 	i, _ := slices.BinarySearch(g.ids, m.ID)
 	g.ids = slices.Insert(g.ids, i, m.ID)
+	g.list = slices.Insert(g.list, i, e)
 	return e
 }
 
@@ -171,8 +173,8 @@ func (g *Gossip) Start(now time.Duration, seeds []string) []Out {
 		}
 	}
 	timeout := g.cfg.SuspicionTimeout(g.population())
-	for _, id := range g.ids {
-		if e := g.members[id]; e.m.State == Suspect {
+	for _, e := range g.list {
+		if e.m.State == Suspect {
 			e.suspectUntil = now + timeout
 		}
 	}
@@ -202,9 +204,9 @@ func (g *Gossip) Leave() []Out {
 	s.Ring = nextEven(s.Ring)
 	g.self.changed = true
 	var outs []Out
-	for _, id := range g.ids {
-		if e := g.members[id]; e != g.self && live(e.m) {
-			outs = append(outs, g.send(id, &message{kind: kindPing, target: id}))
+	for _, e := range g.list {
+		if e != g.self && live(e.m) {
+			outs = append(outs, g.send(e.m.ID, &message{kind: kindPing, target: e.m.ID}))
 		}
 	}
 	return outs
@@ -227,9 +229,9 @@ func (g *Gossip) Remove(id uint16) bool {
 
 // Members returns every member known, self included, sorted by id.
 func (g *Gossip) Members() []Member {
-	ms := make([]Member, len(g.ids))
-	for i, id := range g.ids {
-		ms[i] = g.members[id].m
+	ms := make([]Member, len(g.list))
+	for i, e := range g.list {
+		ms[i] = e.m
 	}
 	return ms
 }
@@ -249,8 +251,8 @@ func (g *Gossip) Member(id uint16) (Member, bool) {
 // cheaply).
 func (g *Gossip) Changes() []Member {
 	var ms []Member
-	for _, id := range g.ids {
-		if e := g.members[id]; e.changed {
+	for _, e := range g.list {
+		if e.changed {
 			e.changed = false
 			ms = append(ms, e.m)
 		}
@@ -265,8 +267,8 @@ func (g *Gossip) Changes() []Member {
 // know the same records have the same epoch.
 func (g *Gossip) Epoch() uint64 {
 	var sum uint64
-	for _, id := range g.ids {
-		sum += uint64(g.members[id].m.Ring)
+	for _, e := range g.list {
+		sum += uint64(e.m.Ring)
 	}
 	return sum
 }
@@ -284,8 +286,8 @@ func live(m Member) bool { return m.State == Alive || m.State == Suspect }
 // population is n in the timeouts' log2(n+1): the members not Left.
 func (g *Gossip) population() int {
 	n := 0
-	for _, id := range g.ids {
-		if g.members[id].m.State != Left {
+	for _, e := range g.list {
+		if e.m.State != Left {
 			n++
 		}
 	}
@@ -296,9 +298,9 @@ func (g *Gossip) population() int {
 // those in id order.
 func (g *Gossip) pick(ok func(Member) bool) (uint16, bool) {
 	var cand []uint16
-	for _, id := range g.ids {
-		if e := g.members[id]; e != g.self && ok(e.m) {
-			cand = append(cand, id)
+	for _, e := range g.list {
+		if e != g.self && ok(e.m) {
+			cand = append(cand, e.m.ID)
 		}
 	}
 	if len(cand) == 0 {
@@ -315,7 +317,7 @@ func (g *Gossip) updated(e *entry) {
 	}
 	if !e.queued {
 		e.queued = true
-		g.pending = append(g.pending, e.m.ID)
+		g.pending = append(g.pending, e)
 	}
 	e.transmits = 0
 }

@@ -107,8 +107,8 @@ func (g *Gossip) reconnect(outs []Out) []Out {
 
 // knowsLive reports whether some member other than self is Alive or Suspect.
 func (g *Gossip) knowsLive() bool {
-	for _, id := range g.ids {
-		if e := g.members[id]; e != g.self && live(e.m) {
+	for _, e := range g.list {
+		if e != g.self && live(e.m) {
 			return true
 		}
 	}
@@ -129,9 +129,9 @@ func (g *Gossip) nextTarget() (uint16, bool) {
 			}
 		}
 		g.order = g.order[:0]
-		for _, id := range g.ids {
-			if e := g.members[id]; e != g.self && live(e.m) {
-				g.order = append(g.order, id)
+		for _, e := range g.list {
+			if e != g.self && live(e.m) {
+				g.order = append(g.order, e.m.ID)
 			}
 		}
 		g.rng.Shuffle(len(g.order), func(i, j int) { g.order[i], g.order[j] = g.order[j], g.order[i] })
@@ -145,9 +145,9 @@ func (g *Gossip) nextTarget() (uint16, bool) {
 func (g *Gossip) pingReqs(outs []Out) []Out {
 	p := g.probe
 	var cand []uint16
-	for _, id := range g.ids {
-		if e := g.members[id]; e != g.self && id != p.target && e.m.State == Alive {
-			cand = append(cand, id)
+	for _, e := range g.list {
+		if e != g.self && e.m.ID != p.target && e.m.State == Alive {
+			cand = append(cand, e.m.ID)
 		}
 	}
 	for i := 0; i < g.cfg.IndirectProbes && i < len(cand); i++ {
@@ -172,8 +172,8 @@ func (g *Gossip) suspect(now time.Duration, id uint16) {
 
 // expireSuspicions declares Dead every member whose suspicion timed out.
 func (g *Gossip) expireSuspicions(now time.Duration) {
-	for _, id := range g.ids {
-		if e := g.members[id]; e.m.State == Suspect && e != g.self && now >= e.suspectUntil {
+	for _, e := range g.list {
+		if e.m.State == Suspect && e != g.self && now >= e.suspectUntil {
 			e.m.State = Dead
 			g.updated(e)
 		}

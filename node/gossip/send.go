@@ -40,26 +40,25 @@ func (g *Gossip) pushPull(id uint16) Out {
 // Alive rides too, outside the count, so that a suspected member hears of it
 // from whoever still talks to it, and refutes.
 func (g *Gossip) piggyback(to uint16) []Member {
-	g.pending = slices.DeleteFunc(g.pending, func(id uint16) bool { return !g.members[id].queued })
-	slices.SortFunc(g.pending, func(a, b uint16) int {
-		if c := cmp.Compare(g.members[a].transmits, g.members[b].transmits); c != 0 {
+	g.pending = slices.DeleteFunc(g.pending, func(e *entry) bool { return !e.queued })
+	slices.SortFunc(g.pending, func(a, b *entry) int {
+		if c := cmp.Compare(a.transmits, b.transmits); c != 0 {
 			return c
 		}
-		return cmp.Compare(a, b)
+		return cmp.Compare(a.m.ID, b.m.ID)
 	})
 	limit := 0
 	var ms []Member
 	about := false
-	for _, id := range g.pending {
+	for _, e := range g.pending {
 		if len(ms) == g.cfg.PiggybackMax {
 			break
 		}
 		if limit == 0 {
 			limit = g.cfg.Retransmits(g.population())
 		}
-		e := g.members[id]
 		ms = append(ms, e.m)
-		about = about || id == to
+		about = about || e.m.ID == to
 		e.transmits++
 		if e.transmits >= limit {
 			e.queued = false
