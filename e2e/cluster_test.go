@@ -1,0 +1,133 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/memdb/memdb/node/ring"
+)
+
+// Real clusters: several memdbd processes on loopback, joined through
+// node 1, killed with SIGKILL and restarted on their data dirs. What they
+// check is what a user relies on: quorum writes survive a replica's death,
+// and a restarted replica catches up on exactly what it missed.
+
+// catchUpDeadline bounds how long a restarted node may take to catch up;
+// it is a deadline for a hang, not a performance threshold.
+const catchUpDeadline = 30 * time.Second
+
+// waitCatchUp polls the node's status until it has completed a catch-up
+// and holds at least keys keys, and returns how long that took. After
+// catchUpDeadline it fails the test with the status and the cluster dump.
+func (c *cluster) waitCatchUp(id, keys int) time.Duration {
+	c.t.Helper()
+	start := time.Now()
+	for {
+		st := c.node(id).status(c.t)
+		if st.CatchUps >= 1 && st.Keys >= keys {
+			return time.Since(start)
+		}
+		if time.Since(start) > catchUpDeadline {
+			c.t.Fatalf("node %d did not catch up within %v: status %+v, want catch_ups >= 1 and keys >= %d\n%s",
+				id, catchUpDeadline, st, keys, c.dump())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestClusterKillAndCatchUp(t *testing.T) {
+	c := startCluster(t, 3, 3)
+	joined := c.waitNormal(30 * time.Second)
+	t.Logf("3 nodes normal on every node %v after the last one said ready", joined.Round(time.Millisecond))
+
+	before := sets("c", "before", 0, 300)
+	setAll(t, before, "-addr", c.addrs(1), "-consistency", "quorum")
+
+	c.kill(2)
+	// The 300 writes node 2 misses, half through node 1, half through node 3.
+	missed := sets("c", "missed", 300, 300)
+	setAll(t, missed[:150], "-addr", c.addrs(1), "-consistency", "quorum")
+	setAll(t, missed[150:], "-addr", c.addrs(3), "-consistency", "quorum")
+	all := append(append([]kv{}, before...), missed...)
+	mustReadAll(t, all, "-addr", c.addrs(3), "-consistency", "quorum")
+
+	c.start(2)
+	took := c.waitCatchUp(2, len(all))
+	// Node 2 alone, at consistency one, without routing: every key it holds.
+	mustReadAll(t, all, "-addr", c.addrs(2), "-consistency", "one", "-no-routing")
+	st := c.node(2).status(t)
+	t.Logf("node 2 caught up %v after ready: status %+v", took.Round(time.Millisecond), st)
+	if st.Keys != len(all) {
+		t.Errorf("node 2 holds %d keys after catch-up, want exactly %d", st.Keys, len(all))
+	}
+	missedBytes := entryBytes(missed)
+	t.Logf("catch-up streamed %d entries, %d bytes, for %d missed writes of %d bytes: ratio %.2f entries, %.2f bytes",
+		st.StreamedIn, st.StreamedInBytes, len(missed), missedBytes,
+		float64(st.StreamedIn)/float64(len(missed)), float64(st.StreamedInBytes)/float64(missedBytes))
+	if st.StreamedIn == 0 && st.HintsDelivered == 0 {
+		t.Errorf("node 2 holds the missed writes but counts no entry streamed in: status %+v", st)
+	}
+	for _, id := range []int{1, 3} {
+		t.Logf("node %d status %+v", id, c.node(id).status(t))
+	}
+}
+
+// replicasOf returns the keys of kvs whose rf replicas, on the ring of
+// nodes 1..n with default vnodes, include id: the ring the nodes build
+// (node/cluster.go).
+func replicasOf(t *testing.T, kvs []kv, n, rf, id int) []kv {
+	t.Helper()
+	var ids []uint16
+	for i := 1; i <= n; i++ {
+		ids = append(ids, uint16(i))
+	}
+	r, err := ring.New(1, ring.Virtual(ids, ring.DefaultVnodes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mine []kv
+	for _, w := range kvs {
+		for _, rep := range r.Replicas([]byte(w.key), rf) {
+			if int(rep) == id {
+				mine = append(mine, w)
+			}
+		}
+	}
+	return mine
+}
+
+func TestTenNodes(t *testing.T) {
+	const n = 10
+	c := startCluster(t, n, 3)
+	joined := c.waitNormal(45 * time.Second)
+	t.Logf("%d nodes normal on every node %v after the last one said ready", n, joined.Round(time.Millisecond))
+
+	kvs := sets("t", "ten", 0, 200)
+	setAll(t, kvs, "-addr", c.addrs(1), "-consistency", "quorum")
+
+	c.kill(4)
+	c.kill(7)
+	// With rf 3 two dead nodes can leave a key one live replica: at
+	// consistency one every key is still there.
+	if bad := readAll(t, kvs, "-addr", c.addrs(10), "-consistency", "one", "-no-routing"); len(bad) > 0 {
+		t.Fatalf("through node 10 with nodes 4 and 7 dead: %d of %d reads wrong (first 10):\n%s\n%s",
+			len(bad), len(kvs), strings.Join(bad[:min(10, len(bad))], "\n"), c.dump())
+	}
+	mustReadAll(t, kvs, "-addr", c.addrs(10), "-consistency", "one")
+
+	c.start(7)
+	mine := replicasOf(t, kvs, n, 3, 7)
+	if len(mine) == 0 {
+		t.Fatalf("node 7 replicates none of %d keys: the test checks nothing", len(kvs))
+	}
+	took := c.waitCatchUp(7, len(mine))
+	st := c.node(7).status(t)
+	t.Logf("node 7 caught up %v after ready; it replicates %d of %d keys; status %+v", took.Round(time.Millisecond), len(mine), len(kvs), st)
+	if st.Keys != len(mine) {
+		t.Errorf("node 7 holds %d keys, want the %d it replicates", st.Keys, len(mine))
+	}
+	if bad := readAll(t, mine, "-addr", c.addrs(7), "-consistency", "one", "-no-routing"); len(bad) > 0 {
+		t.Fatalf("node 7 alone: %d of its %d keys wrong (first 10):\n%s", len(bad), len(mine), strings.Join(bad[:min(10, len(bad))], "\n"))
+	}
+}
