@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/gossip"
 	"github.com/memdb/memdb/node/ring"
 )
 
@@ -29,7 +30,7 @@ const syncLimit = 256 << 10
 
 // syncTries bounds how often one Sync is sent without an answer before the
 // pull gives up (and catch-up picks another source on its next round).
-const syncTries = 5
+const syncTries = 3
 
 // pull streams from peer the entries in spans that marks say this node
 // lacks, then calls done.
@@ -185,13 +186,7 @@ func (n *Node) catchUp(marks []net.Mark, done func(ok bool)) {
 		if !slices.Contains(a.read, self) && !slices.Contains(a.write, self) {
 			continue
 		}
-		src := uint16(0)
-		for _, r := range a.read {
-			if r != self && n.up(r) {
-				src = r
-				break
-			}
-		}
+		src := n.source(a.read)
 		if src == 0 {
 			if len(a.read) > 1 || len(a.read) == 1 && a.read[0] != self {
 				missing = true
@@ -218,6 +213,25 @@ func (n *Node) catchUp(marks []net.Mark, done func(ok bool)) {
 			}
 		})
 	}
+}
+
+// source picks the owner to pull an arc from: the first one the failure
+// detector holds alive, else the first merely suspected one, else none.
+func (n *Node) source(owners []uint16) uint16 {
+	self := uint16(n.cfg.ID)
+	var suspect uint16
+	for _, r := range owners {
+		if r == self || !n.up(r) {
+			continue
+		}
+		if m, _ := n.gossip.Member(r); m.State == gossip.Alive {
+			return r
+		}
+		if suspect == 0 {
+			suspect = r
+		}
+	}
+	return suspect
 }
 
 // appendSpan adds s to ss, merging it with the last span if they touch.
