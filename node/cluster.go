@@ -113,11 +113,6 @@ type memberInfo struct {
 	Vnodes uint16
 }
 
-// readReplicas is key's preference list for reads.
-func (n *Node) readReplicas(key []byte) []uint16 {
-	return n.view.read.Replicas(key, n.cfg.ReplicationFactor)
-}
-
 // groups are the replica sets a request must satisfy for key: the
 // replicas on the read ring and, while a member joins or leaves, those on
 // the write ring too. A request needs its level's count from each group
@@ -222,8 +217,6 @@ func inSpans(h uint64, ss []net.Span) bool {
 // memberKey is the log key of a member record.
 func memberKey(id uint16) []byte { return binary.BigEndian.AppendUint16(nil, id) }
 
-func contains(ids []uint16, id uint16) bool { return slices.Contains(ids, id) }
-
 // sortedKeys returns m's keys in ascending order.
 func sortedKeys[V any](m map[uint16]V) []uint16 {
 	ks := make([]uint16, 0, len(m))
@@ -236,7 +229,9 @@ func sortedKeys[V any](m map[uint16]V) []uint16 {
 
 // Replicas is key's preference list on the ring reads use, for checkers
 // and the admin API.
-func (n *Node) Replicas(key []byte) []uint16 { return n.readReplicas(key) }
+func (n *Node) Replicas(key []byte) []uint16 {
+	return n.view.read.Replicas(key, n.cfg.ReplicationFactor)
+}
 
 // Epoch is the ring epoch the node is at.
 func (n *Node) Epoch() uint64 { return n.view.epoch }

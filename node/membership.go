@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/memdb/memdb/net"
@@ -30,7 +31,7 @@ import (
 // startMembership boots gossip from the members the log held.
 func (n *Node) startMembership() error {
 	self := uint16(n.cfg.ID)
-	mine, ok := n.restored[self]
+	mine, ok := n.known[self]
 	if !ok {
 		mine = gossip.Member{ID: self}
 	}
@@ -52,10 +53,10 @@ func (n *Node) startMembership() error {
 		return fmt.Errorf("start gossip: %w", err)
 	}
 	n.gossip = g
-	restored := make([]gossip.Member, 0, len(n.restored))
-	for _, id := range sortedKeys(n.restored) {
+	restored := make([]gossip.Member, 0, len(n.known))
+	for _, id := range sortedKeys(n.known) {
 		if id != self {
-			restored = append(restored, n.restored[id])
+			restored = append(restored, n.known[id])
 		}
 	}
 	g.Restore(restored)
@@ -277,11 +278,11 @@ func (n *Node) handOff(done func(error)) {
 	self := uint16(n.cfg.ID)
 	byPeer := map[uint16][]net.Span{}
 	for _, a := range n.view.arcs(n.cfg.ReplicationFactor) {
-		if !contains(a.read, self) {
+		if !slices.Contains(a.read, self) {
 			continue
 		}
 		for _, r := range a.write {
-			if !contains(a.read, r) {
+			if !slices.Contains(a.read, r) {
 				byPeer[r] = appendSpan(byPeer[r], a.span)
 			}
 		}

@@ -29,13 +29,12 @@ type Node struct {
 	renewing     bool
 	leaseWaiters []func(clock.Timestamp)
 	// gossip knows the members; known is the record of each the node has
-	// logged; restored are the records the log held at boot; view is the
-	// ring built from them.
-	gossip   *gossip.Gossip
-	known    map[uint16]gossip.Member
-	restored map[uint16]gossip.Member
-	view     view
-	ticks    uint64
+	// logged (at boot, what the log held); view is the ring built from
+	// them.
+	gossip *gossip.Gossip
+	known  map[uint16]gossip.Member
+	view   view
+	ticks  uint64
 	// marks is, per origin, the highest counter among the writes this node
 	// has logged; bootMarks is what it was at boot, what catch-up asks past.
 	marks     map[uint16]uint64
@@ -95,16 +94,15 @@ func New(cfg Config, env Env) (*Node, error) {
 		return nil, err
 	}
 	return &Node{
-		cfg:      cfg,
-		env:      env,
-		lamport:  clock.NewLamport(uint16(cfg.ID), 0),
-		store:    store.New(),
-		known:    make(map[uint16]gossip.Member),
-		restored: make(map[uint16]gossip.Member),
-		marks:    make(map[uint16]uint64),
-		ops:      make(map[uint64]*op),
-		calls:    make(map[uint64]*call),
-		hints:    make(map[uint16]*hintQueue),
+		cfg:     cfg,
+		env:     env,
+		lamport: clock.NewLamport(uint16(cfg.ID), 0),
+		store:   store.New(),
+		known:   make(map[uint16]gossip.Member),
+		marks:   make(map[uint16]uint64),
+		ops:     make(map[uint64]*op),
+		calls:   make(map[uint64]*call),
+		hints:   make(map[uint16]*hintQueue),
 	}, nil
 }
 
@@ -149,7 +147,7 @@ func (n *Node) Start() error {
 		n.env.Log.Info("removed files left by an interrupted roll or compaction", "files", rep.Removed)
 	}
 	n.env.Log.Info("node started", "id", n.cfg.ID, "fsync", lcfg.Mode, "records", rep.Records, "log_bytes", rep.Bytes,
-		"keys", n.store.Len(), "clock", n.lamport.Now().String(), "members", len(n.restored))
+		"keys", n.store.Len(), "clock", n.lamport.Now().String(), "members", len(n.known))
 	n.renewLease()
 	if err := n.startMembership(); err != nil {
 		n.err = err
@@ -160,12 +158,10 @@ func (n *Node) Start() error {
 
 // replay applies one record of the log at boot.
 func (n *Node) replay(r oplog.Record) error {
-	v := store.Version{Stamp: r.Stamp}
 	switch r.Type {
-	case oplog.TypeSet:
-		v.Value = r.Value
-	case oplog.TypeDelete:
-		v.Deleted = true
+	case oplog.TypeSet, oplog.TypeDelete:
+		n.store.Apply(r.Key, recordVersion(r))
+		return nil
 	case oplog.TypeLease:
 		return nil // its counter is in the report's MaxCounter
 	case oplog.TypeMember:
@@ -173,16 +169,13 @@ func (n *Node) replay(r oplog.Record) error {
 		if err != nil {
 			return err
 		}
-		if cur, ok := n.restored[m.ID]; !ok || gossip.Newer(m, cur) {
-			n.restored[m.ID] = m
+		if cur, ok := n.known[m.ID]; !ok || gossip.Newer(m, cur) {
+			n.known[m.ID] = m
 		}
-		n.known[m.ID] = n.restored[m.ID]
 		return nil
 	default:
 		return fmt.Errorf("record type %v at stamp %v is not one this node applies", r.Type, r.Stamp)
 	}
-	n.store.Apply(r.Key, v)
-	return nil
 }
 
 // Stop ends the node's work: new requests are refused, and done is called

@@ -130,3 +130,16 @@ func TestRestartKeepsWritesAndClock(t *testing.T) {
 		t.Fatalf("k = %q after a write made after the restart, want new", got.Value)
 	}
 }
+
+// A coordinator may send a stamp to replicas without ever logging it
+// itself. After a crash it must not issue that stamp again: the durable
+// lease starts the clock past every counter it could have used.
+func TestRestartNeverReusesAStampItNeverLogged(t *testing.T) {
+	h := newHarness(t)
+	h.drain() // the first lease is durable
+	sent := h.n.lamport.Tick()
+	h.crash()
+	if got := h.n.Clock(); !sent.Less(got) {
+		t.Fatalf("clock after restart %v is not past %v, a stamp the node used before the crash", got, sent)
+	}
+}
