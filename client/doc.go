@@ -3,9 +3,18 @@
 // Dial connects to one of the given node addresses, authenticates with the
 // client key (a challenge-response over HMAC-SHA256: the key never crosses
 // the wire, and the client checks that the node knows the key too) and
-// returns a Client whose methods — Get, Set, Delete, Contains — take a
-// context.Context and per-call options such as WithConsistency. A Client is
-// safe for concurrent use by many goroutines, and is meant to be shared.
+// returns a Client whose methods — Get, Set, Delete, Contains, CAS — take
+// a context.Context and per-call options such as WithConsistency. A Client
+// is safe for concurrent use by many goroutines, and is meant to be shared.
+//
+// # Compare-and-set and serial consistency
+//
+// CAS(key, old, new) writes new only if key holds old (old nil: only if
+// key is absent), and says whether it did. The key's replicas agree on it
+// through a Paxos round, so it is linearizable. A Get or Contains with
+// WithConsistency(net.Serial) reads through such a round, and a Set at
+// Serial is a Paxos put; those are linearizable with CAS on the same key.
+// Mixing them with plain (one, quorum, all) writes of the key is not.
 //
 // # Pipelining
 //
@@ -34,6 +43,8 @@
 //     connection, or the node itself could not tell). The write may or may
 //     not have happened. The client never retries a write on its own:
 //     read the key, or retry if the write is idempotent.
+//   - ErrContention: a CAS or serial call lost to other proposers of its
+//     key. It did not take effect, so calling again is safe.
 //   - ErrTimeout: no answer within the call's deadline; a timed-out write is
 //     also ErrUnknownOutcome, and context.DeadlineExceeded matches too.
 //   - ErrAuth: a node refused the key, or could not prove it knows it.
@@ -43,9 +54,10 @@
 // Any other error a node replies with is a *net.Error (errors.As finds it),
 // whose Code says what went wrong.
 //
-// Keys are 1 to net.MaxKey bytes and values at most net.MaxValue bytes. The
-// client checks both before sending: a bad key is net.ErrBadKey, a value
-// too large net.ErrTooLarge, and nothing reaches the node.
+// Keys are 1 to net.MaxKey bytes and values (a CAS's old and new included)
+// at most net.MaxValue bytes. The client checks both before sending: a bad
+// key is net.ErrBadKey, a value too large net.ErrTooLarge, and nothing
+// reaches the node.
 //
 // # Routing
 //
@@ -73,7 +85,7 @@
 // A broken connection is replaced on the next call. A call that cannot
 // reach a node tries the next one; a read whose connection breaks after it
 // was sent is retried on another connection, then on the next replica,
-// since reading twice is harmless; a write never is. A node that is
+// since reading twice is harmless; a write (a CAS included) never is. A node that is
 // shutting down refuses requests without acting on them, so those are
 // retried elsewhere too.
 //

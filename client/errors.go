@@ -17,6 +17,11 @@ var (
 	// request left, or the node itself timed out waiting for replicas. The
 	// client does not retry it.
 	ErrUnknownOutcome = errors.New("outcome unknown")
+	// ErrContention means a CAS, or a serial read or write, lost to other
+	// proposers of the same key until the node gave up (the node's
+	// Contention code). Unlike ErrUnknownOutcome, it certainly did not take
+	// effect: calling again is safe.
+	ErrContention = errors.New("contention")
 	// ErrQuorum means not enough replicas answered for the consistency
 	// level; nothing was written (the node's Unavailable code).
 	ErrQuorum = errors.New("quorum not reached")
@@ -48,6 +53,8 @@ func replyError(e *net.Error) error {
 		return &codeError{ErrQuorum, e}
 	case net.CodeUnknownOutcome:
 		return &codeError{ErrUnknownOutcome, e}
+	case net.CodeContention:
+		return &codeError{ErrContention, e}
 	case net.CodeAuth:
 		return &codeError{ErrAuth, e}
 	}

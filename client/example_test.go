@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"strconv"
 
 	"github.com/memdb/memdb/client"
 	"github.com/memdb/memdb/net"
@@ -38,4 +39,49 @@ func Example() {
 	default:
 		fmt.Println(string(v))
 	}
+}
+
+// A counter kept as a decimal string, incremented with CAS: read the value,
+// swap in the next one, and start again if another writer got there first.
+func ExampleClient_CAS() {
+	ctx := context.Background()
+	c, err := client.Dial(ctx, client.Options{Addrs: []string{"127.0.0.1:7400"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	for attempt := 0; attempt < 10; attempt++ {
+		// A serial read sees every CAS that finished before it.
+		old, err := c.Get(ctx, "visits", client.WithConsistency(net.Serial))
+		n := 0
+		switch {
+		case errors.Is(err, client.ErrNotFound):
+			// old is nil: the CAS below swaps only if the key is still absent.
+		case errors.Is(err, client.ErrContention):
+			continue
+		case err != nil:
+			log.Fatal(err)
+		default:
+			if n, err = strconv.Atoi(string(old)); err != nil {
+				log.Fatal(err)
+			}
+		}
+		swapped, err := c.CAS(ctx, "visits", old, []byte(strconv.Itoa(n+1)))
+		switch {
+		case errors.Is(err, client.ErrContention):
+			// Nothing was written: try again.
+		case errors.Is(err, client.ErrUnknownOutcome):
+			// It may have swapped; the client did not send it twice, and
+			// trying again could count this visit twice.
+			log.Fatal(err)
+		case err != nil:
+			log.Fatal(err)
+		case swapped:
+			fmt.Println("visits:", n+1)
+			return
+		}
+		// Another writer changed the value first: read it again.
+	}
+	log.Fatal("too much contention on visits")
 }

@@ -115,6 +115,7 @@ func TestErrorCodes(t *testing.T) {
 	}{
 		{net.CodeUnavailable, ErrQuorum},
 		{net.CodeUnknownOutcome, ErrUnknownOutcome},
+		{net.CodeContention, ErrContention},
 		{net.CodeAuth, ErrAuth},
 		{net.CodeInternal, nil},
 		{net.CodeUnsupported, nil},
@@ -234,7 +235,8 @@ func TestRepliesOutOfOrder(t *testing.T) {
 }
 
 // Every request carries the highest timestamp seen in any reply: frame
-// clocks and the versions of values and writes.
+// clocks and the versions of values and writes. A CAS's Bool carries no
+// version, but its frame clock counts like any other.
 func TestSessionClock(t *testing.T) {
 	clocks := make(chan clock.Timestamp, 16)
 	replies := []net.Frame{
@@ -243,6 +245,8 @@ func TestSessionClock(t *testing.T) {
 		{Clock: clock.Timestamp{Counter: 1, Node: 1}, Msg: &net.Value{Found: true, Version: clock.Timestamp{Counter: 20, Node: 1}, Value: []byte("x")}},
 		{Clock: clock.Timestamp{Counter: 2, Node: 1}, Msg: &net.Bool{}},
 		{Msg: &net.Bool{}},
+		{Clock: clock.Timestamp{Counter: 30, Node: 2}, Msg: &net.Bool{Value: true}},
+		{Msg: &net.Value{}},
 	}
 	n := startFake(t, "", func(c *fakeConn) {
 		for _, r := range replies {
@@ -262,12 +266,15 @@ func TestSessionClock(t *testing.T) {
 	c.Get(ctx, "k")
 	c.Contains(ctx, "k")
 	c.Contains(ctx, "k")
+	c.CAS(ctx, "k", nil, []byte("v"))
+	c.Get(ctx, "k", WithConsistency(net.Serial))
 	close(clocks)
 	var got []clock.Timestamp
 	for ts := range clocks {
 		got = append(got, ts)
 	}
-	want := []clock.Timestamp{{}, {Counter: 7, Node: 2}, {Counter: 10, Node: 3}, {Counter: 20, Node: 1}, {Counter: 20, Node: 1}}
+	want := []clock.Timestamp{{}, {Counter: 7, Node: 2}, {Counter: 10, Node: 3}, {Counter: 20, Node: 1}, {Counter: 20, Node: 1},
+		{Counter: 20, Node: 1}, {Counter: 30, Node: 2}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("request clocks (-want +got):\n%s", diff)
 	}

@@ -2,6 +2,7 @@ package client
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
 	"errors"
 	stdnet "net"
@@ -184,8 +185,19 @@ func apply(m net.Message, data map[string][]byte, mu *sync.Mutex) net.Message {
 		data[string(m.Key)] = m.Value
 		return &net.Done{}
 	case *net.Delete:
+		if m.Level == net.Serial {
+			// As a node answers.
+			return &net.Error{Code: net.CodeUnsupported, Message: "a delete cannot be serial"}
+		}
 		delete(data, string(m.Key))
 		return &net.Done{}
+	case *net.CAS:
+		v, ok := data[string(m.Key)]
+		if ok != m.OldFound || !bytes.Equal(v, m.Old) {
+			return &net.Bool{Value: false}
+		}
+		data[string(m.Key)] = m.New
+		return &net.Bool{Value: true}
 	case *net.Contains:
 		_, ok := data[string(m.Key)]
 		return &net.Bool{Value: ok}

@@ -73,6 +73,10 @@ func (c *Client) request(ctx context.Context, op, key string, msg net.Message, w
 	if err := net.ValidateKey([]byte(key)); err != nil {
 		return net.Frame{}, fmt.Errorf("%s %s: %w", op, keyString(key), err)
 	}
+	if co.level > net.Serial {
+		// The node would take the frame for a malformed one and hang up.
+		return net.Frame{}, fmt.Errorf("%s %s: %w: consistency %s is not a level (want one, quorum, all or serial)", op, keyString(key), errOptions, co.level)
+	}
 	f, err := c.exchange(ctx, []byte(key), msg, write, co)
 	if err != nil {
 		return net.Frame{}, fmt.Errorf("%s %s: %w", op, keyString(key), err)

@@ -29,7 +29,9 @@ type Options struct {
 	// empty when they require none.
 	Key string
 	// Consistency is the level of calls that do not choose one with
-	// WithConsistency. Default lets the node choose (quorum).
+	// WithConsistency. Default lets the node choose (quorum). At
+	// net.Serial, Delete calls fail unless they choose another level (see
+	// WithConsistency).
 	Consistency net.Consistency
 	// Timeout bounds each call, connecting included, when the caller's
 	// context has no earlier deadline. Default DefaultTimeout; negative
@@ -95,8 +97,11 @@ type call struct {
 	timeout time.Duration
 }
 
-// WithConsistency sets the consistency level of one call. Serial is for
-// reads only; a node refuses a serial write.
+// WithConsistency sets the consistency level of one call. At net.Serial a
+// Get or Contains is a linearizable read through a Paxos round among the
+// key's replicas, and a Set is a Paxos put (an unconditional CAS); a node
+// refuses a serial Delete (a *net.Error with CodeUnsupported). Serial calls
+// may fail with ErrContention. CAS is always serial and ignores the level.
 func WithConsistency(c net.Consistency) CallOption {
 	return func(o *call) { o.level = c }
 }

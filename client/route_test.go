@@ -101,6 +101,8 @@ func requestKey(m net.Message) string {
 		return string(m.Key)
 	case *net.Contains:
 		return string(m.Key)
+	case *net.CAS:
+		return string(m.Key)
 	}
 	return "(" + m.Kind().String() + ")"
 }
@@ -176,8 +178,11 @@ func TestRoutesToFirstReplica(t *testing.T) {
 		if err := c.Delete(ctx, k); err != nil {
 			t.Fatalf("Delete(%q): %v", k, err)
 		}
+		if swapped, err := c.CAS(ctx, k, nil, []byte("w")); !swapped || err != nil {
+			t.Fatalf("CAS(%q) of an absent key: got %v, %v; want true, nil", k, swapped, err)
+		}
 		owner := r.Replicas([]byte(k), rf)[0]
-		want[owner] = append(want[owner], k, k, k, k)
+		want[owner] = append(want[owner], k, k, k, k, k)
 	}
 	if len(want) != 3 {
 		t.Fatalf("the test keys have owners %v; want all three nodes", want)
@@ -269,6 +274,12 @@ func TestLostReplyRetriesReadsOnly(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[uint16][]string{1: {key}}, fc.take()); diff != "" {
 		t.Fatalf("Set: keys received (-want +got); a sent write must not be sent again:\n%s", diff)
+	}
+	if _, err := c.CAS(ctx, key, nil, []byte("v")); !errors.Is(err, ErrUnknownOutcome) {
+		t.Fatalf("CAS(%q) with its first replica hanging up: got %v, want ErrUnknownOutcome", key, err)
+	}
+	if diff := cmp.Diff(map[uint16][]string{1: {key}}, fc.take()); diff != "" {
+		t.Fatalf("CAS: keys received (-want +got); a sent CAS must not be sent again:\n%s", diff)
 	}
 }
 

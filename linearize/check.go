@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"sort"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -128,7 +130,7 @@ func Operations(h History) []porcupine.Operation {
 		}
 		ops = append(ops, porcupine.Operation{
 			ClientId: proc,
-			Input:    Input{Kind: o.Kind, Key: o.Key, Value: o.Value, Node: o.Node},
+			Input:    Input{Kind: o.Kind, Key: o.Key, Value: o.Value, Old: o.Old, OldAbsent: o.OldAbsent, Node: o.Node},
 			Call:     int64(o.Call),
 			Output:   Output{Unknown: unknown, Found: o.Found, Value: o.Output},
 			Return:   ret,
@@ -170,4 +172,53 @@ func (r Result) Visualize(w io.Writer, windows []Window) error {
 		return fmt.Errorf("visualize key %q: %w", r.Key, err)
 	}
 	return nil
+}
+
+// ShortestPrefix returns the shortest prefix of key's history that is
+// already not linearizable, and the operation whose call or return ends it
+// (nil if key's history is linearizable). A prefix up to time T holds the
+// operations called by T; one that had not returned by T is unknown (a
+// write may take effect later or never; a read is left out). A later T
+// only adds constraints, so the shortest illegal prefix is found by binary
+// search over the times at which operations are called or return.
+func ShortestPrefix(h History, key string) (History, *Op) {
+	var ops History
+	var times []time.Duration
+	for _, o := range h {
+		if o.Key == key || o.Kind == Wipe {
+			ops = append(ops, o)
+			times = append(times, o.Call, o.Return)
+		}
+	}
+	slices.Sort(times)
+	times = slices.Compact(times)
+	prefix := func(t time.Duration) History {
+		var p History
+		for _, o := range ops {
+			if o.Call > t {
+				continue
+			}
+			if o.Return > t {
+				o.Outcome, o.Return = Unknown, t
+			}
+			p = append(p, o)
+		}
+		return p
+	}
+	legal := func(i int) bool {
+		res, err := Check(prefix(times[i]), 0)
+		return err == nil && res.OK
+	}
+	if len(times) == 0 || legal(len(times)-1) {
+		return nil, nil
+	}
+	i := sort.Search(len(times), func(i int) bool { return !legal(i) })
+	t := times[i]
+	p := prefix(t)
+	for j := range ops {
+		if o := &ops[j]; (o.Return == t && o.Outcome != Unknown) || o.Call == t {
+			return p, o
+		}
+	}
+	return p, nil
 }

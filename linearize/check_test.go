@@ -197,7 +197,7 @@ func TestHistoryJSON(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(h) {
 		t.Errorf("round trip: got %v, want %v", got, h)
 	}
-	if err := json.Unmarshal([]byte(`[{"op":"cas"}]`), &got); !errors.Is(err, ErrBadHistory) {
+	if err := json.Unmarshal([]byte(`[{"op":"swap"}]`), &got); !errors.Is(err, ErrBadHistory) {
 		t.Errorf("unknown op: error %v, want ErrBadHistory", err)
 	}
 }

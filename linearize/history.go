@@ -23,9 +23,12 @@ const (
 	// Wipe empties the whole store at one instant (a crash of a node that
 	// keeps its data only in memory). It has no key.
 	Wipe
+	// Cas writes Value to Key if Key holds Old (or is absent, if OldAbsent):
+	// output Found is whether it swapped.
+	Cas
 )
 
-var kindNames = [...]string{Get: "get", Set: "set", Delete: "delete", Contains: "contains", Wipe: "wipe"}
+var kindNames = [...]string{Get: "get", Set: "set", Delete: "delete", Contains: "contains", Wipe: "wipe", Cas: "cas"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) && kindNames[k] != "" {
@@ -50,7 +53,7 @@ func (k *Kind) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: unknown operation %q (want get, set, delete, contains or wipe)", ErrBadHistory, b)
+	return fmt.Errorf("%w: unknown operation %q (want get, set, delete, contains, wipe or cas)", ErrBadHistory, b)
 }
 
 // Outcome is how an operation ended.
@@ -105,14 +108,19 @@ type Op struct {
 	Client  int           `json:"client,omitempty"` // the client that issued it, 1-based; 0 for wipes
 	Kind    Kind          `json:"op"`
 	Key     string        `json:"key,omitempty"`
-	Value   string        `json:"value,omitempty"` // Set: the value written (unique in a run)
+	Value   string        `json:"value,omitempty"` // Set and Cas: the value written (unique in a run)
+	// Cas: the value expected, or with OldAbsent, that the key be absent.
+	Old       string `json:"old,omitempty"`
+	OldAbsent bool   `json:"old_absent,omitempty"`
+	// Serial says the operation went through Paxos (a serial read or put).
+	Serial bool `json:"serial,omitempty"`
 	Call    time.Duration `json:"call_ns"`
 	// Return is when the answer arrived, or, for an unknown outcome, when
 	// the client gave up; the checker treats an unknown write as returning
 	// after everything else.
 	Return  time.Duration `json:"return_ns"`
 	Outcome Outcome       `json:"outcome"`
-	Found   bool          `json:"found,omitempty"`  // Get and Contains: the key had a value
+	Found   bool          `json:"found,omitempty"`  // Get and Contains: the key had a value; Cas: it swapped
 	Output  string        `json:"output,omitempty"` // Get: the value read
 	Node    int           `json:"node,omitempty"`   // the node that served it (Wipe: crashed)
 	// Version is the timestamp the node answered with: a write's stamp, or
@@ -127,6 +135,8 @@ func (o Op) String() string {
 	switch o.Kind {
 	case Set:
 		fmt.Fprintf(&b, "set(%s, %s)", o.Key, o.Value)
+	case Cas:
+		fmt.Fprintf(&b, "cas(%s, %s, %s)", o.Key, o.expected(), o.Value)
 	case Wipe:
 		fmt.Fprintf(&b, "wipe(node %d)", o.Node)
 	default:
@@ -139,10 +149,18 @@ func (o Op) String() string {
 		fmt.Fprintf(&b, " -> %s", o.Output)
 	case o.Kind == Get:
 		b.WriteString(" -> nil")
-	case o.Kind == Contains:
+	case o.Kind == Contains || o.Kind == Cas:
 		fmt.Fprintf(&b, " -> %t", o.Found)
 	}
 	return b.String()
+}
+
+// expected renders a Cas's expectation: the old value, or nil for absence.
+func (o Op) expected() string {
+	if o.OldAbsent {
+		return "nil"
+	}
+	return o.Old
 }
 
 // History is every operation of a run, in the order they were called.
@@ -153,7 +171,7 @@ type History []Op
 func (h History) Validate() error {
 	for i, o := range h {
 		switch {
-		case o.Kind < Get || o.Kind > Wipe:
+		case o.Kind < Get || o.Kind > Cas:
 			return fmt.Errorf("%w: op %d has unknown kind %d", ErrBadHistory, i, uint8(o.Kind))
 		case o.Outcome < OK || o.Outcome > Unknown:
 			return fmt.Errorf("%w: op %d (%s) has unknown outcome %d", ErrBadHistory, i, o.Kind, uint8(o.Outcome))
@@ -161,6 +179,8 @@ func (h History) Validate() error {
 			return fmt.Errorf("%w: op %d (%s) has no key", ErrBadHistory, i, o.Kind)
 		case o.Kind == Wipe && o.Key != "":
 			return fmt.Errorf("%w: op %d is a wipe with key %q; wipes cover every key", ErrBadHistory, i, o.Key)
+		case o.Kind == Cas && o.OldAbsent && o.Old != "":
+			return fmt.Errorf("%w: op %d is a cas on absence with an old value %q", ErrBadHistory, i, o.Old)
 		case o.Return < o.Call:
 			return fmt.Errorf("%w: op %d (%s) returns at %v, before its call at %v", ErrBadHistory, i, o, o.Return, o.Call)
 		case o.Process < 0:

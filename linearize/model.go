@@ -9,14 +9,16 @@ import (
 
 // Input is what Porcupine sees as an operation's input.
 type Input struct {
-	Kind  Kind
-	Key   string
-	Value string // Set only
-	Node  int    // Wipe only, for display
+	Kind      Kind
+	Key       string
+	Value     string // Set and Cas
+	Old       string // Cas
+	OldAbsent bool   // Cas
+	Node      int    // Wipe only, for display
 }
 
 // Output is what Porcupine sees as an operation's output. Unknown matches
-// anything.
+// anything. For Cas, Found is whether it swapped.
 type Output struct {
 	Unknown bool
 	Found   bool
@@ -44,6 +46,15 @@ func Step(s State, in Input, out Output) (bool, State) {
 		return true, State{Found: true, Value: in.Value}
 	case Delete, Wipe:
 		return true, State{}
+	case Cas:
+		holds := s.Found != in.OldAbsent && (in.OldAbsent || s.Value == in.Old)
+		after := s
+		if holds {
+			after = State{Found: true, Value: in.Value}
+		}
+		// An unknown cas is placed at its linearization point like an
+		// unknown set: there it swaps exactly when its condition holds.
+		return out.Unknown || out.Found == holds, after
 	}
 	return false, s
 }
@@ -70,6 +81,12 @@ func ModelWith(step func(State, Input, Output) (bool, State)) porcupine.Model {
 			switch i.Kind {
 			case Set:
 				call = fmt.Sprintf("set(%s, %s)", i.Key, i.Value)
+			case Cas:
+				old := i.Old
+				if i.OldAbsent {
+					old = "nil"
+				}
+				call = fmt.Sprintf("cas(%s, %s, %s)", i.Key, old, i.Value)
 			case Wipe:
 				return fmt.Sprintf("wipe (node %d crashed)", i.Node)
 			default:
@@ -82,7 +99,7 @@ func ModelWith(step func(State, Input, Output) (bool, State)) porcupine.Model {
 				return call + " -> " + o.Value
 			case i.Kind == Get:
 				return call + " -> nil"
-			case i.Kind == Contains:
+			case i.Kind == Contains || i.Kind == Cas:
 				return fmt.Sprintf("%s -> %t", call, o.Found)
 			}
 			return call

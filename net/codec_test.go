@@ -43,7 +43,10 @@ type sample struct {
 	body []byte
 }
 
-var testClock = clock.Timestamp{Counter: 0x1112131415161718, Node: 0x2122}
+var (
+	testClock  = clock.Timestamp{Counter: 0x1112131415161718, Node: 0x2122}
+	testBallot = clock.Timestamp{Counter: 9, Node: 2}
+)
 
 // samples holds at least one frame of every kind, with the body bytes
 // written out by hand from the tables in doc.go. The peer kinds' samples
@@ -90,7 +93,7 @@ func samples() []sample {
 		{"error empty", Frame{Msg: &Error{Code: CodeMalformed}}, []byte{0x00, 0x01, 0x00, 0x00}},
 		{"error unknown code", Frame{ID: 3, Msg: &Error{Code: 0xffff, Message: "ü"}},
 			[]byte{0xff, 0xff, 0x00, 0x02, 0xc3, 0xbc}},
-	}, peerSamples()...)
+	}, append(peerSamples(), paxosSamples()...)...)
 }
 
 func cat(parts ...[]byte) []byte {
@@ -660,6 +663,7 @@ func TestNumbersFixed(t *testing.T) {
 		KindGet: 10, KindSet: 11, KindDelete: 12, KindContains: 13, KindCompact: 20,
 		KindValue: 40, KindDone: 41, KindBool: 42, KindError: 43,
 		KindRing: 21, KindRingInfo: 44, KindGossip: 60, KindReplicate: 61, KindRead: 62, KindSync: 63, KindSyncBatch: 64,
+		KindCAS: 14, KindPrepare: 65, KindPromise: 66, KindPropose: 67, KindAccepted: 68,
 	}
 	for k, n := range kinds {
 		if uint8(k) != n {
@@ -680,7 +684,7 @@ func TestNumbersFixed(t *testing.T) {
 	codes := map[Code]uint16{
 		CodeMalformed: 1, CodeTooLarge: 2, CodeBadKey: 3, CodeAuth: 4, CodeUnknownKind: 5,
 		CodeUnavailable: 6, CodeUnknownOutcome: 7, CodeInternal: 8, CodeUnsupported: 9,
-		CodeShuttingDown: 10,
+		CodeShuttingDown: 10, CodeContention: 11,
 	}
 	for c, n := range codes {
 		if uint16(c) != n {

@@ -97,11 +97,12 @@
 //	  11  Set        client   Done or Error
 //	  12  Delete     client   Done or Error
 //	  13  Contains   client   Bool or Error
+//	  14  CAS        client   Bool (true: swapped) or Error
 //	  20  Compact    client   Done (once the compacted log is durable) or Error
 //	  21  Ring       client   RingInfo or Error
 //	  40  Value      node     answers Get and Read
 //	  41  Done       node     answers Set, Delete, Compact and Replicate
-//	  42  Bool       node     answers Contains
+//	  42  Bool       node     answers Contains and CAS
 //	  43  Error      node     answers any request that failed
 //	  44  RingInfo   node     answers Ring
 //	  60  Gossip     peer     nothing (the membership protocol, node/gossip)
@@ -109,8 +110,12 @@
 //	  62  Read       peer     Value or Error
 //	  63  Sync       peer     SyncBatch or Error
 //	  64  SyncBatch  peer     answers Sync
+//	  65  Prepare    peer     Promise or Error (Paxos phase 1)
+//	  66  Promise    peer     answers Prepare
+//	  67  Propose    peer     Accepted or Error (Paxos phase 2)
+//	  68  Accepted   peer     answers Propose
 //
-// Kinds 60 to 64 are peer messages: a node takes them only on a connection
+// Kinds 60 to 68 are peer messages: a node takes them only on a connection
 // that authenticated as a peer (role 2), and answers one on a client
 // connection with CodeUnknownKind. Peer messages are not tied to a
 // connection: a node sends each one on its own connection to the
@@ -238,14 +243,63 @@
 //	 o+2+c         4  limit: about how many bytes of entries to answer with
 //	 o+6+c            end
 //
+//	CAS (14)
+//	offset      size  field
+//	     0         2  key length k
+//	     2         k  key
+//	   2+k         1  old found (bool): 0 means "swap only if absent"
+//	   3+k         4  old length o (0 if old found is 0)
+//	   7+k         o  old value
+//	 7+k+o         4  new length v
+//	11+k+o         v  new value
+//	11+k+o+v          end
+//
+// A ballot is a timestamp, never zero; a ballot field of zero in Promise
+// means "none".
+//
+//	Prepare (65)                         Propose (67)
+//	offset  size  field                  offset  size  field
+//	     0     8  epoch                       0     8  epoch
+//	     8     8  ballot.counter              8     8  ballot.counter
+//	    16     2  ballot.node                16     2  ballot.node
+//	    18     2  key length k               18     2  key length k
+//	    20     k  key                        20     k  key
+//	  20+k        end                      20+k     4  value length v
+//	                                       24+k     v  value
+//	                                     24+k+v        end
+//
+//	Promise (66)                         Accepted (68)
+//	offset    size  field                offset  size  field
+//	     0       1  ok (bool)                 0     1  ok (bool)
+//	     1      10  promised: the             1    10  promised: when not
+//	                acceptor's higher                   ok, the acceptor's
+//	                ballot when not ok                  higher ballot
+//	    11      10  accepted: the ballot     11    10  accepted: when not
+//	                of an accepted,                     ok, the latest ballot
+//	                uncommitted proposal                it accepted or holds
+//	                                                    committed
+//	                                         21        end
+//	    21       4  its value length a (0 if none)
+//	    25       a  its value
+//	  25+a       1  found (bool)
+//	  26+a      10  version: the acceptor's committed version of the key
+//	  36+a       4  value length v (0 if not found)
+//	  40+a       v  value
+//	40+a+v          end
+//
+// A committed proposal travels as a Replicate whose entry is stamped with
+// the proposal's ballot.
+//
 // Value's version is the timestamp of the write read: of the tombstone for
 // a deleted key, zero for a key never written. Done's is the timestamp the
 // write was stamped with. Value answers Read the same way: found false with
 // a nonzero version is a tombstone.
 //
 // Consistency levels: 0 default (the node chooses; quorum), 1 one,
-// 2 quorum, 3 all, 4 serial (linearizable, through Paxos; reads only). Any
-// other byte is malformed.
+// 2 quorum, 3 all, 4 serial (linearizable, through Paxos: a Get or
+// Contains reads through a Paxos round, a Set is a Paxos put; Delete does
+// not take it). Any other byte is malformed. Mixing serial and plain
+// writes on one key is not linearizable.
 //
 // # Errors
 //
@@ -263,6 +317,7 @@
 //	   8  internal         a bug or an I/O failure in the node        no
 //	   9  unsupported      a valid request this node cannot serve     no
 //	  10  shutting down    the node takes no new requests             no
+//	  11  contention       a CAS lost to other proposers; not applied no
 //
 // A frame the receiver cannot trust ends the connection: the receiver sends
 // one Error frame with the matching code and closes, and the node goes on

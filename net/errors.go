@@ -32,13 +32,17 @@ const (
 	CodeUnsupported Code = 9
 	// CodeShuttingDown: the node is stopping and takes no new requests.
 	CodeShuttingDown Code = 10
+	// CodeContention: a compare-and-set or serial request lost to
+	// competing proposers until its deadline, and certainly did not take
+	// effect; it is safe to retry.
+	CodeContention Code = 11
 )
 
 var codeNames = map[Code]string{
 	CodeMalformed: "malformed", CodeTooLarge: "too large", CodeBadKey: "bad key",
 	CodeAuth: "auth refused", CodeUnknownKind: "unknown command", CodeUnavailable: "unavailable",
 	CodeUnknownOutcome: "unknown outcome", CodeInternal: "internal", CodeUnsupported: "unsupported",
-	CodeShuttingDown: "shutting down",
+	CodeShuttingDown: "shutting down", CodeContention: "contention",
 }
 
 func (c Code) String() string {

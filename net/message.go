@@ -23,6 +23,7 @@ const (
 	KindSet      Kind = 11
 	KindDelete   Kind = 12
 	KindContains Kind = 13
+	KindCAS      Kind = 14
 
 	// Admin requests.
 	KindCompact Kind = 20
@@ -42,6 +43,10 @@ const (
 	KindRead      Kind = 62
 	KindSync      Kind = 63
 	KindSyncBatch Kind = 64
+	KindPrepare   Kind = 65
+	KindPromise   Kind = 66
+	KindPropose   Kind = 67
+	KindAccepted  Kind = 68
 )
 
 var kindNames = map[Kind]string{
@@ -49,7 +54,8 @@ var kindNames = map[Kind]string{
 	KindGet: "get", KindSet: "set", KindDelete: "delete", KindContains: "contains", KindCompact: "compact",
 	KindValue: "value", KindDone: "done", KindBool: "bool", KindError: "error",
 	KindRing: "ring", KindRingInfo: "ring-info", KindGossip: "gossip", KindReplicate: "replicate",
-	KindRead: "read", KindSync: "sync", KindSyncBatch: "sync-batch",
+	KindRead: "read", KindSync: "sync", KindSyncBatch: "sync-batch", KindCAS: "cas",
+	KindPrepare: "prepare", KindPromise: "promise", KindPropose: "propose", KindAccepted: "accepted",
 }
 
 func (k Kind) String() string {
@@ -89,7 +95,8 @@ const (
 	One     Consistency = 1
 	Quorum  Consistency = 2
 	All     Consistency = 3
-	// Serial is linearizable, through Paxos among the key's replicas; reads only.
+	// Serial is linearizable, through Paxos among the key's replicas: a
+	// serial read, or a Set made by a Paxos round (a Paxos put).
 	Serial Consistency = 4
 )
 
@@ -274,6 +281,16 @@ func newMessage(k Kind) Message {
 		return &Sync{}
 	case KindSyncBatch:
 		return &SyncBatch{}
+	case KindCAS:
+		return &CAS{}
+	case KindPrepare:
+		return &Prepare{}
+	case KindPromise:
+		return &Promise{}
+	case KindPropose:
+		return &Propose{}
+	case KindAccepted:
+		return &Accepted{}
 	}
 	return nil
 }

@@ -94,6 +94,9 @@ func (n *Node) liveState() iter.Seq[oplog.Record] {
 				return
 			}
 		}
+		if !n.acceptorRecords(yield) {
+			return
+		}
 		for _, k := range n.store.Keys() {
 			v, _ := n.store.Get([]byte(k))
 			if !yield(versionRecord([]byte(k), v)) {

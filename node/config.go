@@ -37,6 +37,9 @@ type Config struct {
 	Compaction Compaction
 	// Gossip configures membership and failure detection.
 	Gossip gossip.Config
+	// Mutant names a planted bug to switch on (mutant.go). Only binaries
+	// built with the mutants tag accept one; it is for the simulator.
+	Mutant string
 }
 
 // Compaction triggers a compaction once the bytes appended to the log since
@@ -75,6 +78,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Vnodes < 1 || c.Vnodes > ring.MaxTokens {
 		errs = append(errs, fmt.Errorf("vnodes must be 1..%d, not %d", ring.MaxTokens, c.Vnodes))
+	}
+	if err := validateMutant(c.Mutant); err != nil {
+		errs = append(errs, err)
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultConfig(c.ID).RequestTimeout

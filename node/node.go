@@ -46,6 +46,9 @@ type Node struct {
 	ops    map[uint64]*op
 	calls  map[uint64]*call
 	hints  map[uint16]*hintQueue
+	// acceptors is this node's Paxos acceptor state, by key, for keys with
+	// a round in flight (acceptor.go).
+	acceptors map[string]*acceptor
 	// compacting is true while a compaction runs; compactWaiters are told
 	// when it ends; logAtCompact is the log's appended bytes when the last
 	// one started, to measure growth since.
@@ -79,6 +82,18 @@ type Stats struct {
 	CatchUps        uint64 // catch-ups completed
 	RingChanges     uint64 // ring epochs seen
 	Fenced          uint64 // requests refused because they came from an older ring
+	// Paxos, as proposer: client requests (cas, serial reads and puts),
+	// attempts (ballots), phases (prepares and proposes: round trips),
+	// retries after a refusal, in-progress proposals finished, requests
+	// answered, and those that ended in contention or an unknown outcome.
+	PaxosRequests   uint64
+	PaxosAttempts   uint64
+	PaxosPhases     uint64
+	PaxosRetries    uint64
+	PaxosFinished   uint64
+	PaxosDone       uint64
+	PaxosContention uint64
+	PaxosUnknown    uint64
 }
 
 // New returns a node that has not started. It validates cfg (filling its
@@ -103,6 +118,8 @@ func New(cfg Config, env Env) (*Node, error) {
 		ops:     make(map[uint64]*op),
 		calls:   make(map[uint64]*call),
 		hints:   make(map[uint16]*hintQueue),
+
+		acceptors: make(map[string]*acceptor),
 	}, nil
 }
 
@@ -161,6 +178,10 @@ func (n *Node) replay(r oplog.Record) error {
 	switch r.Type {
 	case oplog.TypeSet, oplog.TypeDelete:
 		n.store.Apply(r.Key, recordVersion(r))
+		n.settleAcceptor(r.Key)
+		return nil
+	case oplog.TypePromise, oplog.TypeAccept:
+		n.replayAcceptor(r)
 		return nil
 	case oplog.TypeLease:
 		return nil // its counter is in the report's MaxCounter
@@ -237,7 +258,11 @@ func (n *Node) Deliver(from net.NodeID, f net.Frame) {
 		n.read(id, f.ID, m)
 	case *net.Sync:
 		n.serveSync(id, f.ID, m)
-	case *net.Done, *net.Value, *net.Error, *net.SyncBatch:
+	case *net.Prepare:
+		n.prepareFrom(id, f.ID, m)
+	case *net.Propose:
+		n.proposeFrom(id, f.ID, m)
+	case *net.Done, *net.Value, *net.Error, *net.SyncBatch, *net.Promise, *net.Accepted:
 		n.peerAnswer(id, f)
 	default:
 		n.env.Log.Debug("dropping unexpected peer message", "from", from, "kind", f.Msg.Kind())

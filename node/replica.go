@@ -46,6 +46,7 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 		}
 		for _, r := range recs {
 			n.store.Apply(r.Key, recordVersion(r))
+			n.settleAcceptor(r.Key)
 			n.marks[r.Origin] = max(n.marks[r.Origin], r.Seq)
 		}
 		n.stats.Applied += uint64(len(recs))

@@ -19,24 +19,40 @@ func (n *Node) Request(c net.ConnID, f net.Frame) {
 	}
 	switch m := f.Msg.(type) {
 	case *net.Get:
-		if n.checkRequest(c, f.ID, m.Key, m.Level, true) {
+		switch {
+		case !n.checkKey(c, f.ID, m.Key):
+		case m.Level == net.Serial:
+			n.startSerialRead(c, f.ID, m.Key, false)
+		default:
 			n.coordinateRead(c, f.ID, m.Key, m.Level, false)
 		}
 	case *net.Contains:
-		if n.checkRequest(c, f.ID, m.Key, m.Level, true) {
+		switch {
+		case !n.checkKey(c, f.ID, m.Key):
+		case m.Level == net.Serial:
+			n.startSerialRead(c, f.ID, m.Key, true)
+		default:
 			n.coordinateRead(c, f.ID, m.Key, m.Level, true)
 		}
 	case *net.Set:
-		if n.checkRequest(c, f.ID, m.Key, m.Level, false) {
-			if err := net.ValidateValue(m.Value); err != nil {
-				n.fail(c, f.ID, net.CodeOf(err), "%v", err)
-				return
-			}
+		switch {
+		case !n.checkKey(c, f.ID, m.Key) || !n.checkValue(c, f.ID, m.Value):
+		case m.Level == net.Serial:
+			n.startPaxosPut(c, f.ID, m.Key, m.Value)
+		default:
 			n.coordinateWrite(c, f.ID, m.Key, store.Version{Value: m.Value}, m.Level)
 		}
 	case *net.Delete:
-		if n.checkRequest(c, f.ID, m.Key, m.Level, false) {
+		switch {
+		case !n.checkKey(c, f.ID, m.Key):
+		case m.Level == net.Serial:
+			n.fail(c, f.ID, net.CodeUnsupported, "a delete cannot be serial; delete at one, quorum or all, or cas the key to a value your application reads as empty")
+		default:
 			n.coordinateWrite(c, f.ID, m.Key, store.Version{Deleted: true}, m.Level)
+		}
+	case *net.CAS:
+		if n.checkKey(c, f.ID, m.Key) && n.checkValue(c, f.ID, m.Old) && n.checkValue(c, f.ID, m.New) {
+			n.startCAS(c, f.ID, m)
 		}
 	case *net.Ring:
 		n.reply(c, f.ID, n.ringInfo())
@@ -54,19 +70,19 @@ func (n *Node) Request(c net.ConnID, f net.Frame) {
 	}
 }
 
-// checkRequest validates the parts every keyed request shares and replies
+// checkKey and checkValue validate a request's key and value and reply
 // with an error if they are wrong.
-func (n *Node) checkRequest(c net.ConnID, id uint64, key []byte, level net.Consistency, read bool) bool {
+func (n *Node) checkKey(c net.ConnID, id uint64, key []byte) bool {
 	if err := net.ValidateKey(key); err != nil {
 		n.fail(c, id, net.CodeOf(err), "%v", err)
 		return false
 	}
-	if level == net.Serial {
-		if !read {
-			n.fail(c, id, net.CodeUnsupported, "serial is a read consistency; writes use one, quorum or all (or cas)")
-		} else {
-			n.fail(c, id, net.CodeUnsupported, "serial reads need per-key Paxos, which this version does not have yet")
-		}
+	return true
+}
+
+func (n *Node) checkValue(c net.ConnID, id uint64, v []byte) bool {
+	if err := net.ValidateValue(v); err != nil {
+		n.fail(c, id, net.CodeOf(err), "%v", err)
 		return false
 	}
 	return true

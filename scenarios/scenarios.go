@@ -39,6 +39,26 @@ var all = []Scenario{
 			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Partition, sim.Disk},
 		},
 	},
+	{
+		Name:        "cas",
+		Description: "3-7 nodes joining at start, random replication factor, 2-8 clients doing cas, serial reads and Paxos puts on every node under crashes, partitions, loss, duplication, slow links and disk faults; linearizable per key (Porcupine) and convergence after heal",
+		Swarm: sim.Swarm{
+			Nodes: 3, MaxNodes: 7, MaxClients: 8, MaxKeys: 4,
+			Duration: 20 * time.Second, Liveness: 15 * time.Second,
+			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Partition, sim.Disk},
+			Paxos:  true,
+		},
+	},
+	{
+		Name:        "lock",
+		Description: "3-7 nodes, 2-8 clients contending for one lock with serial reads and cas (take if free, hold, release) under the cluster's faults; mutual exclusion and linearizability",
+		Swarm: sim.Swarm{
+			Nodes: 3, MaxNodes: 7, MaxClients: 8, MaxKeys: 1,
+			Duration: 20 * time.Second, Liveness: 15 * time.Second,
+			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Partition, sim.Disk},
+			Lock:   true,
+		},
+	},
 }
 
 // All returns every scenario, sorted by name.

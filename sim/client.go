@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/memdb/memdb/clock"
@@ -26,7 +27,26 @@ type client struct {
 	pending  *pending // the operation in flight, if any
 	nextID   uint64
 	nextVal  int
+	// seen is, per key, the last value this client read or wrote (absent:
+	// the key was absent or the client does not know); a cas expects it.
+	seen map[string]*string
+	// lock is where a Lock client is in its loop.
+	lock lockState
 }
+
+// A Lock client loops: read the lock (serial); if it is free, cas it from
+// that value to a token of its own; hold it; cas it back to a fresh free
+// value. The lock key is k0.
+type lockState uint8
+
+const (
+	lockIdle    lockState = iota // next: read the lock
+	lockFree                     // read it free: next, try to take it
+	lockHeld                     // took it: next, release it
+	lockUnknown                  // a take or release has an unknown outcome: read to find out
+)
+
+const lockKey = "k0"
 
 type pending struct {
 	op      int // index in the world's history
@@ -91,27 +111,8 @@ func (cl *client) issue() {
 	if w.stopping || cl.conn == nil || cl.pending != nil {
 		return
 	}
-	mix := w.p.Client.Mix
-	pick := cl.rng.IntN(mix[0] + mix[1] + mix[2] + mix[3])
-	key := fmt.Sprintf("k%d", cl.rng.IntN(w.p.Keys))
-	op := linearize.Op{Process: cl.proc, Client: cl.idx, Key: key, Call: w.now, Return: w.now, Outcome: linearize.Unknown, Node: int(cl.h.id)}
-	var m net.Message
-	switch {
-	case pick < mix[0]:
-		op.Kind = linearize.Get
-		m = &net.Get{Key: []byte(key), Level: w.p.Client.ReadLevel}
-	case pick < mix[0]+mix[1]:
-		cl.nextVal++
-		op.Kind = linearize.Set
-		op.Value = fmt.Sprintf("c%d.%d", cl.idx, cl.nextVal)
-		m = &net.Set{Key: []byte(key), Value: []byte(op.Value), Level: w.p.Client.WriteLevel}
-	case pick < mix[0]+mix[1]+mix[2]:
-		op.Kind = linearize.Delete
-		m = &net.Delete{Key: []byte(key), Level: w.p.Client.WriteLevel}
-	default:
-		op.Kind = linearize.Contains
-		m = &net.Contains{Key: []byte(key), Level: w.p.Client.ReadLevel}
-	}
+	op, m := cl.draw()
+	op.Process, op.Client, op.Call, op.Return, op.Outcome, op.Node = cl.proc, cl.idx, w.now, w.now, linearize.Unknown, int(cl.h.id)
 	cl.nextID++
 	p := &pending{op: len(w.history), id: cl.nextID}
 	w.history = append(w.history, op)
@@ -119,6 +120,123 @@ func (cl *client) issue() {
 	p.timeout = w.after(w.p.Client.Timeout, evTimeout, cl.h.id, uint64(cl.idx), nil, func() { cl.giveUp("timeout") })
 	cl.pending = p
 	w.request(cl.conn, net.Encode(net.Frame{ID: p.id, Clock: cl.session, Msg: m}))
+}
+
+// draw picks the next operation and builds its request.
+func (cl *client) draw() (linearize.Op, net.Message) {
+	c := cl.w.p.Client
+	if c.Lock {
+		return cl.drawLock()
+	}
+	mix := c.Mix
+	pick := cl.rng.IntN(mix[0] + mix[1] + mix[2] + mix[3] + c.CAS)
+	op := linearize.Op{Key: fmt.Sprintf("k%d", cl.rng.IntN(cl.w.p.Keys)), Serial: c.Serial}
+	read, write := c.ReadLevel, c.WriteLevel
+	if c.Serial {
+		read, write = net.Serial, net.Serial
+	}
+	key := []byte(op.Key)
+	switch {
+	case pick < mix[0]:
+		op.Kind = linearize.Get
+		return op, &net.Get{Key: key, Level: read}
+	case pick < mix[0]+mix[1]:
+		op.Kind, op.Value = linearize.Set, cl.fresh()
+		return op, &net.Set{Key: key, Value: []byte(op.Value), Level: write}
+	case pick < mix[0]+mix[1]+mix[2]:
+		op.Kind = linearize.Delete
+		return op, &net.Delete{Key: key, Level: write}
+	case pick < mix[0]+mix[1]+mix[2]+mix[3]:
+		op.Kind = linearize.Contains
+		return op, &net.Contains{Key: key, Level: read}
+	}
+	// A cas mostly expects what the client last saw, so that some swap.
+	op.Kind, op.Value = linearize.Cas, cl.fresh()
+	if v := cl.seen[op.Key]; v != nil && cl.rng.IntN(4) != 0 {
+		op.Old = *v
+	} else if cl.rng.IntN(2) == 0 {
+		op.OldAbsent = true
+	} else {
+		op.Old = fmt.Sprintf("c%d.%d", cl.idx, cl.rng.IntN(cl.nextVal+1))
+	}
+	return op, &net.CAS{Key: key, OldFound: !op.OldAbsent, Old: []byte(op.Old), New: []byte(op.Value)}
+}
+
+// drawLock is the next step of a Lock client's loop.
+func (cl *client) drawLock() (linearize.Op, net.Message) {
+	op := linearize.Op{Key: lockKey, Serial: true}
+	if cl.lock == lockIdle || cl.lock == lockUnknown {
+		op.Kind = linearize.Get
+		return op, &net.Get{Key: []byte(lockKey), Level: net.Serial}
+	}
+	op.Kind = linearize.Cas
+	if cl.lock == lockFree {
+		op.Value = "held/" + cl.fresh()
+	} else {
+		op.Value = "free/" + cl.fresh()
+	}
+	if v := cl.seen[lockKey]; v != nil {
+		op.Old = *v
+	} else {
+		op.OldAbsent = true
+	}
+	return op, &net.CAS{Key: []byte(lockKey), OldFound: !op.OldAbsent, Old: []byte(op.Old), New: []byte(op.Value)}
+}
+
+// fresh returns a value no one else writes.
+func (cl *client) fresh() string {
+	cl.nextVal++
+	return fmt.Sprintf("c%d.%d", cl.idx, cl.nextVal)
+}
+
+// saw records the value a completed operation says key holds.
+func (cl *client) saw(op *linearize.Op) {
+	if cl.seen == nil {
+		cl.seen = map[string]*string{}
+	}
+	switch {
+	case op.Outcome == linearize.Failed:
+		return // certainly not applied: nothing changed
+	case op.Outcome == linearize.Unknown:
+		if op.Kind == linearize.Cas || op.Kind == linearize.Set {
+			delete(cl.seen, op.Key) // may or may not have been written
+		}
+		if cl.w.p.Client.Lock && op.Kind == linearize.Cas {
+			cl.lock = lockUnknown
+		}
+		return
+	case op.Kind == linearize.Get && op.Found, op.Kind == linearize.Set, op.Kind == linearize.Cas && op.Found:
+		v := op.Output
+		if op.Kind != linearize.Get {
+			v = op.Value
+		}
+		cl.seen[op.Key] = &v
+	case op.Kind == linearize.Get:
+		delete(cl.seen, op.Key)
+	}
+	if cl.w.p.Client.Lock {
+		cl.lock = nextLockState(cl.lock, op)
+	}
+}
+
+// nextLockState is where a Lock client goes after op completed.
+func nextLockState(s lockState, op *linearize.Op) lockState {
+	switch {
+	case op.Kind == linearize.Get && s == lockUnknown && op.Found && strings.HasPrefix(op.Output, "held/") && ownValue(op):
+		return lockHeld // the unknown take happened
+	case op.Kind == linearize.Get && (!op.Found || strings.HasPrefix(op.Output, "free/")):
+		return lockFree
+	case op.Kind == linearize.Get:
+		return lockIdle // someone holds it
+	case s == lockFree && op.Found:
+		return lockHeld
+	}
+	return lockIdle // released, or lost the race
+}
+
+// ownValue reports whether a read returned a value its client wrote.
+func ownValue(op *linearize.Op) bool {
+	return strings.HasPrefix(op.Output, fmt.Sprintf("held/c%d.", op.Client))
 }
 
 // giveUp ends the pending operation with an unknown outcome. The client
@@ -134,6 +252,7 @@ func (cl *client) giveUp(why string) {
 	op.Return = w.now
 	op.Outcome = linearize.Unknown
 	op.Note = why
+	cl.saw(op)
 	cl.pending = nil
 	cl.proc = w.newProcessID()
 	cl.think()
@@ -160,7 +279,9 @@ func (cl *client) receive(c *conn, f net.Frame) {
 		cl.expect(op, m, linearize.Get)
 	case *net.Bool:
 		op.Found = m.Value
-		cl.expect(op, m, linearize.Contains)
+		if op.Kind != linearize.Cas {
+			cl.expect(op, m, linearize.Contains)
+		}
 	case *net.Done:
 		cl.session = cl.session.Max(m.Version)
 		op.Version = m.Version
@@ -186,6 +307,7 @@ func (cl *client) receive(c *conn, f net.Frame) {
 	case linearize.Failed:
 		w.stats.Failed++
 	}
+	cl.saw(op)
 	cl.think()
 }
 

@@ -60,6 +60,7 @@ func (h *host) boot() {
 	}
 	cfg.Log.SegmentSize = h.w.p.Disk.SegmentSize
 	cfg.Compaction = node.Compaction{MinBytes: h.w.p.Disk.CompactMinBytes, Ratio: 1}
+	cfg.Mutant = h.w.p.Mutant
 	p, err := h.w.newP(cfg, env)
 	if err != nil {
 		panic(fmt.Sprintf("sim: building node %d: %v", h.id, err))

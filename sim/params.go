@@ -32,6 +32,9 @@ type Params struct {
 	// Faults is the fault schedule, sorted by time. A trace stores it at its
 	// top level.
 	Faults []Fault `json:"-"`
+	// Mutant names a planted bug the nodes run with (node/mutant.go); only
+	// builds with the mutants tag accept one.
+	Mutant string `json:"mutant,omitempty"`
 }
 
 // NetParams shapes the simulated network.
@@ -61,6 +64,15 @@ type ClientParams struct {
 	// ReadLevel and WriteLevel are the consistency levels clients ask for.
 	ReadLevel  net.Consistency `json:"read_level"`
 	WriteLevel net.Consistency `json:"write_level"`
+	// CAS weighs compare-and-set against the four in Mix.
+	CAS int `json:"cas,omitempty"`
+	// Serial sends every get, set and contains through Paxos (serial reads
+	// and Paxos puts); a Paxos workload has no plain writes and no deletes,
+	// so its history is checked for linearizability.
+	Serial bool `json:"serial,omitempty"`
+	// Lock replaces the mix: each client loops taking a lock with cas,
+	// holding it a while and releasing it, and mutual exclusion is checked.
+	Lock bool `json:"lock,omitempty"`
 }
 
 // DiskParams shapes the in-memory disk.
@@ -103,8 +115,9 @@ func (p Params) Validate() error {
 	c := p.Client
 	check(c.ThinkMax >= 0 && c.Backoff >= 0, "think and backoff must be non-negative")
 	check(c.Timeout > 0, "client timeout must be positive, not %v", c.Timeout)
-	check(c.Mix[0] >= 0 && c.Mix[1] >= 0 && c.Mix[2] >= 0 && c.Mix[3] >= 0 && c.Mix[0]+c.Mix[1]+c.Mix[2]+c.Mix[3] > 0,
-		"the op mix %v must be non-negative with a positive sum", c.Mix)
+	check(c.Mix[0] >= 0 && c.Mix[1] >= 0 && c.Mix[2] >= 0 && c.Mix[3] >= 0 && c.CAS >= 0 && c.Mix[0]+c.Mix[1]+c.Mix[2]+c.Mix[3]+c.CAS > 0,
+		"the op mix %v and cas weight %d must be non-negative with a positive sum", c.Mix, c.CAS)
+	check(!c.Serial || c.Mix[2] == 0, "a serial workload has no deletes (mix %v)", c.Mix)
 	check(p.Disk.SyncMin >= 0 && p.Disk.SyncMax >= p.Disk.SyncMin, "disk sync delays must satisfy 0 <= min <= max")
 	for i, f := range p.Faults {
 		if err := f.validate(p); err != nil {
@@ -129,8 +142,18 @@ func (p Params) String() string {
 	fmt.Fprintf(&b, "  network: latency %v + %v·e^(%.2f·N), cap %v; loss %.3f, dup %.3f; break detected within %v\n",
 		n.LatencyFloor, n.LatencyMedian, n.LatencySigma, n.LatencyMax, n.Loss, n.Dup, n.DetectMax)
 	c := p.Client
-	fmt.Fprintf(&b, "  clients: think ≤%v, timeout %v, backoff ≤%v, mix get:set:delete:contains %d:%d:%d:%d, read %v, write %v\n",
-		c.ThinkMax, c.Timeout, c.Backoff, c.Mix[0], c.Mix[1], c.Mix[2], c.Mix[3], c.ReadLevel, c.WriteLevel)
+	fmt.Fprintf(&b, "  clients: think ≤%v, timeout %v, backoff ≤%v, mix get:set:delete:contains:cas %d:%d:%d:%d:%d, read %v, write %v",
+		c.ThinkMax, c.Timeout, c.Backoff, c.Mix[0], c.Mix[1], c.Mix[2], c.Mix[3], c.CAS, c.ReadLevel, c.WriteLevel)
+	switch {
+	case c.Lock:
+		b.WriteString("; a lock taken and released with cas")
+	case c.Serial:
+		b.WriteString("; every op through Paxos")
+	}
+	b.WriteString("\n")
+	if p.Mutant != "" {
+		fmt.Fprintf(&b, "  mutant: %s\n", p.Mutant)
+	}
 	fmt.Fprintf(&b, "  disk: sync in [%v, %v]\n", p.Disk.SyncMin, p.Disk.SyncMax)
 	fmt.Fprintf(&b, "  faults: %d scheduled\n", len(p.Faults))
 	for _, f := range p.Faults {

@@ -21,6 +21,10 @@ type Swarm struct {
 	Duration   time.Duration // the fault phase
 	Liveness   time.Duration // the bound after the heal
 	Faults     []FaultKind   // the kinds this scenario may inject
+	// Paxos makes every operation go through Paxos (serial reads, Paxos
+	// puts and cas); Lock makes the clients contend for a lock with cas.
+	Paxos bool
+	Lock  bool
 }
 
 // Draw returns the parameters for seed: every rate is drawn from the
@@ -75,6 +79,17 @@ func (s Swarm) Draw(seed uint64) (p Params, notes []string) {
 		}
 		l := levels[c.IntN(len(levels))]
 		p.Client.ReadLevel, p.Client.WriteLevel = l[0], l[1]
+	}
+	if s.Paxos || s.Lock {
+		// From a stream of its own too, like the cluster's shape.
+		x := Stream(seed, "paxos")
+		p.Client.Serial, p.Client.Lock = true, s.Lock
+		p.Client.Mix[2] = 0
+		p.Client.CAS = 1 + x.IntN(10)
+		// Clients wait longer than a node's Paxos deadline (2 s), as real
+		// ones should, so that most outcomes are the node's verdict —
+		// contention is a definite failure — rather than a client's guess.
+		p.Client.Timeout = time.Duration(uniform(x, int64(2500*time.Millisecond), int64(5*time.Second)))
 	}
 	p.Faults, notes = schedule(Stream(seed, "faults"), p, s.Faults)
 	return p, notes

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/memdb/memdb/client"
+	"github.com/memdb/memdb/net"
 )
 
 // command is one row of the command table.
@@ -16,7 +17,7 @@ type command struct {
 	min, max int    // how many arguments it takes
 	help     string
 	// do runs the command and returns the one line it prints.
-	do func(ctx context.Context, s *session, args []string) (string, error)
+	do func(ctx context.Context, s *session, in input) (string, error)
 	// leave ends a prompt or pipe session.
 	leave bool
 }
@@ -31,7 +32,7 @@ func init() {
 		{name: "get", args: "KEY", min: 1, max: 1, help: "prints KEY's value, or (nil) if it has none", do: doGet},
 		{name: "del", args: "KEY", min: 1, max: 1, help: "delete KEY; prints ok", do: doDel},
 		{name: "exists", args: "KEY", min: 1, max: 1, help: "prints true if KEY has a value, else false", do: doExists},
-		{name: "cas", args: "KEY OLD NEW", min: 3, max: 3, help: "set KEY to NEW if it holds OLD ((nil): absent); prints true or false (not in this version)", do: notYet("cas")},
+		{name: "cas", args: "KEY OLD NEW", min: 3, max: 3, help: "set KEY to NEW if it holds OLD ((nil): no value); prints true if it did, else false", do: doCAS},
 		{name: "incr", args: "KEY [N]", min: 1, max: 2, help: "add N (default 1) to counter KEY; prints its new value (not in this version)", do: notYet("incr")},
 		{name: "decr", args: "KEY [N]", min: 1, max: 2, help: "subtract N (default 1) from counter KEY; prints its new value (not in this version)", do: notYet("decr")},
 		{name: "counter", args: "KEY", min: 1, max: 1, help: "prints counter KEY's value (not in this version)", do: notYet("counter")},
@@ -53,11 +54,13 @@ func lookup(name string) (*command, bool) {
 	return nil, false
 }
 
-// usageError is a command line that names no command or gives a command
-// the wrong arguments: exit status 2 in one-shot mode.
+// usageError is a command line that names no command, gives a command
+// the wrong arguments, or asks for what the flags rule out: exit status 2
+// in one-shot mode.
 type usageError struct {
 	msg   string
 	usage string // the command's usage line, if the command is known
+	fix   string // how to get it right, if not by the usage line
 }
 
 func (e *usageError) Error() string { return e.msg }
@@ -65,15 +68,34 @@ func (e *usageError) Error() string { return e.msg }
 // hint says how to get it right; prefix is how the mode starts a command
 // ("memdb " on the command line).
 func (e *usageError) hint(prefix, help string) string {
+	if e.fix != "" {
+		return e.fix
+	}
 	if e.usage == "" {
 		return help + " lists the commands"
 	}
 	return "usage: " + prefix + e.usage + "; " + help + " lists the commands"
 }
 
+// input is a command's arguments as they were written.
+type input struct {
+	args []string
+	// quoted[i] says whether args[i] was written (in part) in double
+	// quotes, at the prompt or from a pipe. It is nil on the memdb command
+	// line, where the shell has taken the quotes away.
+	quoted []bool
+}
+
+// none reports whether argument i is the bare word (nil), which stands
+// for no value; a quoted "(nil)" is the five bytes.
+func (in input) none(i int) bool {
+	return in.args[i] == nilWord && (i >= len(in.quoted) || !in.quoted[i])
+}
+
 // execute runs one command given as words: the command's name, then its
-// arguments. It returns what to print, or whether to leave.
-func execute(ctx context.Context, s *session, words []string) (out string, leave bool, err error) {
+// arguments; quoted says which words were quoted (nil: none). It returns
+// what to print, or whether to leave.
+func execute(ctx context.Context, s *session, words []string, quoted []bool) (out string, leave bool, err error) {
 	cmd, ok := lookup(words[0])
 	if !ok {
 		return "", false, &usageError{msg: fmt.Sprintf("unknown command %q", words[0])}
@@ -84,7 +106,11 @@ func execute(ctx context.Context, s *session, words []string) (out string, leave
 	if cmd.leave {
 		return "", true, nil
 	}
-	out, err = cmd.do(ctx, s, words[1:])
+	in := input{args: words[1:]}
+	if quoted != nil {
+		in.quoted = quoted[1:]
+	}
+	out, err = cmd.do(ctx, s, in)
 	return out, false, err
 }
 
@@ -109,23 +135,23 @@ func arguments(c *command) string {
 	return fmt.Sprintf("%d or %d arguments", c.min, c.max)
 }
 
-func doSet(ctx context.Context, s *session, args []string) (string, error) {
+func doSet(ctx context.Context, s *session, in input) (string, error) {
 	c, err := s.client(ctx)
 	if err != nil {
 		return "", err
 	}
-	if err := c.Set(ctx, args[0], []byte(args[1])); err != nil {
+	if err := c.Set(ctx, in.args[0], []byte(in.args[1])); err != nil {
 		return "", err
 	}
 	return "ok", nil
 }
 
-func doGet(ctx context.Context, s *session, args []string) (string, error) {
+func doGet(ctx context.Context, s *session, in input) (string, error) {
 	c, err := s.client(ctx)
 	if err != nil {
 		return "", err
 	}
-	v, err := c.Get(ctx, args[0])
+	v, err := c.Get(ctx, in.args[0])
 	if errors.Is(err, client.ErrNotFound) {
 		return nilWord, nil
 	}
@@ -135,30 +161,59 @@ func doGet(ctx context.Context, s *session, args []string) (string, error) {
 	return format(v), nil
 }
 
-func doDel(ctx context.Context, s *session, args []string) (string, error) {
+// errSerialDelete is del at -consistency serial, which nodes refuse: a
+// delete is not made through Paxos.
+var errSerialDelete = &usageError{
+	msg: "del cannot be serial: a delete is not made through Paxos",
+	fix: "run del with -consistency one, quorum or all",
+}
+
+func doDel(ctx context.Context, s *session, in input) (string, error) {
+	if s.opts.Consistency == net.Serial {
+		return "", errSerialDelete
+	}
 	c, err := s.client(ctx)
 	if err != nil {
 		return "", err
 	}
-	if err := c.Delete(ctx, args[0]); err != nil {
+	if err := c.Delete(ctx, in.args[0]); err != nil {
 		return "", err
 	}
 	return "ok", nil
 }
 
-func doExists(ctx context.Context, s *session, args []string) (string, error) {
+func doExists(ctx context.Context, s *session, in input) (string, error) {
 	c, err := s.client(ctx)
 	if err != nil {
 		return "", err
 	}
-	ok, err := c.Contains(ctx, args[0])
+	ok, err := c.Contains(ctx, in.args[0])
 	if err != nil {
 		return "", err
 	}
 	return fmt.Sprint(ok), nil
 }
 
-func doCompact(ctx context.Context, s *session, _ []string) (string, error) {
+// doCAS runs cas KEY OLD NEW. A bare (nil) for OLD means KEY must have no
+// value, so what get prints can be given back as OLD. A CAS is always
+// serial, whatever -consistency says.
+func doCAS(ctx context.Context, s *session, in input) (string, error) {
+	c, err := s.client(ctx)
+	if err != nil {
+		return "", err
+	}
+	var old []byte // nil: absent
+	if !in.none(1) {
+		old = append([]byte{}, in.args[1]...)
+	}
+	swapped, err := c.CAS(ctx, in.args[0], old, []byte(in.args[2]))
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprint(swapped), nil
+}
+
+func doCompact(ctx context.Context, s *session, _ input) (string, error) {
 	c, err := s.client(ctx)
 	if err != nil {
 		return "", err
@@ -169,7 +224,7 @@ func doCompact(ctx context.Context, s *session, _ []string) (string, error) {
 	return "ok", nil
 }
 
-func doHelp(context.Context, *session, []string) (string, error) {
+func doHelp(context.Context, *session, input) (string, error) {
 	var b strings.Builder
 	writeCommands(&b)
 	return strings.TrimSuffix(b.String(), "\n"), nil
@@ -178,8 +233,8 @@ func doHelp(context.Context, *session, []string) (string, error) {
 // errNotYet is what the commands of later versions answer.
 var errNotYet = errors.New("is not supported by this server yet")
 
-func notYet(name string) func(context.Context, *session, []string) (string, error) {
-	return func(context.Context, *session, []string) (string, error) {
+func notYet(name string) func(context.Context, *session, input) (string, error) {
+	return func(context.Context, *session, input) (string, error) {
 		return "", fmt.Errorf("%s %w", name, errNotYet)
 	}
 }

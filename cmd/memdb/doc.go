@@ -22,8 +22,17 @@
 // word may hold blanks and the escapes \" \\ \n \r \t \xHH (words.go).
 //
 // The commands are a table (commands.go): adding one is adding a row.
-// cas, incr, decr and counter are in it already and answer that this
-// server does not support them yet.
+// incr, decr and counter are in it already and answer that this server
+// does not support them yet.
+//
+// cas KEY OLD NEW prints true if it swapped, false if KEY did not hold OLD.
+// A bare (nil) as OLD means "KEY has no value", so what get prints can be
+// passed back; at the prompt and from a pipe a quoted "(nil)" is the value
+// itself. -consistency serial makes get and exists linearizable reads and
+// set a Paxos put; del refuses it (a usage error, exit status 2), and cas
+// is always serial. A cas or serial command that lost to other writers
+// fails with "contention" (it did not take effect), one whose answer never
+// came with "outcome unknown"; both exit with status 1.
 //
 // All the work is in run, which takes its arguments, streams and
 // environment as parameters, so tests run the command in-process.

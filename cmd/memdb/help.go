@@ -28,7 +28,10 @@ Flags:
                        command to a replica of its key
   -no-routing          send every command to the first node that answers
   -key K               client key (default $%s)
-  -consistency LEVEL   one, quorum, all, or serial for reads (default quorum)
+  -consistency LEVEL   one, quorum, all or serial (default quorum). Serial goes
+                       through Paxos: get and exists are linearizable reads,
+                       set is a Paxos put; del cannot be serial. cas is
+                       always serial, whatever the level
   -timeout DUR         bound on each command, connecting included (default %v)
   -h                   this help
 
@@ -37,6 +40,11 @@ a word holding blanks in double quotes, set greeting "hello world", with the
 escapes \" \\ \n \r \t and \xHH (one byte in hex); "" is an empty value. On
 the memdb command line the shell's quoting applies instead.
 
+cas KEY OLD NEW takes OLD written (nil), bare, to mean "only if KEY has no
+value", so what get prints can be given back: at the prompt and from a pipe
+a quoted "(nil)" is the value (nil) itself. On the memdb command line (nil)
+always means no value.
+
 Values are printed as they are, unless that would be ambiguous: a value that
 is empty or is (nil), that holds a double quote, a control character or
 invalid UTF-8, or that starts or ends with a space, is printed double-quoted
@@ -44,8 +52,9 @@ with the same escapes, so what is printed can be typed back.
 
 Exit status, one command: 0 done (including (nil) and false), 1 the operation
 failed or its outcome is unknown (the error says which: quorum not reached,
-timeout, auth refused, unreachable), 2 usage. From a pipe, a failed line
-prints "error: ..." in its place and the status is 1 if any line failed.
+contention, outcome unknown, timeout, auth refused, unreachable), 2 usage.
+From a pipe, a failed line prints "error: ..." in its place and the status is
+1 if any line failed.
 `
 
 // writeHelp prints -h.

@@ -39,7 +39,7 @@ func parseArgs(args []string, env func(string) string) (config, error) {
 	addrs := fs.String("addr", client.DefaultAddr, "node addresses, comma-separated; the ring is learnt from the first that answers")
 	noRouting := fs.Bool("no-routing", false, "send every command to the first node that answers, not to a replica of its key")
 	key := fs.String("key", "", "client key (default $"+keyEnv+")")
-	level := fs.String("consistency", "quorum", "one, quorum, all or serial (serial: reads only)")
+	level := fs.String("consistency", "quorum", "one, quorum, all or serial (through Paxos; not for del)")
 	timeout := fs.Duration("timeout", client.DefaultTimeout, "bound on each command, connecting included")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -95,7 +95,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(stri
 
 // oneShot runs the command given on the command line.
 func oneShot(s *session, words []string, stdout, stderr io.Writer) int {
-	out, leave, err := s.execute(words)
+	out, leave, err := s.execute(words, nil)
 	var ue *usageError
 	switch {
 	case errors.As(err, &ue):
@@ -164,20 +164,21 @@ func (s *session) close() {
 	}
 }
 
-// execute runs one command within the session's timeout.
-func (s *session) execute(words []string) (string, bool, error) {
+// execute runs one command within the session's timeout; quoted says
+// which words were quoted (nil: none, as on the command line).
+func (s *session) execute(words []string, quoted []bool) (string, bool, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
 	defer cancel()
-	return execute(ctx, s, words)
+	return execute(ctx, s, words, quoted)
 }
 
 // line runs one line of input; a blank line does nothing.
 func (s *session) line(text string) (string, bool, error) {
-	words, err := split(strings.TrimSuffix(text, "\r"))
+	words, quoted, err := splitQuoted(strings.TrimSuffix(text, "\r"))
 	if err != nil || len(words) == 0 {
 		return "", false, err
 	}
-	return s.execute(words)
+	return s.execute(words, quoted)
 }
 
 // describe says what went wrong and what to do about it.
@@ -193,6 +194,8 @@ func describe(err error) string {
 		return msg + " (check -key or $" + keyEnv + ")"
 	case errors.Is(err, client.ErrUnknownOutcome):
 		return msg + " (the write may or may not have happened; read the key to find out)"
+	case errors.Is(err, client.ErrContention):
+		return msg + " (other writers of the key kept winning; it did not take effect, so it is safe to retry)"
 	case errors.Is(err, client.ErrUnreachable):
 		return msg + " (check -addr and that memdbd is running there)"
 	case errors.Is(err, client.ErrTimeout):

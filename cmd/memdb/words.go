@@ -18,24 +18,32 @@ var errQuote = errors.New("bad quoting")
 // Quoted and bare parts that touch form one word (a"b c"d is `ab cd`), and
 // "" is an empty word. Outside quotes a backslash is an ordinary character.
 func split(line string) ([]string, error) {
+	words, _, err := splitQuoted(line)
+	return words, err
+}
+
+// splitQuoted is split that also says, for each word, whether any part of
+// it was quoted: a bare (nil) is the word for "no value", a quoted one is
+// the five bytes, as format prints them.
+func splitQuoted(line string) (words []string, quoted []bool, err error) {
 	var (
-		words []string
-		word  strings.Builder
-		in    bool // inside a word
+		word strings.Builder
+		in   bool // inside a word
+		q    bool // the word has a quoted part
 	)
 	for i := 0; i < len(line); i++ {
 		switch ch := line[i]; ch {
 		case ' ', '\t':
 			if in {
-				words = append(words, word.String())
+				words, quoted = append(words, word.String()), append(quoted, q)
 				word.Reset()
-				in = false
+				in, q = false, false
 			}
 		case '"':
-			in = true
+			in, q = true, true
 			n, err := unquote(line[i:], &word)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			i += n - 1
 		default:
@@ -44,9 +52,9 @@ func split(line string) ([]string, error) {
 		}
 	}
 	if in {
-		words = append(words, word.String())
+		words, quoted = append(words, word.String()), append(quoted, q)
 	}
-	return words, nil
+	return words, quoted, nil
 }
 
 // unquote decodes the quoted part at the start of s (which starts with a
@@ -98,7 +106,8 @@ func unhex(c byte) int {
 	return -1
 }
 
-// nilWord is what get prints for an absent key.
+// nilWord is what get prints for an absent key, and what cas takes, bare,
+// for "absent".
 const nilWord = "(nil)"
 
 // format renders a value for output. A value is printed as it is, unless

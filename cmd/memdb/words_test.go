@@ -92,3 +92,32 @@ func TestQuoteRoundTrip(t *testing.T) {
 		}
 	})
 }
+
+// splitQuoted says which words had a quoted part, so that cas can tell
+// the bare (nil) from the value "(nil)".
+func TestSplitQuoted(t *testing.T) {
+	tests := []struct {
+		line   string
+		words  []string
+		quoted []bool
+	}{
+		{"", nil, nil},
+		{`cas k (nil) v`, []string{"cas", "k", "(nil)", "v"}, []bool{false, false, false, false}},
+		{`cas k "(nil)" v`, []string{"cas", "k", "(nil)", "v"}, []bool{false, false, true, false}},
+		{`a"b c"d ""  e`, []string{"ab cd", "", "e"}, []bool{true, true, false}},
+		{`(ni"l)"`, []string{"(nil)"}, []bool{true}},
+	}
+	for _, tc := range tests {
+		words, quoted, err := splitQuoted(tc.line)
+		if err != nil {
+			t.Errorf("splitQuoted(%q): %v", tc.line, err)
+			continue
+		}
+		if diff := cmp.Diff(tc.words, words); diff != "" {
+			t.Errorf("splitQuoted(%q) words (-want +got):\n%s", tc.line, diff)
+		}
+		if diff := cmp.Diff(tc.quoted, quoted); diff != "" {
+			t.Errorf("splitQuoted(%q) quoted (-want +got):\n%s", tc.line, diff)
+		}
+	}
+}

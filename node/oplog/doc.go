@@ -1,6 +1,6 @@
 // Package oplog is a node's operation log: every change to the node's
-// durable state (writes and deletes now; Paxos acceptor state, membership
-// and counter slots later) is appended here before anyone is told it
+// durable state (writes and deletes, Lamport leases, membership, Paxos
+// acceptor state; counter slots later) is appended here before anyone is told it
 // happened, and replayed on boot.
 //
 // The log is a list of segment files named in a MANIFEST: optionally one
@@ -53,7 +53,9 @@
 //	+--------+--------+------+---------------+------------+--------+-----+--------+-----+-------+
 //
 // length counts the bytes after itself (23+K+V); crc covers them and the
-// length field. type: 1 set, 2 delete; numbers are never reused.
+// length field. type: 1 set, 2 delete, 3 lease, 4 member, 5 Paxos promise,
+// 6 Paxos accept (record.go says what each field holds); numbers are never
+// reused.
 //
 // A log segment, NNNNNN.log, is a header and then records:
 //

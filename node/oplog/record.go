@@ -30,9 +30,17 @@ const (
 	// encodes it.
 	TypeMember Type = 4
 
-	// Paxos acceptor state and counter slots will take the next values.
+	// TypePromise is a Paxos acceptor's promise for Key: it will accept no
+	// proposal with a ballot below Stamp. It is durable before the promise
+	// is sent.
+	TypePromise Type = 5
+	// TypeAccept is a proposal a Paxos acceptor accepted for Key: ballot
+	// Stamp, value Value. It is durable before the acceptance is sent.
+	TypeAccept Type = 6
 
-	typeEnd Type = 5 // one past the last known type
+	// Counter slots will take the next values.
+
+	typeEnd Type = 7 // one past the last known type
 )
 
 func (t Type) String() string {
@@ -45,6 +53,10 @@ func (t Type) String() string {
 		return "lease"
 	case TypeMember:
 		return "member"
+	case TypePromise:
+		return "promise"
+	case TypeAccept:
+		return "accept"
 	}
 	return fmt.Sprintf("Type(%d)", uint8(t))
 }

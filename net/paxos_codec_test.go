@@ -1,0 +1,65 @@
+package net
+
+import (
+	"errors"
+	"testing"
+)
+
+// paxosSamples holds frames of the kinds in paxos.go, with their body bytes
+// written out by hand from doc.go's tables; samples includes them.
+func paxosSamples() []sample {
+	ballot := []byte{0, 0, 0, 0, 0, 0, 0, 9, 0x00, 0x02} // counter 9, node 2
+	zero := make([]byte, 10)
+	return []sample{
+		{"cas", Frame{ID: 40, Clock: testClock, Msg: &CAS{Key: []byte("k"), OldFound: true, Old: []byte("a"), New: []byte("bc")}},
+			cat([]byte{0, 1, 'k'}, []byte{1}, []byte{0, 0, 0, 1, 'a'}, []byte{0, 0, 0, 2, 'b', 'c'})},
+		{"cas on absence", Frame{ID: 41, Msg: &CAS{Key: []byte("k"), New: []byte{}}},
+			cat([]byte{0, 1, 'k'}, []byte{0}, []byte{0, 0, 0, 0}, []byte{0, 0, 0, 0})},
+		{"prepare", Frame{ID: 42, Clock: testClock, Msg: &Prepare{Epoch: 3, Ballot: testBallot, Key: []byte("k")}},
+			cat([]byte{0, 0, 0, 0, 0, 0, 0, 3}, ballot, []byte{0, 1, 'k'})},
+		{"promise with accepted", Frame{ID: 42, Msg: &Promise{OK: true, Accepted: testBallot, Value: []byte("v"), Found: true, Version: testBallot, Current: []byte("w")}},
+			cat([]byte{1}, zero, ballot, []byte{0, 0, 0, 1, 'v'}, []byte{1}, ballot, []byte{0, 0, 0, 1, 'w'})},
+		{"promise refused", Frame{ID: 42, Msg: &Promise{Promised: testBallot}},
+			cat([]byte{0}, ballot, zero, []byte{0, 0, 0, 0}, []byte{0}, zero, []byte{0, 0, 0, 0})},
+		{"propose", Frame{ID: 43, Msg: &Propose{Epoch: 3, Ballot: testBallot, Key: []byte("k"), Value: []byte("v")}},
+			cat([]byte{0, 0, 0, 0, 0, 0, 0, 3}, ballot, []byte{0, 1, 'k'}, []byte{0, 0, 0, 1, 'v'})},
+		{"accepted", Frame{ID: 43, Msg: &Accepted{OK: true}}, cat([]byte{1}, zero, zero)},
+		{"accepted refused", Frame{ID: 43, Msg: &Accepted{Promised: testBallot, Accepted: testBallot}}, cat([]byte{0}, ballot, ballot)},
+	}
+}
+
+// TestPaxosRejected feeds intact Paxos frames with bad bodies.
+func TestPaxosRejected(t *testing.T) {
+	epoch := []byte{0, 0, 0, 0, 0, 0, 0, 1}
+	ballot := []byte{0, 0, 0, 0, 0, 0, 0, 1, 0, 1}
+	zero := make([]byte, 10)
+	tests := []struct {
+		name  string
+		buf   []byte
+		errIs error
+	}{
+		{"cas on absence with old bytes", raw(KindCAS, 5, cat([]byte{0, 1, 'k', 0}, []byte{0, 0, 0, 1, 'a'}, []byte{0, 0, 0, 0})...), ErrMalformed},
+		{"cas empty key", raw(KindCAS, 5, cat([]byte{0, 0, 1}, []byte{0, 0, 0, 0}, []byte{0, 0, 0, 0})...), ErrBadKey},
+		{"cas no new value", raw(KindCAS, 5, cat([]byte{0, 1, 'k', 1}, []byte{0, 0, 0, 0})...), ErrMalformed},
+		{"cas old found byte 2", raw(KindCAS, 5, cat([]byte{0, 1, 'k', 2}, []byte{0, 0, 0, 0}, []byte{0, 0, 0, 0})...), ErrMalformed},
+		{"cas new over MaxValue", raw(KindCAS, 5, cat([]byte{0, 1, 'k', 1}, []byte{0, 0, 0, 0}, []byte{0x00, 0x80, 0x00, 0x01})...), ErrTooLarge},
+		{"prepare zero ballot", raw(KindPrepare, 5, cat(epoch, zero, []byte{0, 1, 'k'})...), ErrMalformed},
+		{"prepare trailing byte", raw(KindPrepare, 5, cat(epoch, ballot, []byte{0, 1, 'k', 0})...), ErrMalformed},
+		{"propose zero ballot", raw(KindPropose, 5, cat(epoch, zero, []byte{0, 1, 'k'}, []byte{0, 0, 0, 0})...), ErrMalformed},
+		{"propose no value", raw(KindPropose, 5, cat(epoch, ballot, []byte{0, 1, 'k'})...), ErrMalformed},
+		{"promise accepted value without ballot", raw(KindPromise, 5, cat([]byte{1}, zero, zero, []byte{0, 0, 0, 1, 'v'}, []byte{0}, zero, []byte{0, 0, 0, 0})...), ErrMalformed},
+		{"promise absent with value", raw(KindPromise, 5, cat([]byte{1}, zero, zero, []byte{0, 0, 0, 0}, []byte{0}, ballot, []byte{0, 0, 0, 1, 'v'})...), ErrMalformed},
+		{"accepted short", raw(KindAccepted, 5, cat([]byte{1}, zero)...), ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, n, err := Decode(tt.buf)
+			if !errors.Is(err, tt.errIs) {
+				t.Errorf("Decode error = %v, want %v", err, tt.errIs)
+			}
+			if f.Msg != nil || n != len(tt.buf) || f.ID != 5 {
+				t.Errorf("Decode = (%+v, n %d, id %d), want no message, n %d, id 5", f.Msg, n, f.ID, len(tt.buf))
+			}
+		})
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !mutants
+
+package node
+
+const mutantsBuilt = false

@@ -1,0 +1,421 @@
+package node
+
+import (
+	"bytes"
+	"slices"
+	"time"
+
+	"github.com/memdb/memdb/clock"
+	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/store"
+)
+
+// The Paxos proposer: compare-and-set, serial reads and Paxos puts, each a
+// round of single-decree Paxos among the key's replicas (acceptor.go has
+// the other side). One attempt:
+//
+//  1. Prepare at a fresh ballot (a leased Lamport stamp: unique, and never
+//     reused across a crash) to every replica. A promise carries the
+//     acceptor's in-progress proposal, if any, and its committed version,
+//     so the read rides on the prepare.
+//  2. With a quorum of promises in every replica set (both rings' while a
+//     node joins or leaves): if some acceptor holds a proposal newer than
+//     every committed version seen, it may have been chosen, so the
+//     proposer finishes it first — proposes it at its own ballot and
+//     commits it — and then starts over with a new ballot (a read answers
+//     with it). Otherwise the current value is the newest committed one: a
+//     read answers it, a CAS whose expectation fails answers false, and a
+//     CAS that holds, or a put, proposes its value.
+//  3. With a quorum of acceptances the value is chosen: the client hears
+//     at once, and the commit — a Replicate stamped with the ballot — goes
+//     to every replica in the background (hinted if one is down).
+//
+// So an uncontended CAS is two round trips plus the asynchronous commit.
+// A refused ballot (another proposer is ahead) is retried with a new one
+// after a randomized, growing backoff, until the request's deadline; then
+// the client hears "contention". Once any acceptor may hold the client's
+// own value the round never retries it: if it cannot finish, the client
+// hears "unknown outcome".
+type round struct {
+	conn     net.ConnID
+	req      uint64
+	what     roundKind
+	key      []byte
+	contains bool   // a read answers with Bool
+	oldFound bool   // cas: the key must hold old (or be absent if false)
+	old      []byte // cas
+	value    []byte // cas: the new value; put: the value
+	deadline time.Time
+	attempts int
+	refused  bool // some attempt was refused by a higher ballot
+	done     bool
+	// The current attempt.
+	ballot clock.Timestamp
+	groups [][]uint16
+	asked  []uint16
+	phase  *phase
+}
+
+type roundKind uint8
+
+const (
+	casRound roundKind = iota + 1
+	readRound
+	putRound
+)
+
+func (k roundKind) String() string {
+	switch k {
+	case casRound:
+		return "cas"
+	case readRound:
+		return "serial read"
+	}
+	return "serial put"
+}
+
+// A phase is one prepare or propose sent to every replica of a round.
+type phase struct {
+	propose  bool
+	ours     bool // propose: the value is the client's own, not one being finished
+	value    []byte
+	ok       []uint16
+	refused  []uint16
+	silent   []uint16 // did not answer in time, or refused without showing it never accepted
+	promises []promiseFrom
+	over     bool
+}
+
+type promiseFrom struct {
+	from uint16
+	p    *net.Promise
+}
+
+// Backoff after a refused ballot: uniform in [0, base·2^attempt), capped.
+const (
+	paxosBackoffBase = 2 * time.Millisecond
+	paxosBackoffMax  = 200 * time.Millisecond
+)
+
+// coordinatePaxos starts round r for a client request.
+func (n *Node) coordinatePaxos(r *round) {
+	if n.err != nil {
+		n.fail(r.conn, r.req, net.CodeUnavailable, "node %d cannot run Paxos until it restarts: %v", n.cfg.ID, n.err)
+		return
+	}
+	r.deadline = n.env.Clock.Now().Add(n.cfg.RequestTimeout)
+	n.stats.PaxosRequests++
+	n.attempt(r)
+}
+
+// attempt starts one prepare at a new ballot.
+func (n *Node) attempt(r *round) {
+	if r.done {
+		return
+	}
+	if !n.env.Clock.Now().Before(r.deadline) {
+		n.giveUp(r)
+		return
+	}
+	gs, all := n.paxosGroups(r.key)
+	if !n.reachable(r.conn, r.req, r.what.String(), gs, all, net.Quorum) {
+		r.done = true
+		return
+	}
+	n.stamp(func(t clock.Timestamp) {
+		if t.IsZero() {
+			r.done = true
+			n.fail(r.conn, r.req, net.CodeUnavailable, "node %d could not reserve a ballot (its log broke): %v", n.cfg.ID, n.err)
+			return
+		}
+		if n.mutant(MutantSharedBallots) {
+			t.Node = 0
+		}
+		r.attempts++
+		n.stats.PaxosAttempts++
+		r.ballot, r.groups, r.asked = t, gs, nil
+		for _, id := range all {
+			if n.up(id) {
+				r.asked = append(r.asked, id)
+			}
+		}
+		n.env.Log.Debug("paxos prepare", "what", r.what, "key", string(r.key), "ballot", t.String(), "asked", r.asked, "groups", gs)
+		n.prepare(r)
+	})
+}
+
+// paxosGroups is the replica sets a Paxos round needs a quorum of: both
+// rings' while a node joins or leaves (a quorum of the old replicas and one
+// of the new), so that a proposal chosen on one side is seen from the
+// other.
+func (n *Node) paxosGroups(key []byte) ([][]uint16, []uint16) {
+	gs, all := n.groups(key)
+	if n.mutant(MutantStaleRing) && len(gs) > 1 {
+		return gs[:1], gs[0]
+	}
+	return gs, all
+}
+
+// prepare sends the round's Prepare to every replica it asked.
+func (n *Node) prepare(r *round) {
+	ph := &phase{}
+	r.phase = ph
+	n.stats.PaxosPhases++
+	for _, id := range r.asked {
+		n.acceptorCall(id, r.deadline, &net.Prepare{Epoch: n.view.epoch, Ballot: r.ballot, Key: r.key}, func(m net.Message) {
+			if r.phase != ph || ph.over {
+				return
+			}
+			switch m := m.(type) {
+			case *net.Promise:
+				n.lamport.Observe(m.Promised)
+				if m.OK {
+					ph.ok = append(ph.ok, id)
+					ph.promises = append(ph.promises, promiseFrom{id, m})
+				} else {
+					ph.refused = append(ph.refused, id)
+					r.refused = true
+				}
+			case *net.Error:
+				ph.refused = append(ph.refused, id)
+			default:
+				ph.silent = append(ph.silent, id)
+			}
+			n.prepared(r, ph)
+		})
+	}
+}
+
+// prepared decides what a prepare phase leads to, once it can.
+func (n *Node) prepared(r *round, ph *phase) {
+	if met(r.groups, net.Quorum, ph.ok) {
+		ph.over = true
+		n.promised(r, ph)
+		return
+	}
+	if !met(r.groups, net.Quorum, minus(r.asked, append(ph.refused, ph.silent...))) {
+		// Nothing was proposed in this attempt, so trying again is safe.
+		ph.over = true
+		n.retry(r)
+	}
+}
+
+// promised acts on a quorum of promises.
+func (n *Node) promised(r *round, ph *phase) {
+	var newest store.Version
+	var inProgress clock.Timestamp
+	var inValue []byte
+	for _, pf := range ph.promises {
+		p := pf.p
+		if newest.Stamp.Less(p.Version) {
+			newest = store.Version{Value: p.Current, Stamp: p.Version, Deleted: !p.Found}
+		}
+		if inProgress.Less(p.Accepted) {
+			inProgress, inValue = p.Accepted, p.Value
+		}
+	}
+	n.env.Log.Debug("paxos promised", "key", string(r.key), "ballot", r.ballot.String(), "by", ph.ok,
+		"newest", newest.Stamp.String(), "in_progress", inProgress.String())
+	if newest.Stamp.Less(inProgress) && !n.mutant(MutantIgnoreAccepted) {
+		if r.what == readRound && n.mutant(MutantReadUncommitted) {
+			n.answerPaxosRead(r, store.Version{Value: inValue, Stamp: inProgress})
+			return
+		}
+		// A proposal that may have been chosen: finish it before anything.
+		n.stats.PaxosFinished++
+		n.propose(r, inValue, false)
+		return
+	}
+	switch r.what {
+	case readRound:
+		n.answerPaxosRead(r, newest)
+	case casRound:
+		if newest.Live() != r.oldFound || (r.oldFound && !bytes.Equal(newest.Value, r.old)) {
+			r.done = true
+			n.stats.PaxosDone++
+			n.reply(r.conn, r.req, &net.Bool{Value: false})
+			return
+		}
+		n.propose(r, r.value, true)
+	case putRound:
+		n.propose(r, r.value, true)
+	}
+}
+
+func (n *Node) answerPaxosRead(r *round, v store.Version) {
+	r.done = true
+	n.stats.PaxosDone++
+	switch {
+	case r.contains:
+		n.reply(r.conn, r.req, &net.Bool{Value: v.Live()})
+	case v.Live():
+		n.reply(r.conn, r.req, &net.Value{Found: true, Version: v.Stamp, Value: v.Value})
+	default:
+		n.reply(r.conn, r.req, &net.Value{Version: v.Stamp})
+	}
+}
+
+// propose sends value at the round's ballot to the replicas that promised
+// it and to the rest it asked (an acceptor that missed the prepare may
+// still accept).
+func (n *Node) propose(r *round, value []byte, ours bool) {
+	ph := &phase{propose: true, ours: ours, value: value}
+	r.phase = ph
+	n.env.Log.Debug("paxos propose", "key", string(r.key), "ballot", r.ballot.String(), "ours", ours, "value", string(value))
+	n.stats.PaxosPhases++
+	for _, id := range r.asked {
+		n.acceptorCall(id, r.deadline, &net.Propose{Epoch: n.view.epoch, Ballot: r.ballot, Key: r.key, Value: value}, func(m net.Message) {
+			if r.phase != ph || ph.over {
+				return
+			}
+			switch m := m.(type) {
+			case *net.Accepted:
+				n.lamport.Observe(m.Promised)
+				switch {
+				case m.OK:
+					ph.ok = append(ph.ok, id)
+				case !m.Accepted.Less(r.ballot):
+					// The acceptor moved past this ballot: it may have
+					// accepted this proposal before it did.
+					ph.silent = append(ph.silent, id)
+					r.refused = true
+				default:
+					ph.refused = append(ph.refused, id)
+					r.refused = true
+				}
+			case *net.Error:
+				ph.refused = append(ph.refused, id)
+			default:
+				ph.silent = append(ph.silent, id)
+			}
+			n.proposed(r, ph)
+		})
+	}
+}
+
+// proposed decides what a propose phase leads to, once it can.
+func (n *Node) proposed(r *round, ph *phase) {
+	n.env.Log.Debug("paxos proposal answered", "key", string(r.key), "ballot", r.ballot.String(), "ok", ph.ok, "refused", ph.refused, "silent", ph.silent)
+	if met(r.groups, net.Quorum, ph.ok) {
+		ph.over = true
+		n.commit(r.key, ph.value, r.ballot)
+		switch {
+		case !ph.ours && r.what == readRound:
+			n.answerPaxosRead(r, store.Version{Value: ph.value, Stamp: r.ballot})
+		case !ph.ours:
+			n.attempt(r) // the finished proposal is committed; now ours
+		default:
+			r.done = true
+			n.stats.PaxosDone++
+			if r.what == casRound {
+				n.reply(r.conn, r.req, &net.Bool{Value: true})
+			} else {
+				n.reply(r.conn, r.req, &net.Done{Version: r.ballot})
+			}
+		}
+		return
+	}
+	if met(r.groups, net.Quorum, minus(r.asked, append(ph.refused, ph.silent...))) {
+		return // a quorum may still accept
+	}
+	if !ph.ours {
+		ph.over = true
+		n.retry(r)
+		return
+	}
+	// The client's value cannot be chosen at this ballot. If every acceptor
+	// refused it, nothing happened and the round may try again; while some
+	// have not answered, wait, since they may yet refuse too. Once one took
+	// it (or one never answered), a later proposer may finish it.
+	if len(ph.ok) == 0 && len(ph.silent) == 0 {
+		if len(ph.refused) == len(r.asked) {
+			ph.over = true
+			n.retry(r)
+		}
+		return
+	}
+	ph.over = true
+	r.done = true
+	n.stats.PaxosUnknown++
+	n.fail(r.conn, r.req, net.CodeUnknownOutcome, "%s on node %d: ballot %v was accepted by %v of %v and refused by %v; it may still be chosen",
+		r.what, n.cfg.ID, r.ballot, ph.ok, r.groups, ph.refused)
+}
+
+// retry starts another attempt after a randomized backoff, or gives up at
+// the deadline.
+func (n *Node) retry(r *round) {
+	n.stats.PaxosRetries++
+	limit := min(paxosBackoffMax, paxosBackoffBase<<min(r.attempts, 16))
+	d := time.Duration(n.env.Rand.Int64N(int64(limit)))
+	if !n.env.Clock.Now().Add(d).Before(r.deadline) {
+		n.giveUp(r)
+		return
+	}
+	n.env.Clock.AfterFunc(d, func() { n.attempt(r) })
+}
+
+// giveUp ends a round that reached its deadline without a value of the
+// client's accepted anywhere: it certainly did not take effect.
+func (n *Node) giveUp(r *round) {
+	r.done = true
+	if r.refused {
+		n.stats.PaxosContention++
+		n.fail(r.conn, r.req, net.CodeContention, "%s on node %d: %d ballot(s) refused by competing proposers within %v; nothing was written",
+			r.what, n.cfg.ID, r.attempts, n.cfg.RequestTimeout)
+		return
+	}
+	n.stats.Unavailable++
+	n.fail(r.conn, r.req, net.CodeUnavailable, "%s on node %d: no quorum of replicas answered within %v; nothing was written",
+		r.what, n.cfg.ID, n.cfg.RequestTimeout)
+}
+
+// commit writes a chosen value to every replica of key, stamped with its
+// ballot, in the background: replicas that do not acknowledge get a hint.
+func (n *Node) commit(key, value []byte, ballot clock.Timestamp) {
+	e := net.Entry{Key: key, Value: value, Stamp: ballot}
+	_, all := n.groups(key)
+	for _, id := range all {
+		switch {
+		case id == uint16(n.cfg.ID):
+			n.applyEntries([]net.Entry{e}, func(error) {})
+		case n.up(id):
+			n.ask(id, &net.Replicate{Epoch: n.view.epoch, Entries: []net.Entry{e}}, n.cfg.RequestTimeout, func(m net.Message) {
+				if _, ok := m.(*net.Done); !ok {
+					n.hint(id, e)
+				}
+			})
+		default:
+			n.hint(id, e)
+		}
+	}
+}
+
+// acceptorCall sends m to acceptor id, or hands it to this node's own
+// acceptor, and gives done the answer (nil if none came by deadline).
+func (n *Node) acceptorCall(id uint16, deadline time.Time, m net.Message, done func(net.Message)) {
+	if id == uint16(n.cfg.ID) {
+		switch m := m.(type) {
+		case *net.Prepare:
+			n.promise(m.Key, m.Ballot, func(p *net.Promise) { done(p) })
+		case *net.Propose:
+			n.accept(m.Key, m.Ballot, m.Value, func(a *net.Accepted) { done(a) })
+		}
+		return
+	}
+	n.ask(id, m, max(deadline.Sub(n.env.Clock.Now()), time.Millisecond), done)
+}
+
+// startCAS, startSerialRead and startPaxosPut turn client requests into
+// rounds.
+func (n *Node) startCAS(c net.ConnID, id uint64, m *net.CAS) {
+	n.coordinatePaxos(&round{conn: c, req: id, what: casRound, key: slices.Clone(m.Key), oldFound: m.OldFound,
+		old: slices.Clone(m.Old), value: slices.Clone(m.New)})
+}
+
+func (n *Node) startSerialRead(c net.ConnID, id uint64, key []byte, contains bool) {
+	n.coordinatePaxos(&round{conn: c, req: id, what: readRound, key: slices.Clone(key), contains: contains})
+}
+
+func (n *Node) startPaxosPut(c net.ConnID, id uint64, key, value []byte) {
+	n.coordinatePaxos(&round{conn: c, req: id, what: putRound, key: slices.Clone(key), value: slices.Clone(value)})
+}
