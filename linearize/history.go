@@ -104,17 +104,17 @@ type Op struct {
 	// (unknown outcome) continues as a new process, because the abandoned
 	// operation may still be in flight: one process never has two
 	// operations open at once, as the checker assumes.
-	Process int           `json:"process"`
-	Client  int           `json:"client,omitempty"` // the client that issued it, 1-based; 0 for wipes
-	Kind    Kind          `json:"op"`
-	Key     string        `json:"key,omitempty"`
-	Value   string        `json:"value,omitempty"` // Set and Cas: the value written (unique in a run)
+	Process int    `json:"process"`
+	Client  int    `json:"client,omitempty"` // the client that issued it, 1-based; 0 for wipes
+	Kind    Kind   `json:"op"`
+	Key     string `json:"key,omitempty"`
+	Value   string `json:"value,omitempty"` // Set and Cas: the value written (unique in a run)
 	// Cas: the value expected, or with OldAbsent, that the key be absent.
 	Old       string `json:"old,omitempty"`
 	OldAbsent bool   `json:"old_absent,omitempty"`
 	// Serial says the operation went through Paxos (a serial read or put).
-	Serial bool `json:"serial,omitempty"`
-	Call    time.Duration `json:"call_ns"`
+	Serial bool          `json:"serial,omitempty"`
+	Call   time.Duration `json:"call_ns"`
 	// Return is when the answer arrived, or, for an unknown outcome, when
 	// the client gave up; the checker treats an unknown write as returning
 	// after everything else.

@@ -69,14 +69,26 @@ func (n *Node) promise(key []byte, b clock.Timestamp, answer func(*net.Promise))
 		a.promised = b
 		recs = append(recs, oplog.Record{Type: oplog.TypePromise, Key: key, Stamp: b})
 	}
+	// The promise reports the state once it is durable, not as it was when
+	// the prepare came: a commit logged just before it (its fsync shared
+	// with this one) has reached the store by then, and a proposal reported
+	// as in progress after its commit would make every proposer finish it
+	// again, and again.
+	n.persist(recs, func() { answer(n.promiseOf(key)) })
+}
+
+// promiseOf is the promise an acceptor answers with: its committed version
+// of key, and its accepted proposal if that is newer.
+func (n *Node) promiseOf(key []byte) *net.Promise {
+	cur, _ := n.store.Get(key)
 	p := &net.Promise{OK: true, Found: cur.Live(), Version: cur.Stamp}
 	if cur.Live() {
 		p.Current = cur.Value
 	}
-	if cur.Stamp.Less(a.accepted) {
+	if a := n.acceptors[string(key)]; a != nil && cur.Stamp.Less(a.accepted) {
 		p.Accepted, p.Value = a.accepted, a.value
 	}
-	n.persist(recs, func() { answer(p) })
+	return p
 }
 
 // accept handles a proposal of value for key at ballot b, and calls answer

@@ -177,6 +177,13 @@ func (n *Node) settle() {
 	marks := n.bootMarks
 	if joining {
 		marks = nil // a new node needs everything in its ranges
+		if len(n.view.read.IDs()) == 0 {
+			// No member on the ring has been heard of yet (the seeds are
+			// unreachable): there is nothing to join. Going normal now
+			// would start a cluster of one beside the real one.
+			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.settle)
+			return
+		}
 	}
 	n.catchUp(marks, func(ok bool) {
 		if n.stopped {

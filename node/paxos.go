@@ -47,8 +47,13 @@ type round struct {
 	value    []byte // cas: the new value; put: the value
 	deadline time.Time
 	attempts int
-	refused  bool // some attempt was refused by a higher ballot
-	done     bool
+	refused  bool            // some attempt was refused by a higher ballot
+	highest  clock.Timestamp // the highest ballot a refusal named
+	// chosen is the last proposal of another this round finished: it is
+	// committed, whatever promises that arrive before its commit say.
+	chosen      clock.Timestamp
+	chosenValue []byte
+	done        bool
 	// The current attempt.
 	ballot clock.Timestamp
 	groups [][]uint16
@@ -95,6 +100,10 @@ type promiseFrom struct {
 const (
 	paxosBackoffBase = 2 * time.Millisecond
 	paxosBackoffMax  = 200 * time.Millisecond
+	// A retried ballot jumps uniform in [0, base·2^attempt) counters past
+	// the highest refusal, doubling at most this many times.
+	paxosJumpBase      = 4
+	paxosJumpDoublings = 10
 )
 
 // coordinatePaxos starts round r for a client request.
@@ -169,6 +178,7 @@ func (n *Node) prepare(r *round) {
 			switch m := m.(type) {
 			case *net.Promise:
 				n.lamport.Observe(m.Promised)
+				r.highest = r.highest.Max(m.Promised)
 				if m.OK {
 					ph.ok = append(ph.ok, id)
 					ph.promises = append(ph.promises, promiseFrom{id, m})
@@ -213,6 +223,9 @@ func (n *Node) promised(r *round, ph *phase) {
 		if inProgress.Less(p.Accepted) {
 			inProgress, inValue = p.Accepted, p.Value
 		}
+	}
+	if newest.Stamp.Less(r.chosen) {
+		newest = store.Version{Value: r.chosenValue, Stamp: r.chosen}
 	}
 	n.env.Log.Debug("paxos promised", "key", string(r.key), "ballot", r.ballot.String(), "by", ph.ok,
 		"newest", newest.Stamp.String(), "in_progress", inProgress.String())
@@ -271,6 +284,7 @@ func (n *Node) propose(r *round, value []byte, ours bool) {
 			switch m := m.(type) {
 			case *net.Accepted:
 				n.lamport.Observe(m.Promised)
+				r.highest = r.highest.Max(m.Promised)
 				switch {
 				case m.OK:
 					ph.ok = append(ph.ok, id)
@@ -303,7 +317,9 @@ func (n *Node) proposed(r *round, ph *phase) {
 		case !ph.ours && r.what == readRound:
 			n.answerPaxosRead(r, store.Version{Value: ph.value, Stamp: r.ballot})
 		case !ph.ours:
-			n.attempt(r) // the finished proposal is committed; now ours
+			// The finished proposal is committed; now ours.
+			r.chosen, r.chosenValue = r.ballot, ph.value
+			n.attempt(r)
 		default:
 			r.done = true
 			n.stats.PaxosDone++
@@ -342,7 +358,10 @@ func (n *Node) proposed(r *round, ph *phase) {
 }
 
 // retry starts another attempt after a randomized backoff, or gives up at
-// the deadline.
+// the deadline. The next ballot also jumps a random, growing distance past
+// the highest one that refused this round: a proposer far from the
+// replicas would otherwise lose every race to one next to them, whose
+// ballots climb while its prepare is in flight.
 func (n *Node) retry(r *round) {
 	n.stats.PaxosRetries++
 	limit := min(paxosBackoffMax, paxosBackoffBase<<min(r.attempts, 16))
@@ -350,6 +369,10 @@ func (n *Node) retry(r *round) {
 	if !n.env.Clock.Now().Add(d).Before(r.deadline) {
 		n.giveUp(r)
 		return
+	}
+	if !r.highest.IsZero() {
+		jump := uint64(n.env.Rand.Int64N(int64(paxosJumpBase) << min(r.attempts, paxosJumpDoublings)))
+		n.lamport.Observe(clock.Timestamp{Counter: r.highest.Counter + jump})
 	}
 	n.env.Clock.AfterFunc(d, func() { n.attempt(r) })
 }
@@ -365,8 +388,8 @@ func (n *Node) giveUp(r *round) {
 		return
 	}
 	n.stats.Unavailable++
-	n.fail(r.conn, r.req, net.CodeUnavailable, "%s on node %d: no quorum of replicas answered within %v; nothing was written",
-		r.what, n.cfg.ID, n.cfg.RequestTimeout)
+	n.fail(r.conn, r.req, net.CodeUnavailable, "%s on node %d: no ballot of %d won a quorum of replicas within %v; nothing was written",
+		r.what, n.cfg.ID, r.attempts, n.cfg.RequestTimeout)
 }
 
 // commit writes a chosen value to every replica of key, stamped with its

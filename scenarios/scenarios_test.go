@@ -19,7 +19,7 @@ var (
 // bugs in PAPER.md §4: a join that cannot finish during long partitions,
 // and views that diverge while a partition hides a join); raise it to 256
 // when they are fixed, and keep them as regressions.
-var ciSeeds = map[string]int{"single-node": 256, "cluster": 128}
+var ciSeeds = map[string]int{"single-node": 256, "cluster": 128, "cas": 64, "lock": 64}
 
 // regressions are seeds that once failed, per scenario, kept forever in the
 // CI set. PAPER.md's table of bugs found says what each one caught.
