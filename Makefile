@@ -15,15 +15,19 @@ build:
 run: build
 	./scripts/run-local.sh 3
 
-# The whole suite, as CI runs it.
+# The whole suite, as CI runs it; then the planted bugs (node/mutant.go),
+# which only a build with the mutants tag contains: the CI seeds must catch
+# every one.
 test: lint
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race $(RACE_PKGS)
+	$(GO) test -count=1 -tags mutants -run TestMutantsCaught ./scenarios/
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed on: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags mutants ./node/ ./scenarios/
 	$(GO) test -run 'TestNodeIsDeterministic|TestLintCatches' ./node/
 
 bench:

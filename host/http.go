@@ -26,15 +26,31 @@ type Status struct {
 	Errors      uint64    `json:"errors"`
 	Peers       PeerStats `json:"peers"`
 	// Cluster counters, from node.Stats.
-	StreamedIn      uint64 `json:"streamed_in"`
-	StreamedInBytes uint64 `json:"streamed_in_bytes"`
-	CatchUps        uint64 `json:"catch_ups"`
-	Hints           uint64 `json:"hints"`
-	HintsDelivered  uint64 `json:"hints_delivered"`
-	ReadRepairs     uint64 `json:"read_repairs"`
-	Unavailable     uint64 `json:"unavailable"`
-	Unknown         uint64 `json:"unknown"`
-	Fenced          uint64 `json:"fenced"`
+	StreamedIn      uint64     `json:"streamed_in"`
+	StreamedInBytes uint64     `json:"streamed_in_bytes"`
+	CatchUps        uint64     `json:"catch_ups"`
+	Hints           uint64     `json:"hints"`
+	HintsDelivered  uint64     `json:"hints_delivered"`
+	ReadRepairs     uint64     `json:"read_repairs"`
+	Unavailable     uint64     `json:"unavailable"`
+	Unknown         uint64     `json:"unknown"`
+	Fenced          uint64     `json:"fenced"`
+	Paxos           PaxosStats `json:"paxos"`
+}
+
+// PaxosStats is this node's work as a Paxos proposer (cas, serial reads and
+// puts), from node.Stats: requests, attempts (ballots), phases (round
+// trips), retries, in-progress proposals finished, requests answered, and
+// those that ended in contention or an unknown outcome.
+type PaxosStats struct {
+	Requests   uint64 `json:"requests"`
+	Attempts   uint64 `json:"attempts"`
+	Phases     uint64 `json:"phases"`
+	Retries    uint64 `json:"retries"`
+	Finished   uint64 `json:"finished"`
+	Done       uint64 `json:"done"`
+	Contention uint64 `json:"contention"`
+	Unknown    uint64 `json:"unknown"`
 }
 
 // PeerStats is the outbound peer traffic in Status: frames sent to other nodes,
@@ -74,6 +90,8 @@ func (s *Server) Status() Status {
 			StreamedIn: ns.StreamedIn, StreamedInBytes: ns.StreamedInBytes, CatchUps: ns.CatchUps,
 			Hints: ns.Hints, HintsDelivered: ns.HintsDelivered, ReadRepairs: ns.ReadRepairs,
 			Unavailable: ns.Unavailable, Unknown: ns.Unknown, Fenced: ns.Fenced,
+			Paxos: PaxosStats{Requests: ns.PaxosRequests, Attempts: ns.PaxosAttempts, Phases: ns.PaxosPhases, Retries: ns.PaxosRetries,
+				Finished: ns.PaxosFinished, Done: ns.PaxosDone, Contention: ns.PaxosContention, Unknown: ns.PaxosUnknown},
 		}
 	})
 	st.Peers = s.peerStatus()

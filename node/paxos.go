@@ -104,6 +104,10 @@ const (
 	// the highest refusal, doubling at most this many times.
 	paxosJumpBase      = 4
 	paxosJumpDoublings = 10
+	// A phase waits for an acceptor at most this share of the request's
+	// deadline, so that one slow acceptor costs an attempt, not the
+	// request.
+	paxosPhaseShare = 4
 )
 
 // coordinatePaxos starts round r for a client request.
@@ -425,7 +429,8 @@ func (n *Node) acceptorCall(id uint16, deadline time.Time, m net.Message, done f
 		}
 		return
 	}
-	n.ask(id, m, max(deadline.Sub(n.env.Clock.Now()), time.Millisecond), done)
+	wait := min(deadline.Sub(n.env.Clock.Now()), n.cfg.RequestTimeout/paxosPhaseShare)
+	n.ask(id, m, max(wait, time.Millisecond), done)
 }
 
 // startCAS, startSerialRead and startPaxosPut turn client requests into
