@@ -172,30 +172,48 @@ func (n *Node) paxosGroups(key []byte) ([][]uint16, []uint16) {
 // prepare sends the round's Prepare to every replica it asked.
 func (n *Node) prepare(r *round) {
 	ph := &phase{}
+	n.sendPhase(r, ph, &net.Prepare{Epoch: n.view.epoch, Ballot: r.ballot, Key: r.key}, func(id uint16, m net.Message) {
+		p, ok := m.(*net.Promise)
+		switch {
+		case !ok:
+			ph.silent = append(ph.silent, id)
+		case p.OK:
+			ph.ok = append(ph.ok, id)
+			ph.promises = append(ph.promises, promiseFrom{id, p})
+		default:
+			ph.refused = append(ph.refused, id)
+			r.refused = true
+		}
+	}, func() { n.prepared(r, ph) })
+}
+
+// sendPhase sends m to every acceptor round r asked, as phase ph. Each
+// answer that still belongs to the phase is counted — an Error as a
+// refusal, none in time as silence, a Promise or Accepted by count — and
+// then decide runs.
+func (n *Node) sendPhase(r *round, ph *phase, m net.Message, count func(id uint16, m net.Message), decide func()) {
 	r.phase = ph
 	n.stats.PaxosPhases++
 	for _, id := range r.asked {
-		n.acceptorCall(id, r.deadline, &net.Prepare{Epoch: n.view.epoch, Ballot: r.ballot, Key: r.key}, func(m net.Message) {
+		n.acceptorCall(id, r.deadline, m, func(a net.Message) {
 			if r.phase != ph || ph.over {
 				return
 			}
-			switch m := m.(type) {
+			switch a := a.(type) {
 			case *net.Promise:
-				n.lamport.Observe(m.Promised)
-				r.highest = r.highest.Max(m.Promised)
-				if m.OK {
-					ph.ok = append(ph.ok, id)
-					ph.promises = append(ph.promises, promiseFrom{id, m})
-				} else {
-					ph.refused = append(ph.refused, id)
-					r.refused = true
-				}
+				n.lamport.Observe(a.Promised)
+				r.highest = r.highest.Max(a.Promised)
+				count(id, a)
+			case *net.Accepted:
+				n.lamport.Observe(a.Promised)
+				r.highest = r.highest.Max(a.Promised)
+				count(id, a)
 			case *net.Error:
 				ph.refused = append(ph.refused, id)
 			default:
 				ph.silent = append(ph.silent, id)
 			}
-			n.prepared(r, ph)
+			decide()
 		})
 	}
 }
@@ -277,38 +295,24 @@ func (n *Node) answerPaxosRead(r *round, v store.Version) {
 // still accept).
 func (n *Node) propose(r *round, value []byte, ours bool) {
 	ph := &phase{propose: true, ours: ours, value: value}
-	r.phase = ph
 	n.env.Log.Debug("paxos propose", "key", string(r.key), "ballot", r.ballot.String(), "ours", ours, "value", string(value))
-	n.stats.PaxosPhases++
-	for _, id := range r.asked {
-		n.acceptorCall(id, r.deadline, &net.Propose{Epoch: n.view.epoch, Ballot: r.ballot, Key: r.key, Value: value}, func(m net.Message) {
-			if r.phase != ph || ph.over {
-				return
-			}
-			switch m := m.(type) {
-			case *net.Accepted:
-				n.lamport.Observe(m.Promised)
-				r.highest = r.highest.Max(m.Promised)
-				switch {
-				case m.OK:
-					ph.ok = append(ph.ok, id)
-				case !m.Accepted.Less(r.ballot):
-					// The acceptor moved past this ballot: it may have
-					// accepted this proposal before it did.
-					ph.silent = append(ph.silent, id)
-					r.refused = true
-				default:
-					ph.refused = append(ph.refused, id)
-					r.refused = true
-				}
-			case *net.Error:
-				ph.refused = append(ph.refused, id)
-			default:
-				ph.silent = append(ph.silent, id)
-			}
-			n.proposed(r, ph)
-		})
-	}
+	n.sendPhase(r, ph, &net.Propose{Epoch: n.view.epoch, Ballot: r.ballot, Key: r.key, Value: value}, func(id uint16, m net.Message) {
+		a, ok := m.(*net.Accepted)
+		switch {
+		case !ok:
+			ph.silent = append(ph.silent, id)
+		case a.OK:
+			ph.ok = append(ph.ok, id)
+		case !a.Accepted.Less(r.ballot):
+			// The acceptor moved past this ballot: it may have accepted
+			// this proposal before it did.
+			ph.silent = append(ph.silent, id)
+			r.refused = true
+		default:
+			ph.refused = append(ph.refused, id)
+			r.refused = true
+		}
+	}, func() { n.proposed(r, ph) })
 }
 
 // proposed decides what a propose phase leads to, once it can.
