@@ -85,7 +85,7 @@ func (s *Server) Status() Status {
 		ns := s.node.Stats()
 		st = Status{
 			ID: s.cfg.ID, Listen: s.Addr(), Clock: s.node.Clock().String(),
-			Keys: s.node.Store().Len(), Bytes: s.node.Store().Bytes(), Connections: len(s.conns),
+			Keys: s.node.Keys(), Bytes: s.node.Store().Bytes(), Connections: len(s.conns),
 			Requests: ns.Requests, Writes: ns.Writes, Errors: ns.Errors,
 			StreamedIn: ns.StreamedIn, StreamedInBytes: ns.StreamedInBytes, CatchUps: ns.CatchUps,
 			Hints: ns.Hints, HintsDelivered: ns.HintsDelivered, ReadRepairs: ns.ReadRepairs,

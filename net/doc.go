@@ -348,6 +348,10 @@
 //	MaxValue  8 MiB (2^23)
 //	MaxFrame  16 MiB (2^24)         the length field; its own 4 bytes not counted
 //
+// Keys that start with the bytes 0x00 "memdb/" are the cluster's own (the
+// movement lock of joins and leaves); a request on one is answered
+// unsupported.
+//
 // Every valid message fits in a frame: the largest, a Set with a maximal
 // key and value, is 28+7+65535+8 MiB bytes. ValidateKey and ValidateValue
 // check input against the limits before it is encoded; AppendFrame panics

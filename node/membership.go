@@ -21,12 +21,14 @@ import (
 //
 // The node's own life on the ring:
 //   - the first node of a cluster (no seeds, no log) starts normal;
-//   - a node with seeds and no place on the ring starts joining: it takes
-//     writes for its future ranges, streams them from their replicas, and
-//     turns normal when every range has arrived;
+//   - a node with seeds and no place on the ring waits for the movement
+//     lock (move.go), then turns joining: it takes writes for its future
+//     ranges, streams them from their replicas, turns normal when every
+//     range has arrived, and gives the lock back;
 //   - a node that restarts keeps its phase and catches up on what it missed;
-//   - Leave turns it leaving, pushes each of its ranges to the nodes that
-//     gain them, then turns it left.
+//   - Leave takes the movement lock, turns it leaving, pushes each of its
+//     ranges to the nodes that gain them, then turns it left and gives the
+//     lock back.
 
 // startMembership boots gossip from the members the log held.
 func (n *Node) startMembership() error {
@@ -43,9 +45,8 @@ func (n *Node) startMembership() error {
 	case PhaseNone, PhaseLeft:
 		if len(n.cfg.Seeds) == 0 {
 			mine.Ring = nextVersion(mine.Ring, PhaseNormal)
-		} else {
-			mine.Ring = nextVersion(mine.Ring, PhaseJoining)
 		}
+		// With seeds it joins once it holds the movement lock (settle).
 		mine.State = gossip.Alive
 	}
 	g, err := gossip.New(mine, n.cfg.Gossip, n.env.Rand)
@@ -173,17 +174,14 @@ func (n *Node) settle() {
 	if n.stopped {
 		return
 	}
+	if p := n.phase(); (p == PhaseNone || p == PhaseLeft) && len(n.cfg.Seeds) > 0 {
+		n.startJoin()
+		return
+	}
 	joining := n.phase() == PhaseJoining
 	marks := n.bootMarks
 	if joining {
 		marks = nil // a new node needs everything in its ranges
-		if len(n.view.read.IDs()) == 0 {
-			// No member on the ring has been heard of yet (the seeds are
-			// unreachable): there is nothing to join. Going normal now
-			// would start a cluster of one beside the real one.
-			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.settle)
-			return
-		}
 	}
 	n.catchUp(marks, func(ok bool) {
 		if n.stopped {
@@ -199,6 +197,52 @@ func (n *Node) settle() {
 			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.finishJoin)
 		}
 	})
+}
+
+// startJoin takes the movement lock for this node's join, turns it
+// joining and settles; until it has the lock it tries again.
+func (n *Node) startJoin() {
+	retry := func() {
+		n.env.Clock.AfterFunc(n.cfg.Gossip.ProbeInterval, n.settle)
+	}
+	if len(n.view.read.IDs()) == 0 {
+		// No member on the ring has been heard of yet (the seeds are
+		// unreachable): there is nothing to join. Going on now would start
+		// a cluster of one beside the real one.
+		retry()
+		return
+	}
+	if id, moving := n.moving(); moving {
+		// Another member joins or leaves: its movement holds the lock, so
+		// asking for it costs Paxos rounds for nothing.
+		n.env.Log.Debug("waiting for a movement to finish", "moving", id)
+		retry()
+		return
+	}
+	m, _ := n.gossip.Member(uint16(n.cfg.ID))
+	want := movement{join: true, id: uint16(n.cfg.ID), version: nextVersion(m.Ring, PhaseJoining)}
+	n.takeMove(want, func(ok bool) {
+		if n.stopped {
+			return
+		}
+		if m, _ := n.gossip.Member(uint16(n.cfg.ID)); !ok || nextVersion(m.Ring, PhaseJoining) != want.version {
+			retry()
+			return
+		}
+		n.setPhase(PhaseJoining)
+		n.settle()
+	})
+}
+
+// moving reports a member other than this node that, as far as gossip
+// says, is joining or leaving.
+func (n *Node) moving() (uint16, bool) {
+	for _, id := range sortedKeys(n.view.phase) {
+		if p := n.view.phase[id]; id != uint16(n.cfg.ID) && (p == PhaseJoining || p == PhaseLeaving) {
+			return id, true
+		}
+	}
+	return 0, false
 }
 
 // finishJoin runs once the joining state has had time to reach every
@@ -227,7 +271,9 @@ func (n *Node) finishJoin() {
 				n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.finishJoin)
 				return
 			}
+			m, _ := n.gossip.Member(uint16(n.cfg.ID))
 			n.setPhase(PhaseNormal)
+			n.giveMove(movement{join: true, id: uint16(n.cfg.ID), version: m.Ring}, 5)
 		})
 	})
 }
@@ -276,12 +322,25 @@ func (n *Node) Leave(done func(error)) {
 		done(fmt.Errorf("%w (it is %v)", ErrNotMember, p))
 		return
 	}
-	n.setPhase(PhaseLeaving)
-	n.env.Clock.AfterFunc(3*n.cfg.Gossip.ProbeInterval, func() { n.handOff(done) })
+	m, _ := n.gossip.Member(uint16(n.cfg.ID))
+	want := movement{id: uint16(n.cfg.ID), version: nextVersion(m.Ring, PhaseLeaving)}
+	n.takeMove(want, func(ok bool) {
+		switch {
+		case n.stopped:
+		case n.phase() != PhaseNormal:
+			done(fmt.Errorf("%w (it is %v)", ErrNotMember, n.phase()))
+		case !ok:
+			// Another join or leave is running: wait for it.
+			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, func() { n.Leave(done) })
+		default:
+			n.setPhase(PhaseLeaving)
+			n.env.Clock.AfterFunc(3*n.cfg.Gossip.ProbeInterval, func() { n.handOff(want, done) })
+		}
+	})
 }
 
 // handOff pushes each arc this node replicates to the nodes that gain it.
-func (n *Node) handOff(done func(error)) {
+func (n *Node) handOff(mv movement, done func(error)) {
 	self := uint16(n.cfg.ID)
 	byPeer := map[uint16][]net.Span{}
 	for _, a := range n.view.arcs(n.cfg.ReplicationFactor) {
@@ -299,10 +358,11 @@ func (n *Node) handOff(done func(error)) {
 	finish := func() {
 		if !ok {
 			// Try again: the gainers may have been unreachable.
-			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, func() { n.handOff(done) })
+			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, func() { n.handOff(mv, done) })
 			return
 		}
 		n.setPhase(PhaseLeft)
+		n.giveMove(mv, 3)
 		n.env.Clock.AfterFunc(3*n.cfg.Gossip.ProbeInterval, func() { done(nil) })
 	}
 	if left == 0 {

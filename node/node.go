@@ -46,6 +46,9 @@ type Node struct {
 	ops    map[uint64]*op
 	calls  map[uint64]*call
 	hints  map[uint16]*hintQueue
+	// waiting are the callbacks of requests the node made of itself
+	// (move.go), by request id.
+	waiting map[uint64]func(net.Message)
 	// acceptors is this node's Paxos acceptor state, by key, for keys with
 	// a round in flight (acceptor.go).
 	acceptors map[string]*acceptor
@@ -118,6 +121,7 @@ func New(cfg Config, env Env) (*Node, error) {
 		ops:     make(map[uint64]*op),
 		calls:   make(map[uint64]*call),
 		hints:   make(map[uint16]*hintQueue),
+		waiting: make(map[uint64]func(net.Message)),
 
 		acceptors: make(map[string]*acceptor),
 	}, nil
@@ -276,6 +280,10 @@ func (n *Node) Disconnected(c net.ConnID) {}
 // reply sends m to client connection c in answer to request id, stamped
 // with the node's clock.
 func (n *Node) reply(c net.ConnID, id uint64, m net.Message) {
+	if c == internalConn {
+		n.answerInternal(id, m)
+		return
+	}
 	if _, ok := m.(*net.Error); ok {
 		n.stats.Errors++
 	}

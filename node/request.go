@@ -77,6 +77,10 @@ func (n *Node) checkKey(c net.ConnID, id uint64, key []byte) bool {
 		n.fail(c, id, net.CodeOf(err), "%v", err)
 		return false
 	}
+	if isSystemKey(key) {
+		n.fail(c, id, net.CodeUnsupported, "keys that start with %q are reserved for the cluster itself", systemPrefix)
+		return false
+	}
 	return true
 }
 

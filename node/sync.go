@@ -42,10 +42,19 @@ func (n *Node) pull(peer uint16, spans []net.Span, marks []net.Mark, done func(o
 			return
 		}
 		req := &net.Sync{Epoch: n.view.epoch, Spans: spans, Marks: marks, After: after, Limit: syncLimit}
-		n.ask(peer, req, 2*n.cfg.RequestTimeout, func(m net.Message) {
+		n.ask(peer, req, n.cfg.RequestTimeout, func(m net.Message) {
 			b, ok := m.(*net.SyncBatch)
-			if !ok {
+			switch {
+			case m == nil:
+				n.env.Log.Debug("sync unanswered", "peer", peer, "tries", tries)
 				next(after, tries+1)
+				return
+			case !ok:
+				// Refused: most often the peer has not heard of the ring
+				// this node asks at yet, and the refusal made it ask; give
+				// gossip a moment.
+				n.env.Log.Debug("sync refused", "peer", peer, "tries", tries, "answer", describeAnswer(m))
+				n.env.Clock.AfterFunc(n.cfg.Gossip.ProbeInterval/4, func() { next(after, tries+1) })
 				return
 			}
 			n.stats.StreamedIn += uint64(len(b.Entries))

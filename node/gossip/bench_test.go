@@ -9,7 +9,7 @@ import (
 
 // cluster returns a started Gossip for node 1 that knows n-1 other members.
 func cluster(b *testing.B, n int) *Gossip {
-	g, err := New(Member{ID: 1, Addr: "n1:7000", Vnodes: 256}, DefaultConfig(), rand.New(rand.NewPCG(1, 2)))
+	g, err := New(Member{ID: 1, Addr: "n1:7000", Vnodes: 256, Ring: 1}, DefaultConfig(), rand.New(rand.NewPCG(1, 2)))
 	if err != nil {
 		b.Fatal(err)
 	}

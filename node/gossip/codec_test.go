@@ -148,7 +148,7 @@ func FuzzDecode(f *testing.F) {
 		} else if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrVersion) {
 			t.Fatalf("error %v wraps neither ErrMalformed nor ErrVersion", err)
 		}
-		g, gerr := New(Member{ID: 1, Addr: "n1", Vnodes: 8}, DefaultConfig(), rand.New(rand.NewPCG(1, 2)))
+		g, gerr := New(Member{ID: 1, Addr: "n1", Vnodes: 8, Ring: 1}, DefaultConfig(), rand.New(rand.NewPCG(1, 2)))
 		if gerr != nil {
 			t.Fatal(gerr)
 		}

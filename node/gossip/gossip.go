@@ -149,8 +149,9 @@ func (g *Gossip) Restore(ms []Member) {
 
 // Start joins the cluster at time now: the node raises its incarnation past
 // anything restored (so its Alive record beats whatever others remember of
-// it, a Dead one included), takes an odd ring version if it had none or had
-// left (a join), and sends a push-pull to each seed address (its own
+// it, a Dead one included), takes an odd ring version if it had left (a
+// rejoin; a member that never joined keeps version 0, off the ring, until
+// its node calls SetRing), and sends a push-pull to each seed address (its own
 // address skipped). It goes on contacting its seeds every SeedRetry until
 // one answers, and again whenever it knows no live member. With no seeds it
 // push-pulls one restored member; with neither it is a cluster of one, which
@@ -163,7 +164,7 @@ func (g *Gossip) Start(now time.Duration, seeds []string) []Out {
 	s := &g.self.m
 	s.Incarnation++
 	s.State = Alive
-	if !s.OnRing() {
+	if s.Ring >= 2 && !s.OnRing() {
 		s.Ring++
 	}
 	g.self.changed = true

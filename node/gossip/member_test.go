@@ -89,7 +89,7 @@ func TestStateString(t *testing.T) {
 // started returns a started Gossip for node 1 with no seeds.
 func started(t *testing.T) *Gossip {
 	t.Helper()
-	g, err := New(Member{ID: 1, Addr: "n1:7000", Vnodes: 8}, DefaultConfig(), rand.New(rand.NewPCG(1, 2)))
+	g, err := New(Member{ID: 1, Addr: "n1:7000", Vnodes: 8, Ring: 1}, DefaultConfig(), rand.New(rand.NewPCG(1, 2)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestNewAndConfig(t *testing.T) {
 // TestRestartRaisesIncarnation: a node that restores its own record starts
 // past it, and rejoins the ring if it had left.
 func TestRestartRaisesIncarnation(t *testing.T) {
-	g, err := New(Member{ID: 1, Addr: "n1:new", Vnodes: 8}, DefaultConfig(), rand.New(rand.NewPCG(1, 2)))
+	g, err := New(Member{ID: 1, Addr: "n1:new", Vnodes: 8, Ring: 1}, DefaultConfig(), rand.New(rand.NewPCG(1, 2)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,5 +265,21 @@ func TestRestartRaisesIncarnation(t *testing.T) {
 	g.Tick(time.Minute)
 	if m, _ := g.Member(2); m.State != Dead {
 		t.Errorf("restored suspect 2 after its timeout: %v, want dead", m)
+	}
+}
+
+// Start puts a node that left back on the ring (a rejoin), but leaves one
+// that never joined at ring version 0: its node joins when it may
+// (node/move.go), by SetRing.
+func TestStartKeepsANewMemberOffTheRing(t *testing.T) {
+	for _, tc := range []struct{ ring, want uint32 }{{0, 0}, {1, 1}, {3, 3}, {6, 7}} {
+		g, err := New(Member{ID: 1, Addr: "n1:7000", Vnodes: 8, Ring: tc.ring}, DefaultConfig(), rand.New(rand.NewPCG(1, 2)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.Start(0, []string{"seed:7000"})
+		if got := g.Self(); got.Ring != tc.want || got.State != Alive {
+			t.Errorf("ring version %d after Start: %v, want version %d and alive", tc.ring, got, tc.want)
+		}
 	}
 }

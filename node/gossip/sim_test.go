@@ -131,7 +131,7 @@ func (s *sim) add() *simNode {
 // start boots node id at the current time: New, Restore from its disk, Start.
 func (s *sim) start(id uint16, seeds ...uint16) {
 	n := s.nodes[id]
-	g, err := New(Member{ID: id, Addr: n.addr, Vnodes: 8}, s.cfg, rand.New(rand.NewPCG(s.rng.Uint64(), uint64(id))))
+	g, err := New(Member{ID: id, Addr: n.addr, Vnodes: 8, Ring: 1}, s.cfg, rand.New(rand.NewPCG(s.rng.Uint64(), uint64(id))))
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -1,0 +1,180 @@
+package node
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/memdb/memdb/net"
+)
+
+// Range movements — joins and leaves — run one at a time across the
+// cluster. Decided by gossip alone they race: two nodes joining at once
+// each stream the ranges of a ring with both of them on it, and whichever
+// turns normal first owns, on the ring without the other, ranges it never
+// streamed (PAPER bug 17). So a node takes the movement lock before it
+// turns joining or leaving, and gives it back once it is normal or left.
+//
+// The lock is the value of the system key moveKey, changed only by Paxos
+// compare-and-set among that key's replicas (paxos.go), which stays safe
+// while the ring changes under it (joint quorums). Its value names the
+// movement that holds it — kind, node, and the ring version the node takes
+// for it — or "idle". With one movement at a time every ring change is one
+// member's step, the ring epochs (gossip's sum of ring versions) form one
+// chain, and every view is either the agreed ring or one step from it,
+// which the joint quorums of groups() bridge.
+//
+// A holder that dies leaves the lock held. When it comes back it finds its
+// own movement and goes on with it. A movement whose node has moved past
+// the version it names (it turned normal, or left, and died before it let
+// go) is over, and the next mover takes the lock from it. A holder that
+// never comes back blocks movements until an operator removes it, as a
+// dead joining node blocks range movements in Cassandra.
+const moveKey = "\x00memdb/move"
+
+// systemPrefix starts every key the cluster keeps for itself; clients may
+// not use it.
+const systemPrefix = "\x00memdb/"
+
+// moveIdle is the lock's value when no movement holds it.
+const moveIdle = "idle"
+
+// A movement is one member's join or leave.
+type movement struct {
+	join    bool   // a join; otherwise a leave
+	id      uint16 // the member
+	version uint32 // the ring version it takes: joining or leaving
+}
+
+func (m movement) String() string {
+	kind := "leave"
+	if m.join {
+		kind = "join"
+	}
+	return fmt.Sprintf("%s %d %d", kind, m.id, m.version)
+}
+
+// parseMovement reads the lock's value; ok is false for idle (or anything
+// else that names no movement).
+func parseMovement(b []byte) (m movement, ok bool) {
+	f := strings.Fields(string(b))
+	if len(f) != 3 || (f[0] != "join" && f[0] != "leave") {
+		return movement{}, false
+	}
+	id, err1 := strconv.ParseUint(f[1], 10, 16)
+	v, err2 := strconv.ParseUint(f[2], 10, 32)
+	if err1 != nil || err2 != nil {
+		return movement{}, false
+	}
+	return movement{join: f[0] == "join", id: uint16(id), version: uint32(v)}, true
+}
+
+// over reports whether movement m has finished as far as this node knows:
+// its member's ring version has passed the one m names.
+func (n *Node) over(m movement) bool {
+	g, ok := n.gossip.Member(m.id)
+	return ok && g.Ring > m.version
+}
+
+// takeMove tries to take the movement lock for want and calls done with
+// whether this node holds it. It fails while another movement holds it,
+// or if the Paxos rounds fail; the caller tries again later.
+func (n *Node) takeMove(want movement, done func(bool)) {
+	n.internal(&net.Get{Key: []byte(moveKey), Level: net.Serial}, func(m net.Message) {
+		v, ok := m.(*net.Value)
+		if !ok {
+			n.env.Log.Info("could not read the movement lock", "want", want.String(), "answer", describeAnswer(m))
+			done(false)
+			return
+		}
+		cas := &net.CAS{Key: []byte(moveKey), OldFound: v.Found, Old: v.Value, New: []byte(want.String())}
+		if cur, held := parseMovement(v.Value); held {
+			switch {
+			case cur == want:
+				done(true) // this node took it before a restart
+				return
+			case !n.over(cur):
+				n.env.Log.Info("waiting for a movement to finish", "want", want.String(), "holder", cur.String())
+				done(false)
+				return
+			}
+			n.env.Log.Info("taking the movement lock from a finished movement", "holder", cur.String())
+		}
+		n.internal(cas, func(m net.Message) {
+			b, ok := m.(*net.Bool)
+			if !ok || !b.Value {
+				n.env.Log.Info("could not take the movement lock", "want", want.String(), "answer", describeAnswer(m))
+			}
+			done(ok && b.Value)
+		})
+	})
+}
+
+// giveMove gives the movement lock back after movement m finished. If it
+// cannot (the rounds fail), it tries again a few times; after that the
+// next mover takes the lock from m, which is over.
+func (n *Node) giveMove(m movement, tries int) {
+	cas := &net.CAS{Key: []byte(moveKey), OldFound: true, Old: []byte(m.String()), New: []byte(moveIdle)}
+	n.internal(cas, func(a net.Message) {
+		if _, ok := a.(*net.Bool); ok || n.stopped || tries <= 1 {
+			return // given back, or held by another already
+		}
+		n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, func() { n.giveMove(m, tries-1) })
+	})
+}
+
+// Keys is how many client keys the node holds, tombstones included: the
+// store's keys but the cluster's own.
+func (n *Node) Keys() int {
+	k := n.store.Len()
+	if _, ok := n.store.Get([]byte(moveKey)); ok {
+		k--
+	}
+	return k
+}
+
+// isSystemKey reports whether key belongs to the cluster itself.
+func isSystemKey(key []byte) bool { return bytes.HasPrefix(key, []byte(systemPrefix)) }
+
+// internalConn is the connection id of requests the node makes of itself:
+// their answers go to the callback internal registered, not to a client.
+const internalConn = ^net.ConnID(0)
+
+// internal runs request m as if a client had sent it, and calls done with
+// the answer.
+func (n *Node) internal(m net.Message, done func(net.Message)) {
+	n.nextOp++
+	id := n.nextOp
+	n.waiting[id] = done
+	switch m := m.(type) {
+	case *net.Get:
+		n.startSerialRead(internalConn, id, m.Key, false)
+	case *net.CAS:
+		n.startCAS(internalConn, id, m)
+	default:
+		panic(fmt.Sprintf("node: no internal %s request", m.Kind()))
+	}
+}
+
+// answerInternal hands the answer to request id of internalConn to its
+// callback.
+func (n *Node) answerInternal(id uint64, m net.Message) {
+	done, ok := n.waiting[id]
+	if !ok {
+		return
+	}
+	delete(n.waiting, id)
+	done(m)
+}
+
+// describeAnswer says what answer m is, for logs; nil is no answer in time.
+func describeAnswer(m net.Message) string {
+	switch m := m.(type) {
+	case nil:
+		return "no answer"
+	case *net.Error:
+		return m.Code.String() + ": " + m.Message
+	}
+	return m.Kind().String()
+}
