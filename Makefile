@@ -8,8 +8,11 @@ RACE_PKGS := ./net/... ./host/... ./client/... ./disk/... ./cmd/...
 
 all: build
 
+# memdb-sim is built again with the planted bugs, for `memdb-sim mutants`;
+# memdbd and memdb never have them.
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -tags mutants -o $(BIN)/memdb-sim ./cmd/memdb-sim
 
 # Starts three local nodes in the foreground; Ctrl-C stops them cleanly.
 run: build
@@ -22,12 +25,13 @@ test: lint
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race $(RACE_PKGS)
 	$(GO) test -count=1 -tags mutants -run TestMutantsCaught ./scenarios/
+	$(GO) test -count=1 -tags mutants ./cmd/memdb-sim/
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed on: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) vet -tags mutants ./node/ ./scenarios/
+	$(GO) vet -tags mutants ./node/ ./scenarios/ ./cmd/memdb-sim/
 	$(GO) test -run 'TestNodeIsDeterministic|TestLintCatches' ./node/
 
 bench:

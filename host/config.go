@@ -21,6 +21,7 @@ const DefaultConfigFile = "/etc/memdb/memdb.toml"
 type Config struct {
 	ID                uint16   // node id, 1..65535
 	Listen            string   // binary protocol address (clients and peers)
+	Advertise         string   // the address peers reach this node at; empty: the listen address
 	HTTP              string   // admin REST API address; empty disables it
 	Seeds             []string // addresses of nodes to join through
 	DataDir           string   // operation log and node state
@@ -51,6 +52,12 @@ func (c *Config) Validate() error {
 	if _, _, err := stdnet.SplitHostPort(c.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("listen %q is not host:port", c.Listen))
 	}
+	if c.Advertise != "" {
+		h, port, err := stdnet.SplitHostPort(c.Advertise)
+		if ip := stdnet.ParseIP(h); err != nil || h == "" || port == "" || port == "0" || ip != nil && ip.IsUnspecified() {
+			errs = append(errs, fmt.Errorf("advertise %q is not a host:port peers can dial (a named or specific host and a port)", c.Advertise))
+		}
+	}
 	if c.HTTP != "" {
 		if _, _, err := stdnet.SplitHostPort(c.HTTP); err != nil {
 			errs = append(errs, fmt.Errorf("http %q is not host:port (or empty to disable)", c.HTTP))
@@ -79,6 +86,7 @@ func (c *Config) Validate() error {
 type fileConfig struct {
 	ID                *int64    `toml:"id"`
 	Listen            *string   `toml:"listen"`
+	Advertise         *string   `toml:"advertise"`
 	HTTP              *string   `toml:"http"`
 	Seeds             *[]string `toml:"seeds"`
 	DataDir           *string   `toml:"data_dir"`
@@ -105,6 +113,7 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	configFile := fs.String("config", "", "TOML config file (default "+DefaultConfigFile+", which may be absent)")
 	id := fs.Uint("id", uint(cfg.ID), "node id, 1..65535, unique in the cluster")
 	listen := fs.String("listen", cfg.Listen, "binary protocol address (clients and peers)")
+	advertise := fs.String("advertise", "", "address peers reach this node at, if not the listen address (e.g. listening on 0.0.0.0)")
 	httpAddr := fs.String("http", cfg.HTTP, "admin REST API and metrics address; empty disables")
 	seeds := fs.String("seeds", "", "comma-separated addresses of nodes to join through")
 	dataDir := fs.String("data", cfg.DataDir, "directory for the operation log and node state")
@@ -147,6 +156,8 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 			cfg.ID = uint16(*id)
 		case "listen":
 			cfg.Listen = *listen
+		case "advertise":
+			cfg.Advertise = *advertise
 		case "http":
 			cfg.HTTP = *httpAddr
 		case "seeds":
@@ -199,6 +210,7 @@ func loadFile(cfg *Config, path string, explicit bool) error {
 		cfg.ID = uint16(*fc.ID)
 	}
 	setString(&cfg.Listen, fc.Listen)
+	setString(&cfg.Advertise, fc.Advertise)
 	setString(&cfg.HTTP, fc.HTTP)
 	if fc.Seeds != nil {
 		cfg.Seeds = *fc.Seeds
@@ -234,7 +246,7 @@ func loadEnv(cfg *Config, getenv func(string) string) error {
 		name string
 		dst  *string
 	}{
-		{"MEMDB_LISTEN", &cfg.Listen}, {"MEMDB_HTTP", &cfg.HTTP}, {"MEMDB_DATA_DIR", &cfg.DataDir},
+		{"MEMDB_LISTEN", &cfg.Listen}, {"MEMDB_ADVERTISE", &cfg.Advertise}, {"MEMDB_HTTP", &cfg.HTTP}, {"MEMDB_DATA_DIR", &cfg.DataDir},
 		{"MEMDB_FSYNC", &cfg.Fsync}, {"MEMDB_CLIENT_KEY", &cfg.ClientKey}, {"MEMDB_CLUSTER_KEY", &cfg.ClusterKey},
 	} {
 		if v := getenv(s.name); v != "" {

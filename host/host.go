@@ -81,9 +81,12 @@ func Start(cfg Config, log *slog.Logger) (*Server, error) {
 	ncfg := node.DefaultConfig(net.NodeID(cfg.ID))
 	ncfg.ReplicationFactor = cfg.ReplicationFactor
 	ncfg.Addr = ln.Addr().String()
+	if cfg.Advertise != "" {
+		ncfg.Addr = cfg.Advertise
+	}
 	ncfg.Seeds = cfg.Seeds
 	if host, _, _ := stdnet.SplitHostPort(ncfg.Addr); stdnet.ParseIP(host).IsUnspecified() {
-		log.Warn("listening on an unspecified address: peers cannot reach this node at the address it advertises; listen on a routable one",
+		log.Warn("listening on an unspecified address: peers cannot reach this node at the address it advertises; listen on a routable one or set -advertise",
 			"listen", cfg.Listen, "advertised", ncfg.Addr)
 	}
 	if ncfg.Log.Mode, err = oplog.ParseMode(cfg.Fsync); err != nil {

@@ -51,6 +51,11 @@ type PaxosStats struct {
 	Done       uint64 `json:"done"`
 	Contention uint64 `json:"contention"`
 	Unknown    uint64 `json:"unknown"`
+	// ReadOnly is the serial reads that took the read-only path (a peek of
+	// each acceptor, no ballot); ReadFallbacks, those of them that found a
+	// proposal in progress (or too few answers) and ran a full round.
+	ReadOnly      uint64 `json:"read_only"`
+	ReadFallbacks uint64 `json:"read_fallbacks"`
 }
 
 // PeerStats is the outbound peer traffic in Status: frames sent to other nodes,
@@ -91,7 +96,8 @@ func (s *Server) Status() Status {
 			Hints: ns.Hints, HintsDelivered: ns.HintsDelivered, ReadRepairs: ns.ReadRepairs,
 			Unavailable: ns.Unavailable, Unknown: ns.Unknown, Fenced: ns.Fenced,
 			Paxos: PaxosStats{Requests: ns.PaxosRequests, Attempts: ns.PaxosAttempts, Phases: ns.PaxosPhases, Retries: ns.PaxosRetries,
-				Finished: ns.PaxosFinished, Done: ns.PaxosDone, Contention: ns.PaxosContention, Unknown: ns.PaxosUnknown},
+				Finished: ns.PaxosFinished, Done: ns.PaxosDone, Contention: ns.PaxosContention, Unknown: ns.PaxosUnknown,
+				ReadOnly: ns.PaxosReadOnly, ReadFallbacks: ns.PaxosReadFallbacks},
 		}
 	})
 	st.Peers = s.peerStatus()

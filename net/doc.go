@@ -114,8 +114,11 @@
 //	  66  Promise    peer     answers Prepare
 //	  67  Propose    peer     Accepted or Error (Paxos phase 2)
 //	  68  Accepted   peer     answers Propose
+//	  69  Peek       peer     AcceptorState or Error (a serial read's
+//	                          read-only path: promises nothing)
+//	  70  AcceptorState peer  answers Peek
 //
-// Kinds 60 to 68 are peer messages: a node takes them only on a connection
+// Kinds 60 to 70 are peer messages: a node takes them only on a connection
 // that authenticated as a peer (role 2), and answers one on a client
 // connection with CodeUnknownKind. Peer messages are not tied to a
 // connection: a node sends each one on its own connection to the
@@ -290,6 +293,34 @@
 // A committed proposal travels as a Replicate whose entry is stamped with
 // the proposal's ballot.
 //
+// Peek asks an acceptor for its state of a key and promises nothing: the
+// acceptor logs nothing and changes nothing, and answers with what a
+// Promise would carry, without ok and promised. A serial read peeks at a
+// quorum and runs a full round (Prepare, Propose) only if some answer shows
+// a proposal newer than every committed version shown (node/paxosread.go).
+// Peek's body is laid out like Read's.
+//
+//	Peek (69)                            AcceptorState (70)
+//	offset  size  field                  offset    size  field
+//	     0     8  epoch                       0      10  accepted: the ballot
+//	     8     2  key length k                           of an accepted,
+//	    10     k  key                                    uncommitted proposal
+//	  10+k        end                                    (zero if none)
+//	                                         10       4  its value length a
+//	                                                     (0 if none)
+//	                                         14       a  its value
+//	                                       14+a       1  found (bool)
+//	                                       15+a      10  version: the
+//	                                                     acceptor's committed
+//	                                                     version of the key
+//	                                       25+a       4  value length v (0 if
+//	                                                     not found)
+//	                                       29+a       v  value
+//	                                     29+a+v          end
+//
+// As in Promise, value bytes with a zero accepted ballot, or with found 0,
+// are malformed.
+//
 // Value's version is the timestamp of the write read: of the tombstone for
 // a deleted key, zero for a key never written. Done's is the timestamp the
 // write was stamped with. Value answers Read the same way: found false with
@@ -297,8 +328,8 @@
 //
 // Consistency levels: 0 default (the node chooses; quorum), 1 one,
 // 2 quorum, 3 all, 4 serial (linearizable, through Paxos: a Get or
-// Contains reads through a Paxos round, a Set is a Paxos put; Delete does
-// not take it). Any other byte is malformed. Mixing serial and plain
+// Contains peeks at a quorum of acceptors and runs a Paxos round only if a
+// proposal is in progress, a Set is a Paxos put; Delete does not take it). Any other byte is malformed. Mixing serial and plain
 // writes on one key is not linearizable.
 //
 // # Errors

@@ -47,6 +47,9 @@ const (
 	KindPromise   Kind = 66
 	KindPropose   Kind = 67
 	KindAccepted  Kind = 68
+	// The read-only path of a serial read (paxos.go).
+	KindPeek          Kind = 69
+	KindAcceptorState Kind = 70
 )
 
 var kindNames = map[Kind]string{
@@ -56,6 +59,7 @@ var kindNames = map[Kind]string{
 	KindRing: "ring", KindRingInfo: "ring-info", KindGossip: "gossip", KindReplicate: "replicate",
 	KindRead: "read", KindSync: "sync", KindSyncBatch: "sync-batch", KindCAS: "cas",
 	KindPrepare: "prepare", KindPromise: "promise", KindPropose: "propose", KindAccepted: "accepted",
+	KindPeek: "peek", KindAcceptorState: "acceptor-state",
 }
 
 func (k Kind) String() string {
@@ -291,6 +295,10 @@ func newMessage(k Kind) Message {
 		return &Propose{}
 	case KindAccepted:
 		return &Accepted{}
+	case KindPeek:
+		return &Peek{}
+	case KindAcceptorState:
+		return &AcceptorState{}
 	}
 	return nil
 }

@@ -6,7 +6,7 @@ import (
 	"github.com/memdb/memdb/clock"
 )
 
-// Compare-and-set and the Paxos messages behind it (kinds 14 and 65–68).
+// Compare-and-set and the Paxos messages behind it (kinds 14 and 65–70).
 // Every Paxos round is about one key, among that key's replicas; a ballot
 // is a Lamport timestamp, unique because the node id breaks ties and a
 // node never reuses a counter. Layouts are drawn in doc.go.
@@ -70,11 +70,36 @@ type Accepted struct {
 	Accepted clock.Timestamp
 }
 
-func (*CAS) Kind() Kind      { return KindCAS }
-func (*Prepare) Kind() Kind  { return KindPrepare }
-func (*Promise) Kind() Kind  { return KindPromise }
-func (*Propose) Kind() Kind  { return KindPropose }
-func (*Accepted) Kind() Kind { return KindAccepted }
+// Peek asks an acceptor for its state of Key without promising anything:
+// the read-only path of a serial read. It is answered with AcceptorState.
+// Serving it changes nothing at the acceptor and writes nothing to its log.
+type Peek struct {
+	Epoch uint64
+	Key   []byte
+}
+
+// AcceptorState answers Peek with what a Promise would carry, and nothing
+// promised: Accepted and Value are the proposal the acceptor accepted and
+// has not seen committed (zero if none), and Found, Version and Current
+// its committed version of the key (Found false with a nonzero Version is
+// a tombstone). It may describe state the acceptor has not yet made
+// durable; a reader must only draw conclusions that such state cannot
+// falsify (node/paxos.go says which).
+type AcceptorState struct {
+	Accepted clock.Timestamp
+	Value    []byte
+	Found    bool
+	Version  clock.Timestamp
+	Current  []byte
+}
+
+func (*CAS) Kind() Kind           { return KindCAS }
+func (*Prepare) Kind() Kind       { return KindPrepare }
+func (*Promise) Kind() Kind       { return KindPromise }
+func (*Propose) Kind() Kind       { return KindPropose }
+func (*Accepted) Kind() Kind      { return KindAccepted }
+func (*Peek) Kind() Kind          { return KindPeek }
+func (*AcceptorState) Kind() Kind { return KindAcceptorState }
 
 func (m *CAS) appendBody(b []byte) []byte {
 	b = appendKey(b, m.Key)
@@ -154,6 +179,38 @@ func (m *Accepted) decodeBody(d *decoder) {
 	m.OK = d.bool("ok")
 	m.Promised = d.timestamp("promised")
 	m.Accepted = d.timestamp("accepted")
+}
+
+func (m *Peek) appendBody(b []byte) []byte {
+	return appendKey(binary.BigEndian.AppendUint64(b, m.Epoch), m.Key)
+}
+
+func (m *Peek) decodeBody(d *decoder) {
+	m.Epoch = d.u64("epoch")
+	m.Key = d.key()
+}
+
+func (m *AcceptorState) appendBody(b []byte) []byte {
+	b = appendTimestamp(b, m.Accepted)
+	b = appendBytes(b, m.Value)
+	b = appendBool(b, m.Found)
+	b = appendTimestamp(b, m.Version)
+	return appendBytes(b, m.Current)
+}
+
+func (m *AcceptorState) decodeBody(d *decoder) {
+	m.Accepted = d.timestamp("accepted")
+	m.Value = d.value()
+	m.Found = d.bool("found")
+	m.Version = d.timestamp("version")
+	m.Current = d.value()
+	switch {
+	case d.err != nil:
+	case m.Accepted.IsZero() && len(m.Value) != 0:
+		d.fail("an acceptor state with no accepted ballot has %d accepted value bytes", len(m.Value))
+	case !m.Found && len(m.Current) != 0:
+		d.fail("an acceptor state for an absent key has %d value bytes", len(m.Current))
+	}
 }
 
 // ballot reads a ballot, which is never zero.

@@ -25,6 +25,14 @@ func paxosSamples() []sample {
 			cat([]byte{0, 0, 0, 0, 0, 0, 0, 3}, ballot, []byte{0, 1, 'k'}, []byte{0, 0, 0, 1, 'v'})},
 		{"accepted", Frame{ID: 43, Msg: &Accepted{OK: true}}, cat([]byte{1}, zero, zero)},
 		{"accepted refused", Frame{ID: 43, Msg: &Accepted{Promised: testBallot, Accepted: testBallot}}, cat([]byte{0}, ballot, ballot)},
+		{"peek", Frame{ID: 44, Clock: testClock, Msg: &Peek{Epoch: 3, Key: []byte("k")}},
+			cat([]byte{0, 0, 0, 0, 0, 0, 0, 3}, []byte{0, 1, 'k'})},
+		{"acceptor state with accepted", Frame{ID: 44, Msg: &AcceptorState{Accepted: testBallot, Value: []byte("v"), Found: true, Version: testBallot, Current: []byte("w")}},
+			cat(ballot, []byte{0, 0, 0, 1, 'v'}, []byte{1}, ballot, []byte{0, 0, 0, 1, 'w'})},
+		{"acceptor state of a tombstone", Frame{ID: 44, Msg: &AcceptorState{Version: testBallot}},
+			cat(zero, []byte{0, 0, 0, 0}, []byte{0}, ballot, []byte{0, 0, 0, 0})},
+		{"acceptor state of nothing", Frame{ID: 44, Msg: &AcceptorState{}},
+			cat(zero, []byte{0, 0, 0, 0}, []byte{0}, zero, []byte{0, 0, 0, 0})},
 	}
 }
 
@@ -50,6 +58,14 @@ func TestPaxosRejected(t *testing.T) {
 		{"promise accepted value without ballot", raw(KindPromise, 5, cat([]byte{1}, zero, zero, []byte{0, 0, 0, 1, 'v'}, []byte{0}, zero, []byte{0, 0, 0, 0})...), ErrMalformed},
 		{"promise absent with value", raw(KindPromise, 5, cat([]byte{1}, zero, zero, []byte{0, 0, 0, 0}, []byte{0}, ballot, []byte{0, 0, 0, 1, 'v'})...), ErrMalformed},
 		{"accepted short", raw(KindAccepted, 5, cat([]byte{1}, zero)...), ErrMalformed},
+		{"peek empty key", raw(KindPeek, 5, cat(epoch, []byte{0, 0})...), ErrBadKey},
+		{"peek trailing byte", raw(KindPeek, 5, cat(epoch, []byte{0, 1, 'k', 0})...), ErrMalformed},
+		{"peek no key", raw(KindPeek, 5, epoch...), ErrMalformed},
+		{"acceptor state accepted value without ballot", raw(KindAcceptorState, 5, cat(zero, []byte{0, 0, 0, 1, 'v'}, []byte{0}, zero, []byte{0, 0, 0, 0})...), ErrMalformed},
+		{"acceptor state absent with value", raw(KindAcceptorState, 5, cat(zero, []byte{0, 0, 0, 0}, []byte{0}, ballot, []byte{0, 0, 0, 1, 'v'})...), ErrMalformed},
+		{"acceptor state found byte 2", raw(KindAcceptorState, 5, cat(zero, []byte{0, 0, 0, 0}, []byte{2}, ballot, []byte{0, 0, 0, 0})...), ErrMalformed},
+		{"acceptor state short", raw(KindAcceptorState, 5, cat(zero, []byte{0, 0, 0, 0}, []byte{1}, ballot)...), ErrMalformed},
+		{"acceptor state value over MaxValue", raw(KindAcceptorState, 5, cat(ballot, []byte{0x00, 0x80, 0x00, 0x01})...), ErrTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

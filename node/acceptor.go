@@ -77,18 +77,40 @@ func (n *Node) promise(key []byte, b clock.Timestamp, answer func(*net.Promise))
 	n.persist(recs, func() { answer(n.promiseOf(key)) })
 }
 
-// promiseOf is the promise an acceptor answers with: its committed version
-// of key, and its accepted proposal if that is newer.
+// promiseOf is the promise an acceptor answers with: its state of key.
 func (n *Node) promiseOf(key []byte) *net.Promise {
+	s := n.stateOf(key)
+	return &net.Promise{OK: true, Accepted: s.Accepted, Value: s.Value, Found: s.Found, Version: s.Version, Current: s.Current}
+}
+
+// stateOf is the acceptor's state of key as a Promise or a Peek reports
+// it: its committed version of key, and its accepted proposal if that is
+// newer (an older one is settled, whatever the acceptor still remembers).
+func (n *Node) stateOf(key []byte) *net.AcceptorState {
 	cur, _ := n.store.Get(key)
-	p := &net.Promise{OK: true, Found: cur.Live(), Version: cur.Stamp}
+	s := &net.AcceptorState{Found: cur.Live(), Version: cur.Stamp}
 	if cur.Live() {
-		p.Current = cur.Value
+		s.Current = cur.Value
 	}
 	if a := n.acceptors[string(key)]; a != nil && cur.Stamp.Less(a.accepted) {
-		p.Accepted, p.Value = a.accepted, a.value
+		s.Accepted, s.Value = a.accepted, a.value
 	}
-	return p
+	return s
+}
+
+// peek handles a Peek of key, from a peer or from this node as proposer:
+// the acceptor's state, with nothing promised, nothing logged and no wait.
+// The state may include what a crash could still take back: an acceptance
+// whose sync is in flight only ever makes a reader fall back to a full
+// round, and a version in the store was chosen, whether or not this
+// replica keeps it (the acceptances that chose it are durable elsewhere;
+// paxos.go's read-only argument rests on those). A broken node answers
+// nothing, as it would a Prepare.
+func (n *Node) peek(key []byte, answer func(*net.AcceptorState)) {
+	if n.err != nil || n.log == nil {
+		return
+	}
+	answer(n.stateOf(key))
 }
 
 // accept handles a proposal of value for key at ballot b, and calls answer
@@ -214,4 +236,12 @@ func (n *Node) proposeFrom(from uint16, id uint64, m *net.Propose) {
 		return
 	}
 	n.accept(m.Key, m.Ballot, m.Value, func(a *net.Accepted) { n.send(from, id, a) })
+}
+
+// peekFrom serves a peer's Peek.
+func (n *Node) peekFrom(from uint16, id uint64, m *net.Peek) {
+	if n.fenced(from, id, m.Epoch) {
+		return
+	}
+	n.peek(m.Key, func(s *net.AcceptorState) { n.send(from, id, s) })
 }

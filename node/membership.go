@@ -193,8 +193,16 @@ func (n *Node) settle() {
 		}
 		n.stats.CatchUps++
 		n.env.Log.Info("caught up", "joining", joining)
-		if joining && n.phase() == PhaseJoining {
+		switch {
+		case joining && n.phase() == PhaseJoining:
 			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.finishJoin)
+		case n.phase() == PhaseLeaving:
+			// It restarted while leaving: it still holds the movement lock
+			// for the leave, and finishes it.
+			m, _ := n.gossip.Member(uint16(n.cfg.ID))
+			n.handOff(movement{id: uint16(n.cfg.ID), version: m.Ring}, func(error) {
+				n.env.Log.Info("left the cluster (a leave resumed after a restart)")
+			})
 		}
 	})
 }

@@ -26,10 +26,19 @@ const (
 	// MutantStaleRing: Paxos uses the replicas of the ring before a join or
 	// leave finishes, instead of both rings' quorums while it runs.
 	MutantStaleRing = "paxos-stale-ring"
+	// MutantCanary: a replica acknowledges a write but keeps (logs and
+	// applies) another value, wherever the write comes from: a coordinator,
+	// a replica, a Paxos commit, a hint or a stream. Not a subtle bug but a
+	// canary: every scenario's checkers must catch it on nearly every seed,
+	// or the mutants machinery itself is broken (memdb-sim mutants fails if
+	// a scenario misses it). Losing the write instead would not do: a Paxos
+	// acceptor keeps an accepted value in progress until the store holds
+	// it, so the next round recovers a commit that was lost.
+	MutantCanary = "canary-corrupt-writes"
 )
 
 // Mutants lists every planted bug by name.
-var Mutants = []string{MutantIgnoreAccepted, MutantForgetPromise, MutantReadUncommitted, MutantSharedBallots, MutantStaleRing}
+var Mutants = []string{MutantIgnoreAccepted, MutantForgetPromise, MutantReadUncommitted, MutantSharedBallots, MutantStaleRing, MutantCanary}
 
 // MutantsBuilt reports whether this binary can switch mutants on.
 func MutantsBuilt() bool { return mutantsBuilt }

@@ -97,6 +97,12 @@ type Stats struct {
 	PaxosDone       uint64
 	PaxosContention uint64
 	PaxosUnknown    uint64
+	// Serial reads that took the read-only path (a Peek of each acceptor,
+	// nothing promised; they are also counted in PaxosRequests and, as one
+	// phase, in PaxosPhases), and those of them that found a proposal in
+	// progress, or too few answers, and fell back to a full round.
+	PaxosReadOnly      uint64
+	PaxosReadFallbacks uint64
 }
 
 // New returns a node that has not started. It validates cfg (filling its
@@ -266,7 +272,9 @@ func (n *Node) Deliver(from net.NodeID, f net.Frame) {
 		n.prepareFrom(id, f.ID, m)
 	case *net.Propose:
 		n.proposeFrom(id, f.ID, m)
-	case *net.Done, *net.Value, *net.Error, *net.SyncBatch, *net.Promise, *net.Accepted:
+	case *net.Peek:
+		n.peekFrom(id, f.ID, m)
+	case *net.Done, *net.Value, *net.Error, *net.SyncBatch, *net.Promise, *net.Accepted, *net.AcceptorState:
 		n.peerAnswer(id, f)
 	default:
 		n.env.Log.Debug("dropping unexpected peer message", "from", from, "kind", f.Msg.Kind())

@@ -20,11 +20,12 @@ type harness struct {
 	pending []func()
 	n       *Node
 	replies map[uint64]net.Message
+	sent    []net.Frame // to peers
 }
 
 type replies struct{ h *harness }
 
-func (r replies) Send(net.Peer, net.Frame)        {}
+func (r replies) Send(_ net.Peer, f net.Frame)    { r.h.sent = append(r.h.sent, f) }
 func (r replies) Reply(_ net.ConnID, f net.Frame) { r.h.replies[f.ID] = f.Msg }
 
 // noClock never fires its timers: these tests drive the node by hand.

@@ -36,6 +36,10 @@ import (
 // the client hears "contention". Once any acceptor may hold the client's
 // own value the round never retries it: if it cannot finish, the client
 // hears "unknown outcome".
+//
+// A serial read first takes the read-only path (paxosread.go): it peeks at
+// a quorum of acceptor states without a ballot, and runs the round above
+// only if some proposal is in progress.
 type round struct {
 	conn     net.ConnID
 	req      uint64
@@ -79,7 +83,7 @@ func (k roundKind) String() string {
 	return "serial put"
 }
 
-// A phase is one prepare or propose sent to every replica of a round.
+// A phase is one prepare, propose or peek sent to every replica of a round.
 type phase struct {
 	propose  bool
 	ours     bool // propose: the value is the client's own, not one being finished
@@ -118,6 +122,10 @@ func (n *Node) coordinatePaxos(r *round) {
 	}
 	r.deadline = n.env.Clock.Now().Add(n.cfg.RequestTimeout)
 	n.stats.PaxosRequests++
+	if r.what == readRound {
+		n.readOnly(r) // paxosread.go: a full round only if it must
+		return
+	}
 	n.attempt(r)
 }
 
@@ -208,6 +216,8 @@ func (n *Node) sendPhase(r *round, ph *phase, m net.Message, count func(id uint1
 				n.lamport.Observe(a.Promised)
 				r.highest = r.highest.Max(a.Promised)
 				count(id, a)
+			case *net.AcceptorState:
+				count(id, a)
 			case *net.Error:
 				ph.refused = append(ph.refused, id)
 			default:
@@ -232,12 +242,12 @@ func (n *Node) prepared(r *round, ph *phase) {
 	}
 }
 
-// promised acts on a quorum of promises.
-func (n *Node) promised(r *round, ph *phase) {
-	var newest store.Version
-	var inProgress clock.Timestamp
-	var inValue []byte
-	for _, pf := range ph.promises {
+// survey returns the newest committed version the promises (or peeked
+// states) show, and the newest proposal in progress among them: the
+// proposal with the highest ballot that some acceptor accepted and has not
+// seen committed (zero if none).
+func survey(ps []promiseFrom) (newest store.Version, inProgress clock.Timestamp, inValue []byte) {
+	for _, pf := range ps {
 		p := pf.p
 		if newest.Stamp.Less(p.Version) {
 			newest = store.Version{Value: p.Current, Stamp: p.Version, Deleted: !p.Found}
@@ -246,6 +256,12 @@ func (n *Node) promised(r *round, ph *phase) {
 			inProgress, inValue = p.Accepted, p.Value
 		}
 	}
+	return newest, inProgress, inValue
+}
+
+// promised acts on a quorum of promises.
+func (n *Node) promised(r *round, ph *phase) {
+	newest, inProgress, inValue := survey(ph.promises)
 	if newest.Stamp.Less(r.chosen) {
 		newest = store.Version{Value: r.chosenValue, Stamp: r.chosen}
 	}
@@ -430,6 +446,8 @@ func (n *Node) acceptorCall(id uint16, deadline time.Time, m net.Message, done f
 			n.promise(m.Key, m.Ballot, func(p *net.Promise) { done(p) })
 		case *net.Propose:
 			n.accept(m.Key, m.Ballot, m.Value, func(a *net.Accepted) { done(a) })
+		case *net.Peek:
+			n.peek(m.Key, func(s *net.AcceptorState) { done(s) })
 		}
 		return
 	}

@@ -25,6 +25,9 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 		if cur, ok := n.store.Get(e.Key); ok && !cur.Stamp.Less(e.Stamp) {
 			continue
 		}
+		if n.mutant(MutantCanary) && !e.Deleted { // the canary: keep a value no one wrote
+			e.Value = append(e.Value[:len(e.Value):len(e.Value)], '?')
+		}
 		recs = append(recs, entryRecord(e))
 	}
 	if len(recs) == 0 {

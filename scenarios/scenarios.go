@@ -50,6 +50,37 @@ var all = []Scenario{
 		},
 	},
 	{
+		Name:        "cas-crash",
+		Description: "3-5 nodes, replication factor 3-5, 2-8 clients doing cas, serial reads and Paxos puts on 1-2 keys while nodes crash right after sending a promise (some seeds: an acceptance too) and restart milliseconds later, besides crashes, connection breaks, slow links and disk faults; linearizable per key (Porcupine) and convergence after heal",
+		Swarm: sim.Swarm{
+			Nodes: 3, MaxNodes: 5, MaxClients: 8, MaxKeys: 2,
+			Duration: 6 * time.Second, Liveness: 10 * time.Second,
+			Faults:     []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Disk},
+			Paxos:      true,
+			CrashAfter: []string{"promise", "accepted"},
+			MinRF:      3,
+		},
+	},
+	{
+		Name:        "churn",
+		Description: "4-7 nodes, one or two of them joining mid-run and one leaving (decommissioned), random replication factor and levels, 2-8 clients under crashes, partitions, loss, duplication, slow links and disk faults; quorum visibility and convergence after heal",
+		Swarm: sim.Swarm{
+			Nodes: 4, MaxNodes: 7, MaxClients: 8, MaxKeys: 8,
+			Duration: 20 * time.Second, Liveness: 15 * time.Second,
+			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Partition, sim.Disk, sim.Join, sim.Leave},
+		},
+	},
+	{
+		Name:        "cas-churn",
+		Description: "4-7 nodes, one or two of them joining mid-run and one leaving, 2-8 clients doing cas, serial reads and Paxos puts under crashes, partitions, loss, duplication, slow links and disk faults; linearizable per key (Porcupine) and convergence after heal",
+		Swarm: sim.Swarm{
+			Nodes: 4, MaxNodes: 7, MaxClients: 8, MaxKeys: 4,
+			Duration: 20 * time.Second, Liveness: 15 * time.Second,
+			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Partition, sim.Disk, sim.Join, sim.Leave},
+			Paxos:  true,
+		},
+	},
+	{
 		Name:        "lock",
 		Description: "3-7 nodes, 2-8 clients contending for one lock with serial reads and cas (take if free, hold, release) under the cluster's faults; mutual exclusion and linearizability",
 		Swarm: sim.Swarm{

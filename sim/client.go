@@ -69,7 +69,14 @@ func (cl *client) reconnectLater() {
 	cl.w.after(d, evReconnect, cl.h.id, uint64(cl.idx), nil, cl.connect)
 }
 
-func (cl *client) refused() { cl.reconnectLater() }
+// refused: the client tries again later, on another node if its own has
+// left the cluster for good.
+func (cl *client) refused() {
+	for cl.h.gone {
+		cl.h = cl.w.hosts[int(cl.h.id)%len(cl.w.hosts)]
+	}
+	cl.reconnectLater()
+}
 
 func (cl *client) connected(c *conn) {
 	if !c.open {
@@ -222,8 +229,13 @@ func (cl *client) saw(op *linearize.Op) {
 // nextLockState is where a Lock client goes after op completed.
 func nextLockState(s lockState, op *linearize.Op) lockState {
 	switch {
-	case op.Kind == linearize.Get && s == lockUnknown && op.Found && strings.HasPrefix(op.Output, "held/") && ownValue(op):
-		return lockHeld // the unknown take happened
+	case op.Kind == linearize.Get && op.Found && ownValue(op):
+		// Its own take happened: one of unknown outcome, maybe one the
+		// client had since given up on (a read showed the lock free while
+		// the take was accepted by a minority, to be finished later). Or
+		// a release of unknown outcome has not (yet) happened. Either way
+		// the lock is to be released.
+		return lockHeld
 	case op.Kind == linearize.Get && (!op.Found || strings.HasPrefix(op.Output, "free/")):
 		return lockFree
 	case op.Kind == linearize.Get:

@@ -50,6 +50,9 @@ func need(level net.Consistency, n int) int {
 
 // checkVisibility runs the quorum visibility check on the history.
 func (w *world) checkVisibility() (Verdict, string) {
+	if v, why := w.checkValues(); v != Pass {
+		return v, why
+	}
 	n := min(max(w.p.RF, 1), w.p.Nodes)
 	c := w.p.Client
 	if need(c.WriteLevel, n)+need(c.ReadLevel, n) <= n {
@@ -91,8 +94,12 @@ func (w *world) checkVisibility() (Verdict, string) {
 // checkConvergence requires every replica of every workload key to hold the
 // same version at the end of the run, and every node the same ring epoch.
 func (w *world) checkConvergence() (Verdict, string) {
-	var nodes []inspectable
+	nodes := map[uint16]inspectable{} // by id; a node that left is not one
+	var ids []uint16
 	for _, h := range w.hosts {
+		if h.gone {
+			continue
+		}
 		if !h.up {
 			return Liveness, fmt.Sprintf("node %d is down at the end of the run", h.id)
 		}
@@ -100,20 +107,26 @@ func (w *world) checkConvergence() (Verdict, string) {
 		if !ok {
 			return Pass, "" // a test double
 		}
-		nodes = append(nodes, in)
+		nodes[uint16(h.id)] = in
+		ids = append(ids, uint16(h.id))
 	}
-	for i, in := range nodes {
-		if in.Epoch() != nodes[0].Epoch() {
-			return Liveness, fmt.Sprintf("convergence: node %d is at ring epoch %d, node 1 at %d, %v after the heal",
-				i+1, in.Epoch(), nodes[0].Epoch(), w.p.Liveness)
+	ref := nodes[ids[0]]
+	for _, id := range ids {
+		if in := nodes[id]; in.Epoch() != ref.Epoch() {
+			return Liveness, fmt.Sprintf("convergence: node %d is at ring epoch %d, node %d at %d, %v after the heal",
+				id, in.Epoch(), ids[0], ref.Epoch(), w.p.Liveness)
 		}
 	}
 	for k := range w.p.Keys {
 		key := []byte(fmt.Sprintf("k%d", k))
-		reps := nodes[0].Replicas(key)
+		reps := ref.Replicas(key)
 		var first store.Version
 		for j, r := range reps {
-			v, _ := nodes[r-1].Store().Get(key)
+			in, ok := nodes[r]
+			if !ok {
+				return Liveness, fmt.Sprintf("convergence: node %d, which left, is still a replica of %q %v after the heal", r, key, w.p.Liveness)
+			}
+			v, _ := in.Store().Get(key)
 			if j == 0 {
 				first = v
 				continue

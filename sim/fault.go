@@ -29,9 +29,16 @@ const (
 	// and replay), and, if Room > 0, the disk is full once Room more bytes
 	// are written.
 	Disk
+	// Join boots Node, which has not run before (it is not started with
+	// the others), and it joins the cluster through node 1.
+	Join
+	// Leave decommissions Node: it hands its ranges off and stops for
+	// good. If it is not a normal member then (it is down, or has not
+	// joined), the fault is skipped.
+	Leave
 )
 
-var faultNames = [...]string{Crash: "crash", Break: "break", Slow: "slow", Partition: "partition", Disk: "disk"}
+var faultNames = [...]string{Crash: "crash", Break: "break", Slow: "slow", Partition: "partition", Disk: "disk", Join: "join", Leave: "leave"}
 
 func (k FaultKind) String() string {
 	if int(k) < len(faultNames) && faultNames[k] != "" {
@@ -56,7 +63,7 @@ func (k *FaultKind) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: unknown fault %q (want crash, break, slow, partition or disk)", ErrParams, b)
+	return fmt.Errorf("%w: unknown fault %q (want crash, break, slow, partition, disk, join or leave)", ErrParams, b)
 }
 
 // ParseFaultKind parses a fault kind's name.
@@ -96,6 +103,8 @@ func (f Fault) String() string {
 		s += fmt.Sprintf(" nodes %v from the rest (%s) for %v", f.Side, dir, f.For)
 	case Disk:
 		s += fmt.Sprintf(" node %d: syncs fail at %.2f, room %d bytes, for %v", f.Node, f.Rate, f.Room, f.For)
+	case Join, Leave:
+		s += fmt.Sprintf(" node %d", f.Node)
 	}
 	return s
 }
@@ -114,6 +123,10 @@ func (f Fault) validate(p Params) error {
 		}
 		if f.Rate < 0 || f.Rate > 1 || math.IsNaN(f.Rate) || f.Room < 0 {
 			return fmt.Errorf("disk fault rate %g must be in [0, 1] and room %d not negative", f.Rate, f.Room)
+		}
+	case Join, Leave:
+		if f.Node < 2 || f.Node > p.Nodes {
+			return fmt.Errorf("%s of node %d, but only nodes 2..%d may (node 1 is everyone's seed)", f.Kind, f.Node, p.Nodes)
 		}
 	case Break:
 		if f.Client < 1 || f.Client > p.Clients {
@@ -152,11 +165,17 @@ func schedule(r *rand.Rand, p Params, kinds []FaultKind) ([]Fault, []string) {
 		on := r.IntN(4) != 0
 		gap := time.Duration(uniform(r, int64(200*time.Millisecond), int64(10*time.Second)))
 		kr := rand.New(rand.NewPCG(r.Uint64(), r.Uint64()))
-		if k == Partition && p.Nodes < 2 {
+		if k == Partition && p.Nodes < 2 || k == Join && p.Nodes < 3 || k == Leave && p.Nodes < 4 {
 			on = false
 		}
 		if !on {
 			notes = append(notes, fmt.Sprintf("%s: off", k))
+			continue
+		}
+		if k == Join || k == Leave {
+			fs := membership(kr, p, k)
+			faults = append(faults, fs...)
+			notes = append(notes, fmt.Sprintf("%s: on, %d", k, len(fs)))
 			continue
 		}
 		notes = append(notes, fmt.Sprintf("%s: on, mean gap %v", k, gap))
@@ -201,6 +220,34 @@ func schedule(r *rand.Rand, p Params, kinds []FaultKind) ([]Fault, []string) {
 	}
 	slices.SortStableFunc(faults, func(a, b Fault) int { return cmp.Compare(a.At, b.At) })
 	return faults, notes
+}
+
+// membership draws the joins or the leave of a run: one or two nodes (the
+// highest numbered) that start late and join in the first two thirds of
+// the fault phase, or one node that leaves in its last two thirds — never
+// node 1 (everyone's seed) nor one of the two highest (which may join late).
+func membership(r *rand.Rand, p Params, k FaultKind) []Fault {
+	if k == Join {
+		fs := make([]Fault, 1+r.IntN(min(2, p.Nodes-2)))
+		for i := range fs {
+			fs[i] = Fault{At: time.Duration(uniform(r, 0, int64(p.Duration*2/3))).Round(time.Microsecond), Kind: Join, Node: p.Nodes - i}
+		}
+		return fs
+	}
+	at := time.Duration(uniform(r, int64(p.Duration/3), int64(p.Duration))).Round(time.Microsecond)
+	return []Fault{{At: at, Kind: Leave, Node: 2 + r.IntN(p.Nodes-3)}}
+}
+
+// lateNodes are the nodes a schedule has join later: they do not start
+// with the others.
+func lateNodes(faults []Fault) map[int]bool {
+	late := map[int]bool{}
+	for _, f := range faults {
+		if f.Kind == Join {
+			late[f.Node] = true
+		}
+	}
+	return late
 }
 
 // expGap draws an exponentially distributed gap with the given mean,

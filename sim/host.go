@@ -28,6 +28,9 @@ type host struct {
 	diskAt  time.Duration // the last scheduled disk completion: they run in order
 	conns   []*conn       // open client connections, oldest first
 	downAt  time.Duration
+	// gone is set once the node has left the cluster (a Leave fault): it
+	// stopped for good and nothing restarts it.
+	gone bool
 }
 
 func newHost(w *world, id net.NodeID) *host {
@@ -112,7 +115,7 @@ func (h *host) supervise() {
 
 // restart boots the machine again if it is down.
 func (h *host) restart() {
-	if h.up {
+	if h.up || h.gone {
 		return
 	}
 	h.w.windows = append(h.w.windows, linearize.Window{
@@ -194,6 +197,7 @@ var _ net.Transport = (*transport)(nil)
 func (t *transport) Send(to net.Peer, f net.Frame) {
 	if t.h.alive(t.inc) {
 		t.h.w.sendPeer(t.h.id, t.h.w.resolve(to), net.Encode(f))
+		t.h.w.sentPeer(t.h, f.Msg)
 	}
 }
 

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/memdb/memdb/disk"
 	"github.com/memdb/memdb/linearize"
@@ -60,6 +61,47 @@ func (w *world) inject(f Fault) {
 			Description: fmt.Sprintf("disk: syncs fail at %.2f, room %d", f.Rate, f.Room),
 		})
 		w.after(f.For, evFaultEnd, h.id, 0, nil, func() { h.disk.SetFaults(disk.Faults{}) })
+	case Join:
+		h := w.hosts[f.Node-1]
+		if h.inc > 0 {
+			w.stats.FaultsSkipped++ // it has run already (the heal started it)
+			return
+		}
+		w.windows = append(w.windows, linearize.Window{
+			Tag: fmt.Sprintf("node %d", h.id), Start: w.now, End: w.now, Description: "started, joins",
+		})
+		h.boot()
+	case Leave:
+		h := w.hosts[f.Node-1]
+		l, ok := h.proc.(leaver)
+		if !h.up || !ok {
+			w.stats.FaultsSkipped++
+			return
+		}
+		inc, start := h.inc, w.now
+		w.callNode(h, func() {
+			l.Leave(func(err error) {
+				if err != nil {
+					// Not a normal member yet (still joining, say): an
+					// operator would try again, and so does the fault,
+					// until the heal.
+					w.logger(h.id).Info("sim: the leave fault was refused; again in 1s", "err", err)
+					w.after(time.Second, evFault, h.id, 0, nil, func() { w.inject(f) })
+					return
+				}
+				// The node left: it stops for good, as memdbd exits. Not
+				// from inside its own callback: as the next event.
+				w.after(0, evFaultEnd, h.id, 0, nil, func() {
+					if h.alive(inc) {
+						w.windows = append(w.windows, linearize.Window{
+							Tag: fmt.Sprintf("node %d", h.id), Start: start, End: w.now, Description: "leaving, then left",
+						})
+						h.gone = true
+						h.crash()
+					}
+				})
+			})
+		})
 	case Partition:
 		side := make([]bool, len(w.hosts)+1)
 		for _, n := range f.Side {
@@ -87,6 +129,9 @@ func (w *world) inject(f Fault) {
 	}
 	w.stats.Faults++
 }
+
+// leaver is a process that can be decommissioned (node.Node).
+type leaver interface{ Leave(done func(error)) }
 
 // heal ends the fault phase: crashed nodes restart, the network heals, and
 // no scheduled fault fires from now on.

@@ -17,6 +17,11 @@ import (
 // happened and the release certainly not, so two overlapping intervals are
 // two holders. Linearizability of the lock key implies this; the check
 // says it in the lock's own terms.
+//
+// A read that shows the client's own value after an unknown *release* is
+// no hold: the release may still be chosen later (a proposal accepted by a
+// minority can be finished by the next proposer), so the client only
+// releases again, and holds nothing meanwhile.
 func (w *world) checkMutex() (Verdict, string) {
 	type hold struct {
 		client     int
@@ -25,8 +30,13 @@ func (w *world) checkMutex() (Verdict, string) {
 	}
 	var holds []hold
 	open := map[int]*hold{}
+	releasing := map[int]bool{} // the client's latest cas was a release of unknown outcome
 	for i := range w.history {
 		op := &w.history[i]
+		afterRelease := releasing[op.Client]
+		if op.Key == lockKey && op.Kind == linearize.Cas {
+			releasing[op.Client] = op.Outcome == linearize.Unknown && strings.HasPrefix(op.Value, "free/")
+		}
 		if op.Key != lockKey || op.Outcome != linearize.OK {
 			if op.Key == lockKey && op.Kind == linearize.Cas && strings.HasPrefix(op.Value, "free/") {
 				if h := open[op.Client]; h != nil {
@@ -38,7 +48,7 @@ func (w *world) checkMutex() (Verdict, string) {
 			continue
 		}
 		took := op.Kind == linearize.Cas && op.Found && strings.HasPrefix(op.Value, "held/") ||
-			op.Kind == linearize.Get && op.Found && ownValue(op)
+			op.Kind == linearize.Get && op.Found && ownValue(op) && !afterRelease
 		switch {
 		case took && open[op.Client] == nil:
 			open[op.Client] = &hold{client: op.Client, start: op.Return, end: -1, take: op}

@@ -32,6 +32,9 @@ type Params struct {
 	// Faults is the fault schedule, sorted by time. A trace stores it at its
 	// top level.
 	Faults []Fault `json:"-"`
+	// CrashPoint crashes a node right after it sends a chosen message
+	// (crashpoint.go); the zero value is off.
+	CrashPoint CrashPoint `json:"crash_point,omitzero"`
 	// Mutant names a planted bug the nodes run with (node/mutant.go); only
 	// builds with the mutants tag accept one.
 	Mutant string `json:"mutant,omitempty"`
@@ -119,6 +122,9 @@ func (p Params) Validate() error {
 		"the op mix %v and cas weight %d must be non-negative with a positive sum", c.Mix, c.CAS)
 	check(!c.Serial || c.Mix[2] == 0, "a serial workload has no deletes (mix %v)", c.Mix)
 	check(p.Disk.SyncMin >= 0 && p.Disk.SyncMax >= p.Disk.SyncMin, "disk sync delays must satisfy 0 <= min <= max")
+	if err := p.CrashPoint.validate(); err != nil {
+		errs = append(errs, err.Error())
+	}
 	for i, f := range p.Faults {
 		if err := f.validate(p); err != nil {
 			errs = append(errs, fmt.Sprintf("fault %d: %v", i, err))
@@ -155,6 +161,9 @@ func (p Params) String() string {
 		fmt.Fprintf(&b, "  mutant: %s\n", p.Mutant)
 	}
 	fmt.Fprintf(&b, "  disk: sync in [%v, %v]\n", p.Disk.SyncMin, p.Disk.SyncMax)
+	if p.CrashPoint.On() {
+		fmt.Fprintf(&b, "  crash point: %v\n", p.CrashPoint)
+	}
 	fmt.Fprintf(&b, "  faults: %d scheduled\n", len(p.Faults))
 	for _, f := range p.Faults {
 		fmt.Fprintf(&b, "    %v\n", f)

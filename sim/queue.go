@@ -30,13 +30,14 @@ const (
 	evHeal         eventKind = 15 // the fault phase ends: heal everything
 	evStop         eventKind = 16 // the workload ends: clients stop issuing
 	evReconnect    eventKind = 17 // a client's reconnect backoff ends
+	evCrashPoint   eventKind = 18 // a crash point fires: a node crashes after a send
 )
 
 var eventNames = map[eventKind]string{
 	evTimer: "timer", evDisk: "disk", evPeer: "peer", evRequest: "request", evReply: "reply",
 	evConnect: "connect", evConnected: "connected", evRefused: "refused", evBroken: "broken",
 	evDisconnected: "disconnected", evIssue: "issue", evTimeout: "timeout", evFault: "fault",
-	evFaultEnd: "fault-end", evHeal: "heal", evStop: "stop", evReconnect: "reconnect",
+	evFaultEnd: "fault-end", evHeal: "heal", evStop: "stop", evReconnect: "reconnect", evCrashPoint: "crash-point",
 }
 
 func (k eventKind) String() string {

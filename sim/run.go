@@ -56,6 +56,7 @@ type Stats struct {
 	PeerDuplicated    int           `json:"peer_duplicated"`
 	CheckedOps        int           `json:"checked_ops"`
 	CheckInconclusive bool          `json:"check_inconclusive,omitempty"`
+	CrashPoints       int           `json:"crash_points,omitempty"` // crashes caused by Params.CrashPoint
 }
 
 // Result is the outcome of one run.

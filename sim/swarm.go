@@ -25,6 +25,14 @@ type Swarm struct {
 	// puts and cas); Lock makes the clients contend for a lock with cas.
 	Paxos bool
 	Lock  bool
+	// CrashAfter turns crash points on (crashpoint.go): each seed crashes
+	// a node after it sends the first kind named here, and after each
+	// further kind with probability 1/2, at a drawn rate, and restarts it
+	// milliseconds later. MinRF, if set, is the least replication factor a
+	// seed draws (a crash-prone acceptor matters only among three or
+	// more). Both draw from the "crashpoint/swarm" stream.
+	CrashAfter []string
+	MinRF      int
 }
 
 // Draw returns the parameters for seed: every rate is drawn from the
@@ -92,6 +100,9 @@ func (s Swarm) Draw(seed uint64) (p Params, notes []string) {
 		p.Client.Timeout = time.Duration(uniform(x, int64(2500*time.Millisecond), int64(5*time.Second)))
 	}
 	p.Faults, notes = schedule(Stream(seed, "faults"), p, s.Faults)
+	if len(s.CrashAfter) > 0 || s.MinRF > 0 {
+		notes = append(notes, s.drawCrashPoint(seed, &p))
+	}
 	return p, notes
 }
 

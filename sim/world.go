@@ -72,6 +72,8 @@ type world struct {
 	windows []linearize.Window
 	stats   Stats
 	failure *failure // the first safety violation found while running
+
+	crashPts *crashPoints // crash-point state (crashpoint.go), made on first use
 }
 
 type failure struct {
@@ -133,8 +135,11 @@ func (w *world) run() (perr *panicError) {
 			}
 		}
 	}()
+	late := lateNodes(w.p.Faults)
 	for _, h := range w.hosts {
-		h.boot()
+		if !late[int(h.id)] {
+			h.boot()
+		}
 	}
 	for _, c := range w.clients {
 		c.connect()

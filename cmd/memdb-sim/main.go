@@ -4,6 +4,7 @@
 //	memdb-sim list
 //	memdb-sim run [-scenario NAME|all] [-seed N] [-seeds N] [-out DIR] [-keep] [-v]
 //	memdb-sim replay [-log FILE] FILE.json
+//	memdb-sim mutants [-seeds N] [-scenario NAME|all] [-mutant NAME]
 //
 // Exit status: 0 pass; 1 safety violation; 2 usage; 3 liveness failure;
 // 4 a panic in node code; 5 nondeterminism (replay gave another event hash).
@@ -34,8 +35,11 @@ usage:
   memdb-sim run [flags]                 run scenarios at consecutive seeds
   memdb-sim replay [-log FILE] FILE.json
                                         re-run a trace; check the event hash
-  memdb-sim shrink FILE.json            (not implemented yet)
-  memdb-sim mutants [-seeds N]          (not implemented yet)
+  memdb-sim shrink [-out DIR] [-runs N] [-check-timeout D] FILE.json
+                                        the smallest trace that fails the same way
+  memdb-sim mutants [flags]             every planted bug over N seeds: how many
+                                        caught it, and the first seed that did
+                                        (a binary built with -tags mutants only)
 
 run flags:
   -scenario NAME|all   which scenario (default all)
@@ -45,11 +49,31 @@ run flags:
                        (and history.html for a linearizability failure) (default out)
   -keep                keep the traces of passing seeds too
   -v                   print a line for every seed, not only failing ones
+  -j N                 seeds run at once (default: the number of cores); the
+                       output is in seed order whatever N is
 
 run ends with "seeds: S  failed: F  sim/wall: R×" (R: simulated seconds per
 wall second). Exit status: 0 pass, 1 safety, 2 usage, 3 liveness, 4 panic in
 node code, 5 nondeterminism (replay only). With several failures, run exits
-with the worst: safety, then panic, then liveness.
+with the worst: safety, then panic, then liveness. On a terminal, run and
+mutants redraw a progress line on stderr.
+
+mutants flags:
+  -seeds N             seeds per scenario (default 32)
+  -seed N              first seed (default 1)
+  -scenario NAME|all   which scenarios (default all); each mutant runs on those
+                       that can see it: the paxos-* ones on cas and lock, the
+                       canary (canary-corrupt-writes) on every scenario
+  -mutant NAME|all     which planted bug (default all)
+  -j N                 runs at once (default: the number of cores)
+  -v                   print every run that caught a mutant
+
+mutants runs each seed once without a bug too, and leaves out seeds that fail
+without one. It prints a line per mutant (caught/tried, rate, first seed that
+caught it, per scenario, the first verdict) and a summary line. Exit status:
+0 every mutant caught (or a listed survivor), 1 some mutant never caught or
+the canary missed by a scenario, 2 usage or a binary built without -tags
+mutants.
 `
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -67,7 +91,7 @@ func usagef(format string, args ...any) error {
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		fmt.Fprintln(stderr, "error: no command given; use list, run or replay")
+		fmt.Fprintln(stderr, "error: no command given; use list, run, replay or mutants")
 		return exitUsage
 	}
 	var code int
@@ -82,11 +106,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		code, err = runSeeds(rest, stdout, stderr)
 	case "replay":
 		code, err = replay(rest, stdout, stderr)
-	case "shrink", "mutants":
-		err = fmt.Errorf("memdb-sim %s is not implemented yet (see the simulator issue)", cmd)
-		code = exitUsage
+	case "mutants":
+		code, err = mutants(rest, stdout, stderr)
+	case "shrink":
+		code, err = shrink(rest, stdout, stderr)
 	default:
-		err = usagef("unknown command %q; use list, run or replay (memdb-sim -h for help)", cmd)
+		err = usagef("unknown command %q; use list, run, replay or mutants (memdb-sim -h for help)", cmd)
 	}
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -5,10 +5,9 @@ import (
 	"io"
 	"math"
 	"path/filepath"
-	"runtime"
-	"sync"
 	"time"
 
+	"github.com/memdb/memdb/linearize"
 	"github.com/memdb/memdb/scenarios"
 	"github.com/memdb/memdb/sim"
 )
@@ -24,13 +23,14 @@ type job struct {
 }
 
 func runSeeds(args []string, stdout, stderr io.Writer) (int, error) {
-	fs := newFlags("run", "run [-scenario NAME|all] [-seed N] [-seeds N] [-out DIR] [-keep] [-v]", stdout)
+	fs := newFlags("run", "run [-scenario NAME|all] [-seed N] [-seeds N] [-out DIR] [-keep] [-v] [-j N]", stdout)
 	name := fs.String("scenario", "all", "scenario to run, or all")
 	seed := fs.Uint64("seed", 1, "first seed")
 	n := fs.Int("seeds", 1, "number of consecutive seeds")
 	out := fs.String("out", "out", "directory for traces")
 	keep := fs.Bool("keep", false, "keep traces of passing seeds too")
 	verbose := fs.Bool("v", false, "print every seed, not only failing ones")
+	par := fs.Int("j", defaultWorkers(), "seeds to run at once (default: the number of cores)")
 	if err := parse(fs, args); err != nil {
 		return exitUsage, err
 	}
@@ -41,6 +41,9 @@ func runSeeds(args []string, stdout, stderr io.Writer) (int, error) {
 		return exitUsage, usagef("-seeds must be 1..10000000, not %d", *n)
 	case *seed > math.MaxUint64-uint64(*n)+1:
 		return exitUsage, usagef("-seed %d plus -seeds %d overflows", *seed, *n)
+	}
+	if err := workers(*par); err != nil {
+		return exitUsage, err
 	}
 	scs := scenarios.All()
 	if *name != "all" {
@@ -57,47 +60,36 @@ func runSeeds(args []string, stdout, stderr io.Writer) (int, error) {
 		}
 	}
 
-	// Each seed is its own single-threaded world: run them on GOMAXPROCS
-	// workers, print in order as each next one finishes.
+	// Each seed is its own single-threaded world: run them on -j workers,
+	// print each in seed order as soon as it and every seed before it are
+	// done, so the output is the same for every -j.
 	start := time.Now()
-	done := make([]chan struct{}, len(jobs))
-	for i := range done {
-		done[i] = make(chan struct{})
-	}
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				j := jobs[i]
-				j.res, j.notes, j.err = j.sc.Run(j.seed, sim.Options{})
-				if j.err == nil && (j.res.Verdict != sim.Pass || *keep) {
-					j.dir = filepath.Join(*out, fmt.Sprintf("%s-%d", j.sc.Name, j.seed))
-					j.err = sim.WriteArtifacts(j.dir, sim.NewTrace(j.sc.Name, j.notes, j.res), j.res)
-				}
-				close(done[i])
-			}
-		}()
-	}
-	go func() {
-		for i := range jobs {
-			next <- i
-		}
-		close(next)
-	}()
-
+	prog := newProgress(stderr, len(jobs), "failed")
 	failed := 0
 	worst := sim.Pass
 	var virtual time.Duration
 	var firstErr error
-	for i, j := range jobs {
-		<-done[i]
+	task := func(i int) {
+		j := jobs[i]
+		j.res, j.notes, j.err = j.sc.Run(j.seed, sim.Options{})
+		if j.err == nil && (j.res.Verdict != sim.Pass || *keep) {
+			j.dir = filepath.Join(*out, fmt.Sprintf("%s-%d", j.sc.Name, j.seed))
+			j.err = sim.WriteArtifacts(j.dir, sim.NewTrace(j.sc.Name, j.notes, j.res), j.res)
+		}
+		// Only the verdict and the numbers are printed: drop the history,
+		// so that a long run holds one line's worth per seed.
+		j.res.History, j.res.Windows, j.res.Check, j.notes = nil, nil, linearize.Result{}, nil
+	}
+	completed := func(i int) {
+		j := jobs[i]
+		prog.add(j.err != nil || j.res.Verdict != sim.Pass, j.res.Stats.Virtual)
+	}
+	emit := func(i int) {
+		j := jobs[i]
 		if j.err != nil {
-			fmt.Fprintf(stderr, "error: %s seed %d: %v\n", j.sc.Name, j.seed, j.err)
+			prog.printf(stderr, "error: %s seed %d: %v\n", j.sc.Name, j.seed, j.err)
 			firstErr = j.err
-			continue
+			return
 		}
 		r := j.res
 		virtual += r.Stats.Virtual
@@ -108,14 +100,15 @@ func runSeeds(args []string, stdout, stderr io.Writer) (int, error) {
 		if r.Verdict != sim.Pass {
 			failed++
 			worst = worse(worst, r.Verdict)
-			fmt.Fprintf(stdout, "FAIL %s seed %d: %s: %s%s\n", j.sc.Name, j.seed, r.Verdict, r.Reason, where)
+			prog.printf(stdout, "FAIL %s seed %d: %s: %s%s\n", j.sc.Name, j.seed, r.Verdict, r.Reason, where)
 		} else if *verbose {
-			fmt.Fprintf(stdout, "pass %s seed %d  hash %s  events %d  ops %d  sim %.1fs  wall %v%s\n",
+			prog.printf(stdout, "pass %s seed %d  hash %s  events %d  ops %d  sim %.1fs  wall %v%s\n",
 				j.sc.Name, j.seed, r.EventHash, r.Stats.Events, r.Stats.Ops, r.Stats.Virtual.Seconds(),
 				r.Stats.Wall.Round(time.Millisecond), where)
 		}
 	}
-	wg.Wait()
+	runPool(len(jobs), *par, task, completed, emit, prog.tick)
+	prog.clear()
 	wall := time.Since(start)
 	fmt.Fprintf(stdout, "seeds: %d  failed: %d  sim/wall: %.1f×\n", len(jobs), failed, virtual.Seconds()/max(wall.Seconds(), 1e-9))
 	if firstErr != nil && failed == 0 {
