@@ -28,7 +28,11 @@ type Status struct {
 	// Cluster counters, from node.Stats.
 	StreamedIn      uint64     `json:"streamed_in"`
 	StreamedInBytes uint64     `json:"streamed_in_bytes"`
+	StreamedOut     uint64     `json:"streamed_out"` // entries sent by catch-up, streaming and leave hand-off
+	Replicated      uint64     `json:"replicated"`   // entries received from coordinators (and pushed by a leaving node)
 	CatchUps        uint64     `json:"catch_ups"`
+	RepairRounds    uint64     `json:"repair_rounds"` // anti-entropy comparisons with a replica
+	RepairArcs      uint64     `json:"repair_arcs"`   // arcs found to differ, and pulled
 	Hints           uint64     `json:"hints"`
 	HintsDelivered  uint64     `json:"hints_delivered"`
 	ReadRepairs     uint64     `json:"read_repairs"`
@@ -92,7 +96,8 @@ func (s *Server) Status() Status {
 			ID: s.cfg.ID, Listen: s.Addr(), Clock: s.node.Clock().String(),
 			Keys: s.node.Keys(), Bytes: s.node.Store().Bytes(), Connections: len(s.conns),
 			Requests: ns.Requests, Writes: ns.Writes, Errors: ns.Errors,
-			StreamedIn: ns.StreamedIn, StreamedInBytes: ns.StreamedInBytes, CatchUps: ns.CatchUps,
+			StreamedIn: ns.StreamedIn, StreamedInBytes: ns.StreamedInBytes, StreamedOut: ns.StreamedOut, Replicated: ns.Replicated,
+			CatchUps: ns.CatchUps, RepairRounds: ns.RepairRounds, RepairArcs: ns.RepairArcs,
 			Hints: ns.Hints, HintsDelivered: ns.HintsDelivered, ReadRepairs: ns.ReadRepairs,
 			Unavailable: ns.Unavailable, Unknown: ns.Unknown, Fenced: ns.Fenced,
 			Paxos: PaxosStats{Requests: ns.PaxosRequests, Attempts: ns.PaxosAttempts, Phases: ns.PaxosPhases, Retries: ns.PaxosRetries,

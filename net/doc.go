@@ -117,8 +117,10 @@
 //	  69  Peek       peer     AcceptorState or Error (a serial read's
 //	                          read-only path: promises nothing)
 //	  70  AcceptorState peer  answers Peek
+//	  71  Digest     peer     DigestReply or Error (anti-entropy)
+//	  72  DigestReply peer    answers Digest
 //
-// Kinds 60 to 70 are peer messages: a node takes them only on a connection
+// Kinds 60 to 72 are peer messages: a node takes them only on a connection
 // that authenticated as a peer (role 2), and answers one on a client
 // connection with CodeUnknownKind. Peer messages are not tied to a
 // connection: a node sends each one on its own connection to the
@@ -245,6 +247,18 @@
 //	   o+2         c  after: a cursor; entries after it (empty: from the first)
 //	 o+2+c         4  limit: about how many bytes of entries to answer with
 //	 o+6+c            end
+//
+//	Digest (71)                          DigestReply (72)
+//	offset      size  field              offset  size  field
+//	     0         8  epoch                   0     4  digest count d (the
+//	     8         4  span count s                     span count asked)
+//	    12       16s  spans, as in Sync       4    8d  digests, one per span
+//	12+16s            end                              in order: the sum mod
+//	                                                   2^64 of FNV-1a 64 of
+//	                                                   key, stamp, tombstone
+//	                                                   flag and value, over
+//	                                                   the keys held in it
+//	                                       4+8d        end
 //
 //	CAS (14)
 //	offset      size  field

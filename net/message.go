@@ -50,6 +50,9 @@ const (
 	// The read-only path of a serial read (paxos.go).
 	KindPeek          Kind = 69
 	KindAcceptorState Kind = 70
+	// Anti-entropy (digest.go).
+	KindDigest      Kind = 71
+	KindDigestReply Kind = 72
 )
 
 var kindNames = map[Kind]string{
@@ -59,7 +62,7 @@ var kindNames = map[Kind]string{
 	KindRing: "ring", KindRingInfo: "ring-info", KindGossip: "gossip", KindReplicate: "replicate",
 	KindRead: "read", KindSync: "sync", KindSyncBatch: "sync-batch", KindCAS: "cas",
 	KindPrepare: "prepare", KindPromise: "promise", KindPropose: "propose", KindAccepted: "accepted",
-	KindPeek: "peek", KindAcceptorState: "acceptor-state",
+	KindPeek: "peek", KindAcceptorState: "acceptor-state", KindDigest: "digest", KindDigestReply: "digest-reply",
 }
 
 func (k Kind) String() string {
@@ -299,6 +302,10 @@ func newMessage(k Kind) Message {
 		return &Peek{}
 	case KindAcceptorState:
 		return &AcceptorState{}
+	case KindDigest:
+		return &Digest{}
+	case KindDigestReply:
+		return &DigestReply{}
 	}
 	return nil
 }

@@ -33,6 +33,10 @@ func paxosSamples() []sample {
 			cat(zero, []byte{0, 0, 0, 0}, []byte{0}, ballot, []byte{0, 0, 0, 0})},
 		{"acceptor state of nothing", Frame{ID: 44, Msg: &AcceptorState{}},
 			cat(zero, []byte{0, 0, 0, 0}, []byte{0}, zero, []byte{0, 0, 0, 0})},
+		{"digest", Frame{ID: 45, Clock: testClock, Msg: &Digest{Epoch: 3, Spans: []Span{{Start: 1, End: 2}}}},
+			cat([]byte{0, 0, 0, 0, 0, 0, 0, 3}, []byte{0, 0, 0, 1}, []byte{0, 0, 0, 0, 0, 0, 0, 1}, []byte{0, 0, 0, 0, 0, 0, 0, 2})},
+		{"digest reply", Frame{ID: 45, Msg: &DigestReply{Sums: []uint64{7, 1 << 63}}},
+			cat([]byte{0, 0, 0, 2}, []byte{0, 0, 0, 0, 0, 0, 0, 7}, []byte{0x80, 0, 0, 0, 0, 0, 0, 0})},
 	}
 }
 
@@ -58,6 +62,9 @@ func TestPaxosRejected(t *testing.T) {
 		{"promise accepted value without ballot", raw(KindPromise, 5, cat([]byte{1}, zero, zero, []byte{0, 0, 0, 1, 'v'}, []byte{0}, zero, []byte{0, 0, 0, 0})...), ErrMalformed},
 		{"promise absent with value", raw(KindPromise, 5, cat([]byte{1}, zero, zero, []byte{0, 0, 0, 0}, []byte{0}, ballot, []byte{0, 0, 0, 1, 'v'})...), ErrMalformed},
 		{"accepted short", raw(KindAccepted, 5, cat([]byte{1}, zero)...), ErrMalformed},
+		{"digest span count past the end", raw(KindDigest, 5, cat(epoch, []byte{0, 0, 0, 2}, make([]byte, 16))...), ErrMalformed},
+		{"digest reply short", raw(KindDigestReply, 5, cat([]byte{0, 0, 0, 1}, []byte{0, 0, 0, 7})...), ErrMalformed},
+		{"digest reply trailing byte", raw(KindDigestReply, 5, cat([]byte{0, 0, 0, 0}, []byte{9})...), ErrMalformed},
 		{"peek empty key", raw(KindPeek, 5, cat(epoch, []byte{0, 0})...), ErrBadKey},
 		{"peek trailing byte", raw(KindPeek, 5, cat(epoch, []byte{0, 1, 'k', 0})...), ErrMalformed},
 		{"peek no key", raw(KindPeek, 5, epoch...), ErrMalformed},

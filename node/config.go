@@ -37,6 +37,10 @@ type Config struct {
 	Compaction Compaction
 	// Gossip configures membership and failure detection.
 	Gossip gossip.Config
+	// AntiEntropy is how often, on average, the node compares its arcs
+	// with a replica's and pulls those that differ (repair.go); negative
+	// disables it.
+	AntiEntropy time.Duration
 	// Mutant names a planted bug to switch on (mutant.go). Only binaries
 	// built with the mutants tag accept one; it is for the simulator.
 	Mutant string
@@ -52,7 +56,7 @@ type Compaction struct {
 // DefaultConfig returns the defaults for node id.
 func DefaultConfig(id net.NodeID) Config {
 	return Config{ID: id, Vnodes: ring.DefaultVnodes, ReplicationFactor: 3, RequestTimeout: 2 * time.Second, Log: oplog.DefaultConfig(),
-		Compaction: Compaction{MinBytes: 64 << 20, Ratio: 2}, Gossip: gossip.DefaultConfig()}
+		Compaction: Compaction{MinBytes: 64 << 20, Ratio: 2}, Gossip: gossip.DefaultConfig(), AntiEntropy: 10 * time.Second}
 }
 
 // Validate checks c and fills in defaults for zero durations.
@@ -84,6 +88,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = DefaultConfig(c.ID).RequestTimeout
+	}
+	if c.AntiEntropy == 0 {
+		c.AntiEntropy = DefaultConfig(c.ID).AntiEntropy
 	}
 	return errors.Join(errs...)
 }

@@ -67,6 +67,7 @@ func (n *Node) startMembership() error {
 	n.tick()
 	// Give gossip a few rounds to find the cluster before streaming.
 	n.env.Clock.AfterFunc(3*n.cfg.Gossip.ProbeInterval, n.settle)
+	n.scheduleAntiEntropy()
 	return nil
 }
 
@@ -282,6 +283,7 @@ func (n *Node) finishJoin() {
 			m, _ := n.gossip.Member(uint16(n.cfg.ID))
 			n.setPhase(PhaseNormal)
 			n.giveMove(movement{join: true, id: uint16(n.cfg.ID), version: m.Ring}, 5)
+			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.repairAll)
 		})
 	})
 }

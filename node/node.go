@@ -83,6 +83,8 @@ type Stats struct {
 	// streaming: key + value + 16 bytes of stamp and framing each.
 	StreamedInBytes uint64
 	CatchUps        uint64 // catch-ups completed
+	RepairRounds    uint64 // anti-entropy comparisons this node started (one per replica per round)
+	RepairArcs      uint64 // arcs found to differ from a replica's, and pulled
 	RingChanges     uint64 // ring epochs seen
 	Fenced          uint64 // requests refused because they came from an older ring
 	// Paxos, as proposer: client requests (cas, serial reads and puts),
@@ -274,7 +276,9 @@ func (n *Node) Deliver(from net.NodeID, f net.Frame) {
 		n.proposeFrom(id, f.ID, m)
 	case *net.Peek:
 		n.peekFrom(id, f.ID, m)
-	case *net.Done, *net.Value, *net.Error, *net.SyncBatch, *net.Promise, *net.Accepted, *net.AcceptorState:
+	case *net.Digest:
+		n.digestFrom(id, f.ID, m)
+	case *net.Done, *net.Value, *net.Error, *net.SyncBatch, *net.Promise, *net.Accepted, *net.AcceptorState, *net.DigestReply:
 		n.peerAnswer(id, f)
 	default:
 		n.env.Log.Debug("dropping unexpected peer message", "from", from, "kind", f.Msg.Kind())

@@ -28,6 +28,12 @@ var survivors = map[string]string{
 // between them, within the CI seed set.
 var mutantScenarios = []string{"cas", "lock"}
 
+// survivorSeeds is how many seeds of each scenario a known survivor runs
+// in the CI set: enough to notice it being caught (then it must come off
+// the list), without spending the whole set on a bug known to slip by.
+// memdb-sim mutants measures survivors over as many seeds as asked.
+const survivorSeeds = 16
+
 // TestMutantsCaught runs each planted bug (node/mutant.go) through the CI
 // seeds of the Paxos scenarios and fails if some mutant is never caught:
 // a checker or a workload that cannot see a known bug is itself a bug. It
@@ -42,7 +48,10 @@ func TestMutantsCaught(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				for _, seed := range seeds(name) {
+				for i, seed := range seeds(name) {
+					if _, ok := survivors[m]; ok && i >= survivorSeeds {
+						break
+					}
 					p, _ := s.Params(seed)
 					p.Mutant = m
 					res, err := sim.Run(p, sim.Options{CheckTimeout: checkTimeout})

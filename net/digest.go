@@ -1,0 +1,63 @@
+package net
+
+import "encoding/binary"
+
+// Anti-entropy (node/repair.go): a node asks a replica that shares some
+// arcs of the ring with it for a digest of its versions in each, and pulls
+// the arcs whose digests differ. Layouts are drawn in doc.go.
+
+// Digest asks a peer for a digest of the versions it holds in each span.
+// Epoch is the asker's ring epoch: a peer on another ring has other arcs,
+// so it refuses.
+type Digest struct {
+	Epoch uint64
+	Spans []Span
+}
+
+// DigestReply answers Digest with one digest per span, in the same order:
+// a sum, over the keys the peer holds in the span, of a hash of the key
+// and its version (stamp, tombstone flag and value). Equal digests mean
+// the same versions, up to a hash collision.
+type DigestReply struct {
+	Sums []uint64
+}
+
+func (*Digest) Kind() Kind      { return KindDigest }
+func (*DigestReply) Kind() Kind { return KindDigestReply }
+
+func (m *Digest) appendBody(b []byte) []byte {
+	b = binary.BigEndian.AppendUint64(b, m.Epoch)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(m.Spans)))
+	for _, s := range m.Spans {
+		b = binary.BigEndian.AppendUint64(b, s.Start)
+		b = binary.BigEndian.AppendUint64(b, s.End)
+	}
+	return b
+}
+
+func (m *Digest) decodeBody(d *decoder) {
+	m.Epoch = d.u64("epoch")
+	if n := d.count(16, "span count"); n > 0 {
+		m.Spans = make([]Span, n)
+		for i := range m.Spans {
+			m.Spans[i] = Span{Start: d.u64("span start"), End: d.u64("span end")}
+		}
+	}
+}
+
+func (m *DigestReply) appendBody(b []byte) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(m.Sums)))
+	for _, s := range m.Sums {
+		b = binary.BigEndian.AppendUint64(b, s)
+	}
+	return b
+}
+
+func (m *DigestReply) decodeBody(d *decoder) {
+	if n := d.count(8, "digest count"); n > 0 {
+		m.Sums = make([]uint64, n)
+		for i := range m.Sums {
+			m.Sums[i] = d.u64("digest")
+		}
+	}
+}

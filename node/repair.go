@@ -1,0 +1,185 @@
+package node
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/ring"
+	"github.com/memdb/memdb/node/store"
+)
+
+// Anti-entropy: what hints, read repair and catch-up miss — a write that
+// reached only some replicas and whose coordinator then crashed, or whose
+// hint was lost, on a key nobody reads — a periodic comparison finds. Every
+// AntiEntropy interval (jittered) a node that owns ranges asks each replica
+// it shares arcs with for a digest of its versions in each shared arc
+// (Digest): the sum of a hash of every key and version held there. Arcs
+// whose digests differ are pulled whole from that replica (Sync with no
+// marks) and merged by last-writer-wins; the peer, on its own round, pulls
+// from this node. So any difference between two replicas is gone after one
+// round of each, and a round costs a scan of the store and a digest per
+// shared arc, plus the data of the arcs that differ. Only owners compare
+// (members on the read ring, for the arcs they own there), so a member's
+// join or leave does not stop rounds; the two sides must be at the same
+// ring epoch, so that they cut the ring into the same arcs. A node that
+// has just joined runs a round at once: writes coordinated by members that had not yet heard of its join,
+// and hinted to the old replicas after its last stream, reach it that way.
+
+// antiEntropy runs one round and schedules the next.
+func (n *Node) antiEntropy() {
+	if n.stopped {
+		return
+	}
+	n.scheduleAntiEntropy()
+	if n.err != nil || n.phase() != PhaseNormal {
+		return
+	}
+	n.repairAll()
+}
+
+// repairAll compares this node's arcs with every replica it shares some
+// with.
+func (n *Node) repairAll() {
+	if n.stopped || n.err != nil || n.phase() != PhaseNormal {
+		return
+	}
+	shared := n.sharedArcs()
+	for _, p := range sortedKeys(shared) {
+		n.compare(p, shared[p])
+	}
+}
+
+// compare asks peer for its digests of spans and pulls those that differ
+// from this node's.
+func (n *Node) compare(peer uint16, spans []net.Span) {
+	n.stats.RepairRounds++
+	n.env.Log.Debug("anti-entropy: comparing", "peer", peer, "arcs", len(spans))
+	mine := n.digests(spans)
+	n.ask(peer, &net.Digest{Epoch: n.view.epoch, Spans: spans}, n.cfg.RequestTimeout, func(m net.Message) {
+		r, ok := m.(*net.DigestReply)
+		if !ok || len(r.Sums) != len(spans) {
+			n.env.Log.Debug("anti-entropy: no digest", "peer", peer, "answer", describeAnswer(m))
+			return
+		}
+		var differ []net.Span
+		for i, s := range spans {
+			if r.Sums[i] != mine[i] {
+				differ = append(differ, s)
+			}
+		}
+		if len(differ) == 0 {
+			return
+		}
+		n.stats.RepairArcs += uint64(len(differ))
+		n.env.Log.Info("anti-entropy: replicas differ; pulling", "peer", peer, "arcs", len(differ), "of", len(spans))
+		n.pull(peer, differ, nil, func(bool) {})
+	})
+}
+
+// scheduleAntiEntropy arms the next round: the interval, give or take a
+// quarter, so that nodes do not all compare at once.
+func (n *Node) scheduleAntiEntropy() {
+	d := n.cfg.AntiEntropy
+	if d <= 0 {
+		return
+	}
+	d += d/4 - time.Duration(n.env.Rand.Int64N(int64(d/2)+1))
+	n.env.Clock.AfterFunc(d, n.antiEntropy)
+}
+
+// sharedArcs is, for each member that is up and owns some of the arcs
+// this node owns, those arcs.
+func (n *Node) sharedArcs() map[uint16][]net.Span {
+	self := uint16(n.cfg.ID)
+	shared := map[uint16][]net.Span{}
+	for _, a := range n.view.arcs(n.cfg.ReplicationFactor) {
+		if !slices.Contains(a.read, self) {
+			continue
+		}
+		for _, r := range a.read {
+			if r != self && n.up(r) {
+				shared[r] = append(shared[r], a.span)
+			}
+		}
+	}
+	return shared
+}
+
+// digestFrom answers a peer's Digest, unless the peer is on another ring
+// (its arcs are not this node's).
+func (n *Node) digestFrom(from uint16, id uint64, m *net.Digest) {
+	if m.Epoch != n.view.epoch {
+		n.sendGossip(n.gossip.SyncWith(from))
+		n.send(from, id, &net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("node %d is at ring epoch %d, not the %d asked at", n.cfg.ID, n.view.epoch, m.Epoch)})
+		return
+	}
+	n.send(from, id, &net.DigestReply{Sums: n.digests(m.Spans)})
+}
+
+// digests sums, for each span, versionHash over the keys this node holds in
+// it. The spans are an asker's arcs, which do not overlap.
+func (n *Node) digests(spans []net.Span) []uint64 {
+	sums := make([]uint64, len(spans))
+	// Spans sorted by end: a key's candidates are the first span ending at
+	// or after its hash and every span that wraps past zero.
+	byEnd := make([]int, len(spans))
+	for i := range byEnd {
+		byEnd[i] = i
+	}
+	slices.SortFunc(byEnd, func(a, b int) int {
+		switch ea, eb := spans[a].End, spans[b].End; {
+		case ea < eb:
+			return -1
+		case ea > eb:
+			return 1
+		}
+		return a - b
+	})
+	var wraps []int
+	for _, i := range byEnd {
+		if spans[i].Start >= spans[i].End {
+			wraps = append(wraps, i)
+		}
+	}
+	in := func(i int, h uint64) bool { return (ring.Range{Start: spans[i].Start, End: spans[i].End}).Contains(h) }
+	for _, k := range n.store.Keys() {
+		key := []byte(k)
+		h := ring.Hash(key)
+		v, _ := n.store.Get(key)
+		vh := versionHash(key, v)
+		for j := sort.Search(len(byEnd), func(j int) bool { return spans[byEnd[j]].End >= h }); j < len(byEnd) && in(byEnd[j], h); j++ {
+			if spans[byEnd[j]].Start < spans[byEnd[j]].End {
+				sums[byEnd[j]] += vh
+			}
+		}
+		for _, i := range wraps {
+			if in(i, h) {
+				sums[i] += vh
+			}
+		}
+	}
+	return sums
+}
+
+// versionHash is FNV-1a 64 of the key, the version's stamp, its tombstone
+// flag and its value.
+func versionHash(key []byte, v store.Version) uint64 {
+	h := fnv.New64a()
+	var b [19]byte
+	binary.BigEndian.PutUint16(b[:2], uint16(len(key)))
+	binary.BigEndian.PutUint64(b[2:10], v.Stamp.Counter)
+	binary.BigEndian.PutUint16(b[10:12], v.Stamp.Node)
+	if v.Deleted {
+		b[12] = 1
+	}
+	binary.BigEndian.PutUint32(b[13:17], uint32(len(v.Value)))
+	h.Write(b[:17])
+	h.Write(key)
+	h.Write(v.Value)
+	return h.Sum64()
+}
