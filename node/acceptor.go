@@ -129,6 +129,7 @@ func (n *Node) accept(key []byte, b clock.Timestamp, value []byte, answer func(*
 		// A duplicate of a proposal this acceptor took: the same answer,
 		// even if it has promised a higher ballot since. Refusing it now
 		// would tell the proposer its value was never accepted here.
+		n.probe(ProbeAcceptDuplicate)
 		n.persist(nil, func() { answer(&net.Accepted{OK: true}) })
 		return
 	case b.Less(floor):

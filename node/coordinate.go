@@ -164,6 +164,7 @@ func (n *Node) writeTimedOut(o *op) {
 	}
 	if !o.replied {
 		n.stats.Unknown++
+		n.probeIf(len(o.acked) > 0, ProbeWriteUnknownPartial)
 		n.fail(o.conn, o.req, net.CodeUnknownOutcome, "%s write: replicas %v of %v acknowledged within %v; it may still be applied",
 			levelName(o.level), o.acked, o.groups, n.cfg.RequestTimeout)
 	}
@@ -237,6 +238,7 @@ func (n *Node) readQuorum(o *op) {
 		return
 	}
 	n.stats.ReadRepairs += uint64(len(o.repairing))
+	n.probe(ProbeReadRepairWait)
 	for _, r := range o.repairing {
 		n.repair(r, o.id, o)
 	}

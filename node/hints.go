@@ -23,6 +23,9 @@ type hintQueue struct {
 	entries  []net.Entry
 	bytes    int
 	inflight bool // a batch is being replayed
+	// inc is the replica's gossip incarnation when the oldest entry was
+	// queued (for the hint-after-restart probe).
+	inc uint64
 }
 
 func entrySize(e net.Entry) int { return len(e.Key) + len(e.Value) + 16 }
@@ -39,7 +42,11 @@ func (n *Node) hint(r uint16, e net.Entry) {
 	}
 	if q.bytes+entrySize(e) > maxHintBytes {
 		n.stats.HintsDropped++
+		n.probe(ProbeHintDropped)
 		return
+	}
+	if len(q.entries) == 0 {
+		q.inc = n.incarnation(r)
 	}
 	q.entries = append(q.entries, e)
 	q.bytes += entrySize(e)
@@ -86,6 +93,8 @@ func (n *Node) replayHints() {
 			}
 			q.entries = slices.Delete(q.entries, 0, count)
 			n.stats.HintsDelivered += uint64(count)
+			n.probeIf(n.incarnation(r) > q.inc, ProbeHintAfterRestart)
+			q.inc = n.incarnation(r) // what is left was queued by now
 		})
 	}
 }

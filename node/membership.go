@@ -42,7 +42,13 @@ func (n *Node) startMembership() error {
 		mine.Addr = fmt.Sprintf("node-%d", self)
 	}
 	switch phaseOf(mine.Ring) {
-	case PhaseNone, PhaseLeft:
+	case PhaseLeft:
+		// Its ranges are others' now, and its data stale: coming back would
+		// put it on the ring without the movement lock (gossip takes a left
+		// member back at once) or, without seeds, straight into every read
+		// set. A node id that left stays left.
+		return fmt.Errorf("%w: node %d left the cluster; to join again, start a node with a new id and an empty data directory", ErrLeftCluster, self)
+	case PhaseNone:
 		if len(n.cfg.Seeds) == 0 {
 			mine.Ring = nextVersion(mine.Ring, PhaseNormal)
 		}
@@ -175,7 +181,7 @@ func (n *Node) settle() {
 	if n.stopped {
 		return
 	}
-	if p := n.phase(); (p == PhaseNone || p == PhaseLeft) && len(n.cfg.Seeds) > 0 {
+	if n.phase() == PhaseNone && len(n.cfg.Seeds) > 0 {
 		n.startJoin()
 		return
 	}
@@ -195,11 +201,14 @@ func (n *Node) settle() {
 		n.stats.CatchUps++
 		n.env.Log.Info("caught up", "joining", joining)
 		switch {
+		case n.phase() == PhaseNormal && !joining:
+			n.dropOwnLeave()
 		case joining && n.phase() == PhaseJoining:
 			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.finishJoin)
 		case n.phase() == PhaseLeaving:
 			// It restarted while leaving: it still holds the movement lock
 			// for the leave, and finishes it.
+			n.probe(ProbeLeaveResumed)
 			m, _ := n.gossip.Member(uint16(n.cfg.ID))
 			n.handOff(movement{id: uint16(n.cfg.ID), version: m.Ring}, func(error) {
 				n.env.Log.Info("left the cluster (a leave resumed after a restart)")
@@ -283,7 +292,9 @@ func (n *Node) finishJoin() {
 			m, _ := n.gossip.Member(uint16(n.cfg.ID))
 			n.setPhase(PhaseNormal)
 			n.giveMove(movement{join: true, id: uint16(n.cfg.ID), version: m.Ring}, 5)
-			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.repairAll)
+			if n.cfg.AntiEntropy > 0 {
+				n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.repairAll)
+			}
 		})
 	})
 }
@@ -308,20 +319,34 @@ func (n *Node) confirmRing(done func(ok bool)) {
 		done(true)
 		return
 	}
+	epoch := n.view.epoch
 	for _, id := range others {
-		n.ask(id, &net.Sync{Epoch: n.view.epoch}, n.cfg.RequestTimeout, func(m net.Message) {
-			if _, yes := m.(*net.SyncBatch); !yes {
-				ok = false
-			}
-			if left--; left == 0 {
-				done(ok)
-			}
-		})
+		// Each member is asked a few times: with one try each, a lossy
+		// network fails a confirmation of many members more often than not.
+		var ask func(tries int)
+		ask = func(tries int) {
+			n.ask(id, &net.Sync{Epoch: epoch}, n.cfg.RequestTimeout/4, func(m net.Message) {
+				if _, yes := m.(*net.SyncBatch); !yes && tries < syncTries && !n.stopped {
+					n.env.Clock.AfterFunc(n.cfg.Gossip.ProbeInterval/4, func() { ask(tries + 1) })
+					return
+				} else if !yes {
+					n.env.Log.Debug("ring not confirmed", "member", id, "answer", describeAnswer(m))
+					ok = false
+				}
+				if left--; left == 0 {
+					done(ok)
+				}
+			})
+		}
+		ask(0)
 	}
 }
 
 // ErrNotMember is what Leave answers on a node that is not a normal member.
 var ErrNotMember = errors.New("node is not a normal member of the ring")
+
+// ErrLeftCluster is what Start answers on a node whose log says it left.
+var ErrLeftCluster = errors.New("node left the cluster")
 
 // Leave decommissions the node: it turns leaving (reads still come to it,
 // writes go to its successors too), pushes every range it replicates to the
@@ -332,6 +357,7 @@ func (n *Node) Leave(done func(error)) {
 		done(fmt.Errorf("%w (it is %v)", ErrNotMember, p))
 		return
 	}
+	n.leaveAsked = true
 	m, _ := n.gossip.Member(uint16(n.cfg.ID))
 	want := movement{id: uint16(n.cfg.ID), version: nextVersion(m.Ring, PhaseLeaving)}
 	n.takeMove(want, func(ok bool) {

@@ -100,6 +100,7 @@ func (n *Node) takeMove(want movement, done func(bool)) {
 				return
 			}
 			n.env.Log.Info("taking the movement lock from a finished movement", "holder", cur.String())
+			n.probe(ProbeMoveLockTakeover)
 		}
 		n.internal(cas, func(m net.Message) {
 			b, ok := m.(*net.Bool)
@@ -132,6 +133,30 @@ func (n *Node) Keys() int {
 		k--
 	}
 	return k
+}
+
+// Normal reports whether the node is a normal member: it has joined, and
+// is not leaving.
+func (n *Node) Normal() bool { return n.gossip != nil && n.phase() == PhaseNormal }
+
+// HasLeft reports whether this node has left the cluster: it handed its
+// ranges off (Leave, or a leave it resumed after a restart) and owns none.
+func (n *Node) HasLeft() bool { return n.gossip != nil && n.phase() == PhaseLeft }
+
+// dropOwnLeave gives the movement lock back if it holds a leave of this
+// node that never began: Leave took the lock, and the node crashed before
+// it turned leaving (the operator's request died with it). Nothing else
+// would ever give it back, since the node stays normal.
+func (n *Node) dropOwnLeave() {
+	m, _ := n.gossip.Member(uint16(n.cfg.ID))
+	mine := movement{id: uint16(n.cfg.ID), version: nextVersion(m.Ring, PhaseLeaving)}
+	n.internal(&net.Get{Key: []byte(moveKey), Level: net.Serial}, func(a net.Message) {
+		// A Leave asked of this incarnation may hold that same lock now.
+		if v, ok := a.(*net.Value); ok && v.Found && string(v.Value) == mine.String() && n.phase() == PhaseNormal && !n.leaveAsked {
+			n.env.Log.Info("giving back the movement lock of a leave that never began", "movement", mine.String())
+			n.giveMove(mine, 5)
+		}
+	})
 }
 
 // isSystemKey reports whether key belongs to the cluster itself.

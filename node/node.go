@@ -49,6 +49,8 @@ type Node struct {
 	// waiting are the callbacks of requests the node made of itself
 	// (move.go), by request id.
 	waiting map[uint64]func(net.Message)
+	// leaveAsked is set once Leave is called on this incarnation.
+	leaveAsked bool
 	// acceptors is this node's Paxos acceptor state, by key, for keys with
 	// a round in flight (acceptor.go).
 	acceptors map[string]*acceptor
@@ -62,6 +64,8 @@ type Node struct {
 	// must stop it and start it again, which replays the log.
 	err   error
 	stats Stats
+	// probes counts the rare states this node reached (probe.go).
+	probes map[string]uint64
 }
 
 // Stats counts what a node has done, for metrics and tests.
@@ -166,10 +170,12 @@ func (n *Node) Start() error {
 		}
 	}
 	n.bootMarks = marksOf(n.marks)
+	n.probeIf(len(n.acceptors) > 0, ProbeAcceptorRestored)
 	// What was replayed counts as growth toward the next compaction, so a
 	// node that restarts often still compacts.
 	n.logAtCompact = -rep.Bytes
 	if rep.Torn != nil {
+		n.probe(ProbeTornTail)
 		n.env.Log.Warn("cut a torn tail off the operation log", "segment", rep.Torn.Segment, "offset", rep.Torn.Offset, "bytes", rep.Torn.Bytes)
 	}
 	if len(rep.Removed) > 0 {
@@ -240,6 +246,7 @@ func (n *Node) Err() error { return n.err }
 func (n *Node) broke(err error) {
 	if n.err == nil {
 		n.err = err
+		n.probe(ProbeNodeBroke)
 		n.env.Log.Error("node cannot go on; restart it", "err", err)
 	}
 }

@@ -155,6 +155,7 @@ func (n *Node) attempt(r *round) {
 		r.attempts++
 		n.stats.PaxosAttempts++
 		r.ballot, r.groups, r.asked = t, gs, nil
+		n.probeIf(len(gs) > 1, ProbePaxosTwoRings)
 		for _, id := range all {
 			if n.up(id) {
 				r.asked = append(r.asked, id)
@@ -274,6 +275,7 @@ func (n *Node) promised(r *round, ph *phase) {
 		}
 		// A proposal that may have been chosen: finish it before anything.
 		n.stats.PaxosFinished++
+		n.probe(ProbePaxosFinishOther)
 		n.propose(r, inValue, false)
 		return
 	}
@@ -347,6 +349,7 @@ func (n *Node) proposed(r *round, ph *phase) {
 		default:
 			r.done = true
 			n.stats.PaxosDone++
+			n.probeIf(len(r.groups) > 1, ProbeCASTwoRings)
 			if r.what == casRound {
 				n.reply(r.conn, r.req, &net.Bool{Value: true})
 			} else {
@@ -370,6 +373,7 @@ func (n *Node) proposed(r *round, ph *phase) {
 	if len(ph.ok) == 0 && len(ph.silent) == 0 {
 		if len(ph.refused) == len(r.asked) {
 			ph.over = true
+			n.probe(ProbePaxosPreempted)
 			n.retry(r)
 		}
 		return
@@ -377,6 +381,7 @@ func (n *Node) proposed(r *round, ph *phase) {
 	ph.over = true
 	r.done = true
 	n.stats.PaxosUnknown++
+	n.probeIf(len(ph.ok) > 0, ProbePaxosUnknownMinority)
 	n.fail(r.conn, r.req, net.CodeUnknownOutcome, "%s on node %d: ballot %v was accepted by %v of %v and refused by %v; it may still be chosen",
 		r.what, n.cfg.ID, r.ballot, ph.ok, r.groups, ph.refused)
 }
@@ -407,6 +412,7 @@ func (n *Node) giveUp(r *round) {
 	r.done = true
 	if r.refused {
 		n.stats.PaxosContention++
+		n.probe(ProbePaxosContention)
 		n.fail(r.conn, r.req, net.CodeContention, "%s on node %d: %d ballot(s) refused by competing proposers within %v; nothing was written",
 			r.what, n.cfg.ID, r.attempts, n.cfg.RequestTimeout)
 		return

@@ -121,6 +121,7 @@ func (n *Node) peeked(r *round, ph *phase) {
 		case n.mutant(MutantReadUncommitted):
 			n.answerPaxosRead(r, store.Version{Value: inValue, Stamp: inProgress})
 		default:
+			n.probe(ProbeReadFallbackInProgress)
 			n.fallBack(r)
 		}
 		return
@@ -129,6 +130,7 @@ func (n *Node) peeked(r *round, ph *phase) {
 		// Refusals (a stale ring) or silence: a full round copes with
 		// both, with retries and backoff.
 		ph.over = true
+		n.probe(ProbeReadFallbackSilent)
 		n.fallBack(r)
 	}
 }

@@ -76,6 +76,7 @@ func (n *Node) compare(peer uint16, spans []net.Span) {
 			return
 		}
 		n.stats.RepairArcs += uint64(len(differ))
+		n.probe(ProbeRepairArcsDiffer)
 		n.env.Log.Info("anti-entropy: replicas differ; pulling", "peer", peer, "arcs", len(differ), "of", len(spans))
 		n.pull(peer, differ, nil, func(bool) {})
 	})

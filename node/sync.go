@@ -29,7 +29,8 @@ import (
 const syncLimit = 256 << 10
 
 // syncTries bounds how often one Sync is sent without an answer before the
-// pull gives up (and catch-up picks another source on its next round).
+// pull gives up (and catch-up picks another source on its next round);
+// the waits double from a quarter of a request timeout, 7.5 s in all.
 const syncTries = 3
 
 // pull streams from peer the entries in spans that marks say this node
@@ -38,11 +39,14 @@ func (n *Node) pull(peer uint16, spans []net.Span, marks []net.Mark, done func(o
 	var next func(after []byte, tries int)
 	next = func(after []byte, tries int) {
 		if tries > syncTries {
+			n.probe(ProbeSyncGaveUp)
 			done(false)
 			return
 		}
 		req := &net.Sync{Epoch: n.view.epoch, Spans: spans, Marks: marks, After: after, Limit: syncLimit}
-		n.ask(peer, req, n.cfg.RequestTimeout, func(m net.Message) {
+		// A batch usually comes back in milliseconds: a lost request or
+		// answer is asked again soon, then with more patience.
+		n.ask(peer, req, n.cfg.RequestTimeout/4<<tries, func(m net.Message) {
 			b, ok := m.(*net.SyncBatch)
 			switch {
 			case m == nil:
@@ -58,6 +62,7 @@ func (n *Node) pull(peer uint16, spans []net.Span, marks []net.Mark, done func(o
 				return
 			}
 			n.stats.StreamedIn += uint64(len(b.Entries))
+			n.probeIf(len(marks) > 0 && len(b.Entries) > 0, ProbeCatchUpGap)
 			for _, e := range b.Entries {
 				n.stats.StreamedInBytes += uint64(entrySize(e))
 			}
@@ -113,6 +118,7 @@ func (n *Node) push(peer uint16, spans []net.Span, done func(ok bool)) {
 // gains, so nothing falls between the stream and the writes.
 func (n *Node) serveSync(from uint16, id uint64, m *net.Sync) {
 	if m.Epoch > n.view.epoch {
+		n.probe(ProbeSyncBehindEpoch)
 		n.sendGossip(n.gossip.SyncWith(from))
 		n.send(from, id, &net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("node %d is at ring epoch %d, behind the %d asked at; ask again", n.cfg.ID, n.view.epoch, m.Epoch)})
 		return

@@ -63,20 +63,20 @@ var all = []Scenario{
 	},
 	{
 		Name:        "churn",
-		Description: "4-7 nodes, one or two of them joining mid-run and one leaving (decommissioned), random replication factor and levels, 2-8 clients under crashes, partitions, loss, duplication, slow links and disk faults; quorum visibility and convergence after heal",
+		Description: "4-7 nodes, one or two of them joining mid-run and one leaving (decommissioned), random replication factor and levels, 2-8 clients under crashes, partitions, loss, duplication, slow links, disk faults and clocks running 0.25-4x; quorum visibility and convergence after heal",
 		Swarm: sim.Swarm{
 			Nodes: 4, MaxNodes: 7, MaxClients: 8, MaxKeys: 8,
 			Duration: 20 * time.Second, Liveness: 15 * time.Second,
-			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Partition, sim.Disk, sim.Join, sim.Leave},
+			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Partition, sim.Disk, sim.Join, sim.Leave, sim.Skew},
 		},
 	},
 	{
 		Name:        "cas-churn",
-		Description: "4-7 nodes, one or two of them joining mid-run and one leaving, 2-8 clients doing cas, serial reads and Paxos puts under crashes, partitions, loss, duplication, slow links and disk faults; linearizable per key (Porcupine) and convergence after heal",
+		Description: "4-7 nodes, one or two of them joining mid-run and one leaving, 2-8 clients doing cas, serial reads and Paxos puts under crashes, partitions, loss, duplication, slow links, disk faults and clocks running 0.25-4x; linearizable per key (Porcupine) and convergence after heal",
 		Swarm: sim.Swarm{
 			Nodes: 4, MaxNodes: 7, MaxClients: 8, MaxKeys: 4,
 			Duration: 20 * time.Second, Liveness: 15 * time.Second,
-			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Partition, sim.Disk, sim.Join, sim.Leave},
+			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Partition, sim.Disk, sim.Join, sim.Leave, sim.Skew},
 			Paxos:  true,
 		},
 	},

@@ -25,6 +25,13 @@ import (
 //   - convergence: after the heal and the liveness window, every replica of
 //     every key holds the same version, and every node the same ring.
 
+// Stuck is how long the ring may go unchanged at the end of a run while a
+// node is still joining or leaving before the run fails liveness: one
+// movement at a time across the cluster makes formation slow under faults
+// and loss (a lossy link can cost a join several request timeouts), which
+// is fine, but a movement that stopped moving is not.
+const Stuck = 15 * time.Second
+
 // Settle is how long a cluster run goes on after the workload ends before
 // convergence is checked: time for writes in flight to land and for hints
 // (held for a request timeout, then replayed) to be delivered.
@@ -97,8 +104,8 @@ func (w *world) checkConvergence() (Verdict, string) {
 	nodes := map[uint16]inspectable{} // by id; a node that left is not one
 	var ids []uint16
 	for _, h := range w.hosts {
-		if h.gone {
-			continue
+		if l, ok := h.proc.(interface{ HasLeft() bool }); h.gone || ok && h.up && l.HasLeft() {
+			continue // it left the cluster (maybe in a leave it resumed after a restart)
 		}
 		if !h.up {
 			return Liveness, fmt.Sprintf("node %d is down at the end of the run", h.id)
@@ -106,6 +113,13 @@ func (w *world) checkConvergence() (Verdict, string) {
 		in, ok := h.proc.(inspectable)
 		if !ok {
 			return Pass, "" // a test double
+		}
+		if nm, ok := h.proc.(interface{ Normal() bool }); ok && !nm.Normal() {
+			if w.now-w.ringChanged > Stuck {
+				return Liveness, fmt.Sprintf("membership stuck: node %d is not a normal member at the end, and the ring has not changed for %v", h.id, w.now-w.ringChanged)
+			}
+			// Still joining or leaving, and the ring still moves: slow, not
+			// stuck (one movement at a time).
 		}
 		nodes[uint16(h.id)] = in
 		ids = append(ids, uint16(h.id))

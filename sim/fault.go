@@ -36,9 +36,14 @@ const (
 	// good. If it is not a normal member then (it is down, or has not
 	// joined), the fault is skipped.
 	Leave
+	// Skew makes Node's clock run at Factor times the true rate for For:
+	// its timers (timeouts, probe intervals, backoffs) fire early or late
+	// by that factor, as on a machine whose clock drifts or whose VM is
+	// starved. A timer set before the skew keeps the time it was set for.
+	Skew
 )
 
-var faultNames = [...]string{Crash: "crash", Break: "break", Slow: "slow", Partition: "partition", Disk: "disk", Join: "join", Leave: "leave"}
+var faultNames = [...]string{Crash: "crash", Break: "break", Slow: "slow", Partition: "partition", Disk: "disk", Join: "join", Leave: "leave", Skew: "skew"}
 
 func (k FaultKind) String() string {
 	if int(k) < len(faultNames) && faultNames[k] != "" {
@@ -63,7 +68,7 @@ func (k *FaultKind) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: unknown fault %q (want crash, break, slow, partition, disk, join or leave)", ErrParams, b)
+	return fmt.Errorf("%w: unknown fault %q (want crash, break, slow, partition, disk, join, leave or skew)", ErrParams, b)
 }
 
 // ParseFaultKind parses a fault kind's name.
@@ -105,6 +110,8 @@ func (f Fault) String() string {
 		s += fmt.Sprintf(" node %d: syncs fail at %.2f, room %d bytes, for %v", f.Node, f.Rate, f.Room, f.For)
 	case Join, Leave:
 		s += fmt.Sprintf(" node %d", f.Node)
+	case Skew:
+		s += fmt.Sprintf(" node %d: clock ×%.2f for %v", f.Node, f.Factor, f.For)
 	}
 	return s
 }
@@ -127,6 +134,13 @@ func (f Fault) validate(p Params) error {
 	case Join, Leave:
 		if f.Node < 2 || f.Node > p.Nodes {
 			return fmt.Errorf("%s of node %d, but only nodes 2..%d may (node 1 is everyone's seed)", f.Kind, f.Node, p.Nodes)
+		}
+	case Skew:
+		if f.Node < 1 || f.Node > p.Nodes {
+			return fmt.Errorf("skew of node %d, but nodes are 1..%d", f.Node, p.Nodes)
+		}
+		if f.Factor < 0.25 || f.Factor > 4 || math.IsNaN(f.Factor) {
+			return fmt.Errorf("skew factor %g is not in [0.25, 4]", f.Factor)
 		}
 	case Break:
 		if f.Client < 1 || f.Client > p.Clients {
@@ -188,6 +202,15 @@ func schedule(r *rand.Rand, p Params, kinds []FaultKind) ([]Fault, []string) {
 				f.For = time.Duration(uniform(kr, int64(time.Millisecond), int64(3*time.Second)))
 				if at < downUntil[f.Node] {
 					continue
+				}
+				downUntil[f.Node] = at + f.For
+			case Skew:
+				f.Node = 1 + kr.IntN(p.Nodes)
+				f.For = time.Duration(uniform(kr, int64(500*time.Millisecond), int64(5*time.Second)))
+				// As often slow as fast: the factor's logarithm is uniform.
+				f.Factor = math.Round(math.Exp(between(kr, math.Log(0.25), math.Log(4)))*100) / 100
+				if at < downUntil[f.Node] {
+					continue // one skew at a time per machine
 				}
 				downUntil[f.Node] = at + f.For
 			case Break:

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -31,6 +32,27 @@ type host struct {
 	// gone is set once the node has left the cluster (a Leave fault): it
 	// stopped for good and nothing restarts it.
 	gone bool
+	// epoch is the ring epoch the node was last seen at.
+	epoch uint64
+	// The machine's clock (a Skew fault): it reads clockAt + (now -
+	// skewAt) × rate; rate 0 means true time.
+	rate    float64
+	clockAt time.Duration
+	skewAt  time.Duration
+}
+
+// local is what the machine's clock reads at virtual time now.
+func (h *host) local() time.Duration {
+	if h.rate == 0 {
+		return h.w.now
+	}
+	return h.clockAt + time.Duration(float64(h.w.now-h.skewAt)*h.rate)
+}
+
+// setRate makes the machine's clock run at rate from now on (1: true time
+// again, though the clock keeps whatever lead or lag it built up).
+func (h *host) setRate(rate float64) {
+	h.clockAt, h.skewAt, h.rate = h.local(), h.w.now, rate
 }
 
 func newHost(w *world, id net.NodeID) *host {
@@ -71,8 +93,17 @@ func (h *host) boot() {
 	h.proc = p
 	h.w.callNode(h, func() {
 		// No fault the simulator injects today may stop a node from
-		// booting: a boot error is a bug, reported like a panic.
-		if err := p.Start(); err != nil {
+		// booting — but one that left the cluster (and crashed before the
+		// leave fault stopped it) rightly refuses: it is gone. Any other
+		// boot error is a bug, reported like a panic.
+		err := p.Start()
+		switch {
+		case errors.Is(err, node.ErrLeftCluster):
+			h.w.after(0, evFaultEnd, h.id, 0, nil, func() {
+				h.gone = true
+				h.crash()
+			})
+		case err != nil:
 			panic(fmt.Sprintf("node %d failed to boot: %v", h.id, err))
 		}
 	})
@@ -88,6 +119,7 @@ func (h *host) crash() {
 	}
 	w := h.w
 	h.up = false
+	w.addProbes(h.proc)
 	h.proc = nil
 	h.downAt = w.now
 	for _, c := range h.conns {
@@ -163,10 +195,13 @@ type vclock struct {
 
 var _ clock.Clock = (*vclock)(nil)
 
-func (c *vclock) Now() time.Time { return Epoch.Add(c.h.w.now) }
+func (c *vclock) Now() time.Time { return Epoch.Add(c.h.local()) }
 
 func (c *vclock) AfterFunc(d time.Duration, f func()) clock.Timer {
 	h, inc := c.h, c.inc
+	if h.rate != 0 {
+		d = time.Duration(float64(d) / h.rate)
+	}
 	e := h.w.after(max(d, 0), evTimer, h.id, 0, nil, func() {
 		if h.alive(inc) {
 			h.w.callNode(h, f)

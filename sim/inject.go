@@ -61,6 +61,13 @@ func (w *world) inject(f Fault) {
 			Description: fmt.Sprintf("disk: syncs fail at %.2f, room %d", f.Rate, f.Room),
 		})
 		w.after(f.For, evFaultEnd, h.id, 0, nil, func() { h.disk.SetFaults(disk.Faults{}) })
+	case Skew:
+		h := w.hosts[f.Node-1]
+		h.setRate(f.Factor)
+		w.windows = append(w.windows, linearize.Window{
+			Tag: fmt.Sprintf("node %d", h.id), Start: w.now, End: w.now + f.For, Description: fmt.Sprintf("clock ×%.2f", f.Factor),
+		})
+		w.after(f.For, evFaultEnd, h.id, 0, nil, func() { h.setRate(1) })
 	case Join:
 		h := w.hosts[f.Node-1]
 		if h.inc > 0 {
@@ -139,6 +146,9 @@ func (w *world) heal() {
 	w.healed = true
 	for _, h := range w.hosts {
 		h.disk.SetFaults(disk.Faults{})
+		if h.rate != 0 {
+			h.setRate(1)
+		}
 		h.restart()
 	}
 	for a := range w.cut {

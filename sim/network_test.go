@@ -124,3 +124,27 @@ func TestCrashSilencesIncarnation(t *testing.T) {
 		t.Errorf("node 2 received %d pings with node 1 down for 0.5s, %d without: want ~50 fewer", got[2], before[2])
 	}
 }
+
+// TestSkewRunsAClockFastOrSlow: a node whose clock runs at twice (half)
+// the true rate fires its 10ms ticker twice (half) as often, so the other
+// node hears twice (half) as many pings while the skew lasts; after it the
+// rate is true again.
+func TestSkewRunsAClockFastOrSlow(t *testing.T) {
+	p := base(1)
+	p.Nodes = 2
+	_, before, _, _ := runPingers(t, p)
+	for _, factor := range []float64{2, 0.5} {
+		p.Faults = []Fault{{At: time.Microsecond, Kind: Skew, Node: 1, Factor: factor, For: p.Duration / 2}}
+		_, got, bad, _ := runPingers(t, p)
+		if bad != 0 {
+			t.Fatalf("%d pings not intact", bad)
+		}
+		// Half the fault phase at factor, the rest (and the liveness
+		// window) at the true rate.
+		half := float64(p.Duration/2) / float64(10*time.Millisecond)
+		want := float64(before[2]) + (factor-1)*half
+		if g := float64(got[2]); g < want*0.95 || g > want*1.05 {
+			t.Errorf("node 1's clock ×%g for %v: node 2 heard %d pings, want about %.0f (%d without skew)", factor, p.Duration/2, got[2], want, before[2])
+		}
+	}
+}

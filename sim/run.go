@@ -57,6 +57,9 @@ type Stats struct {
 	CheckedOps        int           `json:"checked_ops"`
 	CheckInconclusive bool          `json:"check_inconclusive,omitempty"`
 	CrashPoints       int           `json:"crash_points,omitempty"` // crashes caused by Params.CrashPoint
+	// Probes is, for every coverage probe (node.Probes), how often the
+	// run's nodes reached its state (probes.go).
+	Probes map[string]uint64 `json:"probes"`
 }
 
 // Result is the outcome of one run.
@@ -106,6 +109,7 @@ func Run(p Params, o Options) (Result, error) {
 		w.clients = append(w.clients, newClient(w, i+1))
 	}
 	perr := w.run()
+	w.collectProbes()
 
 	res := Result{
 		Params: p, Verdict: Pass,

@@ -74,6 +74,10 @@ type world struct {
 	failure *failure // the first safety violation found while running
 
 	crashPts *crashPoints // crash-point state (crashpoint.go), made on first use
+	// ringChanged is when some node last moved to another ring epoch: a
+	// join or leave still under way at the end of a run is slow, not
+	// stuck, if the ring changed within Stuck of the end.
+	ringChanged time.Duration
 }
 
 type failure struct {
@@ -120,6 +124,9 @@ func (w *world) callNode(h *host, f func()) {
 	w.inNode = h.id
 	f()
 	w.inNode = 0
+	if in, ok := h.proc.(inspectable); ok && h.up && in.Epoch() != h.epoch {
+		h.epoch, w.ringChanged = in.Epoch(), w.now
+	}
 	if h.up && h.proc != nil && h.proc.Err() != nil {
 		h.supervise()
 	}

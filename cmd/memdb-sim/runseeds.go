@@ -69,6 +69,7 @@ func runSeeds(args []string, stdout, stderr io.Writer) (int, error) {
 	worst := sim.Pass
 	var virtual time.Duration
 	var firstErr error
+	probes := newProbeTally()
 	task := func(i int) {
 		j := jobs[i]
 		j.res, j.notes, j.err = j.sc.Run(j.seed, sim.Options{})
@@ -93,6 +94,7 @@ func runSeeds(args []string, stdout, stderr io.Writer) (int, error) {
 		}
 		r := j.res
 		virtual += r.Stats.Virtual
+		probes.add(r.Stats.Probes)
 		where := ""
 		if j.dir != "" {
 			where = "  trace: " + filepath.Join(j.dir, "trace.json")
@@ -110,6 +112,7 @@ func runSeeds(args []string, stdout, stderr io.Writer) (int, error) {
 	runPool(len(jobs), *par, task, completed, emit, prog.tick)
 	prog.clear()
 	wall := time.Since(start)
+	probes.print(stdout, *verbose)
 	fmt.Fprintf(stdout, "seeds: %d  failed: %d  sim/wall: %.1f×\n", len(jobs), failed, virtual.Seconds()/max(wall.Seconds(), 1e-9))
 	if firstErr != nil && failed == 0 {
 		return exitUsage, fmt.Errorf("%d run(s) could not be completed; see above", countErrs(jobs))

@@ -22,6 +22,10 @@ func (v Version) Live() bool { return !v.Stamp.IsZero() && !v.Deleted }
 type Store struct {
 	m     map[string]Version
 	bytes int
+	// sorted is every key in order, built by Keys when a key was added
+	// since it last was (nil then): streaming and anti-entropy ask for the
+	// keys again and again while new keys are rare.
+	sorted []string
 }
 
 // New returns an empty store.
@@ -46,6 +50,7 @@ func (s *Store) Apply(key []byte, v Version) bool {
 		s.bytes -= len(cur.Value)
 	} else {
 		s.bytes += len(key)
+		s.sorted = nil
 	}
 	s.bytes += len(v.Value)
 	s.m[string(key)] = v
@@ -59,12 +64,15 @@ func (s *Store) Len() int { return len(s.m) }
 func (s *Store) Bytes() int { return s.bytes }
 
 // Keys returns every key, tombstones included, in sorted order, so that
-// whatever iterates them does so deterministically.
+// whatever iterates them does so deterministically. The slice is shared
+// until the next key is added: callers must not modify it.
 func (s *Store) Keys() []string {
-	keys := make([]string, 0, len(s.m))
-	for k := range s.m {
-		keys = append(keys, k)
+	if s.sorted == nil {
+		s.sorted = make([]string, 0, len(s.m))
+		for k := range s.m {
+			s.sorted = append(s.sorted, k)
+		}
+		slices.Sort(s.sorted)
 	}
-	slices.Sort(keys)
-	return keys
+	return s.sorted
 }

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/memdb/memdb/clock"
@@ -80,6 +82,36 @@ func TestApplyOrderIndependent(t *testing.T) {
 		}
 		if a.Len() != b.Len() || a.Bytes() != b.Bytes() {
 			t.Fatalf("len/bytes differ: %d/%d vs %d/%d", a.Len(), a.Bytes(), b.Len(), b.Bytes())
+		}
+	})
+}
+
+// Keys is every key in order after any sequence of writes, and a slice it
+// returned earlier is never changed by later ones (compaction iterates one
+// while writes go on).
+func TestKeysSortedAndStable(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		s := New()
+		want := map[string]bool{}
+		var held []string
+		var heldCopy []string
+		for i := range rapid.IntRange(0, 60).Draw(t, "writes") {
+			k := rapid.StringN(1, 3, 3).Draw(t, "key")
+			s.Apply([]byte(k), Version{Value: []byte("v"), Stamp: clock.Timestamp{Counter: uint64(i + 1), Node: 1}})
+			want[k] = true
+			if rapid.Bool().Draw(t, "look") {
+				got := s.Keys()
+				exp := slices.Sorted(maps.Keys(want))
+				if !slices.Equal(got, exp) {
+					t.Fatalf("Keys() = %q, want %q", got, exp)
+				}
+				if held == nil {
+					held, heldCopy = got, slices.Clone(got)
+				}
+			}
+		}
+		if !slices.Equal(held, heldCopy) {
+			t.Fatalf("a slice Keys returned changed from %q to %q", heldCopy, held)
 		}
 	})
 }
