@@ -32,6 +32,31 @@ func (n *Node) ask(peer uint16, m net.Message, timeout time.Duration, done func(
 	n.send(peer, id, m)
 }
 
+// askTries is how often askAgain sends before it gives up.
+const askTries = 4
+
+// askAgain asks peer m as a call until it is answered with anything
+// accepted reports true, up to askTries times: the waits double from a
+// quarter of a request timeout, and a refusal (an answer not accepted,
+// such as a peer behind on the ring) is asked again after a moment. done
+// hears the last answer (nil if none came).
+func (n *Node) askAgain(peer uint16, m net.Message, accepted func(net.Message) bool, done func(net.Message)) {
+	var try func(k int)
+	try = func(k int) {
+		n.ask(peer, m, n.cfg.RequestTimeout/4<<k, func(a net.Message) {
+			switch {
+			case a != nil && accepted(a), k+1 >= askTries, n.stopped:
+				done(a)
+			case a == nil:
+				try(k + 1)
+			default:
+				n.env.Clock.AfterFunc(n.cfg.Gossip.ProbeInterval/4, func() { try(k + 1) })
+			}
+		})
+	}
+	try(0)
+}
+
 // answered hands a peer's answer to the call it belongs to, if any.
 func (n *Node) answered(id uint64, m net.Message) bool {
 	c := n.calls[id]

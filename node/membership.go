@@ -265,20 +265,24 @@ func (n *Node) moving() (uint16, bool) {
 
 // finishJoin runs once the joining state has had time to reach every
 // member: a coordinator that had not heard of the join sent its writes
-// only to the old replicas, so the node streams its ranges once more, then
-// takes them over. A second full pass costs a second copy of the ranges'
-// data on a join; it is what keeps a write made in that window from being
-// missing on the new replica.
+// only to the old replicas, so the node streams its ranges once more,
+// waits until every member has confirmed its ring (from then on every
+// write reaches it), compares each arc it takes with every owner of it and
+// pulls what differs (its streams came from one owner per arc), and only
+// then takes its ranges over. A second full pass costs a second copy of
+// the ranges' data on a join; it is what keeps a write made in that window
+// from being missing on the new replica.
 func (n *Node) finishJoin() {
 	if n.stopped || n.phase() != PhaseJoining {
 		return
 	}
+	again := func() { n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.finishJoin) }
 	n.catchUp(nil, func(ok bool) {
 		if n.stopped || n.phase() != PhaseJoining {
 			return
 		}
 		if !ok {
-			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.finishJoin)
+			again()
 			return
 		}
 		n.confirmRing(func(ok bool) {
@@ -286,15 +290,26 @@ func (n *Node) finishJoin() {
 				return
 			}
 			if !ok {
-				n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.finishJoin)
+				again()
 				return
 			}
-			m, _ := n.gossip.Member(uint16(n.cfg.ID))
-			n.setPhase(PhaseNormal)
-			n.giveMove(movement{join: true, id: uint16(n.cfg.ID), version: m.Ring}, 5)
-			if n.cfg.AntiEntropy > 0 {
-				n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.repairAll)
-			}
+			n.reconcile(func(ok bool) {
+				if n.stopped || n.phase() != PhaseJoining {
+					return
+				}
+				if !ok {
+					again()
+					return
+				}
+				m, _ := n.gossip.Member(uint16(n.cfg.ID))
+				n.setPhase(PhaseNormal)
+				n.giveMove(movement{join: true, id: uint16(n.cfg.ID), version: m.Ring}, 5)
+				if n.cfg.AntiEntropy > 0 {
+					// Once more, for writes that were on their way to an
+					// old owner while it compared.
+					n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.repairAll)
+				}
+			})
 		})
 	})
 }
@@ -319,26 +334,19 @@ func (n *Node) confirmRing(done func(ok bool)) {
 		done(true)
 		return
 	}
-	epoch := n.view.epoch
+	// Each member is asked a few times: with one try each, a lossy network
+	// fails a confirmation of many members more often than not.
+	isBatch := func(m net.Message) bool { _, ok := m.(*net.SyncBatch); return ok }
 	for _, id := range others {
-		// Each member is asked a few times: with one try each, a lossy
-		// network fails a confirmation of many members more often than not.
-		var ask func(tries int)
-		ask = func(tries int) {
-			n.ask(id, &net.Sync{Epoch: epoch}, n.cfg.RequestTimeout/4, func(m net.Message) {
-				if _, yes := m.(*net.SyncBatch); !yes && tries < syncTries && !n.stopped {
-					n.env.Clock.AfterFunc(n.cfg.Gossip.ProbeInterval/4, func() { ask(tries + 1) })
-					return
-				} else if !yes {
-					n.env.Log.Debug("ring not confirmed", "member", id, "answer", describeAnswer(m))
-					ok = false
-				}
-				if left--; left == 0 {
-					done(ok)
-				}
-			})
-		}
-		ask(0)
+		n.askAgain(id, &net.Sync{Epoch: n.view.epoch}, isBatch, func(m net.Message) {
+			if !isBatch(m) {
+				n.env.Log.Debug("ring not confirmed", "member", id, "answer", describeAnswer(m))
+				ok = false
+			}
+			if left--; left == 0 {
+				done(ok)
+			}
+		})
 	}
 }
 

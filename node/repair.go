@@ -26,9 +26,11 @@ import (
 // shared arc, plus the data of the arcs that differ. Only owners compare
 // (members on the read ring, for the arcs they own there), so a member's
 // join or leave does not stop rounds; the two sides must be at the same
-// ring epoch, so that they cut the ring into the same arcs. A node that
-// has just joined runs a round at once: writes coordinated by members that had not yet heard of its join,
-// and hinted to the old replicas after its last stream, reach it that way.
+// ring epoch, so that they cut the ring into the same arcs. A joining node
+// runs a round against every owner of the arcs it takes before it turns
+// normal (reconcile): its stream came from one owner per arc, and a write
+// acknowledged by the others but still on its way to that one (a hint, say)
+// reaches it that way.
 
 // antiEntropy runs one round and schedules the next.
 func (n *Node) antiEntropy() {
@@ -48,22 +50,46 @@ func (n *Node) repairAll() {
 	if n.stopped || n.err != nil || n.phase() != PhaseNormal {
 		return
 	}
-	shared := n.sharedArcs()
+	shared := n.sharedArcs(false)
 	for _, p := range sortedKeys(shared) {
-		n.compare(p, shared[p])
+		n.compare(p, shared[p], func(bool) {})
 	}
 }
 
-// compare asks peer for its digests of spans and pulls those that differ
-// from this node's.
-func (n *Node) compare(peer uint16, spans []net.Span) {
+// reconcile compares the arcs this joining node takes with every owner of
+// them and pulls what differs; done hears whether every comparison (and
+// pull) succeeded.
+func (n *Node) reconcile(done func(ok bool)) {
+	shared := n.sharedArcs(true)
+	peers := sortedKeys(shared)
+	left, ok := len(peers), true
+	if left == 0 {
+		done(true)
+		return
+	}
+	for _, p := range peers {
+		n.compare(p, shared[p], func(compared bool) {
+			ok = ok && compared
+			if left--; left == 0 {
+				done(ok)
+			}
+		})
+	}
+}
+
+// compare asks peer for its digests of spans, pulls those that differ
+// from this node's, and tells done whether it got the digests and any pull
+// it made succeeded.
+func (n *Node) compare(peer uint16, spans []net.Span, done func(ok bool)) {
 	n.stats.RepairRounds++
 	n.env.Log.Debug("anti-entropy: comparing", "peer", peer, "arcs", len(spans))
 	mine := n.digests(spans)
-	n.ask(peer, &net.Digest{Epoch: n.view.epoch, Spans: spans}, n.cfg.RequestTimeout, func(m net.Message) {
+	isReply := func(m net.Message) bool { _, ok := m.(*net.DigestReply); return ok }
+	n.askAgain(peer, &net.Digest{Epoch: n.view.epoch, Spans: spans}, isReply, func(m net.Message) {
 		r, ok := m.(*net.DigestReply)
 		if !ok || len(r.Sums) != len(spans) {
 			n.env.Log.Debug("anti-entropy: no digest", "peer", peer, "answer", describeAnswer(m))
+			done(false)
 			return
 		}
 		var differ []net.Span
@@ -73,12 +99,13 @@ func (n *Node) compare(peer uint16, spans []net.Span) {
 			}
 		}
 		if len(differ) == 0 {
+			done(true)
 			return
 		}
 		n.stats.RepairArcs += uint64(len(differ))
 		n.probe(ProbeRepairArcsDiffer)
 		n.env.Log.Info("anti-entropy: replicas differ; pulling", "peer", peer, "arcs", len(differ), "of", len(spans))
-		n.pull(peer, differ, nil, func(bool) {})
+		n.pull(peer, differ, nil, done)
 	})
 }
 
@@ -94,12 +121,17 @@ func (n *Node) scheduleAntiEntropy() {
 }
 
 // sharedArcs is, for each member that is up and owns some of the arcs
-// this node owns, those arcs.
-func (n *Node) sharedArcs() map[uint16][]net.Span {
+// this node owns — or, if taking, will own once its join is done — those
+// arcs.
+func (n *Node) sharedArcs(taking bool) map[uint16][]net.Span {
 	self := uint16(n.cfg.ID)
 	shared := map[uint16][]net.Span{}
 	for _, a := range n.view.arcs(n.cfg.ReplicationFactor) {
-		if !slices.Contains(a.read, self) {
+		mine := a.read
+		if taking {
+			mine = a.write
+		}
+		if !slices.Contains(mine, self) {
 			continue
 		}
 		for _, r := range a.read {
