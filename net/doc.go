@@ -119,8 +119,11 @@
 //	  70  AcceptorState peer  answers Peek
 //	  71  Digest     peer     DigestReply or Error (anti-entropy)
 //	  72  DigestReply peer    answers Digest
+//	  73  PaxosKeys  peer     PaxosKeysReply or Error (Paxos repair of
+//	                          arcs that change hands)
+//	  74  PaxosKeysReply peer answers PaxosKeys
 //
-// Kinds 60 to 72 are peer messages: a node takes them only on a connection
+// Kinds 60 to 74 are peer messages: a node takes them only on a connection
 // that authenticated as a peer (role 2), and answers one on a client
 // connection with CodeUnknownKind. Peer messages are not tied to a
 // connection: a node sends each one on its own connection to the
@@ -259,6 +262,16 @@
 //	                                                   flag and value, over
 //	                                                   the keys held in it
 //	                                       4+8d        end
+//
+//	PaxosKeys (73): as Digest.           PaxosKeysReply (74)
+//	                                     offset  size  field
+//	                                          0     4  key count c
+//	                                          4        c keys in key order,
+//	                                                   each a key (2 bytes
+//	                                                   of length, then it):
+//	                                                   those with a proposal
+//	                                                   accepted and not
+//	                                                   committed
 //
 //	CAS (14)
 //	offset      size  field

@@ -53,6 +53,9 @@ const (
 	// Anti-entropy (digest.go).
 	KindDigest      Kind = 71
 	KindDigestReply Kind = 72
+	// Paxos repair of moved arcs (paxosrepair.go).
+	KindPaxosKeys      Kind = 73
+	KindPaxosKeysReply Kind = 74
 )
 
 var kindNames = map[Kind]string{
@@ -63,6 +66,7 @@ var kindNames = map[Kind]string{
 	KindRead: "read", KindSync: "sync", KindSyncBatch: "sync-batch", KindCAS: "cas",
 	KindPrepare: "prepare", KindPromise: "promise", KindPropose: "propose", KindAccepted: "accepted",
 	KindPeek: "peek", KindAcceptorState: "acceptor-state", KindDigest: "digest", KindDigestReply: "digest-reply",
+	KindPaxosKeys: "paxos-keys", KindPaxosKeysReply: "paxos-keys-reply",
 }
 
 func (k Kind) String() string {
@@ -306,6 +310,10 @@ func newMessage(k Kind) Message {
 		return &Digest{}
 	case KindDigestReply:
 		return &DigestReply{}
+	case KindPaxosKeys:
+		return &PaxosKeys{}
+	case KindPaxosKeysReply:
+		return &PaxosKeysReply{}
 	}
 	return nil
 }

@@ -37,6 +37,10 @@ func paxosSamples() []sample {
 			cat([]byte{0, 0, 0, 0, 0, 0, 0, 3}, []byte{0, 0, 0, 1}, []byte{0, 0, 0, 0, 0, 0, 0, 1}, []byte{0, 0, 0, 0, 0, 0, 0, 2})},
 		{"digest reply", Frame{ID: 45, Msg: &DigestReply{Sums: []uint64{7, 1 << 63}}},
 			cat([]byte{0, 0, 0, 2}, []byte{0, 0, 0, 0, 0, 0, 0, 7}, []byte{0x80, 0, 0, 0, 0, 0, 0, 0})},
+		{"paxos keys", Frame{ID: 46, Clock: testClock, Msg: &PaxosKeys{Epoch: 3, Spans: []Span{{Start: 1, End: 2}}}},
+			cat([]byte{0, 0, 0, 0, 0, 0, 0, 3}, []byte{0, 0, 0, 1}, []byte{0, 0, 0, 0, 0, 0, 0, 1}, []byte{0, 0, 0, 0, 0, 0, 0, 2})},
+		{"paxos keys reply", Frame{ID: 46, Msg: &PaxosKeysReply{Keys: [][]byte{[]byte("a"), []byte("bc")}}},
+			cat([]byte{0, 0, 0, 2}, []byte{0, 1, 'a'}, []byte{0, 2, 'b', 'c'})},
 	}
 }
 
@@ -65,6 +69,8 @@ func TestPaxosRejected(t *testing.T) {
 		{"digest span count past the end", raw(KindDigest, 5, cat(epoch, []byte{0, 0, 0, 2}, make([]byte, 16))...), ErrMalformed},
 		{"digest reply short", raw(KindDigestReply, 5, cat([]byte{0, 0, 0, 1}, []byte{0, 0, 0, 7})...), ErrMalformed},
 		{"digest reply trailing byte", raw(KindDigestReply, 5, cat([]byte{0, 0, 0, 0}, []byte{9})...), ErrMalformed},
+		{"paxos keys reply empty key", raw(KindPaxosKeysReply, 5, cat([]byte{0, 0, 0, 1}, []byte{0, 0, 0})...), ErrBadKey},
+		{"paxos keys reply count past the end", raw(KindPaxosKeysReply, 5, cat([]byte{0, 0, 0, 9}, []byte{0, 1, 'a'})...), ErrMalformed},
 		{"peek empty key", raw(KindPeek, 5, cat(epoch, []byte{0, 0})...), ErrBadKey},
 		{"peek trailing byte", raw(KindPeek, 5, cat(epoch, []byte{0, 1, 'k', 0})...), ErrMalformed},
 		{"peek no key", raw(KindPeek, 5, epoch...), ErrMalformed},

@@ -6,7 +6,7 @@ import (
 	"github.com/memdb/memdb/clock"
 )
 
-// Peer messages: what nodes send each other (kinds 60–72), and the ring a
+// Peer messages: what nodes send each other (kinds 60–74), and the ring a
 // client asks any node for (Ring, answered by RingInfo). Their layouts are
 // drawn in doc.go.
 

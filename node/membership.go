@@ -301,17 +301,32 @@ func (n *Node) finishJoin() {
 					again()
 					return
 				}
-				m, _ := n.gossip.Member(uint16(n.cfg.ID))
-				n.setPhase(PhaseNormal)
-				n.giveMove(movement{join: true, id: uint16(n.cfg.ID), version: m.Ring}, 5)
-				if n.cfg.AntiEntropy > 0 {
-					// Once more, for writes that were on their way to an
-					// old owner while it compared.
-					n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.repairAll)
-				}
+				n.paxosRepair(n.sharedArcs(true), func(ok bool) {
+					if n.stopped || n.phase() != PhaseJoining {
+						return
+					}
+					if !ok {
+						again()
+						return
+					}
+					n.turnNormal()
+				})
 			})
 		})
 	})
+}
+
+// turnNormal takes a joining node's ranges over and gives the movement
+// lock back.
+func (n *Node) turnNormal() {
+	m, _ := n.gossip.Member(uint16(n.cfg.ID))
+	n.setPhase(PhaseNormal)
+	n.giveMove(movement{join: true, id: uint16(n.cfg.ID), version: m.Ring}, 5)
+	if n.cfg.AntiEntropy > 0 {
+		// Once more, for writes that were on their way to an old owner
+		// while it compared.
+		n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.repairAll)
+	}
 }
 
 // confirmRing asks every other member on the ring whether it has reached
@@ -405,9 +420,20 @@ func (n *Node) handOff(mv movement, done func(error)) {
 			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, func() { n.handOff(mv, done) })
 			return
 		}
-		n.setPhase(PhaseLeft)
-		n.giveMove(mv, 3)
-		n.env.Clock.AfterFunc(3*n.cfg.Gossip.ProbeInterval, func() { done(nil) })
+		// Finish every proposal in progress on its arcs, with joint
+		// quorums, before the replica sets change (paxosrepair.go).
+		n.paxosRepair(n.sharedArcs(false), func(repaired bool) {
+			if n.stopped || n.phase() != PhaseLeaving {
+				return
+			}
+			if !repaired {
+				n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, func() { n.handOff(mv, done) })
+				return
+			}
+			n.setPhase(PhaseLeft)
+			n.giveMove(mv, 3)
+			n.env.Clock.AfterFunc(3*n.cfg.Gossip.ProbeInterval, func() { done(nil) })
+		})
 	}
 	if left == 0 {
 		finish()

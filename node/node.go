@@ -103,6 +103,7 @@ type Stats struct {
 	PaxosDone       uint64
 	PaxosContention uint64
 	PaxosUnknown    uint64
+	PaxosRepaired   uint64 // proposals in progress a movement finished (paxosrepair.go)
 	// Serial reads that took the read-only path (a Peek of each acceptor,
 	// nothing promised; they are also counted in PaxosRequests and, as one
 	// phase, in PaxosPhases), and those of them that found a proposal in
@@ -285,7 +286,9 @@ func (n *Node) Deliver(from net.NodeID, f net.Frame) {
 		n.peekFrom(id, f.ID, m)
 	case *net.Digest:
 		n.digestFrom(id, f.ID, m)
-	case *net.Done, *net.Value, *net.Error, *net.SyncBatch, *net.Promise, *net.Accepted, *net.AcceptorState, *net.DigestReply:
+	case *net.PaxosKeys:
+		n.paxosKeysFrom(id, f.ID, m)
+	case *net.Done, *net.Value, *net.Error, *net.SyncBatch, *net.Promise, *net.Accepted, *net.AcceptorState, *net.DigestReply, *net.PaxosKeysReply:
 		n.peerAnswer(id, f)
 	default:
 		n.env.Log.Debug("dropping unexpected peer message", "from", from, "kind", f.Msg.Kind())

@@ -46,6 +46,7 @@ type round struct {
 	what     roundKind
 	key      []byte
 	contains bool   // a read answers with Bool
+	full     bool   // a read that must run a full round, never the peek (paxosrepair.go)
 	oldFound bool   // cas: the key must hold old (or be absent if false)
 	old      []byte // cas
 	value    []byte // cas: the new value; put: the value
@@ -122,7 +123,7 @@ func (n *Node) coordinatePaxos(r *round) {
 	}
 	r.deadline = n.env.Clock.Now().Add(n.cfg.RequestTimeout)
 	n.stats.PaxosRequests++
-	if r.what == readRound {
+	if r.what == readRound && !r.full {
 		n.readOnly(r) // paxosread.go: a full round only if it must
 		return
 	}

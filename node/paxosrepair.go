@@ -1,0 +1,128 @@
+package node
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/ring"
+)
+
+// Paxos repair. Streaming copies store versions, not acceptor state: a
+// value chosen by a quorum of a key's old replicas whose commit reached
+// none of them lives only in their acceptances, and once the key's replica
+// set has changed, a quorum of the new set need not include any of them
+// (the class of bug of CEP-14 and CASSANDRA-12126). So before a movement
+// completes — before a joining node turns normal, before a leaving node
+// turns left — the moving node asks every owner of the arcs that change
+// hands which keys there have a proposal in progress (PaxosKeys), and
+// finishes each with a full Paxos round: while the movement runs, a round
+// needs a quorum of the old replicas and one of the new (joint quorums),
+// so it sees the in-progress value wherever it was chosen, proposes it
+// again and commits it to every replica, the moving node's new peers too.
+
+// paxosRepair finishes every proposal in progress on the arcs in shared
+// (owner → arcs), and this node's own, and tells done whether it could.
+func (n *Node) paxosRepair(shared map[uint16][]net.Span, done func(ok bool)) {
+	var all []net.Span
+	for _, ss := range shared {
+		all = append(all, ss...)
+	}
+	keys := map[string]bool{}
+	for _, k := range n.inProgress(all) {
+		keys[string(k)] = true
+	}
+	peers := sortedKeys(shared)
+	left, ok := len(peers), true
+	finish := func() {
+		if !ok {
+			done(false)
+			return
+		}
+		n.finishKeys(slices.Sorted(maps.Keys(keys)), done)
+	}
+	if left == 0 {
+		finish()
+		return
+	}
+	isReply := func(m net.Message) bool { _, ok := m.(*net.PaxosKeysReply); return ok }
+	for _, p := range peers {
+		n.askAgain(p, &net.PaxosKeys{Epoch: n.view.epoch, Spans: shared[p]}, isReply, func(m net.Message) {
+			if r, yes := m.(*net.PaxosKeysReply); yes {
+				for _, k := range r.Keys {
+					keys[string(k)] = true
+				}
+			} else {
+				n.env.Log.Debug("paxos repair: no key list", "peer", p, "answer", describeAnswer(m))
+				ok = false
+			}
+			if left--; left == 0 {
+				finish()
+			}
+		})
+	}
+}
+
+// finishKeys runs a full Paxos round on each key in turn, and tells done
+// whether every one completed.
+func (n *Node) finishKeys(keys []string, done func(ok bool)) {
+	if len(keys) == 0 {
+		done(true)
+		return
+	}
+	n.env.Log.Info("paxos repair: finishing proposals in progress", "keys", len(keys))
+	var next func(i int)
+	next = func(i int) {
+		if i == len(keys) {
+			done(true)
+			return
+		}
+		n.repairKey([]byte(keys[i]), func(m net.Message) {
+			if _, ok := m.(*net.Value); !ok {
+				n.env.Log.Info("paxos repair: could not finish a proposal", "key", keys[i], "answer", describeAnswer(m))
+				done(false)
+				return
+			}
+			n.stats.PaxosRepaired++
+			next(i + 1)
+		})
+	}
+	next(0)
+}
+
+// repairKey runs a serial read of key as a full round (never the peek):
+// its prepare finds a proposal in progress at any quorum and finishes it.
+func (n *Node) repairKey(key []byte, done func(net.Message)) {
+	n.nextOp++
+	id := n.nextOp
+	n.waiting[id] = done
+	n.coordinatePaxos(&round{conn: internalConn, req: id, what: readRound, key: key, full: true})
+}
+
+// inProgress lists, in key order, the keys in spans on which this node's
+// acceptor holds an accepted proposal newer than the committed version.
+func (n *Node) inProgress(spans []net.Span) [][]byte {
+	var out [][]byte
+	for _, k := range slices.Sorted(maps.Keys(n.acceptors)) {
+		key := []byte(k)
+		if !inSpans(ring.Hash(key), spans) {
+			continue
+		}
+		if s := n.stateOf(key); !s.Accepted.IsZero() {
+			out = append(out, key)
+		}
+	}
+	return out
+}
+
+// paxosKeysFrom answers a peer's PaxosKeys, unless the peer is on another
+// ring.
+func (n *Node) paxosKeysFrom(from uint16, id uint64, m *net.PaxosKeys) {
+	if m.Epoch != n.view.epoch {
+		n.sendGossip(n.gossip.SyncWith(from))
+		n.send(from, id, &net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("node %d is at ring epoch %d, not the %d asked at", n.cfg.ID, n.view.epoch, m.Epoch)})
+		return
+	}
+	n.send(from, id, &net.PaxosKeysReply{Keys: n.inProgress(m.Spans)})
+}
