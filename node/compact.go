@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
+	"slices"
 
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/oplog"
@@ -101,6 +103,18 @@ func (n *Node) liveState() iter.Seq[oplog.Record] {
 			v, _ := n.store.Get([]byte(k))
 			if !yield(versionRecord([]byte(k), v)) {
 				return
+			}
+		}
+		// Writes appended but not yet committed are in the segments the
+		// base replaces and not in the store yet: without them here, a
+		// write acknowledged once its commit runs would be lost by a
+		// crash after the swap. Replay applies by last-writer-wins, so
+		// their order after the store's versions does not matter.
+		for _, b := range slices.Sorted(maps.Keys(n.unapplied)) {
+			for _, r := range n.unapplied[b] {
+				if !yield(r) {
+					return
+				}
 			}
 		}
 	}

@@ -60,6 +60,11 @@ type Node struct {
 	compacting     bool
 	compactWaiters []func(CompactResult, error)
 	logAtCompact   int64
+	// unapplied are the writes appended to the log whose commit has not
+	// run yet (so they are not in the store), by batch; a compaction's
+	// base must include them, since it replaces the segments holding them.
+	unapplied     map[uint64][]oplog.Record
+	nextUnapplied uint64
 	// err, once set, is why the node cannot go on (its log broke); the host
 	// must stop it and start it again, which replays the log.
 	err   error
@@ -137,6 +142,7 @@ func New(cfg Config, env Env) (*Node, error) {
 		waiting: make(map[uint64]func(net.Message)),
 
 		acceptors: make(map[string]*acceptor),
+		unapplied: make(map[uint64][]oplog.Record),
 	}, nil
 }
 

@@ -41,7 +41,11 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 		done(fmt.Errorf("%w: node %d could not log the write: %v", errUnavailable, n.cfg.ID, err))
 		return
 	}
+	n.nextUnapplied++
+	batch := n.nextUnapplied
+	n.unapplied[batch] = recs
 	n.log.Commit(func(err error) {
+		delete(n.unapplied, batch)
 		if err != nil {
 			n.broke(err)
 			done(fmt.Errorf("node %d: syncing the operation log failed: %w", n.cfg.ID, err))

@@ -12,7 +12,9 @@ import (
 // Compact replaces every segment so far with a base segment holding state:
 // the live state as of now (the latest version of each key, and the
 // tombstones that must still be kept), in the order state yields it, which
-// should be sorted so that the file is deterministic. The base also keeps
+// should be sorted so that the file is deterministic. State must cover
+// every record appended before the call, committed or not: the segments
+// holding a record whose sync is still in flight are replaced too. The base also keeps
 // the log's high-water marks (Lamport counter, sequence per origin), so
 // Open's report does not go backward.
 //
