@@ -205,9 +205,10 @@ func (n *Node) settle() {
 			n.dropOwnLeave()
 		case joining && n.phase() == PhaseJoining:
 			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.finishJoin)
-		case n.phase() == PhaseLeaving:
-			// It restarted while leaving: it still holds the movement lock
-			// for the leave, and finishes it.
+		case n.phase() == PhaseLeaving && !n.leaveAsked:
+			// It restarted while leaving (a Leave asked of this
+			// incarnation is running already): it still holds the
+			// movement lock for the leave, and finishes it.
 			n.probe(ProbeLeaveResumed)
 			m, _ := n.gossip.Member(uint16(n.cfg.ID))
 			n.handOff(movement{id: uint16(n.cfg.ID), version: m.Ring}, func(error) {
@@ -423,7 +424,14 @@ func (n *Node) handOff(mv movement, done func(error)) {
 		// Finish every proposal in progress on its arcs, with joint
 		// quorums, before the replica sets change (paxosrepair.go).
 		n.paxosRepair(n.sharedArcs(false), func(repaired bool) {
-			if n.stopped || n.phase() != PhaseLeaving {
+			switch {
+			case n.stopped:
+				return
+			case n.phase() == PhaseLeft:
+				done(nil) // finished meanwhile
+				return
+			case n.phase() != PhaseLeaving:
+				done(fmt.Errorf("%w (it is %v)", ErrNotMember, n.phase()))
 				return
 			}
 			if !repaired {

@@ -31,7 +31,7 @@ func repairParams(seed uint64) Params {
 // replicas of some key different after the heal (checked by turning it
 // off), with it on they converge.
 func TestAntiEntropyConverges(t *testing.T) {
-	seeds := []uint64{31, 48, 56} // runs that do not converge without it (of seeds 1-60)
+	seeds := []uint64{35, 44, 46, 51} // runs that do not converge without it (of seeds 1-120)
 	run := func(seed uint64, interval time.Duration) Result {
 		res, err := Run(repairParams(seed), Options{NewProcess: func(cfg node.Config, env node.Env) (Process, error) {
 			cfg.AntiEntropy = interval
