@@ -149,7 +149,7 @@ func TestRestartNeverReusesAStampItNeverLogged(t *testing.T) {
 // A compaction that starts while a write is appended but not yet synced
 // builds its base without that write in the store; the swap then drops the
 // segment holding it. The base must carry it, or a crash after the swap
-// loses a write that was acknowledged (PAPER bug 28, found by churn seed 40).
+// loses a write that was acknowledged (PAPER bug 27, found by churn seed 40).
 func TestCompactionKeepsAWriteInFlight(t *testing.T) {
 	h := newHarness(t)
 	h.drain()
