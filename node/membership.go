@@ -381,6 +381,11 @@ func (n *Node) Leave(done func(error)) {
 		done(fmt.Errorf("%w (it is %v)", ErrNotMember, p))
 		return
 	}
+	if n.dropping {
+		// Giving back a lock of an earlier leave of this node: wait.
+		n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, func() { n.Leave(done) })
+		return
+	}
 	n.leaveAsked = true
 	m, _ := n.gossip.Member(uint16(n.cfg.ID))
 	want := movement{id: uint16(n.cfg.ID), version: nextVersion(m.Ring, PhaseLeaving)}

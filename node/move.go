@@ -147,15 +147,38 @@ func (n *Node) HasLeft() bool { return n.gossip != nil && n.phase() == PhaseLeft
 // node that never began: Leave took the lock, and the node crashed before
 // it turned leaving (the operator's request died with it). Nothing else
 // would ever give it back, since the node stays normal.
+//
+// Until it knows (a read or a give-back without a definite answer is tried
+// again), n.dropping is set and Leave waits, so that a new leave never
+// starts on the very lock being given back.
 func (n *Node) dropOwnLeave() {
+	if n.stopped || n.leaveAsked || n.phase() != PhaseNormal {
+		n.dropping = false
+		return
+	}
+	n.dropping = true
+	again := func() { n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.dropOwnLeave) }
 	m, _ := n.gossip.Member(uint16(n.cfg.ID))
 	mine := movement{id: uint16(n.cfg.ID), version: nextVersion(m.Ring, PhaseLeaving)}
 	n.internal(&net.Get{Key: []byte(moveKey), Level: net.Serial}, func(a net.Message) {
-		// A Leave asked of this incarnation may hold that same lock now.
-		if v, ok := a.(*net.Value); ok && v.Found && string(v.Value) == mine.String() && n.phase() == PhaseNormal && !n.leaveAsked {
-			n.env.Log.Info("giving back the movement lock of a leave that never began", "movement", mine.String())
-			n.giveMove(mine, 5)
+		v, ok := a.(*net.Value)
+		switch {
+		case !ok:
+			again()
+			return
+		case !v.Found || string(v.Value) != mine.String() || n.phase() != PhaseNormal:
+			n.dropping = false
+			return
 		}
+		n.env.Log.Info("giving back the movement lock of a leave that never began", "movement", mine.String())
+		cas := &net.CAS{Key: []byte(moveKey), OldFound: true, Old: []byte(mine.String()), New: []byte(moveIdle)}
+		n.internal(cas, func(a net.Message) {
+			if _, ok := a.(*net.Bool); !ok {
+				again() // read it again: the give-back may have happened
+				return
+			}
+			n.dropping = false
+		})
 	})
 }
 

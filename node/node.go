@@ -49,8 +49,11 @@ type Node struct {
 	// waiting are the callbacks of requests the node made of itself
 	// (move.go), by request id.
 	waiting map[uint64]func(net.Message)
-	// leaveAsked is set once Leave is called on this incarnation.
+	// leaveAsked is set once Leave is called on this incarnation;
+	// dropping while it gives back a leave's lock that never began
+	// (move.go), which Leave waits for.
 	leaveAsked bool
+	dropping   bool
 	// acceptors is this node's Paxos acceptor state, by key, for keys with
 	// a round in flight (acceptor.go).
 	acceptors map[string]*acceptor
