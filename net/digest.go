@@ -27,22 +27,12 @@ func (*DigestReply) Kind() Kind { return KindDigestReply }
 
 func (m *Digest) appendBody(b []byte) []byte {
 	b = binary.BigEndian.AppendUint64(b, m.Epoch)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(m.Spans)))
-	for _, s := range m.Spans {
-		b = binary.BigEndian.AppendUint64(b, s.Start)
-		b = binary.BigEndian.AppendUint64(b, s.End)
-	}
-	return b
+	return appendSpans(b, m.Spans)
 }
 
 func (m *Digest) decodeBody(d *decoder) {
 	m.Epoch = d.u64("epoch")
-	if n := d.count(16, "span count"); n > 0 {
-		m.Spans = make([]Span, n)
-		for i := range m.Spans {
-			m.Spans[i] = Span{Start: d.u64("span start"), End: d.u64("span end")}
-		}
-	}
+	m.Spans = d.spans()
 }
 
 func (m *DigestReply) appendBody(b []byte) []byte {

@@ -24,13 +24,12 @@ func (*PaxosKeys) Kind() Kind      { return KindPaxosKeys }
 func (*PaxosKeysReply) Kind() Kind { return KindPaxosKeysReply }
 
 func (m *PaxosKeys) appendBody(b []byte) []byte {
-	return (&Digest{Epoch: m.Epoch, Spans: m.Spans}).appendBody(b)
+	return appendSpans(binary.BigEndian.AppendUint64(b, m.Epoch), m.Spans)
 }
 
 func (m *PaxosKeys) decodeBody(d *decoder) {
-	var g Digest
-	g.decodeBody(d)
-	m.Epoch, m.Spans = g.Epoch, g.Spans
+	m.Epoch = d.u64("epoch")
+	m.Spans = d.spans()
 }
 
 func (m *PaxosKeysReply) appendBody(b []byte) []byte {

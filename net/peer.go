@@ -202,11 +202,7 @@ func (m *Read) decodeBody(d *decoder) { m.Epoch = d.u64("epoch"); m.Key = d.key(
 
 func (m *Sync) appendBody(b []byte) []byte {
 	b = binary.BigEndian.AppendUint64(b, m.Epoch)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(m.Spans)))
-	for _, s := range m.Spans {
-		b = binary.BigEndian.AppendUint64(b, s.Start)
-		b = binary.BigEndian.AppendUint64(b, s.End)
-	}
+	b = appendSpans(b, m.Spans)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(m.Marks)))
 	for _, k := range m.Marks {
 		b = binary.BigEndian.AppendUint16(b, k.Origin)
@@ -218,12 +214,7 @@ func (m *Sync) appendBody(b []byte) []byte {
 
 func (m *Sync) decodeBody(d *decoder) {
 	m.Epoch = d.u64("epoch")
-	if n := d.count(16, "span count"); n > 0 {
-		m.Spans = make([]Span, n)
-		for i := range m.Spans {
-			m.Spans[i] = Span{Start: d.u64("span start"), End: d.u64("span end")}
-		}
-	}
+	m.Spans = d.spans()
 	if n := d.count(10, "mark count"); n > 0 {
 		m.Marks = make([]Mark, n)
 		for i := range m.Marks {
@@ -232,6 +223,29 @@ func (m *Sync) decodeBody(d *decoder) {
 	}
 	m.After = d.optKey("after")
 	m.Limit = d.u32("limit")
+}
+
+// appendSpans writes a span count, then each span's start and end.
+func appendSpans(b []byte, ss []Span) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(ss)))
+	for _, s := range ss {
+		b = binary.BigEndian.AppendUint64(b, s.Start)
+		b = binary.BigEndian.AppendUint64(b, s.End)
+	}
+	return b
+}
+
+// spans reads what appendSpans writes.
+func (d *decoder) spans() []Span {
+	n := d.count(16, "span count")
+	if n == 0 {
+		return nil
+	}
+	ss := make([]Span, n)
+	for i := range ss {
+		ss[i] = Span{Start: d.u64("span start"), End: d.u64("span end")}
+	}
+	return ss
 }
 
 func (m *SyncBatch) appendBody(b []byte) []byte {

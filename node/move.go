@@ -192,9 +192,7 @@ const internalConn = ^net.ConnID(0)
 // internal runs request m as if a client had sent it, and calls done with
 // the answer.
 func (n *Node) internal(m net.Message, done func(net.Message)) {
-	n.nextOp++
-	id := n.nextOp
-	n.waiting[id] = done
+	id := n.await(done)
 	switch m := m.(type) {
 	case *net.Get:
 		n.startSerialRead(internalConn, id, m.Key, false)
@@ -203,6 +201,14 @@ func (n *Node) internal(m net.Message, done func(net.Message)) {
 	default:
 		panic(fmt.Sprintf("node: no internal %s request", m.Kind()))
 	}
+}
+
+// await registers done for the answer to a request of internalConn and
+// returns the request's id.
+func (n *Node) await(done func(net.Message)) uint64 {
+	n.nextOp++
+	n.waiting[n.nextOp] = done
+	return n.nextOp
 }
 
 // answerInternal hands the answer to request id of internalConn to its

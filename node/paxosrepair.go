@@ -1,7 +1,6 @@
 package node
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 
@@ -94,10 +93,7 @@ func (n *Node) finishKeys(keys []string, done func(ok bool)) {
 // repairKey runs a serial read of key as a full round (never the peek):
 // its prepare finds a proposal in progress at any quorum and finishes it.
 func (n *Node) repairKey(key []byte, done func(net.Message)) {
-	n.nextOp++
-	id := n.nextOp
-	n.waiting[id] = done
-	n.coordinatePaxos(&round{conn: internalConn, req: id, what: readRound, key: key, full: true})
+	n.coordinatePaxos(&round{conn: internalConn, req: n.await(done), what: readRound, key: key, full: true})
 }
 
 // inProgress lists, in key order, the keys in spans on which this node's
@@ -119,9 +115,7 @@ func (n *Node) inProgress(spans []net.Span) [][]byte {
 // paxosKeysFrom answers a peer's PaxosKeys, unless the peer is on another
 // ring.
 func (n *Node) paxosKeysFrom(from uint16, id uint64, m *net.PaxosKeys) {
-	if m.Epoch != n.view.epoch {
-		n.sendGossip(n.gossip.SyncWith(from))
-		n.send(from, id, &net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("node %d is at ring epoch %d, not the %d asked at", n.cfg.ID, n.view.epoch, m.Epoch)})
+	if n.otherRing(from, id, m.Epoch) {
 		return
 	}
 	n.send(from, id, &net.PaxosKeysReply{Keys: n.inProgress(m.Spans)})

@@ -146,12 +146,22 @@ func (n *Node) sharedArcs(taking bool) map[uint16][]net.Span {
 // digestFrom answers a peer's Digest, unless the peer is on another ring
 // (its arcs are not this node's).
 func (n *Node) digestFrom(from uint16, id uint64, m *net.Digest) {
-	if m.Epoch != n.view.epoch {
-		n.sendGossip(n.gossip.SyncWith(from))
-		n.send(from, id, &net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("node %d is at ring epoch %d, not the %d asked at", n.cfg.ID, n.view.epoch, m.Epoch)})
+	if n.otherRing(from, id, m.Epoch) {
 		return
 	}
 	n.send(from, id, &net.DigestReply{Sums: n.digests(m.Spans)})
+}
+
+// otherRing refuses a request about arcs made at another ring epoch than
+// this node's (the two cut the ring differently) and reports whether it
+// did; both sides exchange membership.
+func (n *Node) otherRing(from uint16, id uint64, epoch uint64) bool {
+	if epoch == n.view.epoch {
+		return false
+	}
+	n.sendGossip(n.gossip.SyncWith(from))
+	n.send(from, id, &net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("node %d is at ring epoch %d, not the %d asked at", n.cfg.ID, n.view.epoch, epoch)})
+	return true
 }
 
 // digests sums, for each span, versionHash over the keys this node holds in
