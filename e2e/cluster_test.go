@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +76,47 @@ func TestClusterKillAndCatchUp(t *testing.T) {
 		var r ringView
 		c.node(id).getJSON("/v1/ring", &r)
 		t.Logf("node %d status %+v, hints pending %d", id, c.node(id).status(t), r.Hints)
+	}
+}
+
+// A node whose data directory is emptied while it is down (a new disk)
+// comes back knowing nothing, but the cluster has it on the ring: it must
+// rebuild from its replicas before it serves. Afterwards it holds every
+// key, read from it alone at consistency one.
+func TestWipedNodeRebuilds(t *testing.T) {
+	c := startCluster(t, 3, 3)
+	c.waitNormal(30 * time.Second)
+	before := sets("w", "before", 0, 300)
+	setAll(t, before, "-addr", c.addrs(1), "-consistency", "quorum")
+
+	c.kill(2)
+	dir := c.node(2).dir
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	missed := sets("w", "missed", 300, 100)
+	setAll(t, missed, "-addr", c.addrs(3), "-consistency", "quorum")
+	all := append(append([]kv{}, before...), missed...)
+
+	c.start(2)
+	start := time.Now()
+	for {
+		st := c.node(2).status(t)
+		if st.Rebuilds == 1 && !st.Rebuilding {
+			t.Logf("node 2 rebuilt %v after ready: status %+v", time.Since(start).Round(time.Millisecond), st)
+			break
+		}
+		if time.Since(start) > catchUpDeadline {
+			t.Fatalf("node 2 did not rebuild within %v: status %+v, want rebuilds 1, not rebuilding\n%s", catchUpDeadline, st, c.dump())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	mustReadAll(t, all, "-addr", c.addrs(2), "-consistency", "one", "-no-routing")
+	if st := c.node(2).status(t); st.Keys != len(all) {
+		t.Errorf("node 2 holds %d keys after its rebuild, want exactly %d", st.Keys, len(all))
 	}
 }
 

@@ -119,6 +119,8 @@ type nodeStatus struct {
 	Unavailable     uint64 `json:"unavailable"`
 	Unknown         uint64 `json:"unknown"`
 	Fenced          uint64 `json:"fenced"`
+	Rebuilding      bool   `json:"rebuilding"`
+	Rebuilds        uint64 `json:"rebuilds"`
 }
 
 // getJSON GETs path from the node's admin API into v and returns the raw

@@ -26,20 +26,26 @@ type Status struct {
 	Errors      uint64    `json:"errors"`
 	Peers       PeerStats `json:"peers"`
 	// Cluster counters, from node.Stats.
-	StreamedIn      uint64     `json:"streamed_in"`
-	StreamedInBytes uint64     `json:"streamed_in_bytes"`
-	StreamedOut     uint64     `json:"streamed_out"` // entries sent by catch-up, streaming and leave hand-off
-	Replicated      uint64     `json:"replicated"`   // entries received from coordinators (and pushed by a leaving node)
-	CatchUps        uint64     `json:"catch_ups"`
-	RepairRounds    uint64     `json:"repair_rounds"` // anti-entropy comparisons with a replica
-	RepairArcs      uint64     `json:"repair_arcs"`   // arcs found to differ, and pulled
-	Hints           uint64     `json:"hints"`
-	HintsDelivered  uint64     `json:"hints_delivered"`
-	ReadRepairs     uint64     `json:"read_repairs"`
-	Unavailable     uint64     `json:"unavailable"`
-	Unknown         uint64     `json:"unknown"`
-	Fenced          uint64     `json:"fenced"`
-	Paxos           PaxosStats `json:"paxos"`
+	StreamedIn      uint64 `json:"streamed_in"`
+	StreamedInBytes uint64 `json:"streamed_in_bytes"`
+	StreamedOut     uint64 `json:"streamed_out"` // entries sent by catch-up, streaming and leave hand-off
+	Replicated      uint64 `json:"replicated"`   // entries received from coordinators (and pushed by a leaving node)
+	CatchUps        uint64 `json:"catch_ups"`
+	RepairRounds    uint64 `json:"repair_rounds"` // anti-entropy comparisons with a replica
+	RepairArcs      uint64 `json:"repair_arcs"`   // arcs found to differ, and pulled
+	Hints           uint64 `json:"hints"`
+	HintsDelivered  uint64 `json:"hints_delivered"`
+	ReadRepairs     uint64 `json:"read_repairs"`
+	Unavailable     uint64 `json:"unavailable"`
+	Unknown         uint64 `json:"unknown"`
+	Fenced          uint64 `json:"fenced"`
+	// Rebuilding is set while the node rebuilds state it lost (its data
+	// directory was emptied while the cluster had it on the ring): it takes
+	// writes but answers no reads nor Paxos until done. Rebuilds counts the
+	// times it found its state lost.
+	Rebuilding bool       `json:"rebuilding"`
+	Rebuilds   uint64     `json:"rebuilds"`
+	Paxos      PaxosStats `json:"paxos"`
 }
 
 // PaxosStats is this node's work as a Paxos proposer (cas, serial reads and
@@ -100,6 +106,7 @@ func (s *Server) Status() Status {
 			CatchUps: ns.CatchUps, RepairRounds: ns.RepairRounds, RepairArcs: ns.RepairArcs,
 			Hints: ns.Hints, HintsDelivered: ns.HintsDelivered, ReadRepairs: ns.ReadRepairs,
 			Unavailable: ns.Unavailable, Unknown: ns.Unknown, Fenced: ns.Fenced,
+			Rebuilding: s.node.Rebuilding(), Rebuilds: ns.Rebuilds,
 			Paxos: PaxosStats{Requests: ns.PaxosRequests, Attempts: ns.PaxosAttempts, Phases: ns.PaxosPhases, Retries: ns.PaxosRetries,
 				Finished: ns.PaxosFinished, Done: ns.PaxosDone, Contention: ns.PaxosContention, Unknown: ns.PaxosUnknown,
 				ReadOnly: ns.PaxosReadOnly, ReadFallbacks: ns.PaxosReadFallbacks},

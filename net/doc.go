@@ -263,15 +263,22 @@
 //	                                                   the keys held in it
 //	                                       4+8d        end
 //
-//	PaxosKeys (73): as Digest.           PaxosKeysReply (74)
-//	                                     offset  size  field
-//	                                          0     4  key count c
-//	                                          4        c keys in key order,
-//	                                                   each a key (2 bytes
-//	                                                   of length, then it):
+//	PaxosKeys (73): as Digest, then      PaxosKeysReply (74)
+//	12+16s      1  states (0 or 1):      offset  size  field
+//	                  every key with          0     4  key count c
+//	                  acceptor state,         4        c keys in key order,
+//	                  with that state                  each a key (2 bytes
+//	13+16s         end                                 of length, then it):
 //	                                                   those with a proposal
 //	                                                   accepted and not
-//	                                                   committed
+//	                                                   committed (or, if
+//	                                                   states, any state)
+//	                                          …     1  states (0 or 1), then
+//	                                                   if 1, per key in the
+//	                                                   same order: promised
+//	                                                   ballot (10), accepted
+//	                                                   ballot (10), accepted
+//	                                                   value (4 + bytes)
 //
 //	CAS (14)
 //	offset      size  field

@@ -3,6 +3,8 @@ package net
 import (
 	"errors"
 	"testing"
+
+	"github.com/memdb/memdb/clock"
 )
 
 // paxosSamples holds frames of the kinds in paxos.go, with their body bytes
@@ -38,9 +40,13 @@ func paxosSamples() []sample {
 		{"digest reply", Frame{ID: 45, Msg: &DigestReply{Sums: []uint64{7, 1 << 63}}},
 			cat([]byte{0, 0, 0, 2}, []byte{0, 0, 0, 0, 0, 0, 0, 7}, []byte{0x80, 0, 0, 0, 0, 0, 0, 0})},
 		{"paxos keys", Frame{ID: 46, Clock: testClock, Msg: &PaxosKeys{Epoch: 3, Spans: []Span{{Start: 1, End: 2}}}},
-			cat([]byte{0, 0, 0, 0, 0, 0, 0, 3}, []byte{0, 0, 0, 1}, []byte{0, 0, 0, 0, 0, 0, 0, 1}, []byte{0, 0, 0, 0, 0, 0, 0, 2})},
+			cat([]byte{0, 0, 0, 0, 0, 0, 0, 3}, []byte{0, 0, 0, 1}, []byte{0, 0, 0, 0, 0, 0, 0, 1}, []byte{0, 0, 0, 0, 0, 0, 0, 2}, []byte{0})},
+		{"paxos keys states", Frame{ID: 46, Clock: testClock, Msg: &PaxosKeys{Epoch: 3, States: true}},
+			cat([]byte{0, 0, 0, 0, 0, 0, 0, 3}, []byte{0, 0, 0, 0}, []byte{1})},
 		{"paxos keys reply", Frame{ID: 46, Msg: &PaxosKeysReply{Keys: [][]byte{[]byte("a"), []byte("bc")}}},
-			cat([]byte{0, 0, 0, 2}, []byte{0, 1, 'a'}, []byte{0, 2, 'b', 'c'})},
+			cat([]byte{0, 0, 0, 2}, []byte{0, 1, 'a'}, []byte{0, 2, 'b', 'c'}, []byte{0})},
+		{"paxos keys reply states", Frame{ID: 46, Msg: &PaxosKeysReply{Keys: [][]byte{[]byte("a")}, States: []Acceptor{{Promised: clock.Timestamp{Counter: 9, Node: 2}, Accepted: clock.Timestamp{Counter: 9, Node: 2}, Value: []byte("v")}}}},
+			cat([]byte{0, 0, 0, 1}, []byte{0, 1, 'a'}, []byte{1}, ballot, ballot, []byte{0, 0, 0, 1, 'v'})},
 	}
 }
 
@@ -69,6 +75,10 @@ func TestPaxosRejected(t *testing.T) {
 		{"digest span count past the end", raw(KindDigest, 5, cat(epoch, []byte{0, 0, 0, 2}, make([]byte, 16))...), ErrMalformed},
 		{"digest reply short", raw(KindDigestReply, 5, cat([]byte{0, 0, 0, 1}, []byte{0, 0, 0, 7})...), ErrMalformed},
 		{"digest reply trailing byte", raw(KindDigestReply, 5, cat([]byte{0, 0, 0, 0}, []byte{9})...), ErrMalformed},
+		{"paxos keys reply value without ballot", raw(KindPaxosKeysReply, 5, cat([]byte{0, 0, 0, 1}, []byte{0, 1, 'a'}, []byte{1}, ballot, zero, []byte{0, 0, 0, 1, 'v'})...), ErrMalformed},
+		{"paxos keys reply states missing", raw(KindPaxosKeysReply, 5, cat([]byte{0, 0, 0, 1}, []byte{0, 1, 'a'}, []byte{1})...), ErrMalformed},
+		{"paxos keys no states byte", raw(KindPaxosKeys, 5, cat(epoch, []byte{0, 0, 0, 0})...), ErrMalformed},
+		{"paxos keys states byte 2", raw(KindPaxosKeys, 5, cat(epoch, []byte{0, 0, 0, 0}, []byte{2})...), ErrMalformed},
 		{"paxos keys reply empty key", raw(KindPaxosKeysReply, 5, cat([]byte{0, 0, 0, 1}, []byte{0, 0, 0})...), ErrBadKey},
 		{"paxos keys reply count past the end", raw(KindPaxosKeysReply, 5, cat([]byte{0, 0, 0, 9}, []byte{0, 1, 'a'})...), ErrMalformed},
 		{"peek empty key", raw(KindPeek, 5, cat(epoch, []byte{0, 0})...), ErrBadKey},

@@ -1,41 +1,66 @@
 package net
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/memdb/memdb/clock"
+)
 
 // Paxos repair (node/paxosrepair.go): before a range movement completes,
 // the moving node asks every owner of the arcs that change hands which keys
-// there have a Paxos proposal in progress, and finishes each. Layouts are
-// drawn in doc.go.
+// there have a Paxos proposal in progress, and finishes each. A node that
+// rebuilds lost state (node/rebuild.go) asks instead for every key's whole
+// acceptor state, and takes it over. Layouts are drawn in doc.go.
 
 // PaxosKeys asks a peer for the keys in Spans on which its acceptor holds
-// an accepted proposal newer than its committed version. Epoch is the
-// asker's ring epoch: a peer on another ring refuses.
+// an accepted proposal newer than its committed version — or, if States,
+// for every key on which its acceptor holds any state, with that state.
+// Epoch is the asker's ring epoch: a peer on another ring refuses.
 type PaxosKeys struct {
-	Epoch uint64
-	Spans []Span
+	Epoch  uint64
+	Spans  []Span
+	States bool
 }
 
-// PaxosKeysReply answers PaxosKeys with those keys, in key order.
+// PaxosKeysReply answers PaxosKeys with those keys, in key order, and, if
+// asked, States: the acceptor state of each, in the same order.
 type PaxosKeysReply struct {
-	Keys [][]byte
+	Keys   [][]byte
+	States []Acceptor
+}
+
+// Acceptor is one key's Paxos acceptor state: the ballot it promised and
+// the proposal it accepted (zero ballot and no value if none).
+type Acceptor struct {
+	Promised clock.Timestamp
+	Accepted clock.Timestamp
+	Value    []byte
 }
 
 func (*PaxosKeys) Kind() Kind      { return KindPaxosKeys }
 func (*PaxosKeysReply) Kind() Kind { return KindPaxosKeysReply }
 
 func (m *PaxosKeys) appendBody(b []byte) []byte {
-	return appendSpans(binary.BigEndian.AppendUint64(b, m.Epoch), m.Spans)
+	b = appendSpans(binary.BigEndian.AppendUint64(b, m.Epoch), m.Spans)
+	return appendBool(b, m.States)
 }
 
 func (m *PaxosKeys) decodeBody(d *decoder) {
 	m.Epoch = d.u64("epoch")
 	m.Spans = d.spans()
+	m.States = d.bool("states")
 }
 
 func (m *PaxosKeysReply) appendBody(b []byte) []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(len(m.Keys)))
 	for _, k := range m.Keys {
 		b = appendKey(b, k)
+	}
+	b = appendBool(b, m.States != nil)
+	for _, s := range m.States {
+		b = appendTimestamp(b, s.Promised)
+		b = appendTimestamp(b, s.Accepted)
+		b = appendBytes(b, s.Value)
 	}
 	return b
 }
@@ -45,6 +70,19 @@ func (m *PaxosKeysReply) decodeBody(d *decoder) {
 		m.Keys = make([][]byte, n)
 		for i := range m.Keys {
 			m.Keys[i] = d.key()
+		}
+	}
+	if !d.bool("states") {
+		return
+	}
+	m.States = make([]Acceptor, len(m.Keys))
+	for i := range m.States {
+		s := &m.States[i]
+		s.Promised = d.timestamp("promised ballot")
+		s.Accepted = d.timestamp("accepted ballot")
+		s.Value = d.value()
+		if d.err == nil && s.Accepted.IsZero() && len(s.Value) != 0 {
+			d.fail("key %d: an accepted value of %d bytes without a ballot", i, len(s.Value))
 		}
 	}
 }

@@ -96,7 +96,7 @@ func (n *Node) liveState() iter.Seq[oplog.Record] {
 				return
 			}
 		}
-		if !n.acceptorRecords(yield) {
+		if !n.flagRecords(yield) || !n.acceptorRecords(yield) {
 			return
 		}
 		for _, k := range n.store.Keys() {

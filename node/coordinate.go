@@ -193,7 +193,7 @@ func (n *Node) coordinateRead(c net.ConnID, id uint64, key []byte, level net.Con
 			n.send(r, o.id, &net.Read{Epoch: n.view.epoch, Key: key})
 		}
 	}
-	if local {
+	if local && n.serving() {
 		v, _ := n.store.Get(key)
 		n.readAnswered(o, uint16(n.cfg.ID), v)
 	}

@@ -118,13 +118,13 @@ func (n *Node) absorb() {
 	if len(changes) == 0 {
 		return
 	}
-	rebuild := false
-	recs := make([]oplog.Record, 0, len(changes))
+	reView := false
+	recs := n.lostState(changes)
 	for _, m := range changes {
 		old, had := n.known[m.ID]
 		n.known[m.ID] = m
 		if !had || old.Ring != m.Ring || old.Addr != m.Addr || old.Vnodes != m.Vnodes {
-			rebuild = true
+			reView = true
 		}
 		recs = append(recs, memberRecord(m))
 	}
@@ -141,7 +141,7 @@ func (n *Node) absorb() {
 			})
 		}
 	}
-	if rebuild {
+	if reView {
 		n.rebuildView()
 	}
 }
@@ -169,6 +169,9 @@ func (n *Node) phase() Phase {
 // setPhase moves this node to phase p and spreads it.
 func (n *Node) setPhase(p Phase) {
 	m, _ := n.gossip.Member(uint16(n.cfg.ID))
+	if p == PhaseNormal {
+		n.fresh = false // it took its ranges with their data
+	}
 	n.sendGossip(n.gossip.SetRing(nextVersion(m.Ring, p)))
 	n.absorb()
 	n.env.Log.Info("phase changed", "phase", p)
@@ -179,6 +182,10 @@ func (n *Node) setPhase(p Phase) {
 // it succeeds it tries again.
 func (n *Node) settle() {
 	if n.stopped {
+		return
+	}
+	if n.rebuilding {
+		n.rebuild()
 		return
 	}
 	if n.phase() == PhaseNone && len(n.cfg.Seeds) > 0 {
@@ -379,6 +386,10 @@ var ErrLeftCluster = errors.New("node left the cluster")
 func (n *Node) Leave(done func(error)) {
 	if p := n.phase(); p != PhaseNormal {
 		done(fmt.Errorf("%w (it is %v)", ErrNotMember, p))
+		return
+	}
+	if n.rebuilding {
+		done(ErrRebuilding)
 		return
 	}
 	if n.dropping {

@@ -54,6 +54,11 @@ type Node struct {
 	// (move.go), which Leave waits for.
 	leaveAsked bool
 	dropping   bool
+	// fresh is set while the node has never been on the ring by its own
+	// log (and has seeds to join through); rebuilding while it rebuilds
+	// state it lost (rebuild.go).
+	fresh      bool
+	rebuilding bool
 	// acceptors is this node's Paxos acceptor state, by key, for keys with
 	// a round in flight (acceptor.go).
 	acceptors map[string]*acceptor
@@ -112,6 +117,7 @@ type Stats struct {
 	PaxosContention uint64
 	PaxosUnknown    uint64
 	PaxosRepaired   uint64 // proposals in progress a movement finished (paxosrepair.go)
+	Rebuilds        uint64 // times this node found its state lost (rebuild.go)
 	// Serial reads that took the read-only path (a Peek of each acceptor,
 	// nothing promised; they are also counted in PaxosRequests and, as one
 	// phase, in PaxosPhases), and those of them that found a proposal in
@@ -194,6 +200,10 @@ func (n *Node) Start() error {
 	n.env.Log.Info("node started", "id", n.cfg.ID, "fsync", lcfg.Mode, "records", rep.Records, "log_bytes", rep.Bytes,
 		"keys", n.store.Len(), "clock", n.lamport.Now().String(), "members", len(n.known))
 	n.renewLease()
+	n.fresh = len(n.cfg.Seeds) > 0 && phaseOf(n.known[uint16(n.cfg.ID)].Ring) == PhaseNone
+	if n.rebuilding {
+		n.env.Log.Warn("resuming a rebuild of lost state: the node serves nothing but writes until it ends")
+	}
 	if err := n.startMembership(); err != nil {
 		n.err = err
 		return err
@@ -213,6 +223,8 @@ func (n *Node) replay(r oplog.Record) error {
 		return nil
 	case oplog.TypeLease:
 		return nil // its counter is in the report's MaxCounter
+	case oplog.TypeFlag:
+		return n.replayFlag(r)
 	case oplog.TypeMember:
 		m, err := parseMember(r)
 		if err != nil {
@@ -278,6 +290,9 @@ func (n *Node) Deliver(from net.NodeID, f net.Frame) {
 		return
 	}
 	id := uint16(from)
+	if n.refuseUnserved(id, f.ID, f.Msg) {
+		return
+	}
 	switch m := f.Msg.(type) {
 	case *net.Gossip:
 		n.gossipFrom(id, m)

@@ -448,6 +448,10 @@ func (n *Node) commit(key, value []byte, ballot clock.Timestamp) {
 // acceptor, and gives done the answer (nil if none came by deadline).
 func (n *Node) acceptorCall(id uint16, deadline time.Time, m net.Message, done func(net.Message)) {
 	if id == uint16(n.cfg.ID) {
+		if !n.serving() {
+			done(&net.Error{Code: net.CodeUnavailable, Message: n.notServing().Error()})
+			return
+		}
 		switch m := m.(type) {
 		case *net.Prepare:
 			n.promise(m.Key, m.Ballot, func(p *net.Promise) { done(p) })

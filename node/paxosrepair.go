@@ -29,7 +29,7 @@ func (n *Node) paxosRepair(shared map[uint16][]net.Span, done func(ok bool)) {
 		all = append(all, ss...)
 	}
 	keys := map[string]bool{}
-	for _, k := range n.inProgress(all) {
+	for _, k := range n.inProgress(all, false) {
 		keys[string(k)] = true
 	}
 	peers := sortedKeys(shared)
@@ -97,15 +97,16 @@ func (n *Node) repairKey(key []byte, done func(net.Message)) {
 }
 
 // inProgress lists, in key order, the keys in spans on which this node's
-// acceptor holds an accepted proposal newer than the committed version.
-func (n *Node) inProgress(spans []net.Span) [][]byte {
+// acceptor holds an accepted proposal newer than the committed version —
+// or, if all, any state at all (a promise above it, too).
+func (n *Node) inProgress(spans []net.Span, all bool) [][]byte {
 	var out [][]byte
 	for _, k := range slices.Sorted(maps.Keys(n.acceptors)) {
 		key := []byte(k)
 		if !inSpans(ring.Hash(key), spans) {
 			continue
 		}
-		if s := n.stateOf(key); !s.Accepted.IsZero() {
+		if s := n.stateOf(key); all || !s.Accepted.IsZero() {
 			out = append(out, key)
 		}
 	}
@@ -118,5 +119,14 @@ func (n *Node) paxosKeysFrom(from uint16, id uint64, m *net.PaxosKeys) {
 	if n.otherRing(from, id, m.Epoch) {
 		return
 	}
-	n.send(from, id, &net.PaxosKeysReply{Keys: n.inProgress(m.Spans)})
+	keys := n.inProgress(m.Spans, m.States)
+	r := &net.PaxosKeysReply{Keys: keys}
+	if m.States {
+		r.States = make([]net.Acceptor, len(keys))
+		for i, k := range keys {
+			a := n.acceptors[string(k)]
+			r.States[i] = net.Acceptor{Promised: a.promised, Accepted: a.accepted, Value: a.value}
+		}
+	}
+	n.send(from, id, r)
 }

@@ -17,7 +17,7 @@ func TestPaxosRepairFinishesAProposal(t *testing.T) {
 	h.prepareAt("k", b)
 	h.acceptAt("k", "chosen?", b)
 	whole := []net.Span{{Start: 7, End: 7}}
-	if got := h.n.inProgress(whole); len(got) != 1 || string(got[0]) != "k" {
+	if got := h.n.inProgress(whole, false); len(got) != 1 || string(got[0]) != "k" {
 		t.Fatalf("in progress: %q, want only k (done is committed)", got)
 	}
 	h.sent = nil
@@ -46,7 +46,7 @@ func TestPaxosRepairFinishesAProposal(t *testing.T) {
 	if v, _ := h.n.store.Get([]byte("k")); string(v.Value) != "chosen?" {
 		t.Fatalf("after repair k = %q, want the proposal in progress committed", v.Value)
 	}
-	if got := h.n.inProgress(whole); len(got) != 0 || h.n.stats.PaxosRepaired != 1 {
+	if got := h.n.inProgress(whole, false); len(got) != 0 || h.n.stats.PaxosRepaired != 1 {
 		t.Fatalf("after repair in progress %q, repaired %d; want none and 1", got, h.n.stats.PaxosRepaired)
 	}
 }

@@ -104,6 +104,10 @@ const (
 	// refused syncTries times in a row (catch-up, a join's stream or an
 	// anti-entropy pull then tries again later).
 	ProbeSyncGaveUp = "sync-gave-up"
+	// ProbeStateLost: a node started with an empty log found the cluster
+	// has it on the ring (its disk was wiped or replaced) and rebuilt its
+	// state from its replicas before serving.
+	ProbeStateLost = "state-lost"
 )
 
 // Probes lists every probe by name, in the order of the constants.
@@ -116,6 +120,7 @@ var Probes = []string{
 	ProbeMoveLockTakeover, ProbeLeaveResumed,
 	ProbeRepairArcsDiffer, ProbeSyncBehindEpoch, ProbeFenced,
 	ProbeReadRepairWait, ProbeWriteUnknownPartial, ProbeCatchUpGap, ProbeSyncGaveUp,
+	ProbeStateLost,
 }
 
 // probe counts one arrival at the rare state name (one of Probes).

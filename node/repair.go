@@ -45,22 +45,28 @@ func (n *Node) antiEntropy() {
 }
 
 // repairAll compares this node's arcs with every replica it shares some
-// with.
+// with that is up.
 func (n *Node) repairAll() {
 	if n.stopped || n.err != nil || n.phase() != PhaseNormal {
 		return
 	}
 	shared := n.sharedArcs(false)
 	for _, p := range sortedKeys(shared) {
-		n.compare(p, shared[p], func(bool) {})
+		if n.up(p) {
+			n.compare(p, shared[p], func(bool) {})
+		}
 	}
 }
 
 // reconcile compares the arcs this joining node takes with every owner of
 // them and pulls what differs; done hears whether every comparison (and
 // pull) succeeded.
-func (n *Node) reconcile(done func(ok bool)) {
-	shared := n.sharedArcs(true)
+func (n *Node) reconcile(done func(ok bool)) { n.compareAll(n.sharedArcs(true), done) }
+
+// compareAll compares the arcs in shared (owner → arcs) with each owner
+// and pulls what differs; done hears whether every comparison (and pull)
+// succeeded.
+func (n *Node) compareAll(shared map[uint16][]net.Span, done func(ok bool)) {
 	peers := sortedKeys(shared)
 	left, ok := len(peers), true
 	if left == 0 {
@@ -120,9 +126,11 @@ func (n *Node) scheduleAntiEntropy() {
 	n.env.Clock.AfterFunc(d, n.antiEntropy)
 }
 
-// sharedArcs is, for each member that is up and owns some of the arcs
-// this node owns — or, if taking, will own once its join is done — those
-// arcs.
+// sharedArcs is, for each other member that owns some of the arcs this
+// node owns — or, if taking, will own once its join is done — those arcs.
+// Members the failure detector holds down are included: a movement or a
+// rebuild that must hear every owner waits for them rather than miss the
+// only other copy of a value or a promise.
 func (n *Node) sharedArcs(taking bool) map[uint16][]net.Span {
 	self := uint16(n.cfg.ID)
 	shared := map[uint16][]net.Span{}
@@ -135,7 +143,7 @@ func (n *Node) sharedArcs(taking bool) map[uint16][]net.Span {
 			continue
 		}
 		for _, r := range a.read {
-			if r != self && n.up(r) {
+			if r != self {
 				shared[r] = append(shared[r], a.span)
 			}
 		}

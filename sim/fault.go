@@ -41,9 +41,17 @@ const (
 	// by that factor, as on a machine whose clock drifts or whose VM is
 	// starved. A timer set before the skew keeps the time it was set for.
 	Skew
+	// Wipe powers Node off, replaces its disk with an empty one (a new
+	// drive, or an operator who cleared the data directory) and restarts
+	// it after For. The cluster still has it on the ring: it must rebuild
+	// its data and its Paxos state from its replicas before it serves. A
+	// run wipes at most one node, and only where every acknowledged write
+	// is on two replicas or more (replication factor 3 and up, writes
+	// above level one), so what it lost is somewhere else.
+	Wipe
 )
 
-var faultNames = [...]string{Crash: "crash", Break: "break", Slow: "slow", Partition: "partition", Disk: "disk", Join: "join", Leave: "leave", Skew: "skew"}
+var faultNames = [...]string{Crash: "crash", Break: "break", Slow: "slow", Partition: "partition", Disk: "disk", Join: "join", Leave: "leave", Skew: "skew", Wipe: "wipe"}
 
 func (k FaultKind) String() string {
 	if int(k) < len(faultNames) && faultNames[k] != "" {
@@ -68,7 +76,7 @@ func (k *FaultKind) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: unknown fault %q (want crash, break, slow, partition, disk, join, leave or skew)", ErrParams, b)
+	return fmt.Errorf("%w: unknown fault %q (want crash, break, slow, partition, disk, join, leave, skew or wipe)", ErrParams, b)
 }
 
 // ParseFaultKind parses a fault kind's name.
@@ -110,6 +118,8 @@ func (f Fault) String() string {
 		s += fmt.Sprintf(" node %d: syncs fail at %.2f, room %d bytes, for %v", f.Node, f.Rate, f.Room, f.For)
 	case Join, Leave:
 		s += fmt.Sprintf(" node %d", f.Node)
+	case Wipe:
+		s += fmt.Sprintf(" node %d, down for %v", f.Node, f.For)
 	case Skew:
 		s += fmt.Sprintf(" node %d: clock ×%.2f for %v", f.Node, f.Factor, f.For)
 	}
@@ -131,7 +141,7 @@ func (f Fault) validate(p Params) error {
 		if f.Rate < 0 || f.Rate > 1 || math.IsNaN(f.Rate) || f.Room < 0 {
 			return fmt.Errorf("disk fault rate %g must be in [0, 1] and room %d not negative", f.Rate, f.Room)
 		}
-	case Join, Leave:
+	case Join, Leave, Wipe:
 		if f.Node < 2 || f.Node > p.Nodes {
 			return fmt.Errorf("%s of node %d, but only nodes 2..%d may (node 1 is everyone's seed)", f.Kind, f.Node, p.Nodes)
 		}
@@ -179,14 +189,14 @@ func schedule(r *rand.Rand, p Params, kinds []FaultKind) ([]Fault, []string) {
 		on := r.IntN(4) != 0
 		gap := time.Duration(uniform(r, int64(200*time.Millisecond), int64(10*time.Second)))
 		kr := rand.New(rand.NewPCG(r.Uint64(), r.Uint64()))
-		if k == Partition && p.Nodes < 2 || k == Join && p.Nodes < 3 || k == Leave && p.Nodes < 4 {
+		if k == Partition && p.Nodes < 2 || k == Join && p.Nodes < 3 || k == Leave && p.Nodes < 4 || k == Wipe && !wipeable(p) {
 			on = false
 		}
 		if !on {
 			notes = append(notes, fmt.Sprintf("%s: off", k))
 			continue
 		}
-		if k == Join || k == Leave {
+		if k == Join || k == Leave || k == Wipe {
 			fs := membership(kr, p, k)
 			faults = append(faults, fs...)
 			notes = append(notes, fmt.Sprintf("%s: on, %d", k, len(fs)))
@@ -245,11 +255,18 @@ func schedule(r *rand.Rand, p Params, kinds []FaultKind) ([]Fault, []string) {
 	return faults, notes
 }
 
-// membership draws the joins or the leave of a run: one or two nodes (the
-// highest numbered) that start late and join in the first two thirds of
-// the fault phase, or one node that leaves in its last two thirds — never
-// node 1 (everyone's seed) nor one of the two highest (which may join late).
+// membership draws the joins, the leave or the wipe of a run: one or two
+// nodes (the highest numbered) that start late and join in the first two
+// thirds of the fault phase, or one node that leaves in its last two
+// thirds — never node 1 (everyone's seed) nor one of the two highest (which
+// may join late) — or one node but node 1 (which has no seed to learn it
+// lost its state from) wiped in the middle half, down for up to 2 s.
 func membership(r *rand.Rand, p Params, k FaultKind) []Fault {
+	if k == Wipe {
+		at := time.Duration(uniform(r, int64(p.Duration/4), int64(p.Duration*3/4))).Round(time.Microsecond)
+		down := time.Duration(uniform(r, int64(time.Millisecond), int64(2*time.Second))).Round(time.Microsecond)
+		return []Fault{{At: at, Kind: Wipe, Node: 2 + r.IntN(p.Nodes-1), For: down}}
+	}
 	if k == Join {
 		fs := make([]Fault, 1+r.IntN(min(2, p.Nodes-2)))
 		for i := range fs {
@@ -259,6 +276,14 @@ func membership(r *rand.Rand, p Params, k FaultKind) []Fault {
 	}
 	at := time.Duration(uniform(r, int64(p.Duration/3), int64(p.Duration))).Round(time.Microsecond)
 	return []Fault{{At: at, Kind: Leave, Node: 2 + r.IntN(p.Nodes-3)}}
+}
+
+// wipeable reports whether a run's shape lets a wipe lose nothing that
+// was acknowledged: every write on two replicas or more (a replication
+// factor of 3 at least, so that a quorum of the others survives too).
+func wipeable(p Params) bool {
+	rf := min(max(p.RF, 1), p.Nodes)
+	return p.Nodes >= 3 && rf >= 3 && need(p.Client.WriteLevel, rf) >= 2
 }
 
 // lateNodes are the nodes a schedule has join later: they do not start

@@ -29,6 +29,21 @@ func (w *world) inject(f Fault) {
 				h.restart()
 			}
 		})
+	case Wipe:
+		h := w.hosts[f.Node-1]
+		if !h.up || h.gone {
+			w.stats.FaultsSkipped++
+			return
+		}
+		h.crash()
+		h.disk.Wipe()
+		w.stats.Wipes++
+		inc := h.inc
+		w.after(f.For, evFaultEnd, h.id, 0, nil, func() {
+			if !h.up && h.inc == inc {
+				h.restart()
+			}
+		})
 	case Break:
 		cl := w.clients[f.Client-1]
 		if cl.conn == nil || !cl.conn.open {

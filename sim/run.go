@@ -46,6 +46,7 @@ type Stats struct {
 	Crashes           int           `json:"crashes"`
 	Restarts          int           `json:"restarts"`
 	Supervised        int           `json:"supervised_restarts"` // nodes restarted after they stopped themselves (a broken log)
+	Wipes             int           `json:"wipes,omitempty"`     // nodes whose disk a Wipe fault replaced
 	Connections       int           `json:"connections"`
 	ConnBreaks        int           `json:"conn_breaks"`
 	LateReplies       int           `json:"late_replies"`

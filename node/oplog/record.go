@@ -38,9 +38,14 @@ const (
 	// Stamp, value Value. It is durable before the acceptance is sent.
 	TypeAccept Type = 6
 
+	// TypeFlag sets or clears one of the node's own durable flags: Key
+	// names it, a non-empty Value sets it, an empty one clears it. The last
+	// record of a key wins.
+	TypeFlag Type = 7
+
 	// Counter slots will take the next values.
 
-	typeEnd Type = 7 // one past the last known type
+	typeEnd Type = 8 // one past the last known type
 )
 
 func (t Type) String() string {
@@ -57,6 +62,8 @@ func (t Type) String() string {
 		return "promise"
 	case TypeAccept:
 		return "accept"
+	case TypeFlag:
+		return "flag"
 	}
 	return fmt.Sprintf("Type(%d)", uint8(t))
 }

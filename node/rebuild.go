@@ -1,0 +1,269 @@
+package node
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/gossip"
+	"github.com/memdb/memdb/node/oplog"
+)
+
+// Rebuilding a node that lost its state. A node whose disk was wiped or
+// replaced (or whose operator moved a corrupt log aside) starts with an
+// empty log, like a new node, but the cluster has it on the ring: its peers
+// count it among the replicas of its arcs, for reads and as a Paxos
+// acceptor. Serving from the empty store would let a quorum read miss an
+// acknowledged write, and answering prepares with no memory of the
+// promises and acceptances it made would let two values be chosen for a
+// key (CASSANDRA-12126's class again). So:
+//
+//   - A node with seeds whose log never had it on the ring (fresh) answers
+//     nothing about its data or its acceptors (serving) — reads, syncs,
+//     digests, Paxos — until it knows where it stands.
+//   - If gossip then says it is a normal or leaving member, which only a
+//     node that turned normal itself could be, its state was lost: it logs
+//     the rebuilding flag (first, so that a crash from here on resumes the
+//     rebuild rather than serving) and keeps refusing. Writes, commits and
+//     hints it takes as usual: storing them is always safe.
+//   - It streams every arc it replicates from their owners; then asks
+//     every other owner for the acceptor state of every key of those arcs
+//     that has any, and takes over, per key, the highest promise and the
+//     highest accepted proposal among the answers; then compares every arc
+//     with every owner and pulls what differs (values committed on one
+//     owner only). Every owner must answer, up or not.
+//   - Then it clears the flag and serves, and settles as a node that
+//     restarted would (a leave it was making goes on).
+//
+// Why taking the others' acceptor state over is safe and enough: every
+// promise or acceptance this node gave was part of a quorum, so at least
+// one other owner gave the same (or has since moved past it: a higher
+// promise, or a committed version the reconcile brings here). The highest
+// promise among all of them is therefore at least every ballot this node
+// may have promised, and a proposal that was chosen with its acceptance
+// is among the others' acceptances (or committed). Reporting another
+// acceptor's real acceptance as its own adds no proposal to the system,
+// and a higher promise only makes it refuse more. No Paxos round is run,
+// so it works at any replication factor of 2 and up, and a hot key does
+// not hold it back.
+
+// flagRebuilding is the log flag of a node rebuilding lost state.
+const flagRebuilding = "rebuilding"
+
+// ErrRebuilding is what a node rebuilding lost state answers for its data
+// and its acceptors, and what Leave answers on it.
+var ErrRebuilding = fmt.Errorf("%w: the node is rebuilding lost state from its replicas", errUnavailable)
+
+// Rebuilding reports whether the node is rebuilding lost state.
+func (n *Node) Rebuilding() bool { return n.rebuilding }
+
+// serving reports whether the node answers for its data and its
+// acceptors: not while it has no place on the ring by its own log (it is
+// new, or lost its state and has not heard so yet), nor while it rebuilds.
+func (n *Node) serving() bool {
+	return !n.rebuilding && (!n.fresh || n.gossip != nil && phaseOf(n.gossip.Self().Ring) != PhaseNone)
+}
+
+// servesState reports whether a peer's request m is answered from this
+// node's data or acceptors.
+func servesState(m net.Message) bool {
+	switch m.(type) {
+	case *net.Read, *net.Sync, *net.Prepare, *net.Propose, *net.Peek, *net.Digest, *net.PaxosKeys:
+		return true
+	}
+	return false
+}
+
+// refuseUnserved refuses a peer's request for state the node may not
+// serve, and reports whether it did.
+func (n *Node) refuseUnserved(from uint16, id uint64, m net.Message) bool {
+	if !servesState(m) || n.serving() {
+		return false
+	}
+	if id != 0 {
+		n.send(from, id, &net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("node %d: %v", n.cfg.ID, n.notServing())})
+	}
+	return true
+}
+
+// notServing says why the node does not serve.
+func (n *Node) notServing() error {
+	if n.rebuilding {
+		return ErrRebuilding
+	}
+	return fmt.Errorf("%w: node %d has no place on the ring yet", errUnavailable, n.cfg.ID)
+}
+
+// lostState checks the member records gossip just changed for this node's
+// own: a fresh node that finds itself normal or leaving lost its state. It
+// returns the record to log before them (nil if none).
+func (n *Node) lostState(changes []gossip.Member) []oplog.Record {
+	if !n.fresh || n.rebuilding {
+		return nil
+	}
+	self := uint16(n.cfg.ID)
+	for _, m := range changes {
+		if m.ID != self {
+			continue
+		}
+		if p := phaseOf(m.Ring); p == PhaseNormal || p == PhaseLeaving {
+			n.fresh, n.rebuilding = false, true
+			n.stats.Rebuilds++
+			n.probe(ProbeStateLost)
+			n.env.Log.Warn("this node's log is empty but the cluster has it on the ring: its state was lost; rebuilding from its replicas before it serves", "phase", p)
+			return []oplog.Record{flagRecord(flagRebuilding, true)}
+		}
+	}
+	return nil
+}
+
+// rebuild streams, repairs and reconciles every arc the node replicates
+// (see above), then serves; until it succeeds it tries again.
+func (n *Node) rebuild() {
+	if n.stopped || !n.rebuilding {
+		return
+	}
+	again := func(step string) {
+		n.env.Log.Info("rebuild: will try again", "step", step)
+		n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.rebuild)
+	}
+	n.catchUp(nil, func(ok bool) {
+		if n.stopped {
+			return
+		}
+		if !ok {
+			again("stream")
+			return
+		}
+		owners := n.sharedArcs(false)
+		n.copyAcceptors(owners, func(ok bool) {
+			if n.stopped {
+				return
+			}
+			if !ok {
+				again("acceptor state")
+				return
+			}
+			n.compareAll(owners, func(ok bool) {
+				if n.stopped {
+					return
+				}
+				if !ok {
+					again("compare")
+					return
+				}
+				n.rebuilt()
+			})
+		})
+	})
+}
+
+// copyAcceptors asks every owner in shared (owner → arcs) for the acceptor
+// state of each key of its arcs that has any, takes over per key the
+// highest promise and the highest accepted proposal, and tells done
+// whether every owner answered and what it took is durable.
+func (n *Node) copyAcceptors(shared map[uint16][]net.Span, done func(ok bool)) {
+	got := map[string]net.Acceptor{}
+	peers := sortedKeys(shared)
+	left, ok := len(peers), true
+	finish := func() {
+		if !ok {
+			done(false)
+			return
+		}
+		var recs []oplog.Record
+		for _, k := range slices.Sorted(maps.Keys(got)) {
+			s := got[k]
+			a := n.acceptors[k]
+			if a == nil {
+				a = &acceptor{}
+				n.acceptors[k] = a
+			}
+			if a.accepted.Less(s.Accepted) {
+				a.accepted, a.value = s.Accepted, s.Value
+				recs = append(recs, oplog.Record{Type: oplog.TypeAccept, Key: []byte(k), Value: s.Value, Stamp: s.Accepted})
+			}
+			if a.promised.Less(s.Promised) {
+				a.promised = s.Promised
+				recs = append(recs, oplog.Record{Type: oplog.TypePromise, Key: []byte(k), Stamp: s.Promised})
+			}
+			n.settleAcceptor([]byte(k))
+		}
+		n.env.Log.Info("rebuild: took acceptor state over", "keys", len(got))
+		n.persist(recs, func() { done(true) })
+	}
+	if left == 0 {
+		finish()
+		return
+	}
+	isReply := func(m net.Message) bool { _, ok := m.(*net.PaxosKeysReply); return ok }
+	for _, p := range peers {
+		n.askAgain(p, &net.PaxosKeys{Epoch: n.view.epoch, Spans: shared[p], States: true}, isReply, func(m net.Message) {
+			r, yes := m.(*net.PaxosKeysReply)
+			if !yes || len(r.States) != len(r.Keys) {
+				n.env.Log.Debug("rebuild: no acceptor state", "peer", p, "answer", describeAnswer(m))
+				ok = false
+			} else {
+				for i, k := range r.Keys {
+					cur, s := got[string(k)], r.States[i]
+					cur.Promised = cur.Promised.Max(s.Promised)
+					if cur.Accepted.Less(s.Accepted) {
+						cur.Accepted, cur.Value = s.Accepted, s.Value
+					}
+					got[string(k)] = cur
+				}
+			}
+			if left--; left == 0 {
+				finish()
+			}
+		})
+	}
+}
+
+// rebuilt clears the rebuilding flag and, once that is durable, serves and
+// settles.
+func (n *Node) rebuilt() {
+	if n.log == nil || n.err != nil {
+		return
+	}
+	if err := n.log.Append(flagRecord(flagRebuilding, false)); err != nil {
+		n.env.Log.Warn("rebuild: could not log its end", "err", err)
+		n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.rebuild)
+		return
+	}
+	n.log.Commit(func(err error) {
+		if err != nil {
+			n.broke(err)
+			return
+		}
+		n.rebuilding = false
+		n.bootMarks = marksOf(n.marks)
+		n.env.Log.Info("rebuilt lost state; serving", "keys", n.store.Len())
+		n.settle()
+	})
+}
+
+// flagRecord is the log record that sets or clears flag.
+func flagRecord(flag string, set bool) oplog.Record {
+	r := oplog.Record{Type: oplog.TypeFlag, Key: []byte(flag)}
+	if set {
+		r.Value = []byte{1}
+	}
+	return r
+}
+
+// replayFlag restores a flag from its log record at boot.
+func (n *Node) replayFlag(r oplog.Record) error {
+	switch string(r.Key) {
+	case flagRebuilding:
+		n.rebuilding = len(r.Value) > 0
+		return nil
+	}
+	return fmt.Errorf("flag record %q: not a flag this node knows", r.Key)
+}
+
+// flagRecords yields the records of the flags set, for compaction.
+func (n *Node) flagRecords(yield func(oplog.Record) bool) bool {
+	return !n.rebuilding || yield(flagRecord(flagRebuilding, true))
+}
