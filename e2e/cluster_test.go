@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -117,6 +118,55 @@ func TestWipedNodeRebuilds(t *testing.T) {
 	mustReadAll(t, all, "-addr", c.addrs(2), "-consistency", "one", "-no-routing")
 	if st := c.node(2).status(t); st.Keys != len(all) {
 		t.Errorf("node 2 holds %d keys after its rebuild, want exactly %d", st.Keys, len(all))
+	}
+}
+
+// A node whose log is corrupt refuses to start by default; with
+// -on-corrupt rebuild it moves its data directory aside and rebuilds from
+// its replicas, and then holds every key again.
+func TestCorruptNodeRebuilds(t *testing.T) {
+	c := startCluster(t, 3, 3)
+	c.waitNormal(30 * time.Second)
+	all := sets("x", "v", 0, 300)
+	setAll(t, all, "-addr", c.addrs(1), "-consistency", "quorum")
+
+	c.kill(2)
+	dir := c.node(2).dir
+	seg := segments(t, dir)[0]
+	data, err := os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offs := recordOffsets(t, data)
+	if len(offs) < 3 {
+		t.Fatalf("%s holds %d records, want more to corrupt one in the middle", seg, len(offs))
+	}
+	data[offs[len(offs)/2]+1] ^= 0x10 // a bit of its checksum
+	if err := os.WriteFile(seg, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	c.node(2).extra = []string{"-on-corrupt", "rebuild"}
+	c.start(2)
+	start := time.Now()
+	for {
+		st := c.node(2).status(t)
+		if st.Rebuilds == 1 && !st.Rebuilding {
+			t.Logf("node 2 rebuilt %v after ready: status %+v", time.Since(start).Round(time.Millisecond), st)
+			break
+		}
+		if time.Since(start) > catchUpDeadline {
+			t.Fatalf("node 2 did not rebuild within %v: status %+v\n%s", catchUpDeadline, st, c.dump())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	mustReadAll(t, all, "-addr", c.addrs(2), "-consistency", "one", "-no-routing")
+	aside, err := filepath.Glob(dir + ".corrupt-*")
+	if err != nil || len(aside) != 1 {
+		t.Fatalf("moved-aside data directories: %v, %v; want one", aside, err)
+	}
+	if _, err := os.Stat(filepath.Join(aside[0], filepath.Base(seg))); err != nil {
+		t.Errorf("the corrupt segment is not kept aside: %v", err)
 	}
 }
 

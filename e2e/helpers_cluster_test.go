@@ -22,6 +22,7 @@ type cnode struct {
 	dir    string
 	d      *daemon
 	http   string
+	extra  []string // more memdbd flags, for its next start
 }
 
 // cluster is a set of real memdbd processes: node 1 has no seeds, every
@@ -71,7 +72,7 @@ func (c *cluster) start(id int) {
 	if id != 1 {
 		args = append(args, "-seeds", c.node(1).listen)
 	}
-	n.d = startDaemon(c.t, args...)
+	n.d = startDaemon(c.t, append(args, n.extra...)...)
 	n.http = n.d.httpAddr()
 }
 

@@ -29,6 +29,7 @@ type Config struct {
 	Fsync             string   // always, everysec or none
 	ClientKey         string   // key every client must present
 	ClusterKey        string   // key nodes present to each other
+	OnCorrupt         string   // a corrupt log at boot: stop, or rebuild from the replicas
 }
 
 // DefaultConfig returns the defaults.
@@ -40,6 +41,7 @@ func DefaultConfig() Config {
 		DataDir:           "/var/lib/memdb",
 		ReplicationFactor: 3,
 		Fsync:             "always",
+		OnCorrupt:         "stop",
 	}
 }
 
@@ -79,6 +81,15 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("fsync must be always, everysec or none, not %q", c.Fsync))
 	}
+	switch c.OnCorrupt {
+	case "stop":
+	case "rebuild":
+		if len(c.Seeds) == 0 {
+			errs = append(errs, errors.New("on_corrupt = rebuild needs seeds: a node rebuilds from the replicas it finds through them"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("on_corrupt must be stop or rebuild, not %q", c.OnCorrupt))
+	}
 	return errors.Join(errs...)
 }
 
@@ -92,6 +103,7 @@ type fileConfig struct {
 	DataDir           *string   `toml:"data_dir"`
 	ReplicationFactor *int64    `toml:"replication_factor"`
 	Fsync             *string   `toml:"fsync"`
+	OnCorrupt         *string   `toml:"on_corrupt"`
 	Auth              struct {
 		ClientKey  *string `toml:"client_key"`
 		ClusterKey *string `toml:"cluster_key"`
@@ -121,6 +133,7 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	fsync := fs.String("fsync", cfg.Fsync, "log sync mode: always (group commit), everysec or none")
 	clientKey := fs.String("client-key", "", "key every client must present (env MEMDB_CLIENT_KEY)")
 	clusterKey := fs.String("cluster-key", "", "key nodes present to each other (env MEMDB_CLUSTER_KEY)")
+	onCorrupt := fs.String("on-corrupt", cfg.OnCorrupt, "a corrupt operation log at boot: stop (exit with an error naming it), or rebuild (move the data directory aside and rebuild from the replicas; needs seeds)")
 	fs.Usage = func() {
 		fmt.Fprintf(usage, "usage: memdbd [-config FILE] [flags]\n\nRuns one memdb node. Precedence: flags > MEMDB_* environment > config file > defaults.\n\nflags:\n")
 		fs.PrintDefaults()
@@ -172,6 +185,8 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 			cfg.ClientKey = *clientKey
 		case "cluster-key":
 			cfg.ClusterKey = *clusterKey
+		case "on-corrupt":
+			cfg.OnCorrupt = *onCorrupt
 		}
 	})
 	if err := errors.Join(errs...); err != nil {
@@ -220,6 +235,7 @@ func loadFile(cfg *Config, path string, explicit bool) error {
 		cfg.ReplicationFactor = int(*fc.ReplicationFactor)
 	}
 	setString(&cfg.Fsync, fc.Fsync)
+	setString(&cfg.OnCorrupt, fc.OnCorrupt)
 	setString(&cfg.ClientKey, fc.Auth.ClientKey)
 	setString(&cfg.ClusterKey, fc.Auth.ClusterKey)
 	return nil
@@ -247,7 +263,7 @@ func loadEnv(cfg *Config, getenv func(string) string) error {
 		dst  *string
 	}{
 		{"MEMDB_LISTEN", &cfg.Listen}, {"MEMDB_ADVERTISE", &cfg.Advertise}, {"MEMDB_HTTP", &cfg.HTTP}, {"MEMDB_DATA_DIR", &cfg.DataDir},
-		{"MEMDB_FSYNC", &cfg.Fsync}, {"MEMDB_CLIENT_KEY", &cfg.ClientKey}, {"MEMDB_CLUSTER_KEY", &cfg.ClusterKey},
+		{"MEMDB_FSYNC", &cfg.Fsync}, {"MEMDB_ON_CORRUPT", &cfg.OnCorrupt}, {"MEMDB_CLIENT_KEY", &cfg.ClientKey}, {"MEMDB_CLUSTER_KEY", &cfg.ClusterKey},
 	} {
 		if v := getenv(s.name); v != "" {
 			*s.dst = v

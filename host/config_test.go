@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // -advertise (file key advertise, MEMDB_ADVERTISE) names the address peers
@@ -46,5 +47,75 @@ func TestAdvertise(t *testing.T) {
 		case cfg.Advertise != tc.want:
 			t.Errorf("%s: advertise %q, want %q", tc.name, cfg.Advertise, tc.want)
 		}
+	}
+}
+
+// -on-corrupt (file key on_corrupt, MEMDB_ON_CORRUPT) is stop by default;
+// rebuild needs seeds, since the node rebuilds from the replicas it finds
+// through them.
+func TestOnCorrupt(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "memdb.toml")
+	if err := os.WriteFile(file, []byte("on_corrupt = \"rebuild\"\nseeds = [\"127.0.0.1:7500\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	seeds := []string{"-seeds", "127.0.0.1:7500"}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string // "error" means a usage error
+	}{
+		{"default", nil, nil, "stop"},
+		{"flag", append([]string{"-on-corrupt", "rebuild"}, seeds...), nil, "rebuild"},
+		{"env", seeds, map[string]string{"MEMDB_ON_CORRUPT": "rebuild"}, "rebuild"},
+		{"file", []string{"-config", file}, nil, "rebuild"},
+		{"flag over file", []string{"-config", file, "-on-corrupt", "stop"}, nil, "stop"},
+		{"rebuild without seeds", []string{"-on-corrupt", "rebuild"}, nil, "error"},
+		{"unknown policy", []string{"-on-corrupt", "ignore"}, nil, "error"},
+	}
+	for _, tc := range tests {
+		cfg, err := Load(append(tc.args, "-data", dir), env(tc.env), io.Discard)
+		switch {
+		case tc.want == "error":
+			if !errors.Is(err, ErrUsage) {
+				t.Errorf("%s: Load = %v, want a usage error", tc.name, err)
+			}
+		case err != nil:
+			t.Errorf("%s: Load: %v", tc.name, err)
+		case cfg.OnCorrupt != tc.want:
+			t.Errorf("%s: on_corrupt %q, want %q", tc.name, cfg.OnCorrupt, tc.want)
+		}
+	}
+}
+
+// moveAside renames a data directory beside itself, never over an earlier
+// one, and leaves an empty directory in its place.
+func TestMoveAside(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	var asides []string
+	for range 2 {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "seg"), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		aside, err := moveAside(dir, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		asides = append(asides, aside)
+		if b, err := os.ReadFile(filepath.Join(aside, "seg")); err != nil || string(b) != "x" {
+			t.Fatalf("moved-aside directory %s lost its file: %q, %v", aside, b, err)
+		}
+		if es, err := os.ReadDir(dir); err != nil || len(es) != 0 {
+			t.Fatalf("data directory after moving aside: %v entries, %v; want empty", len(es), err)
+		}
+	}
+	if asides[0] == asides[1] || asides[0] != dir+".corrupt-20261121T100000Z" {
+		t.Fatalf("moved aside to %v", asides)
 	}
 }

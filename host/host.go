@@ -4,11 +4,14 @@ import (
 	"context"
 	crand "crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	stdnet "net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -53,6 +56,11 @@ type Server struct {
 // address it really listens on (with port 0, the one the system picked),
 // which it advertises to its peers. Connections made before the node has
 // started wait in the listen backlog: nothing is accepted until it has.
+//
+// A corrupt operation log stops the start, unless cfg.OnCorrupt is
+// "rebuild": then the data directory is moved aside (kept for inspection,
+// next to it, with a ".corrupt-TIME" suffix) and the node starts again on
+// an empty one, which it rebuilds from its replicas (node/rebuild.go).
 func Start(cfg Config, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: invalid configuration: %v", ErrUsage, err)
@@ -60,6 +68,49 @@ func Start(cfg Config, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	s, err := start(cfg, log)
+	if err == nil || cfg.OnCorrupt != "rebuild" || !errors.Is(err, oplog.ErrCorrupt) {
+		return s, err
+	}
+	aside, merr := moveAside(cfg.DataDir, time.Now())
+	if merr != nil {
+		return nil, fmt.Errorf("%w (and moving the data directory aside to rebuild failed: %v)", err, merr)
+	}
+	log.Error("the operation log is corrupt: moved the data directory aside; the node rebuilds from its replicas", "err", err, "moved_to", aside)
+	return start(cfg, log)
+}
+
+// moveAside renames the directory dir to a new name beside it that says
+// when and why, creates dir again, empty, with the same permissions, and
+// makes both durable; it returns the new name.
+func moveAside(dir string, now time.Time) (string, error) {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return "", err
+	}
+	aside := dir + ".corrupt-" + now.UTC().Format("20060102T150405Z")
+	for i := 2; ; i++ {
+		if _, err := os.Lstat(aside); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		aside = fmt.Sprintf("%s.corrupt-%s-%d", dir, now.UTC().Format("20060102T150405Z"), i)
+	}
+	if err := os.Rename(dir, aside); err != nil {
+		return "", err
+	}
+	if err := os.Mkdir(dir, info.Mode().Perm()); err != nil {
+		return aside, err
+	}
+	parent, err := os.Open(filepath.Dir(dir))
+	if err != nil {
+		return aside, err
+	}
+	defer parent.Close()
+	return aside, parent.Sync()
+}
+
+// start is Start without the corrupt-log policy.
+func start(cfg Config, log *slog.Logger) (*Server, error) {
 	s := &Server{
 		cfg:      cfg,
 		log:      log,
