@@ -210,3 +210,44 @@ func TestLeavesTakeTurns(t *testing.T) {
 		}
 	}
 }
+
+// A node killed while it hands its ranges off finishes the leave when it
+// is restarted, and memdbd then exits 0 by itself, as after a leave asked
+// of it; no key is lost.
+func TestLeaveResumedAfterKill(t *testing.T) {
+	t.Parallel()
+	const rf = 3
+	c := startCluster(t, 4, rf)
+	c.waitNormal(moveDeadline)
+	kvs := sets("r", "resumed", 0, 300)
+	setAll(t, kvs, "-addr", c.addrs(1), "-consistency", "quorum")
+
+	go c.node(4).post("/v1/leave") // it dies with the node
+	start := time.Now()
+	for leaving := false; !leaving; {
+		var r ringView
+		if _, err := c.node(4).getJSON("/v1/ring", &r); err == nil {
+			for _, m := range r.Members {
+				leaving = leaving || m.ID == 4 && m.Phase == "leaving"
+			}
+		}
+		if time.Since(start) > moveDeadline {
+			t.Fatalf("node 4 did not turn leaving within %v of POST /v1/leave:\n%s", moveDeadline, c.dump())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.kill(4)
+	restart := time.Now()
+	c.start(4)
+	d := c.node(4).d
+	exited := c.waitExit(4, restart)
+	if !strings.Contains(d.log.String(), "a leave resumed after a restart") {
+		t.Errorf("node 4 exited without resuming its leave:\n%s", d.log)
+	}
+	settled := c.waitRing(ids(1, 2, 3), ids(4))
+	t.Logf("node 4 killed while leaving, restarted: it finished the leave and exited 0 %v after its restart; the ring showed it left %v later",
+		exited.Round(time.Millisecond), settled.Round(time.Millisecond))
+	for id := 1; id <= 3; id++ {
+		mustReadAll(t, kvs, "-addr", c.addrs(id), "-consistency", "all", "-no-routing")
+	}
+}

@@ -287,8 +287,14 @@ func (s *Server) loop() {
 			return
 		}
 		f()
-		if s.node != nil && s.node.Err() != nil {
+		switch {
+		case s.node == nil:
+		case s.node.Err() != nil:
 			s.requestShutdown(s.node.Err())
+		case s.node.Departed():
+			// A leave resumed after a restart ends here; one asked through
+			// the admin API ends in Leave, too.
+			s.requestShutdown(nil)
 		}
 	}
 }

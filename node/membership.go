@@ -444,6 +444,7 @@ func (n *Node) handOff(mv movement, done func(error)) {
 			case n.stopped:
 				return
 			case n.phase() == PhaseLeft:
+				n.departed = true
 				done(nil) // finished meanwhile
 				return
 			case n.phase() != PhaseLeaving:
@@ -456,7 +457,10 @@ func (n *Node) handOff(mv movement, done func(error)) {
 			}
 			n.setPhase(PhaseLeft)
 			n.giveMove(mv, 3)
-			n.env.Clock.AfterFunc(3*n.cfg.Gossip.ProbeInterval, func() { done(nil) })
+			n.env.Clock.AfterFunc(3*n.cfg.Gossip.ProbeInterval, func() {
+				n.departed = true
+				done(nil)
+			})
 		})
 	}
 	if left == 0 {

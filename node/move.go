@@ -143,6 +143,11 @@ func (n *Node) Normal() bool { return n.gossip != nil && n.phase() == PhaseNorma
 // ranges off (Leave, or a leave it resumed after a restart) and owns none.
 func (n *Node) HasLeft() bool { return n.gossip != nil && n.phase() == PhaseLeft }
 
+// Departed reports whether the node has finished leaving the cluster —
+// a Leave asked of it, or one it resumed after a restart — and the news
+// has had time to spread: the host should stop it now.
+func (n *Node) Departed() bool { return n.departed }
+
 // dropOwnLeave gives the movement lock back if it holds a leave of this
 // node that never began: Leave took the lock, and the node crashed before
 // it turned leaving (the operator's request died with it). Nothing else

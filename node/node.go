@@ -54,6 +54,9 @@ type Node struct {
 	// (move.go), which Leave waits for.
 	leaveAsked bool
 	dropping   bool
+	// departed is set once a leave (asked, or resumed after a restart)
+	// has finished and had time to spread: the host should stop the node.
+	departed bool
 	// fresh is set while the node has never been on the ring by its own
 	// log (and has seeds to join through); rebuilding while it rebuilds
 	// state it lost (rebuild.go).
