@@ -383,6 +383,8 @@
 //	   9  unsupported      a valid request this node cannot serve     no
 //	  10  shutting down    the node takes no new requests             no
 //	  11  contention       a CAS lost to other proposers; not applied no
+//	  12  stale ring       (peers) a request made on an older ring;   no
+//	                       nothing done, resend on the newer one
 //
 // A frame the receiver cannot trust ends the connection: the receiver sends
 // one Error frame with the matching code and closes, and the node goes on

@@ -36,13 +36,18 @@ const (
 	// competing proposers until its deadline, and certainly did not take
 	// effect; it is safe to retry.
 	CodeContention Code = 11
+	// CodeStaleRing: a peer's request was made on an older ring epoch than
+	// the node's, so it may have gone to the wrong replicas; nothing was
+	// done. Only peers send it: the coordinator learns the newer ring and
+	// sends the request again there.
+	CodeStaleRing Code = 12
 )
 
 var codeNames = map[Code]string{
 	CodeMalformed: "malformed", CodeTooLarge: "too large", CodeBadKey: "bad key",
 	CodeAuth: "auth refused", CodeUnknownKind: "unknown command", CodeUnavailable: "unavailable",
 	CodeUnknownOutcome: "unknown outcome", CodeInternal: "internal", CodeUnsupported: "unsupported",
-	CodeShuttingDown: "shutting down", CodeContention: "contention",
+	CodeShuttingDown: "shutting down", CodeContention: "contention", CodeStaleRing: "stale ring",
 }
 
 func (c Code) String() string {

@@ -24,6 +24,12 @@ type op struct {
 	groups [][]uint16 // replica sets that must each reach the level (groups)
 	acked  []uint16   // replicas that acknowledged the write or answered the read
 	failed []uint16   // replicas that said they could not
+	// Writes: the ring epoch the replicas were chosen at, the replicas
+	// that refused the write as made on an older ring than theirs, and
+	// whether a resend on the newer ring is scheduled (writeFenced).
+	epoch    uint64
+	stale    []uint16
+	resendAt bool
 	// Reads: each answer, and the newest version among them.
 	answers  []answer
 	newest   store.Version
@@ -74,19 +80,72 @@ func (n *Node) coordinateWrite(c net.ConnID, id uint64, key []byte, v store.Vers
 		o := n.newOp()
 		o.conn, o.req, o.write, o.level, o.key, o.groups = c, id, true, level, key, gs
 		o.entry = net.Entry{Key: key, Value: v.Value, Deleted: v.Deleted, Stamp: t}
-		o.asked = all
+		o.asked, o.epoch = all, n.view.epoch
 		o.timer = n.env.Clock.AfterFunc(n.cfg.RequestTimeout, func() { n.writeTimedOut(o) })
 		for _, r := range all {
-			switch {
-			case r == uint16(n.cfg.ID):
-				n.applyEntries([]net.Entry{o.entry}, func(err error) { n.writeAnswered(o, r, err) })
-			case n.up(r):
-				n.send(r, o.id, &net.Replicate{Epoch: n.view.epoch, Entries: []net.Entry{o.entry}})
-			default:
-				n.hint(r, o.entry)
-			}
+			n.sendWrite(o, r)
 		}
 	})
+}
+
+// sendWrite sends write o to replica r: applied here if r is this node,
+// sent if r is up, else hinted.
+func (n *Node) sendWrite(o *op, r uint16) {
+	switch {
+	case r == uint16(n.cfg.ID):
+		n.applyEntries([]net.Entry{o.entry}, func(err error) { n.writeAnswered(o, r, err) })
+	case n.up(r):
+		n.send(r, o.id, &net.Replicate{Epoch: o.epoch, Entries: []net.Entry{o.entry}})
+	default:
+		n.hint(r, o.entry)
+	}
+}
+
+// writeFenced handles replica r's refusal of write o as made on an older
+// ring than r's: nothing was applied there, and r has just sent this node
+// the membership it lacks (fenced). Once this node's ring has moved on, the
+// write goes again to the key's replicas on the new ring that have not
+// acknowledged it — a range movement does not turn writes made meanwhile
+// into unknown outcomes. Until then, or if the ring does not move before
+// the deadline, r counts as not having answered.
+func (n *Node) writeFenced(o *op, r uint16) {
+	if n.ops[o.id] != o || slices.Contains(o.acked, r) || slices.Contains(o.stale, r) {
+		return
+	}
+	o.stale = append(o.stale, r)
+	if !o.resendAt {
+		o.resendAt = true
+		n.env.Clock.AfterFunc(n.cfg.Gossip.ProbeInterval/4, func() { n.resendWrite(o) })
+	}
+}
+
+// resendWrite sends write o again on the node's ring, once it is newer
+// than the one o was sent on; until then it waits.
+func (n *Node) resendWrite(o *op) {
+	if n.ops[o.id] != o {
+		return
+	}
+	if n.view.epoch == o.epoch {
+		n.env.Clock.AfterFunc(n.cfg.Gossip.ProbeInterval/4, func() { n.resendWrite(o) })
+		return
+	}
+	o.resendAt = false
+	gs, all := n.groups(o.key)
+	o.groups, o.epoch, o.stale = gs, n.view.epoch, nil
+	n.stats.WritesResent++
+	n.probe(ProbeWriteResent)
+	n.env.Log.Debug("write resent on a newer ring", "key", string(o.key), "epoch", o.epoch, "replicas", all)
+	for _, r := range all {
+		if slices.Contains(o.acked, r) {
+			continue
+		}
+		o.failed = slices.DeleteFunc(o.failed, func(id uint16) bool { return id == r })
+		if !slices.Contains(o.asked, r) {
+			o.asked = append(o.asked, r)
+		}
+		n.sendWrite(o, r)
+	}
+	n.writeDecide(o, nil)
 }
 
 // reachable checks, before anything is sent, that enough replicas are up
@@ -130,6 +189,13 @@ func (n *Node) writeAnswered(o *op, r uint16, err error) {
 	} else {
 		o.acked = append(o.acked, r)
 	}
+	n.writeDecide(o, err)
+}
+
+// writeDecide answers write o's client once its replicas' answers decide
+// it, and forgets o once every replica asked has answered; err is the
+// last refusal, if any.
+func (n *Node) writeDecide(o *op, err error) {
 	switch {
 	case o.replied:
 	case met(o.groups, o.level, o.acked):
@@ -321,9 +387,12 @@ func (n *Node) peerAnswer(from uint16, f net.Frame) {
 		}
 	case *net.Error:
 		err := fmt.Errorf("node %d: %s", from, m)
-		if o.write {
+		switch {
+		case o.write && m.Code == net.CodeStaleRing:
+			n.writeFenced(o, from)
+		case o.write:
 			n.writeAnswered(o, from, err)
-		} else {
+		default:
 			n.repaired(o, from, err)
 		}
 	case *net.Value:

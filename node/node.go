@@ -107,6 +107,7 @@ type Stats struct {
 	RepairArcs      uint64 // arcs found to differ from a replica's, and pulled
 	RingChanges     uint64 // ring epochs seen
 	Fenced          uint64 // requests refused because they came from an older ring
+	WritesResent    uint64 // writes sent again on a newer ring after a replica refused the older one
 	// Paxos, as proposer: client requests (cas, serial reads and puts),
 	// attempts (ballots), phases (prepares and proposes: round trips),
 	// retries after a refusal, in-progress proposals finished, requests

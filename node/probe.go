@@ -108,6 +108,9 @@ const (
 	// has it on the ring (its disk was wiped or replaced) and rebuilt its
 	// state from its replicas before serving.
 	ProbeStateLost = "state-lost"
+	// ProbeWriteResent: a write that a replica refused as made on an older
+	// ring was sent again on the newer one the coordinator then learned.
+	ProbeWriteResent = "write-resent"
 )
 
 // Probes lists every probe by name, in the order of the constants.
@@ -120,7 +123,7 @@ var Probes = []string{
 	ProbeMoveLockTakeover, ProbeLeaveResumed,
 	ProbeRepairArcsDiffer, ProbeSyncBehindEpoch, ProbeFenced,
 	ProbeReadRepairWait, ProbeWriteUnknownPartial, ProbeCatchUpGap, ProbeSyncGaveUp,
-	ProbeStateLost,
+	ProbeStateLost, ProbeWriteResent,
 }
 
 // probe counts one arrival at the rare state name (one of Probes).

@@ -98,7 +98,7 @@ func (n *Node) fenced(from uint16, id uint64, epoch uint64) bool {
 	}
 	n.stats.Fenced++
 	n.probe(ProbeFenced)
-	n.send(from, id, &net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("stale ring: node %d is at epoch %d, the request was made at %d", n.cfg.ID, n.view.epoch, epoch)})
+	n.send(from, id, &net.Error{Code: net.CodeStaleRing, Message: fmt.Sprintf("node %d is at epoch %d, the request was made at %d", n.cfg.ID, n.view.epoch, epoch)})
 	return true
 }
 
