@@ -251,3 +251,49 @@ func TestLeaveResumedAfterKill(t *testing.T) {
 		mustReadAll(t, kvs, "-addr", c.addrs(id), "-consistency", "all", "-no-routing")
 	}
 }
+
+// A node that dies for good is removed through another one (POST
+// /v1/remove?id=N, refused while the node still looks alive): the others
+// take its ranges from the remaining replicas, every key is on all three
+// that remain, and the removed node, started again, finds it was removed
+// and exits 0.
+func TestRemoveDeadNode(t *testing.T) {
+	t.Parallel()
+	const rf = 3
+	c := startCluster(t, 4, rf)
+	c.waitNormal(moveDeadline)
+	kvs := sets("d", "dead", 0, 300)
+	setAll(t, kvs, "-addr", c.addrs(1), "-consistency", "quorum")
+
+	c.kill(4)
+	start := time.Now()
+	refused := 0
+	for {
+		code, body, err := c.node(1).post("/v1/remove?id=4")
+		if err == nil && code == 200 {
+			break
+		}
+		if err != nil || code != 409 || !strings.Contains(body, "alive") || time.Since(start) > moveDeadline {
+			t.Fatalf("POST /v1/remove?id=4: %d %q %v after %d refusals as alive\n%s", code, body, err, refused, c.dump())
+		}
+		refused++
+		time.Sleep(250 * time.Millisecond)
+	}
+	removed := time.Since(start)
+	settled := c.waitRing(ids(1, 2, 3), ids(4))
+	t.Logf("node 4 killed; POST /v1/remove answered 200 %v later (refused %d times while node 4 still looked alive); every ring showed it left %v after",
+		removed.Round(time.Millisecond), refused, settled.Round(time.Millisecond))
+	for id := 1; id <= 3; id++ {
+		st := c.waitKeys(id, len(kvs))
+		t.Logf("node %d: %d keys, streamed in %d entries", id, st.Keys, st.StreamedIn)
+		mustReadAll(t, kvs, "-addr", c.addrs(id), "-consistency", "one", "-no-routing")
+	}
+
+	restart := time.Now()
+	c.start(4)
+	d := c.node(4).d
+	c.waitExit(4, restart)
+	if !strings.Contains(d.log.String(), "removed from the ring") {
+		t.Errorf("node 4 stopped without saying it was removed:\n%s", d.log)
+	}
+}

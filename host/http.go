@@ -7,6 +7,7 @@ import (
 	stdnet "net"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/memdb/memdb/net"
@@ -119,6 +120,24 @@ func (s *Server) Status() Status {
 // ErrNotSupported means the node does not implement an admin operation
 // yet; the admin API answers 501.
 var ErrNotSupported = errors.New("not supported by this node")
+
+// Remove asks the node to take member id, dead for good, off the ring:
+// the members that gain its ranges take them from the other replicas
+// (node/remove.go). It waits until the member is marked left, or the
+// removal fails.
+func (s *Server) Remove(id uint16) error {
+	ch := make(chan error, 1)
+	s.post(func() { s.node.Remove(id, func(err error) { ch <- err }) })
+	select {
+	case err := <-ch:
+		if err != nil {
+			return fmt.Errorf("remove: %w", err)
+		}
+		return nil
+	case <-s.loopDone:
+		return errors.New("remove: the server stopped")
+	}
+}
 
 // Leave asks the node to leave the cluster (handing its ranges to the
 // nodes that take them over) and waits until it has, or has failed. Once
@@ -262,6 +281,21 @@ func (s *Server) startHTTP() error {
 	mux.HandleFunc("POST /v1/leave", func(w http.ResponseWriter, r *http.Request) {
 		err := s.Leave()
 		writeJSON(w, map[string]bool{"left": true}, err)
+	})
+	mux.HandleFunc("POST /v1/remove", func(w http.ResponseWriter, r *http.Request) {
+		id, err := strconv.ParseUint(r.URL.Query().Get("id"), 10, 16)
+		if err != nil || id == 0 {
+			w.WriteHeader(http.StatusBadRequest)
+			json.NewEncoder(w).Encode(map[string]string{"error": fmt.Sprintf("remove: id %q is not a node id 1..65535", r.URL.Query().Get("id"))})
+			return
+		}
+		err = s.Remove(uint16(id))
+		if errors.Is(err, node.ErrRemove) {
+			w.WriteHeader(http.StatusConflict)
+			json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, map[string]any{"removed": id}, err)
 	})
 	mux.HandleFunc("GET /v1/ring", func(w http.ResponseWriter, r *http.Request) {
 		ring, err := s.Ring()

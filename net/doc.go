@@ -122,8 +122,10 @@
 //	  73  PaxosKeys  peer     PaxosKeysReply or Error (Paxos repair of
 //	                          arcs that change hands)
 //	  74  PaxosKeysReply peer answers PaxosKeys
+//	  75  Take       peer     Done or Error (take arcs of a removed
+//	                          member from their remaining owners)
 //
-// Kinds 60 to 74 are peer messages: a node takes them only on a connection
+// Kinds 60 to 75 are peer messages: a node takes them only on a connection
 // that authenticated as a peer (role 2), and answers one on a client
 // connection with CodeUnknownKind. Peer messages are not tied to a
 // connection: a node sends each one on its own connection to the
@@ -279,6 +281,11 @@
 //	                                                   ballot (10), accepted
 //	                                                   ballot (10), accepted
 //	                                                   value (4 + bytes)
+//
+//	Take (75): as Digest, then
+//	12+16s      2  owner count o (at least 1)
+//	14+16s     2o  owners' node ids (not 0), the first to stream from
+//	14+16s+2o      end
 //
 //	CAS (14)
 //	offset      size  field

@@ -56,6 +56,8 @@ const (
 	// Paxos repair of moved arcs (paxosrepair.go).
 	KindPaxosKeys      Kind = 73
 	KindPaxosKeysReply Kind = 74
+	// Removal of a dead member (take.go).
+	KindTake Kind = 75
 )
 
 var kindNames = map[Kind]string{
@@ -66,7 +68,7 @@ var kindNames = map[Kind]string{
 	KindRead: "read", KindSync: "sync", KindSyncBatch: "sync-batch", KindCAS: "cas",
 	KindPrepare: "prepare", KindPromise: "promise", KindPropose: "propose", KindAccepted: "accepted",
 	KindPeek: "peek", KindAcceptorState: "acceptor-state", KindDigest: "digest", KindDigestReply: "digest-reply",
-	KindPaxosKeys: "paxos-keys", KindPaxosKeysReply: "paxos-keys-reply",
+	KindPaxosKeys: "paxos-keys", KindPaxosKeysReply: "paxos-keys-reply", KindTake: "take",
 }
 
 func (k Kind) String() string {
@@ -314,6 +316,8 @@ func newMessage(k Kind) Message {
 		return &PaxosKeys{}
 	case KindPaxosKeysReply:
 		return &PaxosKeysReply{}
+	case KindTake:
+		return &Take{}
 	}
 	return nil
 }

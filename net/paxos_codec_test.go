@@ -45,6 +45,8 @@ func paxosSamples() []sample {
 			cat([]byte{0, 0, 0, 0, 0, 0, 0, 3}, []byte{0, 0, 0, 0}, []byte{1})},
 		{"paxos keys reply", Frame{ID: 46, Msg: &PaxosKeysReply{Keys: [][]byte{[]byte("a"), []byte("bc")}}},
 			cat([]byte{0, 0, 0, 2}, []byte{0, 1, 'a'}, []byte{0, 2, 'b', 'c'}, []byte{0})},
+		{"take", Frame{ID: 47, Clock: testClock, Msg: &Take{Epoch: 3, Spans: []Span{{Start: 1, End: 2}}, From: []uint16{2, 5}}},
+			cat([]byte{0, 0, 0, 0, 0, 0, 0, 3}, []byte{0, 0, 0, 1}, []byte{0, 0, 0, 0, 0, 0, 0, 1}, []byte{0, 0, 0, 0, 0, 0, 0, 2}, []byte{0, 2, 0, 2, 0, 5})},
 		{"paxos keys reply states", Frame{ID: 46, Msg: &PaxosKeysReply{Keys: [][]byte{[]byte("a")}, States: []Acceptor{{Promised: clock.Timestamp{Counter: 9, Node: 2}, Accepted: clock.Timestamp{Counter: 9, Node: 2}, Value: []byte("v")}}}},
 			cat([]byte{0, 0, 0, 1}, []byte{0, 1, 'a'}, []byte{1}, ballot, ballot, []byte{0, 0, 0, 1, 'v'})},
 	}
@@ -77,6 +79,9 @@ func TestPaxosRejected(t *testing.T) {
 		{"digest reply trailing byte", raw(KindDigestReply, 5, cat([]byte{0, 0, 0, 0}, []byte{9})...), ErrMalformed},
 		{"paxos keys reply value without ballot", raw(KindPaxosKeysReply, 5, cat([]byte{0, 0, 0, 1}, []byte{0, 1, 'a'}, []byte{1}, ballot, zero, []byte{0, 0, 0, 1, 'v'})...), ErrMalformed},
 		{"paxos keys reply states missing", raw(KindPaxosKeysReply, 5, cat([]byte{0, 0, 0, 1}, []byte{0, 1, 'a'}, []byte{1})...), ErrMalformed},
+		{"take from no one", raw(KindTake, 5, cat(epoch, []byte{0, 0, 0, 0}, []byte{0, 0})...), ErrMalformed},
+		{"take from node 0", raw(KindTake, 5, cat(epoch, []byte{0, 0, 0, 0}, []byte{0, 1, 0, 0})...), ErrMalformed},
+		{"take owners past the end", raw(KindTake, 5, cat(epoch, []byte{0, 0, 0, 0}, []byte{0, 2, 0, 1})...), ErrMalformed},
 		{"paxos keys no states byte", raw(KindPaxosKeys, 5, cat(epoch, []byte{0, 0, 0, 0})...), ErrMalformed},
 		{"paxos keys states byte 2", raw(KindPaxosKeys, 5, cat(epoch, []byte{0, 0, 0, 0}, []byte{2})...), ErrMalformed},
 		{"paxos keys reply empty key", raw(KindPaxosKeysReply, 5, cat([]byte{0, 0, 0, 1}, []byte{0, 0, 0})...), ErrBadKey},

@@ -144,6 +144,12 @@ func (n *Node) absorb() {
 	if reView {
 		n.rebuildView()
 	}
+	if self, _ := n.gossip.Member(uint16(n.cfg.ID)); phaseOf(self.Ring) == PhaseLeft && !n.leftSelf && !n.departed {
+		// Another member removed this one (remove.go), or it left in a
+		// life its log forgot: its ranges are others' now, and it stops.
+		n.departed = true
+		n.env.Log.Warn("this node was removed from the ring (or left before a restart): stopping for good")
+	}
 }
 
 func (n *Node) rebuildView() {
@@ -169,8 +175,11 @@ func (n *Node) phase() Phase {
 // setPhase moves this node to phase p and spreads it.
 func (n *Node) setPhase(p Phase) {
 	m, _ := n.gossip.Member(uint16(n.cfg.ID))
-	if p == PhaseNormal {
+	switch p {
+	case PhaseNormal:
 		n.fresh = false // it took its ranges with their data
+	case PhaseLeft:
+		n.leftSelf = true
 	}
 	n.sendGossip(n.gossip.SetRing(nextVersion(m.Ring, p)))
 	n.absorb()
@@ -344,11 +353,16 @@ func (n *Node) turnNormal() {
 // every request is made on the joint ring or the new one, whose quorums
 // meet. Like a consistent range movement in Cassandra, a join waits while
 // a member is unreachable.
+//
+// A member the failure detector has declared dead is not asked: waiting
+// for it would block every movement, its own removal (remove.go) included.
+// It coordinates nothing while dead, and what it sends when it comes back,
+// from its old ring, replicas on the new one refuse (fenced).
 func (n *Node) confirmRing(done func(ok bool)) {
 	self := uint16(n.cfg.ID)
 	var others []uint16
 	for _, id := range sortedKeys(n.view.phase) {
-		if id != self {
+		if id != self && n.up(id) {
 			others = append(others, id)
 		}
 	}

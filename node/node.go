@@ -57,6 +57,8 @@ type Node struct {
 	// departed is set once a leave (asked, or resumed after a restart)
 	// has finished and had time to spread: the host should stop the node.
 	departed bool
+	// leftSelf is set once this node turned itself left (a leave's end).
+	leftSelf bool
 	// fresh is set while the node has never been on the ring by its own
 	// log (and has seeds to join through); rebuilding while it rebuilds
 	// state it lost (rebuild.go).
@@ -316,6 +318,8 @@ func (n *Node) Deliver(from net.NodeID, f net.Frame) {
 		n.digestFrom(id, f.ID, m)
 	case *net.PaxosKeys:
 		n.paxosKeysFrom(id, f.ID, m)
+	case *net.Take:
+		n.takeFor(id, f.ID, m)
 	case *net.Done, *net.Value, *net.Error, *net.SyncBatch, *net.Promise, *net.Accepted, *net.AcceptorState, *net.DigestReply, *net.PaxosKeysReply:
 		n.peerAnswer(id, f)
 	default:

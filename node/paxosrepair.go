@@ -32,7 +32,7 @@ func (n *Node) paxosRepair(shared map[uint16][]net.Span, done func(ok bool)) {
 	for _, k := range n.inProgress(all, false) {
 		keys[string(k)] = true
 	}
-	peers := sortedKeys(shared)
+	peers := slices.DeleteFunc(sortedKeys(shared), func(p uint16) bool { return p == uint16(n.cfg.ID) })
 	left, ok := len(peers), true
 	finish := func() {
 		if !ok {

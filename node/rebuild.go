@@ -32,7 +32,9 @@ import (
 //     that has any, and takes over, per key, the highest promise and the
 //     highest accepted proposal among the answers; then compares every arc
 //     with every owner and pulls what differs (values committed on one
-//     owner only). Every owner must answer, up or not.
+//     owner only). Every owner must answer, even one declared dead: one
+//     that holds the only other copy of a promise cannot be skipped (a
+//     dead one must come back, or be removed: remove.go).
 //   - Then it clears the flag and serves, and settles as a node that
 //     restarted would (a leave it was making goes on).
 //
@@ -68,9 +70,11 @@ func (n *Node) serving() bool {
 // servesState reports whether a peer's request m is answered from this
 // node's data or acceptors.
 func servesState(m net.Message) bool {
-	switch m.(type) {
-	case *net.Read, *net.Sync, *net.Prepare, *net.Propose, *net.Peek, *net.Digest, *net.PaxosKeys:
+	switch m := m.(type) {
+	case *net.Read, *net.Prepare, *net.Propose, *net.Peek, *net.Digest, *net.PaxosKeys:
 		return true
+	case *net.Sync:
+		return len(m.Spans) > 0 // one for no spans only confirms the ring epoch
 	}
 	return false
 }
@@ -136,7 +140,7 @@ func (n *Node) rebuild() {
 			again("stream")
 			return
 		}
-		owners := n.sharedArcs(false)
+		owners := n.ownersOf(false)
 		n.copyAcceptors(owners, func(ok bool) {
 			if n.stopped {
 				return

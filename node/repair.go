@@ -45,16 +45,14 @@ func (n *Node) antiEntropy() {
 }
 
 // repairAll compares this node's arcs with every replica it shares some
-// with that is up.
+// with.
 func (n *Node) repairAll() {
 	if n.stopped || n.err != nil || n.phase() != PhaseNormal {
 		return
 	}
 	shared := n.sharedArcs(false)
 	for _, p := range sortedKeys(shared) {
-		if n.up(p) {
-			n.compare(p, shared[p], func(bool) {})
-		}
+		n.compare(p, shared[p], func(bool) {})
 	}
 }
 
@@ -127,11 +125,23 @@ func (n *Node) scheduleAntiEntropy() {
 }
 
 // sharedArcs is, for each other member that owns some of the arcs this
-// node owns — or, if taking, will own once its join is done — those arcs.
-// Members the failure detector holds down are included: a movement or a
-// rebuild that must hear every owner waits for them rather than miss the
-// only other copy of a value or a promise.
+// node owns — or, if taking, will own once its join is done — those arcs,
+// but for members the failure detector has declared dead. Suspected ones
+// are included: a movement waits for an owner that may be back soon
+// rather than miss the only other copy of a value; one that is dead
+// would block every movement — its own removal included — for good.
 func (n *Node) sharedArcs(taking bool) map[uint16][]net.Span {
+	shared := n.ownersOf(taking)
+	for _, id := range sortedKeys(shared) {
+		if !n.up(id) {
+			delete(shared, id)
+		}
+	}
+	return shared
+}
+
+// ownersOf is sharedArcs with every owner, dead or not.
+func (n *Node) ownersOf(taking bool) map[uint16][]net.Span {
 	self := uint16(n.cfg.ID)
 	shared := map[uint16][]net.Span{}
 	for _, a := range n.view.arcs(n.cfg.ReplicationFactor) {

@@ -155,6 +155,29 @@ func TestLeaveSpreadsAndEpochsAgree(t *testing.T) {
 	if s.nodes[1].g.Remove(5) {
 		t.Error("removing a member already Left changed something")
 	}
+	if s.nodes[1].g.Move(5, 7) || s.nodes[1].g.Move(1, 7) {
+		t.Error("Move changed a member already Left, or this node itself")
+	}
+	// Before a removal marks a member Left, the remover moves it to a
+	// phase on the ring (odd versions only, and only up).
+	s.crash(6)
+	rest = without(rest, 6)
+	if s.nodes[1].g.Move(6, 2) || s.nodes[1].g.Move(6, 0) {
+		t.Error("Move took an even ring version, or a lower one")
+	}
+	if !s.nodes[1].g.Move(6, 5) {
+		t.Fatal("Move(6, 5) changed nothing")
+	}
+	if _, ok := s.runUntil(time.Minute, func() bool {
+		for _, a := range rest {
+			if m, _ := s.nodes[a].g.Member(6); m.Ring != 5 {
+				return false
+			}
+		}
+		return true
+	}); !ok {
+		t.Fatalf("node 6's move did not spread:\n%s", s.diff(rest))
+	}
 }
 
 // TestDeterministic runs one faulty scenario twice from one seed and

@@ -228,6 +228,21 @@ func (g *Gossip) Remove(id uint16) bool {
 	return true
 }
 
+// Move sets member id's ring version to ring, an odd one (a phase on the
+// ring), as an operator's removal of a dead member does before it marks it
+// Left, and queues the record to spread. It reports whether anything
+// changed: false for an unknown member, this node itself (which moves with
+// SetRing), a Left one, or a ring version that is even or not higher.
+func (g *Gossip) Move(id uint16, ring uint32) bool {
+	e, ok := g.members[id]
+	if !ok || e == g.self || e.m.State == Left || ring%2 == 0 || ring <= e.m.Ring {
+		return false
+	}
+	e.m.Ring = ring
+	g.updated(e)
+	return true
+}
+
 // Members returns every member known, self included, sorted by id.
 func (g *Gossip) Members() []Member {
 	ms := make([]Member, len(g.list))

@@ -1,0 +1,236 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/memdb/memdb/net"
+)
+
+// Removing a member that will not come back: dead for good, or lost with
+// its disk. Its ranges cannot be handed off by it, as a leave does, so the
+// node an operator asks (the remover) moves them from their other owners:
+//
+//   - it takes the movement lock for the member's leave (or, if the member
+//     died holding the lock for a movement of its own, that movement), and
+//     moves the member to leaving in gossip: from then on writes go to the
+//     members that gain its arcs, and reads still count it (as down);
+//   - once every other member has confirmed that ring, it asks each gainer
+//     to take its new arcs (Take): stream them from one remaining owner,
+//     then compare them with every other and pull what differs — a write
+//     acknowledged by the dead member and one other owner is on that one
+//     only;
+//   - it finishes every Paxos proposal in progress on those arcs, with the
+//     joint quorums of the movement (the dead member counts as silent);
+//   - then it marks the member left, and gives the lock back.
+//
+// A removed member that comes back finds itself left and stops
+// (ErrLeftCluster); a node that crashed mid-removal leaves the lock held
+// for the member's leave, and asking any node to remove it again goes on.
+// A joining member is simply marked left: its arcs never stopped being
+// their old owners'.
+
+// ErrRemove is what Remove answers when the member cannot be removed.
+var ErrRemove = errors.New("cannot remove the member")
+
+// takeTimeout bounds how long the remover waits for a gainer to take its
+// arcs (a stream and a comparison per owner); it asks again after that.
+const takeTimeout = 30
+
+// Remove takes member id off the ring for good (see above) and calls done
+// once it is marked left, or with why it cannot be removed. Until the
+// movement lock is free it waits.
+func (n *Node) Remove(id uint16, done func(error)) {
+	self := uint16(n.cfg.ID)
+	m, known := n.gossip.Member(id)
+	p := phaseOf(m.Ring)
+	switch {
+	case n.stopped:
+		return
+	case n.phase() != PhaseNormal || n.rebuilding:
+		done(fmt.Errorf("%w: only a normal member removes another (node %d is %v, rebuilding: %v)", ErrRemove, self, n.phase(), n.rebuilding))
+		return
+	case id == self:
+		done(fmt.Errorf("%w: node %d cannot remove itself: ask it to leave", ErrRemove, id))
+		return
+	case !known || p == PhaseNone || p == PhaseLeft:
+		done(fmt.Errorf("%w: node %d is not on the ring (it is %v)", ErrRemove, id, p))
+		return
+	case n.gossip.Alive(id):
+		done(fmt.Errorf("%w: node %d is alive: ask it to leave, or stop it first", ErrRemove, id))
+		return
+	}
+	want := movement{id: id, version: m.Ring, join: p == PhaseJoining}
+	if p == PhaseNormal {
+		want.version = nextVersion(m.Ring, PhaseLeaving)
+	}
+	n.takeMove(want, func(ok bool) {
+		if n.stopped {
+			return
+		}
+		if !ok {
+			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, func() { n.Remove(id, done) })
+			return
+		}
+		n.env.Log.Info("removing a member", "member", id, "movement", want.String())
+		if p == PhaseNormal && n.gossip.Move(id, want.version) {
+			n.absorb()
+		}
+		n.env.Clock.AfterFunc(3*n.cfg.Gossip.ProbeInterval, func() { n.removeArcs(want, done) })
+	})
+}
+
+// removeArcs moves removed member mv.id's arcs to the members that gain
+// them and finishes the removal; until it can, it tries again.
+func (n *Node) removeArcs(mv movement, done func(error)) {
+	if n.stopped {
+		return
+	}
+	again := func(step string) {
+		n.env.Log.Info("removal: will try again", "member", mv.id, "step", step)
+		n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, func() { n.removeArcs(mv, done) })
+	}
+	if m, _ := n.gossip.Member(mv.id); phaseOf(m.Ring) == PhaseLeft {
+		n.giveMove(mv, 5)
+		done(nil) // it came back and finished its leave, or another node removed it
+		return
+	}
+	if mv.join {
+		n.removed(mv, done)
+		return
+	}
+	n.confirmRing(func(ok bool) {
+		if !ok {
+			again("confirm the ring")
+			return
+		}
+		takes, owners := n.arcsOf(mv.id)
+		left, ok := len(takes), true
+		next := func() {
+			if !ok {
+				again("take the arcs")
+				return
+			}
+			n.paxosRepair(owners, func(ok bool) {
+				if !ok {
+					again("paxos repair")
+					return
+				}
+				n.removed(mv, done)
+			})
+		}
+		if left == 0 {
+			next()
+			return
+		}
+		for _, g := range sortedKeys(takes) {
+			for _, t := range takes[g] {
+				answer := func(took bool) {
+					ok = ok && took
+					if left--; left == 0 {
+						next()
+					}
+				}
+				if g == uint16(n.cfg.ID) {
+					n.take(t.Spans, t.From, answer)
+					continue
+				}
+				n.ask(g, t, takeTimeout*n.cfg.RequestTimeout, func(m net.Message) {
+					_, took := m.(*net.Done)
+					if !took {
+						n.env.Log.Info("removal: a gainer did not take its arcs", "gainer", g, "answer", describeAnswer(m))
+					}
+					answer(took)
+				})
+			}
+		}
+	})
+}
+
+// removed marks removed member mv.id left, gives the lock back, and calls
+// done once that has had time to spread.
+func (n *Node) removed(mv movement, done func(error)) {
+	if n.gossip.Remove(mv.id) {
+		n.absorb()
+	}
+	n.giveMove(mv, 5)
+	n.env.Log.Info("removed a member", "member", mv.id)
+	n.env.Clock.AfterFunc(3*n.cfg.Gossip.ProbeInterval, func() { done(nil) })
+}
+
+// arcsOf groups the arcs member id replicates on the read ring (the ring
+// with it) by the member that gains each on the write ring (without it)
+// and by their remaining owners, as Take requests (each gainer gets one per
+// set of owners), and lists the remaining owners' arcs for Paxos repair.
+func (n *Node) arcsOf(id uint16) (map[uint16][]*net.Take, map[uint16][]net.Span) {
+	takes := map[uint16][]*net.Take{}
+	owners := map[uint16][]net.Span{}
+	for _, a := range n.view.arcs(n.cfg.ReplicationFactor) {
+		if !slices.Contains(a.read, id) {
+			continue
+		}
+		from := slices.DeleteFunc(slices.Clone(a.read), func(o uint16) bool { return o == id })
+		for _, o := range from {
+			owners[o] = append(owners[o], a.span)
+		}
+		if len(from) == 0 {
+			continue // it was the only owner: its data is lost
+		}
+		for _, g := range a.write {
+			if slices.Contains(a.read, g) {
+				continue
+			}
+			i := slices.IndexFunc(takes[g], func(t *net.Take) bool { return slices.Equal(t.From, from) })
+			if i < 0 {
+				takes[g] = append(takes[g], &net.Take{Epoch: n.view.epoch, From: from})
+				i = len(takes[g]) - 1
+			}
+			takes[g][i].Spans = appendSpan(takes[g][i].Spans, a.span)
+		}
+	}
+	return takes, owners
+}
+
+// takeFor serves a remover's Take.
+func (n *Node) takeFor(from uint16, id uint64, m *net.Take) {
+	if n.otherRing(from, id, m.Epoch) {
+		return
+	}
+	n.take(m.Spans, m.From, func(ok bool) {
+		if ok {
+			n.send(from, id, &net.Done{})
+			return
+		}
+		n.send(from, id, &net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("node %d could not take the arcs from %v", n.cfg.ID, m.From)})
+	})
+}
+
+// take streams spans from one of owners (the first that is up and serves
+// them), then compares them with every other owner and pulls what
+// differs; done hears whether all of it succeeded.
+func (n *Node) take(spans []net.Span, owners []uint16, done func(ok bool)) {
+	self := uint16(n.cfg.ID)
+	others := slices.DeleteFunc(slices.Clone(owners), func(o uint16) bool { return o == self || !n.up(o) })
+	var from func(i int)
+	from = func(i int) {
+		if i == len(others) {
+			done(false)
+			return
+		}
+		n.pull(others[i], spans, nil, func(ok bool) {
+			if !ok {
+				from(i + 1)
+				return
+			}
+			rest := map[uint16][]net.Span{}
+			for _, o := range others {
+				if o != others[i] {
+					rest[o] = spans
+				}
+			}
+			n.compareAll(rest, done)
+		})
+	}
+	from(0)
+}
