@@ -270,17 +270,20 @@
 //	                  every key with          0     4  key count c
 //	                  acceptor state,         4        c keys in key order,
 //	                  with that state                  each a key (2 bytes
-//	13+16s         end                                 of length, then it):
-//	                                                   those with a proposal
-//	                                                   accepted and not
-//	                                                   committed (or, if
-//	                                                   states, any state)
-//	                                          …     1  states (0 or 1), then
+//	13+16s   4+a  after: 4 bytes of                    of length, then it):
+//	                  length a, then the               those with a proposal
+//	                  key the page starts              accepted and not
+//	                  after (a = 0: from               committed (or, if
+//	                  the first)                       states, any state)
+//	17+16s+a       end                        …     1  states (0 or 1), then
 //	                                                   if 1, per key in the
 //	                                                   same order: promised
 //	                                                   ballot (10), accepted
 //	                                                   ballot (10), accepted
 //	                                                   value (4 + bytes)
+//	                                          …     1  more (0 or 1): other
+//	                                                   keys follow the last
+//	                                                   (never with c = 0)
 //
 //	Take (75): as Digest, then
 //	12+16s      2  owner count o (at least 1)

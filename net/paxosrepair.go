@@ -14,19 +14,24 @@ import (
 
 // PaxosKeys asks a peer for the keys in Spans on which its acceptor holds
 // an accepted proposal newer than its committed version — or, if States,
-// for every key on which its acceptor holds any state, with that state.
-// Epoch is the asker's ring epoch: a peer on another ring refuses.
+// for every key on which its acceptor holds any state, with that state —
+// that sort after After (all of them if After is empty). Epoch is the
+// asker's ring epoch: a peer on another ring refuses.
 type PaxosKeys struct {
 	Epoch  uint64
 	Spans  []Span
 	States bool
+	After  []byte
 }
 
 // PaxosKeysReply answers PaxosKeys with those keys, in key order, and, if
-// asked, States: the acceptor state of each, in the same order.
+// asked, States: the acceptor state of each, in the same order. A reply
+// holds a page of them; More says others follow the last key (ask again
+// with it as After).
 type PaxosKeysReply struct {
 	Keys   [][]byte
 	States []Acceptor
+	More   bool
 }
 
 // Acceptor is one key's Paxos acceptor state: the ballot it promised and
@@ -42,13 +47,18 @@ func (*PaxosKeysReply) Kind() Kind { return KindPaxosKeysReply }
 
 func (m *PaxosKeys) appendBody(b []byte) []byte {
 	b = appendSpans(binary.BigEndian.AppendUint64(b, m.Epoch), m.Spans)
-	return appendBool(b, m.States)
+	b = appendBool(b, m.States)
+	return appendBytes(b, m.After)
 }
 
 func (m *PaxosKeys) decodeBody(d *decoder) {
 	m.Epoch = d.u64("epoch")
 	m.Spans = d.spans()
 	m.States = d.bool("states")
+	m.After = d.value()
+	if d.err == nil && len(m.After) > MaxKey {
+		d.fail("after key of %d bytes, over MaxKey", len(m.After))
+	}
 }
 
 func (m *PaxosKeysReply) appendBody(b []byte) []byte {
@@ -62,7 +72,7 @@ func (m *PaxosKeysReply) appendBody(b []byte) []byte {
 		b = appendTimestamp(b, s.Accepted)
 		b = appendBytes(b, s.Value)
 	}
-	return b
+	return appendBool(b, m.More)
 }
 
 func (m *PaxosKeysReply) decodeBody(d *decoder) {
@@ -72,17 +82,20 @@ func (m *PaxosKeysReply) decodeBody(d *decoder) {
 			m.Keys[i] = d.key()
 		}
 	}
-	if !d.bool("states") {
-		return
-	}
-	m.States = make([]Acceptor, len(m.Keys))
-	for i := range m.States {
-		s := &m.States[i]
-		s.Promised = d.timestamp("promised ballot")
-		s.Accepted = d.timestamp("accepted ballot")
-		s.Value = d.value()
-		if d.err == nil && s.Accepted.IsZero() && len(s.Value) != 0 {
-			d.fail("key %d: an accepted value of %d bytes without a ballot", i, len(s.Value))
+	if d.bool("states") {
+		m.States = make([]Acceptor, len(m.Keys))
+		for i := range m.States {
+			s := &m.States[i]
+			s.Promised = d.timestamp("promised ballot")
+			s.Accepted = d.timestamp("accepted ballot")
+			s.Value = d.value()
+			if d.err == nil && s.Accepted.IsZero() && len(s.Value) != 0 {
+				d.fail("key %d: an accepted value of %d bytes without a ballot", i, len(s.Value))
+			}
 		}
+	}
+	m.More = d.bool("more")
+	if d.err == nil && m.More && len(m.Keys) == 0 {
+		d.fail("a page with no key says more follow")
 	}
 }

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"maps"
 	"slices"
 
@@ -32,34 +33,53 @@ func (n *Node) paxosRepair(shared map[uint16][]net.Span, done func(ok bool)) {
 	for _, k := range n.inProgress(all, false) {
 		keys[string(k)] = true
 	}
-	peers := slices.DeleteFunc(sortedKeys(shared), func(p uint16) bool { return p == uint16(n.cfg.ID) })
-	left, ok := len(peers), true
-	finish := func() {
+	n.askPaxosKeys(shared, false, func(r *net.PaxosKeysReply) {
+		for _, k := range r.Keys {
+			keys[string(k)] = true
+		}
+	}, func(ok bool) {
 		if !ok {
 			done(false)
 			return
 		}
 		n.finishKeys(slices.Sorted(maps.Keys(keys)), done)
-	}
+	})
+}
+
+// askPaxosKeys asks every owner in shared (owner → arcs) but this node for
+// the keys of its arcs that PaxosKeys (with states) names, page by page,
+// giving each page to take; done hears whether every owner answered all.
+func (n *Node) askPaxosKeys(shared map[uint16][]net.Span, states bool, take func(*net.PaxosKeysReply), done func(ok bool)) {
+	peers := slices.DeleteFunc(sortedKeys(shared), func(p uint16) bool { return p == uint16(n.cfg.ID) })
+	left, ok := len(peers), true
 	if left == 0 {
-		finish()
+		done(true)
 		return
 	}
-	isReply := func(m net.Message) bool { _, ok := m.(*net.PaxosKeysReply); return ok }
+	isReply := func(m net.Message) bool {
+		r, ok := m.(*net.PaxosKeysReply)
+		return ok && (!states || len(r.States) == len(r.Keys))
+	}
 	for _, p := range peers {
-		n.askAgain(p, &net.PaxosKeys{Epoch: n.view.epoch, Spans: shared[p]}, isReply, func(m net.Message) {
-			if r, yes := m.(*net.PaxosKeysReply); yes {
-				for _, k := range r.Keys {
-					keys[string(k)] = true
+		var page func(after []byte)
+		page = func(after []byte) {
+			n.askAgain(p, &net.PaxosKeys{Epoch: n.view.epoch, Spans: shared[p], States: states, After: after}, isReply, func(m net.Message) {
+				if !isReply(m) {
+					n.env.Log.Debug("no paxos key list", "peer", p, "answer", describeAnswer(m))
+					ok = false
+				} else if r := m.(*net.PaxosKeysReply); r.More {
+					take(r)
+					page(r.Keys[len(r.Keys)-1])
+					return
+				} else {
+					take(r)
 				}
-			} else {
-				n.env.Log.Debug("paxos repair: no key list", "peer", p, "answer", describeAnswer(m))
-				ok = false
-			}
-			if left--; left == 0 {
-				finish()
-			}
-		})
+				if left--; left == 0 {
+					done(ok)
+				}
+			})
+		}
+		page(nil)
 	}
 }
 
@@ -119,14 +139,33 @@ func (n *Node) paxosKeysFrom(from uint16, id uint64, m *net.PaxosKeys) {
 	if n.otherRing(from, id, m.Epoch) {
 		return
 	}
-	keys := n.inProgress(m.Spans, m.States)
-	r := &net.PaxosKeysReply{Keys: keys}
+	r := &net.PaxosKeysReply{}
 	if m.States {
-		r.States = make([]net.Acceptor, len(keys))
-		for i, k := range keys {
+		r.States = []net.Acceptor{}
+	}
+	size := 0
+	for _, k := range n.inProgress(m.Spans, m.States) {
+		if len(m.After) > 0 && bytes.Compare(k, m.After) <= 0 {
+			continue
+		}
+		var s net.Acceptor
+		if m.States {
 			a := n.acceptors[string(k)]
-			r.States[i] = net.Acceptor{Promised: a.promised, Accepted: a.accepted, Value: a.value}
+			s = net.Acceptor{Promised: a.promised, Accepted: a.accepted, Value: a.value}
+		}
+		if size += len(k) + len(s.Value) + 32; len(r.Keys) > 0 && size > paxosKeysPage {
+			r.More = true
+			break
+		}
+		r.Keys = append(r.Keys, k)
+		if m.States {
+			r.States = append(r.States, s)
 		}
 	}
 	n.send(from, id, r)
 }
+
+// paxosKeysPage bounds the bytes of keys and values a PaxosKeysReply
+// carries, past its first key (which may hold a value of any size a frame
+// takes).
+const paxosKeysPage = 1 << 20

@@ -169,9 +169,16 @@ func (n *Node) rebuild() {
 // whether every owner answered and what it took is durable.
 func (n *Node) copyAcceptors(shared map[uint16][]net.Span, done func(ok bool)) {
 	got := map[string]net.Acceptor{}
-	peers := sortedKeys(shared)
-	left, ok := len(peers), true
-	finish := func() {
+	n.askPaxosKeys(shared, true, func(r *net.PaxosKeysReply) {
+		for i, k := range r.Keys {
+			cur, s := got[string(k)], r.States[i]
+			cur.Promised = cur.Promised.Max(s.Promised)
+			if cur.Accepted.Less(s.Accepted) {
+				cur.Accepted, cur.Value = s.Accepted, s.Value
+			}
+			got[string(k)] = cur
+		}
+	}, func(ok bool) {
 		if !ok {
 			done(false)
 			return
@@ -196,33 +203,7 @@ func (n *Node) copyAcceptors(shared map[uint16][]net.Span, done func(ok bool)) {
 		}
 		n.env.Log.Info("rebuild: took acceptor state over", "keys", len(got))
 		n.persist(recs, func() { done(true) })
-	}
-	if left == 0 {
-		finish()
-		return
-	}
-	isReply := func(m net.Message) bool { _, ok := m.(*net.PaxosKeysReply); return ok }
-	for _, p := range peers {
-		n.askAgain(p, &net.PaxosKeys{Epoch: n.view.epoch, Spans: shared[p], States: true}, isReply, func(m net.Message) {
-			r, yes := m.(*net.PaxosKeysReply)
-			if !yes || len(r.States) != len(r.Keys) {
-				n.env.Log.Debug("rebuild: no acceptor state", "peer", p, "answer", describeAnswer(m))
-				ok = false
-			} else {
-				for i, k := range r.Keys {
-					cur, s := got[string(k)], r.States[i]
-					cur.Promised = cur.Promised.Max(s.Promised)
-					if cur.Accepted.Less(s.Accepted) {
-						cur.Accepted, cur.Value = s.Accepted, s.Value
-					}
-					got[string(k)] = cur
-				}
-			}
-			if left--; left == 0 {
-				finish()
-			}
-		})
-	}
+	})
 }
 
 // rebuilt clears the rebuilding flag and, once that is durable, serves and
