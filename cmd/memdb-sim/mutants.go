@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -45,6 +46,22 @@ type mutantRun struct {
 	virtual time.Duration
 	incon   bool // the linearizability check ran out of time
 	err     error
+	res     *sim.Result // kept, with -out, until its trace is written
+}
+
+// checkMutant refuses a planted bug this binary cannot switch on: one it
+// was built without (no mutants tag), or one that does not exist.
+func checkMutant(name string) error {
+	switch {
+	case name == "":
+		return nil
+	case !node.MutantsBuilt():
+		return fmt.Errorf("this memdb-sim was built without the planted bugs; rebuild it with the mutants tag: " +
+			"go build -tags mutants -o bin/memdb-sim ./cmd/memdb-sim (make build does)")
+	case !slices.Contains(node.Mutants, name):
+		return usagef("unknown mutant %q (known: %v)", name, node.Mutants)
+	}
+	return nil
 }
 
 // tally is what one mutant's runs add up to, per scenario and in all.
@@ -68,13 +85,14 @@ func (t *tally) totals() (tried, caught int) {
 }
 
 func mutants(args []string, stdout, stderr io.Writer) (int, error) {
-	fs := newFlags("mutants", "mutants [-seeds N] [-seed N] [-scenario NAME|all] [-mutant NAME|all] [-j N] [-v]", stdout)
+	fs := newFlags("mutants", "mutants [-seeds N] [-seed N] [-scenario NAME|all] [-mutant NAME|all] [-j N] [-v] [-out DIR]", stdout)
 	n := fs.Int("seeds", 32, "seeds per scenario")
 	seed := fs.Uint64("seed", 1, "first seed")
 	scName := fs.String("scenario", "all", "run only on this scenario (each mutant runs on the scenarios that can see it)")
 	mName := fs.String("mutant", "all", "run only this planted bug")
 	par := fs.Int("j", defaultWorkers(), "runs at once (default: the number of cores)")
 	verbose := fs.Bool("v", false, "print every run that caught a mutant")
+	out := fs.String("out", "", "write the trace of each mutant's first catch in each scenario to DIR/<scenario>-<seed>-<mutant>/")
 	if err := parse(fs, args); err != nil {
 		return exitUsage, err
 	}
@@ -89,9 +107,8 @@ func mutants(args []string, stdout, stderr io.Writer) (int, error) {
 	if err := workers(*par); err != nil {
 		return exitUsage, err
 	}
-	if !node.MutantsBuilt() {
-		return exitUsage, fmt.Errorf("this memdb-sim was built without the planted bugs; rebuild it with the mutants tag: " +
-			"go build -tags mutants -o bin/memdb-sim ./cmd/memdb-sim (make build does)")
+	if err := checkMutant(node.MutantCanary); err != nil {
+		return exitUsage, err
 	}
 	scs := scenarios.All()
 	if *scName != "all" {
@@ -158,6 +175,9 @@ func mutants(args []string, stdout, stderr io.Writer) (int, error) {
 		res, err := sim.Run(p, sim.Options{CheckTimeout: mutantCheckTimeout})
 		r.verdict, r.reason, r.err = res.Verdict, res.Reason, err
 		r.virtual, r.incon = res.Stats.Virtual, res.Stats.CheckInconclusive
+		if *out != "" && r.mutant != "" && err == nil && res.Verdict != sim.Pass {
+			r.res = &res // its trace is written if it is the first catch
+		}
 	}
 	completed := func(i int) {
 		r := runs[i]
@@ -201,7 +221,18 @@ func mutants(args []string, stdout, stderr io.Writer) (int, error) {
 			t.caught[r.sc.Name]++
 			if _, ok := t.first[r.sc.Name]; !ok {
 				t.first[r.sc.Name] = r.seed
+				if r.res != nil {
+					dir := filepath.Join(*out, fmt.Sprintf("%s-%d-%s", r.sc.Name, r.seed, r.mutant))
+					_, notes := r.sc.Params(r.seed)
+					if err := sim.WriteArtifacts(dir, sim.NewTrace(r.sc.Name, notes, *r.res), *r.res); err != nil {
+						prog.printf(stderr, "error: writing the trace of %s caught by %s seed %d: %v\n", r.mutant, r.sc.Name, r.seed, err)
+						firstErr = err
+					} else {
+						prog.printf(stdout, "trace of %s caught by %s seed %d: %s\n", r.mutant, r.sc.Name, r.seed, filepath.Join(dir, "trace.json"))
+					}
+				}
 			}
+			r.res = nil
 			if t.firstS == "" || r.seed < t.firstN {
 				t.firstS, t.firstN, t.reason = r.sc.Name, r.seed, fmt.Sprintf("%s: %s", r.verdict, r.reason)
 			}

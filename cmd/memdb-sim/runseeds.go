@@ -23,7 +23,7 @@ type job struct {
 }
 
 func runSeeds(args []string, stdout, stderr io.Writer) (int, error) {
-	fs := newFlags("run", "run [-scenario NAME|all] [-seed N] [-seeds N] [-out DIR] [-keep] [-v] [-j N]", stdout)
+	fs := newFlags("run", "run [-scenario NAME|all] [-seed N] [-seeds N] [-out DIR] [-keep] [-v] [-j N] [-mutant NAME]", stdout)
 	name := fs.String("scenario", "all", "scenario to run, or all")
 	seed := fs.Uint64("seed", 1, "first seed")
 	n := fs.Int("seeds", 1, "number of consecutive seeds")
@@ -31,7 +31,11 @@ func runSeeds(args []string, stdout, stderr io.Writer) (int, error) {
 	keep := fs.Bool("keep", false, "keep traces of passing seeds too")
 	verbose := fs.Bool("v", false, "print every seed, not only failing ones")
 	par := fs.Int("j", defaultWorkers(), "seeds to run at once (default: the number of cores)")
+	mutant := fs.String("mutant", "", "run with this planted bug switched on (a binary built with -tags mutants; its traces replay with it)")
 	if err := parse(fs, args); err != nil {
+		return exitUsage, err
+	}
+	if err := checkMutant(*mutant); err != nil {
 		return exitUsage, err
 	}
 	switch {
@@ -72,7 +76,10 @@ func runSeeds(args []string, stdout, stderr io.Writer) (int, error) {
 	probes := newProbeTally()
 	task := func(i int) {
 		j := jobs[i]
-		j.res, j.notes, j.err = j.sc.Run(j.seed, sim.Options{})
+		var p sim.Params
+		p, j.notes = j.sc.Params(j.seed)
+		p.Mutant = *mutant
+		j.res, j.err = sim.Run(p, sim.Options{})
 		if j.err == nil && (j.res.Verdict != sim.Pass || *keep) {
 			j.dir = filepath.Join(*out, fmt.Sprintf("%s-%d", j.sc.Name, j.seed))
 			j.err = sim.WriteArtifacts(j.dir, sim.NewTrace(j.sc.Name, j.notes, j.res), j.res)
