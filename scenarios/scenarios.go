@@ -81,6 +81,25 @@ var all = []Scenario{
 		},
 	},
 	{
+		Name:        "chaos",
+		Description: "churn's cluster, workload and faults, plus processes paused (1 ms-10 s: deliveries, timers and requests wait, nothing lost), clocks jumping forward (1 ms-30 s: overdue timers fire at once) and clogged links (10 ms-5 s: messages held, then delivered in order) and, where every write is on two replicas or more, one node's disk wiped (it must rebuild from its replicas) and one node dead for good and removed by an operator; quorum visibility and convergence after heal",
+		Swarm: sim.Swarm{
+			Nodes: 4, MaxNodes: 7, MaxClients: 8, MaxKeys: 8,
+			Duration: 20 * time.Second, Liveness: 15 * time.Second,
+			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Partition, sim.Disk, sim.Join, sim.Leave, sim.Skew, sim.Pause, sim.Jump, sim.Clog, sim.Wipe, sim.Remove},
+		},
+	},
+	{
+		Name:        "cas-chaos",
+		Description: "cas-churn's cluster, Paxos workload and faults, plus processes paused (1 ms-10 s), clocks jumping forward (1 ms-30 s), clogged links (10 ms-5 s) and, with rf 3 and up, one node's disk wiped and one dead for good and removed; linearizable per key (Porcupine) and convergence after heal",
+		Swarm: sim.Swarm{
+			Nodes: 4, MaxNodes: 7, MaxClients: 8, MaxKeys: 4,
+			Duration: 20 * time.Second, Liveness: 15 * time.Second,
+			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Partition, sim.Disk, sim.Join, sim.Leave, sim.Skew, sim.Pause, sim.Jump, sim.Clog, sim.Wipe, sim.Remove},
+			Paxos:  true,
+		},
+	},
+	{
 		Name:        "lock",
 		Description: "3-7 nodes, 2-8 clients contending for one lock with serial reads and cas (take if free, hold, release) under the cluster's faults; mutual exclusion and linearizability",
 		Swarm: sim.Swarm{
@@ -88,6 +107,27 @@ var all = []Scenario{
 			Duration: 20 * time.Second, Liveness: 15 * time.Second,
 			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Partition, sim.Disk},
 			Lock:   true,
+		},
+	},
+	{
+		Name:        "cas-race",
+		Description: "3 nodes, replication factor 3, 2 clients on nodes 1 and 2 racing with cas and serial reads on one key once the cluster has formed (8 s), while node 3 crashes right after sending a promise (a quarter to all of the time) and restarts within 1 ms, over uneven links (0-10 ms extra per direction), fast syncs and short think times; linearizable (Porcupine) and convergence after heal",
+		Swarm: sim.Swarm{
+			Nodes: 3, MaxClients: 2, MaxKeys: 1,
+			Duration: 14 * time.Second, Liveness: 5 * time.Second,
+			Paxos:      true,
+			CrashAfter: []string{"promise"},
+			MinRF:      3,
+			Race: sim.Race{
+				Warmup:    8 * time.Second,
+				LinkDelay: 10 * time.Millisecond,
+				CrashRate: 1,
+				CrashDown: time.Millisecond,
+				CrashIdle: true,
+				ThinkMax:  5 * time.Millisecond,
+				SyncMax:   time.Millisecond,
+				NoPuts:    true,
+			},
 		},
 	},
 }

@@ -114,6 +114,9 @@ func (w *world) checkConvergence() (Verdict, string) {
 		if !ok {
 			return Pass, "" // a test double
 		}
+		if rb, ok := h.proc.(interface{ Rebuilding() bool }); ok && rb.Rebuilding() {
+			return Liveness, fmt.Sprintf("node %d is still rebuilding lost state %v after the heal", h.id, w.p.Liveness)
+		}
 		if nm, ok := h.proc.(interface{ Normal() bool }); ok && !nm.Normal() {
 			if w.now-w.ringChanged > Stuck {
 				return Liveness, fmt.Sprintf("membership stuck: node %d is not a normal member at the end, and the ring has not changed for %v", h.id, w.now-w.ringChanged)

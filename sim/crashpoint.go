@@ -39,6 +39,11 @@ type CrashPoint struct {
 	DownMax time.Duration `json:"down_max_ns,omitempty"`
 	// Max caps the crash points per run; 0 means no cap.
 	Max int `json:"max,omitempty"`
+	// Nodes, if set, are the only nodes a crash point may crash; sends by
+	// other nodes draw nothing.
+	Nodes []int `json:"nodes,omitempty"`
+	// From is when crash points start: sends before it draw nothing.
+	From time.Duration `json:"from_ns,omitempty"`
 }
 
 // On reports whether the crash point can fire.
@@ -52,11 +57,18 @@ func (c CrashPoint) String() string {
 	if c.Max > 0 {
 		s += fmt.Sprintf(", at most %d", c.Max)
 	}
+	if len(c.Nodes) > 0 {
+		s += fmt.Sprintf(", only nodes %v", c.Nodes)
+	}
+	if c.From > 0 {
+		s += fmt.Sprintf(", from %v", c.From)
+	}
 	return s
 }
 
-// validate checks c; the zero CrashPoint is valid.
-func (c CrashPoint) validate() error {
+// validate checks c in a world of nodes nodes; the zero CrashPoint is
+// valid.
+func (c CrashPoint) validate(nodes int) error {
 	switch {
 	case c.Rate < 0 || c.Rate > 1 || math.IsNaN(c.Rate):
 		return fmt.Errorf("crash point rate %g is not in [0, 1]", c.Rate)
@@ -68,6 +80,13 @@ func (c CrashPoint) validate() error {
 		return fmt.Errorf("crash point cap %d is negative", c.Max)
 	case c.Rate > 0 && len(c.After) == 0:
 		return fmt.Errorf("crash point rate %g names no message kind to crash after", c.Rate)
+	case c.From < 0:
+		return fmt.Errorf("crash point start %v is negative", c.From)
+	}
+	for _, id := range c.Nodes {
+		if id < 1 || id > nodes {
+			return fmt.Errorf("crash point node %d is not one of nodes 1..%d", id, nodes)
+		}
 	}
 	for _, name := range c.After {
 		if _, ok := peerKind(name); !ok {
@@ -115,7 +134,7 @@ type crashPoints struct {
 // time, after the node's code that sent m has returned.
 func (w *world) sentPeer(h *host, m net.Message) {
 	cp := w.p.CrashPoint
-	if !cp.On() || w.healed {
+	if !cp.On() || w.healed || w.now < cp.From {
 		return
 	}
 	if w.crashPts == nil {
@@ -126,7 +145,7 @@ func (w *world) sentPeer(h *host, m net.Message) {
 		}
 	}
 	c := w.crashPts
-	if !slices.Contains(c.kinds, m.Kind()) || cp.Max > 0 && c.scheduled >= cp.Max {
+	if !slices.Contains(c.kinds, m.Kind()) || cp.Max > 0 && c.scheduled >= cp.Max || len(cp.Nodes) > 0 && !slices.Contains(cp.Nodes, int(h.id)) {
 		return
 	}
 	if c.r.Float64() >= cp.Rate {

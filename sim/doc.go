@@ -37,15 +37,27 @@
 // client reconnects after a backoff. Requests to a crashed node are lost
 // with its connections; replies to a closed connection are dropped.
 //
+// # Faults
+//
+// A Fault is one scheduled event of a FaultKind (fault.go): a crash and
+// restart (unsynced writes lost or torn), a broken client connection, slow
+// links, partitions (symmetric, one-way, any side), disk faults (fsync
+// errors, a full disk), a join or a leave, clock skew (a rate), a process
+// pause (pause.go), a forward clock jump (jump.go), a clogged link
+// (clog.go) and a wiped disk (a node that must rebuild its state from its
+// replicas). Crash points (crashpoint.go) crash a node right after it sends
+// a chosen message; uneven links (links.go) keep one acceptor behind.
+//
 // # A run
 //
 // Run runs the fault phase (Params.Duration) with the workload on, then
-// heals everything (restarts crashed nodes, ends partitions and slow
-// links), runs the liveness window (Params.Liveness), stops the workload
+// heals everything (restarts crashed nodes, ends partitions, slow and
+// clogged links and pauses, sets clocks running true), runs the liveness window (Params.Liveness), stops the workload
 // and lets in-flight operations return or time out. Then it judges: a panic
 // in node code is verdict Panic; a history Porcupine cannot linearize (see
-// package linearize) is Safety; a client that completed nothing in the
-// liveness window is Liveness.
+// package linearize), or a lost acknowledged write, is Safety; a client
+// that completed nothing in the liveness window, replicas that did not
+// converge, or membership that stopped moving, is Liveness.
 //
 // Swarm.Draw derives Params from a seed: each seed switches fault kinds on
 // or off and draws every rate, and the schedule is drawn up front, so a

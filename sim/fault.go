@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -49,9 +50,39 @@ const (
 	// is on two replicas or more (replication factor 3 and up, writes
 	// above level one), so what it lost is somewhere else.
 	Wipe
+	// Pause stops Node's process for For (a GC pause, SIGSTOP, a stalled
+	// VM): it runs nothing meanwhile — no deliveries, timer callbacks, disk
+	// completions or client requests — and what arrives for it waits, in
+	// order, its connections open; at the end it handles all of it, its
+	// overdue timers included (its clock kept running). It loses nothing.
+	// A node that is not up is skipped (pause.go).
+	Pause
+	// Jump moves Node's clock forward by By at once, as a host suspend
+	// does: every timer whose time passed fires now. There are no
+	// backward jumps (jump.go says why).
+	Jump
+	// Clog holds every peer message on the link from Node to To (and back,
+	// unless OneWay) for For, then delivers what it held, in order, as a
+	// full TCP window or a congested switch port does; unlike a partition
+	// it loses nothing (clog.go).
+	Clog
+	// Remove powers Node off for good, as a machine that dies, and has
+	// an operator remove it through another node (retried each second
+	// while the failure detector does not hold it dead, into the liveness
+	// phase if need be): the others take its ranges from the remaining
+	// replicas. Once it is removed it is started again, finds itself
+	// removed, and stops. At most one a run, where a write acknowledged
+	// by the dead node is on another replica too (as for Wipe).
+	Remove
+	// A new kind goes at the end, with a faultNames entry and cases in
+	// String, validate, schedule, inject (and heal, if it lasts) and
+	// dropNodes (shrink.go). Numbers are not stored anywhere; names are.
 )
 
-var faultNames = [...]string{Crash: "crash", Break: "break", Slow: "slow", Partition: "partition", Disk: "disk", Join: "join", Leave: "leave", Skew: "skew", Wipe: "wipe"}
+var faultNames = [...]string{
+	Crash: "crash", Break: "break", Slow: "slow", Partition: "partition", Disk: "disk", Join: "join", Leave: "leave", Skew: "skew", Wipe: "wipe",
+	Pause: "pause", Jump: "jump", Clog: "clog", Remove: "remove",
+}
 
 func (k FaultKind) String() string {
 	if int(k) < len(faultNames) && faultNames[k] != "" {
@@ -76,7 +107,19 @@ func (k *FaultKind) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: unknown fault %q (want crash, break, slow, partition, disk, join, leave, skew or wipe)", ErrParams, b)
+	return fmt.Errorf("%w: unknown fault %q (want one of %s)", ErrParams, b, strings.Join(FaultKinds(), ", "))
+}
+
+// FaultKinds lists the name of every fault kind, in the order of their
+// numbers.
+func FaultKinds() []string {
+	var names []string
+	for _, n := range faultNames {
+		if n != "" {
+			names = append(names, n)
+		}
+	}
+	return names
 }
 
 // ParseFaultKind parses a fault kind's name.
@@ -89,12 +132,14 @@ func ParseFaultKind(s string) (FaultKind, error) {
 type Fault struct {
 	At     time.Duration `json:"at_ns"`
 	Kind   FaultKind     `json:"kind"`
-	For    time.Duration `json:"for_ns,omitempty"`  // Crash, Slow, Partition: how long it lasts
-	Node   int           `json:"node,omitempty"`    // Crash: which node
+	For    time.Duration `json:"for_ns,omitempty"`  // Crash, Slow, Partition, Disk, Skew, Wipe, Pause, Clog: how long it lasts
+	Node   int           `json:"node,omitempty"`    // Crash, Disk, Join, Leave, Skew, Pause, Jump: which node; Clog: from which
+	To     int           `json:"to,omitempty"`      // Clog: to which node
+	By     time.Duration `json:"by_ns,omitempty"`   // Jump: how far the clock jumps forward
 	Client int           `json:"client,omitempty"`  // Break: which client
 	Factor float64       `json:"factor,omitempty"`  // Slow: the latency multiplier
 	Side   []int         `json:"side,omitempty"`    // Partition: the nodes cut off
-	OneWay bool          `json:"one_way,omitempty"` // Partition: only Side→rest is cut
+	OneWay bool          `json:"one_way,omitempty"` // Partition: only Side→rest is cut; Clog: only Node→To is held
 	Rate   float64       `json:"rate,omitempty"`    // Disk: the probability a sync fails
 	Room   int64         `json:"room,omitempty"`    // Disk: bytes left before the disk is full (0: not full)
 }
@@ -120,8 +165,20 @@ func (f Fault) String() string {
 		s += fmt.Sprintf(" node %d", f.Node)
 	case Wipe:
 		s += fmt.Sprintf(" node %d, down for %v", f.Node, f.For)
+	case Remove:
+		s += fmt.Sprintf(" node %d (dies, then an operator removes it)", f.Node)
 	case Skew:
 		s += fmt.Sprintf(" node %d: clock ×%.2f for %v", f.Node, f.Factor, f.For)
+	case Pause:
+		s += fmt.Sprintf(" node %d for %v", f.Node, f.For)
+	case Jump:
+		s += fmt.Sprintf(" node %d: clock +%v", f.Node, f.By)
+	case Clog:
+		arrow := "⇄"
+		if f.OneWay {
+			arrow = "→"
+		}
+		s += fmt.Sprintf(" link %d%s%d for %v", f.Node, arrow, f.To, f.For)
 	}
 	return s
 }
@@ -141,7 +198,7 @@ func (f Fault) validate(p Params) error {
 		if f.Rate < 0 || f.Rate > 1 || math.IsNaN(f.Rate) || f.Room < 0 {
 			return fmt.Errorf("disk fault rate %g must be in [0, 1] and room %d not negative", f.Rate, f.Room)
 		}
-	case Join, Leave, Wipe:
+	case Join, Leave, Wipe, Remove:
 		if f.Node < 2 || f.Node > p.Nodes {
 			return fmt.Errorf("%s of node %d, but only nodes 2..%d may (node 1 is everyone's seed)", f.Kind, f.Node, p.Nodes)
 		}
@@ -151,6 +208,21 @@ func (f Fault) validate(p Params) error {
 		}
 		if f.Factor < 0.25 || f.Factor > 4 || math.IsNaN(f.Factor) {
 			return fmt.Errorf("skew factor %g is not in [0.25, 4]", f.Factor)
+		}
+	case Pause:
+		if f.Node < 1 || f.Node > p.Nodes {
+			return fmt.Errorf("pause of node %d, but nodes are 1..%d", f.Node, p.Nodes)
+		}
+	case Jump:
+		if f.Node < 1 || f.Node > p.Nodes {
+			return fmt.Errorf("clock jump of node %d, but nodes are 1..%d", f.Node, p.Nodes)
+		}
+		if f.By <= 0 || f.By > time.Hour {
+			return fmt.Errorf("clock jump by %v is not in (0, 1h] (clocks jump forward only)", f.By)
+		}
+	case Clog:
+		if f.Node < 1 || f.Node > p.Nodes || f.To < 1 || f.To > p.Nodes || f.Node == f.To {
+			return fmt.Errorf("clog of link %d→%d, but a link joins two distinct nodes of 1..%d", f.Node, f.To, p.Nodes)
 		}
 	case Break:
 		if f.Client < 1 || f.Client > p.Clients {
@@ -189,14 +261,14 @@ func schedule(r *rand.Rand, p Params, kinds []FaultKind) ([]Fault, []string) {
 		on := r.IntN(4) != 0
 		gap := time.Duration(uniform(r, int64(200*time.Millisecond), int64(10*time.Second)))
 		kr := rand.New(rand.NewPCG(r.Uint64(), r.Uint64()))
-		if k == Partition && p.Nodes < 2 || k == Join && p.Nodes < 3 || k == Leave && p.Nodes < 4 || k == Wipe && !wipeable(p) {
+		if (k == Partition || k == Clog) && p.Nodes < 2 || k == Join && p.Nodes < 3 || k == Leave && p.Nodes < 4 || (k == Wipe || k == Remove) && !wipeable(p) || k == Remove && p.Nodes < 4 {
 			on = false
 		}
 		if !on {
 			notes = append(notes, fmt.Sprintf("%s: off", k))
 			continue
 		}
-		if k == Join || k == Leave || k == Wipe {
+		if k == Join || k == Leave || k == Wipe || k == Remove {
 			fs := membership(kr, p, k)
 			faults = append(faults, fs...)
 			notes = append(notes, fmt.Sprintf("%s: on, %d", k, len(fs)))
@@ -223,6 +295,23 @@ func schedule(r *rand.Rand, p Params, kinds []FaultKind) ([]Fault, []string) {
 					continue // one skew at a time per machine
 				}
 				downUntil[f.Node] = at + f.For
+			case Pause:
+				// From a GC pause to a stalled VM: log-uniform, 1 ms-10 s.
+				f.Node = 1 + kr.IntN(p.Nodes)
+				f.For = logUniform(kr, time.Millisecond, 10*time.Second)
+				if at < downUntil[f.Node] {
+					continue // one pause at a time per process
+				}
+				downUntil[f.Node] = at + f.For
+			case Jump:
+				// From a hiccup to a host suspend: log-uniform, 1 ms-30 s.
+				f.Node = 1 + kr.IntN(p.Nodes)
+				f.By = logUniform(kr, time.Millisecond, 30*time.Second)
+			case Clog:
+				f.Node = 1 + kr.IntN(p.Nodes)
+				f.To = 1 + (f.Node+kr.IntN(p.Nodes-1))%p.Nodes // any node but Node
+				f.For = logUniform(kr, 10*time.Millisecond, 5*time.Second)
+				f.OneWay = kr.IntN(2) == 0
 			case Break:
 				f.Client = 1 + kr.IntN(p.Clients)
 			case Slow:
@@ -251,8 +340,27 @@ func schedule(r *rand.Rand, p Params, kinds []FaultKind) ([]Fault, []string) {
 			faults = append(faults, f)
 		}
 	}
+	// A wiped node and a dead one may share a key's replicas: with rf 3
+	// that is two of three acceptors' state gone, and Paxos on the key
+	// rightly stops for good (the wiped node cannot rebuild without the
+	// dead one's state, nor the dead one be removed without a quorum for
+	// the movement lock). A run keeps one of the two, drawn last so that
+	// no other kind's draws move.
+	if has(faults, Wipe) && has(faults, Remove) {
+		drop := Wipe
+		if r.IntN(2) == 0 {
+			drop = Remove
+		}
+		faults = slices.DeleteFunc(faults, func(f Fault) bool { return f.Kind == drop })
+		notes = append(notes, fmt.Sprintf("%s: dropped (a run wipes a node or removes one, not both)", drop))
+	}
 	slices.SortStableFunc(faults, func(a, b Fault) int { return cmp.Compare(a.At, b.At) })
 	return faults, notes
+}
+
+// has reports whether faults holds one of kind k.
+func has(faults []Fault, k FaultKind) bool {
+	return slices.ContainsFunc(faults, func(f Fault) bool { return f.Kind == k })
 }
 
 // membership draws the joins, the leave or the wipe of a run: one or two
@@ -260,10 +368,15 @@ func schedule(r *rand.Rand, p Params, kinds []FaultKind) ([]Fault, []string) {
 // thirds of the fault phase, or one node that leaves in its last two
 // thirds — never node 1 (everyone's seed) nor one of the two highest (which
 // may join late) — or one node but node 1 (which has no seed to learn it
-// lost its state from) wiped in the middle half, down for up to 2 s.
+// lost its state from) wiped in the second half (once the cluster has
+// likely formed), down for up to 2 s.
 func membership(r *rand.Rand, p Params, k FaultKind) []Fault {
+	if k == Remove {
+		at := time.Duration(uniform(r, int64(p.Duration/4), int64(p.Duration/2))).Round(time.Microsecond)
+		return []Fault{{At: at, Kind: Remove, Node: 2 + r.IntN(p.Nodes-3)}}
+	}
 	if k == Wipe {
-		at := time.Duration(uniform(r, int64(p.Duration/4), int64(p.Duration*3/4))).Round(time.Microsecond)
+		at := time.Duration(uniform(r, int64(p.Duration/2), int64(p.Duration*9/10))).Round(time.Microsecond)
 		down := time.Duration(uniform(r, int64(time.Millisecond), int64(2*time.Second))).Round(time.Microsecond)
 		return []Fault{{At: at, Kind: Wipe, Node: 2 + r.IntN(p.Nodes-1), For: down}}
 	}
@@ -279,8 +392,8 @@ func membership(r *rand.Rand, p Params, k FaultKind) []Fault {
 }
 
 // wipeable reports whether a run's shape lets a wipe lose nothing that
-// was acknowledged: every write on two replicas or more (a replication
-// factor of 3 at least, so that a quorum of the others survives too).
+// was acknowledged: every write on two replicas or more, and, with Paxos,
+// a quorum among the others (a replication factor of 3 at least).
 func wipeable(p Params) bool {
 	rf := min(max(p.RF, 1), p.Nodes)
 	return p.Nodes >= 3 && rf >= 3 && need(p.Client.WriteLevel, rf) >= 2
@@ -296,6 +409,13 @@ func lateNodes(faults []Fault) map[int]bool {
 		}
 	}
 	return late
+}
+
+// logUniform draws a duration in [lo, hi] whose logarithm is uniform (as
+// many in each decade), rounded to the microsecond.
+func logUniform(r *rand.Rand, lo, hi time.Duration) time.Duration {
+	d := time.Duration(math.Exp(between(r, math.Log(float64(lo)), math.Log(float64(hi)))))
+	return min(max(d.Round(time.Microsecond), lo), hi)
 }
 
 // expGap draws an exponentially distributed gap with the given mean,

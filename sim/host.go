@@ -39,6 +39,12 @@ type host struct {
 	rate    float64
 	clockAt time.Duration
 	skewAt  time.Duration
+	// The process is stopped (a Pause fault, pause.go): held is what
+	// arrived for it since pausedAt, in order; pauses numbers the pauses.
+	paused   bool
+	pausedAt time.Duration
+	held     []held
+	pauses   int
 }
 
 // local is what the machine's clock reads at virtual time now.
@@ -119,6 +125,7 @@ func (h *host) crash() {
 	}
 	w := h.w
 	h.up = false
+	h.unpause()
 	w.addProbes(h.proc)
 	h.proc = nil
 	h.downAt = w.now
@@ -166,7 +173,7 @@ func (h *host) scheduleDisk(f func()) {
 	h.diskAt = max(w.now+d, h.diskAt)
 	w.at(h.diskAt, evDisk, h.id, 0, nil, func() {
 		if h.alive(inc) {
-			w.callNode(h, f)
+			w.onNode(h, f)
 		}
 	})
 }
@@ -181,7 +188,7 @@ func (h *host) offloader(inc uint64) func(cost int, work, done func()) {
 		d := h.w.p.Disk.CompressPerKB * time.Duration(cost/1024+1)
 		h.w.after(d, evDisk, h.id, 0, nil, func() {
 			if h.alive(inc) {
-				h.w.callNode(h, done)
+				h.w.onNode(h, done)
 			}
 		})
 	}
@@ -204,7 +211,7 @@ func (c *vclock) AfterFunc(d time.Duration, f func()) clock.Timer {
 	}
 	e := h.w.after(max(d, 0), evTimer, h.id, 0, nil, func() {
 		if h.alive(inc) {
-			h.w.callNode(h, f)
+			h.w.onNode(h, f)
 		}
 	})
 	return vtimer{e}

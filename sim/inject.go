@@ -29,6 +29,23 @@ func (w *world) inject(f Fault) {
 				h.restart()
 			}
 		})
+	case Remove:
+		h := w.hosts[f.Node-1]
+		if !h.up || h.gone {
+			w.stats.FaultsSkipped++
+			return
+		}
+		if w.normalMembers() < 4 {
+			// The ring may be one of two or three nodes yet: a death for
+			// good there takes the majority of the movement lock's
+			// replicas with it, and no membership change — the removal
+			// included — can run again. Wait for a larger ring.
+			w.after(time.Second, evFault, h.id, 0, nil, func() { w.inject(f) })
+			return
+		}
+		h.crash()
+		h.gone = true // down for good, until it is removed
+		w.askRemove(&removal{h: h, since: w.now})
 	case Wipe:
 		h := w.hosts[f.Node-1]
 		if !h.up || h.gone {
@@ -83,6 +100,18 @@ func (w *world) inject(f Fault) {
 			Tag: fmt.Sprintf("node %d", h.id), Start: w.now, End: w.now + f.For, Description: fmt.Sprintf("clock ×%.2f", f.Factor),
 		})
 		w.after(f.For, evFaultEnd, h.id, 0, nil, func() { h.setRate(1) })
+	case Pause:
+		if !w.hosts[f.Node-1].pause(f.For) {
+			w.stats.FaultsSkipped++ // down, or paused already
+			return
+		}
+	case Jump:
+		if !w.hosts[f.Node-1].jump(f.By) {
+			w.stats.FaultsSkipped++ // down: nothing runs on its clock
+			return
+		}
+	case Clog:
+		w.clog(net.NodeID(f.Node), net.NodeID(f.To), f.OneWay, f.For)
 	case Join:
 		h := w.hosts[f.Node-1]
 		if h.inc > 0 {
@@ -101,7 +130,7 @@ func (w *world) inject(f Fault) {
 			return
 		}
 		inc, start := h.inc, w.now
-		w.callNode(h, func() {
+		w.onNode(h, func() {
 			l.Leave(func(err error) {
 				if err != nil {
 					// Not a normal member yet (still joining, say): an
@@ -155,8 +184,79 @@ func (w *world) inject(f Fault) {
 // leaver is a process that can be decommissioned (node.Node).
 type leaver interface{ Leave(done func(error)) }
 
-// heal ends the fault phase: crashed nodes restart, the network heals, and
-// no scheduled fault fires from now on.
+// remover is a process that can remove another member (node.Node).
+type remover interface {
+	Remove(id uint16, done func(error))
+}
+
+// normalMembers counts the nodes that are up and normal members.
+func (w *world) normalMembers() int {
+	n := 0
+	for _, h := range w.hosts {
+		if nm, ok := h.proc.(interface{ Normal() bool }); ok && h.up && !h.gone && nm.Normal() {
+			n++
+		}
+	}
+	return n
+}
+
+// removal is a Remove fault under way: the dead node, since when, and the
+// node asked to remove it (and its incarnation), if a request is out.
+type removal struct {
+	h     *host
+	since time.Duration
+	by    *host
+	inc   uint64
+	done  bool
+}
+
+// askRemove asks the lowest-numbered node that is up to remove dead node
+// r.h, as an operator would, unless a request is out to a node still
+// running; it looks again every second (a refusal — r.h not yet held
+// dead, another movement running — or an asker that crashed is asked
+// again), the heal notwithstanding. Once r.h is removed it is started
+// again: it finds itself removed and stops serving, and the checkers leave
+// it out.
+func (w *world) askRemove(r *removal) {
+	if r.done {
+		return
+	}
+	if r.by == nil || !r.by.alive(r.inc) {
+		r.by = nil
+		for _, o := range w.hosts {
+			if _, ok := o.proc.(remover); ok && o != r.h && o.up && !o.gone {
+				r.by, r.inc = o, o.inc
+				break
+			}
+		}
+		if by := r.by; by != nil {
+			w.onNode(by, func() {
+				by.proc.(remover).Remove(uint16(r.h.id), func(err error) {
+					if err != nil {
+						w.logger(by.id).Info("sim: the remove fault was refused; again in 1s", "member", r.h.id, "err", err)
+						r.by = nil
+						return
+					}
+					r.done = true
+					w.after(0, evFaultEnd, r.h.id, 0, nil, func() {
+						w.windows = append(w.windows, linearize.Window{
+							Tag: fmt.Sprintf("node %d", r.h.id), Start: r.since, End: w.now, Description: "dead, then removed",
+						})
+						w.stats.Removed++
+						r.h.gone = false
+						r.h.restart()
+					})
+				})
+			})
+		}
+	}
+	w.after(time.Second, evFault, r.h.id, 0, nil, func() { w.askRemove(r) })
+}
+
+// heal ends the fault phase: crashed nodes restart, the network heals
+// (clogged links deliver what they held), paused processes resume, and no
+// scheduled fault fires from now on. Clocks keep the lead a jump gave
+// them.
 func (w *world) heal() {
 	w.healed = true
 	for _, h := range w.hosts {
@@ -168,6 +268,10 @@ func (w *world) heal() {
 	}
 	for a := range w.cut {
 		clear(w.cut[a])
+	}
+	w.unclogAll()
+	for _, h := range w.hosts {
+		h.resume()
 	}
 	w.slowUntil = 0
 }

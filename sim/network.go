@@ -24,8 +24,9 @@ func (w *world) latency() time.Duration {
 }
 
 // sendPeer carries a peer datagram: it may be lost, duplicated, delayed
-// and reordered (each copy draws its own latency), and a partition drops it
-// when it is sent or when it would arrive.
+// and reordered (each copy draws its own latency), a partition drops it
+// when it is sent or when it would arrive, and a clog holds it from when
+// it would arrive until the clog ends (clog.go).
 func (w *world) sendPeer(from, to net.NodeID, b []byte) {
 	w.stats.PeerSent++
 	if int(to) < 1 || int(to) > len(w.hosts) || to == from {
@@ -43,16 +44,22 @@ func (w *world) sendPeer(from, to net.NodeID, b []byte) {
 		return
 	}
 	h := w.hosts[to-1]
+	var deliver func()
+	deliver = func() {
+		if w.clogged(from, to) {
+			w.holdPeer(from, to, deliver) // clog.go: it waits, in order
+			return
+		}
+		if !h.up || w.cut[from][to] {
+			w.stats.PeerDropped++
+			return
+		}
+		f := w.decode(b, fmt.Sprintf("peer message %d→%d", from, to))
+		w.stats.PeerDelivered++
+		w.onNode(h, func() { h.proc.Deliver(from, f) })
+	}
 	for range copies {
-		w.after(w.latency(), evPeer, to, uint64(from), b, func() {
-			if !h.up || w.cut[from][to] {
-				w.stats.PeerDropped++
-				return
-			}
-			f := w.decode(b, fmt.Sprintf("peer message %d→%d", from, to))
-			w.stats.PeerDelivered++
-			w.callNode(h, func() { h.proc.Deliver(from, f) })
-		})
+		w.after(w.latency()+w.linkDelay(int(from), int(to)), evPeer, to, uint64(from), b, deliver)
 	}
 }
 
@@ -105,7 +112,7 @@ func (w *world) request(c *conn, b []byte) {
 			return
 		}
 		f := w.decode(b, fmt.Sprintf("request on connection %d", c.id))
-		w.callNode(c.h, func() { c.h.proc.Request(c.id, f) })
+		w.onNode(c.h, func() { c.h.proc.Request(c.id, f) })
 	})
 }
 
@@ -145,7 +152,7 @@ func (w *world) breakConn(c *conn, why string, tellNode bool) {
 		h.conns = removeConn(h.conns, c)
 		w.after(detect(), evDisconnected, h.id, uint64(c.id), nil, func() {
 			if h.alive(inc) {
-				w.callNode(h, func() { h.proc.Disconnected(c.id) })
+				w.onNode(h, func() { h.proc.Disconnected(c.id) })
 			}
 		})
 	}

@@ -55,6 +55,9 @@ type NetParams struct {
 	// DetectMax bounds how long a side takes to notice a broken connection
 	// (drawn uniformly in [latency, latency+DetectMax]).
 	DetectMax time.Duration `json:"detect_max_ns"`
+	// Links slows some directed links between nodes (links.go); none by
+	// default.
+	Links []LinkDelay `json:"links,omitempty"`
 }
 
 // ClientParams shapes the simulated clients' workload.
@@ -76,6 +79,9 @@ type ClientParams struct {
 	// Lock replaces the mix: each client loops taking a lock with cas,
 	// holding it a while and releasing it, and mutual exclusion is checked.
 	Lock bool `json:"lock,omitempty"`
+	// Start is when the clients first connect (0: at once), so that a
+	// scenario can let its cluster form before the workload begins.
+	Start time.Duration `json:"start_ns,omitempty"`
 }
 
 // DiskParams shapes the in-memory disk.
@@ -115,14 +121,16 @@ func (p Params) Validate() error {
 	check(n.LatencySigma >= 0 && n.LatencySigma <= 5, "latency sigma must be 0..5, not %g", n.LatencySigma)
 	check(n.Loss >= 0 && n.Loss < 1 && n.Dup >= 0 && n.Dup < 1, "loss and dup must be in [0, 1)")
 	check(n.DetectMax >= 0, "detect_max must be non-negative")
+	errs = append(errs, validateLinks(n.Links, p.Nodes)...)
 	c := p.Client
 	check(c.ThinkMax >= 0 && c.Backoff >= 0, "think and backoff must be non-negative")
 	check(c.Timeout > 0, "client timeout must be positive, not %v", c.Timeout)
+	check(c.Start >= 0 && c.Start < p.Duration, "clients must start within the fault phase [0, %v), not at %v", p.Duration, c.Start)
 	check(c.Mix[0] >= 0 && c.Mix[1] >= 0 && c.Mix[2] >= 0 && c.Mix[3] >= 0 && c.CAS >= 0 && c.Mix[0]+c.Mix[1]+c.Mix[2]+c.Mix[3]+c.CAS > 0,
 		"the op mix %v and cas weight %d must be non-negative with a positive sum", c.Mix, c.CAS)
 	check(!c.Serial || c.Mix[2] == 0, "a serial workload has no deletes (mix %v)", c.Mix)
 	check(p.Disk.SyncMin >= 0 && p.Disk.SyncMax >= p.Disk.SyncMin, "disk sync delays must satisfy 0 <= min <= max")
-	if err := p.CrashPoint.validate(); err != nil {
+	if err := p.CrashPoint.validate(p.Nodes); err != nil {
 		errs = append(errs, err.Error())
 	}
 	for i, f := range p.Faults {
@@ -147,9 +155,15 @@ func (p Params) String() string {
 	n := p.Net
 	fmt.Fprintf(&b, "  network: latency %v + %v·e^(%.2f·N), cap %v; loss %.3f, dup %.3f; break detected within %v\n",
 		n.LatencyFloor, n.LatencyMedian, n.LatencySigma, n.LatencyMax, n.Loss, n.Dup, n.DetectMax)
+	if len(n.Links) > 0 {
+		fmt.Fprintf(&b, "  uneven links: %v\n", n.Links)
+	}
 	c := p.Client
 	fmt.Fprintf(&b, "  clients: think ≤%v, timeout %v, backoff ≤%v, mix get:set:delete:contains:cas %d:%d:%d:%d:%d, read %v, write %v",
 		c.ThinkMax, c.Timeout, c.Backoff, c.Mix[0], c.Mix[1], c.Mix[2], c.Mix[3], c.CAS, c.ReadLevel, c.WriteLevel)
+	if c.Start > 0 {
+		fmt.Fprintf(&b, ", connecting at %v", c.Start)
+	}
 	switch {
 	case c.Lock:
 		b.WriteString("; a lock taken and released with cas")

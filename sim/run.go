@@ -47,6 +47,7 @@ type Stats struct {
 	Restarts          int           `json:"restarts"`
 	Supervised        int           `json:"supervised_restarts"` // nodes restarted after they stopped themselves (a broken log)
 	Wipes             int           `json:"wipes,omitempty"`     // nodes whose disk a Wipe fault replaced
+	Removed           int           `json:"removed,omitempty"`   // dead nodes a Remove fault had removed
 	Connections       int           `json:"connections"`
 	ConnBreaks        int           `json:"conn_breaks"`
 	LateReplies       int           `json:"late_replies"`
@@ -61,6 +62,17 @@ type Stats struct {
 	// Probes is, for every coverage probe (node.Probes), how often the
 	// run's nodes reached its state (probes.go).
 	Probes map[string]uint64 `json:"probes"`
+
+	// What the Pause, Jump and Clog faults did: processes stopped and the
+	// events that waited for them (pause.go), clocks moved and the timers
+	// that fell due at once (jump.go), links held (one per direction) and
+	// the peer messages held on them (clog.go).
+	Pauses    int `json:"pauses,omitempty"`
+	PauseHeld int `json:"pause_held,omitempty"`
+	Jumps     int `json:"jumps,omitempty"`
+	JumpFired int `json:"jump_fired,omitempty"`
+	Clogs     int `json:"clogs,omitempty"`
+	ClogHeld  int `json:"clog_held,omitempty"`
 }
 
 // Result is the outcome of one run.

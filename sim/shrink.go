@@ -460,14 +460,19 @@ func (s *shrinker) nodes() {
 }
 
 // dropNodes returns faults without what refers to nodes above n: crashes,
-// disk faults, joins and leaves of them go, partitions lose them from
-// their side and go if the side is left empty or holding every node.
+// disk faults, joins, leaves, skews, pauses and jumps of them and clogs of
+// their links go; partitions lose them from their side and go if the side
+// is left empty or holding every node.
 func dropNodes(faults []Fault, n int) []Fault {
 	var out []Fault
 	for _, f := range faults {
 		switch f.Kind {
-		case Crash, Disk, Join, Leave:
+		case Crash, Disk, Join, Leave, Skew, Wipe, Remove, Pause, Jump:
 			if f.Node > n {
+				continue
+			}
+		case Clog:
+			if f.Node > n || f.To > n {
 				continue
 			}
 		case Partition:

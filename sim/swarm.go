@@ -33,6 +33,8 @@ type Swarm struct {
 	// more). Both draw from the "crashpoint/swarm" stream.
 	CrashAfter []string
 	MinRF      int
+	// Race sharpens a Paxos race (race.go); the zero Race is off.
+	Race Race
 }
 
 // Draw returns the parameters for seed: every rate is drawn from the
@@ -102,6 +104,9 @@ func (s Swarm) Draw(seed uint64) (p Params, notes []string) {
 	p.Faults, notes = schedule(Stream(seed, "faults"), p, s.Faults)
 	if len(s.CrashAfter) > 0 || s.MinRF > 0 {
 		notes = append(notes, s.drawCrashPoint(seed, &p))
+	}
+	if s.Race.on() {
+		notes = append(notes, s.Race.draw(seed, &p)...)
 	}
 	return p, notes
 }

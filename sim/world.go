@@ -65,6 +65,8 @@ type world struct {
 	slowFactor float64
 	cut        [][]bool // cut[a][b]: node a cannot send to node b
 
+	clogs [][]*clogLink // clogs[a][b]: the link a→b once a Clog fault touched it (clog.go)
+
 	healed   bool // the fault phase is over
 	stopping bool // the workload is over: clients issue nothing new
 
@@ -74,10 +76,14 @@ type world struct {
 	failure *failure // the first safety violation found while running
 
 	crashPts *crashPoints // crash-point state (crashpoint.go), made on first use
-	// ringChanged is when some node last moved to another ring epoch: a
-	// join or leave still under way at the end of a run is slow, not
-	// stuck, if the ring changed within Stuck of the end.
+	links    *linkDelays  // uneven-link state (links.go), made on first use
+	// ringChanged is when some node first reached the highest ring epoch
+	// any has (maxEpoch): a join or leave still under way at the end of a
+	// run is slow, not stuck, if the ring changed within Stuck of the end.
+	// A node that restarts into an older epoch, or one that catches up, is
+	// no change.
 	ringChanged time.Duration
+	maxEpoch    uint64
 }
 
 type failure struct {
@@ -125,7 +131,10 @@ func (w *world) callNode(h *host, f func()) {
 	f()
 	w.inNode = 0
 	if in, ok := h.proc.(inspectable); ok && h.up && in.Epoch() != h.epoch {
-		h.epoch, w.ringChanged = in.Epoch(), w.now
+		h.epoch = in.Epoch()
+		if h.epoch > w.maxEpoch {
+			w.maxEpoch, w.ringChanged = h.epoch, w.now
+		}
 	}
 	if h.up && h.proc != nil && h.proc.Err() != nil {
 		h.supervise()
@@ -149,7 +158,11 @@ func (w *world) run() (perr *panicError) {
 		}
 	}
 	for _, c := range w.clients {
-		c.connect()
+		if w.p.Client.Start > 0 {
+			w.after(w.p.Client.Start, evReconnect, c.h.id, uint64(c.idx), nil, c.connect)
+		} else {
+			c.connect()
+		}
 	}
 	for i, f := range w.p.Faults {
 		w.at(f.At, evFault, 0, uint64(i), nil, func() { w.inject(f) })
@@ -164,8 +177,26 @@ func (w *world) run() (perr *panicError) {
 		// is still on its way to the other replicas, and one a replica
 		// missed comes back as a hint after a request timeout.
 		w.runUntil(w.now + Settle)
+		// A ring change made just now is still spreading, and the data it
+		// moves with it: while the ring has changed within a Settle, or
+		// some node is behind on it, wait on (up to Stuck more).
+		for limit := w.now + Stuck; (w.now-w.ringChanged < Settle || w.epochBehind()) && w.now < limit; {
+			w.runUntil(w.now + Settle)
+		}
 	}
 	return nil
+}
+
+// epochBehind reports whether some node that is up and has not left is
+// at an older ring epoch than the highest any node has reached.
+func (w *world) epochBehind() bool {
+	for _, h := range w.hosts {
+		l, ok := h.proc.(interface{ HasLeft() bool })
+		if h.up && !h.gone && !(ok && l.HasLeft()) && h.epoch < w.maxEpoch {
+			return true
+		}
+	}
+	return false
 }
 
 // panicError is a panic recovered from the run.
