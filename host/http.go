@@ -1,6 +1,7 @@
 package host
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -123,9 +124,9 @@ var ErrNotSupported = errors.New("not supported by this node")
 
 // Remove asks the node to take member id, dead for good, off the ring:
 // the members that gain its ranges take them from the other replicas
-// (node/remove.go). It waits until the member is marked left, or the
-// removal fails.
-func (s *Server) Remove(id uint16) error {
+// (node/remove.go). It waits until the member is marked left, the removal
+// fails, or ctx ends (the removal goes on; asking again says it runs).
+func (s *Server) Remove(ctx context.Context, id uint16) error {
 	ch := make(chan error, 1)
 	s.post(func() { s.node.Remove(id, func(err error) { ch <- err }) })
 	select {
@@ -134,6 +135,8 @@ func (s *Server) Remove(id uint16) error {
 			return fmt.Errorf("remove: %w", err)
 		}
 		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("remove: stopped waiting (%w); the removal of node %d goes on", ctx.Err(), id)
 	case <-s.loopDone:
 		return errors.New("remove: the server stopped")
 	}
@@ -289,7 +292,7 @@ func (s *Server) startHTTP() error {
 			json.NewEncoder(w).Encode(map[string]string{"error": fmt.Sprintf("remove: id %q is not a node id 1..65535", r.URL.Query().Get("id"))})
 			return
 		}
-		err = s.Remove(uint16(id))
+		err = s.Remove(r.Context(), uint16(id))
 		if errors.Is(err, node.ErrRemove) {
 			w.WriteHeader(http.StatusConflict)
 			json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})

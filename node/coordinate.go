@@ -131,6 +131,9 @@ func (n *Node) resendWrite(o *op) {
 	}
 	o.resendAt = false
 	gs, all := n.groups(o.key)
+	// Replicas of the old ring that refused it and are none on the new one
+	// are not waited for (nor hinted): nothing was applied there.
+	o.asked = slices.DeleteFunc(o.asked, func(r uint16) bool { return slices.Contains(o.stale, r) && !slices.Contains(all, r) })
 	o.groups, o.epoch, o.stale = gs, n.view.epoch, nil
 	n.stats.WritesResent++
 	n.probe(ProbeWriteResent)

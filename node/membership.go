@@ -302,7 +302,7 @@ func (n *Node) finishJoin() {
 			again()
 			return
 		}
-		n.confirmRing(func(ok bool) {
+		n.confirmRing(0, func(ok bool) {
 			if n.stopped || n.phase() != PhaseJoining {
 				return
 			}
@@ -354,15 +354,17 @@ func (n *Node) turnNormal() {
 // meet. Like a consistent range movement in Cassandra, a join waits while
 // a member is unreachable.
 //
-// A member the failure detector has declared dead is not asked: waiting
-// for it would block every movement, its own removal (remove.go) included.
-// It coordinates nothing while dead, and what it sends when it comes back,
-// from its old ring, replicas on the new one refuse (fenced).
-func (n *Node) confirmRing(done func(ok bool)) {
+// Only a member being removed (except, remove.go) is not asked. One that
+// merely looks dead may be alive behind a partition, coordinating on the
+// old ring with replicas that are partitioned with it, where fencing
+// cannot reach: a movement waits for it (or for its removal; a join that
+// waits for a dead member holds the lock its removal needs, so the joiner
+// must be stopped and removed first).
+func (n *Node) confirmRing(except uint16, done func(ok bool)) {
 	self := uint16(n.cfg.ID)
 	var others []uint16
 	for _, id := range sortedKeys(n.view.phase) {
-		if id != self && n.up(id) {
+		if id != self && id != except {
 			others = append(others, id)
 		}
 	}

@@ -59,6 +59,8 @@ type Node struct {
 	departed bool
 	// leftSelf is set once this node turned itself left (a leave's end).
 	leftSelf bool
+	// removing are the members this node is removing (remove.go).
+	removing map[uint16]bool
 	// fresh is set while the node has never been on the ring by its own
 	// log (and has seeds to join through); rebuilding while it rebuilds
 	// state it lost (rebuild.go).
@@ -145,16 +147,17 @@ func New(cfg Config, env Env) (*Node, error) {
 		return nil, err
 	}
 	return &Node{
-		cfg:     cfg,
-		env:     env,
-		lamport: clock.NewLamport(uint16(cfg.ID), 0),
-		store:   store.New(),
-		known:   make(map[uint16]gossip.Member),
-		marks:   make(map[uint16]uint64),
-		ops:     make(map[uint64]*op),
-		calls:   make(map[uint64]*call),
-		hints:   make(map[uint16]*hintQueue),
-		waiting: make(map[uint64]func(net.Message)),
+		cfg:      cfg,
+		env:      env,
+		lamport:  clock.NewLamport(uint16(cfg.ID), 0),
+		store:    store.New(),
+		known:    make(map[uint16]gossip.Member),
+		marks:    make(map[uint16]uint64),
+		ops:      make(map[uint64]*op),
+		calls:    make(map[uint64]*call),
+		hints:    make(map[uint16]*hintQueue),
+		waiting:  make(map[uint64]func(net.Message)),
+		removing: make(map[uint16]bool),
 
 		acceptors: make(map[string]*acceptor),
 		unapplied: make(map[uint64][]oplog.Record),

@@ -56,13 +56,15 @@ func (n *Node) askPaxosKeys(shared map[uint16][]net.Span, states bool, take func
 		done(true)
 		return
 	}
-	isReply := func(m net.Message) bool {
-		r, ok := m.(*net.PaxosKeysReply)
-		return ok && (!states || len(r.States) == len(r.Keys))
-	}
 	for _, p := range peers {
 		var page func(after []byte)
 		page = func(after []byte) {
+			// A page must hold what was asked, and move past after.
+			isReply := func(m net.Message) bool {
+				r, ok := m.(*net.PaxosKeysReply)
+				return ok && (!states || len(r.States) == len(r.Keys)) &&
+					(len(r.Keys) == 0 || after == nil || bytes.Compare(r.Keys[0], after) > 0)
+			}
 			n.askAgain(p, &net.PaxosKeys{Epoch: n.view.epoch, Spans: shared[p], States: states, After: after}, isReply, func(m net.Message) {
 				if !isReply(m) {
 					n.env.Log.Debug("no paxos key list", "peer", p, "answer", describeAnswer(m))

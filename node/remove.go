@@ -40,8 +40,25 @@ const takeTimeout = 30
 
 // Remove takes member id off the ring for good (see above) and calls done
 // once it is marked left, or with why it cannot be removed. Until the
-// movement lock is free it waits.
+// movement lock is free it waits. One removal of a member runs at a time
+// on a node.
 func (n *Node) Remove(id uint16, done func(error)) {
+	if n.removing[id] {
+		done(fmt.Errorf("%w: node %d: a removal of it is already running on node %d", ErrRemove, id, n.cfg.ID))
+		return
+	}
+	n.removing[id] = true
+	n.tryRemove(id, func(err error) {
+		delete(n.removing, id)
+		done(err)
+	})
+}
+
+// tryRemove checks that member id can be removed, takes the movement lock
+// for it — for its leave, or for the movement it died holding — waiting
+// while another movement holds it, moves it to leaving and goes on with
+// removeArcs.
+func (n *Node) tryRemove(id uint16, done func(error)) {
 	self := uint16(n.cfg.ID)
 	m, known := n.gossip.Member(id)
 	p := phaseOf(m.Ring)
@@ -70,7 +87,7 @@ func (n *Node) Remove(id uint16, done func(error)) {
 			return
 		}
 		if !ok {
-			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, func() { n.Remove(id, done) })
+			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, func() { n.tryRemove(id, done) })
 			return
 		}
 		n.env.Log.Info("removing a member", "member", id, "movement", want.String())
@@ -100,13 +117,16 @@ func (n *Node) removeArcs(mv movement, done func(error)) {
 		n.removed(mv, done)
 		return
 	}
-	n.confirmRing(func(ok bool) {
+	n.confirmRing(mv.id, func(ok bool) {
 		if !ok {
 			again("confirm the ring")
 			return
 		}
 		takes, owners := n.arcsOf(mv.id)
-		left, ok := len(takes), true
+		left, ok := 0, true
+		for _, ts := range takes {
+			left += len(ts)
+		}
 		next := func() {
 			if !ok {
 				again("take the arcs")
@@ -170,7 +190,7 @@ func (n *Node) arcsOf(id uint16) (map[uint16][]*net.Take, map[uint16][]net.Span)
 		if !slices.Contains(a.read, id) {
 			continue
 		}
-		from := slices.DeleteFunc(slices.Clone(a.read), func(o uint16) bool { return o == id })
+		from := slices.Sorted(slices.Values(slices.DeleteFunc(slices.Clone(a.read), func(o uint16) bool { return o == id })))
 		for _, o := range from {
 			owners[o] = append(owners[o], a.span)
 		}

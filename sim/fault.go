@@ -74,6 +74,13 @@ const (
 	// removed, and stops. At most one a run, where a write acknowledged
 	// by the dead node is on another replica too (as for Wipe).
 	Remove
+	// Corrupt powers Node off, flips one bit in the first half of one of
+	// its log segments (a synced byte: media corruption) and restarts it
+	// after For. Replay finds the damage; the host then does what memdbd
+	// does with -on-corrupt rebuild: it sets the data aside (here: wipes
+	// the disk) and starts the node again, which rebuilds from its
+	// replicas. Where a wipe may run, and not with a removal.
+	Corrupt
 	// A new kind goes at the end, with a faultNames entry and cases in
 	// String, validate, schedule, inject (and heal, if it lasts) and
 	// dropNodes (shrink.go). Numbers are not stored anywhere; names are.
@@ -81,7 +88,7 @@ const (
 
 var faultNames = [...]string{
 	Crash: "crash", Break: "break", Slow: "slow", Partition: "partition", Disk: "disk", Join: "join", Leave: "leave", Skew: "skew", Wipe: "wipe",
-	Pause: "pause", Jump: "jump", Clog: "clog", Remove: "remove",
+	Pause: "pause", Jump: "jump", Clog: "clog", Remove: "remove", Corrupt: "corrupt",
 }
 
 func (k FaultKind) String() string {
@@ -163,7 +170,7 @@ func (f Fault) String() string {
 		s += fmt.Sprintf(" node %d: syncs fail at %.2f, room %d bytes, for %v", f.Node, f.Rate, f.Room, f.For)
 	case Join, Leave:
 		s += fmt.Sprintf(" node %d", f.Node)
-	case Wipe:
+	case Wipe, Corrupt:
 		s += fmt.Sprintf(" node %d, down for %v", f.Node, f.For)
 	case Remove:
 		s += fmt.Sprintf(" node %d (dies, then an operator removes it)", f.Node)
@@ -198,7 +205,7 @@ func (f Fault) validate(p Params) error {
 		if f.Rate < 0 || f.Rate > 1 || math.IsNaN(f.Rate) || f.Room < 0 {
 			return fmt.Errorf("disk fault rate %g must be in [0, 1] and room %d not negative", f.Rate, f.Room)
 		}
-	case Join, Leave, Wipe, Remove:
+	case Join, Leave, Wipe, Remove, Corrupt:
 		if f.Node < 2 || f.Node > p.Nodes {
 			return fmt.Errorf("%s of node %d, but only nodes 2..%d may (node 1 is everyone's seed)", f.Kind, f.Node, p.Nodes)
 		}
@@ -261,14 +268,14 @@ func schedule(r *rand.Rand, p Params, kinds []FaultKind) ([]Fault, []string) {
 		on := r.IntN(4) != 0
 		gap := time.Duration(uniform(r, int64(200*time.Millisecond), int64(10*time.Second)))
 		kr := rand.New(rand.NewPCG(r.Uint64(), r.Uint64()))
-		if (k == Partition || k == Clog) && p.Nodes < 2 || k == Join && p.Nodes < 3 || k == Leave && p.Nodes < 4 || (k == Wipe || k == Remove) && !wipeable(p) || k == Remove && p.Nodes < 4 {
+		if (k == Partition || k == Clog) && p.Nodes < 2 || k == Join && p.Nodes < 3 || k == Leave && p.Nodes < 4 || (k == Wipe || k == Remove || k == Corrupt) && !wipeable(p) || k == Remove && p.Nodes < 4 {
 			on = false
 		}
 		if !on {
 			notes = append(notes, fmt.Sprintf("%s: off", k))
 			continue
 		}
-		if k == Join || k == Leave || k == Wipe || k == Remove {
+		if k == Join || k == Leave || k == Wipe || k == Remove || k == Corrupt {
 			fs := membership(kr, p, k)
 			faults = append(faults, fs...)
 			notes = append(notes, fmt.Sprintf("%s: on, %d", k, len(fs)))
@@ -340,19 +347,34 @@ func schedule(r *rand.Rand, p Params, kinds []FaultKind) ([]Fault, []string) {
 			faults = append(faults, f)
 		}
 	}
-	// A wiped node and a dead one may share a key's replicas: with rf 3
-	// that is two of three acceptors' state gone, and Paxos on the key
-	// rightly stops for good (the wiped node cannot rebuild without the
-	// dead one's state, nor the dead one be removed without a quorum for
-	// the movement lock). A run keeps one of the two, drawn last so that
-	// no other kind's draws move.
-	if has(faults, Wipe) && has(faults, Remove) {
-		drop := Wipe
+	// Two nodes that lose their state for good (a wipe, a flipped bit, a
+	// death and removal) may share a key's replicas: with rf 3 that is two
+	// of three acceptors' state gone, and Paxos on the key rightly stops
+	// for good (neither can rebuild without the other's state, nor a dead
+	// one be removed without a quorum for the movement lock). A run keeps
+	// one such kind, drawn last so that no other kind's draws move.
+	var lossy []FaultKind
+	for _, k := range []FaultKind{Wipe, Corrupt, Remove} {
+		if has(faults, k) {
+			lossy = append(lossy, k)
+		}
+	}
+	if len(lossy) > 1 {
+		keep := lossy[r.IntN(len(lossy))]
+		faults = slices.DeleteFunc(faults, func(f Fault) bool { return f.Kind != keep && slices.Contains(lossy, f.Kind) })
+		notes = append(notes, fmt.Sprintf("%v: only %s kept (one node loses its state in a run)", lossy, keep))
+	}
+	// And a join waits for every member to confirm its ring, a dead one
+	// too, while it holds the movement lock that member's removal needs (an
+	// operator would stop the joiner first): a run joins late nodes or
+	// removes one, not both.
+	if has(faults, Join) && has(faults, Remove) {
+		drop := Join
 		if r.IntN(2) == 0 {
 			drop = Remove
 		}
 		faults = slices.DeleteFunc(faults, func(f Fault) bool { return f.Kind == drop })
-		notes = append(notes, fmt.Sprintf("%s: dropped (a run wipes a node or removes one, not both)", drop))
+		notes = append(notes, fmt.Sprintf("%s: dropped (a run joins late nodes or removes one, not both)", drop))
 	}
 	slices.SortStableFunc(faults, func(a, b Fault) int { return cmp.Compare(a.At, b.At) })
 	return faults, notes
@@ -375,10 +397,10 @@ func membership(r *rand.Rand, p Params, k FaultKind) []Fault {
 		at := time.Duration(uniform(r, int64(p.Duration/4), int64(p.Duration/2))).Round(time.Microsecond)
 		return []Fault{{At: at, Kind: Remove, Node: 2 + r.IntN(p.Nodes-3)}}
 	}
-	if k == Wipe {
+	if k == Wipe || k == Corrupt {
 		at := time.Duration(uniform(r, int64(p.Duration/2), int64(p.Duration*9/10))).Round(time.Microsecond)
 		down := time.Duration(uniform(r, int64(time.Millisecond), int64(2*time.Second))).Round(time.Microsecond)
-		return []Fault{{At: at, Kind: Wipe, Node: 2 + r.IntN(p.Nodes-1), For: down}}
+		return []Fault{{At: at, Kind: k, Node: 2 + r.IntN(p.Nodes-1), For: down}}
 	}
 	if k == Join {
 		fs := make([]Fault, 1+r.IntN(min(2, p.Nodes-2)))

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/memdb/memdb/clock"
@@ -11,6 +12,7 @@ import (
 	"github.com/memdb/memdb/linearize"
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node"
+	"github.com/memdb/memdb/node/oplog"
 )
 
 // host is one simulated machine. The process on it lives for one
@@ -39,6 +41,9 @@ type host struct {
 	rate    float64
 	clockAt time.Duration
 	skewAt  time.Duration
+	// corruptRand draws where a Corrupt fault flips a bit (made on first
+	// use).
+	corruptRand *rand.Rand
 	// The process is stopped (a Pause fault, pause.go): held is what
 	// arrived for it since pausedAt, in order; pauses numbers the pauses.
 	paused   bool
@@ -109,10 +114,48 @@ func (h *host) boot() {
 				h.gone = true
 				h.crash()
 			})
+		case errors.Is(err, oplog.ErrCorrupt):
+			// A Corrupt fault's flipped bit, found at replay: what memdbd
+			// does with -on-corrupt rebuild, it sets the data aside and
+			// starts on an empty directory (here the disk is wiped), and
+			// the node rebuilds from its replicas.
+			h.w.logger(h.id).Warn("sim: corrupt log at boot; starting on an empty disk to rebuild", "err", err)
+			h.w.stats.CorruptFound++
+			h.w.after(0, evFaultEnd, h.id, 0, nil, func() {
+				h.crash()
+				h.disk.Wipe()
+				h.restart()
+			})
 		case err != nil:
 			panic(fmt.Sprintf("node %d failed to boot: %v", h.id, err))
 		}
 	})
+}
+
+// flipBit flips one bit in the first half of one of the machine's log
+// segments, chosen from the "corrupt/<node>" stream (the disk draws which
+// bit): corruption a replay must find, short of the last record, which it
+// could not tell from a torn tail. It reports whether there was a segment
+// to corrupt.
+func (h *host) flipBit() bool {
+	names, _ := h.disk.List()
+	var segs []string
+	for _, n := range names {
+		if strings.HasSuffix(n, ".log") || strings.HasSuffix(n, ".base") {
+			if b, err := h.disk.ReadFile(n); err == nil && len(b) >= 2 {
+				segs = append(segs, n)
+			}
+		}
+	}
+	if len(segs) == 0 {
+		return false
+	}
+	if h.corruptRand == nil {
+		h.corruptRand = Stream(h.w.p.Seed, fmt.Sprintf("corrupt/%d", h.id))
+	}
+	name := segs[h.corruptRand.IntN(len(segs))]
+	b, _ := h.disk.ReadFile(name)
+	return h.disk.FlipBit(name, int64(h.corruptRand.IntN(len(b)/2))) == nil
 }
 
 // crash powers the machine off: the process is dropped, its connections

@@ -35,17 +35,35 @@ func (w *world) inject(f Fault) {
 			w.stats.FaultsSkipped++
 			return
 		}
-		if w.normalMembers() < 4 {
-			// The ring may be one of two or three nodes yet: a death for
-			// good there takes the majority of the movement lock's
-			// replicas with it, and no membership change — the removal
-			// included — can run again. Wait for a larger ring.
+		if n, all := w.normalMembers(); n < 4 || !all {
+			// Wait until the cluster has formed, with four members or
+			// more. On a ring of two or three a death for good takes the
+			// majority of the movement lock's replicas with it, and no
+			// membership change — the removal included — can run again;
+			// and a join under way waits for the dead member while it
+			// holds the lock its removal needs.
 			w.after(time.Second, evFault, h.id, 0, nil, func() { w.inject(f) })
 			return
 		}
 		h.crash()
 		h.gone = true // down for good, until it is removed
 		w.askRemove(&removal{h: h, since: w.now})
+	case Corrupt:
+		h := w.hosts[f.Node-1]
+		if !h.up || h.gone {
+			w.stats.FaultsSkipped++
+			return
+		}
+		h.crash()
+		if !h.flipBit() {
+			w.stats.FaultsSkipped++
+		}
+		inc := h.inc
+		w.after(f.For, evFaultEnd, h.id, 0, nil, func() {
+			if !h.up && h.inc == inc {
+				h.restart()
+			}
+		})
 	case Wipe:
 		h := w.hosts[f.Node-1]
 		if !h.up || h.gone {
@@ -189,15 +207,24 @@ type remover interface {
 	Remove(id uint16, done func(error))
 }
 
-// normalMembers counts the nodes that are up and normal members.
-func (w *world) normalMembers() int {
-	n := 0
+// normalMembers counts the nodes that are up and normal members, and
+// reports whether every node that is up and has not left is one.
+func (w *world) normalMembers() (n int, all bool) {
+	all = true
 	for _, h := range w.hosts {
-		if nm, ok := h.proc.(interface{ Normal() bool }); ok && h.up && !h.gone && nm.Normal() {
+		nm, ok := h.proc.(interface {
+			Normal() bool
+			HasLeft() bool
+		})
+		switch {
+		case !ok || !h.up || h.gone || nm.HasLeft():
+		case nm.Normal():
 			n++
+		default:
+			all = false
 		}
 	}
-	return n
+	return n, all
 }
 
 // removal is a Remove fault under way: the dead node, since when, and the

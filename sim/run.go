@@ -45,9 +45,10 @@ type Stats struct {
 	FaultsSkipped     int           `json:"faults_skipped"`
 	Crashes           int           `json:"crashes"`
 	Restarts          int           `json:"restarts"`
-	Supervised        int           `json:"supervised_restarts"` // nodes restarted after they stopped themselves (a broken log)
-	Wipes             int           `json:"wipes,omitempty"`     // nodes whose disk a Wipe fault replaced
-	Removed           int           `json:"removed,omitempty"`   // dead nodes a Remove fault had removed
+	Supervised        int           `json:"supervised_restarts"`     // nodes restarted after they stopped themselves (a broken log)
+	Wipes             int           `json:"wipes,omitempty"`         // nodes whose disk a Wipe fault replaced
+	Removed           int           `json:"removed,omitempty"`       // dead nodes a Remove fault had removed
+	CorruptFound      int           `json:"corrupt_found,omitempty"` // boots that found a Corrupt fault's flipped bit
 	Connections       int           `json:"connections"`
 	ConnBreaks        int           `json:"conn_breaks"`
 	LateReplies       int           `json:"late_replies"`

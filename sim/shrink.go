@@ -467,7 +467,7 @@ func dropNodes(faults []Fault, n int) []Fault {
 	var out []Fault
 	for _, f := range faults {
 		switch f.Kind {
-		case Crash, Disk, Join, Leave, Skew, Wipe, Remove, Pause, Jump:
+		case Crash, Disk, Join, Leave, Skew, Wipe, Remove, Corrupt, Pause, Jump:
 			if f.Node > n {
 				continue
 			}
