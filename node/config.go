@@ -41,6 +41,9 @@ type Config struct {
 	// with a replica's and pulls those that differ (repair.go); negative
 	// disables it.
 	AntiEntropy time.Duration
+	// HintBytes bounds the hints a coordinator keeps for one replica
+	// (hints.go); 0 means the default, 64 MiB.
+	HintBytes int
 	// Mutant names a planted bug to switch on (mutant.go). Only binaries
 	// built with the mutants tag accept one; it is for the simulator.
 	Mutant string
@@ -56,7 +59,8 @@ type Compaction struct {
 // DefaultConfig returns the defaults for node id.
 func DefaultConfig(id net.NodeID) Config {
 	return Config{ID: id, Vnodes: ring.DefaultVnodes, ReplicationFactor: 3, RequestTimeout: 2 * time.Second, Log: oplog.DefaultConfig(),
-		Compaction: Compaction{MinBytes: 64 << 20, Ratio: 2}, Gossip: gossip.DefaultConfig(), AntiEntropy: 10 * time.Second}
+		Compaction: Compaction{MinBytes: 64 << 20, Ratio: 2}, Gossip: gossip.DefaultConfig(), AntiEntropy: 10 * time.Second,
+		HintBytes: 64 << 20}
 }
 
 // Validate checks c and fills in defaults for zero durations.
@@ -70,6 +74,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RequestTimeout < 0 {
 		errs = append(errs, fmt.Errorf("request timeout must be positive, not %v", c.RequestTimeout))
+	}
+	if c.HintBytes < 0 {
+		errs = append(errs, fmt.Errorf("hint bound must not be negative, not %d bytes", c.HintBytes))
 	}
 	if c.Compaction.Ratio < 0 {
 		errs = append(errs, fmt.Errorf("compaction ratio must not be negative, not %v", c.Compaction.Ratio))
@@ -91,6 +98,9 @@ func (c *Config) Validate() error {
 	}
 	if c.AntiEntropy == 0 {
 		c.AntiEntropy = DefaultConfig(c.ID).AntiEntropy
+	}
+	if c.HintBytes == 0 {
+		c.HintBytes = DefaultConfig(c.ID).HintBytes
 	}
 	return errors.Join(errs...)
 }

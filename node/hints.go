@@ -10,14 +10,11 @@ import (
 // message or its answer was lost, or it refused) is kept by the
 // coordinator as a hint and replayed to that replica once the failure
 // detector sees it up, until it acknowledges. Hints live in memory and are
-// bounded per replica (maxHintBytes); a hint that would exceed the bound is
-// dropped and counted — catch-up on the replica's restart and read repair
-// cover what hints do not, and a coordinator that crashes loses its hints
-// the same way.
-const (
-	maxHintBytes = 64 << 20
-	hintBatch    = 256 << 10
-)
+// bounded per replica (Config.HintBytes); a hint that would exceed the
+// bound is dropped and counted — catch-up on the replica's restart, read
+// repair and anti-entropy cover what hints do not, and a coordinator that
+// crashes loses its hints the same way.
+const hintBatch = 256 << 10
 
 type hintQueue struct {
 	entries  []net.Entry
@@ -40,7 +37,7 @@ func (n *Node) hint(r uint16, e net.Entry) {
 		q = &hintQueue{}
 		n.hints[r] = q
 	}
-	if q.bytes+entrySize(e) > maxHintBytes {
+	if q.bytes+entrySize(e) > n.cfg.HintBytes {
 		n.stats.HintsDropped++
 		n.probe(ProbeHintDropped)
 		return

@@ -59,6 +59,9 @@ type Node struct {
 	departed bool
 	// leftSelf is set once this node turned itself left (a leave's end).
 	leftSelf bool
+	// sourceTurn counts failed catch-ups, to pull from other owners next
+	// (sync.go).
+	sourceTurn int
 	// removing are the members this node is removing (remove.go).
 	removing map[uint16]bool
 	// fresh is set while the node has never been on the ring by its own

@@ -93,24 +93,34 @@ func (n *Node) finishKeys(keys []string, done func(ok bool)) {
 		return
 	}
 	n.env.Log.Info("paxos repair: finishing proposals in progress", "keys", len(keys))
-	var next func(i int)
-	next = func(i int) {
+	var next func(i, tries int)
+	next = func(i, tries int) {
 		if i == len(keys) {
 			done(true)
 			return
 		}
 		n.repairKey([]byte(keys[i]), func(m net.Message) {
-			if _, ok := m.(*net.Value); !ok {
-				n.env.Log.Info("paxos repair: could not finish a proposal", "key", keys[i], "answer", describeAnswer(m))
+			if _, ok := m.(*net.Value); ok {
+				n.stats.PaxosRepaired++
+				next(i+1, 0)
+				return
+			}
+			n.env.Log.Info("paxos repair: could not finish a proposal", "key", keys[i], "tries", tries+1, "answer", describeAnswer(m))
+			if n.stopped || tries+1 >= repairKeyTries {
 				done(false)
 				return
 			}
-			n.stats.PaxosRepaired++
-			next(i + 1)
+			// A hot key can lose a round to its own clients: try it again
+			// on its own, before the whole movement step starts over.
+			n.env.Clock.AfterFunc(n.cfg.Gossip.ProbeInterval/4<<tries, func() { next(i, tries+1) })
 		})
 	}
-	next(0)
+	next(0, 0)
 }
+
+// repairKeyTries is how many rounds Paxos repair runs on one key before it
+// gives up on the step.
+const repairKeyTries = 3
 
 // repairKey runs a serial read of key as a full round (never the peek):
 // its prepare finds a proposal in progress at any quorum and finishes it.

@@ -20,7 +20,7 @@ const (
 	// restarted node are what must not be lost or applied twice.
 	ProbeHintAfterRestart = "hint-after-restart"
 	// ProbeHintDropped: a hint dropped because the replica's queue was
-	// over its bound (maxHintBytes). Needs a replica down while tens of
+	// over its bound (Config.HintBytes). Needs a replica down while tens of
 	// megabytes are written for it; catch-up and anti-entropy must cover
 	// the loss.
 	ProbeHintDropped = "hint-dropped"

@@ -224,29 +224,40 @@ func (n *Node) catchUp(marks []net.Mark, done func(ok bool)) {
 		n.pull(p, byPeer[p], marks, func(pulled bool) {
 			ok = ok && pulled
 			if left--; left == 0 {
+				if !ok {
+					n.sourceTurn++ // the next try starts from other owners
+				}
 				done(ok)
 			}
 		})
 	}
 }
 
-// source picks the owner to pull an arc from: the first one the failure
-// detector holds alive, else the first merely suspected one, else none.
+// source picks the owner to pull an arc from: among those the failure
+// detector holds alive (else those merely suspected), the first — or,
+// after catch-ups that failed, the next ones in turn, so that an owner
+// that keeps refusing (one rebuilding its own state, say) is not asked
+// forever. None if no owner but this node is up.
 func (n *Node) source(owners []uint16) uint16 {
 	self := uint16(n.cfg.ID)
-	var suspect uint16
+	var alive, suspect []uint16
 	for _, r := range owners {
 		if r == self || !n.up(r) {
 			continue
 		}
 		if m, _ := n.gossip.Member(r); m.State == gossip.Alive {
-			return r
-		}
-		if suspect == 0 {
-			suspect = r
+			alive = append(alive, r)
+		} else {
+			suspect = append(suspect, r)
 		}
 	}
-	return suspect
+	if len(alive) == 0 {
+		alive = suspect
+	}
+	if len(alive) == 0 {
+		return 0
+	}
+	return alive[n.sourceTurn%len(alive)]
 }
 
 // appendSpan adds s to ss, merging it with the last span if they touch.

@@ -55,3 +55,32 @@ func TestAntiEntropyConverges(t *testing.T) {
 		t.Errorf("no seed of %v diverged without anti-entropy: the test no longer shows what it is for; find seeds that do", seeds)
 	}
 }
+
+// A coordinator whose hints for a replica pass their bound drops the rest
+// (the hint-dropped probe); the replica still ends with every write, from
+// its catch-up when it restarts and from anti-entropy.
+func TestDroppedHintsConverge(t *testing.T) {
+	for seed := uint64(1); seed <= 3; seed++ {
+		sw := Swarm{Nodes: 3, MaxNodes: 3, MaxClients: 6, MaxKeys: 4, Duration: 16 * time.Second, Liveness: 15 * time.Second}
+		p, _ := sw.Draw(seed)
+		p.RF, p.Keys = 3, 300
+		// Level one both ways, so that clients keep writing while a replica
+		// is down (at all, reads would wait on it); convergence is what is
+		// checked.
+		p.Client.WriteLevel, p.Client.ReadLevel = net.One, net.One
+		p.Faults = []Fault{{At: 9 * time.Second, Kind: Crash, Node: 3, For: 4 * time.Second}}
+		res, err := Run(p, Options{NewProcess: func(cfg node.Config, env node.Env) (Process, error) {
+			cfg.HintBytes = 1 << 10
+			return NewNode(cfg, env)
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Verdict != Pass {
+			t.Errorf("seed %d: %s: %s", seed, res.Verdict, res.Reason)
+		}
+		if res.Stats.Probes[node.ProbeHintDropped] == 0 {
+			t.Errorf("seed %d: no hint dropped: the test no longer shows what it is for (probes %v, crashes %d)", seed, res.Stats.Probes, res.Stats.Crashes)
+		}
+	}
+}
