@@ -41,9 +41,11 @@ type Config struct {
 	// with a replica's and pulls those that differ (repair.go); negative
 	// disables it.
 	AntiEntropy time.Duration
-	// HintBytes bounds the hints a coordinator keeps for one replica
-	// (hints.go); 0 means the default, 64 MiB.
-	HintBytes int
+	// HintBytes and HintWindow bound the hints a coordinator keeps for one
+	// replica (hints.go): in bytes, and in how long a replica may go
+	// without taking its oldest hint; 0 means the defaults, 64 MiB and 3 h.
+	HintBytes  int
+	HintWindow time.Duration
 	// Mutant names a planted bug to switch on (mutant.go). Only binaries
 	// built with the mutants tag accept one; it is for the simulator.
 	Mutant string
@@ -60,7 +62,7 @@ type Compaction struct {
 func DefaultConfig(id net.NodeID) Config {
 	return Config{ID: id, Vnodes: ring.DefaultVnodes, ReplicationFactor: 3, RequestTimeout: 2 * time.Second, Log: oplog.DefaultConfig(),
 		Compaction: Compaction{MinBytes: 64 << 20, Ratio: 2}, Gossip: gossip.DefaultConfig(), AntiEntropy: 10 * time.Second,
-		HintBytes: 64 << 20}
+		HintBytes: 64 << 20, HintWindow: 3 * time.Hour}
 }
 
 // Validate checks c and fills in defaults for zero durations.
@@ -75,8 +77,8 @@ func (c *Config) Validate() error {
 	if c.RequestTimeout < 0 {
 		errs = append(errs, fmt.Errorf("request timeout must be positive, not %v", c.RequestTimeout))
 	}
-	if c.HintBytes < 0 {
-		errs = append(errs, fmt.Errorf("hint bound must not be negative, not %d bytes", c.HintBytes))
+	if c.HintBytes < 0 || c.HintWindow < 0 {
+		errs = append(errs, fmt.Errorf("hint bounds must not be negative, not %d bytes and %v", c.HintBytes, c.HintWindow))
 	}
 	if c.Compaction.Ratio < 0 {
 		errs = append(errs, fmt.Errorf("compaction ratio must not be negative, not %v", c.Compaction.Ratio))
@@ -101,6 +103,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HintBytes == 0 {
 		c.HintBytes = DefaultConfig(c.ID).HintBytes
+	}
+	if c.HintWindow == 0 {
+		c.HintWindow = DefaultConfig(c.ID).HintWindow
 	}
 	return errors.Join(errs...)
 }

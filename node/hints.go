@@ -2,6 +2,7 @@ package node
 
 import (
 	"slices"
+	"time"
 
 	"github.com/memdb/memdb/net"
 )
@@ -10,10 +11,13 @@ import (
 // message or its answer was lost, or it refused) is kept by the
 // coordinator as a hint and replayed to that replica once the failure
 // detector sees it up, until it acknowledges. Hints live in memory and are
-// bounded per replica (Config.HintBytes); a hint that would exceed the
-// bound is dropped and counted — catch-up on the replica's restart, read
-// repair and anti-entropy cover what hints do not, and a coordinator that
-// crashes loses its hints the same way.
+// bounded per replica, in bytes (Config.HintBytes) and in time
+// (Config.HintWindow: once a replica has taken none of its hints for that
+// long, as one down that long, no more are kept for it until it takes
+// some, as with Cassandra's max_hint_window); a hint over a bound is dropped
+// and counted — catch-up on the replica's restart, read repair and
+// anti-entropy cover what hints do not, and a coordinator that crashes
+// loses its hints the same way.
 const hintBatch = 256 << 10
 
 type hintQueue struct {
@@ -21,8 +25,10 @@ type hintQueue struct {
 	bytes    int
 	inflight bool // a batch is being replayed
 	// inc is the replica's gossip incarnation when the oldest entry was
-	// queued (for the hint-after-restart probe).
-	inc uint64
+	// queued (for the hint-after-restart probe); since is when the queue
+	// last started or last had a batch taken, by the node's clock.
+	inc   uint64
+	since time.Duration
 }
 
 func entrySize(e net.Entry) int { return len(e.Key) + len(e.Value) + 16 }
@@ -37,13 +43,13 @@ func (n *Node) hint(r uint16, e net.Entry) {
 		q = &hintQueue{}
 		n.hints[r] = q
 	}
-	if q.bytes+entrySize(e) > n.cfg.HintBytes {
+	if q.bytes+entrySize(e) > n.cfg.HintBytes || len(q.entries) > 0 && n.now()-q.since > n.cfg.HintWindow {
 		n.stats.HintsDropped++
 		n.probe(ProbeHintDropped)
 		return
 	}
 	if len(q.entries) == 0 {
-		q.inc = n.incarnation(r)
+		q.inc, q.since = n.incarnation(r), n.now()
 	}
 	q.entries = append(q.entries, e)
 	q.bytes += entrySize(e)
@@ -89,6 +95,7 @@ func (n *Node) replayHints() {
 				q.bytes -= entrySize(e)
 			}
 			q.entries = slices.Delete(q.entries, 0, count)
+			q.since = n.now() // the replica takes hints again
 			n.stats.HintsDelivered += uint64(count)
 			n.probeIf(n.incarnation(r) > q.inc, ProbeHintAfterRestart)
 			q.inc = n.incarnation(r) // what is left was queued by now

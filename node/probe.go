@@ -20,9 +20,9 @@ const (
 	// restarted node are what must not be lost or applied twice.
 	ProbeHintAfterRestart = "hint-after-restart"
 	// ProbeHintDropped: a hint dropped because the replica's queue was
-	// over its bound (Config.HintBytes). Needs a replica down while tens of
-	// megabytes are written for it; catch-up and anti-entropy must cover
-	// the loss.
+	// over its bounds (Config.HintBytes, HintWindow): tens of megabytes
+	// written for a replica, or one down for hours. Catch-up and
+	// anti-entropy must cover the loss.
 	ProbeHintDropped = "hint-dropped"
 	// ProbePaxosUnknownMinority: a round's proposal of the client's own
 	// value was accepted by some acceptors but fewer than a quorum, and
