@@ -302,7 +302,7 @@ func (n *Node) finishJoin() {
 			again()
 			return
 		}
-		n.confirmRing(0, func(ok bool) {
+		n.confirmRing(func(ok bool) {
 			if n.stopped || n.phase() != PhaseJoining {
 				return
 			}
@@ -354,17 +354,18 @@ func (n *Node) turnNormal() {
 // meet. Like a consistent range movement in Cassandra, a join waits while
 // a member is unreachable.
 //
-// Only a member being removed (except, remove.go) is not asked. One that
+// Only members this node is removing (remove.go) are not asked. One that
 // merely looks dead may be alive behind a partition, coordinating on the
 // old ring with replicas that are partitioned with it, where fencing
 // cannot reach: a movement waits for it (or for its removal; a join that
 // waits for a dead member holds the lock its removal needs, so the joiner
-// must be stopped and removed first).
-func (n *Node) confirmRing(except uint16, done func(ok bool)) {
+// must be stopped and removed first, and several dead members are removed
+// through one node, which skips them all).
+func (n *Node) confirmRing(done func(ok bool)) {
 	self := uint16(n.cfg.ID)
 	var others []uint16
 	for _, id := range sortedKeys(n.view.phase) {
-		if id != self && id != except {
+		if id != self && !n.removing[id] {
 			others = append(others, id)
 		}
 	}

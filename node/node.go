@@ -62,8 +62,10 @@ type Node struct {
 	// sourceTurn counts failed catch-ups, to pull from other owners next
 	// (sync.go).
 	sourceTurn int
-	// removing are the members this node is removing (remove.go).
+	// removing are the members this node is removing, and taking the Takes
+	// it runs for a remover, with who waits for each (remove.go).
 	removing map[uint16]bool
+	taking   map[string][]func(bool)
 	// fresh is set while the node has never been on the ring by its own
 	// log (and has seeds to join through); rebuilding while it rebuilds
 	// state it lost (rebuild.go).
@@ -161,6 +163,7 @@ func New(cfg Config, env Env) (*Node, error) {
 		hints:    make(map[uint16]*hintQueue),
 		waiting:  make(map[uint64]func(net.Message)),
 		removing: make(map[uint16]bool),
+		taking:   make(map[string][]func(bool)),
 
 		acceptors: make(map[string]*acceptor),
 		unapplied: make(map[uint64][]oplog.Record),

@@ -59,11 +59,20 @@ func (n *Node) askPaxosKeys(shared map[uint16][]net.Span, states bool, take func
 	for _, p := range peers {
 		var page func(after []byte)
 		page = func(after []byte) {
-			// A page must hold what was asked, and move past after.
+			// A page must hold what was asked, in key order, past after.
 			isReply := func(m net.Message) bool {
 				r, ok := m.(*net.PaxosKeysReply)
-				return ok && (!states || len(r.States) == len(r.Keys)) &&
-					(len(r.Keys) == 0 || after == nil || bytes.Compare(r.Keys[0], after) > 0)
+				if !ok || states && len(r.States) != len(r.Keys) || r.More && len(r.Keys) == 0 {
+					return false
+				}
+				prev := after
+				for _, k := range r.Keys {
+					if prev != nil && bytes.Compare(k, prev) <= 0 {
+						return false
+					}
+					prev = k
+				}
+				return true
 			}
 			n.askAgain(p, &net.PaxosKeys{Epoch: n.view.epoch, Spans: shared[p], States: states, After: after}, isReply, func(m net.Message) {
 				if !isReply(m) {
@@ -112,7 +121,11 @@ func (n *Node) finishKeys(keys []string, done func(ok bool)) {
 			}
 			// A hot key can lose a round to its own clients: try it again
 			// on its own, before the whole movement step starts over.
-			n.env.Clock.AfterFunc(n.cfg.Gossip.ProbeInterval/4<<tries, func() { next(i, tries+1) })
+			n.env.Clock.AfterFunc(n.cfg.Gossip.ProbeInterval/4<<tries, func() {
+				if !n.stopped {
+					next(i, tries+1)
+				}
+			})
 		})
 	}
 	next(0, 0)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/memdb/memdb/net"
 )
@@ -34,9 +35,15 @@ import (
 // ErrRemove is what Remove answers when the member cannot be removed.
 var ErrRemove = errors.New("cannot remove the member")
 
-// takeTimeout bounds how long the remover waits for a gainer to take its
-// arcs (a stream and a comparison per owner); it asks again after that.
-const takeTimeout = 30
+// takeWait is how long the remover first waits for a gainer to take its
+// arcs (a stream and a comparison per owner), in request timeouts, asking
+// again each request timeout (askTake); each time the step is tried again
+// it waits twice as long, up to takeWaitMax (a long stream gets the time
+// it needs).
+const (
+	takeWait    = 4
+	takeWaitMax = 32
+)
 
 // Remove takes member id off the ring for good (see above) and calls done
 // once it is marked left, or with why it cannot be removed. Until the
@@ -94,19 +101,19 @@ func (n *Node) tryRemove(id uint16, done func(error)) {
 		if p == PhaseNormal && n.gossip.Move(id, want.version) {
 			n.absorb()
 		}
-		n.env.Clock.AfterFunc(3*n.cfg.Gossip.ProbeInterval, func() { n.removeArcs(want, done) })
+		n.env.Clock.AfterFunc(3*n.cfg.Gossip.ProbeInterval, func() { n.removeArcs(want, 0, done) })
 	})
 }
 
 // removeArcs moves removed member mv.id's arcs to the members that gain
 // them and finishes the removal; until it can, it tries again.
-func (n *Node) removeArcs(mv movement, done func(error)) {
+func (n *Node) removeArcs(mv movement, tries int, done func(error)) {
 	if n.stopped {
 		return
 	}
 	again := func(step string) {
 		n.env.Log.Info("removal: will try again", "member", mv.id, "step", step)
-		n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, func() { n.removeArcs(mv, done) })
+		n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, func() { n.removeArcs(mv, tries+1, done) })
 	}
 	if m, _ := n.gossip.Member(mv.id); phaseOf(m.Ring) == PhaseLeft {
 		n.giveMove(mv, 5)
@@ -117,12 +124,25 @@ func (n *Node) removeArcs(mv movement, done func(error)) {
 		n.removed(mv, done)
 		return
 	}
-	n.confirmRing(mv.id, func(ok bool) {
+	n.confirmRing(func(ok bool) {
 		if !ok {
 			again("confirm the ring")
 			return
 		}
 		takes, owners := n.arcsOf(mv.id)
+		// A member this node is removing too is dead for good: as a gainer
+		// it takes nothing (its own removal hands its arcs on, from the
+		// owners that hold them).
+		for g := range takes {
+			if n.removing[g] {
+				delete(takes, g)
+			}
+		}
+		for o := range owners {
+			if n.removing[o] {
+				delete(owners, o) // nor is it asked for its Paxos state
+			}
+		}
 		left, ok := 0, true
 		for _, ts := range takes {
 			left += len(ts)
@@ -156,13 +176,8 @@ func (n *Node) removeArcs(mv movement, done func(error)) {
 					n.take(t.Spans, t.From, answer)
 					continue
 				}
-				n.ask(g, t, takeTimeout*n.cfg.RequestTimeout, func(m net.Message) {
-					_, took := m.(*net.Done)
-					if !took {
-						n.env.Log.Info("removal: a gainer did not take its arcs", "gainer", g, "answer", describeAnswer(m))
-					}
-					answer(took)
-				})
+				wait := time.Duration(min(takeWait<<min(tries, 8), takeWaitMax)) * n.cfg.RequestTimeout
+				n.askTake(g, t, wait, answer)
 			}
 		}
 	})
@@ -212,17 +227,55 @@ func (n *Node) arcsOf(id uint16) (map[uint16][]*net.Take, map[uint16][]net.Span)
 	return takes, owners
 }
 
-// takeFor serves a remover's Take.
+// askTake sends Take t to gainer g and calls done with whether g took the
+// arcs. A request unanswered for a request timeout is sent again (the
+// gainer joins the take already running: takeFor), until wait has passed.
+func (n *Node) askTake(g uint16, t *net.Take, wait time.Duration, done func(bool)) {
+	deadline := n.env.Clock.Now().Add(wait)
+	var try func()
+	try = func() {
+		n.ask(g, t, n.cfg.RequestTimeout, func(m net.Message) {
+			if _, took := m.(*net.Done); took {
+				done(true)
+				return
+			}
+			if m == nil && !n.stopped && n.env.Clock.Now().Before(deadline) {
+				try()
+				return
+			}
+			n.env.Log.Info("removal: a gainer did not take its arcs", "gainer", g, "answer", describeAnswer(m))
+			done(false)
+		})
+	}
+	try()
+}
+
+// takeFor serves a remover's Take. The same Take asked again while it runs
+// (its answer was lost, or it is long) joins it, and each asking is
+// answered when it ends.
 func (n *Node) takeFor(from uint16, id uint64, m *net.Take) {
 	if n.otherRing(from, id, m.Epoch) {
 		return
 	}
-	n.take(m.Spans, m.From, func(ok bool) {
+	answer := func(ok bool) {
 		if ok {
 			n.send(from, id, &net.Done{})
 			return
 		}
 		n.send(from, id, &net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("node %d could not take the arcs from %v", n.cfg.ID, m.From)})
+	}
+	key := fmt.Sprint(m.Epoch, m.Spans, m.From)
+	if waiting, running := n.taking[key]; running {
+		n.taking[key] = append(waiting, answer)
+		return
+	}
+	n.taking[key] = []func(bool){answer}
+	n.take(m.Spans, m.From, func(ok bool) {
+		waiting := n.taking[key]
+		delete(n.taking, key)
+		for _, a := range waiting {
+			a(ok)
+		}
 	})
 }
 

@@ -82,20 +82,20 @@ var all = []Scenario{
 	},
 	{
 		Name:        "chaos",
-		Description: "churn's cluster, workload and faults, plus processes paused (1 ms-10 s: deliveries, timers and requests wait, nothing lost), clocks jumping forward (1 ms-30 s: overdue timers fire at once) and clogged links (10 ms-5 s: messages held, then delivered in order) and, where every write is on two replicas or more, one node's disk wiped or a bit flipped in its log (it must rebuild from its replicas) and one node dead for good and removed by an operator; quorum visibility and convergence after heal",
+		Description: "churn's cluster, workload and faults, plus processes paused (1 ms-10 s: deliveries, timers and requests wait, nothing lost), clocks jumping forward (1 ms-30 s: overdue timers fire at once) and clogged links (10 ms-5 s: messages held, then delivered in order) and, where every write is on two replicas or more, one node's disk wiped or a bit flipped in its log (it must rebuild from its replicas) one node dead for good and removed by an operator, and majorities-ring partitions; quorum visibility and convergence after heal",
 		Swarm: sim.Swarm{
 			Nodes: 4, MaxNodes: 7, MaxClients: 8, MaxKeys: 8,
 			Duration: 20 * time.Second, Liveness: 15 * time.Second,
-			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Partition, sim.Disk, sim.Join, sim.Leave, sim.Skew, sim.Pause, sim.Jump, sim.Clog, sim.Wipe, sim.Remove, sim.Corrupt},
+			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Partition, sim.Disk, sim.Join, sim.Leave, sim.Skew, sim.Pause, sim.Jump, sim.Clog, sim.Wipe, sim.Remove, sim.Corrupt, sim.Majorities},
 		},
 	},
 	{
 		Name:        "cas-chaos",
-		Description: "cas-churn's cluster, Paxos workload and faults, plus processes paused (1 ms-10 s), clocks jumping forward (1 ms-30 s), clogged links (10 ms-5 s) and, with rf 3 and up, one node's disk wiped or a bit flipped in its log, and one dead for good and removed; linearizable per key (Porcupine) and convergence after heal",
+		Description: "cas-churn's cluster, Paxos workload and faults, plus processes paused (1 ms-10 s), clocks jumping forward (1 ms-30 s), clogged links (10 ms-5 s) and, with rf 3 and up, one node's disk wiped or a bit flipped in its log, one dead for good and removed, and majorities-ring partitions; linearizable per key (Porcupine) and convergence after heal",
 		Swarm: sim.Swarm{
 			Nodes: 4, MaxNodes: 7, MaxClients: 8, MaxKeys: 4,
 			Duration: 20 * time.Second, Liveness: 15 * time.Second,
-			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Partition, sim.Disk, sim.Join, sim.Leave, sim.Skew, sim.Pause, sim.Jump, sim.Clog, sim.Wipe, sim.Remove, sim.Corrupt},
+			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Partition, sim.Disk, sim.Join, sim.Leave, sim.Skew, sim.Pause, sim.Jump, sim.Clog, sim.Wipe, sim.Remove, sim.Corrupt, sim.Majorities},
 			Paxos:  true,
 		},
 	},

@@ -81,6 +81,12 @@ const (
 	// the disk) and starts the node again, which rebuilds from its
 	// replicas. Where a wipe may run, and not with a removal.
 	Corrupt
+	// Majorities cuts the network into a ring of overlapping majorities
+	// for For (Jepsen's majorities ring): with the nodes in the order Side
+	// lists them, each can reach itself and the nearest on either side
+	// that make a majority, and no one else — every node sees a majority,
+	// no two the same one. Four nodes or more.
+	Majorities
 	// A new kind goes at the end, with a faultNames entry and cases in
 	// String, validate, schedule, inject (and heal, if it lasts) and
 	// dropNodes (shrink.go). Numbers are not stored anywhere; names are.
@@ -88,7 +94,7 @@ const (
 
 var faultNames = [...]string{
 	Crash: "crash", Break: "break", Slow: "slow", Partition: "partition", Disk: "disk", Join: "join", Leave: "leave", Skew: "skew", Wipe: "wipe",
-	Pause: "pause", Jump: "jump", Clog: "clog", Remove: "remove", Corrupt: "corrupt",
+	Pause: "pause", Jump: "jump", Clog: "clog", Remove: "remove", Corrupt: "corrupt", Majorities: "majorities",
 }
 
 func (k FaultKind) String() string {
@@ -166,6 +172,8 @@ func (f Fault) String() string {
 			dir = "outbound only"
 		}
 		s += fmt.Sprintf(" nodes %v from the rest (%s) for %v", f.Side, dir, f.For)
+	case Majorities:
+		s += fmt.Sprintf(" ring %v, each node reaching its %d nearest on either side, for %v", f.Side, ringReach(len(f.Side)), f.For)
 	case Disk:
 		s += fmt.Sprintf(" node %d: syncs fail at %.2f, room %d bytes, for %v", f.Node, f.Rate, f.Room, f.For)
 	case Join, Leave:
@@ -239,6 +247,17 @@ func (f Fault) validate(p Params) error {
 		if f.Factor < 1 || f.Factor > 1000 || math.IsNaN(f.Factor) {
 			return fmt.Errorf("slow factor %g is not in [1, 1000]", f.Factor)
 		}
+	case Majorities:
+		if len(f.Side) != p.Nodes || p.Nodes < 4 {
+			return fmt.Errorf("majorities ring %v must order all %d nodes (four or more)", f.Side, p.Nodes)
+		}
+		seen := make([]bool, p.Nodes+1)
+		for _, n := range f.Side {
+			if n < 1 || n > p.Nodes || seen[n] {
+				return fmt.Errorf("majorities ring %v is not an order of nodes 1..%d", f.Side, p.Nodes)
+			}
+			seen[n] = true
+		}
 	case Partition:
 		if len(f.Side) == 0 || len(f.Side) >= p.Nodes {
 			return fmt.Errorf("partition side %v must hold some but not all of the %d nodes", f.Side, p.Nodes)
@@ -268,7 +287,7 @@ func schedule(r *rand.Rand, p Params, kinds []FaultKind) ([]Fault, []string) {
 		on := r.IntN(4) != 0
 		gap := time.Duration(uniform(r, int64(200*time.Millisecond), int64(10*time.Second)))
 		kr := rand.New(rand.NewPCG(r.Uint64(), r.Uint64()))
-		if (k == Partition || k == Clog) && p.Nodes < 2 || k == Join && p.Nodes < 3 || k == Leave && p.Nodes < 4 || (k == Wipe || k == Remove || k == Corrupt) && !wipeable(p) || k == Remove && p.Nodes < 4 {
+		if (k == Partition || k == Clog) && p.Nodes < 2 || k == Majorities && p.Nodes < 4 || k == Join && p.Nodes < 3 || k == Leave && p.Nodes < 4 || (k == Wipe || k == Remove || k == Corrupt) && !wipeable(p) || k == Remove && p.Nodes < 4 {
 			on = false
 		}
 		if !on {
@@ -333,6 +352,11 @@ func schedule(r *rand.Rand, p Params, kinds []FaultKind) ([]Fault, []string) {
 				}
 				slices.Sort(f.Side)
 				f.OneWay = kr.IntN(3) == 0
+			case Majorities:
+				f.For = time.Duration(uniform(kr, int64(100*time.Millisecond), int64(5*time.Second)))
+				for _, i := range kr.Perm(p.Nodes) {
+					f.Side = append(f.Side, i+1)
+				}
 			case Disk:
 				f.Node = 1 + kr.IntN(p.Nodes)
 				// Each failed sync restarts the node and turns every request
@@ -366,15 +390,18 @@ func schedule(r *rand.Rand, p Params, kinds []FaultKind) ([]Fault, []string) {
 	}
 	// And a join waits for every member to confirm its ring, a dead one
 	// too, while it holds the movement lock that member's removal needs (an
-	// operator would stop the joiner first): a run joins late nodes or
-	// removes one, not both.
-	if has(faults, Join) && has(faults, Remove) {
-		drop := Join
-		if r.IntN(2) == 0 {
-			drop = Remove
+	// operator would stop the joiner first), and a leave that began before
+	// the member was held dead pushes to it forever: a run joins late
+	// nodes, or has a node leave, or removes one.
+	for _, other := range []FaultKind{Join, Leave} {
+		if has(faults, other) && has(faults, Remove) {
+			drop := other
+			if r.IntN(2) == 0 {
+				drop = Remove
+			}
+			faults = slices.DeleteFunc(faults, func(f Fault) bool { return f.Kind == drop })
+			notes = append(notes, fmt.Sprintf("%s: dropped (a run removes a node, or has one %s, not both)", drop, other))
 		}
-		faults = slices.DeleteFunc(faults, func(f Fault) bool { return f.Kind == drop })
-		notes = append(notes, fmt.Sprintf("%s: dropped (a run joins late nodes or removes one, not both)", drop))
 	}
 	slices.SortStableFunc(faults, func(a, b Fault) int { return cmp.Compare(a.At, b.At) })
 	return faults, notes
@@ -411,6 +438,17 @@ func membership(r *rand.Rand, p Params, k FaultKind) []Fault {
 	}
 	at := time.Duration(uniform(r, int64(p.Duration/3), int64(p.Duration))).Round(time.Microsecond)
 	return []Fault{{At: at, Kind: Leave, Node: 2 + r.IntN(p.Nodes-3)}}
+}
+
+// ringReach is how many neighbors on either side a node of a majorities
+// ring of n reaches: with itself, a majority (n/2+1) or the fewest more.
+func ringReach(n int) int { return (n/2 + 1) / 2 }
+
+// ringCut reports whether nodes a and b, at positions i and j of a
+// majorities ring of n, cannot reach each other.
+func ringCut(i, j, n int) bool {
+	d := (i - j + n) % n
+	return min(d, n-d) > ringReach(n)
 }
 
 // wipeable reports whether a run's shape lets a wipe lose nothing that

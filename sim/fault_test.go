@@ -3,6 +3,7 @@ package sim
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -205,5 +206,34 @@ func TestShrinkRemovesNewFaults(t *testing.T) {
 	}
 	if slices.ContainsFunc(out.Faults, func(f Fault) bool { return f.Kind == Pause || f.Kind == Jump }) {
 		t.Errorf("shrunk schedule %v keeps a pause or a jump the bug does not need (steps %+v)", out.Faults, st.Steps)
+	}
+}
+
+// In a majorities ring of 4 to 16 nodes every node reaches a majority
+// (itself included), none reaches everyone, no two reach the same set,
+// and the cut is symmetric.
+func TestMajoritiesRing(t *testing.T) {
+	for n := 4; n <= 16; n++ {
+		sets := map[string]bool{}
+		for i := range n {
+			reach := 0
+			key := ""
+			for j := range n {
+				if ringCut(i, j, n) != ringCut(j, i, n) {
+					t.Fatalf("n=%d: the cut between %d and %d is one-way", n, i, j)
+				}
+				if !ringCut(i, j, n) {
+					reach++
+					key += fmt.Sprintf("%d,", j)
+				}
+			}
+			if reach < n/2+1 || reach == n {
+				t.Errorf("n=%d: position %d reaches %d nodes, want a majority (%d) but not all", n, i, reach, n/2+1)
+			}
+			if sets[key] {
+				t.Errorf("n=%d: two nodes reach the same set %s", n, key)
+			}
+			sets[key] = true
+		}
 	}
 }

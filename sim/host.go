@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -42,8 +43,9 @@ type host struct {
 	clockAt time.Duration
 	skewAt  time.Duration
 	// corruptRand draws where a Corrupt fault flips a bit (made on first
-	// use).
+	// use); corrupted is set from a flip until the boot that finds it.
 	corruptRand *rand.Rand
+	corrupted   bool
 	// The process is stopped (a Pause fault, pause.go): held is what
 	// arrived for it since pausedAt, in order; pauses numbers the pauses.
 	paused   bool
@@ -103,10 +105,11 @@ func (h *host) boot() {
 	}
 	h.proc = p
 	h.w.callNode(h, func() {
-		// No fault the simulator injects today may stop a node from
-		// booting — but one that left the cluster (and crashed before the
-		// leave fault stopped it) rightly refuses: it is gone. Any other
-		// boot error is a bug, reported like a panic.
+		// No fault the simulator injects may stop a node from booting —
+		// but one that left the cluster (and crashed before the leave
+		// fault stopped it) rightly refuses: it is gone; and a Corrupt
+		// fault's flipped bit is found (below). Any other boot error is a
+		// bug, reported like a panic.
 		err := p.Start()
 		switch {
 		case errors.Is(err, node.ErrLeftCluster):
@@ -114,11 +117,13 @@ func (h *host) boot() {
 				h.gone = true
 				h.crash()
 			})
-		case errors.Is(err, oplog.ErrCorrupt):
+		case errors.Is(err, oplog.ErrCorrupt) && h.corrupted:
 			// A Corrupt fault's flipped bit, found at replay: what memdbd
 			// does with -on-corrupt rebuild, it sets the data aside and
 			// starts on an empty directory (here the disk is wiped), and
-			// the node rebuilds from its replicas.
+			// the node rebuilds from its replicas. A corrupt log no fault
+			// made is a bug, and panics below.
+			h.corrupted = false
 			h.w.logger(h.id).Warn("sim: corrupt log at boot; starting on an empty disk to rebuild", "err", err)
 			h.w.stats.CorruptFound++
 			h.w.after(0, evFaultEnd, h.id, 0, nil, func() {
@@ -128,34 +133,83 @@ func (h *host) boot() {
 			})
 		case err != nil:
 			panic(fmt.Sprintf("node %d failed to boot: %v", h.id, err))
+		case h.corrupted:
+			// The flip hit a segment the log no longer lists (a crash
+			// undid its removal after a compaction): replay removed it.
+			h.corrupted = false
+			h.w.stats.FaultsSkipped++
 		}
 	})
 }
 
-// flipBit flips one bit in the first half of one of the machine's log
-// segments, chosen from the "corrupt/<node>" stream (the disk draws which
-// bit): corruption a replay must find, short of the last record, which it
-// could not tell from a torn tail. It reports whether there was a segment
-// to corrupt.
+// flipBit flips one bit of one of the machine's log segments, chosen from
+// the "corrupt/<node>" stream (the disk draws which bit): anywhere in a
+// complete segment, and short of the last record in the one being written
+// (the highest-numbered .log), where replay could not tell a flip from a
+// torn tail. It reports whether there was a byte to flip, and marks the
+// machine so that its next boot expects to find the damage.
 func (h *host) flipBit() bool {
-	names, _ := h.disk.List()
+	names, _ := h.disk.List() // sorted: segment names are numbered
 	var segs []string
+	var room []int // bytes a flip may land in, per segment
+	current := -1
 	for _, n := range names {
-		if strings.HasSuffix(n, ".log") || strings.HasSuffix(n, ".base") {
-			if b, err := h.disk.ReadFile(n); err == nil && len(b) >= 2 {
-				segs = append(segs, n)
-			}
+		if !strings.HasSuffix(n, ".log") && !strings.HasSuffix(n, ".base") {
+			continue
 		}
+		b, err := h.disk.ReadFile(n)
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		if strings.HasSuffix(n, ".log") {
+			current = len(segs)
+		}
+		segs, room = append(segs, n), append(room, len(b))
 	}
-	if len(segs) == 0 {
-		return false
+	if current >= 0 {
+		b, _ := h.disk.ReadFile(segs[current])
+		room[current] = lastRecord(b)
 	}
 	if h.corruptRand == nil {
 		h.corruptRand = Stream(h.w.p.Seed, fmt.Sprintf("corrupt/%d", h.id))
 	}
-	name := segs[h.corruptRand.IntN(len(segs))]
-	b, _ := h.disk.ReadFile(name)
-	return h.disk.FlipBit(name, int64(h.corruptRand.IntN(len(b)/2))) == nil
+	var can []int
+	for i, r := range room {
+		if r > 0 {
+			can = append(can, i)
+		}
+	}
+	if len(can) == 0 {
+		return false
+	}
+	i := can[h.corruptRand.IntN(len(can))]
+	if h.disk.FlipBit(segs[i], int64(h.corruptRand.IntN(room[i]))) != nil {
+		return false
+	}
+	h.corrupted = true
+	return true
+}
+
+// segmentHeader is the size of a log segment's header (node/oplog's
+// format: magic 8, version 2, kind 2, segment 8, crc 4).
+const segmentHeader = 8 + 2 + 2 + 8 + 4
+
+// lastRecord returns where the last whole record of log segment b starts
+// (records are a 4-byte crc, a 4-byte length of what follows it, then
+// that), or 0 if it holds fewer than two.
+func lastRecord(b []byte) int {
+	last, n := 0, 0
+	for off := segmentHeader; off+8 <= len(b); {
+		end := off + 8 + int(binary.BigEndian.Uint32(b[off+4:]))
+		if end > len(b) {
+			break
+		}
+		last, n, off = off, n+1, end
+	}
+	if n < 2 {
+		return 0
+	}
+	return last
 }
 
 // crash powers the machine off: the process is dropped, its connections

@@ -176,27 +176,39 @@ func (w *world) inject(f Fault) {
 		for _, n := range f.Side {
 			side[n] = true
 		}
-		var pairs [][2]net.NodeID
-		for a := 1; a <= len(w.hosts); a++ {
-			for b := 1; b <= len(w.hosts); b++ {
-				if side[a] && !side[b] || side[b] && !side[a] && !f.OneWay {
-					if !w.cut[a][b] {
-						w.cut[a][b] = true
-						pairs = append(pairs, [2]net.NodeID{net.NodeID(a), net.NodeID(b)})
-					}
-				}
-			}
-		}
-		w.windows = append(w.windows, linearize.Window{
-			Tag: "network", Start: w.now, End: w.now + f.For, Description: fmt.Sprintf("partition %v", f.Side),
+		w.cutLinks(f.For, fmt.Sprintf("partition %v", f.Side), func(a, b int) bool {
+			return side[a] && !side[b] || side[b] && !side[a] && !f.OneWay
 		})
-		w.after(f.For, evFaultEnd, 0, 0, nil, func() {
-			for _, p := range pairs {
-				w.cut[p[0]][p[1]] = false
-			}
+	case Majorities:
+		at := make([]int, len(w.hosts)+1) // each node's place on the ring
+		for i, n := range f.Side {
+			at[n] = i
+		}
+		w.cutLinks(f.For, fmt.Sprintf("majorities ring %v", f.Side), func(a, b int) bool {
+			return ringCut(at[a], at[b], len(f.Side))
 		})
 	}
 	w.stats.Faults++
+}
+
+// cutLinks cuts, for d, every link a→b between nodes that cut reports,
+// and heals those it cut (not ones another fault had) when d has passed.
+func (w *world) cutLinks(d time.Duration, what string, cut func(a, b int) bool) {
+	var pairs [][2]net.NodeID
+	for a := 1; a <= len(w.hosts); a++ {
+		for b := 1; b <= len(w.hosts); b++ {
+			if a != b && cut(a, b) && !w.cut[a][b] {
+				w.cut[a][b] = true
+				pairs = append(pairs, [2]net.NodeID{net.NodeID(a), net.NodeID(b)})
+			}
+		}
+	}
+	w.windows = append(w.windows, linearize.Window{Tag: "network", Start: w.now, End: w.now + d, Description: what})
+	w.after(d, evFaultEnd, 0, 0, nil, func() {
+		for _, p := range pairs {
+			w.cut[p[0]][p[1]] = false
+		}
+	})
 }
 
 // leaver is a process that can be decommissioned (node.Node).

@@ -61,3 +61,46 @@ func TestRemoveDeadMember(t *testing.T) {
 		}
 	}
 }
+
+// Two members dead for good are removed through one node, one after the
+// other: its ring confirmations skip both (through two nodes, each removal
+// would wait on the other's member for good).
+func TestRemoveTwoDeadMembers(t *testing.T) {
+	for seed := uint64(1); seed <= 2; seed++ {
+		sw := Swarm{Nodes: 6, MaxNodes: 6, MaxClients: 6, MaxKeys: 6, Duration: 60 * time.Second, Liveness: 15 * time.Second}
+		p, _ := sw.Draw(seed)
+		p.RF = 3
+		p.Client.WriteLevel, p.Client.ReadLevel = net.Quorum, net.Quorum
+		p.Faults = []Fault{
+			{At: 18 * time.Second, Kind: Crash, Node: 3, For: time.Hour},
+			{At: 18 * time.Second, Kind: Crash, Node: 4, For: time.Hour},
+		}
+		removed := map[uint16]error{3: errors.New("never answered"), 4: errors.New("never answered")}
+		asked := false
+		res, err := Run(p, Options{NewProcess: func(cfg node.Config, env node.Env) (Process, error) {
+			n, err := node.New(cfg, env)
+			if at := 20*time.Second - env.Clock.Now().Sub(Epoch); err == nil && cfg.ID == 1 && at > 0 && !asked {
+				asked = true
+				for _, id := range []uint16{3, 4} {
+					var try func()
+					try = func() {
+						n.Remove(id, func(err error) {
+							removed[id] = err
+							if err != nil && strings.Contains(err.Error(), "is alive") {
+								env.Clock.AfterFunc(time.Second, try)
+							}
+						})
+					}
+					env.Clock.AfterFunc(at, try)
+				}
+			}
+			return n, err
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Verdict != Pass || removed[3] != nil || removed[4] != nil {
+			t.Errorf("seed %d: %s: %s; removals: %v", seed, res.Verdict, res.Reason, removed)
+		}
+	}
+}

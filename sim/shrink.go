@@ -480,6 +480,11 @@ func dropNodes(faults []Fault, n int) []Fault {
 			if len(f.Side) == 0 || len(f.Side) >= n {
 				continue
 			}
+		case Majorities:
+			f.Side = slices.DeleteFunc(slices.Clone(f.Side), func(id int) bool { return id > n })
+			if n < 4 {
+				continue
+			}
 		}
 		out = append(out, f)
 	}
