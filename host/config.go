@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/memdb/memdb/node/ring"
 )
 
 // DefaultConfigFile is read when -config is not given; its absence is fine.
@@ -30,6 +32,7 @@ type Config struct {
 	ClientKey         string   // key every client must present
 	ClusterKey        string   // key nodes present to each other
 	OnCorrupt         string   // a corrupt log at boot: stop, or rebuild from the replicas
+	Vnodes            int      // virtual tokens the node takes on the ring
 }
 
 // DefaultConfig returns the defaults.
@@ -42,6 +45,7 @@ func DefaultConfig() Config {
 		ReplicationFactor: 3,
 		Fsync:             "always",
 		OnCorrupt:         "stop",
+		Vnodes:            ring.DefaultVnodes,
 	}
 }
 
@@ -81,6 +85,9 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("fsync must be always, everysec or none, not %q", c.Fsync))
 	}
+	if c.Vnodes < 1 || c.Vnodes > ring.MaxTokens {
+		errs = append(errs, fmt.Errorf("vnodes must be 1..%d, not %d", ring.MaxTokens, c.Vnodes))
+	}
 	switch c.OnCorrupt {
 	case "stop":
 	case "rebuild":
@@ -104,6 +111,7 @@ type fileConfig struct {
 	ReplicationFactor *int64    `toml:"replication_factor"`
 	Fsync             *string   `toml:"fsync"`
 	OnCorrupt         *string   `toml:"on_corrupt"`
+	Vnodes            *int64    `toml:"vnodes"`
 	Auth              struct {
 		ClientKey  *string `toml:"client_key"`
 		ClusterKey *string `toml:"cluster_key"`
@@ -133,6 +141,7 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	fsync := fs.String("fsync", cfg.Fsync, "log sync mode: always (group commit), everysec or none")
 	clientKey := fs.String("client-key", "", "key every client must present (env MEMDB_CLIENT_KEY)")
 	clusterKey := fs.String("cluster-key", "", "key nodes present to each other (env MEMDB_CLUSTER_KEY)")
+	vnodes := fs.Int("vnodes", cfg.Vnodes, "virtual tokens the node takes on the ring: more spreads keys more evenly, and a node with more takes more of them")
 	onCorrupt := fs.String("on-corrupt", cfg.OnCorrupt, "a corrupt operation log at boot: stop (exit with an error naming it), or rebuild (move the data directory aside and rebuild from the replicas; needs seeds)")
 	fs.Usage = func() {
 		fmt.Fprintf(usage, "usage: memdbd [-config FILE] [flags]\n\nRuns one memdb node. Precedence: flags > MEMDB_* environment > config file > defaults.\n\nflags:\n")
@@ -187,6 +196,8 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 			cfg.ClusterKey = *clusterKey
 		case "on-corrupt":
 			cfg.OnCorrupt = *onCorrupt
+		case "vnodes":
+			cfg.Vnodes = *vnodes
 		}
 	})
 	if err := errors.Join(errs...); err != nil {
@@ -236,6 +247,9 @@ func loadFile(cfg *Config, path string, explicit bool) error {
 	}
 	setString(&cfg.Fsync, fc.Fsync)
 	setString(&cfg.OnCorrupt, fc.OnCorrupt)
+	if fc.Vnodes != nil {
+		cfg.Vnodes = int(*fc.Vnodes)
+	}
 	setString(&cfg.ClientKey, fc.Auth.ClientKey)
 	setString(&cfg.ClusterKey, fc.Auth.ClusterKey)
 	return nil
@@ -278,6 +292,13 @@ func loadEnv(cfg *Config, getenv func(string) string) error {
 			errs = append(errs, fmt.Errorf("MEMDB_REPLICATION_FACTOR=%q is not a number", v))
 		}
 		cfg.ReplicationFactor = n
+	}
+	if v := getenv("MEMDB_VNODES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("MEMDB_VNODES=%q is not a number", v))
+		}
+		cfg.Vnodes = n
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("%w: %v", ErrUsage, err)

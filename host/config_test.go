@@ -119,3 +119,42 @@ func TestMoveAside(t *testing.T) {
 		t.Fatalf("moved aside to %v", asides)
 	}
 }
+
+// -vnodes (file key vnodes, MEMDB_VNODES) is the node's count of virtual
+// tokens, 1..ring.MaxTokens.
+func TestVnodes(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "memdb.toml")
+	if err := os.WriteFile(file, []byte("vnodes = 64\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want int // 0: a usage error
+	}{
+		{"default", nil, nil, DefaultConfig().Vnodes},
+		{"flag", []string{"-vnodes", "16"}, nil, 16},
+		{"env", nil, map[string]string{"MEMDB_VNODES": "32"}, 32},
+		{"file", []string{"-config", file}, nil, 64},
+		{"flag over env over file", []string{"-config", file, "-vnodes", "8"}, map[string]string{"MEMDB_VNODES": "32"}, 8},
+		{"zero", []string{"-vnodes", "0"}, nil, 0},
+		{"too many", []string{"-vnodes", "1000000"}, nil, 0},
+		{"not a number", nil, map[string]string{"MEMDB_VNODES": "many"}, 0},
+	}
+	for _, tc := range tests {
+		cfg, err := Load(append(tc.args, "-data", dir), env(tc.env), io.Discard)
+		switch {
+		case tc.want == 0:
+			if !errors.Is(err, ErrUsage) {
+				t.Errorf("%s: Load = %v, want a usage error", tc.name, err)
+			}
+		case err != nil:
+			t.Errorf("%s: Load: %v", tc.name, err)
+		case cfg.Vnodes != tc.want:
+			t.Errorf("%s: vnodes %d, want %d", tc.name, cfg.Vnodes, tc.want)
+		}
+	}
+}

@@ -130,7 +130,7 @@ func start(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.disk = d
 	ncfg := node.DefaultConfig(net.NodeID(cfg.ID))
-	ncfg.ReplicationFactor = cfg.ReplicationFactor
+	ncfg.ReplicationFactor, ncfg.Vnodes = cfg.ReplicationFactor, cfg.Vnodes
 	ncfg.Addr = ln.Addr().String()
 	if cfg.Advertise != "" {
 		ncfg.Addr = cfg.Advertise
