@@ -37,6 +37,12 @@ func (n *Node) startMembership() error {
 	if !ok {
 		mine = gossip.Member{ID: self}
 	}
+	if p := phaseOf(mine.Ring); p != PhaseNone && p != PhaseLeft && mine.Vnodes != 0 && int(mine.Vnodes) != n.cfg.Vnodes {
+		// Its tokens follow from its id and its count of them: another
+		// count would move its ranges without streaming them.
+		return fmt.Errorf("%w: node %d is on the ring with %d virtual tokens, and would move its ranges with %d: start it with %d, or have it leave and join again",
+			ErrVnodesChanged, self, mine.Vnodes, n.cfg.Vnodes, mine.Vnodes)
+	}
 	mine.Addr, mine.Vnodes = n.cfg.Addr, uint16(n.cfg.Vnodes)
 	if mine.Addr == "" {
 		mine.Addr = fmt.Sprintf("node-%d", self)
@@ -392,6 +398,10 @@ func (n *Node) confirmRing(done func(ok bool)) {
 
 // ErrNotMember is what Leave answers on a node that is not a normal member.
 var ErrNotMember = errors.New("node is not a normal member of the ring")
+
+// ErrVnodesChanged is what Start answers on a node on the ring started
+// with another count of virtual tokens than it joined with.
+var ErrVnodesChanged = errors.New("node's count of virtual tokens changed")
 
 // ErrLeftCluster is what Start answers on a node whose log says it left.
 var ErrLeftCluster = errors.New("node left the cluster")

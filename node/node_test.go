@@ -168,3 +168,23 @@ func TestCompactionKeepsAWriteInFlight(t *testing.T) {
 		t.Fatalf("after the crash k = %#v, want the acknowledged write", h.replies[3])
 	}
 }
+
+// A node on the ring that restarts with another count of virtual tokens
+// refuses to start: its tokens, and so its ranges, would move without
+// being streamed.
+func TestVnodesChangeRefused(t *testing.T) {
+	h := newHarness(t)
+	h.drain()
+	h.mem.Crash()
+	h.pending = nil
+	cfg := DefaultConfig(1)
+	cfg.Vnodes = 16
+	n, err := New(cfg, Env{Clock: noClock{}, Transport: replies{h}, Disk: h.mem,
+		Rand: rand.New(rand.NewPCG(3, 4)), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Start(); !errors.Is(err, ErrVnodesChanged) {
+		t.Fatalf("restart with 16 vnodes after joining with %d: %v, want ErrVnodesChanged", DefaultConfig(1).Vnodes, err)
+	}
+}
