@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -226,5 +227,30 @@ func TestTenNodes(t *testing.T) {
 	}
 	if bad := readAll(t, mine, "-addr", c.addrs(7), "-consistency", "one", "-no-routing"); len(bad) > 0 {
 		t.Fatalf("node 7 alone: %d of its %d keys wrong (first 10):\n%s", len(bad), len(mine), strings.Join(bad[:min(10, len(bad))], "\n"))
+	}
+}
+
+// Nodes placed at explicit tokens (-tokens, as the DHT seed's ring_id)
+// form a cluster and serve: with rf 2 on three nodes each key lives on the
+// two nodes its tokens pick, and a read at consistency all finds every key.
+func TestExplicitTokensCluster(t *testing.T) {
+	c := &cluster{t: t, rf: 2}
+	for i := range 3 {
+		c.nodes = append(c.nodes, &cnode{id: i + 1, listen: freeAddr(t), dir: t.TempDir(),
+			extra: []string{"-tokens", strconv.FormatUint(uint64(i)*(1<<64/3), 10)}})
+	}
+	for i := range 3 {
+		c.start(i + 1)
+	}
+	c.waitNormal(30 * time.Second)
+	kvs := sets("t", "tok", 0, 200)
+	setAll(t, kvs, "-addr", c.addrs(1), "-consistency", "quorum")
+	mustReadAll(t, kvs, "-addr", c.addrs(3), "-consistency", "all")
+	held := 0
+	for id := 1; id <= 3; id++ {
+		held += c.node(id).status(t).Keys
+	}
+	if held != 2*len(kvs) {
+		t.Errorf("the three nodes hold %d keys in all, want %d (rf 2)", held, 2*len(kvs))
 	}
 }

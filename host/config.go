@@ -7,6 +7,7 @@ import (
 	"io"
 	stdnet "net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -33,6 +34,7 @@ type Config struct {
 	ClusterKey        string   // key nodes present to each other
 	OnCorrupt         string   // a corrupt log at boot: stop, or rebuild from the replicas
 	Vnodes            int      // virtual tokens the node takes on the ring
+	Tokens            []string // explicit places on the 64-bit ring, instead of Vnodes (decimal)
 }
 
 // DefaultConfig returns the defaults.
@@ -88,6 +90,9 @@ func (c *Config) Validate() error {
 	if c.Vnodes < 1 || c.Vnodes > ring.MaxTokens {
 		errs = append(errs, fmt.Errorf("vnodes must be 1..%d, not %d", ring.MaxTokens, c.Vnodes))
 	}
+	if _, err := c.TokenValues(); err != nil {
+		errs = append(errs, err)
+	}
 	switch c.OnCorrupt {
 	case "stop":
 	case "rebuild":
@@ -98,6 +103,26 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("on_corrupt must be stop or rebuild, not %q", c.OnCorrupt))
 	}
 	return errors.Join(errs...)
+}
+
+// TokenValues parses Tokens: each a decimal place on the 64-bit ring, none
+// twice, at most ring.MaxTokens.
+func (c *Config) TokenValues() ([]uint64, error) {
+	if len(c.Tokens) > ring.MaxTokens {
+		return nil, fmt.Errorf("tokens: at most %d, not %d", ring.MaxTokens, len(c.Tokens))
+	}
+	var ts []uint64
+	for _, s := range c.Tokens {
+		t, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("token %q is not a place on the ring, 0..%d", s, uint64(1<<64-1))
+		}
+		if slices.Contains(ts, t) {
+			return nil, fmt.Errorf("token %d is named twice", t)
+		}
+		ts = append(ts, t)
+	}
+	return ts, nil
 }
 
 // fileConfig mirrors the TOML file; pointers tell set keys from absent ones.
@@ -112,6 +137,7 @@ type fileConfig struct {
 	Fsync             *string   `toml:"fsync"`
 	OnCorrupt         *string   `toml:"on_corrupt"`
 	Vnodes            *int64    `toml:"vnodes"`
+	Tokens            *[]string `toml:"tokens"`
 	Auth              struct {
 		ClientKey  *string `toml:"client_key"`
 		ClusterKey *string `toml:"cluster_key"`
@@ -141,6 +167,7 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	fsync := fs.String("fsync", cfg.Fsync, "log sync mode: always (group commit), everysec or none")
 	clientKey := fs.String("client-key", "", "key every client must present (env MEMDB_CLIENT_KEY)")
 	clusterKey := fs.String("cluster-key", "", "key nodes present to each other (env MEMDB_CLUSTER_KEY)")
+	tokens := fs.String("tokens", "", "comma-separated explicit places on the 64-bit ring (decimal), instead of -vnodes virtual ones, as the DHT seed's ring_id")
 	vnodes := fs.Int("vnodes", cfg.Vnodes, "virtual tokens the node takes on the ring: more spreads keys more evenly, and a node with more takes more of them")
 	onCorrupt := fs.String("on-corrupt", cfg.OnCorrupt, "a corrupt operation log at boot: stop (exit with an error naming it), or rebuild (move the data directory aside and rebuild from the replicas; needs seeds)")
 	fs.Usage = func() {
@@ -198,6 +225,8 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 			cfg.OnCorrupt = *onCorrupt
 		case "vnodes":
 			cfg.Vnodes = *vnodes
+		case "tokens":
+			cfg.Tokens = splitList(*tokens)
 		}
 	})
 	if err := errors.Join(errs...); err != nil {
@@ -250,6 +279,9 @@ func loadFile(cfg *Config, path string, explicit bool) error {
 	if fc.Vnodes != nil {
 		cfg.Vnodes = int(*fc.Vnodes)
 	}
+	if fc.Tokens != nil {
+		cfg.Tokens = *fc.Tokens
+	}
 	setString(&cfg.ClientKey, fc.Auth.ClientKey)
 	setString(&cfg.ClusterKey, fc.Auth.ClusterKey)
 	return nil
@@ -292,6 +324,9 @@ func loadEnv(cfg *Config, getenv func(string) string) error {
 			errs = append(errs, fmt.Errorf("MEMDB_REPLICATION_FACTOR=%q is not a number", v))
 		}
 		cfg.ReplicationFactor = n
+	}
+	if v := getenv("MEMDB_TOKENS"); v != "" {
+		cfg.Tokens = splitList(v)
 	}
 	if v := getenv("MEMDB_VNODES"); v != "" {
 		n, err := strconv.Atoi(v)

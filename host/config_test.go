@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -155,6 +156,49 @@ func TestVnodes(t *testing.T) {
 			t.Errorf("%s: Load: %v", tc.name, err)
 		case cfg.Vnodes != tc.want:
 			t.Errorf("%s: vnodes %d, want %d", tc.name, cfg.Vnodes, tc.want)
+		}
+	}
+}
+
+// -tokens (file key tokens, MEMDB_TOKENS) lists explicit places on the
+// 64-bit ring: decimal, none twice.
+func TestTokens(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "memdb.toml")
+	if err := os.WriteFile(file, []byte("tokens = [\"0\", \"18446744073709551615\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want []uint64 // nil: a usage error
+	}{
+		{"default: none", nil, nil, []uint64{}},
+		{"flag", []string{"-tokens", "30000,1"}, nil, []uint64{30000, 1}},
+		{"env", nil, map[string]string{"MEMDB_TOKENS": "5"}, []uint64{5}},
+		{"file", []string{"-config", file}, nil, []uint64{0, 1<<64 - 1}},
+		{"flag over file", []string{"-config", file, "-tokens", "9"}, nil, []uint64{9}},
+		{"twice", []string{"-tokens", "3,3"}, nil, nil},
+		{"negative", []string{"-tokens", "-1"}, nil, nil},
+		{"past the ring", []string{"-tokens", "18446744073709551616"}, nil, nil},
+	}
+	for _, tc := range tests {
+		cfg, err := Load(append(tc.args, "-data", dir), env(tc.env), io.Discard)
+		if tc.want == nil {
+			if !errors.Is(err, ErrUsage) {
+				t.Errorf("%s: Load = %v, want a usage error", tc.name, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: Load: %v", tc.name, err)
+			continue
+		}
+		got, err := cfg.TokenValues()
+		if err != nil || len(got) != len(tc.want) || len(got) > 0 && !slices.Equal(got, tc.want) {
+			t.Errorf("%s: tokens %v, %v; want %v", tc.name, got, err, tc.want)
 		}
 	}
 }

@@ -131,6 +131,7 @@ func start(cfg Config, log *slog.Logger) (*Server, error) {
 	s.disk = d
 	ncfg := node.DefaultConfig(net.NodeID(cfg.ID))
 	ncfg.ReplicationFactor, ncfg.Vnodes = cfg.ReplicationFactor, cfg.Vnodes
+	ncfg.Tokens, _ = cfg.TokenValues() // Validate checked them
 	ncfg.Addr = ln.Addr().String()
 	if cfg.Advertise != "" {
 		ncfg.Addr = cfg.Advertise

@@ -80,14 +80,29 @@ type view struct {
 func buildView(epoch uint64, ms []memberInfo) view {
 	v := view{epoch: epoch, addrs: make(map[uint16]string, len(ms)), phase: make(map[uint16]Phase, len(ms))}
 	var rd, wr []ring.Member
+	taken := map[uint64]bool{}
 	for _, m := range ms {
 		v.addrs[m.ID] = m.Addr
 		p := phaseOf(m.Ring)
 		if p == PhaseNone || p == PhaseLeft {
 			continue
 		}
+		// Two members may name one token (explicit tokens an operator
+		// chose twice; a join refuses that, but a record may already be
+		// out): the lower id keeps it, on every node alike, and a member
+		// left with no token is off the ring.
+		var tokens []uint64
+		for _, t := range tokensOf(m) {
+			if !taken[t] {
+				taken[t] = true
+				tokens = append(tokens, t)
+			}
+		}
+		if len(tokens) == 0 {
+			continue
+		}
 		v.phase[m.ID] = p
-		rm := ring.Member{ID: m.ID, Tokens: ring.VirtualTokens(m.ID, int(max(m.Vnodes, 1)))}
+		rm := ring.Member{ID: m.ID, Tokens: tokens}
 		if p == PhaseNormal || p == PhaseLeaving {
 			rd = append(rd, rm)
 		}
@@ -111,6 +126,16 @@ type memberInfo struct {
 	Addr   string
 	Ring   uint32
 	Vnodes uint16
+	Tokens []uint64 // explicit tokens, if any (then Vnodes is 0)
+}
+
+// tokensOf is where member m sits on the ring: its explicit tokens, or
+// its virtual ones.
+func tokensOf(m memberInfo) []uint64 {
+	if len(m.Tokens) > 0 {
+		return m.Tokens
+	}
+	return ring.VirtualTokens(m.ID, int(max(m.Vnodes, 1)))
 }
 
 // groups are the replica sets a request must satisfy for key: the

@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/memdb/memdb/net"
@@ -41,6 +42,9 @@ type Config struct {
 	// with a replica's and pulls those that differ (repair.go); negative
 	// disables it.
 	AntiEntropy time.Duration
+	// Tokens, if set, are the node's explicit places on the 64-bit ring
+	// (as the DHT seed's ring_id), instead of Vnodes virtual ones.
+	Tokens []uint64
 	// HintBytes and HintWindow bound the hints a coordinator keeps for one
 	// replica (hints.go): in bytes, and in how long a replica may go
 	// without taking its oldest hint; 0 means the defaults, 64 MiB and 3 h.
@@ -91,6 +95,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Vnodes < 1 || c.Vnodes > ring.MaxTokens {
 		errs = append(errs, fmt.Errorf("vnodes must be 1..%d, not %d", ring.MaxTokens, c.Vnodes))
+	}
+	if len(c.Tokens) > ring.MaxTokens {
+		errs = append(errs, fmt.Errorf("at most %d tokens, not %d", ring.MaxTokens, len(c.Tokens)))
+	}
+	if ts := slices.Sorted(slices.Values(c.Tokens)); len(slices.Compact(ts)) != len(c.Tokens) {
+		errs = append(errs, fmt.Errorf("tokens %v name one place twice", c.Tokens))
 	}
 	if err := validateMutant(c.Mutant); err != nil {
 		errs = append(errs, err)

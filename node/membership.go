@@ -37,13 +37,17 @@ func (n *Node) startMembership() error {
 	if !ok {
 		mine = gossip.Member{ID: self}
 	}
-	if p := phaseOf(mine.Ring); p != PhaseNone && p != PhaseLeft && mine.Vnodes != 0 && int(mine.Vnodes) != n.cfg.Vnodes {
-		// Its tokens follow from its id and its count of them: another
-		// count would move its ranges without streaming them.
-		return fmt.Errorf("%w: node %d is on the ring with %d virtual tokens, and would move its ranges with %d: start it with %d, or have it leave and join again",
-			ErrVnodesChanged, self, mine.Vnodes, n.cfg.Vnodes, mine.Vnodes)
+	vnodes, tokens := uint16(n.cfg.Vnodes), slices.Sorted(slices.Values(n.cfg.Tokens))
+	if len(tokens) > 0 {
+		vnodes = 0
 	}
-	mine.Addr, mine.Vnodes = n.cfg.Addr, uint16(n.cfg.Vnodes)
+	if p := phaseOf(mine.Ring); p != PhaseNone && p != PhaseLeft && (mine.Vnodes != vnodes || !slices.Equal(mine.Tokens, tokens)) {
+		// Its tokens are fixed once it joined: others would move its
+		// ranges without streaming them.
+		return fmt.Errorf("%w: node %d is on the ring with %s, and would move its ranges with %s: start it with what it joined with, or have it leave and join again",
+			ErrVnodesChanged, self, tokensDesc(mine.Vnodes, mine.Tokens), tokensDesc(vnodes, tokens))
+	}
+	mine.Addr, mine.Vnodes, mine.Tokens = n.cfg.Addr, vnodes, tokens
 	if mine.Addr == "" {
 		mine.Addr = fmt.Sprintf("node-%d", self)
 	}
@@ -162,7 +166,7 @@ func (n *Node) rebuildView() {
 	ms := n.gossip.Members()
 	infos := make([]memberInfo, len(ms))
 	for i, m := range ms {
-		infos[i] = memberInfo{ID: m.ID, Addr: m.Addr, Ring: m.Ring, Vnodes: m.Vnodes}
+		infos[i] = memberInfo{ID: m.ID, Addr: m.Addr, Ring: m.Ring, Vnodes: m.Vnodes, Tokens: m.Tokens}
 	}
 	old := n.view
 	n.view = buildView(n.gossip.Epoch(), infos)
@@ -253,6 +257,10 @@ func (n *Node) startJoin() {
 		retry()
 		return
 	}
+	if err := n.tokensFree(); err != nil {
+		n.broke(err)
+		return
+	}
 	if id, moving := n.moving(); moving {
 		// Another member joins or leaves: its movement holds the lock, so
 		// asking for it costs Paxos rounds for nothing.
@@ -273,6 +281,28 @@ func (n *Node) startJoin() {
 		n.setPhase(PhaseJoining)
 		n.settle()
 	})
+}
+
+// tokensFree checks that no other member on the ring holds one of this
+// node's explicit tokens (virtual ones are drawn from the id: they do not
+// collide).
+func (n *Node) tokensFree() error {
+	self := uint16(n.cfg.ID)
+	mine := n.gossip.Self().Tokens
+	if len(mine) == 0 {
+		return nil
+	}
+	for _, m := range n.gossip.Members() {
+		if m.ID == self || !m.OnRing() {
+			continue
+		}
+		for _, t := range tokensOf(memberInfo{ID: m.ID, Vnodes: m.Vnodes, Tokens: m.Tokens}) {
+			if _, ok := slices.BinarySearch(mine, t); ok {
+				return fmt.Errorf("%w: node %d holds token %d; start this node with other -tokens", ErrTokenTaken, m.ID, t)
+			}
+		}
+	}
+	return nil
 }
 
 // moving reports a member other than this node that, as far as gossip
@@ -400,8 +430,21 @@ func (n *Node) confirmRing(done func(ok bool)) {
 var ErrNotMember = errors.New("node is not a normal member of the ring")
 
 // ErrVnodesChanged is what Start answers on a node on the ring started
-// with another count of virtual tokens than it joined with.
-var ErrVnodesChanged = errors.New("node's count of virtual tokens changed")
+// with other tokens (another count of virtual ones, or other explicit
+// ones) than it joined with.
+var ErrVnodesChanged = errors.New("node's tokens changed")
+
+// ErrTokenTaken is why a node whose explicit tokens another member holds
+// stops before it joins.
+var ErrTokenTaken = errors.New("token taken by another member")
+
+// tokensDesc describes a member's tokens for an error.
+func tokensDesc(vnodes uint16, tokens []uint64) string {
+	if len(tokens) > 0 {
+		return fmt.Sprintf("explicit tokens %v", tokens)
+	}
+	return fmt.Sprintf("%d virtual tokens", vnodes)
+}
 
 // ErrLeftCluster is what Start answers on a node whose log says it left.
 var ErrLeftCluster = errors.New("node left the cluster")
@@ -504,14 +547,25 @@ func (n *Node) handOff(mv movement, done func(error)) {
 	}
 }
 
-// memberRecord is the log record of member m.
+// memberRecord is the log record of member m: incarnation (uvarint),
+// state (a byte), ring version and vnodes (uvarints), then the address;
+// a member with explicit tokens has a TypeMemberTokens record, with a
+// uvarint count and the tokens (uvarints) before the address.
 func memberRecord(m gossip.Member) oplog.Record {
 	v := binary.AppendUvarint(nil, m.Incarnation)
 	v = append(v, byte(m.State))
 	v = binary.AppendUvarint(v, uint64(m.Ring))
 	v = binary.AppendUvarint(v, uint64(m.Vnodes))
+	typ := oplog.TypeMember
+	if len(m.Tokens) > 0 {
+		typ = oplog.TypeMemberTokens
+		v = binary.AppendUvarint(v, uint64(len(m.Tokens)))
+		for _, t := range m.Tokens {
+			v = binary.AppendUvarint(v, t)
+		}
+	}
 	v = append(v, m.Addr...)
-	return oplog.Record{Type: oplog.TypeMember, Key: memberKey(m.ID), Value: v}
+	return oplog.Record{Type: typ, Key: memberKey(m.ID), Value: v}
 }
 
 // parseMember decodes a member record.
@@ -536,7 +590,22 @@ func parseMember(r oplog.Record) (gossip.Member, error) {
 	if k <= 0 || vn > 1<<16-1 {
 		return m, bad
 	}
-	m.Ring, m.Vnodes, m.Addr = uint32(ringV), uint16(vn), string(v[k:])
+	m.Ring, m.Vnodes, v = uint32(ringV), uint16(vn), v[k:]
+	if r.Type == oplog.TypeMemberTokens {
+		count, k := binary.Uvarint(v)
+		if k <= 0 || count == 0 || count > gossip.MaxTokens {
+			return m, bad
+		}
+		v = v[k:]
+		m.Tokens = make([]uint64, count)
+		for i := range m.Tokens {
+			if m.Tokens[i], k = binary.Uvarint(v); k <= 0 {
+				return m, bad
+			}
+			v = v[k:]
+		}
+	}
+	m.Addr = string(v)
 	if err := m.Validate(); err != nil {
 		return m, fmt.Errorf("member record %d: %w", m.ID, err)
 	}

@@ -240,7 +240,7 @@ func (n *Node) replay(r oplog.Record) error {
 		return nil // its counter is in the report's MaxCounter
 	case oplog.TypeFlag:
 		return n.replayFlag(r)
-	case oplog.TypeMember:
+	case oplog.TypeMember, oplog.TypeMemberTokens:
 		m, err := parseMember(r)
 		if err != nil {
 			return err

@@ -104,3 +104,29 @@ func TestRemoveTwoDeadMembers(t *testing.T) {
 		}
 	}
 }
+
+// A cluster whose nodes take explicit tokens (as the DHT seed's ring_id)
+// forms, serves and converges under a crash like one with virtual tokens.
+func TestExplicitTokens(t *testing.T) {
+	for seed := uint64(1); seed <= 3; seed++ {
+		sw := Swarm{Nodes: 4, MaxNodes: 4, MaxClients: 6, MaxKeys: 6, Duration: 20 * time.Second, Liveness: 15 * time.Second}
+		p, _ := sw.Draw(seed)
+		p.RF = 3
+		p.Client.WriteLevel, p.Client.ReadLevel = net.Quorum, net.Quorum
+		p.Faults = []Fault{{At: 14 * time.Second, Kind: Crash, Node: 2, For: time.Second}}
+		res, err := Run(p, Options{NewProcess: func(cfg node.Config, env node.Env) (Process, error) {
+			// A quarter of the ring each, and one more place for node 4.
+			cfg.Tokens = []uint64{uint64(cfg.ID-1) << 62}
+			if cfg.ID == 4 {
+				cfg.Tokens = append(cfg.Tokens, 1<<61)
+			}
+			return node.New(cfg, env)
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Verdict != Pass {
+			t.Errorf("seed %d: %s: %s", seed, res.Verdict, res.Reason)
+		}
+	}
+}

@@ -6,7 +6,7 @@ import (
 )
 
 // Version is the payload format version this package writes and reads.
-const Version = 1
+const Version = 2
 
 // kind says which message a payload holds.
 type kind uint8
@@ -32,7 +32,7 @@ func (k kind) String() string {
 const headerSize = 1 + 1 + 8 + 2
 
 // recordMin is the smallest encoded member record (a 1-byte address).
-const recordMin = 2 + 8 + 1 + 4 + 2 + 1 + 1
+const recordMin = 2 + 8 + 1 + 4 + 2 + 1 + 1 + 2
 
 // message is one decoded payload.
 type message struct {
@@ -53,7 +53,12 @@ func appendMember(b []byte, m Member) []byte {
 	b = binary.BigEndian.AppendUint32(b, m.Ring)
 	b = binary.BigEndian.AppendUint16(b, m.Vnodes)
 	b = append(b, byte(len(m.Addr)))
-	return append(b, m.Addr...)
+	b = append(b, m.Addr...)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(m.Tokens)))
+	for _, t := range m.Tokens {
+		b = binary.BigEndian.AppendUint64(b, t)
+	}
+	return b
 }
 
 // encode appends the payload of m to b. Records travel only after Validate
@@ -132,6 +137,16 @@ func (d *decoder) member() Member {
 	m.Ring = d.u32("ring")
 	m.Vnodes = d.u16("vnodes")
 	m.Addr = string(d.take(int(d.u8("address length")), "address"))
+	if n := int(d.u16("token count")); n > 0 && d.err == nil {
+		if n > MaxTokens || n*8 > len(d.buf)-d.off {
+			d.err = fmt.Errorf("%w: at byte %d: %d tokens do not fit", ErrMalformed, d.off, n)
+			return m
+		}
+		m.Tokens = make([]uint64, n)
+		for i := range m.Tokens {
+			m.Tokens[i] = d.u64("token")
+		}
+	}
 	if d.err == nil {
 		if err := m.Validate(); err != nil {
 			d.err = fmt.Errorf("at byte %d: %w", d.off, err)

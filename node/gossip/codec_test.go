@@ -17,7 +17,8 @@ var sampleMessages = []message{
 	{kind: kindPingReq, seq: 7, target: 9, from: Member{ID: 4, Addr: "n4", State: Dead, Ring: 1}},
 	{kind: kindPushPull, from: Member{ID: 5, Addr: string(bytes.Repeat([]byte{'a'}, MaxAddr)), Ring: 0},
 		members: []Member{{ID: 1, Addr: "n1", Ring: 1}, {ID: 5, Addr: "n5", Ring: 1}}},
-	{kind: kindPushPullResp, from: Member{ID: 6, Addr: "n6", Ring: 1}},
+	{kind: kindPushPullResp, from: Member{ID: 6, Addr: "n6", Ring: 1},
+		members: []Member{{ID: 7, Addr: "n7", Ring: 3, Tokens: []uint64{0, 30000, 1 << 63}}}},
 }
 
 func TestCodecRoundTrip(t *testing.T) {
@@ -37,14 +38,14 @@ func TestCodecRoundTrip(t *testing.T) {
 func TestCodecLayout(t *testing.T) {
 	m := message{kind: kindAck, seq: 0x0102030405060708, target: 0x0a0b,
 		from:    Member{ID: 0x0c0d, Addr: "ab", Incarnation: 0x1112131415161718, State: Suspect, Ring: 0x21222324, Vnodes: 0x3132},
-		members: []Member{{ID: 0x4142, Addr: "z", State: Left, Ring: 2}}}
+		members: []Member{{ID: 0x4142, Addr: "z", State: Left, Ring: 2, Tokens: []uint64{0x51}}}}
 	want := []byte{
-		1, 2, // version, kind
+		2, 2, // version, kind
 		1, 2, 3, 4, 5, 6, 7, 8, // seq
 		0x0a, 0x0b, // target
-		0x0c, 0x0d, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 1, 0x21, 0x22, 0x23, 0x24, 0x31, 0x32, 2, 'a', 'b', // sender
+		0x0c, 0x0d, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 1, 0x21, 0x22, 0x23, 0x24, 0x31, 0x32, 2, 'a', 'b', 0, 0, // sender
 		0, 1, // count
-		0x41, 0x42, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 1, 'z',
+		0x41, 0x42, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 2, 0, 0, 1, 'z', 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x51,
 	}
 	if got := m.encode(nil); !bytes.Equal(got, want) {
 		t.Errorf("encode:\n got %v\nwant %v", got, want)
@@ -64,11 +65,12 @@ func TestDecodeRejects(t *testing.T) {
 		want error
 	}{
 		{"empty", nil, ErrMalformed},
-		{"version 2", withByte(0, 2), ErrVersion},
+		{"version 1", withByte(0, 1), ErrVersion},
+		{"version 3", withByte(0, 3), ErrVersion},
 		{"version 0", withByte(0, 0), ErrVersion},
 		{"kind 0", withByte(1, 0), ErrMalformed},
 		{"kind 6", withByte(1, 6), ErrMalformed},
-		{"ack with target 0", append([]byte{1, 2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0}, good[12:]...), ErrMalformed},
+		{"ack with target 0", append([]byte{2, 2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0}, good[12:]...), ErrMalformed},
 		{"header only", good[:headerSize], ErrMalformed},
 		{"cut in the sender", good[:headerSize+5], ErrMalformed},
 		{"cut in a member", good[:len(good)-1], ErrMalformed},
@@ -76,7 +78,10 @@ func TestDecodeRejects(t *testing.T) {
 		{"sender id 0", withBytes(good, headerSize, 0, headerSize+1, 0), ErrMalformed},
 		{"sender state 4", withByte(headerSize+10, 4), ErrMalformed},
 		{"sender left at odd ring", withByte(headerSize+10, 3), ErrMalformed},
-		{"count beyond the payload", withByte(headerSize+18+7, 0xff), ErrMalformed},
+		{"count beyond the payload", withByte(headerSize+18+7+2, 0xff), ErrMalformed},
+		{"tokens beyond the payload", withByte(headerSize+18+7, 0xff), ErrMalformed},
+		{"tokens not ascending", (&message{kind: kindPushPullResp, from: Member{ID: 6, Addr: "n6", Ring: 1, Tokens: []uint64{5, 5}}}).encode(nil), ErrMalformed},
+		{"tokens and vnodes", (&message{kind: kindPushPullResp, from: Member{ID: 6, Addr: "n6", Ring: 1, Vnodes: 2, Tokens: []uint64{5}}}).encode(nil), ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,7 +104,7 @@ func TestReceiveRejects(t *testing.T) {
 	if _, err := g.Receive(0, 0, ping(Member{ID: 1, Addr: "impostor", Ring: 1})); !errors.Is(err, ErrSender) {
 		t.Errorf("a node with this node's id: %v, want ErrSender", err)
 	}
-	if _, err := g.Receive(0, 2, []byte{1, 1}); !errors.Is(err, ErrMalformed) {
+	if _, err := g.Receive(0, 2, []byte{Version, 1}); !errors.Is(err, ErrMalformed) {
 		t.Errorf("short payload: %v, want ErrMalformed", err)
 	}
 	if ms := g.Members(); len(ms) != 1 {

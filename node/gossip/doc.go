@@ -96,12 +96,12 @@
 //
 // # Payload format
 //
-// Version 1. The payload travels in a net.Gossip frame, which checksums it,
+// Version 2 (version 1 had no token list). The payload travels in a net.Gossip frame, which checksums it,
 // so there is no checksum here. Integers are unsigned and big-endian.
 //
 //	offset  size  field
 //	------  ----  --------------------------------------------------------
-//	     0     1  version: 1
+//	     0     1  version: 2
 //	     1     1  kind (below)
 //	     2     8  seq: the probe's sequence number (ping, ack, ping-req);
 //	              for a push-pull, a seed round's number or 0, which the
@@ -132,10 +132,12 @@
 //	     2     8  incarnation
 //	    10     1  state: 0 alive, 1 suspect, 2 dead, 3 left
 //	    11     4  ring version
-//	    15     2  vnodes
+//	    15     2  vnodes (0 if the member has explicit tokens)
 //	    17     1  address length a, 1..MaxAddr (255)
 //	    18     a  address
-//	  18+a        end
+//	  18+a     2  token count t, 0..MaxTokens (4096)
+//	  20+a    8t  explicit tokens, strictly ascending
+//	20+a+8t       end
 //
 // A payload that is short, has bytes left over, has an unknown kind, a
 // target of 0 where one is needed, a count larger than the bytes left could
@@ -143,7 +145,7 @@
 // of another version is ErrVersion. Decoding never panics, on any bytes
 // (FuzzDecode). A change to any layout is a new version.
 //
-// A push-pull carries every member: 14 + n*(18+a) bytes after the sender's
+// A push-pull carries every member: 14 + n*(20+a+8t) bytes after the sender's
 // record, about 4 KB for 100 members with 20-byte addresses. It must fit a
 // net.Gossip frame (net.MaxValue, 8 MiB), which holds some 200,000 such
 // records, more than the 65535 ids there are.

@@ -3,6 +3,7 @@ package gossip
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -53,9 +54,15 @@ type Member struct {
 	// ring-changing events bump it: a join (to odd), a leave or an
 	// operator's removal (to even).
 	Ring uint32
-	// Vnodes is the number of virtual tokens the member takes on the ring.
+	// Vnodes is the number of virtual tokens the member takes on the ring;
+	// Tokens, if any, are its explicit places on it instead (ascending, at
+	// most MaxTokens, and then Vnodes is 0).
 	Vnodes uint16
+	Tokens []uint64
 }
+
+// MaxTokens bounds a member's explicit tokens (as node/ring does).
+const MaxTokens = 4096
 
 // OnRing reports whether the member holds a place on the ring: it joined
 // (odd Ring) and has not left. Dead members stay on the ring.
@@ -75,6 +82,13 @@ func (m Member) Validate() error {
 		return fmt.Errorf("%w: member %d has unknown state %d", ErrMalformed, m.ID, uint8(m.State))
 	case (m.State == Left) != (m.Ring >= 2 && m.Ring%2 == 0):
 		return fmt.Errorf("%w: member %d is %v at ring version %d (left exactly at even versions)", ErrMalformed, m.ID, m.State, m.Ring)
+	case len(m.Tokens) > MaxTokens || len(m.Tokens) > 0 && m.Vnodes != 0:
+		return fmt.Errorf("%w: member %d has %d explicit tokens and %d virtual ones (want at most %d explicit, and then no virtual)", ErrMalformed, m.ID, len(m.Tokens), m.Vnodes, MaxTokens)
+	}
+	for i := 1; i < len(m.Tokens); i++ {
+		if m.Tokens[i] <= m.Tokens[i-1] {
+			return fmt.Errorf("%w: member %d's tokens are not strictly ascending", ErrMalformed, m.ID)
+		}
 	}
 	return nil
 }
@@ -85,8 +99,8 @@ func (m Member) String() string {
 
 // Compare orders two records of the same member by the merge rule: the
 // higher Ring wins; at equal Ring the higher Incarnation; at equal
-// incarnation the later State (Left > Dead > Suspect > Alive). Addr and
-// Vnodes break the remaining ties, which only a member that lost its own
+// incarnation the later State (Left > Dead > Suspect > Alive). Addr,
+// Vnodes and Tokens break the remaining ties, which only a member that lost its own
 // state can produce, so that the order is total and every node that has seen
 // the same records keeps the same one. It returns -1, 0 or +1.
 func Compare(a, b Member) int {
@@ -102,7 +116,10 @@ func Compare(a, b Member) int {
 	if c := strings.Compare(a.Addr, b.Addr); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.Vnodes, b.Vnodes)
+	if c := cmp.Compare(a.Vnodes, b.Vnodes); c != 0 {
+		return c
+	}
+	return slices.Compare(a.Tokens, b.Tokens)
 }
 
 // Newer reports whether record a supersedes record b under the merge rule

@@ -267,7 +267,7 @@ func (s *sim) converged(ids []uint16) bool {
 	}
 	want := s.nodes[ids[0]].g.Members()
 	for _, id := range ids[1:] {
-		if !slices.Equal(want, s.nodes[id].g.Members()) {
+		if !slices.EqualFunc(want, s.nodes[id].g.Members(), sameMember) {
 			return false
 		}
 	}
@@ -323,3 +323,6 @@ func (s *sim) firstSeen(a, b uint16, st State) (time.Duration, bool) {
 func without(ids []uint16, drop ...uint16) []uint16 {
 	return slices.DeleteFunc(slices.Clone(ids), func(id uint16) bool { return slices.Contains(drop, id) })
 }
+
+// sameMember reports whether two records are the same record.
+func sameMember(a, b Member) bool { return Compare(a, b) == 0 && a.ID == b.ID }

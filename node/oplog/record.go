@@ -42,10 +42,13 @@ const (
 	// names it, a non-empty Value sets it, an empty one clears it. The last
 	// record of a key wins.
 	TypeFlag Type = 7
+	// TypeMemberTokens is TypeMember for a member with explicit tokens:
+	// Value is the node's encoding of its record with the tokens in it.
+	TypeMemberTokens Type = 8
 
 	// Counter slots will take the next values.
 
-	typeEnd Type = 8 // one past the last known type
+	typeEnd Type = 9 // one past the last known type
 )
 
 func (t Type) String() string {
@@ -64,6 +67,8 @@ func (t Type) String() string {
 		return "accept"
 	case TypeFlag:
 		return "flag"
+	case TypeMemberTokens:
+		return "member-tokens"
 	}
 	return fmt.Sprintf("Type(%d)", uint8(t))
 }
