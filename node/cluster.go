@@ -80,35 +80,42 @@ type view struct {
 func buildView(epoch uint64, ms []memberInfo) view {
 	v := view{epoch: epoch, addrs: make(map[uint16]string, len(ms)), phase: make(map[uint16]Phase, len(ms))}
 	var rd, wr []ring.Member
-	taken := map[uint64]bool{}
-	for _, m := range ms {
-		v.addrs[m.ID] = m.Addr
-		p := phaseOf(m.Ring)
-		if p == PhaseNone || p == PhaseLeft {
-			continue
-		}
-		// Two members may name one token (explicit tokens an operator
-		// chose twice; a join refuses that, but a record may already be
-		// out): the lower id keeps it, on every node alike, and a member
-		// left with no token is off the ring.
-		var tokens []uint64
-		for _, t := range tokensOf(m) {
-			if !taken[t] {
-				taken[t] = true
-				tokens = append(tokens, t)
+	taken, total := map[uint64]bool{}, 0
+	// Two members may name one token (explicit tokens an operator chose
+	// twice: a join refuses that, but a record may already be out). Members
+	// that own their ranges claim tokens first, then joining ones, each in
+	// id order, on every node alike: a joining member never takes a token
+	// from one that holds the data. A member left with no token, or past
+	// the ring's capacity, is off the ring.
+	for _, owning := range []bool{true, false} {
+		for _, m := range ms {
+			p := phaseOf(m.Ring)
+			if p == PhaseNone || p == PhaseLeft || (p == PhaseJoining) == owning {
+				continue
+			}
+			var tokens []uint64
+			for _, t := range tokensOf(m) {
+				if !taken[t] {
+					taken[t] = true
+					tokens = append(tokens, t)
+				}
+			}
+			if len(tokens) == 0 || total+len(tokens) > ring.MaxRingTokens {
+				continue
+			}
+			total += len(tokens)
+			v.phase[m.ID] = p
+			rm := ring.Member{ID: m.ID, Tokens: tokens}
+			if p == PhaseNormal || p == PhaseLeaving {
+				rd = append(rd, rm)
+			}
+			if p == PhaseNormal || p == PhaseJoining {
+				wr = append(wr, rm)
 			}
 		}
-		if len(tokens) == 0 {
-			continue
-		}
-		v.phase[m.ID] = p
-		rm := ring.Member{ID: m.ID, Tokens: tokens}
-		if p == PhaseNormal || p == PhaseLeaving {
-			rd = append(rd, rm)
-		}
-		if p == PhaseNormal || p == PhaseJoining {
-			wr = append(wr, rm)
-		}
+	}
+	for _, m := range ms {
+		v.addrs[m.ID] = m.Addr
 	}
 	var err error
 	if v.read, err = ring.New(epoch, rd); err != nil {

@@ -133,7 +133,7 @@ func (n *Node) absorb() {
 	for _, m := range changes {
 		old, had := n.known[m.ID]
 		n.known[m.ID] = m
-		if !had || old.Ring != m.Ring || old.Addr != m.Addr || old.Vnodes != m.Vnodes {
+		if !had || old.Ring != m.Ring || old.Addr != m.Addr || old.Vnodes != m.Vnodes || !slices.Equal(old.Tokens, m.Tokens) {
 			reView = true
 		}
 		recs = append(recs, memberRecord(m))
@@ -278,20 +278,24 @@ func (n *Node) startJoin() {
 			retry()
 			return
 		}
+		if err := n.tokensFree(); err != nil {
+			// Another took one of its tokens while it waited for the lock.
+			n.giveMove(want, 5)
+			n.broke(err)
+			return
+		}
 		n.setPhase(PhaseJoining)
 		n.settle()
 	})
 }
 
 // tokensFree checks that no other member on the ring holds one of this
-// node's explicit tokens (virtual ones are drawn from the id: they do not
-// collide).
+// node's tokens (explicit ones another chose too, or its virtual ones that
+// another's explicit ones hit).
 func (n *Node) tokensFree() error {
 	self := uint16(n.cfg.ID)
-	mine := n.gossip.Self().Tokens
-	if len(mine) == 0 {
-		return nil
-	}
+	s := n.gossip.Self()
+	mine := slices.Sorted(slices.Values(tokensOf(memberInfo{ID: self, Vnodes: s.Vnodes, Tokens: s.Tokens})))
 	for _, m := range n.gossip.Members() {
 		if m.ID == self || !m.OnRing() {
 			continue
@@ -593,7 +597,7 @@ func parseMember(r oplog.Record) (gossip.Member, error) {
 	m.Ring, m.Vnodes, v = uint32(ringV), uint16(vn), v[k:]
 	if r.Type == oplog.TypeMemberTokens {
 		count, k := binary.Uvarint(v)
-		if k <= 0 || count == 0 || count > gossip.MaxTokens {
+		if k <= 0 || count == 0 || count > gossip.MaxTokens || count > uint64(len(v)-k) {
 			return m, bad
 		}
 		v = v[k:]

@@ -106,6 +106,13 @@ func (n *Node) lostState(changes []gossip.Member) []oplog.Record {
 	if !n.fresh || n.rebuilding {
 		return nil
 	}
+	if m, ok := n.gossip.Placement(); ok && n.err == nil {
+		// It joined with other tokens: taking its place with these would
+		// move its ranges without streaming them.
+		n.broke(fmt.Errorf("%w: the cluster has node %d on the ring with %s, and it was started with %s: start it with what it joined with",
+			ErrVnodesChanged, n.cfg.ID, tokensDesc(m.Vnodes, m.Tokens), tokensDesc(n.gossip.Self().Vnodes, n.gossip.Self().Tokens)))
+		return nil
+	}
 	self := uint16(n.cfg.ID)
 	for _, m := range changes {
 		if m.ID != self {

@@ -2,12 +2,15 @@ package sim
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node"
+	"github.com/memdb/memdb/node/ring"
 )
 
 // A member that dies for good is removed by an operator through another
@@ -114,19 +117,42 @@ func TestExplicitTokens(t *testing.T) {
 		p.RF = 3
 		p.Client.WriteLevel, p.Client.ReadLevel = net.Quorum, net.Quorum
 		p.Faults = []Fault{{At: 14 * time.Second, Kind: Crash, Node: 2, For: time.Second}}
-		res, err := Run(p, Options{NewProcess: func(cfg node.Config, env node.Env) (Process, error) {
-			// A quarter of the ring each, and one more place for node 4.
-			cfg.Tokens = []uint64{uint64(cfg.ID-1) << 62}
-			if cfg.ID == 4 {
-				cfg.Tokens = append(cfg.Tokens, 1<<61)
+		tokens := func(id uint16) []uint64 { // a quarter of the ring each, one more place for node 4
+			ts := []uint64{uint64(id-1) << 62}
+			if id == 4 {
+				ts = append(ts, 1<<61)
 			}
-			return node.New(cfg, env)
+			return ts
+		}
+		var first *node.Node
+		res, err := Run(p, Options{NewProcess: func(cfg node.Config, env node.Env) (Process, error) {
+			cfg.Tokens = tokens(uint16(cfg.ID))
+			n, err := node.New(cfg, env)
+			if cfg.ID == 1 {
+				first = n
+			}
+			return n, err
 		}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if res.Verdict != Pass {
 			t.Errorf("seed %d: %s: %s", seed, res.Verdict, res.Reason)
+		}
+		// Node 1's ring places every key where the tokens say.
+		var ms []ring.Member
+		for id := uint16(1); id <= 4; id++ {
+			ms = append(ms, ring.Member{ID: id, Tokens: tokens(id)})
+		}
+		want, err := ring.New(1, ms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range p.Keys {
+			key := []byte(fmt.Sprintf("k%d", k))
+			if got, w := first.Replicas(key), want.Replicas(key, 3); !slices.Equal(got, w) {
+				t.Errorf("seed %d: replicas of %s are %v, the tokens say %v", seed, key, got, w)
+			}
 		}
 	}
 }

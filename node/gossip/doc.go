@@ -146,9 +146,12 @@
 // (FuzzDecode). A change to any layout is a new version.
 //
 // A push-pull carries every member: 14 + n*(20+a+8t) bytes after the sender's
-// record, about 4 KB for 100 members with 20-byte addresses. It must fit a
-// net.Gossip frame (net.MaxValue, 8 MiB), which holds some 200,000 such
-// records, more than the 65535 ids there are.
+// record, about 4 KB for 100 members with 20-byte addresses and virtual
+// tokens. It must fit a net.Gossip frame (net.MaxValue, 8 MiB): with virtual
+// tokens that is more records than the 65535 ids there are; with explicit
+// ones, a cluster whose members list some 250 each at MaxTokens would not
+// fit. Version 1 payloads (no token list) are refused: the nodes of a
+// cluster run one version.
 //
 // # Measurements
 //

@@ -56,7 +56,10 @@ type Gossip struct {
 	// hear of each other.
 	joined   bool
 	seedSeqs []uint64
-	pending  []*entry // entries with queued records, in no particular order
+	// placed is the first record of this node heard from others that has
+	// it on the ring with other tokens than its own (Placement).
+	placed  *Member
+	pending []*entry // entries with queued records, in no particular order
 
 	// Probing: the shuffled round-robin order, the probe in flight, the
 	// ping-reqs being relayed for others.
@@ -243,6 +246,17 @@ func (g *Gossip) Move(id uint16, ring uint32) bool {
 	return true
 }
 
+// Placement returns the first record of this node that others had on the
+// ring with other tokens (count of virtual ones, or explicit ones) than
+// the node's own, if one came: a node that lost its log and was started
+// with other tokens than it joined with learns so here.
+func (g *Gossip) Placement() (Member, bool) {
+	if g.placed == nil {
+		return Member{}, false
+	}
+	return *g.placed, true
+}
+
 // Members returns every member known, self included, sorted by id.
 func (g *Gossip) Members() []Member {
 	ms := make([]Member, len(g.list))
@@ -373,6 +387,9 @@ func (g *Gossip) apply(now time.Duration, m Member) {
 // Vnodes are its own and never taken from others.
 func (g *Gossip) refute(m Member) {
 	s := &g.self.m
+	if g.placed == nil && m.OnRing() && (m.Vnodes != s.Vnodes || !slices.Equal(m.Tokens, s.Tokens)) {
+		g.placed = &m
+	}
 	s.Ring = max(s.Ring, m.Ring)
 	if s.Ring >= 2 && !s.OnRing() {
 		s.State = Left

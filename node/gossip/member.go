@@ -82,6 +82,8 @@ func (m Member) Validate() error {
 		return fmt.Errorf("%w: member %d has unknown state %d", ErrMalformed, m.ID, uint8(m.State))
 	case (m.State == Left) != (m.Ring >= 2 && m.Ring%2 == 0):
 		return fmt.Errorf("%w: member %d is %v at ring version %d (left exactly at even versions)", ErrMalformed, m.ID, m.State, m.Ring)
+	case m.Vnodes > MaxTokens:
+		return fmt.Errorf("%w: member %d has %d virtual tokens (at most %d)", ErrMalformed, m.ID, m.Vnodes, MaxTokens)
 	case len(m.Tokens) > MaxTokens || len(m.Tokens) > 0 && m.Vnodes != 0:
 		return fmt.Errorf("%w: member %d has %d explicit tokens and %d virtual ones (want at most %d explicit, and then no virtual)", ErrMalformed, m.ID, len(m.Tokens), m.Vnodes, MaxTokens)
 	}

@@ -3,6 +3,7 @@ package gossip
 import (
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -281,5 +282,24 @@ func TestStartKeepsANewMemberOffTheRing(t *testing.T) {
 		if got := g.Self(); got.Ring != tc.want || got.State != Alive {
 			t.Errorf("ring version %d after Start: %v, want version %d and alive", tc.ring, got, tc.want)
 		}
+	}
+}
+
+// A record of this node that others have on the ring with other tokens
+// than its own (it lost its log and was started with others) is kept for
+// Placement; one that agrees, or is off the ring, is not.
+func TestPlacement(t *testing.T) {
+	g := started(t) // node 1, 8 virtual tokens
+	g.apply(0, Member{ID: 1, Addr: "n1:7000", Vnodes: 8, Ring: 3, Incarnation: 5})
+	if _, ok := g.Placement(); ok {
+		t.Fatal("a record with the node's own tokens was taken for another placement")
+	}
+	g.apply(0, Member{ID: 1, Addr: "n1:7000", Ring: 5, Incarnation: 9, Tokens: []uint64{100}})
+	m, ok := g.Placement()
+	if !ok || !slices.Equal(m.Tokens, []uint64{100}) {
+		t.Fatalf("Placement() = %v (tokens %v), %v; want the record with token 100", m, m.Tokens, ok)
+	}
+	if s := g.Self(); s.Vnodes != 8 || len(s.Tokens) != 0 {
+		t.Errorf("the node took another's view of its tokens: %v", s)
 	}
 }
