@@ -104,18 +104,7 @@ func TestWipedNodeRebuilds(t *testing.T) {
 	all := append(append([]kv{}, before...), missed...)
 
 	c.start(2)
-	start := time.Now()
-	for {
-		st := c.node(2).status(t)
-		if st.Rebuilds == 1 && !st.Rebuilding {
-			t.Logf("node 2 rebuilt %v after ready: status %+v", time.Since(start).Round(time.Millisecond), st)
-			break
-		}
-		if time.Since(start) > catchUpDeadline {
-			t.Fatalf("node 2 did not rebuild within %v: status %+v, want rebuilds 1, not rebuilding\n%s", catchUpDeadline, st, c.dump())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	c.waitRebuilt(2)
 	mustReadAll(t, all, "-addr", c.addrs(2), "-consistency", "one", "-no-routing")
 	if st := c.node(2).status(t); st.Keys != len(all) {
 		t.Errorf("node 2 holds %d keys after its rebuild, want exactly %d", st.Keys, len(all))
@@ -149,18 +138,7 @@ func TestCorruptNodeRebuilds(t *testing.T) {
 
 	c.node(2).extra = []string{"-on-corrupt", "rebuild"}
 	c.start(2)
-	start := time.Now()
-	for {
-		st := c.node(2).status(t)
-		if st.Rebuilds == 1 && !st.Rebuilding {
-			t.Logf("node 2 rebuilt %v after ready: status %+v", time.Since(start).Round(time.Millisecond), st)
-			break
-		}
-		if time.Since(start) > catchUpDeadline {
-			t.Fatalf("node 2 did not rebuild within %v: status %+v\n%s", catchUpDeadline, st, c.dump())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	c.waitRebuilt(2)
 	mustReadAll(t, all, "-addr", c.addrs(2), "-consistency", "one", "-no-routing")
 	aside, err := filepath.Glob(dir + ".corrupt-*")
 	if err != nil || len(aside) != 1 {
@@ -168,6 +146,25 @@ func TestCorruptNodeRebuilds(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(aside[0], filepath.Base(seg))); err != nil {
 		t.Errorf("the corrupt segment is not kept aside: %v", err)
+	}
+}
+
+// waitRebuilt waits until node id, started on an empty or corrupt data
+// directory, has found its state lost and rebuilt it (rebuilds 1, not
+// rebuilding), and logs how long that took after it said ready.
+func (c *cluster) waitRebuilt(id int) {
+	c.t.Helper()
+	start := time.Now()
+	for {
+		st := c.node(id).status(c.t)
+		if st.Rebuilds == 1 && !st.Rebuilding {
+			c.t.Logf("node %d rebuilt %v after ready: status %+v", id, time.Since(start).Round(time.Millisecond), st)
+			return
+		}
+		if time.Since(start) > catchUpDeadline {
+			c.t.Fatalf("node %d did not rebuild within %v: status %+v, want rebuilds 1, not rebuilding\n%s", id, catchUpDeadline, st, c.dump())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -5,90 +5,91 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
+
+// loadCase is one Load of a configuration test: its flags and environment
+// (the data directory is added), and what the setting tested must be, or
+// that Load must refuse with a usage error.
+type loadCase[T any] struct {
+	name string
+	args []string
+	env  map[string]string
+	want T
+	bad  bool
+}
+
+// checkLoads runs each case through Load in dir and compares get of the
+// configuration it gives with the case's want (nil and empty are equal).
+func checkLoads[T any](t *testing.T, dir string, cases []loadCase[T], get func(Config) (T, error)) {
+	t.Helper()
+	for _, tc := range cases {
+		cfg, err := Load(append(tc.args, "-data", dir), func(k string) string { return tc.env[k] }, io.Discard)
+		if tc.bad {
+			if !errors.Is(err, ErrUsage) {
+				t.Errorf("%s: Load = %v, want a usage error", tc.name, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: Load: %v", tc.name, err)
+			continue
+		}
+		if got, err := get(cfg); err != nil || !cmp.Equal(got, tc.want, cmpopts.EquateEmpty()) {
+			t.Errorf("%s: got %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+	}
+}
+
+// configFile writes a config file with text in a new directory and
+// returns the directory and the file's path.
+func configFile(t *testing.T, text string) (dir, file string) {
+	t.Helper()
+	dir = t.TempDir()
+	file = filepath.Join(dir, "memdb.toml")
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, file
+}
 
 // -advertise (file key advertise, MEMDB_ADVERTISE) names the address peers
 // dial; it must be one they can: a host (not 0.0.0.0 or ::) and a port.
 func TestAdvertise(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "memdb.toml")
-	if err := os.WriteFile(file, []byte("advertise = \"db1.example:7400\"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
-	tests := []struct {
-		name string
-		args []string
-		env  map[string]string
-		want string // "" means a usage error
-	}{
-		{"unset", nil, nil, ""},
-		{"flag", []string{"-listen", "0.0.0.0:7400", "-advertise", "10.0.0.5:7400"}, nil, "10.0.0.5:7400"},
-		{"env", nil, map[string]string{"MEMDB_ADVERTISE": "db2.example:7400"}, "db2.example:7400"},
-		{"file", []string{"-config", file}, nil, "db1.example:7400"},
-		{"flag over env over file", []string{"-config", file, "-advertise", "[fd00::1]:7400"}, map[string]string{"MEMDB_ADVERTISE": "db2.example:7400"}, "[fd00::1]:7400"},
-		{"unspecified host", []string{"-advertise", "0.0.0.0:7400"}, nil, "error"},
-		{"unspecified v6", []string{"-advertise", "[::]:7400"}, nil, "error"},
-		{"no host", []string{"-advertise", ":7400"}, nil, "error"},
-		{"no port", []string{"-advertise", "db1.example"}, nil, "error"},
-		{"port 0", []string{"-advertise", "db1.example:0"}, nil, "error"},
-	}
-	for _, tc := range tests {
-		cfg, err := Load(append(tc.args, "-data", dir), env(tc.env), io.Discard)
-		switch {
-		case tc.want == "error":
-			if !errors.Is(err, ErrUsage) {
-				t.Errorf("%s: Load = %v, want a usage error", tc.name, err)
-			}
-		case err != nil:
-			t.Errorf("%s: Load: %v", tc.name, err)
-		case cfg.Advertise != tc.want:
-			t.Errorf("%s: advertise %q, want %q", tc.name, cfg.Advertise, tc.want)
-		}
-	}
+	dir, file := configFile(t, "advertise = \"db1.example:7400\"\n")
+	checkLoads(t, dir, []loadCase[string]{
+		{name: "unset"},
+		{name: "flag", args: []string{"-listen", "0.0.0.0:7400", "-advertise", "10.0.0.5:7400"}, want: "10.0.0.5:7400"},
+		{name: "env", env: map[string]string{"MEMDB_ADVERTISE": "db2.example:7400"}, want: "db2.example:7400"},
+		{name: "file", args: []string{"-config", file}, want: "db1.example:7400"},
+		{name: "flag over env over file", args: []string{"-config", file, "-advertise", "[fd00::1]:7400"}, env: map[string]string{"MEMDB_ADVERTISE": "db2.example:7400"}, want: "[fd00::1]:7400"},
+		{name: "unspecified host", args: []string{"-advertise", "0.0.0.0:7400"}, bad: true},
+		{name: "unspecified v6", args: []string{"-advertise", "[::]:7400"}, bad: true},
+		{name: "no host", args: []string{"-advertise", ":7400"}, bad: true},
+		{name: "no port", args: []string{"-advertise", "db1.example"}, bad: true},
+		{name: "port 0", args: []string{"-advertise", "db1.example:0"}, bad: true},
+	}, func(c Config) (string, error) { return c.Advertise, nil })
 }
 
 // -on-corrupt (file key on_corrupt, MEMDB_ON_CORRUPT) is stop by default;
 // rebuild needs seeds, since the node rebuilds from the replicas it finds
 // through them.
 func TestOnCorrupt(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "memdb.toml")
-	if err := os.WriteFile(file, []byte("on_corrupt = \"rebuild\"\nseeds = [\"127.0.0.1:7500\"]\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	dir, file := configFile(t, "on_corrupt = \"rebuild\"\nseeds = [\"127.0.0.1:7500\"]\n")
 	seeds := []string{"-seeds", "127.0.0.1:7500"}
-	tests := []struct {
-		name string
-		args []string
-		env  map[string]string
-		want string // "error" means a usage error
-	}{
-		{"default", nil, nil, "stop"},
-		{"flag", append([]string{"-on-corrupt", "rebuild"}, seeds...), nil, "rebuild"},
-		{"env", seeds, map[string]string{"MEMDB_ON_CORRUPT": "rebuild"}, "rebuild"},
-		{"file", []string{"-config", file}, nil, "rebuild"},
-		{"flag over file", []string{"-config", file, "-on-corrupt", "stop"}, nil, "stop"},
-		{"rebuild without seeds", []string{"-on-corrupt", "rebuild"}, nil, "error"},
-		{"unknown policy", []string{"-on-corrupt", "ignore"}, nil, "error"},
-	}
-	for _, tc := range tests {
-		cfg, err := Load(append(tc.args, "-data", dir), env(tc.env), io.Discard)
-		switch {
-		case tc.want == "error":
-			if !errors.Is(err, ErrUsage) {
-				t.Errorf("%s: Load = %v, want a usage error", tc.name, err)
-			}
-		case err != nil:
-			t.Errorf("%s: Load: %v", tc.name, err)
-		case cfg.OnCorrupt != tc.want:
-			t.Errorf("%s: on_corrupt %q, want %q", tc.name, cfg.OnCorrupt, tc.want)
-		}
-	}
+	checkLoads(t, dir, []loadCase[string]{
+		{name: "default", want: "stop"},
+		{name: "flag", args: append([]string{"-on-corrupt", "rebuild"}, seeds...), want: "rebuild"},
+		{name: "env", args: seeds, env: map[string]string{"MEMDB_ON_CORRUPT": "rebuild"}, want: "rebuild"},
+		{name: "file", args: []string{"-config", file}, want: "rebuild"},
+		{name: "flag over file", args: []string{"-config", file, "-on-corrupt", "stop"}, want: "stop"},
+		{name: "rebuild without seeds", args: []string{"-on-corrupt", "rebuild"}, bad: true},
+		{name: "unknown policy", args: []string{"-on-corrupt", "ignore"}, bad: true},
+	}, func(c Config) (string, error) { return c.OnCorrupt, nil })
 }
 
 // moveAside renames a data directory beside itself, never over an earlier
@@ -124,81 +125,31 @@ func TestMoveAside(t *testing.T) {
 // -vnodes (file key vnodes, MEMDB_VNODES) is the node's count of virtual
 // tokens, 1..ring.MaxTokens.
 func TestVnodes(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "memdb.toml")
-	if err := os.WriteFile(file, []byte("vnodes = 64\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
-	tests := []struct {
-		name string
-		args []string
-		env  map[string]string
-		want int // 0: a usage error
-	}{
-		{"default", nil, nil, DefaultConfig().Vnodes},
-		{"flag", []string{"-vnodes", "16"}, nil, 16},
-		{"env", nil, map[string]string{"MEMDB_VNODES": "32"}, 32},
-		{"file", []string{"-config", file}, nil, 64},
-		{"flag over env over file", []string{"-config", file, "-vnodes", "8"}, map[string]string{"MEMDB_VNODES": "32"}, 8},
-		{"zero", []string{"-vnodes", "0"}, nil, 0},
-		{"too many", []string{"-vnodes", "1000000"}, nil, 0},
-		{"not a number", nil, map[string]string{"MEMDB_VNODES": "many"}, 0},
-	}
-	for _, tc := range tests {
-		cfg, err := Load(append(tc.args, "-data", dir), env(tc.env), io.Discard)
-		switch {
-		case tc.want == 0:
-			if !errors.Is(err, ErrUsage) {
-				t.Errorf("%s: Load = %v, want a usage error", tc.name, err)
-			}
-		case err != nil:
-			t.Errorf("%s: Load: %v", tc.name, err)
-		case cfg.Vnodes != tc.want:
-			t.Errorf("%s: vnodes %d, want %d", tc.name, cfg.Vnodes, tc.want)
-		}
-	}
+	dir, file := configFile(t, "vnodes = 64\n")
+	checkLoads(t, dir, []loadCase[int]{
+		{name: "default", want: DefaultConfig().Vnodes},
+		{name: "flag", args: []string{"-vnodes", "16"}, want: 16},
+		{name: "env", env: map[string]string{"MEMDB_VNODES": "32"}, want: 32},
+		{name: "file", args: []string{"-config", file}, want: 64},
+		{name: "flag over env over file", args: []string{"-config", file, "-vnodes", "8"}, env: map[string]string{"MEMDB_VNODES": "32"}, want: 8},
+		{name: "zero", args: []string{"-vnodes", "0"}, bad: true},
+		{name: "too many", args: []string{"-vnodes", "1000000"}, bad: true},
+		{name: "not a number", env: map[string]string{"MEMDB_VNODES": "many"}, bad: true},
+	}, func(c Config) (int, error) { return c.Vnodes, nil })
 }
 
 // -tokens (file key tokens, MEMDB_TOKENS) lists explicit places on the
 // 64-bit ring: decimal, none twice.
 func TestTokens(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "memdb.toml")
-	if err := os.WriteFile(file, []byte("tokens = [\"0\", \"18446744073709551615\"]\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
-	tests := []struct {
-		name string
-		args []string
-		env  map[string]string
-		want []uint64 // nil: a usage error
-	}{
-		{"default: none", nil, nil, []uint64{}},
-		{"flag", []string{"-tokens", "30000,1"}, nil, []uint64{30000, 1}},
-		{"env", nil, map[string]string{"MEMDB_TOKENS": "5"}, []uint64{5}},
-		{"file", []string{"-config", file}, nil, []uint64{0, 1<<64 - 1}},
-		{"flag over file", []string{"-config", file, "-tokens", "9"}, nil, []uint64{9}},
-		{"twice", []string{"-tokens", "3,3"}, nil, nil},
-		{"negative", []string{"-tokens", "-1"}, nil, nil},
-		{"past the ring", []string{"-tokens", "18446744073709551616"}, nil, nil},
-	}
-	for _, tc := range tests {
-		cfg, err := Load(append(tc.args, "-data", dir), env(tc.env), io.Discard)
-		if tc.want == nil {
-			if !errors.Is(err, ErrUsage) {
-				t.Errorf("%s: Load = %v, want a usage error", tc.name, err)
-			}
-			continue
-		}
-		if err != nil {
-			t.Errorf("%s: Load: %v", tc.name, err)
-			continue
-		}
-		got, err := cfg.TokenValues()
-		if err != nil || len(got) != len(tc.want) || len(got) > 0 && !slices.Equal(got, tc.want) {
-			t.Errorf("%s: tokens %v, %v; want %v", tc.name, got, err, tc.want)
-		}
-	}
+	dir, file := configFile(t, "tokens = [\"0\", \"18446744073709551615\"]\n")
+	checkLoads(t, dir, []loadCase[[]uint64]{
+		{name: "default: none"},
+		{name: "flag", args: []string{"-tokens", "30000,1"}, want: []uint64{30000, 1}},
+		{name: "env", env: map[string]string{"MEMDB_TOKENS": "5"}, want: []uint64{5}},
+		{name: "file", args: []string{"-config", file}, want: []uint64{0, 1<<64 - 1}},
+		{name: "flag over file", args: []string{"-config", file, "-tokens", "9"}, want: []uint64{9}},
+		{name: "twice", args: []string{"-tokens", "3,3"}, bad: true},
+		{name: "negative", args: []string{"-tokens", "-1"}, bad: true},
+		{name: "past the ring", args: []string{"-tokens", "18446744073709551616"}, bad: true},
+	}, func(c Config) ([]uint64, error) { return c.TokenValues() })
 }

@@ -20,6 +20,16 @@ type Scenario struct {
 // ErrUnknown means no scenario has the name asked for.
 var ErrUnknown = errors.New("unknown scenario")
 
+// The fault kinds of the multi-node scenarios. Each list extends the one
+// before it at the end: a seed draws kinds in list order, so a chaos seed
+// draws the faults of the same churn seed, and those of the same cluster
+// seed, before its own.
+var (
+	clusterFaults = []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Partition, sim.Disk}
+	churnFaults   = slices.Concat(clusterFaults, []sim.FaultKind{sim.Join, sim.Leave, sim.Skew})
+	chaosFaults   = slices.Concat(churnFaults, []sim.FaultKind{sim.Pause, sim.Jump, sim.Clog, sim.Wipe, sim.Remove, sim.Corrupt, sim.Majorities})
+)
+
 var all = []Scenario{
 	{
 		Name:        "single-node",
@@ -36,7 +46,7 @@ var all = []Scenario{
 		Swarm: sim.Swarm{
 			Nodes: 3, MaxNodes: 7, MaxClients: 8, MaxKeys: 8,
 			Duration: 20 * time.Second, Liveness: 15 * time.Second,
-			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Partition, sim.Disk},
+			Faults: clusterFaults,
 		},
 	},
 	{
@@ -45,7 +55,7 @@ var all = []Scenario{
 		Swarm: sim.Swarm{
 			Nodes: 3, MaxNodes: 7, MaxClients: 8, MaxKeys: 4,
 			Duration: 20 * time.Second, Liveness: 15 * time.Second,
-			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Partition, sim.Disk},
+			Faults: clusterFaults,
 			Paxos:  true,
 		},
 	},
@@ -67,7 +77,7 @@ var all = []Scenario{
 		Swarm: sim.Swarm{
 			Nodes: 4, MaxNodes: 7, MaxClients: 8, MaxKeys: 8,
 			Duration: 20 * time.Second, Liveness: 15 * time.Second,
-			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Partition, sim.Disk, sim.Join, sim.Leave, sim.Skew},
+			Faults: churnFaults,
 		},
 	},
 	{
@@ -76,7 +86,7 @@ var all = []Scenario{
 		Swarm: sim.Swarm{
 			Nodes: 4, MaxNodes: 7, MaxClients: 8, MaxKeys: 4,
 			Duration: 20 * time.Second, Liveness: 15 * time.Second,
-			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Partition, sim.Disk, sim.Join, sim.Leave, sim.Skew},
+			Faults: churnFaults,
 			Paxos:  true,
 		},
 	},
@@ -86,7 +96,7 @@ var all = []Scenario{
 		Swarm: sim.Swarm{
 			Nodes: 4, MaxNodes: 7, MaxClients: 8, MaxKeys: 8,
 			Duration: 20 * time.Second, Liveness: 15 * time.Second,
-			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Partition, sim.Disk, sim.Join, sim.Leave, sim.Skew, sim.Pause, sim.Jump, sim.Clog, sim.Wipe, sim.Remove, sim.Corrupt, sim.Majorities},
+			Faults: chaosFaults,
 		},
 	},
 	{
@@ -95,7 +105,7 @@ var all = []Scenario{
 		Swarm: sim.Swarm{
 			Nodes: 4, MaxNodes: 7, MaxClients: 8, MaxKeys: 4,
 			Duration: 20 * time.Second, Liveness: 15 * time.Second,
-			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Partition, sim.Disk, sim.Join, sim.Leave, sim.Skew, sim.Pause, sim.Jump, sim.Clog, sim.Wipe, sim.Remove, sim.Corrupt, sim.Majorities},
+			Faults: chaosFaults,
 			Paxos:  true,
 		},
 	},
@@ -105,7 +115,7 @@ var all = []Scenario{
 		Swarm: sim.Swarm{
 			Nodes: 3, MaxNodes: 7, MaxClients: 8, MaxKeys: 1,
 			Duration: 20 * time.Second, Liveness: 15 * time.Second,
-			Faults: []sim.FaultKind{sim.Crash, sim.Break, sim.Slow, sim.Partition, sim.Disk},
+			Faults: clusterFaults,
 			Lock:   true,
 		},
 	},

@@ -16,13 +16,24 @@ func (w *world) inject(f Fault) {
 		return
 	}
 	switch f.Kind {
-	case Crash:
+	case Crash, Wipe, Corrupt:
+		// A power cycle; a wipe replaces the disk meanwhile, a corruption
+		// flips a bit of it.
 		h := w.hosts[f.Node-1]
 		if !h.up {
 			w.stats.FaultsSkipped++
 			return
 		}
 		h.crash()
+		switch f.Kind {
+		case Wipe:
+			h.disk.Wipe()
+			w.stats.Wipes++
+		case Corrupt:
+			if !h.flipBit() {
+				w.stats.FaultsSkipped++
+			}
+		}
 		inc := h.inc
 		w.after(f.For, evFaultEnd, h.id, 0, nil, func() {
 			if !h.up && h.inc == inc {
@@ -48,37 +59,6 @@ func (w *world) inject(f Fault) {
 		h.crash()
 		h.gone = true // down for good, until it is removed
 		w.askRemove(&removal{h: h, since: w.now})
-	case Corrupt:
-		h := w.hosts[f.Node-1]
-		if !h.up || h.gone {
-			w.stats.FaultsSkipped++
-			return
-		}
-		h.crash()
-		if !h.flipBit() {
-			w.stats.FaultsSkipped++
-		}
-		inc := h.inc
-		w.after(f.For, evFaultEnd, h.id, 0, nil, func() {
-			if !h.up && h.inc == inc {
-				h.restart()
-			}
-		})
-	case Wipe:
-		h := w.hosts[f.Node-1]
-		if !h.up || h.gone {
-			w.stats.FaultsSkipped++
-			return
-		}
-		h.crash()
-		h.disk.Wipe()
-		w.stats.Wipes++
-		inc := h.inc
-		w.after(f.For, evFaultEnd, h.id, 0, nil, func() {
-			if !h.up && h.inc == inc {
-				h.restart()
-			}
-		})
 	case Break:
 		cl := w.clients[f.Client-1]
 		if cl.conn == nil || !cl.conn.open {

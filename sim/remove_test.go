@@ -31,33 +31,13 @@ func TestRemoveDeadMember(t *testing.T) {
 		// apart without anti-entropy.
 		p.Keys, p.Net.Loss = 2000, 0
 		p.Faults = []Fault{{At: 14 * time.Second, Kind: Crash, Node: 3, For: time.Hour}}
-		removed, asked := errors.New("never answered"), false
 		var logs strings.Builder
-		res, err := Run(p, Options{Log: &logs, NewProcess: func(cfg node.Config, env node.Env) (Process, error) {
-			cfg.AntiEntropy = -1
-			n, err := node.New(cfg, env)
-			if at := 16*time.Second - env.Clock.Now().Sub(Epoch); err == nil && cfg.ID == 1 && at > 0 && !asked {
-				// An operator asks node 1, again while node 3 is not yet
-				// seen dead.
-				asked = true
-				var try func()
-				try = func() {
-					n.Remove(3, func(err error) {
-						removed = err
-						if err != nil && strings.Contains(err.Error(), "is alive") {
-							env.Clock.AfterFunc(time.Second, try)
-						}
-					})
-				}
-				env.Clock.AfterFunc(at, try)
-			}
-			return n, err
-		}})
+		res, removed, err := runRemoving(p, Options{Log: &logs}, 16*time.Second, func(cfg *node.Config) { cfg.AntiEntropy = -1 }, 3)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Verdict != Pass || removed != nil {
-			t.Errorf("seed %d: %s: %s; removal: %v", seed, res.Verdict, res.Reason, removed)
+		if res.Verdict != Pass || removed[3] != nil {
+			t.Errorf("seed %d: %s: %s; removal: %v", seed, res.Verdict, res.Reason, removed[3])
 		}
 		if !strings.Contains(logs.String(), "removed a member") || !strings.Contains(logs.String(), "this node was removed from the ring") {
 			t.Errorf("seed %d: node 3 was not removed, or did not find out when it came back", seed)
@@ -78,27 +58,7 @@ func TestRemoveTwoDeadMembers(t *testing.T) {
 			{At: 18 * time.Second, Kind: Crash, Node: 3, For: time.Hour},
 			{At: 18 * time.Second, Kind: Crash, Node: 4, For: time.Hour},
 		}
-		removed := map[uint16]error{3: errors.New("never answered"), 4: errors.New("never answered")}
-		asked := false
-		res, err := Run(p, Options{NewProcess: func(cfg node.Config, env node.Env) (Process, error) {
-			n, err := node.New(cfg, env)
-			if at := 20*time.Second - env.Clock.Now().Sub(Epoch); err == nil && cfg.ID == 1 && at > 0 && !asked {
-				asked = true
-				for _, id := range []uint16{3, 4} {
-					var try func()
-					try = func() {
-						n.Remove(id, func(err error) {
-							removed[id] = err
-							if err != nil && strings.Contains(err.Error(), "is alive") {
-								env.Clock.AfterFunc(time.Second, try)
-							}
-						})
-					}
-					env.Clock.AfterFunc(at, try)
-				}
-			}
-			return n, err
-		}})
+		res, removed, err := runRemoving(p, Options{}, 20*time.Second, nil, 3, 4)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -155,4 +115,40 @@ func TestExplicitTokens(t *testing.T) {
 			}
 		}
 	}
+}
+
+// runRemoving runs p, with tune (if any) applied to every node's config,
+// and has an operator ask node 1 at time at to remove each of ids — again
+// each second while one is refused as still alive. It returns the run and
+// each removal's last answer.
+func runRemoving(p Params, o Options, at time.Duration, tune func(*node.Config), ids ...uint16) (Result, map[uint16]error, error) {
+	removed := map[uint16]error{}
+	for _, id := range ids {
+		removed[id] = errors.New("never answered")
+	}
+	asked := false
+	o.NewProcess = func(cfg node.Config, env node.Env) (Process, error) {
+		if tune != nil {
+			tune(&cfg)
+		}
+		n, err := node.New(cfg, env)
+		if wait := at - env.Clock.Now().Sub(Epoch); err == nil && cfg.ID == 1 && wait > 0 && !asked {
+			asked = true
+			for _, id := range ids {
+				var try func()
+				try = func() {
+					n.Remove(id, func(err error) {
+						removed[id] = err
+						if err != nil && strings.Contains(err.Error(), "is alive") {
+							env.Clock.AfterFunc(time.Second, try)
+						}
+					})
+				}
+				env.Clock.AfterFunc(wait, try)
+			}
+		}
+		return n, err
+	}
+	res, err := Run(p, o)
+	return res, removed, err
 }

@@ -224,3 +224,21 @@ func TestReadTraceRejects(t *testing.T) {
 		}
 	}
 }
+
+// runReplayed runs p twice and fails t unless the first run passes and both
+// give one event hash; it returns the first run's result.
+func runReplayed(t *testing.T, p Params) Result {
+	t.Helper()
+	a, err := Run(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Run(p, Options{})
+	if a.Verdict != Pass {
+		t.Errorf("verdict %s: %s", a.Verdict, a.Reason)
+	}
+	if a.EventHash != b.EventHash {
+		t.Errorf("same params, hashes %s and %s", a.EventHash, b.EventHash)
+	}
+	return a
+}
