@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/quorum"
 	"github.com/memdb/memdb/node/ring"
 )
 
@@ -151,7 +152,7 @@ func tokensOf(m memberInfo) []uint64 {
 // (joint quorums, as in a joint-consensus configuration change), so a
 // request made on either side of a ring change meets any other made on
 // either side. all is every replica in any group, in preference order.
-func (n *Node) groups(key []byte) (gs [][]uint16, all []uint16) {
+func (n *Node) groups(key []byte) (gs quorum.Joint, all []uint16) {
 	rf := n.cfg.ReplicationFactor
 	old := n.view.read.Replicas(key, rf)
 	next := n.view.write.Replicas(key, rf)
@@ -164,48 +165,13 @@ func (n *Node) groups(key []byte) (gs [][]uint16, all []uint16) {
 	if len(next) > 0 && !slices.Equal(sorted(old), sorted(next)) {
 		gs = append(gs, next)
 	}
-	all = slices.Clone(old)
-	for _, id := range next {
-		if !slices.Contains(all, id) {
-			all = append(all, id)
-		}
-	}
-	return gs, all
-}
-
-// met reports whether the answers from have reached level's count in
-// every group.
-func met(gs [][]uint16, level net.Consistency, from []uint16) bool {
-	for _, g := range gs {
-		c := 0
-		for _, id := range g {
-			if slices.Contains(from, id) {
-				c++
-			}
-		}
-		if c < need(level, len(g)) {
-			return false
-		}
-	}
-	return len(gs) > 0
+	return gs, gs.All()
 }
 
 func sorted(ids []uint16) []uint16 {
 	s := slices.Clone(ids)
 	slices.Sort(s)
 	return s
-}
-
-// need is how many of rf replicas a request at level must hear from.
-func need(level net.Consistency, rf int) int {
-	switch level {
-	case net.One:
-		return 1
-	case net.All:
-		return rf
-	default:
-		return rf/2 + 1
-	}
 }
 
 // peer is where to send to member id.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/quorum"
 	"github.com/memdb/memdb/node/store"
 )
 
@@ -19,11 +20,11 @@ type op struct {
 	write  bool
 	level  net.Consistency
 	key    []byte
-	entry  net.Entry  // the write, stamped
-	asked  []uint16   // replicas sent to (self included), in preference order
-	groups [][]uint16 // replica sets that must each reach the level (groups)
-	acked  []uint16   // replicas that acknowledged the write or answered the read
-	failed []uint16   // replicas that said they could not
+	entry  net.Entry    // the write, stamped
+	asked  []uint16     // replicas sent to (self included), in preference order
+	groups quorum.Joint // replica sets that must each reach the level (groups)
+	acked  []uint16     // replicas that acknowledged the write or answered the read
+	failed []uint16     // replicas that said they could not
 	// Writes: the ring epoch the replicas were chosen at, the replicas
 	// that refused the write as made on an older ring than theirs, and
 	// whether a resend on the newer ring is scheduled (writeFenced).
@@ -153,7 +154,7 @@ func (n *Node) resendWrite(o *op) {
 
 // reachable checks, before anything is sent, that enough replicas are up
 // for the request to meet its level, and refuses it cleanly if not.
-func (n *Node) reachable(c net.ConnID, id uint64, what string, gs [][]uint16, all []uint16, level net.Consistency) bool {
+func (n *Node) reachable(c net.ConnID, id uint64, what string, gs quorum.Joint, all []uint16, level net.Consistency) bool {
 	if len(gs) == 0 {
 		n.stats.Unavailable++
 		n.fail(c, id, net.CodeUnavailable, "no node owns this key yet (node %d has no ring; is it still joining?)", n.cfg.ID)
@@ -165,7 +166,7 @@ func (n *Node) reachable(c net.ConnID, id uint64, what string, gs [][]uint16, al
 			live = append(live, r)
 		}
 	}
-	if !met(gs, level, live) {
+	if !gs.Met(level, live) {
 		n.stats.Unavailable++
 		n.fail(c, id, net.CodeUnavailable, "%s %s needs replicas %v at that level, only %v are up; nothing was done", levelName(level), what, gs, live)
 		return false
@@ -201,11 +202,11 @@ func (n *Node) writeAnswered(o *op, r uint16, err error) {
 func (n *Node) writeDecide(o *op, err error) {
 	switch {
 	case o.replied:
-	case met(o.groups, o.level, o.acked):
+	case o.groups.Met(o.level, o.acked):
 		o.replied = true
 		n.stats.Writes++
 		n.reply(o.conn, o.req, &net.Done{Version: o.entry.Stamp})
-	case !met(o.groups, o.level, minus(o.asked, o.failed)):
+	case o.groups.Result(o.level, o.asked, o.acked, o.failed) == quorum.Lost:
 		// Enough replicas refused that the level cannot be met.
 		o.replied = true
 		if len(o.acked) == 0 && len(o.failed) == len(o.asked) {
@@ -282,7 +283,7 @@ func (n *Node) readAnswered(o *op, r uint16, v store.Version) {
 		if v.Stamp.Less(o.newest.Stamp) {
 			n.repair(r, 0, o)
 		}
-	} else if met(o.groups, o.level, answerers(o.answers)) && o.repairing == nil {
+	} else if o.groups.Met(o.level, answerers(o.answers)) && o.repairing == nil {
 		n.readQuorum(o)
 	}
 	if len(o.answers) == len(o.asked) && o.replied {
@@ -415,15 +416,4 @@ func answerers(as []answer) []uint16 {
 		ids[i] = a.from
 	}
 	return ids
-}
-
-// minus is a without the ids in b.
-func minus(a, b []uint16) []uint16 {
-	var out []uint16
-	for _, id := range a {
-		if !slices.Contains(b, id) {
-			out = append(out, id)
-		}
-	}
-	return out
 }

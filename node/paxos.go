@@ -7,6 +7,7 @@ import (
 
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/quorum"
 	"github.com/memdb/memdb/node/store"
 )
 
@@ -61,7 +62,7 @@ type round struct {
 	done        bool
 	// The current attempt.
 	ballot clock.Timestamp
-	groups [][]uint16
+	groups quorum.Joint
 	asked  []uint16
 	phase  *phase
 }
@@ -232,16 +233,21 @@ func (n *Node) sendPhase(r *round, ph *phase, m net.Message, count func(id uint1
 
 // prepared decides what a prepare phase leads to, once it can.
 func (n *Node) prepared(r *round, ph *phase) {
-	if met(r.groups, net.Quorum, ph.ok) {
+	switch ph.result(r) {
+	case quorum.Won:
 		ph.over = true
 		n.promised(r, ph)
-		return
-	}
-	if !met(r.groups, net.Quorum, minus(r.asked, append(ph.refused, ph.silent...))) {
+	case quorum.Lost:
 		// Nothing was proposed in this attempt, so trying again is safe.
 		ph.over = true
 		n.retry(r)
 	}
+}
+
+// result is phase ph's verdict at quorum over round r's groups: a refusal
+// and silence both count as no.
+func (ph *phase) result(r *round) quorum.Result {
+	return r.groups.Result(net.Quorum, r.asked, ph.ok, append(slices.Clip(ph.refused), ph.silent...))
 }
 
 // survey returns the newest committed version the promises (or peeked
@@ -337,7 +343,8 @@ func (n *Node) propose(r *round, value []byte, ours bool) {
 // proposed decides what a propose phase leads to, once it can.
 func (n *Node) proposed(r *round, ph *phase) {
 	n.env.Log.Debug("paxos proposal answered", "key", string(r.key), "ballot", r.ballot.String(), "ok", ph.ok, "refused", ph.refused, "silent", ph.silent)
-	if met(r.groups, net.Quorum, ph.ok) {
+	res := ph.result(r)
+	if res == quorum.Won {
 		ph.over = true
 		n.commit(r.key, ph.value, r.ballot)
 		switch {
@@ -359,7 +366,7 @@ func (n *Node) proposed(r *round, ph *phase) {
 		}
 		return
 	}
-	if met(r.groups, net.Quorum, minus(r.asked, append(ph.refused, ph.silent...))) {
+	if res == quorum.Pending {
 		return // a quorum may still accept
 	}
 	if !ph.ours {

@@ -2,6 +2,7 @@ package node
 
 import (
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/quorum"
 	"github.com/memdb/memdb/node/store"
 )
 
@@ -110,7 +111,8 @@ func (n *Node) readOnly(r *round) {
 // peeked decides what a peek leads to, once it can: the newest committed
 // version, or a full round.
 func (n *Node) peeked(r *round, ph *phase) {
-	if met(r.groups, net.Quorum, ph.ok) {
+	switch ph.result(r) {
+	case quorum.Won:
 		ph.over = true
 		newest, inProgress, inValue := survey(ph.promises)
 		n.env.Log.Debug("paxos peeked", "key", string(r.key), "by", ph.ok,
@@ -124,9 +126,7 @@ func (n *Node) peeked(r *round, ph *phase) {
 			n.probe(ProbeReadFallbackInProgress)
 			n.fallBack(r)
 		}
-		return
-	}
-	if !met(r.groups, net.Quorum, minus(r.asked, append(ph.refused, ph.silent...))) {
+	case quorum.Lost:
 		// Refusals (a stale ring) or silence: a full round copes with
 		// both, with retries and backoff.
 		ph.over = true

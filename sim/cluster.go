@@ -8,7 +8,7 @@ import (
 
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/linearize"
-	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/quorum"
 	"github.com/memdb/memdb/node/store"
 )
 
@@ -44,17 +44,6 @@ type inspectable interface {
 	Epoch() uint64
 }
 
-func need(level net.Consistency, n int) int {
-	switch level {
-	case net.One:
-		return 1
-	case net.All:
-		return n
-	default:
-		return n/2 + 1
-	}
-}
-
 // checkVisibility runs the quorum visibility check on the history.
 func (w *world) checkVisibility() (Verdict, string) {
 	if v, why := w.checkValues(); v != Pass {
@@ -62,7 +51,7 @@ func (w *world) checkVisibility() (Verdict, string) {
 	}
 	n := min(max(w.p.RF, 1), w.p.Nodes)
 	c := w.p.Client
-	if need(c.WriteLevel, n)+need(c.ReadLevel, n) <= n {
+	if quorum.Need(c.WriteLevel, n)+quorum.Need(c.ReadLevel, n) <= n {
 		return Pass, "" // the levels promise nothing to check
 	}
 	type write struct {

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/memdb/memdb/node/quorum"
 )
 
 // FaultKind names a fault the simulator can inject.
@@ -456,7 +458,7 @@ func ringCut(i, j, n int) bool {
 // a quorum among the others (a replication factor of 3 at least).
 func wipeable(p Params) bool {
 	rf := min(max(p.RF, 1), p.Nodes)
-	return p.Nodes >= 3 && rf >= 3 && need(p.Client.WriteLevel, rf) >= 2
+	return p.Nodes >= 3 && rf >= 3 && quorum.Need(p.Client.WriteLevel, rf) >= 2
 }
 
 // lateNodes are the nodes a schedule has join later: they do not start
