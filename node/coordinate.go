@@ -81,7 +81,7 @@ func (n *Node) coordinateWrite(c net.ConnID, id uint64, key []byte, v store.Vers
 		o := n.newOp()
 		o.conn, o.req, o.write, o.level, o.key, o.groups = c, id, true, level, key, gs
 		o.entry = net.Entry{Key: key, Value: v.Value, Deleted: v.Deleted, Stamp: t}
-		o.asked, o.epoch = all, n.view.epoch
+		o.asked, o.epoch = all, n.view.Epoch
 		o.timer = n.env.Clock.AfterFunc(n.cfg.RequestTimeout, func() { n.writeTimedOut(o) })
 		for _, r := range all {
 			n.sendWrite(o, r)
@@ -126,7 +126,7 @@ func (n *Node) resendWrite(o *op) {
 	if n.ops[o.id] != o {
 		return
 	}
-	if n.view.epoch == o.epoch {
+	if n.view.Epoch == o.epoch {
 		n.env.Clock.AfterFunc(n.cfg.Gossip.ProbeInterval/4, func() { n.resendWrite(o) })
 		return
 	}
@@ -135,7 +135,7 @@ func (n *Node) resendWrite(o *op) {
 	// Replicas of the old ring that refused it and are none on the new one
 	// are not waited for (nor hinted): nothing was applied there.
 	o.asked = slices.DeleteFunc(o.asked, func(r uint16) bool { return slices.Contains(o.stale, r) && !slices.Contains(all, r) })
-	o.groups, o.epoch, o.stale = gs, n.view.epoch, nil
+	o.groups, o.epoch, o.stale = gs, n.view.Epoch, nil
 	n.stats.WritesResent++
 	n.probe(ProbeWriteResent)
 	n.env.Log.Debug("write resent on a newer ring", "key", string(o.key), "epoch", o.epoch, "replicas", all)
@@ -260,7 +260,7 @@ func (n *Node) coordinateRead(c net.ConnID, id uint64, key []byte, level net.Con
 		if r == uint16(n.cfg.ID) {
 			local = true
 		} else {
-			n.send(r, o.id, &net.Read{Epoch: n.view.epoch, Key: key})
+			n.send(r, o.id, &net.Read{Epoch: n.view.Epoch, Key: key})
 		}
 	}
 	if local && n.serving() {
@@ -326,7 +326,7 @@ func (n *Node) repair(r uint16, rid uint64, o *op) {
 		})
 		return
 	}
-	n.send(r, rid, &net.Replicate{Epoch: n.view.epoch, Entries: []net.Entry{e}})
+	n.send(r, rid, &net.Replicate{Epoch: n.view.Epoch, Entries: []net.Entry{e}})
 }
 
 // repaired records that stale replica r took the newest version of read o.

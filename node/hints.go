@@ -86,7 +86,7 @@ func (n *Node) replayHints() {
 		// A batch unanswered within a quarter of a request timeout goes
 		// again at a later round: on a lossy network that is what bounds
 		// how long a replica can miss a write.
-		n.ask(r, &net.Replicate{Epoch: n.view.epoch, Entries: batch}, n.cfg.RequestTimeout/4, func(m net.Message) {
+		n.ask(r, &net.Replicate{Epoch: n.view.Epoch, Entries: batch}, n.cfg.RequestTimeout/4, func(m net.Message) {
 			q.inflight = false
 			if _, ok := m.(*net.Done); !ok {
 				return // kept for the next round

@@ -10,6 +10,7 @@ import (
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/gossip"
 	"github.com/memdb/memdb/node/oplog"
+	"github.com/memdb/memdb/node/view"
 )
 
 // Membership: gossip (node/gossip) tells who the members are, where they
@@ -41,7 +42,7 @@ func (n *Node) startMembership() error {
 	if len(tokens) > 0 {
 		vnodes = 0
 	}
-	if p := phaseOf(mine.Ring); p != PhaseNone && p != PhaseLeft && (mine.Vnodes != vnodes || !slices.Equal(mine.Tokens, tokens)) {
+	if p := view.PhaseOf(mine.Ring); p != view.None && p != view.Left && (mine.Vnodes != vnodes || !slices.Equal(mine.Tokens, tokens)) {
 		// Its tokens are fixed once it joined: others would move its
 		// ranges without streaming them.
 		return fmt.Errorf("%w: node %d is on the ring with %s, and would move its ranges with %s: start it with what it joined with, or have it leave and join again",
@@ -51,16 +52,16 @@ func (n *Node) startMembership() error {
 	if mine.Addr == "" {
 		mine.Addr = fmt.Sprintf("node-%d", self)
 	}
-	switch phaseOf(mine.Ring) {
-	case PhaseLeft:
+	switch view.PhaseOf(mine.Ring) {
+	case view.Left:
 		// Its ranges are others' now, and its data stale: coming back would
 		// put it on the ring without the movement lock (gossip takes a left
 		// member back at once) or, without seeds, straight into every read
 		// set. A node id that left stays left.
 		return fmt.Errorf("%w: node %d left the cluster; to join again, start a node with a new id and an empty data directory", ErrLeftCluster, self)
-	case PhaseNone:
+	case view.None:
 		if len(n.cfg.Seeds) == 0 {
-			mine.Ring = nextVersion(mine.Ring, PhaseNormal)
+			mine.Ring = view.NextVersion(mine.Ring, view.Normal)
 		}
 		// With seeds it joins once it holds the movement lock (settle).
 		mine.State = gossip.Alive
@@ -154,7 +155,7 @@ func (n *Node) absorb() {
 	if reView {
 		n.rebuildView()
 	}
-	if self, _ := n.gossip.Member(uint16(n.cfg.ID)); phaseOf(self.Ring) == PhaseLeft && !n.leftSelf && !n.departed {
+	if self, _ := n.gossip.Member(uint16(n.cfg.ID)); view.PhaseOf(self.Ring) == view.Left && !n.leftSelf && !n.departed {
 		// Another member removed this one (remove.go), or it left in a
 		// life its log forgot: its ranges are others' now, and it stops.
 		n.departed = true
@@ -163,35 +164,30 @@ func (n *Node) absorb() {
 }
 
 func (n *Node) rebuildView() {
-	ms := n.gossip.Members()
-	infos := make([]memberInfo, len(ms))
-	for i, m := range ms {
-		infos[i] = memberInfo{ID: m.ID, Addr: m.Addr, Ring: m.Ring, Vnodes: m.Vnodes, Tokens: m.Tokens}
-	}
 	old := n.view
-	n.view = buildView(n.gossip.Epoch(), infos)
-	if old.epoch != n.view.epoch {
+	n.view = view.New(n.gossip.Epoch(), n.cfg.ReplicationFactor, n.gossip.Members())
+	if old.Epoch != n.view.Epoch {
 		n.stats.RingChanges++
-		n.env.Log.Info("ring changed", "epoch", n.view.epoch, "read", n.view.read.IDs(), "write", n.view.write.IDs())
+		n.env.Log.Info("ring changed", "epoch", n.view.Epoch, "read", n.view.Read.IDs(), "write", n.view.Write.IDs())
 	}
 }
 
 // phase is this node's own phase.
-func (n *Node) phase() Phase {
+func (n *Node) phase() view.Phase {
 	m, _ := n.gossip.Member(uint16(n.cfg.ID))
-	return phaseOf(m.Ring)
+	return view.PhaseOf(m.Ring)
 }
 
 // setPhase moves this node to phase p and spreads it.
-func (n *Node) setPhase(p Phase) {
+func (n *Node) setPhase(p view.Phase) {
 	m, _ := n.gossip.Member(uint16(n.cfg.ID))
 	switch p {
-	case PhaseNormal:
+	case view.Normal:
 		n.fresh = false // it took its ranges with their data
-	case PhaseLeft:
+	case view.Left:
 		n.leftSelf = true
 	}
-	n.sendGossip(n.gossip.SetRing(nextVersion(m.Ring, p)))
+	n.sendGossip(n.gossip.SetRing(view.NextVersion(m.Ring, p)))
 	n.absorb()
 	n.env.Log.Info("phase changed", "phase", p)
 }
@@ -207,11 +203,11 @@ func (n *Node) settle() {
 		n.rebuild()
 		return
 	}
-	if n.phase() == PhaseNone && len(n.cfg.Seeds) > 0 {
+	if n.phase() == view.None && len(n.cfg.Seeds) > 0 {
 		n.startJoin()
 		return
 	}
-	joining := n.phase() == PhaseJoining
+	joining := n.phase() == view.Joining
 	marks := n.bootMarks
 	if joining {
 		marks = nil // a new node needs everything in its ranges
@@ -227,11 +223,11 @@ func (n *Node) settle() {
 		n.stats.CatchUps++
 		n.env.Log.Info("caught up", "joining", joining)
 		switch {
-		case n.phase() == PhaseNormal && !joining:
+		case n.phase() == view.Normal && !joining:
 			n.dropOwnLeave()
-		case joining && n.phase() == PhaseJoining:
+		case joining && n.phase() == view.Joining:
 			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.finishJoin)
-		case n.phase() == PhaseLeaving && !n.leaveAsked:
+		case n.phase() == view.Leaving && !n.leaveAsked:
 			// It restarted while leaving (a Leave asked of this
 			// incarnation is running already): it still holds the
 			// movement lock for the leave, and finishes it.
@@ -250,7 +246,7 @@ func (n *Node) startJoin() {
 	retry := func() {
 		n.env.Clock.AfterFunc(n.cfg.Gossip.ProbeInterval, n.settle)
 	}
-	if len(n.view.read.IDs()) == 0 {
+	if len(n.view.Read.IDs()) == 0 {
 		// No member on the ring has been heard of yet (the seeds are
 		// unreachable): there is nothing to join. Going on now would start
 		// a cluster of one beside the real one.
@@ -269,12 +265,12 @@ func (n *Node) startJoin() {
 		return
 	}
 	m, _ := n.gossip.Member(uint16(n.cfg.ID))
-	want := movement{join: true, id: uint16(n.cfg.ID), version: nextVersion(m.Ring, PhaseJoining)}
+	want := movement{join: true, id: uint16(n.cfg.ID), version: view.NextVersion(m.Ring, view.Joining)}
 	n.takeMove(want, func(ok bool) {
 		if n.stopped {
 			return
 		}
-		if m, _ := n.gossip.Member(uint16(n.cfg.ID)); !ok || nextVersion(m.Ring, PhaseJoining) != want.version {
+		if m, _ := n.gossip.Member(uint16(n.cfg.ID)); !ok || view.NextVersion(m.Ring, view.Joining) != want.version {
 			retry()
 			return
 		}
@@ -284,7 +280,7 @@ func (n *Node) startJoin() {
 			n.broke(err)
 			return
 		}
-		n.setPhase(PhaseJoining)
+		n.setPhase(view.Joining)
 		n.settle()
 	})
 }
@@ -295,12 +291,12 @@ func (n *Node) startJoin() {
 func (n *Node) tokensFree() error {
 	self := uint16(n.cfg.ID)
 	s := n.gossip.Self()
-	mine := slices.Sorted(slices.Values(tokensOf(memberInfo{ID: self, Vnodes: s.Vnodes, Tokens: s.Tokens})))
+	mine := slices.Sorted(slices.Values(view.Tokens(s)))
 	for _, m := range n.gossip.Members() {
 		if m.ID == self || !m.OnRing() {
 			continue
 		}
-		for _, t := range tokensOf(memberInfo{ID: m.ID, Vnodes: m.Vnodes, Tokens: m.Tokens}) {
+		for _, t := range view.Tokens(m) {
 			if _, ok := slices.BinarySearch(mine, t); ok {
 				return fmt.Errorf("%w: node %d holds token %d; start this node with other -tokens", ErrTokenTaken, m.ID, t)
 			}
@@ -312,8 +308,8 @@ func (n *Node) tokensFree() error {
 // moving reports a member other than this node that, as far as gossip
 // says, is joining or leaving.
 func (n *Node) moving() (uint16, bool) {
-	for _, id := range sortedKeys(n.view.phase) {
-		if p := n.view.phase[id]; id != uint16(n.cfg.ID) && (p == PhaseJoining || p == PhaseLeaving) {
+	for _, id := range n.view.OnRing() {
+		if p := n.view.Phase(id); id != uint16(n.cfg.ID) && (p == view.Joining || p == view.Leaving) {
 			return id, true
 		}
 	}
@@ -330,12 +326,12 @@ func (n *Node) moving() (uint16, bool) {
 // the ranges' data on a join; it is what keeps a write made in that window
 // from being missing on the new replica.
 func (n *Node) finishJoin() {
-	if n.stopped || n.phase() != PhaseJoining {
+	if n.stopped || n.phase() != view.Joining {
 		return
 	}
 	again := func() { n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.finishJoin) }
 	n.catchUp(nil, func(ok bool) {
-		if n.stopped || n.phase() != PhaseJoining {
+		if n.stopped || n.phase() != view.Joining {
 			return
 		}
 		if !ok {
@@ -343,7 +339,7 @@ func (n *Node) finishJoin() {
 			return
 		}
 		n.confirmRing(func(ok bool) {
-			if n.stopped || n.phase() != PhaseJoining {
+			if n.stopped || n.phase() != view.Joining {
 				return
 			}
 			if !ok {
@@ -351,7 +347,7 @@ func (n *Node) finishJoin() {
 				return
 			}
 			n.reconcile(func(ok bool) {
-				if n.stopped || n.phase() != PhaseJoining {
+				if n.stopped || n.phase() != view.Joining {
 					return
 				}
 				if !ok {
@@ -359,7 +355,7 @@ func (n *Node) finishJoin() {
 					return
 				}
 				n.paxosRepair(n.sharedArcs(true), func(ok bool) {
-					if n.stopped || n.phase() != PhaseJoining {
+					if n.stopped || n.phase() != view.Joining {
 						return
 					}
 					if !ok {
@@ -377,7 +373,7 @@ func (n *Node) finishJoin() {
 // lock back.
 func (n *Node) turnNormal() {
 	m, _ := n.gossip.Member(uint16(n.cfg.ID))
-	n.setPhase(PhaseNormal)
+	n.setPhase(view.Normal)
 	n.giveMove(movement{join: true, id: uint16(n.cfg.ID), version: m.Ring}, 5)
 	if n.cfg.AntiEntropy > 0 {
 		// Once more, for writes that were on their way to an old owner
@@ -404,7 +400,7 @@ func (n *Node) turnNormal() {
 func (n *Node) confirmRing(done func(ok bool)) {
 	self := uint16(n.cfg.ID)
 	var others []uint16
-	for _, id := range sortedKeys(n.view.phase) {
+	for _, id := range n.view.OnRing() {
 		if id != self && !n.removing[id] {
 			others = append(others, id)
 		}
@@ -418,7 +414,7 @@ func (n *Node) confirmRing(done func(ok bool)) {
 	// fails a confirmation of many members more often than not.
 	isBatch := func(m net.Message) bool { _, ok := m.(*net.SyncBatch); return ok }
 	for _, id := range others {
-		n.askAgain(id, &net.Sync{Epoch: n.view.epoch}, isBatch, func(m net.Message) {
+		n.askAgain(id, &net.Sync{Epoch: n.view.Epoch}, isBatch, func(m net.Message) {
 			if !isBatch(m) {
 				n.env.Log.Debug("ring not confirmed", "member", id, "answer", describeAnswer(m))
 				ok = false
@@ -458,7 +454,7 @@ var ErrLeftCluster = errors.New("node left the cluster")
 // nodes that gain it, turns left, and calls done once that has had time to
 // spread. The host then stops the node.
 func (n *Node) Leave(done func(error)) {
-	if p := n.phase(); p != PhaseNormal {
+	if p := n.phase(); p != view.Normal {
 		done(fmt.Errorf("%w (it is %v)", ErrNotMember, p))
 		return
 	}
@@ -473,17 +469,17 @@ func (n *Node) Leave(done func(error)) {
 	}
 	n.leaveAsked = true
 	m, _ := n.gossip.Member(uint16(n.cfg.ID))
-	want := movement{id: uint16(n.cfg.ID), version: nextVersion(m.Ring, PhaseLeaving)}
+	want := movement{id: uint16(n.cfg.ID), version: view.NextVersion(m.Ring, view.Leaving)}
 	n.takeMove(want, func(ok bool) {
 		switch {
 		case n.stopped:
-		case n.phase() != PhaseNormal:
+		case n.phase() != view.Normal:
 			done(fmt.Errorf("%w (it is %v)", ErrNotMember, n.phase()))
 		case !ok:
 			// Another join or leave is running: wait for it.
 			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, func() { n.Leave(done) })
 		default:
-			n.setPhase(PhaseLeaving)
+			n.setPhase(view.Leaving)
 			n.env.Clock.AfterFunc(3*n.cfg.Gossip.ProbeInterval, func() { n.handOff(want, done) })
 		}
 	})
@@ -493,13 +489,13 @@ func (n *Node) Leave(done func(error)) {
 func (n *Node) handOff(mv movement, done func(error)) {
 	self := uint16(n.cfg.ID)
 	byPeer := map[uint16][]net.Span{}
-	for _, a := range n.view.arcs(n.cfg.ReplicationFactor) {
-		if !slices.Contains(a.read, self) {
+	for _, a := range n.view.Arcs() {
+		if !slices.Contains(a.Read, self) {
 			continue
 		}
-		for _, r := range a.write {
-			if !slices.Contains(a.read, r) {
-				byPeer[r] = appendSpan(byPeer[r], a.span)
+		for _, r := range a.Write {
+			if !slices.Contains(a.Read, r) {
+				byPeer[r] = appendSpan(byPeer[r], a.Span)
 			}
 		}
 	}
@@ -517,11 +513,11 @@ func (n *Node) handOff(mv movement, done func(error)) {
 			switch {
 			case n.stopped:
 				return
-			case n.phase() == PhaseLeft:
+			case n.phase() == view.Left:
 				n.departed = true
 				done(nil) // finished meanwhile
 				return
-			case n.phase() != PhaseLeaving:
+			case n.phase() != view.Leaving:
 				done(fmt.Errorf("%w (it is %v)", ErrNotMember, n.phase()))
 				return
 			}
@@ -529,7 +525,7 @@ func (n *Node) handOff(mv movement, done func(error)) {
 				n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, func() { n.handOff(mv, done) })
 				return
 			}
-			n.setPhase(PhaseLeft)
+			n.setPhase(view.Left)
 			n.giveMove(mv, 3)
 			n.env.Clock.AfterFunc(3*n.cfg.Gossip.ProbeInterval, func() {
 				n.departed = true

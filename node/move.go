@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/view"
 )
 
 // Range movements — joins and leaves — run one at a time across the
@@ -137,11 +138,11 @@ func (n *Node) Keys() int {
 
 // Normal reports whether the node is a normal member: it has joined, and
 // is not leaving.
-func (n *Node) Normal() bool { return n.gossip != nil && n.phase() == PhaseNormal }
+func (n *Node) Normal() bool { return n.gossip != nil && n.phase() == view.Normal }
 
 // HasLeft reports whether this node has left the cluster: it handed its
 // ranges off (Leave, or a leave it resumed after a restart) and owns none.
-func (n *Node) HasLeft() bool { return n.gossip != nil && n.phase() == PhaseLeft }
+func (n *Node) HasLeft() bool { return n.gossip != nil && n.phase() == view.Left }
 
 // Departed reports whether the node has finished leaving the cluster —
 // a Leave asked of it, or one it resumed after a restart — and the news
@@ -157,21 +158,21 @@ func (n *Node) Departed() bool { return n.departed }
 // again), n.dropping is set and Leave waits, so that a new leave never
 // starts on the very lock being given back.
 func (n *Node) dropOwnLeave() {
-	if n.stopped || n.leaveAsked || n.phase() != PhaseNormal {
+	if n.stopped || n.leaveAsked || n.phase() != view.Normal {
 		n.dropping = false
 		return
 	}
 	n.dropping = true
 	again := func() { n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.dropOwnLeave) }
 	m, _ := n.gossip.Member(uint16(n.cfg.ID))
-	mine := movement{id: uint16(n.cfg.ID), version: nextVersion(m.Ring, PhaseLeaving)}
+	mine := movement{id: uint16(n.cfg.ID), version: view.NextVersion(m.Ring, view.Leaving)}
 	n.internal(&net.Get{Key: []byte(moveKey), Level: net.Serial}, func(a net.Message) {
 		v, ok := a.(*net.Value)
 		switch {
 		case !ok:
 			again()
 			return
-		case !v.Found || string(v.Value) != mine.String() || n.phase() != PhaseNormal:
+		case !v.Found || string(v.Value) != mine.String() || n.phase() != view.Normal:
 			n.dropping = false
 			return
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/memdb/memdb/node/gossip"
 	"github.com/memdb/memdb/node/oplog"
 	"github.com/memdb/memdb/node/store"
+	"github.com/memdb/memdb/node/view"
 )
 
 // Node is one memdb node. Its methods must be called from one goroutine (or
@@ -33,7 +34,7 @@ type Node struct {
 	// them.
 	gossip *gossip.Gossip
 	known  map[uint16]gossip.Member
-	view   view
+	view   view.View
 	ticks  uint64
 	// marks is, per origin, the highest counter among the writes this node
 	// has logged; bootMarks is what it was at boot, what catch-up asks past.
@@ -215,7 +216,7 @@ func (n *Node) Start() error {
 	n.env.Log.Info("node started", "id", n.cfg.ID, "fsync", lcfg.Mode, "records", rep.Records, "log_bytes", rep.Bytes,
 		"keys", n.store.Len(), "clock", n.lamport.Now().String(), "members", len(n.known))
 	n.renewLease()
-	n.fresh = len(n.cfg.Seeds) > 0 && phaseOf(n.known[uint16(n.cfg.ID)].Ring) == PhaseNone
+	n.fresh = len(n.cfg.Seeds) > 0 && view.PhaseOf(n.known[uint16(n.cfg.ID)].Ring) == view.None
 	if n.rebuilding {
 		n.env.Log.Warn("resuming a rebuild of lost state: the node serves nothing but writes until it ends")
 	}

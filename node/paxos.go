@@ -183,7 +183,7 @@ func (n *Node) paxosGroups(key []byte) ([][]uint16, []uint16) {
 // prepare sends the round's Prepare to every replica it asked.
 func (n *Node) prepare(r *round) {
 	ph := &phase{}
-	n.sendPhase(r, ph, &net.Prepare{Epoch: n.view.epoch, Ballot: r.ballot, Key: r.key}, func(id uint16, m net.Message) {
+	n.sendPhase(r, ph, &net.Prepare{Epoch: n.view.Epoch, Ballot: r.ballot, Key: r.key}, func(id uint16, m net.Message) {
 		p, ok := m.(*net.Promise)
 		switch {
 		case !ok:
@@ -321,7 +321,7 @@ func (n *Node) answerPaxosRead(r *round, v store.Version) {
 func (n *Node) propose(r *round, value []byte, ours bool) {
 	ph := &phase{propose: true, ours: ours, value: value}
 	n.env.Log.Debug("paxos propose", "key", string(r.key), "ballot", r.ballot.String(), "ours", ours, "value", string(value))
-	n.sendPhase(r, ph, &net.Propose{Epoch: n.view.epoch, Ballot: r.ballot, Key: r.key, Value: value}, func(id uint16, m net.Message) {
+	n.sendPhase(r, ph, &net.Propose{Epoch: n.view.Epoch, Ballot: r.ballot, Key: r.key, Value: value}, func(id uint16, m net.Message) {
 		a, ok := m.(*net.Accepted)
 		switch {
 		case !ok:
@@ -440,7 +440,7 @@ func (n *Node) commit(key, value []byte, ballot clock.Timestamp) {
 		case id == uint16(n.cfg.ID):
 			n.applyEntries([]net.Entry{e}, func(error) {})
 		case n.up(id):
-			n.ask(id, &net.Replicate{Epoch: n.view.epoch, Entries: []net.Entry{e}}, n.cfg.RequestTimeout, func(m net.Message) {
+			n.ask(id, &net.Replicate{Epoch: n.view.Epoch, Entries: []net.Entry{e}}, n.cfg.RequestTimeout, func(m net.Message) {
 				if _, ok := m.(*net.Done); !ok {
 					n.hint(id, e)
 				}

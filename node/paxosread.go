@@ -96,7 +96,7 @@ func (n *Node) readOnly(r *round) {
 	}
 	n.env.Log.Debug("paxos peek", "key", string(r.key), "asked", r.asked, "groups", gs)
 	ph := &phase{}
-	n.sendPhase(r, ph, &net.Peek{Epoch: n.view.epoch, Key: r.key}, func(id uint16, m net.Message) {
+	n.sendPhase(r, ph, &net.Peek{Epoch: n.view.Epoch, Key: r.key}, func(id uint16, m net.Message) {
 		s, ok := m.(*net.AcceptorState)
 		if !ok {
 			ph.silent = append(ph.silent, id)

@@ -193,7 +193,7 @@ func TestPeekFromAPeer(t *testing.T) {
 	h.acceptAt("k", "w", b)
 	before, logBefore := *h.n.acceptors["k"], h.n.log.Stats()
 	h.sent = nil
-	h.n.Deliver(2, net.Frame{ID: 7, Msg: &net.Peek{Epoch: h.n.view.epoch, Key: []byte("k")}})
+	h.n.Deliver(2, net.Frame{ID: 7, Msg: &net.Peek{Epoch: h.n.view.Epoch, Key: []byte("k")}})
 	var answers []net.Frame
 	for _, f := range h.sent {
 		if f.ID == 7 {

@@ -74,7 +74,7 @@ func (n *Node) askPaxosKeys(shared map[uint16][]net.Span, states bool, take func
 				}
 				return true
 			}
-			n.askAgain(p, &net.PaxosKeys{Epoch: n.view.epoch, Spans: shared[p], States: states, After: after}, isReply, func(m net.Message) {
+			n.askAgain(p, &net.PaxosKeys{Epoch: n.view.Epoch, Spans: shared[p], States: states, After: after}, isReply, func(m net.Message) {
 				if !isReply(m) {
 					n.env.Log.Debug("no paxos key list", "peer", p, "answer", describeAnswer(m))
 					ok = false

@@ -23,8 +23,8 @@ func TestPaxosRepairFinishesAProposal(t *testing.T) {
 		t.Fatalf("in progress: %q, want only k (done is committed)", got)
 	}
 	h.sent = nil
-	h.n.Deliver(2, net.Frame{ID: 9, Msg: &net.PaxosKeys{Epoch: h.n.view.epoch, Spans: whole}})
-	h.n.Deliver(2, net.Frame{ID: 10, Msg: &net.PaxosKeys{Epoch: h.n.view.epoch + 1, Spans: whole}})
+	h.n.Deliver(2, net.Frame{ID: 9, Msg: &net.PaxosKeys{Epoch: h.n.view.Epoch, Spans: whole}})
+	h.n.Deliver(2, net.Frame{ID: 10, Msg: &net.PaxosKeys{Epoch: h.n.view.Epoch + 1, Spans: whole}})
 	var reply *net.PaxosKeysReply
 	refused := false
 	for _, f := range h.sent {
@@ -69,7 +69,7 @@ func TestPaxosKeysPages(t *testing.T) {
 	var after []byte
 	for more := true; more; {
 		h.sent = nil
-		h.n.Deliver(2, net.Frame{ID: 1, Msg: &net.PaxosKeys{Epoch: h.n.view.epoch, Spans: whole, States: true, After: after}})
+		h.n.Deliver(2, net.Frame{ID: 1, Msg: &net.PaxosKeys{Epoch: h.n.view.Epoch, Spans: whole, States: true, After: after}})
 		r, ok := h.sent[0].Msg.(*net.PaxosKeysReply)
 		if !ok || len(r.Keys) == 0 || len(r.States) != len(r.Keys) {
 			t.Fatalf("page after %q: %s", after, describeAnswer(h.sent[0].Msg))

@@ -8,6 +8,7 @@ import (
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/gossip"
 	"github.com/memdb/memdb/node/oplog"
+	"github.com/memdb/memdb/node/view"
 )
 
 // Rebuilding a node that lost its state. A node whose disk was wiped or
@@ -64,7 +65,7 @@ func (n *Node) Rebuilding() bool { return n.rebuilding }
 // acceptors: not while it has no place on the ring by its own log (it is
 // new, or lost its state and has not heard so yet), nor while it rebuilds.
 func (n *Node) serving() bool {
-	return !n.rebuilding && (!n.fresh || n.gossip != nil && phaseOf(n.gossip.Self().Ring) != PhaseNone)
+	return !n.rebuilding && (!n.fresh || n.gossip != nil && view.PhaseOf(n.gossip.Self().Ring) != view.None)
 }
 
 // servesState reports whether a peer's request m is answered from this
@@ -118,7 +119,7 @@ func (n *Node) lostState(changes []gossip.Member) []oplog.Record {
 		if m.ID != self {
 			continue
 		}
-		if p := phaseOf(m.Ring); p == PhaseNormal || p == PhaseLeaving {
+		if p := view.PhaseOf(m.Ring); p == view.Normal || p == view.Leaving {
 			n.fresh, n.rebuilding = false, true
 			n.stats.Rebuilds++
 			n.probe(ProbeStateLost)

@@ -6,6 +6,7 @@ import (
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/gossip"
+	"github.com/memdb/memdb/node/view"
 )
 
 // A node that finds its state lost logs the rebuilding flag, keeps it
@@ -16,7 +17,7 @@ func TestRebuildLostState(t *testing.T) {
 	h := newHarness(t)
 	h.drain()
 	h.n.fresh = true
-	recs := h.n.lostState([]gossip.Member{{ID: 1, Ring: nextVersion(0, PhaseNormal)}})
+	recs := h.n.lostState([]gossip.Member{{ID: 1, Ring: view.NextVersion(0, view.Normal)}})
 	if !h.n.rebuilding || len(recs) != 1 || h.n.stats.Rebuilds != 1 {
 		t.Fatalf("lost state: rebuilding %v, records %v, rebuilds %d", h.n.rebuilding, recs, h.n.stats.Rebuilds)
 	}
@@ -39,7 +40,7 @@ func TestRebuildLostState(t *testing.T) {
 	// Refused: reads, Paxos, syncs of data; taken: writes; answered: a
 	// confirmation of the ring.
 	h.sent = nil
-	epoch := h.n.view.epoch
+	epoch := h.n.view.Epoch
 	stamp := clock.Timestamp{Counter: 1 << 20, Node: 2}
 	h.n.Deliver(2, net.Frame{ID: 1, Msg: &net.Read{Epoch: epoch, Key: []byte("k")}})
 	h.n.Deliver(2, net.Frame{ID: 2, Msg: &net.Prepare{Epoch: epoch, Ballot: stamp, Key: []byte("k")}})
@@ -97,7 +98,7 @@ func TestRebuildLostState(t *testing.T) {
 		t.Fatal("the cleared flag came back after a crash")
 	}
 	h.sent = nil
-	h.n.Deliver(2, net.Frame{ID: 5, Msg: &net.Read{Epoch: h.n.view.epoch, Key: []byte("w")}})
+	h.n.Deliver(2, net.Frame{ID: 5, Msg: &net.Read{Epoch: h.n.view.Epoch, Key: []byte("w")}})
 	if len(h.sent) != 1 {
 		t.Fatalf("a read after the rebuild got %d answers", len(h.sent))
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/view"
 )
 
 // Removing a member that will not come back: dead for good, or lost with
@@ -68,26 +69,26 @@ func (n *Node) Remove(id uint16, done func(error)) {
 func (n *Node) tryRemove(id uint16, done func(error)) {
 	self := uint16(n.cfg.ID)
 	m, known := n.gossip.Member(id)
-	p := phaseOf(m.Ring)
+	p := view.PhaseOf(m.Ring)
 	switch {
 	case n.stopped:
 		return
-	case n.phase() != PhaseNormal || n.rebuilding:
+	case n.phase() != view.Normal || n.rebuilding:
 		done(fmt.Errorf("%w: only a normal member removes another (node %d is %v, rebuilding: %v)", ErrRemove, self, n.phase(), n.rebuilding))
 		return
 	case id == self:
 		done(fmt.Errorf("%w: node %d cannot remove itself: ask it to leave", ErrRemove, id))
 		return
-	case !known || p == PhaseNone || p == PhaseLeft:
+	case !known || p == view.None || p == view.Left:
 		done(fmt.Errorf("%w: node %d is not on the ring (it is %v)", ErrRemove, id, p))
 		return
 	case n.gossip.Alive(id):
 		done(fmt.Errorf("%w: node %d is alive: ask it to leave, or stop it first", ErrRemove, id))
 		return
 	}
-	want := movement{id: id, version: m.Ring, join: p == PhaseJoining}
-	if p == PhaseNormal {
-		want.version = nextVersion(m.Ring, PhaseLeaving)
+	want := movement{id: id, version: m.Ring, join: p == view.Joining}
+	if p == view.Normal {
+		want.version = view.NextVersion(m.Ring, view.Leaving)
 	}
 	n.takeMove(want, func(ok bool) {
 		if n.stopped {
@@ -98,7 +99,7 @@ func (n *Node) tryRemove(id uint16, done func(error)) {
 			return
 		}
 		n.env.Log.Info("removing a member", "member", id, "movement", want.String())
-		if p == PhaseNormal && n.gossip.Move(id, want.version) {
+		if p == view.Normal && n.gossip.Move(id, want.version) {
 			n.absorb()
 		}
 		n.env.Clock.AfterFunc(3*n.cfg.Gossip.ProbeInterval, func() { n.removeArcs(want, 0, done) })
@@ -115,7 +116,7 @@ func (n *Node) removeArcs(mv movement, tries int, done func(error)) {
 		n.env.Log.Info("removal: will try again", "member", mv.id, "step", step)
 		n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, func() { n.removeArcs(mv, tries+1, done) })
 	}
-	if m, _ := n.gossip.Member(mv.id); phaseOf(m.Ring) == PhaseLeft {
+	if m, _ := n.gossip.Member(mv.id); view.PhaseOf(m.Ring) == view.Left {
 		n.giveMove(mv, 5)
 		done(nil) // it came back and finished its leave, or another node removed it
 		return
@@ -201,27 +202,27 @@ func (n *Node) removed(mv movement, done func(error)) {
 func (n *Node) arcsOf(id uint16) (map[uint16][]*net.Take, map[uint16][]net.Span) {
 	takes := map[uint16][]*net.Take{}
 	owners := map[uint16][]net.Span{}
-	for _, a := range n.view.arcs(n.cfg.ReplicationFactor) {
-		if !slices.Contains(a.read, id) {
+	for _, a := range n.view.Arcs() {
+		if !slices.Contains(a.Read, id) {
 			continue
 		}
-		from := slices.Sorted(slices.Values(slices.DeleteFunc(slices.Clone(a.read), func(o uint16) bool { return o == id })))
+		from := slices.Sorted(slices.Values(slices.DeleteFunc(slices.Clone(a.Read), func(o uint16) bool { return o == id })))
 		for _, o := range from {
-			owners[o] = append(owners[o], a.span)
+			owners[o] = append(owners[o], a.Span)
 		}
 		if len(from) == 0 {
 			continue // it was the only owner: its data is lost
 		}
-		for _, g := range a.write {
-			if slices.Contains(a.read, g) {
+		for _, g := range a.Write {
+			if slices.Contains(a.Read, g) {
 				continue
 			}
 			i := slices.IndexFunc(takes[g], func(t *net.Take) bool { return slices.Equal(t.From, from) })
 			if i < 0 {
-				takes[g] = append(takes[g], &net.Take{Epoch: n.view.epoch, From: from})
+				takes[g] = append(takes[g], &net.Take{Epoch: n.view.Epoch, From: from})
 				i = len(takes[g]) - 1
 			}
-			takes[g][i].Spans = appendSpan(takes[g][i].Spans, a.span)
+			takes[g][i].Spans = appendSpan(takes[g][i].Spans, a.Span)
 		}
 	}
 	return takes, owners

@@ -11,6 +11,7 @@ import (
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/ring"
 	"github.com/memdb/memdb/node/store"
+	"github.com/memdb/memdb/node/view"
 )
 
 // Anti-entropy: what hints, read repair and catch-up miss — a write that
@@ -38,7 +39,7 @@ func (n *Node) antiEntropy() {
 		return
 	}
 	n.scheduleAntiEntropy()
-	if n.err != nil || n.phase() != PhaseNormal {
+	if n.err != nil || n.phase() != view.Normal {
 		return
 	}
 	n.repairAll()
@@ -47,7 +48,7 @@ func (n *Node) antiEntropy() {
 // repairAll compares this node's arcs with every replica it shares some
 // with.
 func (n *Node) repairAll() {
-	if n.stopped || n.err != nil || n.phase() != PhaseNormal {
+	if n.stopped || n.err != nil || n.phase() != view.Normal {
 		return
 	}
 	shared := n.sharedArcs(false)
@@ -89,7 +90,7 @@ func (n *Node) compare(peer uint16, spans []net.Span, done func(ok bool)) {
 	n.env.Log.Debug("anti-entropy: comparing", "peer", peer, "arcs", len(spans))
 	mine := n.digests(spans)
 	isReply := func(m net.Message) bool { _, ok := m.(*net.DigestReply); return ok }
-	n.askAgain(peer, &net.Digest{Epoch: n.view.epoch, Spans: spans}, isReply, func(m net.Message) {
+	n.askAgain(peer, &net.Digest{Epoch: n.view.Epoch, Spans: spans}, isReply, func(m net.Message) {
 		r, ok := m.(*net.DigestReply)
 		if !ok || len(r.Sums) != len(spans) {
 			n.env.Log.Debug("anti-entropy: no digest", "peer", peer, "answer", describeAnswer(m))
@@ -142,23 +143,7 @@ func (n *Node) sharedArcs(taking bool) map[uint16][]net.Span {
 
 // ownersOf is sharedArcs with every owner, dead or not.
 func (n *Node) ownersOf(taking bool) map[uint16][]net.Span {
-	self := uint16(n.cfg.ID)
-	shared := map[uint16][]net.Span{}
-	for _, a := range n.view.arcs(n.cfg.ReplicationFactor) {
-		mine := a.read
-		if taking {
-			mine = a.write
-		}
-		if !slices.Contains(mine, self) {
-			continue
-		}
-		for _, r := range a.read {
-			if r != self {
-				shared[r] = append(shared[r], a.span)
-			}
-		}
-	}
-	return shared
+	return n.view.Shared(uint16(n.cfg.ID), taking)
 }
 
 // digestFrom answers a peer's Digest, unless the peer is on another ring
@@ -174,11 +159,11 @@ func (n *Node) digestFrom(from uint16, id uint64, m *net.Digest) {
 // this node's (the two cut the ring differently) and reports whether it
 // did; both sides exchange membership.
 func (n *Node) otherRing(from uint16, id uint64, epoch uint64) bool {
-	if epoch == n.view.epoch {
+	if epoch == n.view.Epoch {
 		return false
 	}
 	n.sendGossip(n.gossip.SyncWith(from))
-	n.send(from, id, &net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("node %d is at ring epoch %d, not the %d asked at", n.cfg.ID, n.view.epoch, epoch)})
+	n.send(from, id, &net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("node %d is at ring epoch %d, not the %d asked at", n.cfg.ID, n.view.Epoch, epoch)})
 	return true
 }
 

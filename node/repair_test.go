@@ -77,8 +77,8 @@ func TestDigestFrom(t *testing.T) {
 	h.request(1, &net.Set{Key: []byte("k"), Value: []byte("v")})
 	h.drain()
 	spans := []net.Span{{Start: 0, End: 1 << 63}, {Start: 1 << 63, End: 0}}
-	h.n.Deliver(2, net.Frame{ID: 7, Msg: &net.Digest{Epoch: h.n.view.epoch, Spans: spans}})
-	h.n.Deliver(2, net.Frame{ID: 8, Msg: &net.Digest{Epoch: h.n.view.epoch + 1, Spans: spans}})
+	h.n.Deliver(2, net.Frame{ID: 7, Msg: &net.Digest{Epoch: h.n.view.Epoch, Spans: spans}})
+	h.n.Deliver(2, net.Frame{ID: 8, Msg: &net.Digest{Epoch: h.n.view.Epoch + 1, Spans: spans}})
 	var got []net.Message
 	for _, f := range h.sent {
 		if f.ID == 7 || f.ID == 8 {

@@ -89,16 +89,16 @@ func recordVersion(r oplog.Record) store.Version {
 // the older one catches up. A request from a newer ring is served, and
 // this node asks for what it missed.
 func (n *Node) fenced(from uint16, id uint64, epoch uint64) bool {
-	if epoch == n.view.epoch {
+	if epoch == n.view.Epoch {
 		return false
 	}
 	n.sendGossip(n.gossip.SyncWith(from))
-	if epoch > n.view.epoch || id == 0 {
+	if epoch > n.view.Epoch || id == 0 {
 		return false
 	}
 	n.stats.Fenced++
 	n.probe(ProbeFenced)
-	n.send(from, id, &net.Error{Code: net.CodeStaleRing, Message: fmt.Sprintf("node %d is at epoch %d, the request was made at %d", n.cfg.ID, n.view.epoch, epoch)})
+	n.send(from, id, &net.Error{Code: net.CodeStaleRing, Message: fmt.Sprintf("node %d is at epoch %d, the request was made at %d", n.cfg.ID, n.view.Epoch, epoch)})
 	return true
 }
 

@@ -95,9 +95,9 @@ func (n *Node) checkValue(c net.ConnID, id uint64, v []byte) bool {
 // ringInfo is the ring clients route by: the read ring (a joining node
 // does not own its ranges yet) and every member's address.
 func (n *Node) ringInfo() *net.RingInfo {
-	ri := &net.RingInfo{Replicas: uint8(n.cfg.ReplicationFactor), Ring: n.view.read.Encode()}
-	for _, id := range n.view.read.IDs() {
-		ri.Addrs = append(ri.Addrs, net.NodeAddr{Node: id, Addr: n.view.addrs[id]})
+	ri := &net.RingInfo{Replicas: uint8(n.cfg.ReplicationFactor), Ring: n.view.Read.Encode()}
+	for _, id := range n.view.Read.IDs() {
+		ri.Addrs = append(ri.Addrs, net.NodeAddr{Node: id, Addr: n.view.Addr(id)})
 	}
 	return ri
 }

@@ -43,7 +43,7 @@ func (n *Node) pull(peer uint16, spans []net.Span, marks []net.Mark, done func(o
 			done(false)
 			return
 		}
-		req := &net.Sync{Epoch: n.view.epoch, Spans: spans, Marks: marks, After: after, Limit: syncLimit}
+		req := &net.Sync{Epoch: n.view.Epoch, Spans: spans, Marks: marks, After: after, Limit: syncLimit}
 		// A batch usually comes back in milliseconds: a lost request or
 		// answer is asked again soon, then with more patience.
 		n.ask(peer, req, n.cfg.RequestTimeout/4<<tries, func(m net.Message) {
@@ -96,7 +96,7 @@ func (n *Node) push(peer uint16, spans []net.Span, done func(ok bool)) {
 			done(true)
 			return
 		}
-		n.ask(peer, &net.Replicate{Epoch: n.view.epoch, Entries: es}, 2*n.cfg.RequestTimeout, func(m net.Message) {
+		n.ask(peer, &net.Replicate{Epoch: n.view.Epoch, Entries: es}, 2*n.cfg.RequestTimeout, func(m net.Message) {
 			if _, ok := m.(*net.Done); !ok {
 				next(after, tries+1)
 				return
@@ -117,10 +117,10 @@ func (n *Node) push(peer uint16, spans []net.Span, done func(ok bool)) {
 // node sends the peer every write it coordinates for the ranges the peer
 // gains, so nothing falls between the stream and the writes.
 func (n *Node) serveSync(from uint16, id uint64, m *net.Sync) {
-	if m.Epoch > n.view.epoch {
+	if m.Epoch > n.view.Epoch {
 		n.probe(ProbeSyncBehindEpoch)
 		n.sendGossip(n.gossip.SyncWith(from))
-		n.send(from, id, &net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("node %d is at ring epoch %d, behind the %d asked at; ask again", n.cfg.ID, n.view.epoch, m.Epoch)})
+		n.send(from, id, &net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("node %d is at ring epoch %d, behind the %d asked at; ask again", n.cfg.ID, n.view.Epoch, m.Epoch)})
 		return
 	}
 	es, more, next := n.scan(m.Spans, m.Marks, m.After, int(min(m.Limit, syncLimit)))
@@ -160,35 +160,6 @@ func (n *Node) scan(ss []net.Span, marks []net.Mark, after []byte, limit int) (e
 	return es, false, nil
 }
 
-// arc is a stretch of the ring between consecutive tokens of either ring,
-// with its replicas on each.
-type arc struct {
-	span  net.Span
-	read  []uint16
-	write []uint16
-}
-
-// arcs cuts the ring at every token of the read and write rings.
-func (v view) arcs(rf int) []arc {
-	var tokens []uint64
-	for _, r := range []ring.Ring{v.read, v.write} {
-		for _, m := range r.Members() {
-			tokens = append(tokens, m.Tokens...)
-		}
-	}
-	slices.Sort(tokens)
-	tokens = slices.Compact(tokens)
-	if len(tokens) == 0 {
-		return nil
-	}
-	as := make([]arc, len(tokens))
-	for i, t := range tokens {
-		prev := tokens[(i+len(tokens)-1)%len(tokens)]
-		as[i] = arc{span: net.Span{Start: prev, End: t}, read: v.read.ReplicasOf(t, rf), write: v.write.ReplicasOf(t, rf)}
-	}
-	return as
-}
-
 // catchUp pulls what this node lacks, by marks, in every arc it replicates
 // on either ring, each arc from the first up natural replica (one on the
 // read ring: a member that owns the arc and so has its data) other than
@@ -197,18 +168,18 @@ func (n *Node) catchUp(marks []net.Mark, done func(ok bool)) {
 	self := uint16(n.cfg.ID)
 	byPeer := map[uint16][]net.Span{}
 	missing := false
-	for _, a := range n.view.arcs(n.cfg.ReplicationFactor) {
-		if !slices.Contains(a.read, self) && !slices.Contains(a.write, self) {
+	for _, a := range n.view.Arcs() {
+		if !slices.Contains(a.Read, self) && !slices.Contains(a.Write, self) {
 			continue
 		}
-		src := n.source(a.read)
+		src := n.source(a.Read)
 		if src == 0 {
-			if len(a.read) > 1 || len(a.read) == 1 && a.read[0] != self {
+			if len(a.Read) > 1 || len(a.Read) == 1 && a.Read[0] != self {
 				missing = true
 			}
 			continue
 		}
-		byPeer[src] = appendSpan(byPeer[src], a.span)
+		byPeer[src] = appendSpan(byPeer[src], a.Span)
 	}
 	peers := make([]uint16, 0, len(byPeer))
 	for p := range byPeer {

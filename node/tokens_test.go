@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"slices"
 	"testing"
 
 	"github.com/memdb/memdb/disk"
@@ -38,24 +37,6 @@ func TestMemberRecordTokens(t *testing.T) {
 	bad.Value = bad.Value[:4] // cut inside the token list
 	if _, err := parseMember(bad); err == nil {
 		t.Error("a member record cut inside its tokens parsed")
-	}
-}
-
-// Explicit tokens place a member where they say; when two members name one
-// token the lower id keeps it on every node, and a member left with none is
-// off the ring.
-func TestViewExplicitTokens(t *testing.T) {
-	ms := []memberInfo{
-		{ID: 1, Addr: "a", Ring: 3, Tokens: []uint64{100, 200}},
-		{ID: 2, Addr: "b", Ring: 3, Tokens: []uint64{200, 300}},
-		{ID: 3, Addr: "c", Ring: 3, Tokens: []uint64{100}},
-	}
-	v := buildView(9, ms)
-	if got := v.read.IDs(); !slices.Equal(got, []uint16{1, 2}) {
-		t.Fatalf("read ring %v, want [1 2] (node 3's only token is node 1's)", got)
-	}
-	if _, ok := v.phase[3]; ok {
-		t.Error("node 3, with no token left, has a phase on the ring")
 	}
 }
 
