@@ -219,7 +219,10 @@
 //	17+k+v        end (an entry takes at least 18 bytes)
 //
 // A tombstone with value bytes, or an entry whose stamp is zero, is
-// malformed.
+// malformed. The deleted byte is a register's state (node/store's
+// Register kind: 0 a value, 1 a tombstone); its other values are reserved
+// for other kinds of value, each defined once in node/store and encoded in
+// node's value.go, and are refused until one is.
 //
 //	Gossip (60)                          Read (62)
 //	offset  size  field                  offset  size  field

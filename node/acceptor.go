@@ -1,80 +1,34 @@
 package node
 
 import (
-	"slices"
-
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/oplog"
+	"github.com/memdb/memdb/node/paxos"
 )
 
-// The Paxos acceptor, one instance per key (DESIGN §4). Its state is a
-// promise and an accepted proposal; the key's committed value is simply the
-// key's version in the store, stamped with the ballot that chose it. So:
-//
-//   - The acceptor refuses any ballot at or below its floor: the higher of
-//     its promise and the stamp of the version it holds. A version stamped s
-//     means a proposal at s was chosen (or, if plain writes were mixed in,
-//     that the key moved on), so a ballot below s is stale either way.
-//   - An accepted proposal is "in progress" only while its ballot is above
-//     the stored version's stamp. A commit — or the same value arriving by
-//     read repair, a hint or streaming — settles it.
-//   - State that the stored version subsumes (promise and proposal both at
-//     or below its stamp) is forgotten, so only keys with a round in flight
-//     cost memory.
-//
-// Every change is appended to the log and synced before the acceptor
-// answers, whatever the fsync mode: a promise or an acceptance that a
-// crash could take back breaks Paxos. Compaction keeps live acceptor state.
-//
-// Dropping a tombstone (not done yet) would lower a key's floor; the rule
-// for that must keep the floor, or keep acceptor state, for Paxos keys.
-type acceptor struct {
-	promised clock.Timestamp
-	accepted clock.Timestamp // zero if none
-	value    []byte
-}
-
-// acceptorFloor returns key's acceptor state (nil if none) and the ballot a
-// new prepare or proposal must not be below.
-func (n *Node) acceptorFloor(key []byte) (*acceptor, clock.Timestamp) {
-	cur, _ := n.store.Get(key)
-	a := n.acceptors[string(key)]
-	if a == nil {
-		return nil, cur.Stamp
-	}
-	return a, cur.Stamp.Max(a.promised)
-}
+// The node's side of the Paxos acceptor (node/paxos holds the table and
+// its rules): it feeds the table each key's committed stamp from the
+// store, makes what the table returns durable (persist) and then answers.
 
 // promise handles a prepare for key at ballot b, from a peer or from this
 // node as proposer, and calls answer with the promise or refusal once any
 // promise made is durable. A broken log answers nothing.
 func (n *Node) promise(key []byte, b clock.Timestamp, answer func(*net.Promise)) {
 	n.lamport.Observe(b)
-	cur, _ := n.store.Get(key)
-	a, floor := n.acceptorFloor(key)
-	// A repeated prepare at the promised ballot (the network duplicated it)
-	// gets the same promise; anything below, or at the stored version's
-	// stamp, is refused.
-	if b.Less(floor) || b == cur.Stamp {
+	recs, floor, ok := n.acceptors.Promise(key, n.committed(key), b)
+	if !ok {
 		answer(&net.Promise{Promised: floor})
 		return
 	}
-	if a == nil {
-		a = &acceptor{}
-		n.acceptors[string(key)] = a
-	}
-	var recs []oplog.Record
-	if a.promised.Less(b) {
-		a.promised = b
-		recs = append(recs, oplog.Record{Type: oplog.TypePromise, Key: key, Stamp: b})
-	}
-	// The promise reports the state once it is durable, not as it was when
-	// the prepare came: a commit logged just before it (its fsync shared
-	// with this one) has reached the store by then, and a proposal reported
-	// as in progress after its commit would make every proposer finish it
-	// again, and again.
 	n.persist(recs, func() { answer(n.promiseOf(key)) })
+}
+
+// committed is the stamp of key's version in the store: the ballot that
+// chose it, or the plain write that moved the key on (zero if none).
+func (n *Node) committed(key []byte) clock.Timestamp {
+	cur, _ := n.store.Get(key)
+	return cur.Stamp
 }
 
 // promiseOf is the promise an acceptor answers with: its state of key.
@@ -92,9 +46,7 @@ func (n *Node) stateOf(key []byte) *net.AcceptorState {
 	if cur.Live() {
 		s.Current = cur.Value
 	}
-	if a := n.acceptors[string(key)]; a != nil && cur.Stamp.Less(a.accepted) {
-		s.Accepted, s.Value = a.accepted, a.value
-	}
+	s.Accepted, s.Value = n.acceptors.InProgress(key, cur.Stamp)
 	return s
 }
 
@@ -117,37 +69,16 @@ func (n *Node) peek(key []byte, answer func(*net.AcceptorState)) {
 // once an acceptance is durable.
 func (n *Node) accept(key []byte, b clock.Timestamp, value []byte, answer func(*net.Accepted)) {
 	n.lamport.Observe(b)
-	cur, _ := n.store.Get(key)
-	a, floor := n.acceptorFloor(key)
-	switch {
-	case b == cur.Stamp:
-		// Already committed at this ballot (a duplicate, or a late proposal
-		// of a value someone finished): accepting changes nothing.
+	v, recs, no := n.acceptors.Accept(key, n.committed(key), b, value)
+	switch v {
+	case paxos.Committed:
 		answer(&net.Accepted{OK: true})
-		return
-	case a != nil && a.accepted == b:
-		// A duplicate of a proposal this acceptor took: the same answer,
-		// even if it has promised a higher ballot since. Refusing it now
-		// would tell the proposer its value was never accepted here.
-		n.probe(ProbeAcceptDuplicate)
-		n.persist(nil, func() { answer(&net.Accepted{OK: true}) })
-		return
-	case b.Less(floor):
-		refusal := &net.Accepted{Promised: floor, Accepted: cur.Stamp}
-		if a != nil {
-			refusal.Accepted = refusal.Accepted.Max(a.accepted)
-		}
-		answer(refusal)
-		return
+	case paxos.Refused:
+		answer(&net.Accepted{Promised: no.Promised, Accepted: no.Accepted})
+	default:
+		n.probeIf(v == paxos.Duplicate, ProbeAcceptDuplicate)
+		n.persist(recs, func() { answer(&net.Accepted{OK: true}) })
 	}
-	if a == nil {
-		a = &acceptor{}
-		n.acceptors[string(key)] = a
-	}
-	a.promised, a.accepted, a.value = b, b, slices.Clone(value)
-	n.persist([]oplog.Record{{Type: oplog.TypeAccept, Key: key, Value: value, Stamp: b}}, func() {
-		answer(&net.Accepted{OK: true})
-	})
 }
 
 // persist appends recs and calls done once they (and everything appended
@@ -175,52 +106,14 @@ func (n *Node) persist(recs []oplog.Record, done func()) {
 
 // settleAcceptor forgets key's acceptor state once the stored version
 // subsumes it. Every path that applies a version to the store calls it.
-func (n *Node) settleAcceptor(key []byte) {
-	a := n.acceptors[string(key)]
-	if a == nil {
-		return
-	}
-	cur, _ := n.store.Get(key)
-	if !cur.Stamp.Less(a.promised) && !cur.Stamp.Less(a.accepted) {
-		delete(n.acceptors, string(key))
-	}
-}
+func (n *Node) settleAcceptor(key []byte) { n.acceptors.Settle(key, n.committed(key)) }
 
 // replayAcceptor restores acceptor state from a log record at boot.
 func (n *Node) replayAcceptor(r oplog.Record) {
 	if r.Type == oplog.TypePromise && n.mutant(MutantForgetPromise) {
 		return
 	}
-	a := n.acceptors[string(r.Key)]
-	if a == nil {
-		a = &acceptor{}
-		n.acceptors[string(r.Key)] = a
-	}
-	a.promised = a.promised.Max(r.Stamp)
-	if r.Type == oplog.TypeAccept && a.accepted.Less(r.Stamp) {
-		a.accepted, a.value = r.Stamp, r.Value
-	}
-	n.settleAcceptor(r.Key)
-}
-
-// acceptorRecords yields the records that restore every live acceptor, in
-// key order, for compaction.
-func (n *Node) acceptorRecords(yield func(oplog.Record) bool) bool {
-	keys := make([]string, 0, len(n.acceptors))
-	for k := range n.acceptors {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		a := n.acceptors[k]
-		if !a.accepted.IsZero() && !yield(oplog.Record{Type: oplog.TypeAccept, Key: []byte(k), Value: a.value, Stamp: a.accepted}) {
-			return false
-		}
-		if a.accepted.Less(a.promised) && !yield(oplog.Record{Type: oplog.TypePromise, Key: []byte(k), Stamp: a.promised}) {
-			return false
-		}
-	}
-	return true
+	n.acceptors.Replay(r, n.committed(r.Key))
 }
 
 // prepareFrom serves a peer's Prepare.

@@ -7,9 +7,7 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/oplog"
-	"github.com/memdb/memdb/node/store"
 )
 
 // CompactResult describes a finished compaction.
@@ -96,12 +94,12 @@ func (n *Node) liveState() iter.Seq[oplog.Record] {
 				return
 			}
 		}
-		if !n.flagRecords(yield) || !n.acceptorRecords(yield) {
+		if !n.flagRecords(yield) || !n.acceptors.Records(yield) {
 			return
 		}
 		for _, k := range n.store.Keys() {
 			v, _ := n.store.Get([]byte(k))
-			if !yield(versionRecord([]byte(k), v)) {
+			if !yield(record([]byte(k), v)) {
 				return
 			}
 		}
@@ -118,9 +116,4 @@ func (n *Node) liveState() iter.Seq[oplog.Record] {
 			}
 		}
 	}
-}
-
-// versionRecord is the log record that restores v.
-func versionRecord(key []byte, v store.Version) oplog.Record {
-	return entryRecord(net.Entry{Key: key, Value: v.Value, Deleted: v.Deleted, Stamp: v.Stamp})
 }

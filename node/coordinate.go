@@ -80,7 +80,8 @@ func (n *Node) coordinateWrite(c net.ConnID, id uint64, key []byte, v store.Vers
 		}
 		o := n.newOp()
 		o.conn, o.req, o.write, o.level, o.key, o.groups = c, id, true, level, key, gs
-		o.entry = net.Entry{Key: key, Value: v.Value, Deleted: v.Deleted, Stamp: t}
+		v.Stamp = t
+		o.entry = entry(key, v)
 		o.asked, o.epoch = all, n.view.Epoch
 		o.timer = n.env.Clock.AfterFunc(n.cfg.RequestTimeout, func() { n.writeTimedOut(o) })
 		for _, r := range all {
@@ -275,12 +276,10 @@ func (n *Node) readAnswered(o *op, r uint16, v store.Version) {
 		return
 	}
 	o.answers = append(o.answers, answer{r, v})
-	if o.newest.Stamp.Less(v.Stamp) {
-		o.newest = v
-	}
+	o.newest, _ = store.Merge(o.newest, v)
 	if o.replied {
 		// A late answer: repair it in the background if it is stale.
-		if v.Stamp.Less(o.newest.Stamp) {
+		if !store.Covers(v, o.newest) {
 			n.repair(r, 0, o)
 		}
 	} else if o.groups.Met(o.level, answerers(o.answers)) && o.repairing == nil {
@@ -298,7 +297,7 @@ func (n *Node) readAnswered(o *op, r uint16, v store.Version) {
 func (n *Node) readQuorum(o *op) {
 	if o.level != net.One {
 		for _, a := range o.answers {
-			if a.v.Stamp.Less(o.newest.Stamp) {
+			if !store.Covers(a.v, o.newest) {
 				o.repairing = append(o.repairing, a.from)
 			}
 		}
@@ -317,7 +316,7 @@ func (n *Node) readQuorum(o *op) {
 // repair sends the newest version read o found to replica r; with rid 0 it
 // wants no answer.
 func (n *Node) repair(r uint16, rid uint64, o *op) {
-	e := net.Entry{Key: o.key, Value: o.newest.Value, Deleted: o.newest.Deleted, Stamp: o.newest.Stamp}
+	e := entry(o.key, o.newest)
 	if r == uint16(n.cfg.ID) {
 		n.applyEntries([]net.Entry{e}, func(err error) {
 			if rid != 0 {
@@ -352,16 +351,7 @@ func (n *Node) repaired(o *op, r uint16, err error) {
 
 func (n *Node) answerRead(o *op) {
 	o.replied = true
-	v := o.newest
-	if o.contains {
-		n.reply(o.conn, o.req, &net.Bool{Value: v.Live()})
-		return
-	}
-	if !v.Live() {
-		n.reply(o.conn, o.req, &net.Value{Version: v.Stamp})
-		return
-	}
-	n.reply(o.conn, o.req, &net.Value{Found: true, Version: v.Stamp, Value: v.Value})
+	n.reply(o.conn, o.req, readAnswer(o.newest, o.contains))
 }
 
 func (n *Node) readTimedOut(o *op) {
@@ -401,11 +391,7 @@ func (n *Node) peerAnswer(from uint16, f net.Frame) {
 		}
 	case *net.Value:
 		if !o.write {
-			v := store.Version{Value: m.Value, Stamp: m.Version, Deleted: !m.Found}
-			if !m.Found {
-				v.Value = nil
-			}
-			n.readAnswered(o, from, v)
+			n.readAnswered(o, from, answerVersion(m))
 		}
 	}
 }

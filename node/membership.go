@@ -83,7 +83,7 @@ func (n *Node) startMembership() error {
 	n.rebuildView()
 	n.tick()
 	// Give gossip a few rounds to find the cluster before streaming.
-	n.env.Clock.AfterFunc(3*n.cfg.Gossip.ProbeInterval, n.settle)
+	n.later(n.spreadDelay(), n.settle)
 	n.scheduleAntiEntropy()
 	return nil
 }
@@ -155,10 +155,10 @@ func (n *Node) absorb() {
 	if reView {
 		n.rebuildView()
 	}
-	if self, _ := n.gossip.Member(uint16(n.cfg.ID)); view.PhaseOf(self.Ring) == view.Left && !n.leftSelf && !n.departed {
+	if self, _ := n.gossip.Member(uint16(n.cfg.ID)); view.PhaseOf(self.Ring) == view.Left && n.life != LeftSelf && n.life != Departed {
 		// Another member removed this one (remove.go), or it left in a
 		// life its log forgot: its ranges are others' now, and it stops.
-		n.departed = true
+		n.life = Departed
 		n.env.Log.Warn("this node was removed from the ring (or left before a restart): stopping for good")
 	}
 }
@@ -183,9 +183,11 @@ func (n *Node) setPhase(p view.Phase) {
 	m, _ := n.gossip.Member(uint16(n.cfg.ID))
 	switch p {
 	case view.Normal:
-		n.fresh = false // it took its ranges with their data
+		if n.life == Fresh {
+			n.life = Member // it took its ranges with their data
+		}
 	case view.Left:
-		n.leftSelf = true
+		n.life = LeftSelf
 	}
 	n.sendGossip(n.gossip.SetRing(view.NextVersion(m.Ring, p)))
 	n.absorb()
@@ -199,7 +201,7 @@ func (n *Node) settle() {
 	if n.stopped {
 		return
 	}
-	if n.rebuilding {
+	if n.life == Rebuilding {
 		n.rebuild()
 		return
 	}
@@ -217,7 +219,7 @@ func (n *Node) settle() {
 			return
 		}
 		if !ok {
-			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.settle)
+			n.later(n.retryDelay(), n.settle)
 			return
 		}
 		n.stats.CatchUps++
@@ -226,8 +228,8 @@ func (n *Node) settle() {
 		case n.phase() == view.Normal && !joining:
 			n.dropOwnLeave()
 		case joining && n.phase() == view.Joining:
-			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.finishJoin)
-		case n.phase() == view.Leaving && !n.leaveAsked:
+			n.later(n.retryDelay(), n.finishJoin)
+		case n.phase() == view.Leaving && n.life != LeaveAsked:
 			// It restarted while leaving (a Leave asked of this
 			// incarnation is running already): it still holds the
 			// movement lock for the leave, and finishes it.
@@ -326,47 +328,13 @@ func (n *Node) moving() (uint16, bool) {
 // the ranges' data on a join; it is what keeps a write made in that window
 // from being missing on the new replica.
 func (n *Node) finishJoin() {
-	if n.stopped || n.phase() != view.Joining {
-		return
-	}
-	again := func() { n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.finishJoin) }
-	n.catchUp(nil, func(ok bool) {
-		if n.stopped || n.phase() != view.Joining {
-			return
-		}
-		if !ok {
-			again()
-			return
-		}
-		n.confirmRing(func(ok bool) {
-			if n.stopped || n.phase() != view.Joining {
-				return
-			}
-			if !ok {
-				again()
-				return
-			}
-			n.reconcile(func(ok bool) {
-				if n.stopped || n.phase() != view.Joining {
-					return
-				}
-				if !ok {
-					again()
-					return
-				}
-				n.paxosRepair(n.sharedArcs(true), func(ok bool) {
-					if n.stopped || n.phase() != view.Joining {
-						return
-					}
-					if !ok {
-						again()
-						return
-					}
-					n.turnNormal()
-				})
-			})
-		})
-	})
+	joining := func() bool { return !n.stopped && n.phase() == view.Joining }
+	n.sequence(joining, func() { n.later(n.retryDelay(), n.finishJoin) }, n.turnNormal,
+		func(done func(bool)) { n.catchUp(nil, done) },
+		n.confirmRing,
+		n.reconcile,
+		func(done func(bool)) { n.paxosRepair(n.sharedArcs(true), done) },
+	)
 }
 
 // turnNormal takes a joining node's ranges over and gives the movement
@@ -378,7 +346,7 @@ func (n *Node) turnNormal() {
 	if n.cfg.AntiEntropy > 0 {
 		// Once more, for writes that were on their way to an old owner
 		// while it compared.
-		n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.repairAll)
+		n.later(n.retryDelay(), n.repairAll)
 	}
 }
 
@@ -458,16 +426,16 @@ func (n *Node) Leave(done func(error)) {
 		done(fmt.Errorf("%w (it is %v)", ErrNotMember, p))
 		return
 	}
-	if n.rebuilding {
+	if n.life == Rebuilding {
 		done(ErrRebuilding)
 		return
 	}
-	if n.dropping {
+	if n.life == GivingBack {
 		// Giving back a lock of an earlier leave of this node: wait.
-		n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, func() { n.Leave(done) })
+		n.later(n.retryDelay(), func() { n.Leave(done) })
 		return
 	}
-	n.leaveAsked = true
+	n.life = LeaveAsked
 	m, _ := n.gossip.Member(uint16(n.cfg.ID))
 	want := movement{id: uint16(n.cfg.ID), version: view.NextVersion(m.Ring, view.Leaving)}
 	n.takeMove(want, func(ok bool) {
@@ -477,10 +445,10 @@ func (n *Node) Leave(done func(error)) {
 			done(fmt.Errorf("%w (it is %v)", ErrNotMember, n.phase()))
 		case !ok:
 			// Another join or leave is running: wait for it.
-			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, func() { n.Leave(done) })
+			n.later(n.retryDelay(), func() { n.Leave(done) })
 		default:
 			n.setPhase(view.Leaving)
-			n.env.Clock.AfterFunc(3*n.cfg.Gossip.ProbeInterval, func() { n.handOff(want, done) })
+			n.later(n.spreadDelay(), func() { n.handOff(want, done) })
 		}
 	})
 }
@@ -504,7 +472,7 @@ func (n *Node) handOff(mv movement, done func(error)) {
 	finish := func() {
 		if !ok {
 			// Try again: the gainers may have been unreachable.
-			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, func() { n.handOff(mv, done) })
+			n.later(n.retryDelay(), func() { n.handOff(mv, done) })
 			return
 		}
 		// Finish every proposal in progress on its arcs, with joint
@@ -514,7 +482,7 @@ func (n *Node) handOff(mv movement, done func(error)) {
 			case n.stopped:
 				return
 			case n.phase() == view.Left:
-				n.departed = true
+				n.life = Departed
 				done(nil) // finished meanwhile
 				return
 			case n.phase() != view.Leaving:
@@ -522,13 +490,13 @@ func (n *Node) handOff(mv movement, done func(error)) {
 				return
 			}
 			if !repaired {
-				n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, func() { n.handOff(mv, done) })
+				n.later(n.retryDelay(), func() { n.handOff(mv, done) })
 				return
 			}
 			n.setPhase(view.Left)
 			n.giveMove(mv, 3)
-			n.env.Clock.AfterFunc(3*n.cfg.Gossip.ProbeInterval, func() {
-				n.departed = true
+			n.later(n.spreadDelay(), func() {
+				n.life = Departed
 				done(nil)
 			})
 		})

@@ -122,7 +122,7 @@ func (n *Node) giveMove(m movement, tries int) {
 		if _, ok := a.(*net.Bool); ok || n.stopped || tries <= 1 {
 			return // given back, or held by another already
 		}
-		n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, func() { n.giveMove(m, tries-1) })
+		n.later(n.retryDelay(), func() { n.giveMove(m, tries-1) })
 	})
 }
 
@@ -147,7 +147,7 @@ func (n *Node) HasLeft() bool { return n.gossip != nil && n.phase() == view.Left
 // Departed reports whether the node has finished leaving the cluster —
 // a Leave asked of it, or one it resumed after a restart — and the news
 // has had time to spread: the host should stop it now.
-func (n *Node) Departed() bool { return n.departed }
+func (n *Node) Departed() bool { return n.life == Departed }
 
 // dropOwnLeave gives the movement lock back if it holds a leave of this
 // node that never began: Leave took the lock, and the node crashed before
@@ -155,15 +155,15 @@ func (n *Node) Departed() bool { return n.departed }
 // would ever give it back, since the node stays normal.
 //
 // Until it knows (a read or a give-back without a definite answer is tried
-// again), n.dropping is set and Leave waits, so that a new leave never
+// again), the node's life is GivingBack and Leave waits, so that a new leave never
 // starts on the very lock being given back.
 func (n *Node) dropOwnLeave() {
-	if n.stopped || n.leaveAsked || n.phase() != view.Normal {
-		n.dropping = false
+	if n.stopped || n.life != Member && n.life != GivingBack || n.phase() != view.Normal {
+		n.dropped()
 		return
 	}
-	n.dropping = true
-	again := func() { n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.dropOwnLeave) }
+	n.life = GivingBack
+	again := func() { n.later(n.retryDelay(), n.dropOwnLeave) }
 	m, _ := n.gossip.Member(uint16(n.cfg.ID))
 	mine := movement{id: uint16(n.cfg.ID), version: view.NextVersion(m.Ring, view.Leaving)}
 	n.internal(&net.Get{Key: []byte(moveKey), Level: net.Serial}, func(a net.Message) {
@@ -173,7 +173,7 @@ func (n *Node) dropOwnLeave() {
 			again()
 			return
 		case !v.Found || string(v.Value) != mine.String() || n.phase() != view.Normal:
-			n.dropping = false
+			n.dropped()
 			return
 		}
 		n.env.Log.Info("giving back the movement lock of a leave that never began", "movement", mine.String())
@@ -183,9 +183,16 @@ func (n *Node) dropOwnLeave() {
 				again() // read it again: the give-back may have happened
 				return
 			}
-			n.dropping = false
+			n.dropped()
 		})
 	})
+}
+
+// dropped ends a give-back (dropOwnLeave), if one runs.
+func (n *Node) dropped() {
+	if n.life == GivingBack {
+		n.life = Member
+	}
 }
 
 // isSystemKey reports whether key belongs to the cluster itself.

@@ -8,6 +8,7 @@ import (
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/gossip"
 	"github.com/memdb/memdb/node/oplog"
+	"github.com/memdb/memdb/node/paxos"
 	"github.com/memdb/memdb/node/store"
 	"github.com/memdb/memdb/node/view"
 )
@@ -50,16 +51,8 @@ type Node struct {
 	// waiting are the callbacks of requests the node made of itself
 	// (move.go), by request id.
 	waiting map[uint64]func(net.Message)
-	// leaveAsked is set once Leave is called on this incarnation;
-	// dropping while it gives back a leave's lock that never began
-	// (move.go), which Leave waits for.
-	leaveAsked bool
-	dropping   bool
-	// departed is set once a leave (asked, or resumed after a restart)
-	// has finished and had time to spread: the host should stop the node.
-	departed bool
-	// leftSelf is set once this node turned itself left (a leave's end).
-	leftSelf bool
+	// life is where the node stands in its own life (lifecycle.go).
+	life Life
 	// sourceTurn counts failed catch-ups, to pull from other owners next
 	// (sync.go).
 	sourceTurn int
@@ -67,14 +60,9 @@ type Node struct {
 	// it runs for a remover, with who waits for each (remove.go).
 	removing map[uint16]bool
 	taking   map[string][]func(bool)
-	// fresh is set while the node has never been on the ring by its own
-	// log (and has seeds to join through); rebuilding while it rebuilds
-	// state it lost (rebuild.go).
-	fresh      bool
-	rebuilding bool
 	// acceptors is this node's Paxos acceptor state, by key, for keys with
 	// a round in flight (acceptor.go).
-	acceptors map[string]*acceptor
+	acceptors *paxos.Acceptors
 	// compacting is true while a compaction runs; compactWaiters are told
 	// when it ends; logAtCompact is the log's appended bytes when the last
 	// one started, to measure growth since.
@@ -166,7 +154,7 @@ func New(cfg Config, env Env) (*Node, error) {
 		removing: make(map[uint16]bool),
 		taking:   make(map[string][]func(bool)),
 
-		acceptors: make(map[string]*acceptor),
+		acceptors: paxos.NewAcceptors(),
 		unapplied: make(map[uint64][]oplog.Record),
 	}, nil
 }
@@ -202,7 +190,7 @@ func (n *Node) Start() error {
 		}
 	}
 	n.bootMarks = marksOf(n.marks)
-	n.probeIf(len(n.acceptors) > 0, ProbeAcceptorRestored)
+	n.probeIf(n.acceptors.Len() > 0, ProbeAcceptorRestored)
 	// What was replayed counts as growth toward the next compaction, so a
 	// node that restarts often still compacts.
 	n.logAtCompact = -rep.Bytes
@@ -216,8 +204,14 @@ func (n *Node) Start() error {
 	n.env.Log.Info("node started", "id", n.cfg.ID, "fsync", lcfg.Mode, "records", rep.Records, "log_bytes", rep.Bytes,
 		"keys", n.store.Len(), "clock", n.lamport.Now().String(), "members", len(n.known))
 	n.renewLease()
-	n.fresh = len(n.cfg.Seeds) > 0 && view.PhaseOf(n.known[uint16(n.cfg.ID)].Ring) == view.None
-	if n.rebuilding {
+	switch {
+	case n.life == Rebuilding: // its log has the flag
+	case len(n.cfg.Seeds) > 0 && view.PhaseOf(n.known[uint16(n.cfg.ID)].Ring) == view.None:
+		n.life = Fresh
+	default:
+		n.life = Member
+	}
+	if n.life == Rebuilding {
 		n.env.Log.Warn("resuming a rebuild of lost state: the node serves nothing but writes until it ends")
 	}
 	if err := n.startMembership(); err != nil {

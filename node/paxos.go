@@ -305,14 +305,7 @@ func (n *Node) promised(r *round, ph *phase) {
 func (n *Node) answerPaxosRead(r *round, v store.Version) {
 	r.done = true
 	n.stats.PaxosDone++
-	switch {
-	case r.contains:
-		n.reply(r.conn, r.req, &net.Bool{Value: v.Live()})
-	case v.Live():
-		n.reply(r.conn, r.req, &net.Value{Found: true, Version: v.Stamp, Value: v.Value})
-	default:
-		n.reply(r.conn, r.req, &net.Value{Version: v.Stamp})
-	}
+	n.reply(r.conn, r.req, readAnswer(v, r.contains))
 }
 
 // propose sends value at the round's ballot to the replicas that promised
@@ -433,7 +426,7 @@ func (n *Node) giveUp(r *round) {
 // commit writes a chosen value to every replica of key, stamped with its
 // ballot, in the background: replicas that do not acknowledge get a hint.
 func (n *Node) commit(key, value []byte, ballot clock.Timestamp) {
-	e := net.Entry{Key: key, Value: value, Stamp: ballot}
+	e := entry(key, registerAt(value, false, ballot))
 	_, all := n.groups(key)
 	for _, id := range all {
 		switch {

@@ -109,8 +109,8 @@ func TestSerialReadReadOnly(t *testing.T) {
 			h.drain()
 			tt.setup(h)
 			var promisedBefore clock.Timestamp
-			if a := h.n.acceptors["k"]; a != nil {
-				promisedBefore = a.promised
+			if a, ok := h.n.acceptors.Get([]byte("k")); ok {
+				promisedBefore = a.Promised
 			}
 			logBefore, statsBefore := h.n.log.Stats(), h.readStats()
 
@@ -150,8 +150,8 @@ func TestSerialReadReadOnly(t *testing.T) {
 				t.Errorf("the read touched the log: %+v before, %+v after", logBefore, logRead)
 			}
 			var promisedAfter clock.Timestamp
-			if a := h.n.acceptors["k"]; a != nil {
-				promisedAfter = a.promised
+			if a, ok := h.n.acceptors.Get([]byte("k")); ok {
+				promisedAfter = a.Promised
 			}
 			if promisedAfter != promisedBefore {
 				t.Errorf("the read moved the acceptor's promise from %v to %v", promisedBefore, promisedAfter)
@@ -191,7 +191,8 @@ func TestPeekFromAPeer(t *testing.T) {
 	b := h.ballotPast(5)
 	h.prepareAt("k", b)
 	h.acceptAt("k", "w", b)
-	before, logBefore := *h.n.acceptors["k"], h.n.log.Stats()
+	before, _ := h.n.acceptors.Get([]byte("k"))
+	logBefore := h.n.log.Stats()
 	h.sent = nil
 	h.n.Deliver(2, net.Frame{ID: 7, Msg: &net.Peek{Epoch: h.n.view.Epoch, Key: []byte("k")}})
 	var answers []net.Frame
@@ -207,7 +208,7 @@ func TestPeekFromAPeer(t *testing.T) {
 	if diff := cmp.Diff(want, answers[0].Msg); diff != "" {
 		t.Errorf("peek answer (-want +got):\n%s", diff)
 	}
-	if after := *h.n.acceptors["k"]; !cmp.Equal(before, after, cmp.AllowUnexported(acceptor{})) {
+	if after, _ := h.n.acceptors.Get([]byte("k")); !cmp.Equal(before, after) {
 		t.Errorf("a Peek changed the acceptor from %+v to %+v", before, after)
 	}
 	if logAfter := h.n.log.Stats(); logAfter != logBefore {

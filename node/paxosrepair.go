@@ -146,7 +146,7 @@ func (n *Node) repairKey(key []byte, done func(net.Message)) {
 // or, if all, any state at all (a promise above it, too).
 func (n *Node) inProgress(spans []net.Span, all bool) [][]byte {
 	var out [][]byte
-	for _, k := range slices.Sorted(maps.Keys(n.acceptors)) {
+	for _, k := range n.acceptors.Keys() {
 		key := []byte(k)
 		if !inSpans(ring.Hash(key), spans) {
 			continue
@@ -175,8 +175,8 @@ func (n *Node) paxosKeysFrom(from uint16, id uint64, m *net.PaxosKeys) {
 		}
 		var s net.Acceptor
 		if m.States {
-			a := n.acceptors[string(k)]
-			s = net.Acceptor{Promised: a.promised, Accepted: a.accepted, Value: a.value}
+			a, _ := n.acceptors.Get(k)
+			s = net.Acceptor{Promised: a.Promised, Accepted: a.Accepted, Value: a.Value}
 		}
 		if size += len(k) + len(s.Value) + 32; len(r.Keys) > 0 && size > paxosKeysPage {
 			r.More = true

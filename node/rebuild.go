@@ -8,6 +8,7 @@ import (
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/gossip"
 	"github.com/memdb/memdb/node/oplog"
+	"github.com/memdb/memdb/node/paxos"
 	"github.com/memdb/memdb/node/view"
 )
 
@@ -59,13 +60,13 @@ const flagRebuilding = "rebuilding"
 var ErrRebuilding = fmt.Errorf("%w: the node is rebuilding lost state from its replicas", errUnavailable)
 
 // Rebuilding reports whether the node is rebuilding lost state.
-func (n *Node) Rebuilding() bool { return n.rebuilding }
+func (n *Node) Rebuilding() bool { return n.life == Rebuilding }
 
 // serving reports whether the node answers for its data and its
 // acceptors: not while it has no place on the ring by its own log (it is
 // new, or lost its state and has not heard so yet), nor while it rebuilds.
 func (n *Node) serving() bool {
-	return !n.rebuilding && (!n.fresh || n.gossip != nil && view.PhaseOf(n.gossip.Self().Ring) != view.None)
+	return n.life != Rebuilding && (n.life != Fresh || n.gossip != nil && view.PhaseOf(n.gossip.Self().Ring) != view.None)
 }
 
 // servesState reports whether a peer's request m is answered from this
@@ -94,7 +95,7 @@ func (n *Node) refuseUnserved(from uint16, id uint64, m net.Message) bool {
 
 // notServing says why the node does not serve.
 func (n *Node) notServing() error {
-	if n.rebuilding {
+	if n.life == Rebuilding {
 		return ErrRebuilding
 	}
 	return fmt.Errorf("%w: node %d has no place on the ring yet", errUnavailable, n.cfg.ID)
@@ -104,7 +105,7 @@ func (n *Node) notServing() error {
 // own: a fresh node that finds itself normal or leaving lost its state. It
 // returns the record to log before them (nil if none).
 func (n *Node) lostState(changes []gossip.Member) []oplog.Record {
-	if !n.fresh || n.rebuilding {
+	if n.life != Fresh {
 		return nil
 	}
 	if m, ok := n.gossip.Placement(); ok && n.err == nil {
@@ -120,7 +121,7 @@ func (n *Node) lostState(changes []gossip.Member) []oplog.Record {
 			continue
 		}
 		if p := view.PhaseOf(m.Ring); p == view.Normal || p == view.Leaving {
-			n.fresh, n.rebuilding = false, true
+			n.life = Rebuilding
 			n.stats.Rebuilds++
 			n.probe(ProbeStateLost)
 			n.env.Log.Warn("this node's log is empty but the cluster has it on the ring: its state was lost; rebuilding from its replicas before it serves", "phase", p)
@@ -133,12 +134,12 @@ func (n *Node) lostState(changes []gossip.Member) []oplog.Record {
 // rebuild streams, repairs and reconciles every arc the node replicates
 // (see above), then serves; until it succeeds it tries again.
 func (n *Node) rebuild() {
-	if n.stopped || !n.rebuilding {
+	if n.stopped || n.life != Rebuilding {
 		return
 	}
 	again := func(step string) {
 		n.env.Log.Info("rebuild: will try again", "step", step)
-		n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.rebuild)
+		n.later(n.retryDelay(), n.rebuild)
 	}
 	n.catchUp(nil, func(ok bool) {
 		if n.stopped {
@@ -194,20 +195,7 @@ func (n *Node) copyAcceptors(shared map[uint16][]net.Span, done func(ok bool)) {
 		var recs []oplog.Record
 		for _, k := range slices.Sorted(maps.Keys(got)) {
 			s := got[k]
-			a := n.acceptors[k]
-			if a == nil {
-				a = &acceptor{}
-				n.acceptors[k] = a
-			}
-			if a.accepted.Less(s.Accepted) {
-				a.accepted, a.value = s.Accepted, s.Value
-				recs = append(recs, oplog.Record{Type: oplog.TypeAccept, Key: []byte(k), Value: s.Value, Stamp: s.Accepted})
-			}
-			if a.promised.Less(s.Promised) {
-				a.promised = s.Promised
-				recs = append(recs, oplog.Record{Type: oplog.TypePromise, Key: []byte(k), Stamp: s.Promised})
-			}
-			n.settleAcceptor([]byte(k))
+			recs = append(recs, n.acceptors.TakeOver([]byte(k), paxos.State{Promised: s.Promised, Accepted: s.Accepted, Value: s.Value}, n.committed([]byte(k)))...)
 		}
 		n.env.Log.Info("rebuild: took acceptor state over", "keys", len(got))
 		n.persist(recs, func() { done(true) })
@@ -222,7 +210,7 @@ func (n *Node) rebuilt() {
 	}
 	if err := n.log.Append(flagRecord(flagRebuilding, false)); err != nil {
 		n.env.Log.Warn("rebuild: could not log its end", "err", err)
-		n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, n.rebuild)
+		n.later(n.retryDelay(), n.rebuild)
 		return
 	}
 	n.log.Commit(func(err error) {
@@ -230,7 +218,7 @@ func (n *Node) rebuilt() {
 			n.broke(err)
 			return
 		}
-		n.rebuilding = false
+		n.life = Member
 		n.bootMarks = marksOf(n.marks)
 		n.env.Log.Info("rebuilt lost state; serving", "keys", n.store.Len())
 		n.settle()
@@ -250,7 +238,12 @@ func flagRecord(flag string, set bool) oplog.Record {
 func (n *Node) replayFlag(r oplog.Record) error {
 	switch string(r.Key) {
 	case flagRebuilding:
-		n.rebuilding = len(r.Value) > 0
+		switch {
+		case len(r.Value) > 0:
+			n.life = Rebuilding
+		case n.life == Rebuilding:
+			n.life = Fresh // cleared: Start decides
+		}
 		return nil
 	}
 	return fmt.Errorf("flag record %q: not a flag this node knows", r.Key)
@@ -258,5 +251,5 @@ func (n *Node) replayFlag(r oplog.Record) error {
 
 // flagRecords yields the records of the flags set, for compaction.
 func (n *Node) flagRecords(yield func(oplog.Record) bool) bool {
-	return !n.rebuilding || yield(flagRecord(flagRebuilding, true))
+	return n.life != Rebuilding || yield(flagRecord(flagRebuilding, true))
 }

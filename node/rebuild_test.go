@@ -16,10 +16,10 @@ import (
 func TestRebuildLostState(t *testing.T) {
 	h := newHarness(t)
 	h.drain()
-	h.n.fresh = true
+	h.n.life = Fresh
 	recs := h.n.lostState([]gossip.Member{{ID: 1, Ring: view.NextVersion(0, view.Normal)}})
-	if !h.n.rebuilding || len(recs) != 1 || h.n.stats.Rebuilds != 1 {
-		t.Fatalf("lost state: rebuilding %v, records %v, rebuilds %d", h.n.rebuilding, recs, h.n.stats.Rebuilds)
+	if h.n.life != Rebuilding || len(recs) != 1 || h.n.stats.Rebuilds != 1 {
+		t.Fatalf("lost state: life %v, records %v, rebuilds %d", h.n.life, recs, h.n.stats.Rebuilds)
 	}
 	h.n.persist(recs, func() {})
 	h.drain()
@@ -82,8 +82,8 @@ func TestRebuildLostState(t *testing.T) {
 	}
 	h.crash()
 	h.drain()
-	a := h.n.acceptors["k"]
-	if a == nil || a.promised != high || string(a.value) != "new" {
+	a, ok := h.n.acceptors.Get([]byte("k"))
+	if !ok || a.Promised != high || string(a.Value) != "new" {
 		t.Fatalf("acceptor state after a crash: %+v, want promised %v and value new", a, high)
 	}
 

@@ -73,8 +73,8 @@ func (n *Node) tryRemove(id uint16, done func(error)) {
 	switch {
 	case n.stopped:
 		return
-	case n.phase() != view.Normal || n.rebuilding:
-		done(fmt.Errorf("%w: only a normal member removes another (node %d is %v, rebuilding: %v)", ErrRemove, self, n.phase(), n.rebuilding))
+	case n.phase() != view.Normal || n.life == Rebuilding:
+		done(fmt.Errorf("%w: only a normal member removes another (node %d is %v, %v)", ErrRemove, self, n.phase(), n.life))
 		return
 	case id == self:
 		done(fmt.Errorf("%w: node %d cannot remove itself: ask it to leave", ErrRemove, id))
@@ -95,14 +95,14 @@ func (n *Node) tryRemove(id uint16, done func(error)) {
 			return
 		}
 		if !ok {
-			n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, func() { n.tryRemove(id, done) })
+			n.later(n.retryDelay(), func() { n.tryRemove(id, done) })
 			return
 		}
 		n.env.Log.Info("removing a member", "member", id, "movement", want.String())
 		if p == view.Normal && n.gossip.Move(id, want.version) {
 			n.absorb()
 		}
-		n.env.Clock.AfterFunc(3*n.cfg.Gossip.ProbeInterval, func() { n.removeArcs(want, 0, done) })
+		n.later(n.spreadDelay(), func() { n.removeArcs(want, 0, done) })
 	})
 }
 
@@ -114,7 +114,7 @@ func (n *Node) removeArcs(mv movement, tries int, done func(error)) {
 	}
 	again := func(step string) {
 		n.env.Log.Info("removal: will try again", "member", mv.id, "step", step)
-		n.env.Clock.AfterFunc(4*n.cfg.Gossip.ProbeInterval, func() { n.removeArcs(mv, tries+1, done) })
+		n.later(n.retryDelay(), func() { n.removeArcs(mv, tries+1, done) })
 	}
 	if m, _ := n.gossip.Member(mv.id); view.PhaseOf(m.Ring) == view.Left {
 		n.giveMove(mv, 5)
@@ -192,7 +192,7 @@ func (n *Node) removed(mv movement, done func(error)) {
 	}
 	n.giveMove(mv, 5)
 	n.env.Log.Info("removed a member", "member", mv.id)
-	n.env.Clock.AfterFunc(3*n.cfg.Gossip.ProbeInterval, func() { done(nil) })
+	n.later(n.spreadDelay(), func() { done(nil) })
 }
 
 // arcsOf groups the arcs member id replicates on the read ring (the ring

@@ -1,9 +1,7 @@
 package node
 
 import (
-	"encoding/binary"
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"sort"
 	"time"
@@ -167,7 +165,7 @@ func (n *Node) otherRing(from uint16, id uint64, epoch uint64) bool {
 	return true
 }
 
-// digests sums, for each span, versionHash over the keys this node holds in
+// digests sums, for each span, store.Hash over the keys this node holds in
 // it. The spans are an asker's arcs, which do not overlap.
 func (n *Node) digests(spans []net.Span) []uint64 {
 	sums := make([]uint64, len(spans))
@@ -197,7 +195,7 @@ func (n *Node) digests(spans []net.Span) []uint64 {
 		key := []byte(k)
 		h := ring.Hash(key)
 		v, _ := n.store.Get(key)
-		vh := versionHash(key, v)
+		vh := store.Hash(key, v)
 		for j := sort.Search(len(byEnd), func(j int) bool { return spans[byEnd[j]].End >= h }); j < len(byEnd) && in(byEnd[j], h); j++ {
 			if spans[byEnd[j]].Start < spans[byEnd[j]].End {
 				sums[byEnd[j]] += vh
@@ -210,22 +208,4 @@ func (n *Node) digests(spans []net.Span) []uint64 {
 		}
 	}
 	return sums
-}
-
-// versionHash is FNV-1a 64 of the key, the version's stamp, its tombstone
-// flag and its value.
-func versionHash(key []byte, v store.Version) uint64 {
-	h := fnv.New64a()
-	var b [19]byte
-	binary.BigEndian.PutUint16(b[:2], uint16(len(key)))
-	binary.BigEndian.PutUint64(b[2:10], v.Stamp.Counter)
-	binary.BigEndian.PutUint16(b[10:12], v.Stamp.Node)
-	if v.Deleted {
-		b[12] = 1
-	}
-	binary.BigEndian.PutUint32(b[13:17], uint32(len(v.Value)))
-	h.Write(b[:17])
-	h.Write(key)
-	h.Write(v.Value)
-	return h.Sum64()
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/ring"
+	"github.com/memdb/memdb/node/store"
 )
 
 // digests sums each key's version hash into the arc that holds it: the
@@ -24,7 +25,7 @@ func TestDigests(t *testing.T) {
 	var want uint64
 	for _, k := range h.n.store.Keys() {
 		v, _ := h.n.store.Get([]byte(k))
-		want += versionHash([]byte(k), v)
+		want += store.Hash([]byte(k), v)
 	}
 	if whole != want || whole == 0 {
 		t.Fatalf("digest of the whole ring %x, want the sum over every key %x", whole, want)
@@ -42,30 +43,6 @@ func TestDigests(t *testing.T) {
 		in := (ring.Range{Start: s.Start, End: s.End}).Contains(ring.Hash(key))
 		if changed := after[i] != parts[i]; changed != in {
 			t.Errorf("arc %v holds k3: %v; its digest changed: %v", s, in, changed)
-		}
-	}
-}
-
-// A version's hash covers the key, the stamp, the tombstone flag and the
-// value: changing any one changes it.
-func TestVersionHash(t *testing.T) {
-	h := newHarness(t)
-	h.request(1, &net.Set{Key: []byte("k"), Value: []byte("v")})
-	h.drain()
-	v, _ := h.n.store.Get([]byte("k"))
-	base := versionHash([]byte("k"), v)
-	other := v
-	other.Stamp.Counter++
-	tomb := v
-	tomb.Deleted, tomb.Value = true, nil
-	val := v
-	val.Value = []byte("w")
-	for name, got := range map[string]uint64{
-		"key": versionHash([]byte("K"), v), "stamp": versionHash([]byte("k"), other),
-		"tombstone": versionHash([]byte("k"), tomb), "value": versionHash([]byte("k"), val),
-	} {
-		if got == base {
-			t.Errorf("a different %s hashes the same", name)
 		}
 	}
 }

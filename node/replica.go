@@ -22,13 +22,13 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 	recs := make([]oplog.Record, 0, len(es))
 	for _, e := range es {
 		n.lamport.Observe(e.Stamp)
-		if cur, ok := n.store.Get(e.Key); ok && !cur.Stamp.Less(e.Stamp) {
+		if cur, ok := n.store.Get(e.Key); ok && store.Covers(cur, version(e)) {
 			continue
 		}
 		if n.mutant(MutantCanary) && !e.Deleted { // the canary: keep a value no one wrote
 			e.Value = append(e.Value[:len(e.Value):len(e.Value)], '?')
 		}
-		recs = append(recs, entryRecord(e))
+		recs = append(recs, record(e.Key, version(e)))
 	}
 	if len(recs) == 0 {
 		done(nil)
@@ -65,22 +65,6 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 // errUnavailable marks an error after which the write was certainly not
 // applied here.
 var errUnavailable = errors.New("unavailable")
-
-// entryRecord is the log record of e. Its origin and sequence are the
-// stamp's node and counter: the counters one node stamps only grow, so they
-// are that origin's sequence, and the log's per-origin maximum (which
-// compaction keeps) is exactly what catch-up asks peers to go past.
-func entryRecord(e net.Entry) oplog.Record {
-	r := oplog.Record{Type: oplog.TypeSet, Key: e.Key, Value: e.Value, Stamp: e.Stamp, Origin: e.Stamp.Node, Seq: e.Stamp.Counter}
-	if e.Deleted {
-		r.Type, r.Value = oplog.TypeDelete, nil
-	}
-	return r
-}
-
-func recordVersion(r oplog.Record) store.Version {
-	return store.Version{Value: r.Value, Stamp: r.Stamp, Deleted: r.Type == oplog.TypeDelete}
-}
 
 // fenced checks the ring epoch a coordinator sent with a request. A
 // coordinator on an older ring may have chosen the wrong replicas, so its
@@ -130,9 +114,5 @@ func (n *Node) read(from uint16, id uint64, m *net.Read) {
 		return
 	}
 	v, _ := n.store.Get(m.Key)
-	if v.Live() {
-		n.send(from, id, &net.Value{Found: true, Version: v.Stamp, Value: v.Value})
-		return
-	}
-	n.send(from, id, &net.Value{Version: v.Stamp})
+	n.send(from, id, readAnswer(v, false))
 }

@@ -154,7 +154,7 @@ func (n *Node) scan(ss []net.Span, marks []net.Mark, after []byte, limit int) (e
 		if size > 0 && size+len(k)+len(v.Value) > limit {
 			return es, true, es[len(es)-1].Key
 		}
-		es = append(es, net.Entry{Key: k, Value: v.Value, Deleted: v.Deleted, Stamp: v.Stamp})
+		es = append(es, entry(k, v))
 		size += len(k) + len(v.Value) + 16
 	}
 	return es, false, nil

@@ -6,8 +6,12 @@ import (
 	"github.com/memdb/memdb/clock"
 )
 
-// Version is one stamped state of a key: a value, or a tombstone if Deleted.
+// Version is one stamped state of a key: of a Register, a value, or a
+// tombstone if Deleted. Kind says how it merges with other states of the
+// key (kind.go); Stamp is the write that made it (of a merged state, the
+// latest write in it).
 type Version struct {
+	Kind    Kind
 	Value   []byte
 	Stamp   clock.Timestamp
 	Deleted bool
@@ -38,12 +42,13 @@ func (s *Store) Get(key []byte) (v Version, ok bool) {
 	return v, ok
 }
 
-// Apply merges v into the key by last-writer-wins and reports whether it
-// replaced the current version (false if the store already holds v or a
-// later version).
+// Apply merges v into the key by its kind's rule (Merge) and reports
+// whether the key's state changed (false if the store already held all
+// of v).
 func (s *Store) Apply(key []byte, v Version) bool {
 	cur, ok := s.m[string(key)]
-	if ok && !cur.Stamp.Less(v.Stamp) {
+	v, changed := Merge(cur, v)
+	if !changed {
 		return false
 	}
 	if ok {

@@ -115,3 +115,76 @@ func TestKeysSortedAndStable(t *testing.T) {
 		}
 	})
 }
+
+// A state's hash covers the key, the stamp, the tombstone flag and the
+// value: changing any one changes it. Its bytes are pinned: digests are
+// compared between nodes, so a change of hash across versions would make
+// every arc differ during an upgrade.
+func TestHash(t *testing.T) {
+	v := Version{Value: []byte("v"), Stamp: ts(7, 2)}
+	base := Hash([]byte("k"), v)
+	if base != 0x5f5f5df5e734fa0d {
+		t.Errorf("Hash(k, v@7.2) = %#x, pinned %#x", base, uint64(0x5f5f5df5e734fa0d))
+	}
+	other := v
+	other.Stamp.Counter++
+	tomb := v
+	tomb.Deleted, tomb.Value = true, nil
+	val := v
+	val.Value = []byte("w")
+	for name, got := range map[string]uint64{
+		"key": Hash([]byte("K"), v), "stamp": Hash([]byte("k"), other),
+		"tombstone": Hash([]byte("k"), tomb), "value": Hash([]byte("k"), val),
+	} {
+		if got == base {
+			t.Errorf("a different %s hashes the same", name)
+		}
+	}
+}
+
+// Merge is a join: commutative, associative and idempotent, and Covers
+// agrees with it. Replicas that see the same states in any order, any
+// number of times, agree on the key.
+func TestMergeIsAJoin(t *testing.T) {
+	gen := rapid.Custom(func(t *rapid.T) Version {
+		stamp := ts(rapid.Uint64Range(0, 4).Draw(t, "counter"), rapid.Uint16Range(1, 2).Draw(t, "node"))
+		if stamp.Counter == 0 {
+			return Version{} // the key had nothing
+		}
+		// A stamp names one write, as in a real cluster.
+		v := Version{Stamp: stamp, Deleted: stamp.Counter == 3}
+		if !v.Deleted {
+			v.Value = []byte(stamp.String())
+		}
+		return v
+	})
+	rapid.Check(t, func(t *rapid.T) {
+		a, b, c := gen.Draw(t, "a"), gen.Draw(t, "b"), gen.Draw(t, "c")
+		merge := func(x, y Version) Version { v, _ := Merge(x, y); return v }
+		if ab, ba := merge(a, b), merge(b, a); ab.Stamp != ba.Stamp || string(ab.Value) != string(ba.Value) {
+			t.Fatalf("Merge(a, b) = %v, Merge(b, a) = %v", ab, ba)
+		}
+		if l, r := merge(merge(a, b), c), merge(a, merge(b, c)); l.Stamp != r.Stamp {
+			t.Fatalf("(a+b)+c = %v, a+(b+c) = %v", l, r)
+		}
+		if aa, changed := Merge(a, a); changed || aa.Stamp != a.Stamp {
+			t.Fatalf("Merge(a, a) = %v, %v", aa, changed)
+		}
+		m := merge(a, b)
+		if !Covers(m, a) || !Covers(m, b) {
+			t.Fatalf("the merge %v of %v and %v does not cover both", m, a, b)
+		}
+		if _, changed := Merge(a, b); changed == Covers(a, b) {
+			t.Fatalf("Merge(a, b) changed %v, but Covers(a, b) = %v", changed, Covers(a, b))
+		}
+	})
+}
+
+func TestUnknownKindPanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("merging states of an undefined kind did not panic")
+		}
+	}()
+	Merge(Version{Kind: 99, Stamp: ts(1, 1)}, Version{Kind: 99, Stamp: ts(2, 1)})
+}
