@@ -39,7 +39,7 @@ type Cluster struct {
 	Replies map[uint64]net.Message
 
 	out   strings.Builder
-	fx    *[]string // effects of the step under way, if any
+	fx    *[]effect // effects of the step under way, if any
 	quiet int       // while positive, steps and effects are not printed
 }
 
@@ -203,6 +203,8 @@ func (c *Cluster) reply(h *Host, conn net.ConnID, f net.Frame) {
 
 // Stabilize delivers every queued message and completes every pending
 // disk operation, again and again, until none is left. Time stands still.
+// A disk completion is printed only if it caused something beyond more
+// disk operations (a message, a reply).
 func (c *Cluster) Stabilize() {
 	for round := 0; ; round++ {
 		if round > 100000 {
@@ -210,7 +212,7 @@ func (c *Cluster) Stabilize() {
 		}
 		did := c.Deliver(Filter{Gossip: true}, -1, false, false)
 		for _, id := range c.IDs() {
-			did += c.SyncDisk(int(id), -1)
+			did += c.syncDisk(int(id), -1, false)
 		}
 		if did == 0 {
 			return
@@ -234,46 +236,51 @@ func (c *Cluster) Output() string {
 
 func (c *Cluster) printf(format string, args ...any) { fmt.Fprintf(&c.out, format, args...) }
 
+// effect is one printed consequence of a step. A minor one (a disk
+// operation queued) is printed under its step but does not make a hidden
+// step (a gossip delivery, a timer) worth printing.
+type effect struct {
+	line  string
+	minor bool
+}
+
 // effect prints a consequence of the step under way, indented under it.
-func (c *Cluster) effect(format string, args ...any) {
+func (c *Cluster) effect(format string, args ...any) { c.addEffect(false, format, args...) }
+
+func (c *Cluster) addEffect(minor bool, format string, args ...any) {
 	if c.quiet > 0 {
 		return
 	}
-	line := fmt.Sprintf(format, args...)
+	e := effect{fmt.Sprintf(format, args...), minor}
 	if c.fx != nil {
-		*c.fx = append(*c.fx, line)
+		*c.fx = append(*c.fx, e)
 		return
 	}
-	c.printf("%s\n", line)
+	c.printf("%s\n", e.line)
 }
 
 // step runs fn, one event, and prints header with the effects fn had
-// beneath it: always if show, else only if there were any.
+// beneath it: always if show, else only if some effect was not minor.
 func (c *Cluster) step(header string, show bool, fn func()) {
-	var fx []string
+	var fx []effect
 	outer := c.fx
 	c.fx = &fx
 	fn()
 	c.fx = outer
-	if c.quiet > 0 || (!show && len(fx) == 0) {
+	if c.quiet > 0 || !(show || slices.ContainsFunc(fx, func(e effect) bool { return !e.minor })) {
 		return
 	}
-	lines := append([]string{header}, indent(fx)...)
 	if outer != nil {
-		*outer = append(*outer, lines...)
+		*outer = append(*outer, effect{line: header})
+		for _, e := range fx {
+			*outer = append(*outer, effect{"  " + e.line, e.minor})
+		}
 		return
 	}
-	for _, l := range lines {
-		c.printf("%s\n", l)
+	c.printf("%s\n", header)
+	for _, e := range fx {
+		c.printf("  %s\n", e.line)
 	}
-}
-
-func indent(ls []string) []string {
-	out := make([]string, len(ls))
-	for i, l := range ls {
-		out[i] = "  " + l
-	}
-	return out
 }
 
 // ringView is the part of node.RingJSON the status shows.

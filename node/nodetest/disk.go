@@ -30,7 +30,7 @@ func (h *Host) schedule(f func()) {
 		label = "disk"
 	}
 	h.disk = append(h.disk, diskOp{label: label, inc: h.inc, fn: f})
-	h.c.effect("disk %s: %s", h.name(), label)
+	h.c.addEffect(true, "disk %s: %s", h.name(), label)
 }
 
 func (fs hostFS) Create(name string) (disk.File, error) {
@@ -72,7 +72,11 @@ func (f hostFile) Sync(done func(error)) {
 // those pending when called, if n < 0), oldest first, as a disk does. Each
 // completion runs on the node and prints what it caused. It returns how
 // many it completed.
-func (c *Cluster) SyncDisk(id int, n int) int {
+func (c *Cluster) SyncDisk(id int, n int) int { return c.syncDisk(id, n, true) }
+
+// syncDisk is SyncDisk; show false prints a completion only if it had an
+// effect beyond queueing more disk operations.
+func (c *Cluster) syncDisk(id int, n int, show bool) int {
 	h := c.host(id)
 	ops := h.disk
 	if n >= 0 && n < len(ops) {
@@ -89,7 +93,7 @@ func (c *Cluster) SyncDisk(id int, n int) int {
 		if !h.alive(op.inc) {
 			continue
 		}
-		c.step("sync-disk "+h.name()+": "+op.label, true, func() { h.call(op.fn) })
+		c.step("sync-disk "+h.name()+": "+op.label, show, func() { h.call(op.fn) })
 	}
 	return done
 }

@@ -37,6 +37,8 @@ import (
 //	compact node=N      compact node N's log
 //	leave node=N        ask node N to leave the cluster
 //	status              every node's ring epoch and view of the members
+//	replicas key=K [node=N]
+//	                    key K's replicas as node N (default 1) sees them
 //	store node=N        node N's table
 //	acceptors node=N    node N's Paxos acceptor state
 //
@@ -126,6 +128,12 @@ func (c *Cluster) Handle(t testing.TB, d *datadriven.TestData) string {
 		})
 	case "status":
 		c.printf("%s", c.Status())
+	case "replicas":
+		var key string
+		d.ScanArgs(t, "key", &key)
+		id := 1
+		d.MaybeScanArgs(t, "node", &id)
+		c.printf("%v\n", c.host(id).n.Replicas([]byte(key)))
 	case "store":
 		c.printf("%s", c.Store(one(t, d)))
 	case "acceptors":
