@@ -335,8 +335,15 @@ func (c *Cluster) Status() string {
 	return b.String()
 }
 
-// Store describes node id's table, key by key.
-func (c *Cluster) Store(id int) string {
+// MoveKey is the system key that holds the movement lock (node/move.go).
+const MoveKey = "\x00memdb/move"
+
+// Store describes node id's table, key by key, or only key if it is not
+// empty ("move" is MoveKey).
+func (c *Cluster) Store(id int, key string) string {
+	if key == "move" {
+		key = MoveKey
+	}
 	h := c.host(id)
 	if h.n == nil {
 		return h.name() + ": down\n"
@@ -344,6 +351,9 @@ func (c *Cluster) Store(id int) string {
 	var b strings.Builder
 	s := h.n.Store()
 	for _, k := range s.Keys() {
+		if key != "" && k != key {
+			continue
+		}
 		v, _ := s.Get([]byte(k))
 		var f fields
 		f.add("", text([]byte(k))).version(v.Live(), v.Stamp, v.Value)

@@ -39,7 +39,9 @@ import (
 //	status              every node's ring epoch and view of the members
 //	replicas key=K [node=N]
 //	                    key K's replicas as node N (default 1) sees them
-//	store node=N        node N's table
+//	store node=(..) [key=K]
+//	                    the nodes' tables (or only key K; "move" names the
+//	                    movement lock's system key)
 //	acceptors node=N    node N's Paxos acceptor state
 //
 // A filter is [from=N] [to=N] [kind=(prepare,promise,..)] [gossip]: gossip
@@ -135,7 +137,15 @@ func (c *Cluster) Handle(t testing.TB, d *datadriven.TestData) string {
 		d.MaybeScanArgs(t, "node", &id)
 		c.printf("%v\n", c.host(id).n.Replicas([]byte(key)))
 	case "store":
-		c.printf("%s", c.Store(one(t, d)))
+		var key string
+		d.MaybeScanArgs(t, "key", &key)
+		for _, id := range nodes(t, d) {
+			for _, l := range strings.SplitAfter(c.Store(id, key), "\n") {
+				if l != "" {
+					c.printf("n%d: %s", id, l)
+				}
+			}
+		}
 	case "acceptors":
 		for _, id := range nodes(t, d) {
 			c.printf("n%d: %s", id, c.Acceptors(id))
