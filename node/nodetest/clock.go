@@ -106,8 +106,8 @@ func (c *Cluster) Advance(d time.Duration) {
 
 // Run lets the cluster run for d of virtual time on a perfect network
 // with instant disks: it stabilizes, moves time to the next timer, fires
-// it, and again, until d has passed. It prints only client replies, and
-// effects it is told to show by the caller's verbosity.
+// it, and again, until d has passed. It prints what every step prints;
+// the run command wraps it in Quietly, which leaves only client replies.
 func (c *Cluster) Run(d time.Duration) {
 	end := c.now.Add(d)
 	c.Stabilize()
