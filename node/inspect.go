@@ -1,10 +1,6 @@
 package node
 
-import (
-	"slices"
-
-	"github.com/memdb/memdb/clock"
-)
+import "github.com/memdb/memdb/clock"
 
 // AcceptorInfo is one key's Paxos acceptor state as the node holds it in
 // memory: the ballot it promised, the proposal it accepted (zero if none)
@@ -21,18 +17,11 @@ type AcceptorInfo struct {
 // tests and debugging (node/nodetest prints it). Callers must not modify
 // the values.
 func (n *Node) Acceptors() []AcceptorInfo {
-	out := make([]AcceptorInfo, 0, len(n.acceptors))
-	for k, a := range n.acceptors {
-		out = append(out, AcceptorInfo{Key: k, Promised: a.promised, Accepted: a.accepted, Value: a.value})
+	keys := n.acceptors.Keys()
+	out := make([]AcceptorInfo, 0, len(keys))
+	for _, k := range keys {
+		a, _ := n.acceptors.Get([]byte(k))
+		out = append(out, AcceptorInfo{Key: k, Promised: a.Promised, Accepted: a.Accepted, Value: a.Value})
 	}
-	slices.SortFunc(out, func(a, b AcceptorInfo) int {
-		switch {
-		case a.Key < b.Key:
-			return -1
-		case a.Key > b.Key:
-			return 1
-		}
-		return 0
-	})
 	return out
 }
