@@ -6,7 +6,6 @@ import (
 
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/quorum"
-	"github.com/memdb/memdb/node/ring"
 	"github.com/memdb/memdb/node/view"
 )
 
@@ -34,25 +33,6 @@ func (n *Node) up(id uint16) bool {
 // send sends m to member id as a frame with request id rid.
 func (n *Node) send(id uint16, rid uint64, m net.Message) {
 	n.env.Transport.Send(n.peer(id), net.Frame{ID: rid, Clock: n.lamport.Now(), Msg: m})
-}
-
-// spans converts ring ranges to wire spans.
-func spans(rs []ring.Range) []net.Span {
-	ss := make([]net.Span, len(rs))
-	for i, r := range rs {
-		ss[i] = net.Span{Start: r.Start, End: r.End}
-	}
-	return ss
-}
-
-// inSpans reports whether ring position h lies in one of ss.
-func inSpans(h uint64, ss []net.Span) bool {
-	for _, s := range ss {
-		if (ring.Range{Start: s.Start, End: s.End}).Contains(h) {
-			return true
-		}
-	}
-	return false
 }
 
 // memberKey is the log key of a member record.

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/memdb/memdb/node/oplog"
+	"github.com/memdb/memdb/node/store"
 )
 
 // CompactResult describes a finished compaction.
@@ -99,7 +100,7 @@ func (n *Node) liveState() iter.Seq[oplog.Record] {
 		}
 		for _, k := range n.store.Keys() {
 			v, _ := n.store.Get([]byte(k))
-			if !yield(record([]byte(k), v)) {
+			if !yield(store.Record([]byte(k), v)) {
 				return
 			}
 		}

@@ -81,7 +81,7 @@ func (n *Node) coordinateWrite(c net.ConnID, id uint64, key []byte, v store.Vers
 		o := n.newOp()
 		o.conn, o.req, o.write, o.level, o.key, o.groups = c, id, true, level, key, gs
 		v.Stamp = t
-		o.entry = entry(key, v)
+		o.entry = store.Entry(key, v)
 		o.asked, o.epoch = all, n.view.Epoch
 		o.timer = n.env.Clock.AfterFunc(n.cfg.RequestTimeout, func() { n.writeTimedOut(o) })
 		for _, r := range all {
@@ -316,7 +316,7 @@ func (n *Node) readQuorum(o *op) {
 // repair sends the newest version read o found to replica r; with rid 0 it
 // wants no answer.
 func (n *Node) repair(r uint16, rid uint64, o *op) {
-	e := entry(o.key, o.newest)
+	e := store.Entry(o.key, o.newest)
 	if r == uint16(n.cfg.ID) {
 		n.applyEntries([]net.Entry{e}, func(err error) {
 			if rid != 0 {
@@ -351,7 +351,7 @@ func (n *Node) repaired(o *op, r uint16, err error) {
 
 func (n *Node) answerRead(o *op) {
 	o.replied = true
-	n.reply(o.conn, o.req, readAnswer(o.newest, o.contains))
+	n.reply(o.conn, o.req, store.ReadAnswer(o.newest, o.contains))
 }
 
 func (n *Node) readTimedOut(o *op) {
@@ -391,7 +391,7 @@ func (n *Node) peerAnswer(from uint16, f net.Frame) {
 		}
 	case *net.Value:
 		if !o.write {
-			n.readAnswered(o, from, answerVersion(m))
+			n.readAnswered(o, from, store.FromAnswer(m))
 		}
 	}
 }

@@ -7,17 +7,8 @@ import (
 	"github.com/memdb/memdb/net"
 )
 
-// Hinted handoff: a write a replica did not acknowledge (it was down, the
-// message or its answer was lost, or it refused) is kept by the
-// coordinator as a hint and replayed to that replica once the failure
-// detector sees it up, until it acknowledges. Hints live in memory and are
-// bounded per replica, in bytes (Config.HintBytes) and in time
-// (Config.HintWindow: once a replica has taken none of its hints for that
-// long, as one down that long, no more are kept for it until it takes
-// some, as with Cassandra's max_hint_window); a hint over a bound is dropped
-// and counted — catch-up on the replica's restart, read repair and
-// anti-entropy cover what hints do not, and a coordinator that crashes
-// loses its hints the same way.
+// Hinted handoff: see the package doc. hintBatch is about how many bytes
+// one replay of hints carries.
 const hintBatch = 256 << 10
 
 type hintQueue struct {

@@ -10,26 +10,11 @@ import (
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/gossip"
 	"github.com/memdb/memdb/node/oplog"
+	"github.com/memdb/memdb/node/stream"
 	"github.com/memdb/memdb/node/view"
 )
 
-// Membership: gossip (node/gossip) tells who the members are, where they
-// listen, whether they are up, and each one's ring version, whose phase
-// (cluster.go) says how it stands on the ring. The node persists every
-// member record it learns in its log, so after a restart it knows the
-// cluster it was part of — including members that joined while it was
-// down, once one push-pull exchange has told it.
-//
-// The node's own life on the ring:
-//   - the first node of a cluster (no seeds, no log) starts normal;
-//   - a node with seeds and no place on the ring waits for the movement
-//     lock (move.go), then turns joining: it takes writes for its future
-//     ranges, streams them from their replicas, turns normal when every
-//     range has arrived, and gives the lock back;
-//   - a node that restarts keeps its phase and catches up on what it missed;
-//   - Leave takes the movement lock, turns it leaving, pushes each of its
-//     ranges to the nodes that gain them, then turns it left and gives the
-//     lock back.
+// Membership and the node's life on the ring: see the package doc.
 
 // startMembership boots gossip from the members the log held.
 func (n *Node) startMembership() error {
@@ -463,7 +448,7 @@ func (n *Node) handOff(mv movement, done func(error)) {
 		}
 		for _, r := range a.Write {
 			if !slices.Contains(a.Read, r) {
-				byPeer[r] = appendSpan(byPeer[r], a.Span)
+				byPeer[r] = stream.Append(byPeer[r], a.Span)
 			}
 		}
 	}

@@ -10,28 +10,7 @@ import (
 	"github.com/memdb/memdb/node/view"
 )
 
-// Range movements — joins and leaves — run one at a time across the
-// cluster. Decided by gossip alone they race: two nodes joining at once
-// each stream the ranges of a ring with both of them on it, and whichever
-// turns normal first owns, on the ring without the other, ranges it never
-// streamed (PAPER bug 17). So a node takes the movement lock before it
-// turns joining or leaving, and gives it back once it is normal or left.
-//
-// The lock is the value of the system key moveKey, changed only by Paxos
-// compare-and-set among that key's replicas (paxos.go), which stays safe
-// while the ring changes under it (joint quorums). Its value names the
-// movement that holds it — kind, node, and the ring version the node takes
-// for it — or "idle". With one movement at a time every ring change is one
-// member's step, the ring epochs (gossip's sum of ring versions) form one
-// chain, and every view is either the agreed ring or one step from it,
-// which the joint quorums of groups() bridge.
-//
-// A holder that dies leaves the lock held. When it comes back it finds its
-// own movement and goes on with it. A movement whose node has moved past
-// the version it names (it turned normal, or left, and died before it let
-// go) is over, and the next mover takes the lock from it. A holder that
-// never comes back blocks movements until an operator removes it, as a
-// dead joining node blocks range movements in Cassandra.
+// The movement lock: see the package doc.
 const moveKey = "\x00memdb/move"
 
 // systemPrefix starts every key the cluster keeps for itself; clients may

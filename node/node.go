@@ -10,6 +10,7 @@ import (
 	"github.com/memdb/memdb/node/oplog"
 	"github.com/memdb/memdb/node/paxos"
 	"github.com/memdb/memdb/node/store"
+	"github.com/memdb/memdb/node/stream"
 	"github.com/memdb/memdb/node/view"
 )
 
@@ -189,7 +190,7 @@ func (n *Node) Start() error {
 			n.marks[o] = c
 		}
 	}
-	n.bootMarks = marksOf(n.marks)
+	n.bootMarks = stream.Marks(n.marks)
 	n.probeIf(n.acceptors.Len() > 0, ProbeAcceptorRestored)
 	// What was replayed counts as growth toward the next compaction, so a
 	// node that restarts often still compacts.
@@ -225,7 +226,7 @@ func (n *Node) Start() error {
 func (n *Node) replay(r oplog.Record) error {
 	switch r.Type {
 	case oplog.TypeSet, oplog.TypeDelete:
-		n.store.Apply(r.Key, recordVersion(r))
+		n.store.Apply(r.Key, store.FromRecord(r))
 		n.settleAcceptor(r.Key)
 		return nil
 	case oplog.TypePromise, oplog.TypeAccept:

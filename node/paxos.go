@@ -11,36 +11,8 @@ import (
 	"github.com/memdb/memdb/node/store"
 )
 
-// The Paxos proposer: compare-and-set, serial reads and Paxos puts, each a
-// round of single-decree Paxos among the key's replicas (acceptor.go has
-// the other side). One attempt:
-//
-//  1. Prepare at a fresh ballot (a leased Lamport stamp: unique, and never
-//     reused across a crash) to every replica. A promise carries the
-//     acceptor's in-progress proposal, if any, and its committed version,
-//     so the read rides on the prepare.
-//  2. With a quorum of promises in every replica set (both rings' while a
-//     node joins or leaves): if some acceptor holds a proposal newer than
-//     every committed version seen, it may have been chosen, so the
-//     proposer finishes it first — proposes it at its own ballot and
-//     commits it — and then starts over with a new ballot (a read answers
-//     with it). Otherwise the current value is the newest committed one: a
-//     read answers it, a CAS whose expectation fails answers false, and a
-//     CAS that holds, or a put, proposes its value.
-//  3. With a quorum of acceptances the value is chosen: the client hears
-//     at once, and the commit — a Replicate stamped with the ballot — goes
-//     to every replica in the background (hinted if one is down).
-//
-// So an uncontended CAS is two round trips plus the asynchronous commit.
-// A refused ballot (another proposer is ahead) is retried with a new one
-// after a randomized, growing backoff, until the request's deadline; then
-// the client hears "contention". Once any acceptor may hold the client's
-// own value the round never retries it: if it cannot finish, the client
-// hears "unknown outcome".
-//
-// A serial read first takes the read-only path (paxosread.go): it peeks at
-// a quorum of acceptor states without a ballot, and runs the round above
-// only if some proposal is in progress.
+// round is one client request run as Paxos rounds: see the package doc
+// (Paxos: the proposer).
 type round struct {
 	conn     net.ConnID
 	req      uint64
@@ -305,7 +277,7 @@ func (n *Node) promised(r *round, ph *phase) {
 func (n *Node) answerPaxosRead(r *round, v store.Version) {
 	r.done = true
 	n.stats.PaxosDone++
-	n.reply(r.conn, r.req, readAnswer(v, r.contains))
+	n.reply(r.conn, r.req, store.ReadAnswer(v, r.contains))
 }
 
 // propose sends value at the round's ballot to the replicas that promised
@@ -426,7 +398,7 @@ func (n *Node) giveUp(r *round) {
 // commit writes a chosen value to every replica of key, stamped with its
 // ballot, in the background: replicas that do not acknowledge get a hint.
 func (n *Node) commit(key, value []byte, ballot clock.Timestamp) {
-	e := entry(key, registerAt(value, false, ballot))
+	e := store.Entry(key, store.RegisterAt(value, false, ballot))
 	_, all := n.groups(key)
 	for _, id := range all {
 		switch {

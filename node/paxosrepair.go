@@ -7,20 +7,10 @@ import (
 
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/ring"
+	"github.com/memdb/memdb/node/stream"
 )
 
-// Paxos repair. Streaming copies store versions, not acceptor state: a
-// value chosen by a quorum of a key's old replicas whose commit reached
-// none of them lives only in their acceptances, and once the key's replica
-// set has changed, a quorum of the new set need not include any of them
-// (the class of bug of CEP-14 and CASSANDRA-12126). So before a movement
-// completes — before a joining node turns normal, before a leaving node
-// turns left — the moving node asks every owner of the arcs that change
-// hands which keys there have a proposal in progress (PaxosKeys), and
-// finishes each with a full Paxos round: while the movement runs, a round
-// needs a quorum of the old replicas and one of the new (joint quorums),
-// so it sees the in-progress value wherever it was chosen, proposes it
-// again and commits it to every replica, the moving node's new peers too.
+// Paxos repair: see the package doc.
 
 // paxosRepair finishes every proposal in progress on the arcs in shared
 // (owner → arcs), and this node's own, and tells done whether it could.
@@ -148,7 +138,7 @@ func (n *Node) inProgress(spans []net.Span, all bool) [][]byte {
 	var out [][]byte
 	for _, k := range n.acceptors.Keys() {
 		key := []byte(k)
-		if !inSpans(ring.Hash(key), spans) {
+		if !stream.Contains(spans, ring.Hash(key)) {
 			continue
 		}
 		if s := n.stateOf(key); all || !s.Accepted.IsZero() {

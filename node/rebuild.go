@@ -9,48 +9,11 @@ import (
 	"github.com/memdb/memdb/node/gossip"
 	"github.com/memdb/memdb/node/oplog"
 	"github.com/memdb/memdb/node/paxos"
+	"github.com/memdb/memdb/node/stream"
 	"github.com/memdb/memdb/node/view"
 )
 
-// Rebuilding a node that lost its state. A node whose disk was wiped or
-// replaced (or whose operator moved a corrupt log aside) starts with an
-// empty log, like a new node, but the cluster has it on the ring: its peers
-// count it among the replicas of its arcs, for reads and as a Paxos
-// acceptor. Serving from the empty store would let a quorum read miss an
-// acknowledged write, and answering prepares with no memory of the
-// promises and acceptances it made would let two values be chosen for a
-// key (CASSANDRA-12126's class again). So:
-//
-//   - A node with seeds whose log never had it on the ring (fresh) answers
-//     nothing about its data or its acceptors (serving) — reads, syncs,
-//     digests, Paxos — until it knows where it stands.
-//   - If gossip then says it is a normal or leaving member, which only a
-//     node that turned normal itself could be, its state was lost: it logs
-//     the rebuilding flag (first, so that a crash from here on resumes the
-//     rebuild rather than serving) and keeps refusing. Writes, commits and
-//     hints it takes as usual: storing them is always safe.
-//   - It streams every arc it replicates from their owners; then asks
-//     every other owner for the acceptor state of every key of those arcs
-//     that has any, and takes over, per key, the highest promise and the
-//     highest accepted proposal among the answers; then compares every arc
-//     with every owner and pulls what differs (values committed on one
-//     owner only). Every owner must answer, even one declared dead: one
-//     that holds the only other copy of a promise cannot be skipped (a
-//     dead one must come back, or be removed: remove.go).
-//   - Then it clears the flag and serves, and settles as a node that
-//     restarted would (a leave it was making goes on).
-//
-// Why taking the others' acceptor state over is safe and enough: every
-// promise or acceptance this node gave was part of a quorum, so at least
-// one other owner gave the same (or has since moved past it: a higher
-// promise, or a committed version the reconcile brings here). The highest
-// promise among all of them is therefore at least every ballot this node
-// may have promised, and a proposal that was chosen with its acceptance
-// is among the others' acceptances (or committed). Reporting another
-// acceptor's real acceptance as its own adds no proposal to the system,
-// and a higher promise only makes it refuse more. No Paxos round is run,
-// so it works at any replication factor of 2 and up, and a hot key does
-// not hold it back.
+// Rebuilding lost state: see the package doc.
 
 // flagRebuilding is the log flag of a node rebuilding lost state.
 const flagRebuilding = "rebuilding"
@@ -219,7 +182,7 @@ func (n *Node) rebuilt() {
 			return
 		}
 		n.life = Member
-		n.bootMarks = marksOf(n.marks)
+		n.bootMarks = stream.Marks(n.marks)
 		n.env.Log.Info("rebuilt lost state; serving", "keys", n.store.Len())
 		n.settle()
 	})

@@ -7,31 +7,11 @@ import (
 	"time"
 
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/stream"
 	"github.com/memdb/memdb/node/view"
 )
 
-// Removing a member that will not come back: dead for good, or lost with
-// its disk. Its ranges cannot be handed off by it, as a leave does, so the
-// node an operator asks (the remover) moves them from their other owners:
-//
-//   - it takes the movement lock for the member's leave (or, if the member
-//     died holding the lock for a movement of its own, that movement), and
-//     moves the member to leaving in gossip: from then on writes go to the
-//     members that gain its arcs, and reads still count it (as down);
-//   - once every other member has confirmed that ring, it asks each gainer
-//     to take its new arcs (Take): stream them from one remaining owner,
-//     then compare them with every other and pull what differs — a write
-//     acknowledged by the dead member and one other owner is on that one
-//     only;
-//   - it finishes every Paxos proposal in progress on those arcs, with the
-//     joint quorums of the movement (the dead member counts as silent);
-//   - then it marks the member left, and gives the lock back.
-//
-// A removed member that comes back finds itself left and stops
-// (ErrLeftCluster); a node that crashed mid-removal leaves the lock held
-// for the member's leave, and asking any node to remove it again goes on.
-// A joining member is simply marked left: its arcs never stopped being
-// their old owners'.
+// Removing a dead member: see the package doc.
 
 // ErrRemove is what Remove answers when the member cannot be removed.
 var ErrRemove = errors.New("cannot remove the member")
@@ -222,7 +202,7 @@ func (n *Node) arcsOf(id uint16) (map[uint16][]*net.Take, map[uint16][]net.Span)
 				takes[g] = append(takes[g], &net.Take{Epoch: n.view.Epoch, From: from})
 				i = len(takes[g]) - 1
 			}
-			takes[g][i].Spans = appendSpan(takes[g][i].Spans, a.Span)
+			takes[g][i].Spans = stream.Append(takes[g][i].Spans, a.Span)
 		}
 	}
 	return takes, owners

@@ -2,34 +2,15 @@ package node
 
 import (
 	"fmt"
-	"slices"
-	"sort"
 	"time"
 
 	"github.com/memdb/memdb/net"
-	"github.com/memdb/memdb/node/ring"
-	"github.com/memdb/memdb/node/store"
+	"github.com/memdb/memdb/node/stream"
 	"github.com/memdb/memdb/node/view"
 )
 
-// Anti-entropy: what hints, read repair and catch-up miss — a write that
-// reached only some replicas and whose coordinator then crashed, or whose
-// hint was lost, on a key nobody reads — a periodic comparison finds. Every
-// AntiEntropy interval (jittered) a node that owns ranges asks each replica
-// it shares arcs with for a digest of its versions in each shared arc
-// (Digest): the sum of a hash of every key and version held there. Arcs
-// whose digests differ are pulled whole from that replica (Sync with no
-// marks) and merged by last-writer-wins; the peer, on its own round, pulls
-// from this node. So any difference between two replicas is gone after one
-// round of each, and a round costs a scan of the store and a digest per
-// shared arc, plus the data of the arcs that differ. Only owners compare
-// (members on the read ring, for the arcs they own there), so a member's
-// join or leave does not stop rounds; the two sides must be at the same
-// ring epoch, so that they cut the ring into the same arcs. A joining node
-// runs a round against every owner of the arcs it takes before it turns
-// normal (reconcile): its stream came from one owner per arc, and a write
-// acknowledged by the others but still on its way to that one (a hint, say)
-// reaches it that way.
+// The node's side of anti-entropy: rounds, comparisons and pulls.
+// node/stream has the design and the digests.
 
 // antiEntropy runs one round and schedules the next.
 func (n *Node) antiEntropy() {
@@ -86,7 +67,7 @@ func (n *Node) compareAll(shared map[uint16][]net.Span, done func(ok bool)) {
 func (n *Node) compare(peer uint16, spans []net.Span, done func(ok bool)) {
 	n.stats.RepairRounds++
 	n.env.Log.Debug("anti-entropy: comparing", "peer", peer, "arcs", len(spans))
-	mine := n.digests(spans)
+	mine := stream.Digests(n.store, spans)
 	isReply := func(m net.Message) bool { _, ok := m.(*net.DigestReply); return ok }
 	n.askAgain(peer, &net.Digest{Epoch: n.view.Epoch, Spans: spans}, isReply, func(m net.Message) {
 		r, ok := m.(*net.DigestReply)
@@ -150,7 +131,7 @@ func (n *Node) digestFrom(from uint16, id uint64, m *net.Digest) {
 	if n.otherRing(from, id, m.Epoch) {
 		return
 	}
-	n.send(from, id, &net.DigestReply{Sums: n.digests(m.Spans)})
+	n.send(from, id, &net.DigestReply{Sums: stream.Digests(n.store, m.Spans)})
 }
 
 // otherRing refuses a request about arcs made at another ring epoch than
@@ -163,49 +144,4 @@ func (n *Node) otherRing(from uint16, id uint64, epoch uint64) bool {
 	n.sendGossip(n.gossip.SyncWith(from))
 	n.send(from, id, &net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("node %d is at ring epoch %d, not the %d asked at", n.cfg.ID, n.view.Epoch, epoch)})
 	return true
-}
-
-// digests sums, for each span, store.Hash over the keys this node holds in
-// it. The spans are an asker's arcs, which do not overlap.
-func (n *Node) digests(spans []net.Span) []uint64 {
-	sums := make([]uint64, len(spans))
-	// Spans sorted by end: a key's candidates are the first span ending at
-	// or after its hash and every span that wraps past zero.
-	byEnd := make([]int, len(spans))
-	for i := range byEnd {
-		byEnd[i] = i
-	}
-	slices.SortFunc(byEnd, func(a, b int) int {
-		switch ea, eb := spans[a].End, spans[b].End; {
-		case ea < eb:
-			return -1
-		case ea > eb:
-			return 1
-		}
-		return a - b
-	})
-	var wraps []int
-	for _, i := range byEnd {
-		if spans[i].Start >= spans[i].End {
-			wraps = append(wraps, i)
-		}
-	}
-	in := func(i int, h uint64) bool { return (ring.Range{Start: spans[i].Start, End: spans[i].End}).Contains(h) }
-	for _, k := range n.store.Keys() {
-		key := []byte(k)
-		h := ring.Hash(key)
-		v, _ := n.store.Get(key)
-		vh := store.Hash(key, v)
-		for j := sort.Search(len(byEnd), func(j int) bool { return spans[byEnd[j]].End >= h }); j < len(byEnd) && in(byEnd[j], h); j++ {
-			if spans[byEnd[j]].Start < spans[byEnd[j]].End {
-				sums[byEnd[j]] += vh
-			}
-		}
-		for _, i := range wraps {
-			if in(i, h) {
-				sums[i] += vh
-			}
-		}
-	}
-	return sums
 }

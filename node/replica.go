@@ -22,13 +22,13 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 	recs := make([]oplog.Record, 0, len(es))
 	for _, e := range es {
 		n.lamport.Observe(e.Stamp)
-		if cur, ok := n.store.Get(e.Key); ok && store.Covers(cur, version(e)) {
+		if cur, ok := n.store.Get(e.Key); ok && store.Covers(cur, store.FromEntry(e)) {
 			continue
 		}
 		if n.mutant(MutantCanary) && !e.Deleted { // the canary: keep a value no one wrote
 			e.Value = append(e.Value[:len(e.Value):len(e.Value)], '?')
 		}
-		recs = append(recs, record(e.Key, version(e)))
+		recs = append(recs, store.Record(e.Key, store.FromEntry(e)))
 	}
 	if len(recs) == 0 {
 		done(nil)
@@ -52,7 +52,7 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 			return
 		}
 		for _, r := range recs {
-			n.store.Apply(r.Key, recordVersion(r))
+			n.store.Apply(r.Key, store.FromRecord(r))
 			n.settleAcceptor(r.Key)
 			n.marks[r.Origin] = max(n.marks[r.Origin], r.Seq)
 		}
@@ -114,5 +114,5 @@ func (n *Node) read(from uint16, id uint64, m *net.Read) {
 		return
 	}
 	v, _ := n.store.Get(m.Key)
-	n.send(from, id, readAnswer(v, false))
+	n.send(from, id, store.ReadAnswer(v, false))
 }

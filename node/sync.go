@@ -3,27 +3,14 @@ package node
 import (
 	"fmt"
 	"slices"
-	"sort"
 
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/gossip"
-	"github.com/memdb/memdb/node/ring"
+	"github.com/memdb/memdb/node/stream"
 )
 
-// Streaming: one mechanism moves data between replicas for catch-up after
-// a restart, for a joining node taking its ranges, and for a leaving node
-// handing its ranges off. A node asks a peer (Sync) for the entries it
-// holds in some spans of the ring that were stamped after the asker's
-// per-origin marks; the peer scans its store in key order and answers in
-// batches (SyncBatch), each applied durably before the next is asked for.
-//
-// Marks make catch-up exact: the counters an origin stamps only grow, so a
-// restarted node that has origin o's writes up to counter c needs exactly
-// o's writes after c (and those of origins it never heard of). One maximum
-// over all origins would lose writes, because other nodes' clocks lag.
-// Scanning the store rather than the log means compaction never leaves a
-// gap that needs another method: an entry overwritten since is not sent at
-// all, and the newer one is. Empty marks stream whole ranges (a new node).
+// The node's side of streaming: Sync and SyncBatch, pushes, catch-up and
+// its sources. node/stream has the design and the pure scan.
 
 // syncLimit is about how many bytes one SyncBatch carries.
 const syncLimit = 256 << 10
@@ -91,7 +78,7 @@ func (n *Node) push(peer uint16, spans []net.Span, done func(ok bool)) {
 			done(false)
 			return
 		}
-		es, more, nextKey := n.scan(spans, nil, after, syncLimit)
+		es, more, nextKey := stream.Scan(n.store, spans, nil, after, syncLimit)
 		if len(es) == 0 {
 			done(true)
 			return
@@ -123,41 +110,9 @@ func (n *Node) serveSync(from uint16, id uint64, m *net.Sync) {
 		n.send(from, id, &net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("node %d is at ring epoch %d, behind the %d asked at; ask again", n.cfg.ID, n.view.Epoch, m.Epoch)})
 		return
 	}
-	es, more, next := n.scan(m.Spans, m.Marks, m.After, int(min(m.Limit, syncLimit)))
+	es, more, next := stream.Scan(n.store, m.Spans, m.Marks, m.After, int(min(m.Limit, syncLimit)))
 	n.stats.StreamedOut += uint64(len(es))
 	n.send(from, id, &net.SyncBatch{Entries: es, More: more, Next: next})
-}
-
-// scan returns, in key order after after, the entries in spans stamped
-// after marks, up to about limit bytes; more says there are others, from
-// next on.
-func (n *Node) scan(ss []net.Span, marks []net.Mark, after []byte, limit int) (es []net.Entry, more bool, next []byte) {
-	mark := make(map[uint16]uint64, len(marks))
-	for _, m := range marks {
-		mark[m.Origin] = m.Counter
-	}
-	keys := n.store.Keys()
-	i := sort.SearchStrings(keys, string(after))
-	if i < len(keys) && len(after) > 0 && keys[i] == string(after) {
-		i++
-	}
-	size := 0
-	for ; i < len(keys); i++ {
-		k := []byte(keys[i])
-		if !inSpans(ring.Hash(k), ss) {
-			continue
-		}
-		v, _ := n.store.Get(k)
-		if c, ok := mark[v.Stamp.Node]; ok && v.Stamp.Counter <= c {
-			continue
-		}
-		if size > 0 && size+len(k)+len(v.Value) > limit {
-			return es, true, es[len(es)-1].Key
-		}
-		es = append(es, entry(k, v))
-		size += len(k) + len(v.Value) + 16
-	}
-	return es, false, nil
 }
 
 // catchUp pulls what this node lacks, by marks, in every arc it replicates
@@ -179,7 +134,7 @@ func (n *Node) catchUp(marks []net.Mark, done func(ok bool)) {
 			}
 			continue
 		}
-		byPeer[src] = appendSpan(byPeer[src], a.Span)
+		byPeer[src] = stream.Append(byPeer[src], a.Span)
 	}
 	peers := make([]uint16, 0, len(byPeer))
 	for p := range byPeer {
@@ -229,23 +184,4 @@ func (n *Node) source(owners []uint16) uint16 {
 		return 0
 	}
 	return alive[n.sourceTurn%len(alive)]
-}
-
-// appendSpan adds s to ss, merging it with the last span if they touch.
-func appendSpan(ss []net.Span, s net.Span) []net.Span {
-	if k := len(ss) - 1; k >= 0 && ss[k].End == s.Start {
-		ss[k].End = s.End
-		return ss
-	}
-	return append(ss, s)
-}
-
-// marksOf lists marks in origin order, for a Sync.
-func marksOf(m map[uint16]uint64) []net.Mark {
-	ms := make([]net.Mark, 0, len(m))
-	for o, c := range m {
-		ms = append(ms, net.Mark{Origin: o, Counter: c})
-	}
-	slices.SortFunc(ms, func(a, b net.Mark) int { return int(a.Origin) - int(b.Origin) })
-	return ms
 }

@@ -1,0 +1,44 @@
+// Package stream holds the pure parts of moving data between replicas:
+// scanning a store for the entries a peer lacks, and digesting arcs of
+// the ring for anti-entropy. The protocols around them — Sync and
+// SyncBatch, pushes, Digest, retries — are the node's (node/sync.go,
+// node/repair.go); everything here is a function of a store and spans.
+//
+// # Streaming
+//
+// One mechanism moves data between replicas for catch-up after a
+// restart, for a joining node taking its ranges, and for a leaving node
+// handing its ranges off. A node asks a peer (Sync) for the entries it
+// holds in some spans of the ring that were stamped after the asker's
+// per-origin marks; the peer scans its store in key order and answers in
+// batches (SyncBatch), each applied durably before the next is asked for.
+//
+// Marks make catch-up exact: the counters an origin stamps only grow, so a
+// restarted node that has origin o's writes up to counter c needs exactly
+// o's writes after c (and those of origins it never heard of). One maximum
+// over all origins would lose writes, because other nodes' clocks lag.
+// Scanning the store rather than the log means compaction never leaves a
+// gap that needs another method: an entry overwritten since is not sent at
+// all, and the newer one is. Empty marks stream whole ranges (a new node).
+//
+// # Anti-entropy
+//
+// What hints, read repair and catch-up miss — a write that reached only
+// some replicas and whose coordinator then crashed, or whose hint was
+// lost, on a key nobody reads — a periodic comparison finds. Every
+// AntiEntropy interval (jittered) a node that owns ranges asks each replica
+// it shares arcs with for a digest of its versions in each shared arc
+// (Digest): the sum of a hash of every key and version held there. Arcs
+// whose digests differ are pulled whole from that replica (Sync with no
+// marks) and merged by their kind's rule (node/store); the peer, on its own round, pulls
+// from this node. So any difference between two replicas is gone after one
+// round of each, and a round costs a scan of the store and a digest per
+// shared arc, plus the data of the arcs that differ. Only owners compare
+// (members on the read ring, for the arcs they own there), so a member's
+// join or leave does not stop rounds; the two sides must be at the same
+// ring epoch, so that they cut the ring into the same arcs. A joining node
+// runs a round against every owner of the arcs it takes before it turns
+// normal (reconcile): its stream came from one owner per arc, and a write
+// acknowledged by the others but still on its way to that one (a hint, say)
+// reaches it that way.
+package stream

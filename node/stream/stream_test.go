@@ -1,0 +1,135 @@
+package stream
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/memdb/memdb/clock"
+	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/ring"
+	"github.com/memdb/memdb/node/store"
+	"pgregory.net/rapid"
+)
+
+func ts(c uint64, n uint16) clock.Timestamp { return clock.Timestamp{Counter: c, Node: n} }
+
+// fill writes keys k0..k(n-1), key i stamped (i+1, 1+i%3), k7 deleted.
+func fill(n int) *store.Store {
+	st := store.New()
+	for i := range n {
+		v := store.Version{Value: []byte("v"), Stamp: ts(uint64(i+1), uint16(1+i%3))}
+		if i == 7 {
+			v = store.Version{Deleted: true, Stamp: v.Stamp}
+		}
+		st.Apply(fmt.Appendf(nil, "k%d", i), v)
+	}
+	return st
+}
+
+var whole = []net.Span{{Start: 5, End: 5}}
+
+// Digests sum each key's hash into the arc that holds it: the whole ring's
+// digest is the sum over every key, arcs that cut the ring (one of them
+// across zero) add up to it, and a changed value changes the digest of its
+// arc only.
+func TestDigests(t *testing.T) {
+	st := fill(200)
+	all := Digests(st, whole)[0]
+	var want uint64
+	for _, k := range st.Keys() {
+		v, _ := st.Get([]byte(k))
+		want += store.Hash([]byte(k), v)
+	}
+	if all != want || all == 0 {
+		t.Fatalf("digest of the whole ring %x, want the sum over every key %x", all, want)
+	}
+	cuts := []net.Span{{Start: 1 << 62, End: 1 << 63}, {Start: 3 << 62, End: 1 << 62}, {Start: 1 << 63, End: 3 << 62}}
+	parts := Digests(st, cuts)
+	if parts[0]+parts[1]+parts[2] != all {
+		t.Fatalf("arcs %v sum to %x, the whole ring to %x", parts, parts[0]+parts[1]+parts[2], all)
+	}
+	key := []byte("k3")
+	st.Apply(key, store.Version{Value: []byte("changed"), Stamp: ts(1000, 1)})
+	after := Digests(st, cuts)
+	for i, s := range cuts {
+		in := (ring.Range{Start: s.Start, End: s.End}).Contains(ring.Hash(key))
+		if changed := after[i] != parts[i]; changed != in {
+			t.Errorf("arc %v holds k3: %v; its digest changed: %v", s, in, changed)
+		}
+	}
+}
+
+func TestScanMarks(t *testing.T) {
+	st := fill(30)
+	// Origin 1 up to 10, origin 2 up to 30, origin 3 unknown: of origin 1
+	// only keys stamped after 10, of origin 3 all, of origin 2 none.
+	es, more, _ := Scan(st, whole, []net.Mark{{Origin: 1, Counter: 10}, {Origin: 2, Counter: 30}}, nil, 1<<20)
+	if more {
+		t.Fatal("more with a limit above the data")
+	}
+	for _, e := range es {
+		if e.Stamp.Node == 2 || e.Stamp.Node == 1 && e.Stamp.Counter <= 10 {
+			t.Errorf("entry %s@%v is covered by the marks", e.Key, e.Stamp)
+		}
+	}
+	if want := 10 + 6; len(es) != want { // origin 3: 10 keys; origin 1 past 10: 6
+		t.Errorf("%d entries, want %d", len(es), want)
+	}
+}
+
+// Paging through Scan with any limit gives every entry in the spans past
+// the marks, once, in key order; each page is within its limit unless it
+// holds a single entry.
+func TestScanPages(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		st := fill(rapid.IntRange(0, 60).Draw(t, "keys"))
+		spans := whole
+		if rapid.Bool().Draw(t, "cut") {
+			a := rapid.Uint64().Draw(t, "start")
+			spans = []net.Span{{Start: a, End: a + rapid.Uint64Range(1, 1<<63).Draw(t, "length")}}
+		}
+		var marks []net.Mark
+		if rapid.Bool().Draw(t, "marked") {
+			marks = []net.Mark{{Origin: 2, Counter: rapid.Uint64Range(0, 60).Draw(t, "mark")}}
+		}
+		limit := rapid.IntRange(1, 200).Draw(t, "limit")
+		var want []string
+		for _, k := range st.Keys() {
+			v, _ := st.Get([]byte(k))
+			if Contains(spans, ring.Hash([]byte(k))) && !(v.Stamp.Node == 2 && len(marks) > 0 && v.Stamp.Counter <= marks[0].Counter) {
+				want = append(want, k)
+			}
+		}
+		var got []string
+		var after []byte
+		for range 100 {
+			es, more, next := Scan(st, spans, marks, after, limit)
+			size := 0
+			for _, e := range es {
+				got = append(got, string(e.Key))
+				size += len(e.Key) + len(e.Value) + 16
+			}
+			if len(es) > 1 && size > limit+len(es[len(es)-1].Key)+len(es[len(es)-1].Value)+16 {
+				t.Fatalf("a page of %d entries and %d bytes for limit %d", len(es), size, limit)
+			}
+			if !more {
+				break
+			}
+			after = next
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("paged scan %q, want %q", got, want)
+		}
+	})
+}
+
+func TestAppendAndMarks(t *testing.T) {
+	ss := Append(Append(Append(nil, net.Span{Start: 1, End: 5}), net.Span{Start: 5, End: 9}), net.Span{Start: 10, End: 12})
+	if want := []net.Span{{Start: 1, End: 9}, {Start: 10, End: 12}}; !slices.Equal(ss, want) {
+		t.Errorf("Append: %v, want %v", ss, want)
+	}
+	if got, want := Marks(map[uint16]uint64{3: 9, 1: 4}), []net.Mark{{Origin: 1, Counter: 4}, {Origin: 3, Counter: 9}}; !slices.Equal(got, want) {
+		t.Errorf("Marks: %v, want %v", got, want)
+	}
+}
