@@ -43,9 +43,10 @@
 // (client requests), coordinate.go and replica.go (reads, writes, read
 // repair, a replica's side), hints.go, paxos.go, paxosread.go and
 // acceptor.go (Paxos, proposer and acceptor), sync.go and repair.go
-// (streaming, catch-up, anti-entropy), membership.go, move.go, remove.go
-// and rebuild.go (the ring's life), lifecycle.go (the node's own life,
-// and the driver of its multi-step tasks), compact.go, lease.go (Lamport
+// (streaming, catch-up, anti-entropy), membership.go, join.go, leave.go,
+// move.go, remove.go and rebuild.go (the ring's life), lifecycle.go (the
+// node's own life, and the drivers of its multi-step tasks: sequence,
+// one step after another; all, one step per peer at once), compact.go, lease.go (Lamport
 // stamps under a logged lease), call.go (requests to one peer), probe.go
 // and mutant*.go (rare-state counters and planted bugs for the
 // simulator). lint_test.go holds every file under node/ to the rules

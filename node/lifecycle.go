@@ -63,14 +63,18 @@ func (n *Node) spreadDelay() time.Duration { return spreadProbes * n.cfg.Gossip.
 func (n *Node) later(d time.Duration, f func()) { n.env.Clock.AfterFunc(d, f) }
 
 // A step is one asynchronous part of a longer task (a join's catch-up, its
-// ring confirmation, ...): it calls done once, with whether it succeeded.
-type step func(done func(ok bool))
+// ring confirmation, ...): run calls done once, with whether it succeeded.
+// Its name says, in logs, where a task stopped.
+type step struct {
+	name string
+	run  func(done func(ok bool))
+}
 
 // sequence runs steps one after another while valid holds (checked before
-// each step and after each answer: a task the node's life moved past stops
-// quietly). A step that fails ends the sequence with retry; once every
-// step succeeded, then runs.
-func (n *Node) sequence(valid func() bool, retry, then func(), steps ...step) {
+// the first step and after each answer: a task the node's life moved past
+// stops quietly). A step that fails ends the sequence with retry, told
+// which step failed; once every step succeeded, then runs.
+func sequence(valid func() bool, retry func(failed string), then func(), steps ...step) {
 	if !valid() {
 		return
 	}
@@ -78,13 +82,33 @@ func (n *Node) sequence(valid func() bool, retry, then func(), steps ...step) {
 		then()
 		return
 	}
-	steps[0](func(ok bool) {
+	steps[0].run(func(ok bool) {
 		switch {
 		case !valid():
 		case !ok:
-			retry()
+			retry(steps[0].name)
 		default:
-			n.sequence(valid, retry, then, steps[1:]...)
+			sequence(valid, retry, then, steps[1:]...)
 		}
 	})
+}
+
+// all runs run for each of ps, in order and without waiting between them,
+// and calls done once every one has answered, with whether all succeeded
+// (at once, with true, if ps is empty). A streaming or comparison with
+// each of a set of peers is this.
+func all[T any](ps []T, run func(p T, done func(ok bool)), done func(ok bool)) {
+	left, ok := len(ps), true
+	if left == 0 {
+		done(true)
+		return
+	}
+	for _, p := range ps {
+		run(p, func(one bool) {
+			ok = ok && one
+			if left--; left == 0 {
+				done(ok)
+			}
+		})
+	}
 }

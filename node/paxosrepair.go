@@ -41,12 +41,7 @@ func (n *Node) paxosRepair(shared map[uint16][]net.Span, done func(ok bool)) {
 // giving each page to take; done hears whether every owner answered all.
 func (n *Node) askPaxosKeys(shared map[uint16][]net.Span, states bool, take func(*net.PaxosKeysReply), done func(ok bool)) {
 	peers := slices.DeleteFunc(sortedKeys(shared), func(p uint16) bool { return p == uint16(n.cfg.ID) })
-	left, ok := len(peers), true
-	if left == 0 {
-		done(true)
-		return
-	}
-	for _, p := range peers {
+	all(peers, func(p uint16, done func(bool)) {
 		var page func(after []byte)
 		page = func(after []byte) {
 			// A page must hold what was asked, in key order, past after.
@@ -67,21 +62,20 @@ func (n *Node) askPaxosKeys(shared map[uint16][]net.Span, states bool, take func
 			n.askAgain(p, &net.PaxosKeys{Epoch: n.view.Epoch, Spans: shared[p], States: states, After: after}, isReply, func(m net.Message) {
 				if !isReply(m) {
 					n.env.Log.Debug("no paxos key list", "peer", p, "answer", describeAnswer(m))
-					ok = false
-				} else if r := m.(*net.PaxosKeysReply); r.More {
-					take(r)
+					done(false)
+					return
+				}
+				r := m.(*net.PaxosKeysReply)
+				take(r)
+				if r.More {
 					page(r.Keys[len(r.Keys)-1])
 					return
-				} else {
-					take(r)
 				}
-				if left--; left == 0 {
-					done(ok)
-				}
+				done(true)
 			})
 		}
 		page(nil)
-	}
+	}, done)
 }
 
 // finishKeys runs a full Paxos round on each key in turn, and tells done

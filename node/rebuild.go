@@ -100,39 +100,20 @@ func (n *Node) rebuild() {
 	if n.stopped || n.life != Rebuilding {
 		return
 	}
-	again := func(step string) {
-		n.env.Log.Info("rebuild: will try again", "step", step)
+	again := func(failed string) {
+		n.env.Log.Info("rebuild: will try again", "step", failed)
 		n.later(n.retryDelay(), n.rebuild)
 	}
-	n.catchUp(nil, func(ok bool) {
-		if n.stopped {
-			return
-		}
-		if !ok {
-			again("stream")
-			return
-		}
-		owners := n.ownersOf(false)
-		n.copyAcceptors(owners, func(ok bool) {
-			if n.stopped {
-				return
-			}
-			if !ok {
-				again("acceptor state")
-				return
-			}
-			n.compareAll(owners, func(ok bool) {
-				if n.stopped {
-					return
-				}
-				if !ok {
-					again("compare")
-					return
-				}
-				n.rebuilt()
-			})
-		})
-	})
+	running := func() bool { return !n.stopped }
+	var owners map[uint16][]net.Span
+	sequence(running, again, n.rebuilt,
+		step{"stream", func(done func(bool)) { n.catchUp(nil, done) }},
+		step{"acceptor state", func(done func(bool)) {
+			owners = n.ownersOf(false)
+			n.copyAcceptors(owners, done)
+		}},
+		step{"compare", func(done func(bool)) { n.compareAll(owners, done) }},
+	)
 }
 
 // copyAcceptors asks every owner in shared (owner → arcs) for the acceptor

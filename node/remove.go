@@ -92,8 +92,8 @@ func (n *Node) removeArcs(mv movement, tries int, done func(error)) {
 	if n.stopped {
 		return
 	}
-	again := func(step string) {
-		n.env.Log.Info("removal: will try again", "member", mv.id, "step", step)
+	again := func(failed string) {
+		n.env.Log.Info("removal: will try again", "member", mv.id, "step", failed)
 		n.later(n.retryDelay(), func() { n.removeArcs(mv, tries+1, done) })
 	}
 	if m, _ := n.gossip.Member(mv.id); view.PhaseOf(m.Ring) == view.Left {
@@ -105,63 +105,50 @@ func (n *Node) removeArcs(mv movement, tries int, done func(error)) {
 		n.removed(mv, done)
 		return
 	}
-	n.confirmRing(func(ok bool) {
-		if !ok {
-			again("confirm the ring")
-			return
-		}
-		takes, owners := n.arcsOf(mv.id)
-		// A member this node is removing too is dead for good: as a gainer
-		// it takes nothing (its own removal hands its arcs on, from the
-		// owners that hold them).
-		for g := range takes {
-			if n.removing[g] {
-				delete(takes, g)
+	// Computed once the ring is confirmed: the Takes to ask of each gainer,
+	// and the remaining owners' arcs for Paxos repair.
+	var takes map[uint16][]*net.Take
+	var owners map[uint16][]net.Span
+	always := func() bool { return true }
+	sequence(always, again, func() { n.removed(mv, done) },
+		step{"confirm the ring", n.confirmRing},
+		step{"take the arcs", func(done func(bool)) {
+			takes, owners = n.arcsOf(mv.id)
+			// A member this node is removing too is dead for good: as a
+			// gainer it takes nothing (its own removal hands its arcs on,
+			// from the owners that hold them), nor is it asked for its
+			// Paxos state.
+			for g := range takes {
+				if n.removing[g] {
+					delete(takes, g)
+				}
 			}
-		}
-		for o := range owners {
-			if n.removing[o] {
-				delete(owners, o) // nor is it asked for its Paxos state
+			for o := range owners {
+				if n.removing[o] {
+					delete(owners, o)
+				}
 			}
-		}
-		left, ok := 0, true
-		for _, ts := range takes {
-			left += len(ts)
-		}
-		next := func() {
-			if !ok {
-				again("take the arcs")
-				return
+			type ask struct {
+				gainer uint16
+				take   *net.Take
 			}
-			n.paxosRepair(owners, func(ok bool) {
-				if !ok {
-					again("paxos repair")
+			var asks []ask
+			for _, g := range sortedKeys(takes) {
+				for _, t := range takes[g] {
+					asks = append(asks, ask{g, t})
+				}
+			}
+			all(asks, func(a ask, done func(bool)) {
+				if a.gainer == uint16(n.cfg.ID) {
+					n.take(a.take.Spans, a.take.From, done)
 					return
 				}
-				n.removed(mv, done)
-			})
-		}
-		if left == 0 {
-			next()
-			return
-		}
-		for _, g := range sortedKeys(takes) {
-			for _, t := range takes[g] {
-				answer := func(took bool) {
-					ok = ok && took
-					if left--; left == 0 {
-						next()
-					}
-				}
-				if g == uint16(n.cfg.ID) {
-					n.take(t.Spans, t.From, answer)
-					continue
-				}
 				wait := time.Duration(min(takeWait<<min(tries, 8), takeWaitMax)) * n.cfg.RequestTimeout
-				n.askTake(g, t, wait, answer)
-			}
-		}
-	})
+				n.askTake(a.gainer, a.take, wait, done)
+			}, done)
+		}},
+		step{"paxos repair", func(done func(bool)) { n.paxosRepair(owners, done) }},
+	)
 }
 
 // removed marks removed member mv.id left, gives the lock back, and calls

@@ -45,20 +45,7 @@ func (n *Node) reconcile(done func(ok bool)) { n.compareAll(n.sharedArcs(true), 
 // and pulls what differs; done hears whether every comparison (and pull)
 // succeeded.
 func (n *Node) compareAll(shared map[uint16][]net.Span, done func(ok bool)) {
-	peers := sortedKeys(shared)
-	left, ok := len(peers), true
-	if left == 0 {
-		done(true)
-		return
-	}
-	for _, p := range peers {
-		n.compare(p, shared[p], func(compared bool) {
-			ok = ok && compared
-			if left--; left == 0 {
-				done(ok)
-			}
-		})
-	}
+	all(sortedKeys(shared), func(p uint16, done func(bool)) { n.compare(p, shared[p], done) }, done)
 }
 
 // compare asks peer for its digests of spans, pulls those that differ

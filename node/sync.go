@@ -136,27 +136,13 @@ func (n *Node) catchUp(marks []net.Mark, done func(ok bool)) {
 		}
 		byPeer[src] = stream.Append(byPeer[src], a.Span)
 	}
-	peers := make([]uint16, 0, len(byPeer))
-	for p := range byPeer {
-		peers = append(peers, p)
-	}
-	slices.Sort(peers)
-	left, ok := len(peers), !missing
-	if left == 0 {
-		done(ok)
-		return
-	}
-	for _, p := range peers {
-		n.pull(p, byPeer[p], marks, func(pulled bool) {
-			ok = ok && pulled
-			if left--; left == 0 {
-				if !ok {
-					n.sourceTurn++ // the next try starts from other owners
-				}
-				done(ok)
-			}
-		})
-	}
+	peers := sortedKeys(byPeer)
+	all(peers, func(p uint16, done func(bool)) { n.pull(p, byPeer[p], marks, done) }, func(pulled bool) {
+		if len(peers) > 0 && (missing || !pulled) {
+			n.sourceTurn++ // the next try starts from other owners
+		}
+		done(pulled && !missing)
+	})
 }
 
 // source picks the owner to pull an arc from: among those the failure

@@ -1,0 +1,161 @@
+package node
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/view"
+)
+
+// A node's join: the movement lock, joining, streaming its ranges twice,
+// confirming the ring, comparing with every owner, Paxos repair, normal.
+// The package doc has the design (Membership, Range movements).
+
+// startJoin takes the movement lock for this node's join, turns it
+// joining and settles; until it has the lock it tries again.
+func (n *Node) startJoin() {
+	retry := func() {
+		n.env.Clock.AfterFunc(n.cfg.Gossip.ProbeInterval, n.settle)
+	}
+	if len(n.view.Read.IDs()) == 0 {
+		// No member on the ring has been heard of yet (the seeds are
+		// unreachable): there is nothing to join. Going on now would start
+		// a cluster of one beside the real one.
+		retry()
+		return
+	}
+	if err := n.tokensFree(); err != nil {
+		n.broke(err)
+		return
+	}
+	if id, moving := n.moving(); moving {
+		// Another member joins or leaves: its movement holds the lock, so
+		// asking for it costs Paxos rounds for nothing.
+		n.env.Log.Debug("waiting for a movement to finish", "moving", id)
+		retry()
+		return
+	}
+	m, _ := n.gossip.Member(uint16(n.cfg.ID))
+	want := movement{join: true, id: uint16(n.cfg.ID), version: view.NextVersion(m.Ring, view.Joining)}
+	n.takeMove(want, func(ok bool) {
+		if n.stopped {
+			return
+		}
+		if m, _ := n.gossip.Member(uint16(n.cfg.ID)); !ok || view.NextVersion(m.Ring, view.Joining) != want.version {
+			retry()
+			return
+		}
+		if err := n.tokensFree(); err != nil {
+			// Another took one of its tokens while it waited for the lock.
+			n.giveMove(want, 5)
+			n.broke(err)
+			return
+		}
+		n.setPhase(view.Joining)
+		n.settle()
+	})
+}
+
+// tokensFree checks that no other member on the ring holds one of this
+// node's tokens (explicit ones another chose too, or its virtual ones that
+// another's explicit ones hit).
+func (n *Node) tokensFree() error {
+	self := uint16(n.cfg.ID)
+	s := n.gossip.Self()
+	mine := slices.Sorted(slices.Values(view.Tokens(s)))
+	for _, m := range n.gossip.Members() {
+		if m.ID == self || !m.OnRing() {
+			continue
+		}
+		for _, t := range view.Tokens(m) {
+			if _, ok := slices.BinarySearch(mine, t); ok {
+				return fmt.Errorf("%w: node %d holds token %d; start this node with other -tokens", ErrTokenTaken, m.ID, t)
+			}
+		}
+	}
+	return nil
+}
+
+// moving reports a member other than this node that, as far as gossip
+// says, is joining or leaving.
+func (n *Node) moving() (uint16, bool) {
+	for _, id := range n.view.OnRing() {
+		if p := n.view.Phase(id); id != uint16(n.cfg.ID) && (p == view.Joining || p == view.Leaving) {
+			return id, true
+		}
+	}
+	return 0, false
+}
+
+// finishJoin runs once the joining state has had time to reach every
+// member: a coordinator that had not heard of the join sent its writes
+// only to the old replicas, so the node streams its ranges once more,
+// waits until every member has confirmed its ring (from then on every
+// write reaches it), compares each arc it takes with every owner of it and
+// pulls what differs (its streams came from one owner per arc), and only
+// then takes its ranges over. A second full pass costs a second copy of
+// the ranges' data on a join; it is what keeps a write made in that window
+// from being missing on the new replica.
+func (n *Node) finishJoin() {
+	joining := func() bool { return !n.stopped && n.phase() == view.Joining }
+	retry := func(failed string) {
+		n.env.Log.Debug("join: will try again", "step", failed)
+		n.later(n.retryDelay(), n.finishJoin)
+	}
+	sequence(joining, retry, n.turnNormal,
+		step{"stream", func(done func(bool)) { n.catchUp(nil, done) }},
+		step{"confirm the ring", n.confirmRing},
+		step{"compare with every owner", n.reconcile},
+		step{"paxos repair", func(done func(bool)) { n.paxosRepair(n.sharedArcs(true), done) }},
+	)
+}
+
+// turnNormal takes a joining node's ranges over and gives the movement
+// lock back.
+func (n *Node) turnNormal() {
+	m, _ := n.gossip.Member(uint16(n.cfg.ID))
+	n.setPhase(view.Normal)
+	n.giveMove(movement{join: true, id: uint16(n.cfg.ID), version: m.Ring}, 5)
+	if n.cfg.AntiEntropy > 0 {
+		// Once more, for writes that were on their way to an old owner
+		// while it compared.
+		n.later(n.retryDelay(), n.repairAll)
+	}
+}
+
+// confirmRing asks every other member on the ring whether it has reached
+// this node's ring epoch (a Sync for no spans, which a member behind
+// refuses), and reports whether all have. A node takes its ranges over only
+// then, so that no coordinator is still on the ring from before its join —
+// every request is made on the joint ring or the new one, whose quorums
+// meet. Like a consistent range movement in Cassandra, a join waits while
+// a member is unreachable.
+//
+// Only members this node is removing (remove.go) are not asked. One that
+// merely looks dead may be alive behind a partition, coordinating on the
+// old ring with replicas that are partitioned with it, where fencing
+// cannot reach: a movement waits for it (or for its removal; a join that
+// waits for a dead member holds the lock its removal needs, so the joiner
+// must be stopped and removed first, and several dead members are removed
+// through one node, which skips them all).
+func (n *Node) confirmRing(done func(ok bool)) {
+	self := uint16(n.cfg.ID)
+	var others []uint16
+	for _, id := range n.view.OnRing() {
+		if id != self && !n.removing[id] {
+			others = append(others, id)
+		}
+	}
+	// Each member is asked a few times: with one try each, a lossy network
+	// fails a confirmation of many members more often than not.
+	isBatch := func(m net.Message) bool { _, ok := m.(*net.SyncBatch); return ok }
+	all(others, func(id uint16, done func(bool)) {
+		n.askAgain(id, &net.Sync{Epoch: n.view.Epoch}, isBatch, func(m net.Message) {
+			if !isBatch(m) {
+				n.env.Log.Debug("ring not confirmed", "member", id, "answer", describeAnswer(m))
+			}
+			done(isBatch(m))
+		})
+	}, done)
+}

@@ -1,0 +1,99 @@
+package node
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/stream"
+	"github.com/memdb/memdb/node/view"
+)
+
+// A node's leave: the movement lock, leaving, handing each range to the
+// members that gain it, Paxos repair, left. The package doc has the
+// design (Membership, Range movements).
+
+// Leave decommissions the node: it turns leaving (reads still come to it,
+// writes go to its successors too), pushes every range it replicates to the
+// nodes that gain it, turns left, and calls done once that has had time to
+// spread. The host then stops the node.
+func (n *Node) Leave(done func(error)) {
+	if p := n.phase(); p != view.Normal {
+		done(fmt.Errorf("%w (it is %v)", ErrNotMember, p))
+		return
+	}
+	if n.life == Rebuilding {
+		done(ErrRebuilding)
+		return
+	}
+	if n.life == GivingBack {
+		// Giving back a lock of an earlier leave of this node: wait.
+		n.later(n.retryDelay(), func() { n.Leave(done) })
+		return
+	}
+	n.life = LeaveAsked
+	m, _ := n.gossip.Member(uint16(n.cfg.ID))
+	want := movement{id: uint16(n.cfg.ID), version: view.NextVersion(m.Ring, view.Leaving)}
+	n.takeMove(want, func(ok bool) {
+		switch {
+		case n.stopped:
+		case n.phase() != view.Normal:
+			done(fmt.Errorf("%w (it is %v)", ErrNotMember, n.phase()))
+		case !ok:
+			// Another join or leave is running: wait for it.
+			n.later(n.retryDelay(), func() { n.Leave(done) })
+		default:
+			n.setPhase(view.Leaving)
+			n.later(n.spreadDelay(), func() { n.handOff(want, done) })
+		}
+	})
+}
+
+// handOff pushes each arc this node replicates to the nodes that gain it.
+func (n *Node) handOff(mv movement, done func(error)) {
+	self := uint16(n.cfg.ID)
+	byPeer := map[uint16][]net.Span{}
+	for _, a := range n.view.Arcs() {
+		if !slices.Contains(a.Read, self) {
+			continue
+		}
+		for _, r := range a.Write {
+			if !slices.Contains(a.Read, r) {
+				byPeer[r] = stream.Append(byPeer[r], a.Span)
+			}
+		}
+	}
+	finish := func(ok bool) {
+		if !ok {
+			// Try again: the gainers may have been unreachable.
+			n.later(n.retryDelay(), func() { n.handOff(mv, done) })
+			return
+		}
+		// Finish every proposal in progress on its arcs, with joint
+		// quorums, before the replica sets change (paxosrepair.go).
+		n.paxosRepair(n.sharedArcs(false), func(repaired bool) {
+			switch {
+			case n.stopped:
+				return
+			case n.phase() == view.Left:
+				n.life = Departed
+				done(nil) // finished meanwhile
+				return
+			case n.phase() != view.Leaving:
+				done(fmt.Errorf("%w (it is %v)", ErrNotMember, n.phase()))
+				return
+			}
+			if !repaired {
+				n.later(n.retryDelay(), func() { n.handOff(mv, done) })
+				return
+			}
+			n.setPhase(view.Left)
+			n.giveMove(mv, 3)
+			n.later(n.spreadDelay(), func() {
+				n.life = Departed
+				done(nil)
+			})
+		})
+	}
+	all(sortedKeys(byPeer), func(p uint16, done func(bool)) { n.push(p, byPeer[p], done) }, finish)
+}
