@@ -44,8 +44,9 @@
 //
 // The files of this package are its effects and protocols: request.go
 // (client requests), coordinate.go (the effects of node/coord: the
-// table of requests, sending, local applies, timers), replica.go (a
-// replica's side: applyEntries, fencing), hints.go, paxos.go, paxosread.go and
+// table of requests, sending, local applies, timers, hint replays),
+// replica.go (a
+// replica's side: applyEntries, fencing), paxos.go, paxosread.go and
 // acceptor.go (Paxos, proposer and acceptor), sync.go and repair.go
 // (streaming, catch-up, anti-entropy), membership.go, move.go, remove.go
 // and rebuild.go (the ring's life), lifecycle.go (the node's own life,
@@ -302,5 +303,5 @@
 // and counted — catch-up on the replica's restart, read repair and
 // anti-entropy cover what hints do not, and a coordinator that crashes
 // loses its hints the same way. The queues and their bounds are
-// node/coord's Hints; hints.go replays them.
+// node/coord's Hints; coordinate.go replays them.
 package node

@@ -45,7 +45,7 @@ type Node struct {
 	bootMarks []net.Mark
 	// ops are the requests this node coordinates; calls are its requests
 	// to single peers; both are keyed by the id their frames carry, drawn
-	// from nextOp. hints are writes held for replicas (hints.go).
+	// from nextOp. hints are writes held for replicas (node/coord).
 	nextOp uint64
 	ops    map[uint64]*op
 	calls  map[uint64]*call
