@@ -46,7 +46,7 @@ type Config struct {
 	// (as the DHT seed's ring_id), instead of Vnodes virtual ones.
 	Tokens []uint64
 	// HintBytes and HintWindow bound the hints a coordinator keeps for one
-	// replica (hints.go): in bytes, and in how long a replica may go
+	// replica (node/coord Hints): in bytes, and in how long a replica may go
 	// without taking its oldest hint; 0 means the defaults, 64 MiB and 3 h.
 	HintBytes  int
 	HintWindow time.Duration

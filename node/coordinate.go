@@ -2,49 +2,26 @@ package node
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/coord"
 	"github.com/memdb/memdb/node/quorum"
 	"github.com/memdb/memdb/node/store"
 )
 
 // An op is a request this node coordinates: a client's write or read that
-// waits for replicas. Peer answers find it by its id, which is the request
-// id of every frame sent for it.
+// waits for replicas. Its state and the decisions on it are node/coord's;
+// the op adds what the node keeps around it: who asked, and the timer.
+// Peer answers find it by its id, which is the request id of every frame
+// sent for it.
 type op struct {
-	id     uint64
-	conn   net.ConnID
-	req    uint64
-	write  bool
-	level  net.Consistency
-	key    []byte
-	entry  net.Entry    // the write, stamped
-	asked  []uint16     // replicas sent to (self included), in preference order
-	groups quorum.Joint // replica sets that must each reach the level (groups)
-	acked  []uint16     // replicas that acknowledged the write or answered the read
-	failed []uint16     // replicas that said they could not
-	// Writes: the ring epoch the replicas were chosen at, the replicas
-	// that refused the write as made on an older ring than theirs, and
-	// whether a resend on the newer ring is scheduled (writeFenced).
-	epoch    uint64
-	stale    []uint16
-	resendAt bool
-	// Reads: each answer, and the newest version among them.
-	answers  []answer
-	newest   store.Version
-	contains bool
-	// repairing are stale replicas a quorum read waits for before it
-	// answers, so that a later quorum read cannot see an older value.
-	repairing []uint16
-	replied   bool
-	timer     clock.Timer
-}
-
-type answer struct {
-	from uint16
-	v    store.Version
+	id    uint64
+	conn  net.ConnID
+	req   uint64
+	w     *coord.Write // a write, or
+	r     *coord.Read  // a read
+	timer clock.Timer
 }
 
 func (n *Node) newOp() *op {
@@ -79,10 +56,9 @@ func (n *Node) coordinateWrite(c net.ConnID, id uint64, key []byte, v store.Vers
 			return
 		}
 		o := n.newOp()
-		o.conn, o.req, o.write, o.level, o.key, o.groups = c, id, true, level, key, gs
+		o.conn, o.req = c, id
 		v.Stamp = t
-		o.entry = store.Entry(key, v)
-		o.asked, o.epoch = all, n.view.Epoch
+		o.w = coord.NewWrite(store.Entry(key, v), level, gs, all, n.view.Epoch)
 		o.timer = n.env.Clock.AfterFunc(n.cfg.RequestTimeout, func() { n.writeTimedOut(o) })
 		for _, r := range all {
 			n.sendWrite(o, r)
@@ -95,28 +71,20 @@ func (n *Node) coordinateWrite(c net.ConnID, id uint64, key []byte, v store.Vers
 func (n *Node) sendWrite(o *op, r uint16) {
 	switch {
 	case r == uint16(n.cfg.ID):
-		n.applyEntries([]net.Entry{o.entry}, func(err error) { n.writeAnswered(o, r, err) })
+		n.applyEntries([]net.Entry{o.w.Entry}, func(err error) { n.writeAnswered(o, r, err) })
 	case n.up(r):
-		n.send(r, o.id, &net.Replicate{Epoch: o.epoch, Entries: []net.Entry{o.entry}})
+		n.send(r, o.id, &net.Replicate{Epoch: o.w.Epoch, Entries: []net.Entry{o.w.Entry}})
 	default:
-		n.hint(r, o.entry)
+		n.hint(r, o.w.Entry)
 	}
 }
 
 // writeFenced handles replica r's refusal of write o as made on an older
-// ring than r's: nothing was applied there, and r has just sent this node
-// the membership it lacks (fenced). Once this node's ring has moved on, the
-// write goes again to the key's replicas on the new ring that have not
-// acknowledged it — a range movement does not turn writes made meanwhile
-// into unknown outcomes. Until then, or if the ring does not move before
-// the deadline, r counts as not having answered.
+// ring than r's (coord.Write.Fenced): r has just sent this node the
+// membership it lacks (fenced), and the write waits for this node's ring
+// to move on.
 func (n *Node) writeFenced(o *op, r uint16) {
-	if n.ops[o.id] != o || slices.Contains(o.acked, r) || slices.Contains(o.stale, r) {
-		return
-	}
-	o.stale = append(o.stale, r)
-	if !o.resendAt {
-		o.resendAt = true
+	if o.w.Fenced(r) {
 		n.env.Clock.AfterFunc(n.cfg.Gossip.ProbeInterval/4, func() { n.resendWrite(o) })
 	}
 }
@@ -124,33 +92,25 @@ func (n *Node) writeFenced(o *op, r uint16) {
 // resendWrite sends write o again on the node's ring, once it is newer
 // than the one o was sent on; until then it waits.
 func (n *Node) resendWrite(o *op) {
-	if n.ops[o.id] != o {
+	w := o.w
+	if w.Over() {
 		return
 	}
-	if n.view.Epoch == o.epoch {
+	if n.view.Epoch == w.Epoch {
 		n.env.Clock.AfterFunc(n.cfg.Gossip.ProbeInterval/4, func() { n.resendWrite(o) })
 		return
 	}
-	o.resendAt = false
-	gs, all := n.groups(o.key)
-	// Replicas of the old ring that refused it and are none on the new one
-	// are not waited for (nor hinted): nothing was applied there.
-	o.asked = slices.DeleteFunc(o.asked, func(r uint16) bool { return slices.Contains(o.stale, r) && !slices.Contains(all, r) })
-	o.groups, o.epoch, o.stale = gs, n.view.Epoch, nil
+	gs, all := n.groups(w.Entry.Key)
+	w.Resend(gs, all, n.view.Epoch)
 	n.stats.WritesResent++
 	n.probe(ProbeWriteResent)
-	n.env.Log.Debug("write resent on a newer ring", "key", string(o.key), "epoch", o.epoch, "replicas", all)
+	n.env.Log.Debug("write resent on a newer ring", "key", string(w.Entry.Key), "epoch", w.Epoch, "replicas", all)
 	for _, r := range all {
-		if slices.Contains(o.acked, r) {
-			continue
+		if w.Reask(r) {
+			n.sendWrite(o, r)
 		}
-		o.failed = slices.DeleteFunc(o.failed, func(id uint16) bool { return id == r })
-		if !slices.Contains(o.asked, r) {
-			o.asked = append(o.asked, r)
-		}
-		n.sendWrite(o, r)
 	}
-	n.writeDecide(o, nil)
+	n.writeStep(o, w.Decide(), nil)
 }
 
 // reachable checks, before anything is sent, that enough replicas are up
@@ -185,38 +145,26 @@ func levelName(l net.Consistency) string {
 // writeAnswered records replica r's answer to write o: nil if the write is
 // durable there, an error if r refused it.
 func (n *Node) writeAnswered(o *op, r uint16, err error) {
-	if n.ops[o.id] != o || slices.Contains(o.acked, r) || slices.Contains(o.failed, r) {
-		return // late, or a duplicate
-	}
-	if err != nil {
-		o.failed = append(o.failed, r)
-		n.hint(r, o.entry)
-	} else {
-		o.acked = append(o.acked, r)
-	}
-	n.writeDecide(o, err)
+	n.writeStep(o, o.w.Answer(r, err == nil), err)
 }
 
-// writeDecide answers write o's client once its replicas' answers decide
-// it, and forgets o once every replica asked has answered; err is the
-// last refusal, if any.
-func (n *Node) writeDecide(o *op, err error) {
-	switch {
-	case o.replied:
-	case o.groups.Met(o.level, o.acked):
-		o.replied = true
-		n.stats.Writes++
-		n.reply(o.conn, o.req, &net.Done{Version: o.entry.Stamp})
-	case o.groups.Result(o.level, o.asked, o.acked, o.failed) == quorum.Lost:
-		// Enough replicas refused that the level cannot be met.
-		o.replied = true
-		if len(o.acked) == 0 && len(o.failed) == len(o.asked) {
-			n.fail(o.conn, o.req, net.CodeUnavailable, "every replica %v refused the write: %v", o.asked, err)
-		} else {
-			n.fail(o.conn, o.req, net.CodeUnknownOutcome, "%d of %d replicas refused the write (last: %v); it may be on %v", len(o.failed), len(o.asked), err, o.acked)
-		}
+// writeStep does what write o's state says: hint, answer its client,
+// forget it; err is the last refusal, if any.
+func (n *Node) writeStep(o *op, s coord.Step, err error) {
+	w := o.w
+	for _, r := range s.Hint {
+		n.hint(r, w.Entry)
 	}
-	if len(o.acked)+len(o.failed) == len(o.asked) {
+	switch s.Reply {
+	case coord.Done:
+		n.stats.Writes++
+		n.reply(o.conn, o.req, &net.Done{Version: w.Entry.Stamp})
+	case coord.Unavailable:
+		n.fail(o.conn, o.req, net.CodeUnavailable, "every replica %v refused the write: %v", w.Asked, err)
+	case coord.Unknown:
+		n.fail(o.conn, o.req, net.CodeUnknownOutcome, "%d of %d replicas refused the write (last: %v); it may be on %v", len(w.Failed), len(w.Asked), err, w.Acked)
+	}
+	if s.Finish {
 		n.finish(o)
 	}
 }
@@ -225,21 +173,20 @@ func (n *Node) writeDecide(o *op, err error) {
 // those that did not get a hint, and a client still waiting hears that the
 // outcome is unknown — the write may yet be applied.
 func (n *Node) writeTimedOut(o *op) {
-	if n.ops[o.id] != o {
-		return
+	w := o.w
+	s := w.TimedOut()
+	for _, r := range s.Hint {
+		n.hint(r, w.Entry)
 	}
-	for _, r := range o.asked {
-		if !slices.Contains(o.acked, r) && !slices.Contains(o.failed, r) {
-			n.hint(r, o.entry)
-		}
-	}
-	if !o.replied {
+	if s.Reply == coord.Unknown {
 		n.stats.Unknown++
-		n.probeIf(len(o.acked) > 0, ProbeWriteUnknownPartial)
+		n.probeIf(len(w.Acked) > 0, ProbeWriteUnknownPartial)
 		n.fail(o.conn, o.req, net.CodeUnknownOutcome, "%s write: replicas %v of %v acknowledged within %v; it may still be applied",
-			levelName(o.level), o.acked, o.groups, n.cfg.RequestTimeout)
+			levelName(w.Level), w.Acked, w.Groups, n.cfg.RequestTimeout)
 	}
-	n.finish(o)
+	if s.Finish {
+		n.finish(o)
+	}
 }
 
 // coordinateRead asks the key's replicas for their versions and answers
@@ -250,14 +197,15 @@ func (n *Node) coordinateRead(c net.ConnID, id uint64, key []byte, level net.Con
 		return
 	}
 	o := n.newOp()
-	o.conn, o.req, o.level, o.key, o.groups, o.contains = c, id, level, key, gs, contains
+	o.conn, o.req = c, id
+	o.r = coord.NewRead(key, level, gs, contains)
 	o.timer = n.env.Clock.AfterFunc(n.cfg.RequestTimeout, func() { n.readTimedOut(o) })
 	var local bool
 	for _, r := range reps {
 		if !n.up(r) {
 			continue
 		}
-		o.asked = append(o.asked, r)
+		o.r.Ask(r)
 		if r == uint16(n.cfg.ID) {
 			local = true
 		} else {
@@ -272,51 +220,43 @@ func (n *Node) coordinateRead(c net.ConnID, id uint64, key []byte, level net.Con
 
 // readAnswered records replica r's version for read o.
 func (n *Node) readAnswered(o *op, r uint16, v store.Version) {
-	if n.ops[o.id] != o || slices.ContainsFunc(o.answers, func(a answer) bool { return a.from == r }) {
-		return
-	}
-	o.answers = append(o.answers, answer{r, v})
-	o.newest, _ = store.Merge(o.newest, v)
-	if o.replied {
-		// A late answer: repair it in the background if it is stale.
-		if !store.Covers(v, o.newest) {
-			n.repair(r, 0, o)
-		}
-	} else if o.groups.Met(o.level, answerers(o.answers)) && o.repairing == nil {
-		n.readQuorum(o)
-	}
-	if len(o.answers) == len(o.asked) && o.replied {
-		n.finish(o)
-	}
+	n.readStep(o, o.r.Answer(r, v))
 }
 
-// readQuorum runs when enough replicas answered read o. Below quorum it
-// answers at once. At quorum and above it first brings the stale answerers
-// up to the newest version and waits for them, so the value it returns is
-// on a quorum and no later quorum read can return an older one.
-func (n *Node) readQuorum(o *op) {
-	if o.level != net.One {
-		for _, a := range o.answers {
-			if !store.Covers(a.v, o.newest) {
-				o.repairing = append(o.repairing, a.from)
-			}
+// repaired records that stale replica r took the newest version of read
+// o, or not (err).
+func (n *Node) repaired(o *op, r uint16, err error) {
+	n.readStep(o, o.r.Repaired(r, err == nil))
+}
+
+// readStep does what read o's state says: repair stale replicas, answer
+// its client, forget it.
+func (n *Node) readStep(o *op, s coord.Step) {
+	if s.Wait {
+		n.stats.ReadRepairs += uint64(len(s.Repair))
+		n.probe(ProbeReadRepairWait)
+	}
+	// A waiting Step's Repair is the read's own list, which a repair
+	// answered at once (this node's) shrinks as this walks it.
+	for _, r := range s.Repair {
+		var rid uint64
+		if s.Wait {
+			rid = o.id
 		}
+		n.repair(r, rid, o)
 	}
-	if len(o.repairing) == 0 {
-		n.answerRead(o)
-		return
+	if s.Reply == coord.Answer {
+		n.reply(o.conn, o.req, store.ReadAnswer(o.r.Newest, o.r.Contains))
 	}
-	n.stats.ReadRepairs += uint64(len(o.repairing))
-	n.probe(ProbeReadRepairWait)
-	for _, r := range o.repairing {
-		n.repair(r, o.id, o)
+	if s.Finish {
+		n.finish(o)
 	}
 }
 
 // repair sends the newest version read o found to replica r; with rid 0 it
 // wants no answer.
 func (n *Node) repair(r uint16, rid uint64, o *op) {
-	e := store.Entry(o.key, o.newest)
+	e := store.Entry(o.r.Key, o.r.Newest)
 	if r == uint16(n.cfg.ID) {
 		n.applyEntries([]net.Entry{e}, func(err error) {
 			if rid != 0 {
@@ -328,41 +268,15 @@ func (n *Node) repair(r uint16, rid uint64, o *op) {
 	n.send(r, rid, &net.Replicate{Epoch: n.view.Epoch, Entries: []net.Entry{e}})
 }
 
-// repaired records that stale replica r took the newest version of read o.
-func (n *Node) repaired(o *op, r uint16, err error) {
-	if n.ops[o.id] != o || o.replied {
-		return
-	}
-	i := slices.Index(o.repairing, r)
-	if i < 0 {
-		return
-	}
-	if err != nil {
-		return // the read times out unless others answer
-	}
-	o.repairing = slices.Delete(o.repairing, i, i+1)
-	if len(o.repairing) == 0 {
-		n.answerRead(o)
-		if len(o.answers) == len(o.asked) {
-			n.finish(o)
-		}
-	}
-}
-
-func (n *Node) answerRead(o *op) {
-	o.replied = true
-	n.reply(o.conn, o.req, store.ReadAnswer(o.newest, o.contains))
-}
-
 func (n *Node) readTimedOut(o *op) {
-	if n.ops[o.id] != o {
-		return
-	}
-	if !o.replied {
+	s := o.r.TimedOut()
+	if s.Reply == coord.Unavailable {
 		n.fail(o.conn, o.req, net.CodeUnavailable, "%s read: replicas %v of %v answered within %v",
-			levelName(o.level), answerers(o.answers), o.groups, n.cfg.RequestTimeout)
+			levelName(o.r.Level), o.r.Answerers(), o.r.Groups, n.cfg.RequestTimeout)
 	}
-	n.finish(o)
+	if s.Finish {
+		n.finish(o)
+	}
 }
 
 // peerAnswer routes an answer from peer from to the op it belongs to.
@@ -374,7 +288,7 @@ func (n *Node) peerAnswer(from uint16, f net.Frame) {
 	}
 	switch m := f.Msg.(type) {
 	case *net.Done:
-		if o.write {
+		if o.w != nil {
 			n.writeAnswered(o, from, nil)
 		} else {
 			n.repaired(o, from, nil)
@@ -382,24 +296,57 @@ func (n *Node) peerAnswer(from uint16, f net.Frame) {
 	case *net.Error:
 		err := fmt.Errorf("node %d: %s", from, m)
 		switch {
-		case o.write && m.Code == net.CodeStaleRing:
+		case o.w != nil && m.Code == net.CodeStaleRing:
 			n.writeFenced(o, from)
-		case o.write:
+		case o.w != nil:
 			n.writeAnswered(o, from, err)
 		default:
 			n.repaired(o, from, err)
 		}
 	case *net.Value:
-		if !o.write {
+		if o.r != nil {
 			n.readAnswered(o, from, store.FromAnswer(m))
 		}
 	}
 }
 
-func answerers(as []answer) []uint16 {
-	ids := make([]uint16, len(as))
-	for i, a := range as {
-		ids[i] = a.from
+// hint keeps e for replica r: hinted handoff (the package doc), in the
+// queues of node/coord's Hints, which bound them.
+func (n *Node) hint(r uint16, e net.Entry) {
+	if r == uint16(n.cfg.ID) {
+		return // a local write that failed: this node's log broke
 	}
-	return ids
+	if !n.hints.Add(r, e, n.now(), n.incarnation(r)) {
+		n.stats.HintsDropped++
+		n.probe(ProbeHintDropped)
+		return
+	}
+	n.stats.Hints++
 }
+
+// replayHints sends each up replica with hints its next batch, unless one
+// is in flight. Replicas are visited in id order.
+func (n *Node) replayHints() {
+	for _, r := range n.hints.Replicas() {
+		if n.hints.Busy(r) || !n.up(r) {
+			continue
+		}
+		batch := n.hints.Take(r)
+		// A batch unanswered within a quarter of a request timeout goes
+		// again at a later round: on a lossy network that is what bounds
+		// how long a replica can miss a write.
+		n.ask(r, &net.Replicate{Epoch: n.view.Epoch, Entries: batch}, n.cfg.RequestTimeout/4, func(m net.Message) {
+			if _, ok := m.(*net.Done); !ok {
+				n.hints.Lost(r) // kept for the next round
+				return
+			}
+			restarted := n.hints.Delivered(r, len(batch), n.now(), n.incarnation(r))
+			n.stats.HintsDelivered += uint64(len(batch))
+			n.probeIf(restarted, ProbeHintAfterRestart)
+		})
+	}
+}
+
+// HintsPending is the number of writes held for replicas that have not
+// acknowledged them.
+func (n *Node) HintsPending() int { return n.hints.Pending() }

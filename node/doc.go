@@ -31,6 +31,9 @@
 //	node/view      phases, the read and write rings, a key's groups, arcs
 //	node/store     the table, and value kinds: how states merge, hash and
 //	               encode (the one seam every path that moves data uses)
+//	node/coord     the requests the node coordinates: a write's and a
+//	               read's state and what each answer decides (reply, repair,
+//	               hint, finish), and the hint queues with their bounds
 //	node/paxos     the acceptor table and its durability contract
 //	node/stream    scans and digests for streaming and anti-entropy
 //	node/oplog     the operation log: records, segments, compaction
@@ -40,8 +43,10 @@
 //	               clock, driven by text scripts (testdata/)
 //
 // The files of this package are its effects and protocols: request.go
-// (client requests), coordinate.go and replica.go (reads, writes, read
-// repair, a replica's side), hints.go, paxos.go, paxosread.go and
+// (client requests), coordinate.go (the effects of node/coord: the
+// table of requests, sending, local applies, timers, hint replays),
+// replica.go (a
+// replica's side: applyEntries, fencing), paxos.go, paxosread.go and
 // acceptor.go (Paxos, proposer and acceptor), sync.go and repair.go
 // (streaming, catch-up, anti-entropy), membership.go, join.go, leave.go,
 // move.go, remove.go and rebuild.go (the ring's life), lifecycle.go (the
@@ -298,5 +303,6 @@
 // some, as with Cassandra's max_hint_window); a hint over a bound is dropped
 // and counted — catch-up on the replica's restart, read repair and
 // anti-entropy cover what hints do not, and a coordinator that crashes
-// loses its hints the same way.
+// loses its hints the same way. The queues and their bounds are
+// node/coord's Hints; coordinate.go replays them.
 package node

@@ -6,6 +6,7 @@ import (
 
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/coord"
 	"github.com/memdb/memdb/node/gossip"
 	"github.com/memdb/memdb/node/oplog"
 	"github.com/memdb/memdb/node/paxos"
@@ -44,11 +45,11 @@ type Node struct {
 	bootMarks []net.Mark
 	// ops are the requests this node coordinates; calls are its requests
 	// to single peers; both are keyed by the id their frames carry, drawn
-	// from nextOp. hints are writes held for replicas (hints.go).
+	// from nextOp. hints are writes held for replicas (node/coord).
 	nextOp uint64
 	ops    map[uint64]*op
 	calls  map[uint64]*call
-	hints  map[uint16]*hintQueue
+	hints  *coord.Hints
 	// waiting are the callbacks of requests the node made of itself
 	// (move.go), by request id.
 	waiting map[uint64]func(net.Message)
@@ -150,7 +151,7 @@ func New(cfg Config, env Env) (*Node, error) {
 		marks:    make(map[uint16]uint64),
 		ops:      make(map[uint64]*op),
 		calls:    make(map[uint64]*call),
-		hints:    make(map[uint16]*hintQueue),
+		hints:    coord.NewHints(cfg.HintBytes, cfg.HintWindow),
 		waiting:  make(map[uint64]func(net.Message)),
 		removing: make(map[uint16]bool),
 		taking:   make(map[string][]func(bool)),

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/coord"
 	"github.com/memdb/memdb/node/gossip"
 	"github.com/memdb/memdb/node/stream"
 )
@@ -51,7 +52,7 @@ func (n *Node) pull(peer uint16, spans []net.Span, marks []net.Mark, done func(o
 			n.stats.StreamedIn += uint64(len(b.Entries))
 			n.probeIf(len(marks) > 0 && len(b.Entries) > 0, ProbeCatchUpGap)
 			for _, e := range b.Entries {
-				n.stats.StreamedInBytes += uint64(entrySize(e))
+				n.stats.StreamedInBytes += uint64(coord.EntrySize(e))
 			}
 			n.applyEntries(b.Entries, func(err error) {
 				switch {

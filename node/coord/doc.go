@@ -1,0 +1,59 @@
+// Package coord is the pure core of the requests a node coordinates:
+// client writes and reads that go to a key's replicas (DESIGN §4,
+// Replication), read repair, and the hints a coordinator keeps for
+// replicas that did not take a write. It holds each request's state and
+// decides what follows from each event; the node does the rest.
+//
+// A Write or a Read takes events — a replica's answer, a repair's
+// acknowledgement, a fence, the request's deadline — and returns a Step:
+// hint the write to these replicas, send the read's newest state to these
+// replicas (and wait for them, or not), tell the client Done, Answer,
+// Unavailable or Unknown, finish. A late or repeated event returns the
+// zero Step, so the node can hand over every answer a network that loses,
+// duplicates and reorders delivers. Hints holds the writes kept for each
+// replica with their bounds, and hands them out in batches.
+//
+// The node keeps everything else: the table of requests by id, stamping,
+// sending, applying locally (which may answer within the call that sent,
+// so a Step's effects can come back into the request they belong to),
+// timers, stats, probes and logging. Nothing here reads a clock, draws a
+// random number or sends; times are passed in.
+//
+// # Writes
+//
+// A write is stamped once and sent to every replica of its key on the
+// write ring (both rings' while a member joins or leaves: the groups of a
+// quorum.Joint). The client hears Done as soon as the write is durable on
+// its level's count in every group. Once so many replicas refused it that
+// the level can no longer be met it hears Unavailable if every replica
+// refused (nothing was applied anywhere) and Unknown otherwise; a write
+// whose deadline passes first is Unknown too — a timed-out write may yet
+// be applied, never "failed". A replica that refused, or did not answer
+// by the deadline, gets a hint.
+//
+// A replica on a newer ring than the coordinator refuses the write as
+// stale (nothing applied) and sends the coordinator the membership it
+// lacks. Once the coordinator's ring has moved on the write goes again to
+// the new ring's replicas that have not acknowledged it (Fenced, Resend),
+// so a range movement does not turn writes made meanwhile into unknown
+// outcomes.
+//
+// # Reads
+//
+// A read asks the replicas that are up and merges their answers by the
+// value kind's rule (store.Merge). Once the answers meet the level in
+// every group, a read at one answers at once. At quorum and above it
+// first repairs the answerers whose state does not cover the merge
+// (store.Covers) and waits for each to acknowledge, so that the value it returns is on a
+// quorum of the replicas it asked and a later quorum read does not return
+// an older one. Answers that come after the client heard are repaired in
+// the background.
+//
+// # Hints
+//
+// A queue per replica, bounded in bytes (EntrySize of what it holds) and
+// in time: once a replica has taken none of its hints for a window, as
+// one down that long, it gets no more until it takes some (node's doc,
+// "Hinted handoff"). The node replays the next batch of each replica that
+// is up, one batch in flight per replica, oldest first.
+package coord

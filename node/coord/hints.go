@@ -1,0 +1,154 @@
+package coord
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/memdb/memdb/net"
+)
+
+// Batch is about how many bytes one replay of hints carries: a batch takes
+// entries while they fit, and at least one.
+const Batch = 256 << 10
+
+// EntrySize is what entry e counts for against a byte bound.
+func EntrySize(e net.Entry) int { return len(e.Key) + len(e.Value) + 16 }
+
+// Hints are the writes a coordinator holds for replicas that did not
+// acknowledge them, a queue per replica, replayed in batches once the
+// replica is up (the node's doc, "Hinted handoff"). Each queue is bounded
+// in bytes and in time: see Add. Times are the node's clock since boot.
+type Hints struct {
+	// Bytes bounds the entries held for one replica (EntrySize).
+	Bytes int
+	// Window: once a replica has taken none of its hints for this long, no
+	// more are kept for it until it takes some.
+	Window time.Duration
+
+	q map[uint16]*queue
+}
+
+type queue struct {
+	entries  []net.Entry
+	bytes    int
+	inflight bool // a batch is being replayed
+	// inc is the replica's gossip incarnation when the oldest entry was
+	// queued (to tell a hint that outlived a restart); since is when the
+	// queue last started or last had a batch taken.
+	inc   uint64
+	since time.Duration
+}
+
+// NewHints is an empty set of queues with those bounds.
+func NewHints(bytes int, window time.Duration) *Hints {
+	return &Hints{Bytes: bytes, Window: window, q: make(map[uint16]*queue)}
+}
+
+// Add keeps e for replica r at time now, when r's incarnation is inc. It
+// reports false, keeping nothing, if e would take r's queue over its byte
+// bound, or if r has taken none of its hints for longer than the window.
+func (h *Hints) Add(r uint16, e net.Entry, now time.Duration, inc uint64) bool {
+	q := h.q[r]
+	if q == nil {
+		q = &queue{}
+		h.q[r] = q
+	}
+	if q.bytes+EntrySize(e) > h.Bytes || len(q.entries) > 0 && now-q.since > h.Window {
+		return false
+	}
+	if len(q.entries) == 0 {
+		q.inc, q.since = inc, now
+	}
+	q.entries = append(q.entries, e)
+	q.bytes += EntrySize(e)
+	return true
+}
+
+// Replicas are the replicas with hints or a batch in flight, in id order.
+// Queues that are empty and idle are forgotten.
+func (h *Hints) Replicas() []uint16 {
+	var rs []uint16
+	for r, q := range h.q {
+		if len(q.entries) == 0 && !q.inflight {
+			delete(h.q, r)
+			continue
+		}
+		rs = append(rs, r)
+	}
+	slices.Sort(rs)
+	return rs
+}
+
+// Busy reports whether a batch of r's hints is in flight.
+func (h *Hints) Busy(r uint16) bool {
+	q := h.q[r]
+	return q != nil && q.inflight
+}
+
+// Take is r's next batch to replay: its oldest entries, up to about Batch
+// bytes. The batch is in flight until Delivered or Lost.
+func (h *Hints) Take(r uint16) []net.Entry {
+	q := h.must(r, "Take")
+	count, size := 0, 0
+	for _, e := range q.entries {
+		if count > 0 && size+EntrySize(e) > Batch {
+			break
+		}
+		count++
+		size += EntrySize(e)
+	}
+	q.inflight = true
+	return slices.Clone(q.entries[:count])
+}
+
+// Delivered records that r acknowledged its batch in flight, of count
+// entries, at time now, when r's incarnation is inc: the entries are
+// dropped, and r takes hints again for another window. It reports whether
+// r restarted since the oldest of them was queued.
+func (h *Hints) Delivered(r uint16, count int, now time.Duration, inc uint64) (restarted bool) {
+	q := h.must(r, "Delivered")
+	q.inflight = false
+	for _, e := range q.entries[:count] {
+		q.bytes -= EntrySize(e)
+	}
+	q.entries = slices.Delete(q.entries, 0, count)
+	q.since = now
+	restarted = inc > q.inc
+	q.inc = inc // what is left was queued by now
+	return restarted
+}
+
+// Lost records that r's batch in flight was not acknowledged: it is kept
+// for the next round.
+func (h *Hints) Lost(r uint16) { h.must(r, "Lost").inflight = false }
+
+// Pending is the number of entries held, over all replicas.
+func (h *Hints) Pending() int {
+	c := 0
+	for _, q := range h.q {
+		c += len(q.entries)
+	}
+	return c
+}
+
+// Held is how many entries and bytes are held for r.
+func (h *Hints) Held(r uint16) (entries, bytes int) {
+	if q := h.q[r]; q != nil {
+		return len(q.entries), q.bytes
+	}
+	return 0, 0
+}
+
+// must is r's queue, which the caller's contract says exists (and, but
+// for Take, has a batch in flight).
+func (h *Hints) must(r uint16, what string) *queue {
+	q := h.q[r]
+	switch {
+	case q == nil:
+		panic(fmt.Sprintf("coord: Hints.%s(%d): no hints are held for it", what, r))
+	case what != "Take" && !q.inflight:
+		panic(fmt.Sprintf("coord: Hints.%s(%d): no batch is in flight", what, r))
+	}
+	return q
+}

@@ -1,0 +1,153 @@
+package coord
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/memdb/memdb/clock"
+	"github.com/memdb/memdb/net"
+	"pgregory.net/rapid"
+)
+
+// sized is an entry of n bytes against a bound (EntrySize), numbered c.
+func sized(c uint64, n int) net.Entry {
+	return net.Entry{Key: []byte("k"), Value: []byte(strings.Repeat("x", n-17)), Stamp: clock.Timestamp{Counter: c, Node: 1}}
+}
+
+func TestHintsBounds(t *testing.T) {
+	h := NewHints(100, time.Minute)
+	steps := []struct {
+		what string
+		ok   bool
+		add  func() bool
+	}{
+		{"within the bound", true, func() bool { return h.Add(2, sized(1, 60), 0, 1) }},
+		{"over the byte bound", false, func() bool { return h.Add(2, sized(2, 41), time.Second, 1) }},
+		{"up to the byte bound", true, func() bool { return h.Add(2, sized(3, 40), time.Second, 1) }},
+		{"another replica has its own bound", true, func() bool { return h.Add(3, sized(4, 60), 2*time.Minute, 1) }},
+		{"too big alone", false, func() bool { return h.Add(4, sized(5, 101), 0, 1) }},
+		{"within the window", true, func() bool { return h.Add(3, net.Entry{}, 3*time.Minute, 1) }},
+		{"past the window", false, func() bool { return h.Add(3, net.Entry{}, 3*time.Minute+1, 1) }},
+	}
+	for _, s := range steps {
+		if got := s.add(); got != s.ok {
+			t.Errorf("%s: Add = %v, want %v", s.what, got, s.ok)
+		}
+	}
+	if got, want := h.Replicas(), ids(2, 3); !slices.Equal(got, want) {
+		t.Errorf("Replicas() = %v, want %v (4's empty queue forgotten)", got, want)
+	}
+	if n, b := h.Held(2); n != 2 || b != 100 {
+		t.Errorf("Held(2) = %d entries, %d bytes; want 2, 100", n, b)
+	}
+	if got := h.Pending(); got != 4 {
+		t.Errorf("Pending() = %d, want 4", got)
+	}
+	// 3 has held its hints since 2m, so a minute later it takes no more;
+	// once it takes some it does again for another window.
+	if h.Add(3, net.Entry{}, 4*time.Minute, 1) {
+		t.Error("Add past the window since the queue started is kept")
+	}
+	if batch := h.Take(3); !h.Busy(3) || len(batch) != 2 {
+		t.Fatalf("Take(3) = %d entries, busy %v; want both, busy", len(batch), h.Busy(3))
+	}
+	if restarted := h.Delivered(3, 1, 4*time.Minute, 2); !restarted { // as if the batch were the first entry
+		t.Error("Delivered at a higher incarnation did not report a restart")
+	}
+	if !h.Add(3, net.Entry{}, 4*time.Minute+30*time.Second, 2) {
+		t.Error("Add within the window since a delivery is refused")
+	}
+}
+
+func TestHintsBatches(t *testing.T) {
+	h := NewHints(4*Batch, time.Hour)
+	for c := range uint64(5) {
+		h.Add(2, sized(c, Batch/2), 0, 1)
+	}
+	var got []string
+	for h.Pending() > 0 {
+		b := h.Take(2)
+		h.Lost(2) // a lost batch is taken again, the same
+		if again := h.Take(2); !slices.EqualFunc(b, again, func(x, y net.Entry) bool { return x.Stamp == y.Stamp }) {
+			t.Fatalf("after Lost, Take = %d entries, want the same %d", len(again), len(b))
+		}
+		var cs []string
+		for _, e := range b {
+			cs = append(cs, fmt.Sprint(e.Stamp.Counter))
+		}
+		got = append(got, strings.Join(cs, ","))
+		h.Delivered(2, len(b), 0, 1)
+	}
+	if want := []string{"0,1", "2,3", "4"}; !slices.Equal(got, want) {
+		t.Errorf("batches %v, want %v", got, want)
+	}
+	if got := h.Replicas(); len(got) != 0 {
+		t.Errorf("Replicas() after every delivery = %v, want none", got)
+	}
+}
+
+// Whatever is added, taken, delivered or lost, and when: no replica's
+// hints exceed the byte bound, the bytes counted are the entries held,
+// batches go oldest first and within Batch (or are one entry), and an
+// entry is dropped only by its delivery.
+func TestHintsProperties(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		bound := rapid.IntRange(16, 3*Batch).Draw(t, "bytes")
+		h := NewHints(bound, time.Duration(rapid.IntRange(1, 100).Draw(t, "window")))
+		model := map[uint16][]net.Entry{}
+		inflight := map[uint16]int{}
+		var now time.Duration
+		var c uint64
+		for range rapid.IntRange(0, 60).Draw(t, "steps") {
+			r := uint16(rapid.IntRange(1, 3).Draw(t, "replica"))
+			now += time.Duration(rapid.IntRange(0, 30).Draw(t, "elapse"))
+			switch op := rapid.IntRange(0, 3).Draw(t, "op"); {
+			case op <= 1:
+				c++
+				e := sized(c, rapid.IntRange(17, Batch).Draw(t, "size"))
+				if h.Add(r, e, now, 1) {
+					model[r] = append(model[r], e)
+				}
+			case inflight[r] > 0:
+				if op == 2 {
+					h.Delivered(r, inflight[r], now, 1)
+					model[r] = model[r][inflight[r]:]
+				} else {
+					h.Lost(r)
+				}
+				inflight[r] = 0
+			case len(model[r]) > 0:
+				b := h.Take(r)
+				size := 0
+				for _, e := range b {
+					size += EntrySize(e)
+				}
+				if len(b) == 0 || len(b) > 1 && size > Batch {
+					t.Fatalf("Take(%d) = %d entries of %d bytes", r, len(b), size)
+				}
+				if !slices.EqualFunc(b, model[r][:len(b)], func(x, y net.Entry) bool { return x.Stamp == y.Stamp }) {
+					t.Fatalf("Take(%d) is not the oldest %d entries", r, len(b))
+				}
+				inflight[r] = len(b)
+			}
+			total := 0
+			for _, q := range []uint16{1, 2, 3} {
+				n, b := h.Held(q)
+				want := 0
+				for _, e := range model[q] {
+					want += EntrySize(e)
+				}
+				if n != len(model[q]) || b != want || b > bound {
+					t.Fatalf("replica %d holds %d entries, %d bytes; want %d, %d, within %d", q, n, b, len(model[q]), want, bound)
+				}
+				total += n
+			}
+			if h.Pending() != total {
+				t.Fatalf("Pending() = %d, want %d", h.Pending(), total)
+			}
+		}
+	})
+}

@@ -1,0 +1,143 @@
+package coord
+
+import (
+	"slices"
+
+	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/quorum"
+	"github.com/memdb/memdb/node/store"
+)
+
+// A Read is the state of a client's read that a node coordinates: the
+// replicas asked, their answers, the newest state among them, and the
+// stale replicas it is repairing. The node reads its fields; it changes
+// them only through the methods.
+type Read struct {
+	Key      []byte
+	Level    net.Consistency
+	Groups   quorum.Joint // the replica sets that must each reach Level
+	Contains bool         // the client asked whether the key is live, not for its value
+	Asked    []uint16     // replicas asked (the coordinator included), in preference order
+	Answers  []ReadAnswer // in the order they came
+	// Newest is every answer merged by its kind's rule (store.Merge): what
+	// the read returns, and what a stale replica is repaired with.
+	Newest store.Version
+	// Repairing are the stale answerers a read at quorum or above waits
+	// for before it answers, so that a later quorum read cannot see an
+	// older value. Nil until the answers first meet the level.
+	Repairing []uint16
+
+	replied bool
+	over    bool
+}
+
+// A ReadAnswer is one replica's state of the key.
+type ReadAnswer struct {
+	From uint16
+	V    store.Version
+}
+
+// NewRead is a read of key at level over groups; contains if the client
+// asked only whether the key is live.
+func NewRead(key []byte, level net.Consistency, groups quorum.Joint, contains bool) *Read {
+	return &Read{Key: key, Level: level, Groups: groups, Contains: contains}
+}
+
+// Ask records that replica r was asked.
+func (rd *Read) Ask(r uint16) { rd.Asked = append(rd.Asked, r) }
+
+// Over reports whether the read is finished. Events after that change
+// nothing.
+func (rd *Read) Over() bool { return rd.over }
+
+// Answerers are the replicas that answered, in the order they did.
+func (rd *Read) Answerers() []uint16 {
+	ids := make([]uint16, len(rd.Answers))
+	for i, a := range rd.Answers {
+		ids[i] = a.From
+	}
+	return ids
+}
+
+// Answer records replica r's state v. A late answer — the client has its
+// reply — that is stale is repaired in the background. Once the answers
+// meet the level in every group the read answers at once below quorum; at
+// quorum and above it first repairs the stale answerers and waits for
+// them (Repaired), so the state it returns is on a quorum. The read
+// finishes once it has answered and every replica asked has answered.
+//
+// The Repair of a waiting Step is the read's own Repairing list, which
+// Repaired shrinks in place: a node that repairs synchronously (itself)
+// while it walks the list sees it change under it.
+func (rd *Read) Answer(r uint16, v store.Version) Step {
+	if rd.over || slices.ContainsFunc(rd.Answers, func(a ReadAnswer) bool { return a.From == r }) {
+		return Step{}
+	}
+	rd.Answers = append(rd.Answers, ReadAnswer{r, v})
+	rd.Newest, _ = store.Merge(rd.Newest, v)
+	var s Step
+	if rd.replied {
+		if !store.Covers(v, rd.Newest) {
+			s.Repair = []uint16{r}
+		}
+	} else if rd.Groups.Met(rd.Level, rd.Answerers()) && rd.Repairing == nil {
+		s = rd.quorum()
+	}
+	if len(rd.Answers) == len(rd.Asked) && rd.replied {
+		rd.over, s.Finish = true, true
+	}
+	return s
+}
+
+// quorum runs when the answers first meet the level.
+func (rd *Read) quorum() Step {
+	if rd.Level != net.One {
+		for _, a := range rd.Answers {
+			if !store.Covers(a.V, rd.Newest) {
+				rd.Repairing = append(rd.Repairing, a.From)
+			}
+		}
+	}
+	if len(rd.Repairing) == 0 {
+		rd.replied = true
+		return Step{Reply: Answer}
+	}
+	return Step{Repair: rd.Repairing, Wait: true}
+}
+
+// Repaired records that stale replica r took the read's newest state (ok)
+// or could not (then the read times out unless it has no other way). Once
+// every stale answerer took it, the read answers.
+func (rd *Read) Repaired(r uint16, ok bool) Step {
+	if rd.over || rd.replied {
+		return Step{}
+	}
+	i := slices.Index(rd.Repairing, r)
+	if i < 0 || !ok {
+		return Step{}
+	}
+	rd.Repairing = slices.Delete(rd.Repairing, i, i+1)
+	if len(rd.Repairing) > 0 {
+		return Step{}
+	}
+	rd.replied = true
+	s := Step{Reply: Answer}
+	if len(rd.Answers) == len(rd.Asked) {
+		rd.over, s.Finish = true, true
+	}
+	return s
+}
+
+// TimedOut ends a read: a client still waiting hears that too few
+// replicas answered.
+func (rd *Read) TimedOut() Step {
+	if rd.over {
+		return Step{}
+	}
+	s := Step{Finish: true}
+	if !rd.replied {
+		rd.replied, s.Reply = true, Unavailable
+	}
+	rd.over = true
+	return s
+}

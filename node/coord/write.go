@@ -1,0 +1,200 @@
+package coord
+
+import (
+	"slices"
+
+	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/quorum"
+)
+
+// Reply is what a request's client hears, if anything yet.
+type Reply uint8
+
+const (
+	// Wait: nothing yet.
+	Wait Reply = iota
+	// Done: the write is durable on its level's count of replicas in every
+	// group.
+	Done
+	// Answer: the read answers with the newest state it found (Read.Newest).
+	Answer
+	// Unavailable: certainly not done — every replica refused the write,
+	// or too few answered the read in time.
+	Unavailable
+	// Unknown: the write may or may not be applied — some replicas refused
+	// it or did not answer in time, and some may have it.
+	Unknown
+)
+
+func (r Reply) String() string {
+	switch r {
+	case Done:
+		return "done"
+	case Answer:
+		return "answer"
+	case Unavailable:
+		return "unavailable"
+	case Unknown:
+		return "unknown"
+	}
+	return "wait"
+}
+
+// A Step is what the node must do after a request took an event, in this
+// order: hint the write to Hint, send the read's newest state to Repair,
+// tell the client Reply, forget the request if Finish. The zero Step does
+// nothing: the event was late (the request is over) or a duplicate.
+type Step struct {
+	// Hint are replicas that did not take the write: keep it for them
+	// (hinted handoff).
+	Hint []uint16
+	// Repair are replicas whose answer to the read was older than its
+	// newest state. If Wait, the read waits for each to acknowledge
+	// (Read.Repaired) before it answers; else the repair wants no answer.
+	Repair []uint16
+	Wait   bool
+	Reply  Reply
+	Finish bool
+}
+
+// A Write is the state of a client's write that a node coordinates: the
+// stamped entry, the replicas it went to and what each answered. The node
+// reads its fields; it changes them only through the methods.
+type Write struct {
+	Entry net.Entry // the write, stamped
+	Level net.Consistency
+	// Groups are the replica sets that must each reach Level; Epoch is the
+	// ring epoch they were chosen at.
+	Groups quorum.Joint
+	Epoch  uint64
+	Asked  []uint16 // replicas sent to (the coordinator included), in preference order
+	Acked  []uint16 // replicas that made the write durable
+	Failed []uint16 // replicas that refused it
+	// Stale are replicas that refused the write as made on an older ring
+	// than theirs: nothing was applied there (Fenced).
+	Stale []uint16
+
+	resending bool // a resend on a newer ring is scheduled
+	replied   bool
+	over      bool
+}
+
+// NewWrite is write e at level, sent to the replicas in asked, which the
+// groups of the ring at epoch name.
+func NewWrite(e net.Entry, level net.Consistency, groups quorum.Joint, asked []uint16, epoch uint64) *Write {
+	return &Write{Entry: e, Level: level, Groups: groups, Asked: asked, Epoch: epoch}
+}
+
+// Over reports whether the write is finished: every replica answered, or
+// it timed out. Events after that change nothing.
+func (w *Write) Over() bool { return w.over }
+
+// Replied reports whether the client has been answered.
+func (w *Write) Replied() bool { return w.replied }
+
+// Answer records replica r's answer: ok if the write is durable there,
+// not ok if r refused it (then r gets a hint). A late or repeated answer
+// is the zero Step.
+func (w *Write) Answer(r uint16, ok bool) Step {
+	if w.over || slices.Contains(w.Acked, r) || slices.Contains(w.Failed, r) {
+		return Step{}
+	}
+	var hint []uint16
+	if ok {
+		w.Acked = append(w.Acked, r)
+	} else {
+		w.Failed = append(w.Failed, r)
+		hint = []uint16{r}
+	}
+	s := w.Decide()
+	s.Hint = hint
+	return s
+}
+
+// Decide gives the client its reply once the answers decide the write,
+// and finishes the write once every replica asked has answered: Done as
+// soon as the level is met in every group; once it no longer can be,
+// Unavailable if every replica refused, else Unknown.
+func (w *Write) Decide() Step {
+	if w.over {
+		return Step{}
+	}
+	var s Step
+	switch {
+	case w.replied:
+	case w.Groups.Met(w.Level, w.Acked):
+		w.replied, s.Reply = true, Done
+	case w.Groups.Result(w.Level, w.Asked, w.Acked, w.Failed) == quorum.Lost:
+		w.replied, s.Reply = true, Unknown
+		if len(w.Acked) == 0 && len(w.Failed) == len(w.Asked) {
+			s.Reply = Unavailable
+		}
+	}
+	if len(w.Acked)+len(w.Failed) == len(w.Asked) {
+		w.over, s.Finish = true, true
+	}
+	return s
+}
+
+// Fenced records that replica r refused the write as made on an older ring
+// than its own. It reports whether the node should now schedule a resend
+// (one at a time): once the node's ring has moved on, Resend sends the
+// write to the new ring's replicas that have not acknowledged it, so a
+// range movement does not turn writes made meanwhile into unknown
+// outcomes. Until then r counts as not having answered.
+func (w *Write) Fenced(r uint16) (schedule bool) {
+	if w.over || slices.Contains(w.Acked, r) || slices.Contains(w.Stale, r) {
+		return false
+	}
+	w.Stale = append(w.Stale, r)
+	if w.resending {
+		return false
+	}
+	w.resending = true
+	return true
+}
+
+// Resend moves the write to the groups of the ring at epoch, whose
+// replicas are all. Replicas of the old ring that refused it as stale and
+// are none of the new are no longer waited for (nor hinted): nothing was
+// applied there. The node then calls Reask for each replica in all, in
+// order, and Decide.
+func (w *Write) Resend(groups quorum.Joint, all []uint16, epoch uint64) {
+	w.resending = false
+	w.Asked = slices.DeleteFunc(w.Asked, func(r uint16) bool { return slices.Contains(w.Stale, r) && !slices.Contains(all, r) })
+	w.Groups, w.Epoch, w.Stale = groups, epoch, nil
+}
+
+// Reask reports whether replica r of the new ring must be sent the write
+// again (it has not acknowledged it), and if so counts it as asked and
+// forgets any refusal from it.
+func (w *Write) Reask(r uint16) bool {
+	if slices.Contains(w.Acked, r) {
+		return false
+	}
+	w.Failed = slices.DeleteFunc(w.Failed, func(id uint16) bool { return id == r })
+	if !slices.Contains(w.Asked, r) {
+		w.Asked = append(w.Asked, r)
+	}
+	return true
+}
+
+// TimedOut ends a write whose replicas did not all answer in time: those
+// that did not answer get a hint, and a client still waiting hears that
+// the outcome is unknown — the write may yet be applied.
+func (w *Write) TimedOut() Step {
+	if w.over {
+		return Step{}
+	}
+	var s Step
+	for _, r := range w.Asked {
+		if !slices.Contains(w.Acked, r) && !slices.Contains(w.Failed, r) {
+			s.Hint = append(s.Hint, r)
+		}
+	}
+	if !w.replied {
+		w.replied, s.Reply = true, Unknown
+	}
+	w.over, s.Finish = true, true
+	return s
+}
