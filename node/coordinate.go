@@ -74,7 +74,7 @@ func (n *Node) sendWrite(o *op, r uint16) {
 		n.applyEntries([]net.Entry{o.w.Entry}, func(err error) { n.writeAnswered(o, r, err) })
 	case n.up(r):
 		n.send(r, o.id, &net.Replicate{Epoch: o.w.Epoch, Entries: []net.Entry{o.w.Entry}})
-	default:
+	case o.w.Hint(r):
 		n.hint(r, o.w.Entry)
 	}
 }
@@ -236,8 +236,6 @@ func (n *Node) readStep(o *op, s coord.Step) {
 		n.stats.ReadRepairs += uint64(len(s.Repair))
 		n.probe(ProbeReadRepairWait)
 	}
-	// A waiting Step's Repair is the read's own list, which a repair
-	// answered at once (this node's) shrinks as this walks it.
 	for _, r := range s.Repair {
 		var rid uint64
 		if s.Wait {
@@ -246,7 +244,7 @@ func (n *Node) readStep(o *op, s coord.Step) {
 		n.repair(r, rid, o)
 	}
 	if s.Reply == coord.Answer {
-		n.reply(o.conn, o.req, store.ReadAnswer(o.r.Newest, o.r.Contains))
+		n.reply(o.conn, o.req, store.ReadAnswer(o.r.Result, o.r.Contains))
 	}
 	if s.Finish {
 		n.finish(o)

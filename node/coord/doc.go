@@ -29,7 +29,7 @@
 // refused (nothing was applied anywhere) and Unknown otherwise; a write
 // whose deadline passes first is Unknown too — a timed-out write may yet
 // be applied, never "failed". A replica that refused, or did not answer
-// by the deadline, gets a hint.
+// by the deadline, gets a hint — one hint of a write per replica.
 //
 // A replica on a newer ring than the coordinator refuses the write as
 // stale (nothing applied) and sends the coordinator the membership it
@@ -44,10 +44,12 @@
 // value kind's rule (store.Merge). Once the answers meet the level in
 // every group, a read at one answers at once. At quorum and above it
 // first repairs the answerers whose state does not cover the merge
-// (store.Covers) and waits for each to acknowledge, so that the value it returns is on a
-// quorum of the replicas it asked and a later quorum read does not return
-// an older one. Answers that come after the client heard are repaired in
-// the background.
+// (store.Covers) and waits for each to acknowledge, so that the state it
+// returns — the merge of the answers that met the level (Read.Result) —
+// is on a quorum and a later quorum read does not return an older one.
+// An answer that comes while it waits is merged for repair but not
+// returned: it may be on that one replica only (PAPER bug 32). Answers
+// that come after the client heard are repaired in the background.
 //
 // # Hints
 //

@@ -20,8 +20,14 @@ type Read struct {
 	Asked    []uint16     // replicas asked (the coordinator included), in preference order
 	Answers  []ReadAnswer // in the order they came
 	// Newest is every answer merged by its kind's rule (store.Merge): what
-	// the read returns, and what a stale replica is repaired with.
+	// a stale replica is repaired with.
 	Newest store.Version
+	// Result is what the read answers: Newest as it was when the answers
+	// first met the level. An answer that comes while the read waits for
+	// its repairs is merged into Newest but not into Result: Result is on
+	// a quorum once the repairs are acknowledged, and a newer state on one
+	// late replica is not (PAPER bug 32).
+	Result store.Version
 	// Repairing are the stale answerers a read at quorum or above waits
 	// for before it answers, so that a later quorum read cannot see an
 	// older value. Nil until the answers first meet the level.
@@ -66,9 +72,7 @@ func (rd *Read) Answerers() []uint16 {
 // them (Repaired), so the state it returns is on a quorum. The read
 // finishes once it has answered and every replica asked has answered.
 //
-// The Repair of a waiting Step is the read's own Repairing list, which
-// Repaired shrinks in place: a node that repairs synchronously (itself)
-// while it walks the list sees it change under it.
+// The Repair of a Step is the read's to give: Repaired does not change it.
 func (rd *Read) Answer(r uint16, v store.Version) Step {
 	if rd.over || slices.ContainsFunc(rd.Answers, func(a ReadAnswer) bool { return a.From == r }) {
 		return Step{}
@@ -89,8 +93,10 @@ func (rd *Read) Answer(r uint16, v store.Version) Step {
 	return s
 }
 
-// quorum runs when the answers first meet the level.
+// quorum runs when the answers first meet the level: what they hold now
+// is the read's result.
 func (rd *Read) quorum() Step {
+	rd.Result = rd.Newest
 	if rd.Level != net.One {
 		for _, a := range rd.Answers {
 			if !store.Covers(a.V, rd.Newest) {
@@ -102,7 +108,10 @@ func (rd *Read) quorum() Step {
 		rd.replied = true
 		return Step{Reply: Answer}
 	}
-	return Step{Repair: rd.Repairing, Wait: true}
+	// A copy: Repaired shrinks the list while the node walks the Step, and
+	// a repair answered at once (the node's own) would make it skip the
+	// next stale replica (PAPER bug 33).
+	return Step{Repair: slices.Clone(rd.Repairing), Wait: true}
 }
 
 // Repaired records that stale replica r took the read's newest state (ok)

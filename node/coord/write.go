@@ -16,7 +16,7 @@ const (
 	// Done: the write is durable on its level's count of replicas in every
 	// group.
 	Done
-	// Answer: the read answers with the newest state it found (Read.Newest).
+	// Answer: the read answers with the state its quorum held (Read.Result).
 	Answer
 	// Unavailable: certainly not done — every replica refused the write,
 	// or too few answered the read in time.
@@ -73,6 +73,9 @@ type Write struct {
 	// Stale are replicas that refused the write as made on an older ring
 	// than theirs: nothing was applied there (Fenced).
 	Stale []uint16
+	// Hinted are replicas the write was kept for as a hint: each gets one
+	// hint of it at most (PAPER bug 34).
+	Hinted []uint16
 
 	resending bool // a resend on a newer ring is scheduled
 	replied   bool
@@ -104,11 +107,24 @@ func (w *Write) Answer(r uint16, ok bool) Step {
 		w.Acked = append(w.Acked, r)
 	} else {
 		w.Failed = append(w.Failed, r)
-		hint = []uint16{r}
+		if w.Hint(r) {
+			hint = []uint16{r}
+		}
 	}
 	s := w.Decide()
 	s.Hint = hint
 	return s
+}
+
+// Hint records that the write is to be kept for replica r as a hint (it
+// was down when the write was sent, or refused it, or never answered) and
+// reports whether r is due one: a replica gets one hint of a write.
+func (w *Write) Hint(r uint16) bool {
+	if slices.Contains(w.Hinted, r) {
+		return false
+	}
+	w.Hinted = append(w.Hinted, r)
+	return true
 }
 
 // Decide gives the client its reply once the answers decide the write,
@@ -188,7 +204,7 @@ func (w *Write) TimedOut() Step {
 	}
 	var s Step
 	for _, r := range w.Asked {
-		if !slices.Contains(w.Acked, r) && !slices.Contains(w.Failed, r) {
+		if !slices.Contains(w.Acked, r) && !slices.Contains(w.Failed, r) && w.Hint(r) {
 			s.Hint = append(s.Hint, r)
 		}
 	}
