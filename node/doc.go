@@ -31,7 +31,8 @@
 //	node/view      phases, the read and write rings, a key's groups, arcs
 //	node/store     the table, and value kinds: how states merge, hash and
 //	               encode (the one seam every path that moves data uses)
-//	node/paxos     the acceptor table and its durability contract
+//	node/paxos     the acceptor table and its durability contract; the
+//	               proposer's round (answers in, steps out)
 //	node/stream    scans and digests for streaming and anti-entropy
 //	node/oplog     the operation log: records, segments, compaction
 //	node/ring      the consistent-hashing ring
@@ -41,8 +42,9 @@
 //
 // The files of this package are its effects and protocols: request.go
 // (client requests), coordinate.go and replica.go (reads, writes, read
-// repair, a replica's side), hints.go, paxos.go, paxosread.go and
-// acceptor.go (Paxos, proposer and acceptor), sync.go and repair.go
+// repair, a replica's side), hints.go, paxos.go and paxosread.go (the
+// proposer's effects: ballots, acceptors asked, sending, backoff, commit)
+// and acceptor.go (the acceptor's), sync.go and repair.go
 // (streaming, catch-up, anti-entropy), membership.go, move.go, remove.go
 // and rebuild.go (the ring's life), lifecycle.go (the node's own life,
 // and the driver of its multi-step tasks), compact.go, lease.go (Lamport
@@ -166,8 +168,12 @@
 // # Paxos: the proposer
 //
 // Compare-and-set, serial reads and Paxos puts are each a round of
-// single-decree Paxos among the key's replicas (node/paxos has the
-// acceptor). One attempt:
+// single-decree Paxos among the key's replicas. node/paxos has the
+// acceptor, and the proposer's decisions: a paxos.Round takes the
+// acceptors' answers and returns steps (send a phase, commit, reply, fail,
+// retry, start over), which paxos.go carries out — it picks the ballots,
+// the replica groups and the acceptors to ask, sends and times out, draws
+// the backoff and the ballot jump, counts and logs. One attempt:
 //
 //  1. Prepare at a fresh ballot (a leased Lamport stamp: unique, and never
 //     reused across a crash) to every replica. A promise carries the
@@ -212,7 +218,7 @@
 // logged. Otherwise, or if too few acceptors answer, it falls back to a
 // full round (above), which finishes what is in progress and answers
 // with it — exactly today's serial read. The rule is the full round's
-// (promised), applied to states that promise nothing.
+// (paxos.Round's promised), applied to states that promise nothing.
 //
 // Why that is linearizable. Facts it rests on, all from the proposer
 // and node/paxos:
