@@ -42,10 +42,10 @@
 //
 // The files of this package are its effects and protocols: request.go
 // (client requests), coordinate.go and replica.go (reads, writes, read
-// repair, a replica's side), hints.go, paxos.go and paxosread.go (the
-// proposer's effects: ballots, acceptors asked, sending, backoff, commit)
-// and acceptor.go (the acceptor's), sync.go and repair.go
-// (streaming, catch-up, anti-entropy), membership.go, move.go, remove.go
+// repair, a replica's side), hints.go, paxos.go (the proposer's effects:
+// ballots, acceptors asked, sending, backoff, commit) and acceptor.go (the
+// acceptor's), sync.go and repair.go (streaming, catch-up,
+// anti-entropy), membership.go, move.go, remove.go
 // and rebuild.go (the ring's life), lifecycle.go (the node's own life,
 // and the driver of its multi-step tasks), compact.go, lease.go (Lamport
 // stamps under a logged lease), call.go (requests to one peer), probe.go

@@ -61,7 +61,7 @@ func (n *Node) coordinatePaxos(c net.ConnID, id uint64, req paxos.Request, full 
 		p: paxos.NewRound(req, n.proposer())}
 	n.stats.PaxosRequests++
 	if req.Kind == paxos.Read && !full {
-		n.readOnly(r) // paxosread.go: a full round only if it must
+		n.readOnly(r)
 		return
 	}
 	n.attempt(r)
@@ -109,6 +109,26 @@ func (n *Node) attempt(r *round) {
 	})
 }
 
+// readOnly starts serial read r on the read-only path: a peek, and a full
+// round only if it must (see the package doc, Paxos: serial reads without
+// a ballot).
+func (n *Node) readOnly(r *round) {
+	key := r.p.Request().Key
+	gs, all := n.paxosGroups(key)
+	if !n.reachable(r.conn, r.req, r.p.Request().Kind.String(), gs, all, net.Quorum) {
+		r.p.Stop()
+		return
+	}
+	n.stats.PaxosReadOnly++
+	var asked []uint16
+	for _, id := range all {
+		if n.up(id) {
+			asked = append(asked, id)
+		}
+	}
+	n.sendPhase(r, r.p.Peek(gs, asked))
+}
+
 // paxosGroups is the replica sets a Paxos round needs a quorum of: both
 // rings' while a node joins or leaves (a quorum of the old replicas and one
 // of the new), so that a proposal chosen on one side is seen from the
@@ -142,8 +162,10 @@ func (n *Node) sendPhase(r *round, s paxos.Send) {
 		n.acceptorCall(id, r.deadline, m, func(a net.Message) {
 			step, counted := r.p.Answer(s.Seq, id, a)
 			if !counted {
-				return
+				return // the phase is over
 			}
+			// A ballot an acceptor names advances the clock, so that this
+			// node's next ballot is above it.
 			switch a := a.(type) {
 			case *net.Promise:
 				n.lamport.Observe(a.Promised)
@@ -160,6 +182,17 @@ func (n *Node) sendPhase(r *round, s paxos.Send) {
 			n.carryOut(r, step)
 		})
 	}
+}
+
+// logSurvey logs what a quorum of promises (or peeks) of phase s showed.
+func (n *Node) logSurvey(s paxos.Send, key []byte, saw *paxos.Survey) {
+	if s.Kind == paxos.Peek {
+		n.env.Log.Debug("paxos peeked", "key", string(key), "by", saw.By,
+			"newest", saw.Newest.Stamp.String(), "in_progress", saw.InProgress.String())
+		return
+	}
+	n.env.Log.Debug("paxos promised", "key", string(key), "ballot", s.Ballot.String(), "by", saw.By,
+		"newest", saw.Newest.Stamp.String(), "in_progress", saw.InProgress.String())
 }
 
 // carryOut does what round r decided: counts it, commits a chosen value,
