@@ -34,7 +34,8 @@
 //	node/coord     the requests the node coordinates: a write's and a
 //	               read's state and what each answer decides (reply, repair,
 //	               hint, finish), and the hint queues with their bounds
-//	node/paxos     the acceptor table and its durability contract
+//	node/paxos     the acceptor table and its durability contract; the
+//	               proposer's round (answers in, steps out)
 //	node/stream    scans and digests for streaming and anti-entropy
 //	node/oplog     the operation log: records, segments, compaction
 //	node/ring      the consistent-hashing ring
@@ -45,13 +46,13 @@
 // The files of this package are its effects and protocols: request.go
 // (client requests), coordinate.go (the effects of node/coord: the
 // table of requests, sending, local applies, timers, hint replays),
-// replica.go (a
-// replica's side: applyEntries, fencing), paxos.go, paxosread.go and
-// acceptor.go (Paxos, proposer and acceptor), sync.go and repair.go
-// (streaming, catch-up, anti-entropy), membership.go, join.go, leave.go,
-// move.go, remove.go and rebuild.go (the ring's life), lifecycle.go (the
-// node's own life, and the drivers of its multi-step tasks: sequence,
-// one step after another; all, one step per peer at once), compact.go, lease.go (Lamport
+// replica.go (a replica's side: applyEntries, fencing), paxos.go (the
+// proposer's effects: ballots, acceptors asked, sending, backoff, commit)
+// and acceptor.go (the acceptor's), sync.go and repair.go (streaming,
+// catch-up, anti-entropy), membership.go, join.go, leave.go, move.go,
+// remove.go and rebuild.go (the ring's life), lifecycle.go (the node's
+// own life, and the drivers of its multi-step tasks: sequence, one step
+// after another; all, one step per peer at once), compact.go, lease.go (Lamport
 // stamps under a logged lease), call.go (requests to one peer), probe.go
 // and mutant*.go (rare-state counters and planted bugs for the
 // simulator). lint_test.go holds every file under node/ to the rules
@@ -172,8 +173,12 @@
 // # Paxos: the proposer
 //
 // Compare-and-set, serial reads and Paxos puts are each a round of
-// single-decree Paxos among the key's replicas (node/paxos has the
-// acceptor). One attempt:
+// single-decree Paxos among the key's replicas. node/paxos has the
+// acceptor, and the proposer's decisions: a paxos.Round takes the
+// acceptors' answers and returns steps (send a phase, commit, reply, fail,
+// retry, start over), which paxos.go carries out — it picks the ballots,
+// the replica groups and the acceptors to ask, sends and times out, draws
+// the backoff and the ballot jump, counts and logs. One attempt:
 //
 //  1. Prepare at a fresh ballot (a leased Lamport stamp: unique, and never
 //     reused across a crash) to every replica. A promise carries the
@@ -218,7 +223,7 @@
 // logged. Otherwise, or if too few acceptors answer, it falls back to a
 // full round (above), which finishes what is in progress and answers
 // with it — exactly today's serial read. The rule is the full round's
-// (promised), applied to states that promise nothing.
+// (paxos.Round's promised), applied to states that promise nothing.
 //
 // Why that is linearizable. Facts it rests on, all from the proposer
 // and node/paxos:

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/paxos"
 	"github.com/memdb/memdb/node/ring"
 	"github.com/memdb/memdb/node/stream"
 )
@@ -122,7 +123,7 @@ const repairKeyTries = 3
 // repairKey runs a serial read of key as a full round (never the peek):
 // its prepare finds a proposal in progress at any quorum and finishes it.
 func (n *Node) repairKey(key []byte, done func(net.Message)) {
-	n.coordinatePaxos(&round{conn: internalConn, req: n.await(done), what: readRound, key: key, full: true})
+	n.coordinatePaxos(internalConn, n.await(done), paxos.Request{Kind: paxos.Read, Key: key}, true)
 }
 
 // inProgress lists, in key order, the keys in spans on which this node's

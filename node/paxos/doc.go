@@ -1,7 +1,26 @@
-// Package paxos holds the acceptor side of memdb's per-key Paxos (DESIGN
-// §4, PAPER §1.5): the table of acceptor state a node keeps for keys with
-// a round in flight. It is pure: it takes ballots and the key's committed
-// stamp, changes its table, and returns what to log and what to answer.
+// Package paxos holds the decisions of memdb's per-key Paxos (DESIGN §4,
+// PAPER §1.5), both sides, pure:
+//
+//   - Acceptors (acceptors.go): the table of acceptor state a node keeps
+//     for keys with a round in flight. It takes ballots and the key's
+//     committed stamp, changes its table, and returns what to log and
+//     what to answer.
+//   - Round (round.go, step.go): the proposer of one client request — a
+//     CAS, a serial read or a Paxos put — in the style of etcd raft's
+//     core. The node starts a phase (Peek, or Prepare at a ballot it
+//     drew) with the replica groups and the acceptors it asks; every
+//     answer, or nil for none in time, goes to Answer; each returns a
+//     Step: wait, send the next phase, commit a chosen value, reply,
+//     fail, retry after a backoff, or start another attempt. At the
+//     deadline the node calls GiveUp. What the round is and why it is
+//     safe is node's package doc (Paxos: the proposer; serial reads
+//     without a ballot). The round never sends, draws, waits or counts:
+//     ballots, the choice of acceptors, timeouts, the backoff and the
+//     ballot jump, stats, probes and logs are the node's (node/paxos.go);
+//     the planted bugs whose hooks are inside its decisions come in as
+//     Proposer's flags.
+//
+// # The acceptor
 //
 // A key's state is a promise and an accepted proposal; the key's committed
 // value is simply the key's version in the node's store, stamped with the
