@@ -1,16 +1,14 @@
 package node
 
 import (
-	"fmt"
-	"slices"
-
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/movement"
 	"github.com/memdb/memdb/node/view"
 )
 
 // A node's join: the movement lock, joining, streaming its ranges twice,
 // confirming the ring, comparing with every owner, Paxos repair, normal.
-// The package doc has the design (Membership, Range movements).
+// node/movement's doc has the design (Membership, Range movements).
 
 // startJoin takes the movement lock for this node's join, turns it
 // joining and settles; until it has the lock it tries again.
@@ -29,7 +27,7 @@ func (n *Node) startJoin() {
 		n.broke(err)
 		return
 	}
-	if id, moving := n.moving(); moving {
+	if id, moving := movement.Moving(n.view, uint16(n.cfg.ID)); moving {
 		// Another member joins or leaves: its movement holds the lock, so
 		// asking for it costs Paxos rounds for nothing.
 		n.env.Log.Debug("waiting for a movement to finish", "moving", id)
@@ -37,12 +35,12 @@ func (n *Node) startJoin() {
 		return
 	}
 	m, _ := n.gossip.Member(uint16(n.cfg.ID))
-	want := movement{join: true, id: uint16(n.cfg.ID), version: view.NextVersion(m.Ring, view.Joining)}
+	want := movement.Join(uint16(n.cfg.ID), m.Ring)
 	n.takeMove(want, func(ok bool) {
 		if n.stopped {
 			return
 		}
-		if m, _ := n.gossip.Member(uint16(n.cfg.ID)); !ok || view.NextVersion(m.Ring, view.Joining) != want.version {
+		if m, _ := n.gossip.Member(uint16(n.cfg.ID)); !ok || movement.Join(uint16(n.cfg.ID), m.Ring) != want {
 			retry()
 			return
 		}
@@ -58,35 +56,8 @@ func (n *Node) startJoin() {
 }
 
 // tokensFree checks that no other member on the ring holds one of this
-// node's tokens (explicit ones another chose too, or its virtual ones that
-// another's explicit ones hit).
-func (n *Node) tokensFree() error {
-	self := uint16(n.cfg.ID)
-	s := n.gossip.Self()
-	mine := slices.Sorted(slices.Values(view.Tokens(s)))
-	for _, m := range n.gossip.Members() {
-		if m.ID == self || !m.OnRing() {
-			continue
-		}
-		for _, t := range view.Tokens(m) {
-			if _, ok := slices.BinarySearch(mine, t); ok {
-				return fmt.Errorf("%w: node %d holds token %d; start this node with other -tokens", ErrTokenTaken, m.ID, t)
-			}
-		}
-	}
-	return nil
-}
-
-// moving reports a member other than this node that, as far as gossip
-// says, is joining or leaving.
-func (n *Node) moving() (uint16, bool) {
-	for _, id := range n.view.OnRing() {
-		if p := n.view.Phase(id); id != uint16(n.cfg.ID) && (p == view.Joining || p == view.Leaving) {
-			return id, true
-		}
-	}
-	return 0, false
-}
+// node's tokens.
+func (n *Node) tokensFree() error { return movement.TokenTaken(n.gossip.Self(), n.gossip.Members()) }
 
 // finishJoin runs once the joining state has had time to reach every
 // member: a coordinator that had not heard of the join sent its writes
@@ -116,7 +87,7 @@ func (n *Node) finishJoin() {
 func (n *Node) turnNormal() {
 	m, _ := n.gossip.Member(uint16(n.cfg.ID))
 	n.setPhase(view.Normal)
-	n.giveMove(movement{join: true, id: uint16(n.cfg.ID), version: m.Ring}, 5)
+	n.giveMove(movement.Move{Join: true, ID: uint16(n.cfg.ID), Version: m.Ring}, 5)
 	if n.cfg.AntiEntropy > 0 {
 		// Once more, for writes that were on their way to an old owner
 		// while it compared.
@@ -140,13 +111,7 @@ func (n *Node) turnNormal() {
 // must be stopped and removed first, and several dead members are removed
 // through one node, which skips them all).
 func (n *Node) confirmRing(done func(ok bool)) {
-	self := uint16(n.cfg.ID)
-	var others []uint16
-	for _, id := range n.view.OnRing() {
-		if id != self && !n.removing[id] {
-			others = append(others, id)
-		}
-	}
+	others := movement.Confirmers(n.view, uint16(n.cfg.ID), n.removing)
 	// Each member is asked a few times: with one try each, a lossy network
 	// fails a confirmation of many members more often than not.
 	isBatch := func(m net.Message) bool { _, ok := m.(*net.SyncBatch); return ok }

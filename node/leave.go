@@ -2,15 +2,13 @@ package node
 
 import (
 	"fmt"
-	"slices"
 
-	"github.com/memdb/memdb/net"
-	"github.com/memdb/memdb/node/stream"
+	"github.com/memdb/memdb/node/movement"
 	"github.com/memdb/memdb/node/view"
 )
 
 // A node's leave: the movement lock, leaving, handing each range to the
-// members that gain it, Paxos repair, left. The package doc has the
+// members that gain it, Paxos repair, left. node/movement's doc has the
 // design (Membership, Range movements).
 
 // Leave decommissions the node: it turns leaving (reads still come to it,
@@ -33,7 +31,7 @@ func (n *Node) Leave(done func(error)) {
 	}
 	n.life = LeaveAsked
 	m, _ := n.gossip.Member(uint16(n.cfg.ID))
-	want := movement{id: uint16(n.cfg.ID), version: view.NextVersion(m.Ring, view.Leaving)}
+	want := movement.Leave(uint16(n.cfg.ID), m.Ring)
 	n.takeMove(want, func(ok bool) {
 		switch {
 		case n.stopped:
@@ -50,19 +48,8 @@ func (n *Node) Leave(done func(error)) {
 }
 
 // handOff pushes each arc this node replicates to the nodes that gain it.
-func (n *Node) handOff(mv movement, done func(error)) {
-	self := uint16(n.cfg.ID)
-	byPeer := map[uint16][]net.Span{}
-	for _, a := range n.view.Arcs() {
-		if !slices.Contains(a.Read, self) {
-			continue
-		}
-		for _, r := range a.Write {
-			if !slices.Contains(a.Read, r) {
-				byPeer[r] = stream.Append(byPeer[r], a.Span)
-			}
-		}
-	}
+func (n *Node) handOff(mv movement.Move, done func(error)) {
+	byPeer := movement.HandOff(n.view, uint16(n.cfg.ID))
 	finish := func(ok bool) {
 		if !ok {
 			// Try again: the gainers may have been unreachable.

@@ -11,7 +11,7 @@ import (
 	"github.com/memdb/memdb/node/stream"
 )
 
-// Paxos repair: see the package doc.
+// Paxos repair: see node/movement's doc.
 
 // paxosRepair finishes every proposal in progress on the arcs in shared
 // (owner → arcs), and this node's own, and tells done whether it could.

@@ -13,7 +13,7 @@ import (
 	"github.com/memdb/memdb/node/view"
 )
 
-// Rebuilding lost state: see the package doc.
+// Rebuilding lost state: see node/movement's doc.
 
 // flagRebuilding is the log flag of a node rebuilding lost state.
 const flagRebuilding = "rebuilding"
@@ -95,7 +95,7 @@ func (n *Node) lostState(changes []gossip.Member) []oplog.Record {
 }
 
 // rebuild streams, repairs and reconciles every arc the node replicates
-// (see above), then serves; until it succeeds it tries again.
+// (node/movement's doc), then serves; until it succeeds it tries again.
 func (n *Node) rebuild() {
 	if n.stopped || n.life != Rebuilding {
 		return

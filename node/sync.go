@@ -2,11 +2,11 @@ package node
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/coord"
 	"github.com/memdb/memdb/node/gossip"
+	"github.com/memdb/memdb/node/movement"
 	"github.com/memdb/memdb/node/stream"
 )
 
@@ -121,22 +121,8 @@ func (n *Node) serveSync(from uint16, id uint64, m *net.Sync) {
 // read ring: a member that owns the arc and so has its data) other than
 // itself. done hears whether every arc was pulled.
 func (n *Node) catchUp(marks []net.Mark, done func(ok bool)) {
-	self := uint16(n.cfg.ID)
-	byPeer := map[uint16][]net.Span{}
-	missing := false
-	for _, a := range n.view.Arcs() {
-		if !slices.Contains(a.Read, self) && !slices.Contains(a.Write, self) {
-			continue
-		}
-		src := n.source(a.Read)
-		if src == 0 {
-			if len(a.Read) > 1 || len(a.Read) == 1 && a.Read[0] != self {
-				missing = true
-			}
-			continue
-		}
-		byPeer[src] = stream.Append(byPeer[src], a.Span)
-	}
+	health := movement.Health{Up: n.up, Alive: func(id uint16) bool { m, _ := n.gossip.Member(id); return m.State == gossip.Alive }}
+	byPeer, missing := movement.CatchUp(n.view, uint16(n.cfg.ID), health, n.sourceTurn)
 	peers := sortedKeys(byPeer)
 	all(peers, func(p uint16, done func(bool)) { n.pull(p, byPeer[p], marks, done) }, func(pulled bool) {
 		if len(peers) > 0 && (missing || !pulled) {
@@ -144,31 +130,4 @@ func (n *Node) catchUp(marks []net.Mark, done func(ok bool)) {
 		}
 		done(pulled && !missing)
 	})
-}
-
-// source picks the owner to pull an arc from: among those the failure
-// detector holds alive (else those merely suspected), the first — or,
-// after catch-ups that failed, the next ones in turn, so that an owner
-// that keeps refusing (one rebuilding its own state, say) is not asked
-// forever. None if no owner but this node is up.
-func (n *Node) source(owners []uint16) uint16 {
-	self := uint16(n.cfg.ID)
-	var alive, suspect []uint16
-	for _, r := range owners {
-		if r == self || !n.up(r) {
-			continue
-		}
-		if m, _ := n.gossip.Member(r); m.State == gossip.Alive {
-			alive = append(alive, r)
-		} else {
-			suspect = append(suspect, r)
-		}
-	}
-	if len(alive) == 0 {
-		alive = suspect
-	}
-	if len(alive) == 0 {
-		return 0
-	}
-	return alive[n.sourceTurn%len(alive)]
 }
