@@ -60,26 +60,19 @@ func (n *Node) startJoin() {
 func (n *Node) tokensFree() error { return movement.TokenTaken(n.gossip.Self(), n.gossip.Members()) }
 
 // finishJoin runs once the joining state has had time to reach every
-// member: a coordinator that had not heard of the join sent its writes
-// only to the old replicas, so the node streams its ranges once more,
-// waits until every member has confirmed its ring (from then on every
-// write reaches it), compares each arc it takes with every owner of it and
-// pulls what differs (its streams came from one owner per arc), and only
-// then takes its ranges over. A second full pass costs a second copy of
-// the ranges' data on a join; it is what keeps a write made in that window
-// from being missing on the new replica.
+// member: it runs movement.JoinSteps (stream once more, confirm the ring,
+// compare with every owner, Paxos repair) while the node is joining, and
+// only then takes its ranges over. A second full pass costs a second copy
+// of the ranges' data on a join; it is what keeps a write made in that
+// window, by a coordinator that had not heard of the join, from being
+// missing on the new replica.
 func (n *Node) finishJoin() {
 	joining := func() bool { return !n.stopped && n.phase() == view.Joining }
 	retry := func(failed string) {
 		n.env.Log.Debug("join: will try again", "step", failed)
 		n.later(n.retryDelay(), n.finishJoin)
 	}
-	sequence(joining, retry, n.turnNormal,
-		step{"stream", func(done func(bool)) { n.catchUp(nil, done) }},
-		step{"confirm the ring", n.confirmRing},
-		step{"compare with every owner", n.reconcile},
-		step{"paxos repair", func(done func(bool)) { n.paxosRepair(n.sharedArcs(true), done) }},
-	)
+	movement.Sequence(joining, retry, n.turnNormal, movement.JoinSteps(mover{n})...)
 }
 
 // turnNormal takes a joining node's ranges over and gives the movement
@@ -115,7 +108,7 @@ func (n *Node) confirmRing(done func(ok bool)) {
 	// Each member is asked a few times: with one try each, a lossy network
 	// fails a confirmation of many members more often than not.
 	isBatch := func(m net.Message) bool { _, ok := m.(*net.SyncBatch); return ok }
-	all(others, func(id uint16, done func(bool)) {
+	movement.All(others, func(id uint16, done func(bool)) {
 		n.askAgain(id, &net.Sync{Epoch: n.view.Epoch}, isBatch, func(m net.Message) {
 			if !isBatch(m) {
 				n.env.Log.Debug("ring not confirmed", "member", id, "answer", describeAnswer(m))

@@ -82,5 +82,5 @@ func (n *Node) handOff(mv movement.Move, done func(error)) {
 			})
 		})
 	}
-	all(sortedKeys(byPeer), func(p uint16, done func(bool)) { n.push(p, byPeer[p], done) }, finish)
+	movement.All(sortedKeys(byPeer), func(p uint16, done func(bool)) { n.push(p, byPeer[p], done) }, finish)
 }

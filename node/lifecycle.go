@@ -1,6 +1,12 @@
 package node
 
-import "time"
+import (
+	"time"
+
+	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/movement"
+	"github.com/memdb/memdb/node/view"
+)
 
 // Life is where a node stands in its own life, by what it has done: it
 // replaces the flags a node used to keep (fresh, rebuilding, leave asked,
@@ -46,69 +52,37 @@ func (l Life) String() string {
 	return [...]string{"fresh", "rebuilding", "member", "giving-back", "leave-asked", "left-self", "departed"}[l]
 }
 
-// The delays of the node's background steps, in gossip probe intervals.
-const (
-	// retryProbes: a movement, catch-up or rebuild step that failed tries
-	// again after this long.
-	retryProbes = 4
-	// spreadProbes: a change of phase (or of the movement lock) is given
-	// this long to spread by gossip before the step that relies on it.
-	spreadProbes = 3
-)
+// The delays of the node's background steps (movement.RetryProbes and
+// SpreadProbes).
+func (n *Node) retryDelay() time.Duration {
+	return movement.RetryProbes * n.cfg.Gossip.ProbeInterval
+}
 
-func (n *Node) retryDelay() time.Duration  { return retryProbes * n.cfg.Gossip.ProbeInterval }
-func (n *Node) spreadDelay() time.Duration { return spreadProbes * n.cfg.Gossip.ProbeInterval }
+func (n *Node) spreadDelay() time.Duration {
+	return movement.SpreadProbes * n.cfg.Gossip.ProbeInterval
+}
 
 // later calls f after d, on the node's loop.
 func (n *Node) later(d time.Duration, f func()) { n.env.Clock.AfterFunc(d, f) }
 
-// A step is one asynchronous part of a longer task (a join's catch-up, its
-// ring confirmation, ...): run calls done once, with whether it succeeded.
-// Its name says, in logs, where a task stopped.
-type step struct {
-	name string
-	run  func(done func(ok bool))
-}
+// mover is the node as the steps of its movements see it.
+type mover struct{ n *Node }
 
-// sequence runs steps one after another while valid holds (checked before
-// the first step and after each answer: a task the node's life moved past
-// stops quietly). A step that fails ends the sequence with retry, told
-// which step failed; once every step succeeded, then runs.
-func sequence(valid func() bool, retry func(failed string), then func(), steps ...step) {
-	if !valid() {
-		return
-	}
-	if len(steps) == 0 {
-		then()
-		return
-	}
-	steps[0].run(func(ok bool) {
-		switch {
-		case !valid():
-		case !ok:
-			retry(steps[0].name)
-		default:
-			sequence(valid, retry, then, steps[1:]...)
-		}
-	})
-}
+var _ movement.Node = mover{}
 
-// all runs run for each of ps, in order and without waiting between them,
-// and calls done once every one has answered, with whether all succeeded
-// (at once, with true, if ps is empty). A streaming or comparison with
-// each of a set of peers is this.
-func all[T any](ps []T, run func(p T, done func(ok bool)), done func(ok bool)) {
-	left, ok := len(ps), true
-	if left == 0 {
-		done(true)
-		return
-	}
-	for _, p := range ps {
-		run(p, func(one bool) {
-			ok = ok && one
-			if left--; left == 0 {
-				done(ok)
-			}
-		})
-	}
+func (m mover) View() view.View                          { return m.n.view }
+func (m mover) Removing() map[uint16]bool                { return m.n.removing }
+func (m mover) Stream(done func(bool))                   { m.n.catchUp(nil, done) }
+func (m mover) ConfirmRing(done func(bool))              { m.n.confirmRing(done) }
+func (m mover) Shared(taking bool) map[uint16][]net.Span { return m.n.sharedArcs(taking) }
+func (m mover) Owners() map[uint16][]net.Span            { return m.n.ownersOf(false) }
+func (m mover) Compare(shared map[uint16][]net.Span, done func(bool)) {
+	m.n.compareAll(shared, done)
 }
+func (m mover) PaxosRepair(shared map[uint16][]net.Span, done func(bool)) {
+	m.n.paxosRepair(shared, done)
+}
+func (m mover) CopyAcceptors(shared map[uint16][]net.Span, done func(bool)) {
+	m.n.copyAcceptors(shared, done)
+}
+func (m mover) Take(a movement.TakeAsk, tries int, done func(bool)) { m.n.takeAsk(a, tries, done) }

@@ -102,26 +102,19 @@ func (n *Node) removeArcs(mv movement.Move, tries int, done func(error)) {
 		n.removed(mv, done)
 		return
 	}
-	// Computed once the ring is confirmed: the Takes to ask of each gainer,
-	// and the remaining owners' arcs for Paxos repair.
-	var owners map[uint16][]net.Span
 	always := func() bool { return true }
-	sequence(always, again, func() { n.removed(mv, done) },
-		step{"confirm the ring", n.confirmRing},
-		step{"take the arcs", func(done func(bool)) {
-			var asks []movement.TakeAsk
-			asks, owners = movement.Takes(n.view, mv.ID, n.removing)
-			all(asks, func(a movement.TakeAsk, done func(bool)) {
-				if a.Gainer == uint16(n.cfg.ID) {
-					n.take(a.Take.Spans, a.Take.From, done)
-					return
-				}
-				wait := time.Duration(min(takeWait<<min(tries, 8), takeWaitMax)) * n.cfg.RequestTimeout
-				n.askTake(a.Gainer, a.Take, wait, done)
-			}, done)
-		}},
-		step{"paxos repair", func(done func(bool)) { n.paxosRepair(owners, done) }},
-	)
+	movement.Sequence(always, again, func() { n.removed(mv, done) }, movement.RemovalSteps(mover{n}, mv.ID, tries)...)
+}
+
+// takeAsk has a removal's gainer take its arcs: this node itself, or a
+// peer asked for a while that grows with the removal's tries.
+func (n *Node) takeAsk(a movement.TakeAsk, tries int, done func(bool)) {
+	if a.Gainer == uint16(n.cfg.ID) {
+		n.take(a.Take.Spans, a.Take.From, done)
+		return
+	}
+	wait := time.Duration(min(takeWait<<min(tries, 8), takeWaitMax)) * n.cfg.RequestTimeout
+	n.askTake(a.Gainer, a.Take, wait, done)
 }
 
 // removed marks removed member mv.ID left, gives the lock back, and calls

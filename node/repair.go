@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/movement"
 	"github.com/memdb/memdb/node/stream"
 	"github.com/memdb/memdb/node/view"
 )
@@ -36,16 +37,11 @@ func (n *Node) repairAll() {
 	}
 }
 
-// reconcile compares the arcs this joining node takes with every owner of
-// them and pulls what differs; done hears whether every comparison (and
-// pull) succeeded.
-func (n *Node) reconcile(done func(ok bool)) { n.compareAll(n.sharedArcs(true), done) }
-
 // compareAll compares the arcs in shared (owner → arcs) with each owner
 // and pulls what differs; done hears whether every comparison (and pull)
 // succeeded.
 func (n *Node) compareAll(shared map[uint16][]net.Span, done func(ok bool)) {
-	all(sortedKeys(shared), func(p uint16, done func(bool)) { n.compare(p, shared[p], done) }, done)
+	movement.All(sortedKeys(shared), func(p uint16, done func(bool)) { n.compare(p, shared[p], done) }, done)
 }
 
 // compare asks peer for its digests of spans, pulls those that differ

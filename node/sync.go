@@ -124,7 +124,7 @@ func (n *Node) catchUp(marks []net.Mark, done func(ok bool)) {
 	health := movement.Health{Up: n.up, Alive: func(id uint16) bool { m, _ := n.gossip.Member(id); return m.State == gossip.Alive }}
 	byPeer, missing := movement.CatchUp(n.view, uint16(n.cfg.ID), health, n.sourceTurn)
 	peers := sortedKeys(byPeer)
-	all(peers, func(p uint16, done func(bool)) { n.pull(p, byPeer[p], marks, done) }, func(pulled bool) {
+	movement.All(peers, func(p uint16, done func(bool)) { n.pull(p, byPeer[p], marks, done) }, func(pulled bool) {
 		if len(peers) > 0 && (missing || !pulled) {
 			n.sourceTurn++ // the next try starts from other owners
 		}

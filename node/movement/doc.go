@@ -4,15 +4,20 @@
 // whom; Takes: what a removal asks of each gainer, and of which remaining
 // owners; CatchUp and Source: which owner each arc is pulled from;
 // Confirmers: whom a ring confirmation asks; Moving and TokenTaken: what
-// a join checks first), and the two drivers of a movement's asynchronous
-// steps (Sequence: one named step after another; All: one per peer at
-// once).
+// a join checks first), the steps of a join, a removal and a rebuild as
+// lists over a small interface to the node (JoinSteps, RemovalSteps,
+// RebuildSteps over Node), and the two drivers of a movement's
+// asynchronous steps (Sequence: one named step after another, a failed one
+// retried by name; All: one per peer at once), with the named delays
+// between tries (RetryProbes, SpreadProbes).
 //
-// The node (node/join.go, leave.go, remove.go, rebuild.go, move.go,
-// sync.go, repair.go, paxosrepair.go) does the rest: it takes and gives
-// back the lock with Paxos, sends, asks, streams, gossips, logs, arms
-// timers, counts and probes. Nothing here reads a clock, draws a random
-// number or sends. What follows is the design of the whole.
+// The node does the rest: it takes and gives back the lock with Paxos,
+// sends, asks, streams, gossips, logs, arms timers, counts and probes, and
+// decides when a task is still valid and what follows it. A leave is not
+// a step list: its hand-off and Paxos repair decide, after the repair,
+// between three endings by the node's phase (node/lifecycle.go). Nothing
+// here reads a clock, draws a random number or sends. What follows is the
+// design of the whole.
 //
 // # Membership
 //
