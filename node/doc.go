@@ -48,20 +48,22 @@
 //	node/nodetest  several real Nodes over a manual network, disk and
 //	               clock, driven by text scripts (testdata/)
 //
-// The files of this package are its effects and protocols: request.go
-// (client requests), coordinate.go (the effects of node/coord: the
-// table of requests, sending, local applies, timers, hint replays),
-// replica.go (a replica's side: applyEntries, fencing), paxos.go (the
-// proposer's effects: ballots, acceptors asked, sending, backoff, commit)
-// and acceptor.go (the acceptor's), sync.go and repair.go (streaming,
-// catch-up, anti-entropy), membership.go, join.go, leave.go, move.go,
-// remove.go and rebuild.go (the ring's life), lifecycle.go (the node's
-// own life, and the drivers of its multi-step tasks: sequence, one step
-// after another; all, one step per peer at once), compact.go, lease.go (Lamport
-// stamps under a logged lease), call.go (requests to one peer), probe.go
-// and mutant*.go (rare-state counters and planted bugs for the
-// simulator). lint_test.go holds every file under node/ to the rules
-// above.
+// The files of this package are its effects and protocols: node.go (the
+// Node, its Env, its boot and log replay, dispatch of peers' messages,
+// and stamping under a logged Lamport lease), config.go, request.go
+// (client requests), coordinate.go (the effects of node/coord: the table
+// of requests, sending, local applies, timers, hint replays), replica.go
+// (a replica's side: applyEntries, fencing), paxos.go (the proposer's
+// effects: ballots, acceptors asked, sending, backoff, commit) and
+// acceptor.go (the acceptor's), peers.go (sending to a peer, and calls:
+// requests to one peer that want one answer), stream.go (streaming,
+// catch-up, anti-entropy), and the effects of the ring's life, whose pure
+// parts and design are node/movement's: membership.go (gossip, the view,
+// the node's phase), lifecycle.go (the node's own life: Life, its join
+// and its leave), move.go (the movement lock, taken and given back),
+// remove.go, rebuild.go and paxosrepair.go; then compact.go, probe.go and
+// mutant*.go (rare-state counters and planted bugs for the simulator).
+// lint_test.go holds every file under node/ to the rules above.
 //
 // # Paxos: the proposer
 //
