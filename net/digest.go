@@ -2,7 +2,7 @@ package net
 
 import "encoding/binary"
 
-// Anti-entropy (node/repair.go): a node asks a replica that shares some
+// Anti-entropy (node/stream.go): a node asks a replica that shares some
 // arcs of the ring with it for a digest of its versions in each, and pulls
 // the arcs whose digests differ. Layouts are drawn in doc.go.
 

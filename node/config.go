@@ -39,7 +39,7 @@ type Config struct {
 	// Gossip configures membership and failure detection.
 	Gossip gossip.Config
 	// AntiEntropy is how often, on average, the node compares its arcs
-	// with a replica's and pulls those that differ (repair.go); negative
+	// with a replica's and pulls those that differ (stream.go); negative
 	// disables it.
 	AntiEntropy time.Duration
 	// Tokens, if set, are the node's explicit places on the 64-bit ring

@@ -1,6 +1,13 @@
 package node
 
-import "time"
+import (
+	"fmt"
+	"time"
+
+	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/movement"
+	"github.com/memdb/memdb/node/view"
+)
 
 // Life is where a node stands in its own life, by what it has done: it
 // replaces the flags a node used to keep (fresh, rebuilding, leave asked,
@@ -46,69 +53,227 @@ func (l Life) String() string {
 	return [...]string{"fresh", "rebuilding", "member", "giving-back", "leave-asked", "left-self", "departed"}[l]
 }
 
-// The delays of the node's background steps, in gossip probe intervals.
-const (
-	// retryProbes: a movement, catch-up or rebuild step that failed tries
-	// again after this long.
-	retryProbes = 4
-	// spreadProbes: a change of phase (or of the movement lock) is given
-	// this long to spread by gossip before the step that relies on it.
-	spreadProbes = 3
-)
+// The delays of the node's background steps (movement.RetryProbes and
+// SpreadProbes).
+func (n *Node) retryDelay() time.Duration {
+	return movement.RetryProbes * n.cfg.Gossip.ProbeInterval
+}
 
-func (n *Node) retryDelay() time.Duration  { return retryProbes * n.cfg.Gossip.ProbeInterval }
-func (n *Node) spreadDelay() time.Duration { return spreadProbes * n.cfg.Gossip.ProbeInterval }
+func (n *Node) spreadDelay() time.Duration {
+	return movement.SpreadProbes * n.cfg.Gossip.ProbeInterval
+}
 
 // later calls f after d, on the node's loop.
 func (n *Node) later(d time.Duration, f func()) { n.env.Clock.AfterFunc(d, f) }
 
-// A step is one asynchronous part of a longer task (a join's catch-up, its
-// ring confirmation, ...): run calls done once, with whether it succeeded.
-// Its name says, in logs, where a task stopped.
-type step struct {
-	name string
-	run  func(done func(ok bool))
+// mover is the node as the steps of its movements see it.
+type mover struct{ n *Node }
+
+var _ movement.Node = mover{}
+
+func (m mover) View() view.View                          { return m.n.view }
+func (m mover) Removing() map[uint16]bool                { return m.n.removing }
+func (m mover) Stream(done func(bool))                   { m.n.catchUp(nil, done) }
+func (m mover) ConfirmRing(done func(bool))              { m.n.confirmRing(done) }
+func (m mover) Shared(taking bool) map[uint16][]net.Span { return m.n.sharedArcs(taking) }
+func (m mover) Owners() map[uint16][]net.Span            { return m.n.ownersOf(false) }
+func (m mover) Compare(shared map[uint16][]net.Span, done func(bool)) {
+	m.n.compareAll(shared, done)
+}
+func (m mover) PaxosRepair(shared map[uint16][]net.Span, done func(bool)) {
+	m.n.paxosRepair(shared, done)
+}
+func (m mover) CopyAcceptors(shared map[uint16][]net.Span, done func(bool)) {
+	m.n.copyAcceptors(shared, done)
+}
+func (m mover) Take(a movement.TakeAsk, tries int, done func(bool)) { m.n.takeAsk(a, tries, done) }
+
+// A node's join: the movement lock, joining, streaming its ranges twice,
+// confirming the ring, comparing with every owner, Paxos repair, normal.
+// node/movement's doc has the design (Membership, Range movements).
+
+// startJoin takes the movement lock for this node's join, turns it
+// joining and settles; until it has the lock it tries again.
+func (n *Node) startJoin() {
+	retry := func() {
+		n.env.Clock.AfterFunc(n.cfg.Gossip.ProbeInterval, n.settle)
+	}
+	if len(n.view.Read.IDs()) == 0 {
+		// No member on the ring has been heard of yet (the seeds are
+		// unreachable): there is nothing to join. Going on now would start
+		// a cluster of one beside the real one.
+		retry()
+		return
+	}
+	if err := n.tokensFree(); err != nil {
+		n.broke(err)
+		return
+	}
+	if id, moving := movement.Moving(n.view, uint16(n.cfg.ID)); moving {
+		// Another member joins or leaves: its movement holds the lock, so
+		// asking for it costs Paxos rounds for nothing.
+		n.env.Log.Debug("waiting for a movement to finish", "moving", id)
+		retry()
+		return
+	}
+	m, _ := n.gossip.Member(uint16(n.cfg.ID))
+	want := movement.Join(uint16(n.cfg.ID), m.Ring)
+	n.takeMove(want, func(ok bool) {
+		if n.stopped {
+			return
+		}
+		if m, _ := n.gossip.Member(uint16(n.cfg.ID)); !ok || movement.Join(uint16(n.cfg.ID), m.Ring) != want {
+			retry()
+			return
+		}
+		if err := n.tokensFree(); err != nil {
+			// Another took one of its tokens while it waited for the lock.
+			n.giveMove(want, 5)
+			n.broke(err)
+			return
+		}
+		n.setPhase(view.Joining)
+		n.settle()
+	})
 }
 
-// sequence runs steps one after another while valid holds (checked before
-// the first step and after each answer: a task the node's life moved past
-// stops quietly). A step that fails ends the sequence with retry, told
-// which step failed; once every step succeeded, then runs.
-func sequence(valid func() bool, retry func(failed string), then func(), steps ...step) {
-	if !valid() {
+// tokensFree checks that no other member on the ring holds one of this
+// node's tokens.
+func (n *Node) tokensFree() error { return movement.TokenTaken(n.gossip.Self(), n.gossip.Members()) }
+
+// finishJoin runs once the joining state has had time to reach every
+// member: it runs movement.JoinSteps (stream once more, confirm the ring,
+// compare with every owner, Paxos repair) while the node is joining, and
+// only then takes its ranges over. A second full pass costs a second copy
+// of the ranges' data on a join; it is what keeps a write made in that
+// window, by a coordinator that had not heard of the join, from being
+// missing on the new replica.
+func (n *Node) finishJoin() {
+	joining := func() bool { return !n.stopped && n.phase() == view.Joining }
+	retry := func(failed string) {
+		n.env.Log.Debug("join: will try again", "step", failed)
+		n.later(n.retryDelay(), n.finishJoin)
+	}
+	movement.Sequence(joining, retry, n.turnNormal, movement.JoinSteps(mover{n})...)
+}
+
+// turnNormal takes a joining node's ranges over and gives the movement
+// lock back.
+func (n *Node) turnNormal() {
+	m, _ := n.gossip.Member(uint16(n.cfg.ID))
+	n.setPhase(view.Normal)
+	n.giveMove(movement.Move{Join: true, ID: uint16(n.cfg.ID), Version: m.Ring}, 5)
+	if n.cfg.AntiEntropy > 0 {
+		// Once more, for writes that were on their way to an old owner
+		// while it compared.
+		n.later(n.retryDelay(), n.repairAll)
+	}
+}
+
+// confirmRing asks every other member on the ring whether it has reached
+// this node's ring epoch (a Sync for no spans, which a member behind
+// refuses), and reports whether all have. A node takes its ranges over only
+// then, so that no coordinator is still on the ring from before its join —
+// every request is made on the joint ring or the new one, whose quorums
+// meet. Like a consistent range movement in Cassandra, a join waits while
+// a member is unreachable.
+//
+// Only members this node is removing (remove.go) are not asked. One that
+// merely looks dead may be alive behind a partition, coordinating on the
+// old ring with replicas that are partitioned with it, where fencing
+// cannot reach: a movement waits for it (or for its removal; a join that
+// waits for a dead member holds the lock its removal needs, so the joiner
+// must be stopped and removed first, and several dead members are removed
+// through one node, which skips them all).
+func (n *Node) confirmRing(done func(ok bool)) {
+	others := movement.Confirmers(n.view, uint16(n.cfg.ID), n.removing)
+	// Each member is asked a few times: with one try each, a lossy network
+	// fails a confirmation of many members more often than not.
+	isBatch := func(m net.Message) bool { _, ok := m.(*net.SyncBatch); return ok }
+	movement.All(others, func(id uint16, done func(bool)) {
+		n.askAgain(id, &net.Sync{Epoch: n.view.Epoch}, isBatch, func(m net.Message) {
+			if !isBatch(m) {
+				n.env.Log.Debug("ring not confirmed", "member", id, "answer", describeAnswer(m))
+			}
+			done(isBatch(m))
+		})
+	}, done)
+}
+
+// A node's leave: the movement lock, leaving, handing each range to the
+// members that gain it, Paxos repair, left. node/movement's doc has the
+// design (Membership, Range movements).
+
+// Leave decommissions the node: it turns leaving (reads still come to it,
+// writes go to its successors too), pushes every range it replicates to the
+// nodes that gain it, turns left, and calls done once that has had time to
+// spread. The host then stops the node.
+func (n *Node) Leave(done func(error)) {
+	if p := n.phase(); p != view.Normal {
+		done(fmt.Errorf("%w (it is %v)", ErrNotMember, p))
 		return
 	}
-	if len(steps) == 0 {
-		then()
+	if n.life == Rebuilding {
+		done(ErrRebuilding)
 		return
 	}
-	steps[0].run(func(ok bool) {
+	if n.life == GivingBack {
+		// Giving back a lock of an earlier leave of this node: wait.
+		n.later(n.retryDelay(), func() { n.Leave(done) })
+		return
+	}
+	n.life = LeaveAsked
+	m, _ := n.gossip.Member(uint16(n.cfg.ID))
+	want := movement.Leave(uint16(n.cfg.ID), m.Ring)
+	n.takeMove(want, func(ok bool) {
 		switch {
-		case !valid():
+		case n.stopped:
+		case n.phase() != view.Normal:
+			done(fmt.Errorf("%w (it is %v)", ErrNotMember, n.phase()))
 		case !ok:
-			retry(steps[0].name)
+			// Another join or leave is running: wait for it.
+			n.later(n.retryDelay(), func() { n.Leave(done) })
 		default:
-			sequence(valid, retry, then, steps[1:]...)
+			n.setPhase(view.Leaving)
+			n.later(n.spreadDelay(), func() { n.handOff(want, done) })
 		}
 	})
 }
 
-// all runs run for each of ps, in order and without waiting between them,
-// and calls done once every one has answered, with whether all succeeded
-// (at once, with true, if ps is empty). A streaming or comparison with
-// each of a set of peers is this.
-func all[T any](ps []T, run func(p T, done func(ok bool)), done func(ok bool)) {
-	left, ok := len(ps), true
-	if left == 0 {
-		done(true)
-		return
-	}
-	for _, p := range ps {
-		run(p, func(one bool) {
-			ok = ok && one
-			if left--; left == 0 {
-				done(ok)
+// handOff pushes each arc this node replicates to the nodes that gain it.
+func (n *Node) handOff(mv movement.Move, done func(error)) {
+	byPeer := movement.HandOff(n.view, uint16(n.cfg.ID))
+	finish := func(ok bool) {
+		if !ok {
+			// Try again: the gainers may have been unreachable.
+			n.later(n.retryDelay(), func() { n.handOff(mv, done) })
+			return
+		}
+		// Finish every proposal in progress on its arcs, with joint
+		// quorums, before the replica sets change (paxosrepair.go).
+		n.paxosRepair(n.sharedArcs(false), func(repaired bool) {
+			switch {
+			case n.stopped:
+				return
+			case n.phase() == view.Left:
+				n.life = Departed
+				done(nil) // finished meanwhile
+				return
+			case n.phase() != view.Leaving:
+				done(fmt.Errorf("%w (it is %v)", ErrNotMember, n.phase()))
+				return
 			}
+			if !repaired {
+				n.later(n.retryDelay(), func() { n.handOff(mv, done) })
+				return
+			}
+			n.setPhase(view.Left)
+			n.giveMove(mv, 3)
+			n.later(n.spreadDelay(), func() {
+				n.life = Departed
+				done(nil)
+			})
 		})
 	}
+	movement.All(sortedKeys(byPeer), func(p uint16, done func(bool)) { n.push(p, byPeer[p], done) }, finish)
 }

@@ -9,11 +9,12 @@ import (
 
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/gossip"
+	"github.com/memdb/memdb/node/movement"
 	"github.com/memdb/memdb/node/oplog"
 	"github.com/memdb/memdb/node/view"
 )
 
-// Membership and the node's life on the ring: see the package doc.
+// Membership and the node's life on the ring: see node/movement's doc.
 
 // startMembership boots gossip from the members the log held.
 func (n *Node) startMembership() error {
@@ -219,7 +220,7 @@ func (n *Node) settle() {
 			// movement lock for the leave, and finishes it.
 			n.probe(ProbeLeaveResumed)
 			m, _ := n.gossip.Member(uint16(n.cfg.ID))
-			n.handOff(movement{id: uint16(n.cfg.ID), version: m.Ring}, func(error) {
+			n.handOff(movement.Move{ID: uint16(n.cfg.ID), Version: m.Ring}, func(error) {
 				n.env.Log.Info("left the cluster (a leave resumed after a restart)")
 			})
 		}
@@ -236,7 +237,7 @@ var ErrVnodesChanged = errors.New("node's tokens changed")
 
 // ErrTokenTaken is why a node whose explicit tokens another member holds
 // stops before it joins.
-var ErrTokenTaken = errors.New("token taken by another member")
+var ErrTokenTaken = movement.ErrTokenTaken
 
 // tokensDesc describes a member's tokens for an error.
 func tokensDesc(vnodes uint16, tokens []uint64) string {

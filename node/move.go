@@ -3,73 +3,38 @@ package node
 import (
 	"bytes"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/movement"
 	"github.com/memdb/memdb/node/view"
 )
 
-// The movement lock: see the package doc.
-const moveKey = "\x00memdb/move"
+// The movement lock, taken and given back: see node/movement.
 
 // systemPrefix starts every key the cluster keeps for itself; clients may
 // not use it.
 const systemPrefix = "\x00memdb/"
 
-// moveIdle is the lock's value when no movement holds it.
-const moveIdle = "idle"
-
-// A movement is one member's join or leave.
-type movement struct {
-	join    bool   // a join; otherwise a leave
-	id      uint16 // the member
-	version uint32 // the ring version it takes: joining or leaving
-}
-
-func (m movement) String() string {
-	kind := "leave"
-	if m.join {
-		kind = "join"
-	}
-	return fmt.Sprintf("%s %d %d", kind, m.id, m.version)
-}
-
-// parseMovement reads the lock's value; ok is false for idle (or anything
-// else that names no movement).
-func parseMovement(b []byte) (m movement, ok bool) {
-	f := strings.Fields(string(b))
-	if len(f) != 3 || (f[0] != "join" && f[0] != "leave") {
-		return movement{}, false
-	}
-	id, err1 := strconv.ParseUint(f[1], 10, 16)
-	v, err2 := strconv.ParseUint(f[2], 10, 32)
-	if err1 != nil || err2 != nil {
-		return movement{}, false
-	}
-	return movement{join: f[0] == "join", id: uint16(id), version: uint32(v)}, true
-}
-
 // over reports whether movement m has finished as far as this node knows:
 // its member's ring version has passed the one m names.
-func (n *Node) over(m movement) bool {
-	g, ok := n.gossip.Member(m.id)
-	return ok && g.Ring > m.version
+func (n *Node) over(m movement.Move) bool {
+	g, ok := n.gossip.Member(m.ID)
+	return ok && m.Over(g.Ring)
 }
 
 // takeMove tries to take the movement lock for want and calls done with
 // whether this node holds it. It fails while another movement holds it,
 // or if the Paxos rounds fail; the caller tries again later.
-func (n *Node) takeMove(want movement, done func(bool)) {
-	n.internal(&net.Get{Key: []byte(moveKey), Level: net.Serial}, func(m net.Message) {
+func (n *Node) takeMove(want movement.Move, done func(bool)) {
+	n.internal(&net.Get{Key: []byte(movement.Key), Level: net.Serial}, func(m net.Message) {
 		v, ok := m.(*net.Value)
 		if !ok {
 			n.env.Log.Info("could not read the movement lock", "want", want.String(), "answer", describeAnswer(m))
 			done(false)
 			return
 		}
-		cas := &net.CAS{Key: []byte(moveKey), OldFound: v.Found, Old: v.Value, New: []byte(want.String())}
-		if cur, held := parseMovement(v.Value); held {
+		cas := &net.CAS{Key: []byte(movement.Key), OldFound: v.Found, Old: v.Value, New: []byte(want.String())}
+		if cur, held := movement.Parse(v.Value); held {
 			switch {
 			case cur == want:
 				done(true) // this node took it before a restart
@@ -95,8 +60,8 @@ func (n *Node) takeMove(want movement, done func(bool)) {
 // giveMove gives the movement lock back after movement m finished. If it
 // cannot (the rounds fail), it tries again a few times; after that the
 // next mover takes the lock from m, which is over.
-func (n *Node) giveMove(m movement, tries int) {
-	cas := &net.CAS{Key: []byte(moveKey), OldFound: true, Old: []byte(m.String()), New: []byte(moveIdle)}
+func (n *Node) giveMove(m movement.Move, tries int) {
+	cas := &net.CAS{Key: []byte(movement.Key), OldFound: true, Old: []byte(m.String()), New: []byte(movement.Idle)}
 	n.internal(cas, func(a net.Message) {
 		if _, ok := a.(*net.Bool); ok || n.stopped || tries <= 1 {
 			return // given back, or held by another already
@@ -109,7 +74,7 @@ func (n *Node) giveMove(m movement, tries int) {
 // store's keys but the cluster's own.
 func (n *Node) Keys() int {
 	k := n.store.Len()
-	if _, ok := n.store.Get([]byte(moveKey)); ok {
+	if _, ok := n.store.Get([]byte(movement.Key)); ok {
 		k--
 	}
 	return k
@@ -144,8 +109,8 @@ func (n *Node) dropOwnLeave() {
 	n.life = GivingBack
 	again := func() { n.later(n.retryDelay(), n.dropOwnLeave) }
 	m, _ := n.gossip.Member(uint16(n.cfg.ID))
-	mine := movement{id: uint16(n.cfg.ID), version: view.NextVersion(m.Ring, view.Leaving)}
-	n.internal(&net.Get{Key: []byte(moveKey), Level: net.Serial}, func(a net.Message) {
+	mine := movement.Leave(uint16(n.cfg.ID), m.Ring)
+	n.internal(&net.Get{Key: []byte(movement.Key), Level: net.Serial}, func(a net.Message) {
 		v, ok := a.(*net.Value)
 		switch {
 		case !ok:
@@ -156,7 +121,7 @@ func (n *Node) dropOwnLeave() {
 			return
 		}
 		n.env.Log.Info("giving back the movement lock of a leave that never began", "movement", mine.String())
-		cas := &net.CAS{Key: []byte(moveKey), OldFound: true, Old: []byte(mine.String()), New: []byte(moveIdle)}
+		cas := &net.CAS{Key: []byte(movement.Key), OldFound: true, Old: []byte(mine.String()), New: []byte(movement.Idle)}
 		n.internal(cas, func(a net.Message) {
 			if _, ok := a.(*net.Bool); !ok {
 				again() // read it again: the give-back may have happened

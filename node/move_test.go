@@ -4,21 +4,8 @@ import (
 	"testing"
 
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/movement"
 )
-
-func TestParseMovement(t *testing.T) {
-	for _, m := range []movement{{join: true, id: 1, version: 1}, {id: 65535, version: 1<<32 - 1}, {join: true, id: 7, version: 13}} {
-		got, ok := parseMovement([]byte(m.String()))
-		if !ok || got != m {
-			t.Errorf("parseMovement(%q) = %v, %v; want %v, true", m.String(), got, ok, m)
-		}
-	}
-	for _, s := range []string{"", moveIdle, "join", "join 1", "join x 1", "move 1 1", "join 70000 1", "leave 1 -1", "join 1 1 1"} {
-		if m, ok := parseMovement([]byte(s)); ok {
-			t.Errorf("parseMovement(%q) = %v, true; want no movement", s, m)
-		}
-	}
-}
 
 // The movement lock is taken by one movement at a time: another waits
 // until the holder gives it back, or until the holder's ring version has
@@ -27,7 +14,7 @@ func TestParseMovement(t *testing.T) {
 func TestMoveLock(t *testing.T) {
 	h := newHarness(t)
 	h.drain()
-	take := func(m movement) bool {
+	take := func(m movement.Move) bool {
 		t.Helper()
 		var got *bool
 		h.n.takeMove(m, func(ok bool) { got = &ok })
@@ -37,8 +24,8 @@ func TestMoveLock(t *testing.T) {
 		}
 		return *got
 	}
-	a := movement{join: true, id: 9, version: 1}
-	b := movement{join: true, id: 8, version: 1}
+	a := movement.Move{Join: true, ID: 9, Version: 1}
+	b := movement.Move{Join: true, ID: 8, Version: 1}
 	if !take(a) {
 		t.Fatalf("%v could not take the free lock", a)
 	}
@@ -55,7 +42,7 @@ func TestMoveLock(t *testing.T) {
 	}
 	// Node 1 is at ring version 3 (normal): a movement of it at version 1
 	// is over, and its lock can be taken.
-	stale := movement{join: true, id: 1, version: 1}
+	stale := movement.Move{Join: true, ID: 1, Version: 1}
 	h.n.giveMove(b, 1)
 	h.drain()
 	if !take(stale) || !take(a) {
@@ -67,7 +54,7 @@ func TestMoveLock(t *testing.T) {
 func TestSystemKeysRefused(t *testing.T) {
 	h := newHarness(t)
 	h.drain()
-	key := []byte(moveKey)
+	key := []byte(movement.Key)
 	for i, m := range []net.Message{
 		&net.Get{Key: key}, &net.Get{Key: key, Level: net.Serial}, &net.Set{Key: key, Value: []byte("idle")},
 		&net.Delete{Key: key}, &net.Contains{Key: key}, &net.CAS{Key: key, New: []byte("x")},

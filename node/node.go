@@ -1,10 +1,14 @@
 package node
 
 import (
+	"errors"
 	"fmt"
+	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/memdb/memdb/clock"
+	"github.com/memdb/memdb/disk"
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/coord"
 	"github.com/memdb/memdb/node/gossip"
@@ -27,7 +31,7 @@ type Node struct {
 	stopped bool
 	// bootTime is when the node started, by its clock.
 	bootTime time.Time
-	// lease is the Lamport counter this node may stamp up to (lease.go);
+	// lease is the Lamport counter this node may stamp up to (stamp, below);
 	// leaseWaiters wait for a renewal in flight.
 	lease        uint64
 	renewing     bool
@@ -56,7 +60,7 @@ type Node struct {
 	// life is where the node stands in its own life (lifecycle.go).
 	life Life
 	// sourceTurn counts failed catch-ups, to pull from other owners next
-	// (sync.go).
+	// (stream.go).
 	sourceTurn int
 	// removing are the members this node is removing, and taking the Takes
 	// it runs for a remover, with who waits for each (remove.go).
@@ -352,4 +356,118 @@ func (n *Node) reply(c net.ConnID, id uint64, m net.Message) {
 
 func (n *Node) fail(c net.ConnID, id uint64, code net.Code, format string, args ...any) {
 	n.reply(c, id, &net.Error{Code: code, Message: fmt.Sprintf(format, args...)})
+}
+
+// Env is everything a node may use to act on the world. The host builds it.
+type Env struct {
+	// Clock gives physical time and timers; callbacks run on the node's loop.
+	Clock clock.Clock
+	// Transport sends to peers and replies to clients.
+	Transport net.Transport
+	// Disk is the node's data directory.
+	Disk disk.FS
+	// Rand is the node's only source of randomness. In the simulator it is
+	// derived from the run's seed.
+	Rand *rand.Rand
+	// Log receives the node's structured log. It must not read the wall
+	// clock in a way that changes what the node does (slog does not).
+	Log *slog.Logger
+	// Offload runs heavy, self-contained work (a compaction's compression)
+	// off the loop: work on any goroutine, touching only what it was
+	// handed; then done on the loop. cost is the work's size in bytes, from
+	// which the simulator draws how long it takes. Nil runs both inline.
+	Offload func(cost int, work, done func())
+}
+
+func (e Env) validate() error {
+	var errs []error
+	if e.Clock == nil {
+		errs = append(errs, errors.New("env: no Clock"))
+	}
+	if e.Transport == nil {
+		errs = append(errs, errors.New("env: no Transport"))
+	}
+	if e.Disk == nil {
+		errs = append(errs, errors.New("env: no Disk"))
+	}
+	if e.Rand == nil {
+		errs = append(errs, errors.New("env: no Rand"))
+	}
+	if e.Log == nil {
+		errs = append(errs, errors.New("env: no Log"))
+	}
+	return errors.Join(errs...)
+}
+
+// leaseSpan is how many Lamport counters one lease reserves. A coordinator
+// sends a stamped write to replicas before (or without) logging it itself,
+// so the log alone cannot say which counters a node used before a crash;
+// the lease can: replay starts the clock past it. A wide span makes renewing
+// rare (the clock advances with the whole cluster's writes), and costs
+// nothing but a jump of the clock at restart.
+const leaseSpan = 1 << 20
+
+// stamp calls use with a fresh timestamp under a durable lease: at once
+// while the clock is within the lease, otherwise once a renewed lease is on
+// disk. Writes waiting for the lease keep their order. If the lease cannot
+// be made durable the log has broken, and use is called with a zero stamp.
+func (n *Node) stamp(use func(clock.Timestamp)) {
+	if len(n.leaseWaiters) == 0 && n.lamport.Now().Counter < n.lease {
+		t := n.lamport.Tick()
+		if n.lease-t.Counter < leaseSpan/2 {
+			n.renewLease()
+		}
+		use(t)
+		return
+	}
+	n.leaseWaiters = append(n.leaseWaiters, use)
+	n.renewLease()
+}
+
+// renewLease makes a lease leaseSpan past the clock durable, unless a
+// renewal is already in flight, then serves the writes that waited for it.
+func (n *Node) renewLease() {
+	if n.renewing || n.log == nil {
+		return
+	}
+	bound := n.lamport.Now().Counter + leaseSpan
+	if err := n.log.Append(leaseRecord(bound)); err != nil {
+		n.broke(err)
+		n.failLeaseWaiters()
+		return
+	}
+	n.renewing = true
+	n.log.Sync(func(err error) {
+		n.renewing = false
+		if err != nil {
+			n.broke(err)
+			n.failLeaseWaiters()
+			return
+		}
+		n.lease = max(n.lease, bound)
+		ws := n.leaseWaiters
+		n.leaseWaiters = nil
+		for i, use := range ws {
+			if n.lamport.Now().Counter >= n.lease {
+				// The clock jumped past even the new lease (a peer's clock
+				// was far ahead): the rest wait for another.
+				n.leaseWaiters = append(n.leaseWaiters, ws[i:]...)
+				n.renewLease()
+				return
+			}
+			use(n.lamport.Tick())
+		}
+	})
+}
+
+func (n *Node) failLeaseWaiters() {
+	ws := n.leaseWaiters
+	n.leaseWaiters = nil
+	for _, use := range ws {
+		use(clock.Timestamp{})
+	}
+}
+
+func leaseRecord(bound uint64) oplog.Record {
+	return oplog.Record{Type: oplog.TypeLease, Key: []byte("lease"), Stamp: clock.Timestamp{Counter: bound}}
 }

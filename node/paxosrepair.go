@@ -6,12 +6,13 @@ import (
 	"slices"
 
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/movement"
 	"github.com/memdb/memdb/node/paxos"
 	"github.com/memdb/memdb/node/ring"
 	"github.com/memdb/memdb/node/stream"
 )
 
-// Paxos repair: see the package doc.
+// Paxos repair: see node/movement's doc.
 
 // paxosRepair finishes every proposal in progress on the arcs in shared
 // (owner → arcs), and this node's own, and tells done whether it could.
@@ -42,7 +43,7 @@ func (n *Node) paxosRepair(shared map[uint16][]net.Span, done func(ok bool)) {
 // giving each page to take; done hears whether every owner answered all.
 func (n *Node) askPaxosKeys(shared map[uint16][]net.Span, states bool, take func(*net.PaxosKeysReply), done func(ok bool)) {
 	peers := slices.DeleteFunc(sortedKeys(shared), func(p uint16) bool { return p == uint16(n.cfg.ID) })
-	all(peers, func(p uint16, done func(bool)) {
+	movement.All(peers, func(p uint16, done func(bool)) {
 		var page func(after []byte)
 		page = func(after []byte) {
 			// A page must hold what was asked, in key order, past after.

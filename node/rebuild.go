@@ -7,13 +7,14 @@ import (
 
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/gossip"
+	"github.com/memdb/memdb/node/movement"
 	"github.com/memdb/memdb/node/oplog"
 	"github.com/memdb/memdb/node/paxos"
 	"github.com/memdb/memdb/node/stream"
 	"github.com/memdb/memdb/node/view"
 )
 
-// Rebuilding lost state: see the package doc.
+// Rebuilding lost state: see node/movement's doc.
 
 // flagRebuilding is the log flag of a node rebuilding lost state.
 const flagRebuilding = "rebuilding"
@@ -95,7 +96,7 @@ func (n *Node) lostState(changes []gossip.Member) []oplog.Record {
 }
 
 // rebuild streams, repairs and reconciles every arc the node replicates
-// (see above), then serves; until it succeeds it tries again.
+// (node/movement's doc), then serves; until it succeeds it tries again.
 func (n *Node) rebuild() {
 	if n.stopped || n.life != Rebuilding {
 		return
@@ -105,15 +106,7 @@ func (n *Node) rebuild() {
 		n.later(n.retryDelay(), n.rebuild)
 	}
 	running := func() bool { return !n.stopped }
-	var owners map[uint16][]net.Span
-	sequence(running, again, n.rebuilt,
-		step{"stream", func(done func(bool)) { n.catchUp(nil, done) }},
-		step{"acceptor state", func(done func(bool)) {
-			owners = n.ownersOf(false)
-			n.copyAcceptors(owners, done)
-		}},
-		step{"compare", func(done func(bool)) { n.compareAll(owners, done) }},
-	)
+	movement.Sequence(running, again, n.rebuilt, movement.RebuildSteps(mover{n})...)
 }
 
 // copyAcceptors asks every owner in shared (owner → arcs) for the acceptor

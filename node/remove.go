@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"github.com/memdb/memdb/net"
-	"github.com/memdb/memdb/node/stream"
+	"github.com/memdb/memdb/node/movement"
 	"github.com/memdb/memdb/node/view"
 )
 
-// Removing a dead member: see the package doc.
+// Removing a dead member: see node/movement's doc.
 
 // ErrRemove is what Remove answers when the member cannot be removed.
 var ErrRemove = errors.New("cannot remove the member")
@@ -26,7 +26,7 @@ const (
 	takeWaitMax = 32
 )
 
-// Remove takes member id off the ring for good (see above) and calls done
+// Remove takes member id off the ring for good (node/movement's doc) and calls done
 // once it is marked left, or with why it cannot be removed. Until the
 // movement lock is free it waits. One removal of a member runs at a time
 // on a node.
@@ -66,10 +66,7 @@ func (n *Node) tryRemove(id uint16, done func(error)) {
 		done(fmt.Errorf("%w: node %d is alive: ask it to leave, or stop it first", ErrRemove, id))
 		return
 	}
-	want := movement{id: id, version: m.Ring, join: p == view.Joining}
-	if p == view.Normal {
-		want.version = view.NextVersion(m.Ring, view.Leaving)
-	}
+	want := movement.Removal(m)
 	n.takeMove(want, func(ok bool) {
 		if n.stopped {
 			return
@@ -79,120 +76,56 @@ func (n *Node) tryRemove(id uint16, done func(error)) {
 			return
 		}
 		n.env.Log.Info("removing a member", "member", id, "movement", want.String())
-		if p == view.Normal && n.gossip.Move(id, want.version) {
+		if p == view.Normal && n.gossip.Move(id, want.Version) {
 			n.absorb()
 		}
 		n.later(n.spreadDelay(), func() { n.removeArcs(want, 0, done) })
 	})
 }
 
-// removeArcs moves removed member mv.id's arcs to the members that gain
+// removeArcs moves removed member mv.ID's arcs to the members that gain
 // them and finishes the removal; until it can, it tries again.
-func (n *Node) removeArcs(mv movement, tries int, done func(error)) {
+func (n *Node) removeArcs(mv movement.Move, tries int, done func(error)) {
 	if n.stopped {
 		return
 	}
 	again := func(failed string) {
-		n.env.Log.Info("removal: will try again", "member", mv.id, "step", failed)
+		n.env.Log.Info("removal: will try again", "member", mv.ID, "step", failed)
 		n.later(n.retryDelay(), func() { n.removeArcs(mv, tries+1, done) })
 	}
-	if m, _ := n.gossip.Member(mv.id); view.PhaseOf(m.Ring) == view.Left {
+	if m, _ := n.gossip.Member(mv.ID); view.PhaseOf(m.Ring) == view.Left {
 		n.giveMove(mv, 5)
 		done(nil) // it came back and finished its leave, or another node removed it
 		return
 	}
-	if mv.join {
+	if mv.Join {
 		n.removed(mv, done)
 		return
 	}
-	// Computed once the ring is confirmed: the Takes to ask of each gainer,
-	// and the remaining owners' arcs for Paxos repair.
-	var takes map[uint16][]*net.Take
-	var owners map[uint16][]net.Span
 	always := func() bool { return true }
-	sequence(always, again, func() { n.removed(mv, done) },
-		step{"confirm the ring", n.confirmRing},
-		step{"take the arcs", func(done func(bool)) {
-			takes, owners = n.arcsOf(mv.id)
-			// A member this node is removing too is dead for good: as a
-			// gainer it takes nothing (its own removal hands its arcs on,
-			// from the owners that hold them), nor is it asked for its
-			// Paxos state.
-			for g := range takes {
-				if n.removing[g] {
-					delete(takes, g)
-				}
-			}
-			for o := range owners {
-				if n.removing[o] {
-					delete(owners, o)
-				}
-			}
-			type ask struct {
-				gainer uint16
-				take   *net.Take
-			}
-			var asks []ask
-			for _, g := range sortedKeys(takes) {
-				for _, t := range takes[g] {
-					asks = append(asks, ask{g, t})
-				}
-			}
-			all(asks, func(a ask, done func(bool)) {
-				if a.gainer == uint16(n.cfg.ID) {
-					n.take(a.take.Spans, a.take.From, done)
-					return
-				}
-				wait := time.Duration(min(takeWait<<min(tries, 8), takeWaitMax)) * n.cfg.RequestTimeout
-				n.askTake(a.gainer, a.take, wait, done)
-			}, done)
-		}},
-		step{"paxos repair", func(done func(bool)) { n.paxosRepair(owners, done) }},
-	)
+	movement.Sequence(always, again, func() { n.removed(mv, done) }, movement.RemovalSteps(mover{n}, mv.ID, tries)...)
 }
 
-// removed marks removed member mv.id left, gives the lock back, and calls
+// takeAsk has a removal's gainer take its arcs: this node itself, or a
+// peer asked for a while that grows with the removal's tries.
+func (n *Node) takeAsk(a movement.TakeAsk, tries int, done func(bool)) {
+	if a.Gainer == uint16(n.cfg.ID) {
+		n.take(a.Take.Spans, a.Take.From, done)
+		return
+	}
+	wait := time.Duration(min(takeWait<<min(tries, 8), takeWaitMax)) * n.cfg.RequestTimeout
+	n.askTake(a.Gainer, a.Take, wait, done)
+}
+
+// removed marks removed member mv.ID left, gives the lock back, and calls
 // done once that has had time to spread.
-func (n *Node) removed(mv movement, done func(error)) {
-	if n.gossip.Remove(mv.id) {
+func (n *Node) removed(mv movement.Move, done func(error)) {
+	if n.gossip.Remove(mv.ID) {
 		n.absorb()
 	}
 	n.giveMove(mv, 5)
-	n.env.Log.Info("removed a member", "member", mv.id)
+	n.env.Log.Info("removed a member", "member", mv.ID)
 	n.later(n.spreadDelay(), func() { done(nil) })
-}
-
-// arcsOf groups the arcs member id replicates on the read ring (the ring
-// with it) by the member that gains each on the write ring (without it)
-// and by their remaining owners, as Take requests (each gainer gets one per
-// set of owners), and lists the remaining owners' arcs for Paxos repair.
-func (n *Node) arcsOf(id uint16) (map[uint16][]*net.Take, map[uint16][]net.Span) {
-	takes := map[uint16][]*net.Take{}
-	owners := map[uint16][]net.Span{}
-	for _, a := range n.view.Arcs() {
-		if !slices.Contains(a.Read, id) {
-			continue
-		}
-		from := slices.Sorted(slices.Values(slices.DeleteFunc(slices.Clone(a.Read), func(o uint16) bool { return o == id })))
-		for _, o := range from {
-			owners[o] = append(owners[o], a.Span)
-		}
-		if len(from) == 0 {
-			continue // it was the only owner: its data is lost
-		}
-		for _, g := range a.Write {
-			if slices.Contains(a.Read, g) {
-				continue
-			}
-			i := slices.IndexFunc(takes[g], func(t *net.Take) bool { return slices.Equal(t.From, from) })
-			if i < 0 {
-				takes[g] = append(takes[g], &net.Take{Epoch: n.view.Epoch, From: from})
-				i = len(takes[g]) - 1
-			}
-			takes[g][i].Spans = stream.Append(takes[g][i].Spans, a.Span)
-		}
-	}
-	return takes, owners
 }
 
 // askTake sends Take t to gainer g and calls done with whether g took the

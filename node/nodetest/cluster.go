@@ -13,6 +13,7 @@ import (
 	"github.com/memdb/memdb/disk"
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node"
+	"github.com/memdb/memdb/node/movement"
 )
 
 // Cluster is several nodes, a manual network and manual disks, on one
@@ -335,8 +336,8 @@ func (c *Cluster) Status() string {
 	return b.String()
 }
 
-// MoveKey is the system key that holds the movement lock (node/move.go).
-const MoveKey = "\x00memdb/move"
+// MoveKey is the system key that holds the movement lock (node/movement).
+const MoveKey = movement.Key
 
 // Store describes node id's table, key by key, or only key if it is not
 // empty ("move" is MoveKey).

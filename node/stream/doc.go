@@ -1,8 +1,8 @@
 // Package stream holds the pure parts of moving data between replicas:
 // scanning a store for the entries a peer lacks, and digesting arcs of
 // the ring for anti-entropy. The protocols around them — Sync and
-// SyncBatch, pushes, Digest, retries — are the node's (node/sync.go,
-// node/repair.go); everything here is a function of a store and spans.
+// SyncBatch, pushes, Digest, retries — are the node's
+// (node/stream.go); everything here is a function of a store and spans.
 //
 // # Streaming
 //

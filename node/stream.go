@@ -1,0 +1,254 @@
+package node
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/coord"
+	"github.com/memdb/memdb/node/gossip"
+	"github.com/memdb/memdb/node/movement"
+	"github.com/memdb/memdb/node/stream"
+	"github.com/memdb/memdb/node/view"
+)
+
+// The node's side of streaming: Sync and SyncBatch, pushes, catch-up and
+// its sources. node/stream has the design and the pure scan.
+
+// syncLimit is about how many bytes one SyncBatch carries.
+const syncLimit = 256 << 10
+
+// syncTries bounds how often one Sync is sent without an answer before the
+// pull gives up (and catch-up picks another source on its next round);
+// the waits double from a quarter of a request timeout, 7.5 s in all.
+const syncTries = 3
+
+// pull streams from peer the entries in spans that marks say this node
+// lacks, then calls done.
+func (n *Node) pull(peer uint16, spans []net.Span, marks []net.Mark, done func(ok bool)) {
+	var next func(after []byte, tries int)
+	next = func(after []byte, tries int) {
+		if tries > syncTries {
+			n.probe(ProbeSyncGaveUp)
+			done(false)
+			return
+		}
+		req := &net.Sync{Epoch: n.view.Epoch, Spans: spans, Marks: marks, After: after, Limit: syncLimit}
+		// A batch usually comes back in milliseconds: a lost request or
+		// answer is asked again soon, then with more patience.
+		n.ask(peer, req, n.cfg.RequestTimeout/4<<tries, func(m net.Message) {
+			b, ok := m.(*net.SyncBatch)
+			switch {
+			case m == nil:
+				n.env.Log.Debug("sync unanswered", "peer", peer, "tries", tries)
+				next(after, tries+1)
+				return
+			case !ok:
+				// Refused: most often the peer has not heard of the ring
+				// this node asks at yet, and the refusal made it ask; give
+				// gossip a moment.
+				n.env.Log.Debug("sync refused", "peer", peer, "tries", tries, "answer", describeAnswer(m))
+				n.env.Clock.AfterFunc(n.cfg.Gossip.ProbeInterval/4, func() { next(after, tries+1) })
+				return
+			}
+			n.stats.StreamedIn += uint64(len(b.Entries))
+			n.probeIf(len(marks) > 0 && len(b.Entries) > 0, ProbeCatchUpGap)
+			for _, e := range b.Entries {
+				n.stats.StreamedInBytes += uint64(coord.EntrySize(e))
+			}
+			n.applyEntries(b.Entries, func(err error) {
+				switch {
+				case err != nil:
+					done(false)
+				case b.More:
+					next(b.Next, 0)
+				default:
+					done(true)
+				}
+			})
+		})
+	}
+	next(nil, 0)
+}
+
+// push sends peer every entry this node holds in spans, batch by batch,
+// each acknowledged durable before the next: how a leaving node hands its
+// ranges to the nodes that gain them.
+func (n *Node) push(peer uint16, spans []net.Span, done func(ok bool)) {
+	var next func(after []byte, tries int)
+	next = func(after []byte, tries int) {
+		if tries > syncTries {
+			done(false)
+			return
+		}
+		es, more, nextKey := stream.Scan(n.store, spans, nil, after, syncLimit)
+		if len(es) == 0 {
+			done(true)
+			return
+		}
+		n.ask(peer, &net.Replicate{Epoch: n.view.Epoch, Entries: es}, 2*n.cfg.RequestTimeout, func(m net.Message) {
+			if _, ok := m.(*net.Done); !ok {
+				next(after, tries+1)
+				return
+			}
+			n.stats.StreamedOut += uint64(len(es))
+			if !more {
+				done(true)
+				return
+			}
+			next(nextKey, 0)
+		})
+	}
+	next(nil, 0)
+}
+
+// serveSync answers a peer's Sync from the store. A peer on a newer ring
+// than this node's waits until this node has learned it: from then on this
+// node sends the peer every write it coordinates for the ranges the peer
+// gains, so nothing falls between the stream and the writes.
+func (n *Node) serveSync(from uint16, id uint64, m *net.Sync) {
+	if m.Epoch > n.view.Epoch {
+		n.probe(ProbeSyncBehindEpoch)
+		n.sendGossip(n.gossip.SyncWith(from))
+		n.send(from, id, &net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("node %d is at ring epoch %d, behind the %d asked at; ask again", n.cfg.ID, n.view.Epoch, m.Epoch)})
+		return
+	}
+	es, more, next := stream.Scan(n.store, m.Spans, m.Marks, m.After, int(min(m.Limit, syncLimit)))
+	n.stats.StreamedOut += uint64(len(es))
+	n.send(from, id, &net.SyncBatch{Entries: es, More: more, Next: next})
+}
+
+// catchUp pulls what this node lacks, by marks, in every arc it replicates
+// on either ring, each arc from the first up natural replica (one on the
+// read ring: a member that owns the arc and so has its data) other than
+// itself. done hears whether every arc was pulled.
+func (n *Node) catchUp(marks []net.Mark, done func(ok bool)) {
+	health := movement.Health{Up: n.up, Alive: func(id uint16) bool { m, _ := n.gossip.Member(id); return m.State == gossip.Alive }}
+	byPeer, missing := movement.CatchUp(n.view, uint16(n.cfg.ID), health, n.sourceTurn)
+	peers := sortedKeys(byPeer)
+	movement.All(peers, func(p uint16, done func(bool)) { n.pull(p, byPeer[p], marks, done) }, func(pulled bool) {
+		if len(peers) > 0 && (missing || !pulled) {
+			n.sourceTurn++ // the next try starts from other owners
+		}
+		done(pulled && !missing)
+	})
+}
+
+// The node's side of anti-entropy: rounds, comparisons and pulls.
+// node/stream has the design and the digests.
+
+// antiEntropy runs one round and schedules the next.
+func (n *Node) antiEntropy() {
+	if n.stopped {
+		return
+	}
+	n.scheduleAntiEntropy()
+	if n.err != nil || n.phase() != view.Normal {
+		return
+	}
+	n.repairAll()
+}
+
+// repairAll compares this node's arcs with every replica it shares some
+// with.
+func (n *Node) repairAll() {
+	if n.stopped || n.err != nil || n.phase() != view.Normal {
+		return
+	}
+	shared := n.sharedArcs(false)
+	for _, p := range sortedKeys(shared) {
+		n.compare(p, shared[p], func(bool) {})
+	}
+}
+
+// compareAll compares the arcs in shared (owner → arcs) with each owner
+// and pulls what differs; done hears whether every comparison (and pull)
+// succeeded.
+func (n *Node) compareAll(shared map[uint16][]net.Span, done func(ok bool)) {
+	movement.All(sortedKeys(shared), func(p uint16, done func(bool)) { n.compare(p, shared[p], done) }, done)
+}
+
+// compare asks peer for its digests of spans, pulls those that differ
+// from this node's, and tells done whether it got the digests and any pull
+// it made succeeded.
+func (n *Node) compare(peer uint16, spans []net.Span, done func(ok bool)) {
+	n.stats.RepairRounds++
+	n.env.Log.Debug("anti-entropy: comparing", "peer", peer, "arcs", len(spans))
+	mine := stream.Digests(n.store, spans)
+	isReply := func(m net.Message) bool { _, ok := m.(*net.DigestReply); return ok }
+	n.askAgain(peer, &net.Digest{Epoch: n.view.Epoch, Spans: spans}, isReply, func(m net.Message) {
+		r, ok := m.(*net.DigestReply)
+		if !ok || len(r.Sums) != len(spans) {
+			n.env.Log.Debug("anti-entropy: no digest", "peer", peer, "answer", describeAnswer(m))
+			done(false)
+			return
+		}
+		var differ []net.Span
+		for i, s := range spans {
+			if r.Sums[i] != mine[i] {
+				differ = append(differ, s)
+			}
+		}
+		if len(differ) == 0 {
+			done(true)
+			return
+		}
+		n.stats.RepairArcs += uint64(len(differ))
+		n.probe(ProbeRepairArcsDiffer)
+		n.env.Log.Info("anti-entropy: replicas differ; pulling", "peer", peer, "arcs", len(differ), "of", len(spans))
+		n.pull(peer, differ, nil, done)
+	})
+}
+
+// scheduleAntiEntropy arms the next round: the interval, give or take a
+// quarter, so that nodes do not all compare at once.
+func (n *Node) scheduleAntiEntropy() {
+	d := n.cfg.AntiEntropy
+	if d <= 0 {
+		return
+	}
+	d += d/4 - time.Duration(n.env.Rand.Int64N(int64(d/2)+1))
+	n.env.Clock.AfterFunc(d, n.antiEntropy)
+}
+
+// sharedArcs is, for each other member that owns some of the arcs this
+// node owns — or, if taking, will own once its join is done — those arcs,
+// but for members the failure detector has declared dead. Suspected ones
+// are included: a movement waits for an owner that may be back soon
+// rather than miss the only other copy of a value; one that is dead
+// would block every movement — its own removal included — for good.
+func (n *Node) sharedArcs(taking bool) map[uint16][]net.Span {
+	shared := n.ownersOf(taking)
+	for _, id := range sortedKeys(shared) {
+		if !n.up(id) {
+			delete(shared, id)
+		}
+	}
+	return shared
+}
+
+// ownersOf is sharedArcs with every owner, dead or not.
+func (n *Node) ownersOf(taking bool) map[uint16][]net.Span {
+	return n.view.Shared(uint16(n.cfg.ID), taking)
+}
+
+// digestFrom answers a peer's Digest, unless the peer is on another ring
+// (its arcs are not this node's).
+func (n *Node) digestFrom(from uint16, id uint64, m *net.Digest) {
+	if n.otherRing(from, id, m.Epoch) {
+		return
+	}
+	n.send(from, id, &net.DigestReply{Sums: stream.Digests(n.store, m.Spans)})
+}
+
+// otherRing refuses a request about arcs made at another ring epoch than
+// this node's (the two cut the ring differently) and reports whether it
+// did; both sides exchange membership.
+func (n *Node) otherRing(from uint16, id uint64, epoch uint64) bool {
+	if epoch == n.view.Epoch {
+		return false
+	}
+	n.sendGossip(n.gossip.SyncWith(from))
+	n.send(from, id, &net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("node %d is at ring epoch %d, not the %d asked at", n.cfg.ID, n.view.Epoch, epoch)})
+	return true
+}
