@@ -19,8 +19,10 @@ const kickGap = time.Second
 func (c *Client) startRouting(ctx context.Context) {
 	c.learn(ctx)
 	c.kick = make(chan struct{}, 1)
-	var bg context.Context
-	bg, c.stop = context.WithCancel(context.Background())
+	bg, stop := context.WithCancel(context.Background())
+	c.mu.Lock()
+	c.bg, c.stop = bg, stop
+	c.mu.Unlock()
 	c.wg.Add(1)
 	go c.refreshLoop(bg)
 }
