@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
 )
 
 // Client is a session with a memdb cluster. It is safe for concurrent use;

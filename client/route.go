@@ -146,14 +146,14 @@ type cursor struct {
 	r *route
 	// health puts slow pools with those that are down.
 	health bool
-	seeds []*pool
-	start int
-	ids   []uint16 // the key's preference list; nil if not routed
-	buf   [8]uint16
-	phase int // routed: 0 replicas, 1 other nodes, 2 the pools skipped as down
-	i     int
-	later []*pool // pools skipped as down, in the order met
-	now   int64   // clockNow, once read
+	seeds  []*pool
+	start  int
+	ids    []uint16 // the key's preference list; nil if not routed
+	buf    [8]uint16
+	phase  int // routed: 0 replicas, 1 other nodes, 2 the pools skipped as down
+	i      int
+	later  []*pool // pools skipped as down, in the order met
+	now    int64   // clockNow, once read
 }
 
 // newCursor starts the order of a call about key (nil: not keyed). r is
