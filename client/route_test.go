@@ -86,6 +86,7 @@ func (fc *fakeCluster) serve(id uint16, c *fakeConn) {
 		if hangUp {
 			return
 		}
+		c.node.hold()
 		c.write(net.Frame{ID: f.ID, Msg: apply(f.Msg, fc.data, &fc.dataMu)})
 	}
 }
