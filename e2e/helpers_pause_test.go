@@ -182,10 +182,15 @@ func (r *pauseRun) doneDuringPause() map[string]bool {
 	return keys
 }
 
-// report renders before, during (from 1 s after the stop) and after.
+// report renders before, during (from 1 s after the stop, or from the
+// stop for a pause shorter than 2 s) and after.
 func (r *pauseRun) report() (before, during, after window) {
 	before = r.window(0, r.stop)
-	during = r.window(r.stop+time.Second, r.cont)
+	from := r.stop + time.Second
+	if r.cont-r.stop < 2*time.Second {
+		from = r.stop
+	}
+	during = r.window(from, r.cont)
 	after = r.window(r.cont, r.end)
 	return before, during, after
 }

@@ -79,6 +79,37 @@ func TestPausedNodeDoesNotStall(t *testing.T) {
 			t.Errorf("%d reads failed, want none (a read node 2 does not answer goes to another replica too):\n%s", len(failed), renderOps(failed))
 		}
 	})
+	// Issue 21, item 3: a coordinator does not hold a quorum request for
+	// a replica that stopped answering once the others have met the
+	// level. A client of node 1 alone (no routing, so nothing of it goes
+	// to node 2) writes and reads at quorum through the pause: node 1
+	// coordinates every call, every key has node 2 among its replicas,
+	// and no call may fail.
+	t.Run("coordinator", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		one, err := client.Dial(ctx, client.Options{Addrs: []string{c.node(1).listen}, NoRouting: true, Timeout: *pauseTimeout, Consistency: net.Quorum})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer one.Close()
+		call := func(ctx context.Context, key string) error {
+			if err := one.Set(ctx, key, value); err != nil {
+				return err
+			}
+			v, err := one.Get(ctx, key)
+			if err == nil && string(v) != string(value) {
+				t.Errorf("get %s = %q, want %q", key, v, value)
+			}
+			return err
+		}
+		r := runPaused(t, plan, keys, call, stop, cont)
+		logPauseRun(t, "node 1 coordinating set+get quorum", r)
+		checkDuringPause(t, r, len(keys))
+		if failed := r.failed(); len(failed) > 0 {
+			t.Errorf("%d calls coordinated by node 1 failed, want none (nodes 1 and 3 meet quorum):\n%s", len(failed), renderOps(failed))
+		}
+	})
 }
 
 // checkDuringPause fails the test unless every key was done by a call
@@ -98,7 +129,7 @@ func checkDuringPause(t *testing.T, r *pauseRun, keys int) {
 func logPauseRun(t *testing.T, what string, r *pauseRun) {
 	t.Helper()
 	b, d, a := r.report()
-	t.Logf("%s, stop at %.1fs, resume at %.1fs:\n  before %v\n  during %v (from 1 s after the stop)\n  after  %v\n  during/before %.0f%%",
+	t.Logf("%s, stop at %.1fs, resume at %.1fs:\n  before %v\n  during %v\n  after  %v\n  during/before %.0f%%",
 		what, r.stop.Seconds(), r.cont.Seconds(), b, d, a, 100*d.rate()/b.rate())
 }
 
