@@ -55,13 +55,13 @@ func poolOf(t *testing.T, c *Client, n *fakeNode) *pool {
 func TestSlowNodeWrites(t *testing.T) {
 	const rf = 3
 	fc, r := startCluster(t, rf, 1, 2, 3)
-	c := dialFake(t, Options{Addrs: []string{fc.nodes[2].addr()}, RingRefresh: -1, SlowAfter: 20 * time.Millisecond})
+	c := dialFake(t, Options{Addrs: []string{fc.nodes[2].addr()}, RingRefresh: -1, SlowAfter: 100 * time.Millisecond})
 	ctx := context.Background()
 	keys := keyFirstOn(t, r, rf, 1, 20)
 	fc.take()
 
 	fc.nodes[1].pause()
-	err := c.Set(ctx, keys[0], []byte("v"), WithTimeout(300*time.Millisecond))
+	err := c.Set(ctx, keys[0], []byte("v"), WithTimeout(time.Second))
 	if !isAll(err, ErrUnknownOutcome, ErrTimeout) {
 		t.Fatalf("Set(%q) with node 1 paused: got %v, want ErrUnknownOutcome and ErrTimeout", keys[0], err)
 	}
@@ -70,7 +70,7 @@ func TestSlowNodeWrites(t *testing.T) {
 	}
 	p1 := poolOf(t, c, fc.nodes[1])
 	if !p1.health.isSlow() {
-		t.Fatalf("node 1 left a write unanswered for 300 ms and is not slow")
+		t.Fatalf("node 1 left a write unanswered for 1 s and is not slow")
 	}
 	want := map[uint16][]string{}
 	for _, k := range keys[1:] {
@@ -156,7 +156,7 @@ func TestHedgedSerialRead(t *testing.T) {
 func TestProbeBringsSlowNodeBack(t *testing.T) {
 	const rf = 3
 	fc, r := startCluster(t, rf, 1, 2, 3)
-	c := dialFake(t, Options{Addrs: []string{fc.nodes[2].addr()}, RingRefresh: -1, SlowAfter: 20 * time.Millisecond})
+	c := dialFake(t, Options{Addrs: []string{fc.nodes[2].addr()}, RingRefresh: -1, SlowAfter: 100 * time.Millisecond})
 	key := keyFirstOn(t, r, rf, 1, 1)[0]
 	fc.nodes[1].pause()
 	if _, err := c.Get(context.Background(), key); !errors.Is(err, ErrNotFound) {
