@@ -8,8 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/memdb/memdb/net"
 )
 
 // Client is a session with a memdb cluster. It is safe for concurrent use;
@@ -29,8 +27,10 @@ type Client struct {
 	// asks rotates the node a refresh asks first.
 	asks atomic.Uint64
 	// kick (capacity 1) asks refreshLoop for a refresh; nil without
-	// routing. stop ends refreshLoop, which wg waits for.
+	// routing. bg is the context of the client's goroutines (refreshLoop,
+	// probers; nil without routing), which stop ends and wg waits for.
 	kick chan struct{}
+	bg   context.Context
 	stop context.CancelFunc
 	wg   sync.WaitGroup
 
@@ -128,83 +128,6 @@ func (c *Client) callOptions(opts []CallOption) call {
 		o(&co)
 	}
 	return co
-}
-
-// exchange sends msg, a request about key (nil if it has none), and
-// returns the reply frame, which may carry a *net.Error. write says whether
-// msg changes the store, which decides what a lost reply means: a read is
-// retried, on another connection and then another node, a write is
-// ErrUnknownOutcome.
-//
-// The nodes are tried in the order of a cursor: with a route, key's
-// replicas first (the first one coordinates the call without an extra
-// hop), then any other node; without one, Options.Addrs from the node that
-// answered last. A routed call that cannot reach a node kicks a refresh of
-// the ring, since the ring may have changed.
-func (c *Client) exchange(ctx context.Context, key []byte, msg net.Message, write bool, co call) (net.Frame, error) {
-	ctx, cancel := withTimeout(ctx, co.timeout)
-	defer cancel()
-	var cur cursor
-	newCursor(&cur, c.route.Load(), key, c.seeds, int(c.preferred.Load()))
-	routed := cur.r != nil
-	var failures []string
-	lost := func(addr string, err error) {
-		failures = append(failures, addr+": "+err.Error())
-		if routed {
-			c.kickRefresh()
-		}
-	}
-next:
-	for {
-		p, seed, ok := cur.next()
-		if !ok {
-			break
-		}
-		addr := p.addr
-		// Two tries per node: a pooled connection may turn out to be
-		// broken, and then a fresh one is dialed.
-		for try := 0; try < 2; try++ {
-			cn, err := p.get(ctx)
-			if err != nil {
-				if errors.Is(err, ErrAuth) || errors.Is(err, ErrClosed) {
-					return net.Frame{}, err
-				}
-				if ctx.Err() != nil {
-					return net.Frame{}, unreachable(failures, addr, ctx.Err())
-				}
-				lost(addr, err)
-				continue next
-			}
-			f, sent, err := cn.roundTrip(ctx, msg)
-			switch {
-			case err == nil:
-				if e, ok := f.Msg.(*net.Error); ok && e.Code == net.CodeShuttingDown {
-					// Refused before it was acted on: safe to send elsewhere.
-					lost(addr, e)
-					continue next
-				}
-				if seed >= 0 {
-					c.preferred.Store(int64(seed))
-				}
-				return f, nil
-			case !sent:
-				lost(addr, err)
-			case ctx.Err() != nil:
-				return net.Frame{}, timeoutError(ctx, addr, write)
-			case write:
-				if routed {
-					c.kickRefresh()
-				}
-				return net.Frame{}, fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
-			case errors.Is(err, errConnLost) && !errors.Is(err, ErrClosed):
-				// A read is harmless to repeat.
-				lost(addr, err)
-			default:
-				return net.Frame{}, err
-			}
-		}
-	}
-	return net.Frame{}, unreachable(failures, "", nil)
 }
 
 // withTimeout bounds ctx by d unless d is negative.

@@ -25,6 +25,8 @@ type conn struct {
 	addr    string
 	nc      stdnet.Conn
 	session *session
+	// health hears of every frame read: the node is not stalled.
+	health *health
 
 	mu      sync.Mutex
 	nextID  uint64
@@ -197,6 +199,7 @@ func (c *conn) readLoop(br *bufio.Reader) {
 			return
 		}
 		c.session.observe(f.Clock)
+		c.health.hear(clockNow())
 		if f.ID == 0 {
 			// A frame that answers no request: the node is telling the
 			// connection why it is about to close it.

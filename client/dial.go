@@ -20,7 +20,8 @@ import (
 //
 // An error wrapping ErrAuth means the node refused the key or could not
 // prove it knows it; any other error means addr could not be reached.
-func dial(ctx context.Context, addr string, key []byte, s *session) (*conn, error) {
+// Every frame the connection reads is recorded in h.
+func dial(ctx context.Context, addr string, key []byte, s *session, h *health) (*conn, error) {
 	var d stdnet.Dialer
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -45,7 +46,7 @@ func dial(ctx context.Context, addr string, key []byte, s *session) (*conn, erro
 		return nil, err
 	}
 	nc.SetDeadline(time.Time{})
-	c := &conn{addr: addr, nc: nc, session: s}
+	c := &conn{addr: addr, nc: nc, session: s, health: h}
 	c.start(br)
 	return c, nil
 }

@@ -72,6 +72,41 @@
 // host costs one call its deadline, not every call. Compact, which has no
 // key, goes where it would without routing.
 //
+// # Slow nodes and hedged reads
+//
+// A routing client also keeps, per node, what it sees of the node's
+// health: a smoothed latency and mean deviation for each class of request
+// (plain reads, plain writes, Paxos calls — as TCP estimates a round-trip
+// time, RFC 6298), and when it last heard a frame from the node. A request
+// left unanswered past its bound — 8 times the node's mean-plus-four-
+// deviations latency for that class, at least Options.SlowAfter (50 ms),
+// at most a quarter of the call's time — marks the node slow, unless
+// something came from the node since the request was sent (then the node
+// is alive and only that request is slow, waiting on replicas or a Paxos
+// round). A slow node is tried after every other node, as a down one is,
+// until any frame comes from it: a late answer, or the answer to a probe
+// (a Ring request every 200 ms while it is slow). So a paused process, a
+// stalled host or a node the client cannot reach costs the calls that were
+// already waiting on it, not a share of every later call. A node is
+// bypassed, never dropped: when every other node fails, a call still tries
+// it. A dial to a node that is not a call's last resort gives up after
+// 500 ms (nothing was sent, so the call moves on).
+//
+// Reads (Get and Contains, at every level, serial included) are hedged: a
+// read not answered within its node's mean-plus-four-deviations latency
+// (at least Options.HedgeAfter, 2 ms) is sent to the next node of its
+// order as well, once, and the first answer wins; the other is dropped.
+// Writes are never hedged nor resent: a write goes to a healthy node in
+// the first place, and one already sent to a node that then stalls waits
+// for that node's answer until the call's deadline, and is then
+// ErrUnknownOutcome — which it is: the node may yet apply it.
+//
+// The binary protocol's ring (RingInfo) carries no liveness, so the
+// client does not use the cluster's failure detector; what it sees is
+// quicker anyway (the detector suspects a node after about a second).
+// Without routing there is no health tracking and no hedging: a client of
+// one node waits for that node.
+//
 // A node that does not serve the ring (CodeUnknownKind), or answers with a
 // ring the client cannot use (ErrCorrupt from node/ring, a replication
 // factor of 0, no member with an address it can dial), fails neither Dial

@@ -158,7 +158,7 @@ func TestShuttingDownMovesOn(t *testing.T) {
 	})
 	data, mu := map[string][]byte{}, new(sync.Mutex)
 	up := startFake(t, "", func(c *fakeConn) { c.answer(data, mu) })
-	c := dialFake(t, Options{Addrs: []string{stopping.addr(), up.addr()}})
+	c := dialFake(t, Options{Addrs: []string{stopping.addr(), up.addr()}, HedgeAfter: -1, SlowAfter: -1})
 	if err := c.Set(context.Background(), "k", []byte("v")); err != nil {
 		t.Fatalf("Set: %v", err)
 	}
@@ -174,7 +174,7 @@ func TestUnreachable(t *testing.T) {
 	up := startFake(t, "", func(c *fakeConn) { c.answer(data, mu) })
 	down := closedAddr(t)
 
-	c := dialFake(t, Options{Addrs: []string{down, up.addr()}})
+	c := dialFake(t, Options{Addrs: []string{down, up.addr()}, HedgeAfter: -1, SlowAfter: -1})
 	if err := c.Set(context.Background(), "k", []byte("v")); err != nil {
 		t.Fatalf("Set with the first address down: %v", err)
 	}

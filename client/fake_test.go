@@ -30,6 +30,48 @@ type fakeNode struct {
 	mu    sync.Mutex
 	conns []stdnet.Conn
 	ring  func() net.Message // the answer to Ring; nil: CodeUnknownKind
+	// paused, while not nil, holds every answer (Ring's too) until it is
+	// closed, as a stopped process would: requests queue, none is lost.
+	paused chan struct{}
+}
+
+// pause makes the node hold every answer until resume.
+func (n *fakeNode) pause() {
+	n.mu.Lock()
+	if n.paused == nil {
+		n.paused = make(chan struct{})
+	}
+	n.mu.Unlock()
+}
+
+// resume lets the held answers go.
+func (n *fakeNode) resume() {
+	n.mu.Lock()
+	if n.paused != nil {
+		close(n.paused)
+		n.paused = nil
+	}
+	n.mu.Unlock()
+}
+
+// hold waits while the node is paused.
+func (n *fakeNode) hold() {
+	n.mu.Lock()
+	p := n.paused
+	n.mu.Unlock()
+	if p != nil {
+		<-p
+	}
+}
+
+// dropConns closes every connection the node has accepted so far.
+func (n *fakeNode) dropConns() {
+	n.mu.Lock()
+	for _, c := range n.conns {
+		c.Close()
+	}
+	n.conns = nil
+	n.mu.Unlock()
 }
 
 // fakeConn is one connection of a fakeNode.
@@ -82,6 +124,7 @@ func (n *fakeNode) ringAnswer() net.Message {
 // stop closes the listener and every connection and waits for the
 // handlers.
 func (n *fakeNode) stop() {
+	n.resume()
 	n.ln.Close()
 	n.mu.Lock()
 	for _, c := range n.conns {
@@ -147,6 +190,7 @@ func (c *fakeConn) read() (net.Frame, error) {
 		if _, ok := f.Msg.(*net.Ring); err != nil || !ok {
 			return f, err
 		}
+		c.node.hold()
 		if err := c.write(net.Frame{ID: f.ID, Msg: c.node.ringAnswer()}); err != nil {
 			return net.Frame{}, err
 		}

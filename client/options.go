@@ -15,6 +15,12 @@ const (
 	DefaultConns   = 1
 	// DefaultRingRefresh is how often a routing client asks for the ring.
 	DefaultRingRefresh = 30 * time.Second
+	// DefaultSlowAfter is the least time a request goes unanswered before
+	// its node may be found slow.
+	DefaultSlowAfter = 50 * time.Millisecond
+	// DefaultHedgeAfter is the least time a read waits for its node
+	// before it is sent to another node as well.
+	DefaultHedgeAfter = 2 * time.Millisecond
 )
 
 // Options configures a Client. The zero value of every field but Addrs
@@ -50,11 +56,30 @@ type Options struct {
 	// again; it also asks whenever a call's replica cannot be reached.
 	// Default DefaultRingRefresh; negative means only on such failures.
 	RingRefresh time.Duration
+	// SlowAfter is the least time a request may go unanswered, with
+	// nothing else heard from its node meanwhile, before a routing client
+	// finds the node slow and tries it after every other node until it is
+	// heard from again (a late answer, or a probe the client sends every
+	// 200 ms). The bound used is 8 times the node's recent latency for
+	// that kind of request (its smoothed mean plus four mean deviations),
+	// at least SlowAfter and at most a quarter of the time the call has.
+	// Default DefaultSlowAfter; negative turns health tracking off.
+	// Without routing there is none.
+	SlowAfter time.Duration
+	// HedgeAfter is the least time a routing client waits for the node a
+	// read went to before it sends the read to another node as well; the
+	// first answer wins. The delay used is the node's recent latency for
+	// that kind of read (smoothed mean plus four mean deviations), at
+	// least HedgeAfter and at most the SlowAfter bound. Writes are never
+	// hedged. Default DefaultHedgeAfter; negative turns hedging off.
+	// Without routing there is none.
+	HedgeAfter time.Duration
 }
 
 // DefaultOptions returns the options of a client of a local node.
 func DefaultOptions() Options {
-	return Options{Addrs: []string{DefaultAddr}, Timeout: DefaultTimeout, Conns: DefaultConns, RingRefresh: DefaultRingRefresh}
+	return Options{Addrs: []string{DefaultAddr}, Timeout: DefaultTimeout, Conns: DefaultConns, RingRefresh: DefaultRingRefresh,
+		SlowAfter: DefaultSlowAfter, HedgeAfter: DefaultHedgeAfter}
 }
 
 // errOptions is wrapped by every Validate error.
@@ -84,6 +109,12 @@ func (o *Options) Validate() error {
 	}
 	if o.RingRefresh == 0 {
 		o.RingRefresh = DefaultRingRefresh
+	}
+	if o.SlowAfter == 0 {
+		o.SlowAfter = DefaultSlowAfter
+	}
+	if o.HedgeAfter == 0 {
+		o.HedgeAfter = DefaultHedgeAfter
 	}
 	return nil
 }

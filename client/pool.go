@@ -27,6 +27,8 @@ type pool struct {
 	// downUntil is when the pool stops being down, in nanoseconds of
 	// monotonic time since the process started (clockNow); 0 when up.
 	downUntil atomic.Int64
+	// health is what calls and connections have seen of the node.
+	health health
 }
 
 // downFor is how long a failed dial sets a pool down.
@@ -70,13 +72,22 @@ func newPool(addr string, key []byte, s *session, conns int) *pool {
 }
 
 // get returns a live connection, dialing one if the next slot has none.
-func (p *pool) get(ctx context.Context) (*conn, error) {
+func (p *pool) get(ctx context.Context) (*conn, error) { return p.getWithin(ctx, 0) }
+
+// getWithin is get, with dialing bounded by bound as well unless it is 0:
+// a dial that runs out of it sets the pool down, as a failed one does.
+func (p *pool) getWithin(ctx context.Context, bound time.Duration) (*conn, error) {
 	s := &p.slots[(p.next.Add(1)-1)%uint64(len(p.slots))]
 	if c := s.c.Load(); c != nil && c.alive() {
 		return c, nil
 	}
 	if p.closed.Load() {
 		return nil, ErrClosed
+	}
+	if bound > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, bound)
+		defer cancel()
 	}
 	select {
 	case s.lock <- struct{}{}:
@@ -88,7 +99,7 @@ func (p *pool) get(ctx context.Context) (*conn, error) {
 	if c := s.c.Load(); c != nil && c.alive() {
 		return c, nil
 	}
-	c, err := dial(ctx, p.addr, p.key, p.session)
+	c, err := dial(ctx, p.addr, p.key, p.session, &p.health)
 	if err != nil {
 		// A refused key or a caller that gave up says nothing of the
 		// node's health.

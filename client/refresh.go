@@ -19,8 +19,10 @@ const kickGap = time.Second
 func (c *Client) startRouting(ctx context.Context) {
 	c.learn(ctx)
 	c.kick = make(chan struct{}, 1)
-	var bg context.Context
-	bg, c.stop = context.WithCancel(context.Background())
+	bg, stop := context.WithCancel(context.Background())
+	c.mu.Lock()
+	c.bg, c.stop = bg, stop
+	c.mu.Unlock()
 	c.wg.Add(1)
 	go c.refreshLoop(bg)
 }
@@ -37,13 +39,20 @@ func (c *Client) learn(ctx context.Context) error {
 		pools, start = r.all, int(c.asks.Add(1)%uint64(len(r.all)))
 	}
 	var failures []string
-	for k := range pools {
-		p := pools[(start+k)%len(pools)]
-		moveOn, err := c.ask(ctx, p)
-		if !moveOn {
-			return err
+	// Nodes found slow are asked last, so that a stalled node does not
+	// hold the refresh for its whole timeout.
+	for _, slow := range []bool{false, true} {
+		for k := range pools {
+			p := pools[(start+k)%len(pools)]
+			if p.health.isSlow() != slow {
+				continue
+			}
+			moveOn, err := c.ask(ctx, p)
+			if !moveOn {
+				return err
+			}
+			failures = append(failures, p.addr+": "+err.Error())
 		}
-		failures = append(failures, p.addr+": "+err.Error())
 	}
 	return fmt.Errorf("ask for the ring: %w", unreachable(failures, "", nil))
 }

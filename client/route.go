@@ -143,21 +143,24 @@ func newRoute(l layout, seeds []*pool, poolFor func(string) (*pool, error)) (*ro
 // The order is computed lazily: the common call takes only the first pool,
 // which costs one ring lookup.
 type cursor struct {
-	r     *route
-	seeds []*pool
-	start int
-	ids   []uint16 // the key's preference list; nil if not routed
-	buf   [8]uint16
-	phase int // routed: 0 replicas, 1 other nodes, 2 the pools skipped as down
-	i     int
-	later []*pool // pools skipped as down, in the order met
-	now   int64   // clockNow, once read
+	r *route
+	// health puts slow pools with those that are down.
+	health bool
+	seeds  []*pool
+	start  int
+	ids    []uint16 // the key's preference list; nil if not routed
+	buf    [8]uint16
+	phase  int // routed: 0 replicas, 1 other nodes, 2 the pools skipped as down
+	i      int
+	later  []*pool // pools skipped as down, in the order met
+	now    int64   // clockNow, once read
 }
 
 // newCursor starts the order of a call about key (nil: not keyed). r is
-// nil when the client has no route.
-func newCursor(cur *cursor, r *route, key []byte, seeds []*pool, start int) {
-	*cur = cursor{seeds: seeds, start: start}
+// nil when the client has no route. With health, slow pools are tried
+// last, as those that are down.
+func newCursor(cur *cursor, r *route, key []byte, seeds []*pool, start int, health bool) {
+	*cur = cursor{seeds: seeds, start: start, health: health}
 	if r != nil && key != nil {
 		cur.r = r
 		cur.ids = r.ring.AppendReplicasOf(cur.buf[:0], ring.Hash(key), r.rf)
@@ -206,9 +209,14 @@ func (c *cursor) next() (p *pool, seed int, ok bool) {
 	}
 }
 
-// up reports whether p is up; a pool that is down is kept for the end.
+// lastResort reports whether the pools offered now are those that were
+// skipped as down or slow: after them, there is no other.
+func (c *cursor) lastResort() bool { return c.r == nil || c.phase == 2 }
+
+// up reports whether p is up (and, with health, not slow); a pool that is
+// not is kept for the end.
 func (c *cursor) up(p *pool) bool {
-	if p.down(&c.now) {
+	if p.down(&c.now) || c.health && p.health.isSlow() {
 		c.later = append(c.later, p)
 		return false
 	}

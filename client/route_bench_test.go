@@ -24,7 +24,7 @@ func BenchmarkRoute(b *testing.B) {
 	b.Run("unrouted", func(b *testing.B) {
 		var cur cursor
 		for i := 0; b.Loop(); i++ {
-			newCursor(&cur, nil, keys[i%len(keys)], seeds, 0)
+			newCursor(&cur, nil, keys[i%len(keys)], seeds, 0, true)
 			if _, _, ok := cur.next(); !ok {
 				b.Fatal("no node")
 			}
@@ -51,7 +51,7 @@ func BenchmarkRoute(b *testing.B) {
 		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
 			var cur cursor
 			for i := 0; b.Loop(); i++ {
-				newCursor(&cur, route, keys[i%len(keys)], seeds, 0)
+				newCursor(&cur, route, keys[i%len(keys)], seeds, 0, true)
 				if _, _, ok := cur.next(); !ok {
 					b.Fatal("no node")
 				}

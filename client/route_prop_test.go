@@ -110,7 +110,7 @@ func TestPropRoute(t *testing.T) {
 		for i := range 8 {
 			key := []byte(fmt.Sprintf("key-%d", i))
 			var cur cursor
-			newCursor(&cur, route, key, seeds, 0)
+			newCursor(&cur, route, key, seeds, 0, false)
 			var order []*pool
 			for p, seed, ok := cur.next(); ok; p, seed, ok = cur.next() {
 				if seed != -1 {

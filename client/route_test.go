@@ -13,6 +13,11 @@ import (
 	"github.com/memdb/memdb/node/ring"
 )
 
+// The tests here check where each call goes, exactly: they turn hedging
+// and health tracking off (HedgeAfter, SlowAfter -1), since on a loaded
+// machine a fake node may answer late enough to be hedged or found slow.
+// health_test.go tests those.
+
 // fakeCluster is fake nodes that serve one store (a shared map) and record
 // which keys reach which node. After setRing they answer Ring with the
 // same RingInfo, addressing every node.
@@ -86,6 +91,7 @@ func (fc *fakeCluster) serve(id uint16, c *fakeConn) {
 		if hangUp {
 			return
 		}
+		c.node.hold()
 		c.write(net.Frame{ID: f.ID, Msg: apply(f.Msg, fc.data, &fc.dataMu)})
 	}
 }
@@ -159,7 +165,7 @@ func testKeys(n int) []string {
 func TestRoutesToFirstReplica(t *testing.T) {
 	const rf = 2
 	fc, r := startCluster(t, rf, 1, 2, 3)
-	c := dialFake(t, Options{Addrs: []string{fc.nodes[3].addr()}, RingRefresh: -1})
+	c := dialFake(t, Options{Addrs: []string{fc.nodes[3].addr()}, RingRefresh: -1, HedgeAfter: -1, SlowAfter: -1})
 	if rt := c.route.Load(); rt == nil || rt.epoch != 1 || rt.rf != rf {
 		t.Fatalf("after Dial the client routes by %+v; want the ring of epoch 1 at rf %d", rt, rf)
 	}
@@ -206,7 +212,7 @@ func TestDeadReplica(t *testing.T) {
 	const rf = 2
 	ids := []uint16{1, 2, 3}
 	fc, r := startCluster(t, rf, ids...)
-	c := dialFake(t, Options{Addrs: []string{fc.nodes[3].addr()}, RingRefresh: -1})
+	c := dialFake(t, Options{Addrs: []string{fc.nodes[3].addr()}, RingRefresh: -1, HedgeAfter: -1, SlowAfter: -1})
 	ctx := context.Background()
 	keys := testKeys(60)
 
@@ -251,7 +257,7 @@ func TestLostReplyRetriesReadsOnly(t *testing.T) {
 	const rf = 2
 	fc, r := startCluster(t, rf, 1, 2, 3)
 	fc.setHangUp(1)
-	c := dialFake(t, Options{Addrs: []string{fc.nodes[3].addr()}, RingRefresh: -1})
+	c := dialFake(t, Options{Addrs: []string{fc.nodes[3].addr()}, RingRefresh: -1, HedgeAfter: -1, SlowAfter: -1})
 	ctx := context.Background()
 	var key string
 	for _, k := range testKeys(60) {
@@ -287,7 +293,7 @@ func TestLostReplyRetriesReadsOnly(t *testing.T) {
 // starting with the one that answered, and moves on when it dies.
 func TestNoRingKeepsAddrs(t *testing.T) {
 	fc := startNodes(t, 1, 2)
-	c := dialFake(t, Options{Addrs: []string{fc.nodes[1].addr(), fc.nodes[2].addr()}})
+	c := dialFake(t, Options{Addrs: []string{fc.nodes[1].addr(), fc.nodes[2].addr()}, HedgeAfter: -1, SlowAfter: -1})
 	if rt := c.route.Load(); rt != nil {
 		t.Fatalf("the client routes by %+v; want no route", rt)
 	}
@@ -373,7 +379,7 @@ func TestBadRingFallsBack(t *testing.T) {
 			fc := startNodes(t, 1)
 			addr := fc.nodes[1].addr()
 			fc.setRing(tc.answer(addr))
-			c := dialFake(t, Options{Addrs: []string{addr}, RingRefresh: -1})
+			c := dialFake(t, Options{Addrs: []string{addr}, RingRefresh: -1, HedgeAfter: -1, SlowAfter: -1})
 			if rt := c.route.Load(); rt != nil {
 				t.Fatalf("the client routes by %+v; want no route", rt)
 			}
@@ -398,7 +404,7 @@ func TestRefresh(t *testing.T) {
 	const rf = 2
 	ids := []uint16{1, 2, 3}
 	fc, r1 := startCluster(t, rf, ids...)
-	c := dialFake(t, Options{Addrs: []string{fc.nodes[1].addr()}, RingRefresh: -1})
+	c := dialFake(t, Options{Addrs: []string{fc.nodes[1].addr()}, RingRefresh: -1, HedgeAfter: -1, SlowAfter: -1})
 	ctx := context.Background()
 
 	r2, err := r1.Without(1)

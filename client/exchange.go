@@ -1,0 +1,331 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/memdb/memdb/net"
+)
+
+// exchange sends msg, a request about key (nil if it has none), and
+// returns the reply frame, which may carry a *net.Error. write says whether
+// msg changes the store, which decides what a lost reply means: a read is
+// retried, on another connection and then another node, a write is
+// ErrUnknownOutcome.
+//
+// The nodes are tried in the order of a cursor: with a route, key's
+// replicas first (the first one coordinates the call without an extra
+// hop), then any other node, then those that are down or slow; without
+// one, Options.Addrs from the node that answered last. A routed call that
+// cannot reach a node kicks a refresh of the ring, since the ring may have
+// changed.
+//
+// With health tracking (see health), a request unanswered past its slow
+// bound marks its node slow, so that later calls go elsewhere first; the
+// call itself goes on waiting for that answer if it is a write, since a
+// write that was sent is never sent again: its outcome is the node's to
+// tell. A read is hedged instead: unanswered after its hedge delay, it is
+// sent to the next node of the cursor as well, and the first answer wins.
+func (c *Client) exchange(ctx context.Context, key []byte, msg net.Message, write bool, co call) (net.Frame, error) {
+	ctx, cancel := withTimeout(ctx, co.timeout)
+	defer cancel()
+	x := exchanger{c: c, ctx: ctx, msg: msg, write: write, cl: classOf(msg), track: c.tracking()}
+	x.hedge = !write && c.hedging()
+	x.deadline, x.bounded = ctx.Deadline()
+	newCursor(&x.cur, c.route.Load(), key, c.seeds, int(c.preferred.Load()), x.track)
+	x.routed = x.cur.r != nil
+	defer x.finish()
+	if err := x.launch(nil, -1); err != nil {
+		return net.Frame{}, err
+	}
+	return x.wait()
+}
+
+// attempt is a call's request sent to one node.
+type attempt struct {
+	p    *pool
+	seed int // the pool's index in Options.Addrs, or -1 (see cursor.next)
+	cn   *conn
+	id   uint64
+	ch   chan reply
+	// sent is clockNow when the request was queued; slowAt when, still
+	// unanswered, it finds its node slow (0: judged, or no tracking).
+	sent, slowAt int64
+	// again says that another connection of the same pool may be tried
+	// if this one breaks.
+	again bool
+}
+
+// exchanger is the state of one exchange.
+type exchanger struct {
+	c            *Client
+	ctx          context.Context
+	msg          net.Message
+	write        bool
+	cl           class
+	track, hedge bool
+	deadline     time.Time
+	bounded      bool // deadline is set
+	cur          cursor
+	routed       bool
+	failures     []string
+	// att are the attempts in flight, att[:n]: one, or a read and its
+	// hedge.
+	att [2]*attempt
+	n   int
+	// hedgeAt is when the read goes to another node as well; 0: not (or
+	// no longer) to be hedged.
+	hedgeAt int64
+	timer   *time.Timer
+}
+
+// lost records that addr could not be used and moves on.
+func (x *exchanger) lost(addr string, err error) {
+	x.failures = append(x.failures, addr+": "+err.Error())
+	if x.routed {
+		x.c.kickRefresh()
+	}
+}
+
+// launch sends the request to the next node that takes it: again, a pool
+// to try once more (seed its index in Options.Addrs, or -1), if not nil,
+// else the cursor's next. It returns an error that ends the call (a
+// refused key, a closed client, the call's end while connecting); having
+// no node left to try is not one: nothing is then launched.
+func (x *exchanger) launch(again *pool, seed int) error {
+	for {
+		p, retry := again, false
+		if p == nil {
+			var ok bool
+			if p, seed, ok = x.cur.next(); !ok {
+				return nil
+			}
+			retry = true
+		}
+		again = nil
+		// A node that is not the last resort gets a bounded dial: nothing
+		// is sent until it succeeds, so the call can move on.
+		var bound time.Duration
+		if x.track && !x.cur.lastResort() {
+			bound = dialBound
+		}
+		cn, err := p.getWithin(x.ctx, bound)
+		if err != nil {
+			if errors.Is(err, ErrAuth) || errors.Is(err, ErrClosed) {
+				return err
+			}
+			if x.ctx.Err() != nil {
+				return unreachable(x.failures, p.addr, x.ctx.Err())
+			}
+			x.lost(p.addr, err)
+			continue
+		}
+		id, ch, err := cn.send(x.msg)
+		if err != nil {
+			// The connection had broken: nothing was sent, and a fresh
+			// one may do.
+			x.lost(p.addr, err)
+			if retry {
+				again = p
+			}
+			continue
+		}
+		a := &attempt{p: p, seed: seed, cn: cn, id: id, ch: ch, sent: clockNow(), again: retry}
+		slow := x.c.slowBound(&p.health, x.cl, x.left())
+		if x.track {
+			a.slowAt = a.sent + slow
+		}
+		if x.hedge {
+			// One hedge per call, timed by the first node's latency.
+			x.hedge = false
+			x.hedgeAt = a.sent + x.c.hedgeDelay(&p.health, x.cl, slow)
+		}
+		x.att[x.n] = a
+		x.n++
+		return nil
+	}
+}
+
+// left is the time the call has left; 0 without a deadline.
+func (x *exchanger) left() time.Duration {
+	if !x.bounded {
+		return 0
+	}
+	return max(time.Until(x.deadline), 1)
+}
+
+// wait waits for an answer to an attempt in flight, hedging and judging
+// nodes slow on the way.
+func (x *exchanger) wait() (net.Frame, error) {
+	for {
+		if x.n == 0 {
+			return net.Frame{}, unreachable(x.failures, "", nil)
+		}
+		var ch1 chan reply
+		if x.n > 1 {
+			ch1 = x.att[1].ch
+		}
+		var r reply
+		var i int
+		select {
+		case r = <-x.att[0].ch:
+			i = 0
+		case r = <-ch1:
+			i = 1
+		case <-x.arm():
+			if err := x.fire(); err != nil {
+				return net.Frame{}, err
+			}
+			continue
+		case <-x.ctx.Done():
+			return net.Frame{}, timeoutError(x.ctx, x.addrs(), x.write)
+		}
+		a := x.att[i]
+		x.drop(i)
+		if f, err, done := x.handle(a, r); done {
+			return f, err
+		}
+	}
+}
+
+// handle deals with the reply r to attempt a: done says that it ends the
+// call, with f or err.
+func (x *exchanger) handle(a *attempt, r reply) (f net.Frame, err error, done bool) {
+	if r.err == nil {
+		if e, ok := r.f.Msg.(*net.Error); ok && e.Code == net.CodeShuttingDown {
+			// Refused before it was acted on: safe to send elsewhere.
+			x.lost(a.p.addr, e)
+			return x.relaunch(nil, -1)
+		}
+		d := clockNow() - a.sent
+		a.p.health.lat[x.cl].observe(min(d, x.c.slowBound(&a.p.health, x.cl, 0)))
+		if a.seed >= 0 {
+			x.c.preferred.Store(int64(a.seed))
+		}
+		return r.f, nil, true
+	}
+	switch {
+	case x.ctx.Err() != nil:
+		return net.Frame{}, timeoutError(x.ctx, a.p.addr, x.write), true
+	case x.write:
+		if x.routed {
+			x.c.kickRefresh()
+		}
+		return net.Frame{}, fmt.Errorf("%w: %w", ErrUnknownOutcome, r.err), true
+	case errors.Is(r.err, errConnLost) && !errors.Is(r.err, ErrClosed):
+		// A read is harmless to repeat: on a fresh connection of the same
+		// node once, then on the next node.
+		x.lost(a.p.addr, r.err)
+		if a.again {
+			return x.relaunch(a.p, a.seed)
+		}
+		return x.relaunch(nil, -1)
+	}
+	return net.Frame{}, r.err, true
+}
+
+// relaunch launches again (see launch) unless another attempt is still in
+// flight, which the call then waits for.
+func (x *exchanger) relaunch(again *pool, seed int) (net.Frame, error, bool) {
+	if x.n > 0 {
+		return net.Frame{}, nil, false
+	}
+	if err := x.launch(again, seed); err != nil {
+		return net.Frame{}, err, true
+	}
+	return net.Frame{}, nil, false
+}
+
+// drop removes att[i] from the attempts in flight.
+func (x *exchanger) drop(i int) {
+	x.att[i] = x.att[x.n-1]
+	x.att[x.n-1] = nil
+	x.n--
+}
+
+// next is the earliest clockNow at which something is due: an attempt's
+// slow bound or the hedge; 0 if nothing is.
+func (x *exchanger) next() int64 {
+	t := x.hedgeAt
+	for _, a := range x.att[:x.n] {
+		if a.slowAt != 0 && (t == 0 || a.slowAt < t) {
+			t = a.slowAt
+		}
+	}
+	return t
+}
+
+// arm returns a channel that receives when the next thing is due, or nil
+// if nothing is.
+func (x *exchanger) arm() <-chan time.Time {
+	t := x.next()
+	if t == 0 {
+		return nil
+	}
+	d := time.Duration(t - clockNow())
+	if x.timer == nil {
+		x.timer = timers.Get().(*time.Timer)
+	}
+	x.timer.Reset(d)
+	return x.timer.C
+}
+
+// timers are stopped timers for calls to reuse: nearly every call arms
+// one, and allocating it was a tenth of a routed read's cost. A stopped
+// timer delivers nothing stale (Go 1.23 timers), so reuse is safe.
+var timers = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
+
+// fire does what is due: it marks the nodes of overdue attempts slow, and
+// sends a read that is due to be hedged to the next node.
+func (x *exchanger) fire() error {
+	now := clockNow()
+	for _, a := range x.att[:x.n] {
+		if a.slowAt != 0 && now >= a.slowAt {
+			a.slowAt = 0
+			x.c.noteOverdue(a.p, a.sent, now)
+		}
+	}
+	if x.hedgeAt != 0 && now >= x.hedgeAt {
+		x.hedgeAt = 0
+		if x.n == 1 {
+			return x.launch(nil, -1)
+		}
+	}
+	return nil
+}
+
+// addrs names the nodes of the attempts in flight.
+func (x *exchanger) addrs() string {
+	var s []string
+	for _, a := range x.att[:x.n] {
+		s = append(s, a.p.addr)
+	}
+	return strings.Join(s, " and ")
+}
+
+// finish stops the timer and drops the waiters of attempts still in
+// flight: their late replies are discarded (but still heard, see health).
+// An attempt whose slow bound has not come yet is still judged when it
+// does: a read that a hedge answered must not leave its silent node
+// looking healthy, or every read routed there would wait for its hedge.
+func (x *exchanger) finish() {
+	if x.timer != nil {
+		x.timer.Stop()
+		timers.Put(x.timer)
+	}
+	for _, a := range x.att[:x.n] {
+		a.cn.forget(a.id)
+		if a.slowAt != 0 {
+			c, p, sent := x.c, a.p, a.sent
+			time.AfterFunc(time.Duration(a.slowAt-clockNow()), func() { c.noteOverdue(p, sent, clockNow()) })
+		}
+	}
+}
