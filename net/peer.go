@@ -19,6 +19,11 @@ type Entry struct {
 	Stamp   clock.Timestamp
 }
 
+// Size is what e counts for against a byte bound (a hint queue, a stream
+// batch, the bytes streamed): its key and value, and 16 bytes for its
+// stamp and framing.
+func (e Entry) Size() int { return len(e.Key) + len(e.Value) + 16 }
+
 // Gossip carries one membership-protocol message. Its payload is encoded
 // and decoded by node/gossip, which owns that format; here it is bytes.
 type Gossip struct {

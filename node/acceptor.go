@@ -5,6 +5,7 @@ import (
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/oplog"
 	"github.com/memdb/memdb/node/paxos"
+	"github.com/memdb/memdb/node/store"
 )
 
 // The node's side of the Paxos acceptor (node/paxos holds the table and
@@ -42,10 +43,8 @@ func (n *Node) promiseOf(key []byte) *net.Promise {
 // newer (an older one is settled, whatever the acceptor still remembers).
 func (n *Node) stateOf(key []byte) *net.AcceptorState {
 	cur, _ := n.store.Get(key)
-	s := &net.AcceptorState{Found: cur.Live(), Version: cur.Stamp}
-	if cur.Live() {
-		s.Current = cur.Value
-	}
+	s := &net.AcceptorState{}
+	s.Found, s.Version, s.Current = store.AcceptorState(cur)
 	s.Accepted, s.Value = n.acceptors.InProgress(key, cur.Stamp)
 	return s
 }
@@ -56,7 +55,7 @@ func (n *Node) stateOf(key []byte) *net.AcceptorState {
 // whose sync is in flight only ever makes a reader fall back to a full
 // round, and a version in the store was chosen, whether or not this
 // replica keeps it (the acceptances that chose it are durable elsewhere;
-// paxos.go's read-only argument rests on those). A broken node answers
+// the package doc's "Paxos: serial reads without a ballot" rests on those). A broken node answers
 // nothing, as it would a Prepare.
 func (n *Node) peek(key []byte, answer func(*net.AcceptorState)) {
 	if n.err != nil || n.log == nil {
@@ -145,10 +144,8 @@ func (n *Node) peekFrom(from uint16, id uint64, m *net.Peek) {
 // and that proposal's value. Keys whose state the stored version subsumes
 // have none.
 type AcceptorInfo struct {
-	Key      string
-	Promised clock.Timestamp
-	Accepted clock.Timestamp
-	Value    []byte
+	Key string
+	paxos.State
 }
 
 // Acceptors returns the node's live acceptor state, in key order, for
@@ -159,7 +156,7 @@ func (n *Node) Acceptors() []AcceptorInfo {
 	out := make([]AcceptorInfo, 0, len(keys))
 	for _, k := range keys {
 		a, _ := n.acceptors.Get([]byte(k))
-		out = append(out, AcceptorInfo{Key: k, Promised: a.Promised, Accepted: a.Accepted, Value: a.Value})
+		out = append(out, AcceptorInfo{Key: k, State: a})
 	}
 	return out
 }

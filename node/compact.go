@@ -90,7 +90,7 @@ func (n *Node) liveState() iter.Seq[oplog.Record] {
 		if !yield(leaseRecord(n.lease)) {
 			return
 		}
-		for _, id := range sortedKeys(n.known) {
+		for _, id := range slices.Sorted(maps.Keys(n.known)) {
 			if !yield(memberRecord(n.known[id])) {
 				return
 			}

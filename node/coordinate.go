@@ -85,7 +85,7 @@ func (n *Node) sendWrite(o *op, r uint16) {
 // to move on.
 func (n *Node) writeFenced(o *op, r uint16) {
 	if o.w.Fenced(r) {
-		n.env.Clock.AfterFunc(n.cfg.Gossip.ProbeInterval/4, func() { n.resendWrite(o) })
+		n.later(n.cfg.Gossip.ProbeInterval/4, func() { n.resendWrite(o) })
 	}
 }
 
@@ -97,7 +97,7 @@ func (n *Node) resendWrite(o *op) {
 		return
 	}
 	if n.view.Epoch == w.Epoch {
-		n.env.Clock.AfterFunc(n.cfg.Gossip.ProbeInterval/4, func() { n.resendWrite(o) })
+		n.later(n.cfg.Gossip.ProbeInterval/4, func() { n.resendWrite(o) })
 		return
 	}
 	gs, all := n.groups(w.Entry.Key)
@@ -121,12 +121,7 @@ func (n *Node) reachable(c net.ConnID, id uint64, what string, gs quorum.Joint, 
 		n.fail(c, id, net.CodeUnavailable, "no node owns this key yet (node %d has no ring; is it still joining?)", n.cfg.ID)
 		return false
 	}
-	var live []uint16
-	for _, r := range all {
-		if n.up(r) {
-			live = append(live, r)
-		}
-	}
+	live := n.live(all)
 	if !gs.Met(level, live) {
 		n.stats.Unavailable++
 		n.fail(c, id, net.CodeUnavailable, "%s %s needs replicas %v at that level, only %v are up; nothing was done", levelName(level), what, gs, live)
@@ -201,10 +196,7 @@ func (n *Node) coordinateRead(c net.ConnID, id uint64, key []byte, level net.Con
 	o.r = coord.NewRead(key, level, gs, contains)
 	o.timer = n.env.Clock.AfterFunc(n.cfg.RequestTimeout, func() { n.readTimedOut(o) })
 	var local bool
-	for _, r := range reps {
-		if !n.up(r) {
-			continue
-		}
+	for _, r := range n.live(reps) {
 		o.r.Ask(r)
 		if r == uint16(n.cfg.ID) {
 			local = true

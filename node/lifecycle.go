@@ -2,6 +2,8 @@ package node
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/memdb/memdb/net"
@@ -50,8 +52,13 @@ const (
 )
 
 func (l Life) String() string {
-	return [...]string{"fresh", "rebuilding", "member", "giving-back", "leave-asked", "left-self", "departed"}[l]
+	if int(l) < len(lives) {
+		return lives[l]
+	}
+	return fmt.Sprintf("life(%d)", uint8(l))
 }
+
+var lives = [...]string{"fresh", "rebuilding", "member", "giving-back", "leave-asked", "left-self", "departed"}
 
 // The delays of the node's background steps (movement.RetryProbes and
 // SpreadProbes).
@@ -96,7 +103,7 @@ func (m mover) Take(a movement.TakeAsk, tries int, done func(bool)) { m.n.takeAs
 // joining and settles; until it has the lock it tries again.
 func (n *Node) startJoin() {
 	retry := func() {
-		n.env.Clock.AfterFunc(n.cfg.Gossip.ProbeInterval, n.settle)
+		n.later(n.cfg.Gossip.ProbeInterval, n.settle)
 	}
 	if len(n.view.Read.IDs()) == 0 {
 		// No member on the ring has been heard of yet (the seeds are
@@ -275,5 +282,5 @@ func (n *Node) handOff(mv movement.Move, done func(error)) {
 			})
 		})
 	}
-	movement.All(sortedKeys(byPeer), func(p uint16, done func(bool)) { n.push(p, byPeer[p], done) }, finish)
+	movement.All(slices.Sorted(maps.Keys(byPeer)), func(p uint16, done func(bool)) { n.push(p, byPeer[p], done) }, finish)
 }

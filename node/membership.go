@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -57,7 +58,7 @@ func (n *Node) startMembership() error {
 	}
 	n.gossip = g
 	restored := make([]gossip.Member, 0, len(n.known))
-	for _, id := range sortedKeys(n.known) {
+	for _, id := range slices.Sorted(maps.Keys(n.known)) {
 		if id != self {
 			restored = append(restored, n.known[id])
 		}
@@ -87,7 +88,7 @@ func (n *Node) tick() {
 	if n.ticks%4 == 0 {
 		n.replayHints()
 	}
-	n.env.Clock.AfterFunc(n.cfg.Gossip.ProbeInterval/4, n.tick)
+	n.later(n.cfg.Gossip.ProbeInterval/4, n.tick)
 }
 
 // gossipFrom handles a gossip message from peer from.

@@ -156,7 +156,7 @@ func TestCompactionKeepsAWriteInFlight(t *testing.T) {
 	h.request(1, &net.Set{Key: []byte("old"), Value: []byte("v")})
 	h.drain()
 	h.request(2, &net.Set{Key: []byte("k"), Value: []byte("in flight")})
-	var compacted error = errors.New("compaction never finished")
+	compacted := errors.New("compaction never finished")
 	h.n.Compact(func(_ CompactResult, err error) { compacted = err })
 	h.drain()
 	if _, ok := h.replies[2].(*net.Done); !ok || compacted != nil {

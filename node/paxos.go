@@ -7,6 +7,7 @@ import (
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/paxos"
+	"github.com/memdb/memdb/node/quorum"
 	"github.com/memdb/memdb/node/store"
 )
 
@@ -99,13 +100,7 @@ func (n *Node) attempt(r *round) {
 		}
 		n.stats.PaxosAttempts++
 		n.probeIf(len(gs) > 1, ProbePaxosTwoRings)
-		var asked []uint16
-		for _, id := range all {
-			if n.up(id) {
-				asked = append(asked, id)
-			}
-		}
-		n.sendPhase(r, r.p.Prepare(t, gs, asked))
+		n.sendPhase(r, r.p.Prepare(t, gs, n.live(all)))
 	})
 }
 
@@ -120,20 +115,14 @@ func (n *Node) readOnly(r *round) {
 		return
 	}
 	n.stats.PaxosReadOnly++
-	var asked []uint16
-	for _, id := range all {
-		if n.up(id) {
-			asked = append(asked, id)
-		}
-	}
-	n.sendPhase(r, r.p.Peek(gs, asked))
+	n.sendPhase(r, r.p.Peek(gs, n.live(all)))
 }
 
 // paxosGroups is the replica sets a Paxos round needs a quorum of: both
 // rings' while a node joins or leaves (a quorum of the old replicas and one
 // of the new), so that a proposal chosen on one side is seen from the
 // other.
-func (n *Node) paxosGroups(key []byte) ([][]uint16, []uint16) {
+func (n *Node) paxosGroups(key []byte) (quorum.Joint, []uint16) {
 	gs, all := n.groups(key)
 	if n.mutant(MutantStaleRing) && len(gs) > 1 {
 		return gs[:1], gs[0]
@@ -257,7 +246,7 @@ func (n *Node) retry(r *round) {
 		jump := uint64(n.env.Rand.Int64N(int64(paxosJumpBase) << min(r.p.Attempts(), paxosJumpDoublings)))
 		n.lamport.Observe(clock.Timestamp{Counter: h.Counter + jump})
 	}
-	n.env.Clock.AfterFunc(d, func() { n.attempt(r) })
+	n.later(d, func() { n.attempt(r) })
 }
 
 // commit writes a chosen value to every replica of key, stamped with its

@@ -18,8 +18,8 @@ import (
 // (owner → arcs), and this node's own, and tells done whether it could.
 func (n *Node) paxosRepair(shared map[uint16][]net.Span, done func(ok bool)) {
 	var all []net.Span
-	for _, ss := range shared {
-		all = append(all, ss...)
+	for _, o := range slices.Sorted(maps.Keys(shared)) {
+		all = append(all, shared[o]...)
 	}
 	keys := map[string]bool{}
 	for _, k := range n.inProgress(all, false) {
@@ -42,7 +42,7 @@ func (n *Node) paxosRepair(shared map[uint16][]net.Span, done func(ok bool)) {
 // the keys of its arcs that PaxosKeys (with states) names, page by page,
 // giving each page to take; done hears whether every owner answered all.
 func (n *Node) askPaxosKeys(shared map[uint16][]net.Span, states bool, take func(*net.PaxosKeysReply), done func(ok bool)) {
-	peers := slices.DeleteFunc(sortedKeys(shared), func(p uint16) bool { return p == uint16(n.cfg.ID) })
+	peers := slices.DeleteFunc(slices.Sorted(maps.Keys(shared)), func(p uint16) bool { return p == uint16(n.cfg.ID) })
 	movement.All(peers, func(p uint16, done func(bool)) {
 		var page func(after []byte)
 		page = func(after []byte) {
@@ -107,7 +107,7 @@ func (n *Node) finishKeys(keys []string, done func(ok bool)) {
 			}
 			// A hot key can lose a round to its own clients: try it again
 			// on its own, before the whole movement step starts over.
-			n.env.Clock.AfterFunc(n.cfg.Gossip.ProbeInterval/4<<tries, func() {
+			n.later(n.cfg.Gossip.ProbeInterval/4<<tries, func() {
 				if !n.stopped {
 					next(i, tries+1)
 				}

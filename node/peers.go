@@ -2,7 +2,6 @@ package node
 
 import (
 	"encoding/binary"
-	"slices"
 	"time"
 
 	"github.com/memdb/memdb/clock"
@@ -32,6 +31,18 @@ func (n *Node) up(id uint16) bool {
 	return n.gossip.Alive(id)
 }
 
+// live is ids without the members the failure detector has declared
+// dead, in the same order.
+func (n *Node) live(ids []uint16) []uint16 {
+	var out []uint16
+	for _, id := range ids {
+		if n.up(id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // send sends m to member id as a frame with request id rid.
 func (n *Node) send(id uint16, rid uint64, m net.Message) {
 	n.env.Transport.Send(n.peer(id), net.Frame{ID: rid, Clock: n.lamport.Now(), Msg: m})
@@ -39,16 +50,6 @@ func (n *Node) send(id uint16, rid uint64, m net.Message) {
 
 // memberKey is the log key of a member record.
 func memberKey(id uint16) []byte { return binary.BigEndian.AppendUint16(nil, id) }
-
-// sortedKeys returns m's keys in ascending order.
-func sortedKeys[V any](m map[uint16]V) []uint16 {
-	ks := make([]uint16, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
-}
 
 // Replicas is key's preference list on the ring reads use, for checkers
 // and the admin API.
@@ -128,7 +129,7 @@ func (n *Node) askAgain(peer uint16, m net.Message, accepted func(net.Message) b
 			case a == nil:
 				try(k + 1)
 			default:
-				n.env.Clock.AfterFunc(n.cfg.Gossip.ProbeInterval/4, func() { try(k + 1) })
+				n.later(n.cfg.Gossip.ProbeInterval/4, func() { try(k + 1) })
 			}
 		})
 	}

@@ -2,10 +2,11 @@ package node
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/memdb/memdb/net"
-	"github.com/memdb/memdb/node/coord"
 	"github.com/memdb/memdb/node/gossip"
 	"github.com/memdb/memdb/node/movement"
 	"github.com/memdb/memdb/node/stream"
@@ -48,13 +49,13 @@ func (n *Node) pull(peer uint16, spans []net.Span, marks []net.Mark, done func(o
 				// this node asks at yet, and the refusal made it ask; give
 				// gossip a moment.
 				n.env.Log.Debug("sync refused", "peer", peer, "tries", tries, "answer", describeAnswer(m))
-				n.env.Clock.AfterFunc(n.cfg.Gossip.ProbeInterval/4, func() { next(after, tries+1) })
+				n.later(n.cfg.Gossip.ProbeInterval/4, func() { next(after, tries+1) })
 				return
 			}
 			n.stats.StreamedIn += uint64(len(b.Entries))
 			n.probeIf(len(marks) > 0 && len(b.Entries) > 0, ProbeCatchUpGap)
 			for _, e := range b.Entries {
-				n.stats.StreamedInBytes += uint64(coord.EntrySize(e))
+				n.stats.StreamedInBytes += uint64(e.Size())
 			}
 			n.applyEntries(b.Entries, func(err error) {
 				switch {
@@ -125,7 +126,7 @@ func (n *Node) serveSync(from uint16, id uint64, m *net.Sync) {
 func (n *Node) catchUp(marks []net.Mark, done func(ok bool)) {
 	health := movement.Health{Up: n.up, Alive: func(id uint16) bool { m, _ := n.gossip.Member(id); return m.State == gossip.Alive }}
 	byPeer, missing := movement.CatchUp(n.view, uint16(n.cfg.ID), health, n.sourceTurn)
-	peers := sortedKeys(byPeer)
+	peers := slices.Sorted(maps.Keys(byPeer))
 	movement.All(peers, func(p uint16, done func(bool)) { n.pull(p, byPeer[p], marks, done) }, func(pulled bool) {
 		if len(peers) > 0 && (missing || !pulled) {
 			n.sourceTurn++ // the next try starts from other owners
@@ -156,7 +157,7 @@ func (n *Node) repairAll() {
 		return
 	}
 	shared := n.sharedArcs(false)
-	for _, p := range sortedKeys(shared) {
+	for _, p := range slices.Sorted(maps.Keys(shared)) {
 		n.compare(p, shared[p], func(bool) {})
 	}
 }
@@ -165,7 +166,7 @@ func (n *Node) repairAll() {
 // and pulls what differs; done hears whether every comparison (and pull)
 // succeeded.
 func (n *Node) compareAll(shared map[uint16][]net.Span, done func(ok bool)) {
-	movement.All(sortedKeys(shared), func(p uint16, done func(bool)) { n.compare(p, shared[p], done) }, done)
+	movement.All(slices.Sorted(maps.Keys(shared)), func(p uint16, done func(bool)) { n.compare(p, shared[p], done) }, done)
 }
 
 // compare asks peer for its digests of spans, pulls those that differ
@@ -208,7 +209,7 @@ func (n *Node) scheduleAntiEntropy() {
 		return
 	}
 	d += d/4 - time.Duration(n.env.Rand.Int64N(int64(d/2)+1))
-	n.env.Clock.AfterFunc(d, n.antiEntropy)
+	n.later(d, n.antiEntropy)
 }
 
 // sharedArcs is, for each other member that owns some of the arcs this
@@ -219,7 +220,7 @@ func (n *Node) scheduleAntiEntropy() {
 // would block every movement — its own removal included — for good.
 func (n *Node) sharedArcs(taking bool) map[uint16][]net.Span {
 	shared := n.ownersOf(taking)
-	for _, id := range sortedKeys(shared) {
+	for _, id := range slices.Sorted(maps.Keys(shared)) {
 		if !n.up(id) {
 			delete(shared, id)
 		}

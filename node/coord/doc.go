@@ -53,7 +53,7 @@
 //
 // # Hints
 //
-// A queue per replica, bounded in bytes (EntrySize of what it holds) and
+// A queue per replica, bounded in bytes (net.Entry.Size of what it holds) and
 // in time: once a replica has taken none of its hints for a window, as
 // one down that long, it gets no more until it takes some (node's doc,
 // "Hinted handoff"). The node replays the next batch of each replica that

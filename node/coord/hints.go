@@ -12,15 +12,12 @@ import (
 // entries while they fit, and at least one.
 const Batch = 256 << 10
 
-// EntrySize is what entry e counts for against a byte bound.
-func EntrySize(e net.Entry) int { return len(e.Key) + len(e.Value) + 16 }
-
 // Hints are the writes a coordinator holds for replicas that did not
 // acknowledge them, a queue per replica, replayed in batches once the
 // replica is up (the node's doc, "Hinted handoff"). Each queue is bounded
 // in bytes and in time: see Add. Times are the node's clock since boot.
 type Hints struct {
-	// Bytes bounds the entries held for one replica (EntrySize).
+	// Bytes bounds the entries held for one replica (net.Entry.Size).
 	Bytes int
 	// Window: once a replica has taken none of its hints for this long, no
 	// more are kept for it until it takes some.
@@ -54,14 +51,14 @@ func (h *Hints) Add(r uint16, e net.Entry, now time.Duration, inc uint64) bool {
 		q = &queue{}
 		h.q[r] = q
 	}
-	if q.bytes+EntrySize(e) > h.Bytes || len(q.entries) > 0 && now-q.since > h.Window {
+	if q.bytes+e.Size() > h.Bytes || len(q.entries) > 0 && now-q.since > h.Window {
 		return false
 	}
 	if len(q.entries) == 0 {
 		q.inc, q.since = inc, now
 	}
 	q.entries = append(q.entries, e)
-	q.bytes += EntrySize(e)
+	q.bytes += e.Size()
 	return true
 }
 
@@ -92,11 +89,11 @@ func (h *Hints) Take(r uint16) []net.Entry {
 	q := h.must(r, "Take")
 	count, size := 0, 0
 	for _, e := range q.entries {
-		if count > 0 && size+EntrySize(e) > Batch {
+		if count > 0 && size+e.Size() > Batch {
 			break
 		}
 		count++
-		size += EntrySize(e)
+		size += e.Size()
 	}
 	q.inflight = true
 	return slices.Clone(q.entries[:count])
@@ -110,7 +107,7 @@ func (h *Hints) Delivered(r uint16, count int, now time.Duration, inc uint64) (r
 	q := h.must(r, "Delivered")
 	q.inflight = false
 	for _, e := range q.entries[:count] {
-		q.bytes -= EntrySize(e)
+		q.bytes -= e.Size()
 	}
 	q.entries = slices.Delete(q.entries, 0, count)
 	q.since = now

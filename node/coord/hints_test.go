@@ -12,7 +12,7 @@ import (
 	"pgregory.net/rapid"
 )
 
-// sized is an entry of n bytes against a bound (EntrySize), numbered c.
+// sized is an entry of n bytes against a bound (net.Entry.Size), numbered c.
 func sized(c uint64, n int) net.Entry {
 	return net.Entry{Key: []byte("k"), Value: []byte(strings.Repeat("x", n-17)), Stamp: clock.Timestamp{Counter: c, Node: 1}}
 }
@@ -123,7 +123,7 @@ func TestHintsProperties(t *testing.T) {
 				b := h.Take(r)
 				size := 0
 				for _, e := range b {
-					size += EntrySize(e)
+					size += e.Size()
 				}
 				if len(b) == 0 || len(b) > 1 && size > Batch {
 					t.Fatalf("Take(%d) = %d entries of %d bytes", r, len(b), size)
@@ -138,7 +138,7 @@ func TestHintsProperties(t *testing.T) {
 				n, b := h.Held(q)
 				want := 0
 				for _, e := range model[q] {
-					want += EntrySize(e)
+					want += e.Size()
 				}
 				if n != len(model[q]) || b != want || b > bound {
 					t.Fatalf("replica %d holds %d entries, %d bytes; want %d, %d, within %d", q, n, b, len(model[q]), want, bound)

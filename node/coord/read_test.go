@@ -139,14 +139,22 @@ func TestReadProperties(t *testing.T) {
 		leveled := false
 		held := map[uint16]store.Version{}
 		replies, finished := 0, false
-		n := 4 * len(asked) // events, unless it finishes first
-		for i := 0; i < n && !finished; i++ {
-			// rapid leans to the first choices: answers and repairs
-			// first, a timeout (which ends the read) last.
-			e := rev{kind: rapid.SampledFrom([]string{"answer", "repaired", "answer", "refused", "answer", "timeout"}).Draw(t, "kind")}
+		for i := 0; i < 8*len(asked) && !finished; i++ {
+			// rapid leans to small draws: a timeout (which ends the read)
+			// only on the largest, and answers before repairs.
+			e := rev{kind: rapid.SampledFrom([]string{"answer", "repaired", "answer", "refused"}).Draw(t, "kind")}
+			if rapid.IntRange(0, 20).Draw(t, "timeout") == 20 {
+				e = rev{kind: "timeout"}
+			}
 			switch e.kind {
 			case "answer":
-				e.r = rapid.SampledFrom(asked).Draw(t, "from")
+				// Mostly from a replica that has not answered yet;
+				// sometimes a duplicate.
+				from := asked
+				if rest := slices.DeleteFunc(slices.Clone(asked), func(r uint16) bool { return slices.Contains(answered, r) }); len(rest) > 0 && rapid.IntRange(0, 3).Draw(t, "duplicate") > 0 {
+					from = rest
+				}
+				e.r = rapid.SampledFrom(from).Draw(t, "from")
 				e.v = versions[e.r]
 			case "repaired", "refused":
 				// Mostly from a replica the read repairs; sometimes from

@@ -133,7 +133,7 @@ func Takes(v view.View, id uint16, removing map[uint16]bool) ([]TakeAsk, map[uin
 		}
 	}
 	var asks []TakeAsk
-	for _, g := range sortedKeys(takes) {
+	for _, g := range slices.Sorted(maps.Keys(takes)) {
 		if removing[g] {
 			continue
 		}
@@ -199,9 +199,4 @@ func Source(owners []uint16, self uint16, h Health, turn int) uint16 {
 		return 0
 	}
 	return alive[turn%len(alive)]
-}
-
-// sortedKeys returns m's keys in ascending order.
-func sortedKeys[V any](m map[uint16]V) []uint16 {
-	return slices.Sorted(maps.Keys(m))
 }

@@ -1,6 +1,7 @@
 package paxos
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 
@@ -117,8 +118,13 @@ const (
 )
 
 func (v Verdict) String() string {
-	return [...]string{"refused", "took", "duplicate", "committed"}[v]
+	if int(v) < len(verdicts) {
+		return verdicts[v]
+	}
+	return fmt.Sprintf("verdict(%d)", uint8(v))
 }
+
+var verdicts = [...]string{"refused", "took", "duplicate", "committed"}
 
 // Refusal is what a refused proposal answers: the floor, and the latest
 // ballot this acceptor accepted or committed — a refusal that does not

@@ -204,7 +204,7 @@ func (r *Round) prepared() Step {
 func survey(ps []*net.Promise) (newest store.Version, inProgress Proposal) {
 	for _, p := range ps {
 		if newest.Stamp.Less(p.Version) {
-			newest = store.Version{Value: p.Current, Stamp: p.Version, Deleted: !p.Found}
+			newest = store.FromAcceptorState(p.Found, p.Version, p.Current)
 		}
 		if inProgress.Ballot.Less(p.Accepted) {
 			inProgress = Proposal{p.Accepted, p.Value}
@@ -217,12 +217,12 @@ func survey(ps []*net.Promise) (newest store.Version, inProgress Proposal) {
 func (r *Round) promised() Step {
 	newest, inProgress := survey(r.ph.promises)
 	if newest.Stamp.Less(r.chosen.Ballot) {
-		newest = store.Version{Value: r.chosen.Value, Stamp: r.chosen.Ballot}
+		newest = store.RegisterAt(r.chosen.Value, false, r.chosen.Ballot)
 	}
 	saw := &Survey{By: r.ph.ok, Newest: newest, InProgress: inProgress.Ballot}
 	if newest.Stamp.Less(inProgress.Ballot) && !r.by.IgnoreAccepted {
 		if r.req.Kind == Read && r.by.ReadUncommitted {
-			s := r.answer(store.Version{Value: inProgress.Value, Stamp: inProgress.Ballot})
+			s := r.answer(store.RegisterAt(inProgress.Value, false, inProgress.Ballot))
 			s.Saw = saw
 			return s
 		}
@@ -269,7 +269,7 @@ func (r *Round) proposed() Step {
 		s := Step{Commit: true, Chosen: Proposal{r.ballot, ph.value}}
 		switch {
 		case !ph.ours && r.req.Kind == Read:
-			a := r.answer(store.Version{Value: ph.value, Stamp: r.ballot})
+			a := r.answer(store.RegisterAt(ph.value, false, r.ballot))
 			s.Do, s.Reply = a.Do, a.Reply
 		case !ph.ours:
 			// The finished proposal is committed; now ours.
@@ -324,7 +324,7 @@ func (r *Round) peeked() Step {
 		case !newest.Stamp.Less(inProgress.Ballot):
 			s = r.answer(newest)
 		case r.by.ReadUncommitted:
-			s = r.answer(store.Version{Value: inProgress.Value, Stamp: inProgress.Ballot})
+			s = r.answer(store.RegisterAt(inProgress.Value, false, inProgress.Ballot))
 		default:
 			s = r.fallBack(FallBackInProgress)
 		}

@@ -1,6 +1,7 @@
 package paxos
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/memdb/memdb/clock"
@@ -23,8 +24,10 @@ func (k Kind) String() string {
 		return "cas"
 	case Read:
 		return "serial read"
+	case Put:
+		return "serial put"
 	}
-	return "serial put"
+	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
 // Request is a client's request as a round runs it.
@@ -66,8 +69,10 @@ func (k PhaseKind) String() string {
 		return "prepare"
 	case Propose:
 		return "propose"
+	case Peek:
+		return "peek"
 	}
-	return "peek"
+	return fmt.Sprintf("phase(%d)", uint8(k))
 }
 
 // Send is a phase the node must send: Kind's message to each of Asked.
@@ -106,8 +111,10 @@ func (d Do) String() string {
 		return "fail"
 	case Retry:
 		return "retry"
+	case Attempt:
+		return "attempt"
 	}
-	return "attempt"
+	return fmt.Sprintf("do(%d)", uint8(d))
 }
 
 // Why names the turn a step takes, where the node counts it (stats and

@@ -1,6 +1,7 @@
 package quorum
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -69,8 +70,11 @@ func TestAll(t *testing.T) {
 
 // drawJoint draws one or two groups of distinct replicas from ids 1..7.
 func drawJoint(t *rapid.T) Joint {
+	// Groups of one to five of replicas 1..7. rapid leans to small draws,
+	// so the draw is how many fewer than five: every size comes up.
 	group := func(label string) []uint16 {
-		return rapid.SliceOfNDistinct(rapid.Uint16Range(1, 7), 1, 5, rapid.ID).Draw(t, label)
+		ids := rapid.Permutation([]uint16{1, 2, 3, 4, 5, 6, 7}).Draw(t, label)
+		return ids[:5-rapid.IntRange(0, 4).Draw(t, label+" fewer")]
 	}
 	j := Joint{group("read")}
 	if rapid.Bool().Draw(t, "moving") {
@@ -118,14 +122,11 @@ func TestQuorumsIntersect(t *testing.T) {
 		a := drawJoint(t)
 		b := Joint{a[len(a)-1]}
 		if rapid.Bool().Draw(t, "b moving") {
-			b = append(b, rapid.SliceOfNDistinct(rapid.Uint16Range(1, 7), 1, 5, rapid.ID).Draw(t, "b write"))
+			b = append(b, drawJoint(t)[0])
 		}
-		all := a.All()
-		ya := rapid.SliceOfNDistinct(rapid.SampledFrom(all), 0, len(all), rapid.ID).Draw(t, "a yes")
-		ball := b.All()
-		yb := rapid.SliceOfNDistinct(rapid.SampledFrom(ball), 0, len(ball), rapid.ID).Draw(t, "b yes")
+		ya, yb := drawWinning(t, a, "a"), drawWinning(t, b, "b")
 		if !a.Met(net.Quorum, ya) || !b.Met(net.Quorum, yb) {
-			return
+			t.Fatalf("drawWinning gave %v for %v and %v for %v, short of a quorum", ya, a, yb, b)
 		}
 		for _, id := range ya {
 			if slices.Contains(yb, id) {
@@ -134,4 +135,24 @@ func TestQuorumsIntersect(t *testing.T) {
 		}
 		t.Fatalf("quorums %v of %v and %v of %v share no replica", ya, a, yb, b)
 	})
+}
+
+// drawWinning draws the yes of a request that won at quorum over j: a
+// quorum of each group, chosen at random, plus any other replicas.
+func drawWinning(t *rapid.T, j Joint, label string) []uint16 {
+	var yes []uint16
+	for i, g := range j {
+		perm := rapid.Permutation(g).Draw(t, fmt.Sprintf("%s group %d", label, i))
+		for _, id := range perm[:Need(net.Quorum, len(g))] {
+			if !slices.Contains(yes, id) {
+				yes = append(yes, id)
+			}
+		}
+	}
+	for _, id := range j.All() {
+		if !slices.Contains(yes, id) && rapid.Bool().Draw(t, label+" extra") {
+			yes = append(yes, id)
+		}
+	}
+	return yes
 }

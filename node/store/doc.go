@@ -8,8 +8,8 @@
 //
 // A Kind is one definition of a kind of value (kind.go): how two states of
 // a key merge (Merge), how a state is hashed for anti-entropy (Hash), and,
-// in node's value.go, how it is encoded in the operation log and in the
-// entries nodes exchange, and what a read returns. Every path that moves a
+// in encode.go, how it is encoded in the operation log, in the entries
+// nodes exchange and in Paxos acceptor states, and what a read returns. Every path that moves a
 // key's state uses them and nothing else:
 //
 //	client write      node stamps a Version and replicates it as an entry

@@ -83,3 +83,22 @@ func FromAnswer(m *net.Value) Version {
 func RegisterAt(value []byte, deleted bool, t clock.Timestamp) Version {
 	return Version{Kind: Register, Value: value, Deleted: deleted, Stamp: t}
 }
+
+// AcceptorState is how a Paxos acceptor reports its committed state v of a
+// key (in a Promise or an AcceptorState): whether the key holds a value,
+// the stamp of the state, and the value.
+func AcceptorState(v Version) (found bool, stamp clock.Timestamp, current []byte) {
+	mustRegister(v)
+	if !v.Live() {
+		return false, v.Stamp, nil
+	}
+	return true, v.Stamp, v.Value
+}
+
+// FromAcceptorState is the committed state an acceptor reported.
+func FromAcceptorState(found bool, stamp clock.Timestamp, current []byte) Version {
+	if !found {
+		return Version{Kind: Register, Stamp: stamp, Deleted: true}
+	}
+	return Version{Kind: Register, Value: current, Stamp: stamp}
+}

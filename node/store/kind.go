@@ -12,7 +12,7 @@ import (
 // coordinator's write, replication, hints, read repair, streaming and
 // catch-up, digests, compaction and replay — goes through it, so a new
 // kind of value is one more definition here and one more encoding in
-// node's value.go, not a special case in each path.
+// encode.go, not a special case in each path.
 type Kind uint8
 
 const (

@@ -32,11 +32,15 @@ func Scan(st *store.Store, ss []net.Span, marks []net.Mark, after []byte, limit 
 		if c, ok := mark[v.Stamp.Node]; ok && v.Stamp.Counter <= c {
 			continue
 		}
-		if size > 0 && size+len(k)+len(v.Value) > limit {
+		e := store.Entry(k, v)
+		// The bound leaves the next entry's 16 bytes of stamp and framing
+		// out: batches have always been cut this way, and cutting them
+		// otherwise would move every stream's batch boundaries.
+		if size > 0 && size+e.Size()-16 > limit {
 			return es, true, es[len(es)-1].Key
 		}
-		es = append(es, store.Entry(k, v))
-		size += len(k) + len(v.Value) + 16
+		es = append(es, e)
+		size += e.Size()
 	}
 	return es, false, nil
 }

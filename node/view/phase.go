@@ -1,5 +1,7 @@
 package view
 
+import "fmt"
+
 // Phase is where a member stands on the ring. It is encoded in the
 // member's ring version, which gossip merges by maximum, so every change of
 // phase raises the version and a later phase always wins. Gossip reads odd
@@ -26,8 +28,13 @@ const (
 )
 
 func (p Phase) String() string {
-	return [...]string{"none", "joining", "normal", "leaving", "left"}[p]
+	if int(p) < len(phases) {
+		return phases[p]
+	}
+	return fmt.Sprintf("phase(%d)", uint8(p))
 }
+
+var phases = [...]string{"none", "joining", "normal", "leaving", "left"}
 
 // PhaseOf is the phase ring version v encodes.
 func PhaseOf(v uint32) Phase {

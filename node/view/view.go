@@ -33,7 +33,8 @@ type View struct {
 
 // New builds the view at epoch from member records given in ascending id
 // order (as gossip.Members gives them), with rf replicas per key. Only a
-// record's id, address, ring version and tokens count.
+// record's id, address, ring version and tokens (explicit, or its count of
+// virtual ones) count.
 func New(epoch uint64, rf int, ms []gossip.Member) View {
 	v := View{Epoch: epoch, rf: rf, addrs: make(map[uint16]string, len(ms)), phase: make(map[uint16]Phase, len(ms))}
 	var rd, wr []ring.Member
@@ -91,7 +92,7 @@ func (v View) RF() int { return v.rf }
 func (v View) Addr(id uint16) string { return v.addrs[id] }
 
 // OnRing is every member with a place on either ring, in ascending id
-// order, with its phase.
+// order (Phase gives each one's phase).
 func (v View) OnRing() []uint16 {
 	ids := make([]uint16, 0, len(v.phase))
 	for id := range v.phase {

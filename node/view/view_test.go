@@ -120,7 +120,8 @@ func TestGroups(t *testing.T) {
 func TestArcsCoverTheRing(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		var ms []gossip.Member
-		for id := uint16(1); id <= rapid.Uint16Range(1, 6).Draw(t, "members"); id++ {
+		members := rapid.Uint16Range(1, 6).Draw(t, "members")
+		for id := uint16(1); id <= members; id++ {
 			p := rapid.SampledFrom([]Phase{Joining, Normal, Normal, Leaving}).Draw(t, "phase")
 			ms = append(ms, gossip.Member{ID: id, Addr: "a", Ring: NextVersion(0, p), Vnodes: rapid.Uint16Range(1, 8).Draw(t, "vnodes")})
 		}
