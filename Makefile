@@ -22,6 +22,7 @@ run: build
 # which only a build with the mutants tag contains: the CI seeds must catch
 # every one.
 test: lint
+	@./scripts/redis-tools.sh
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race $(RACE_PKGS)
 	$(GO) test -count=1 -tags mutants -run TestMutantsCaught ./scenarios/
