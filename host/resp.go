@@ -110,7 +110,7 @@ func (rs *respServer) acceptLoop() {
 			tc.SetNoDelay(true)
 		}
 		c := &respConn{id: respConnBit | net.ConnID(rs.nextID.Add(1)), nc: nc, log: rs.log,
-			wake: make(chan struct{}, 1), done: make(chan struct{})}
+			wake: make(chan struct{}, 1), drained: make(chan struct{}, 1), done: make(chan struct{})}
 		rs.mu.Lock()
 		if rs.closed {
 			rs.mu.Unlock()
@@ -138,6 +138,11 @@ func (rs *respServer) serve(c *respConn) {
 	s.post(func() { s.respOpen(c) })
 	r := respReader{nc: c.nc}
 	for {
+		// Back-pressure: a client that sends without reading its replies
+		// stops being read once respMaxOut bytes of replies wait for it.
+		if !c.waitDrained() {
+			break
+		}
 		cmds, err := r.read()
 		if len(cmds) > 0 {
 			s.post(func() { s.respCommands(c.id, cmds) })
@@ -167,7 +172,30 @@ type respConn struct {
 	spare   []byte // the writer's last buffer, reused
 	closing bool   // write what is queued, then close
 	wake    chan struct{}
+	drained chan struct{} // signalled after each write
 	done    chan struct{} // closed once the socket is closed
+}
+
+// respMaxOut bounds the replies queued for one connection before its
+// reader stops reading (a few of the largest values).
+const respMaxOut = 32 << 20
+
+// waitDrained returns once fewer than respMaxOut bytes wait to be written,
+// or false if the connection closed first.
+func (c *respConn) waitDrained() bool {
+	for {
+		c.mu.Lock()
+		n := len(c.out)
+		c.mu.Unlock()
+		if n < respMaxOut {
+			return true
+		}
+		select {
+		case <-c.drained:
+		case <-c.done:
+			return false
+		}
+	}
 }
 
 // write queues b for the writer (it copies b).
@@ -217,6 +245,10 @@ func (c *respConn) writeLoop() {
 		}
 		more := len(c.out) > 0
 		c.mu.Unlock()
+		select {
+		case c.drained <- struct{}{}:
+		default:
+		}
 		if closing && !more {
 			return
 		}

@@ -319,3 +319,36 @@ func (c *respTestConn) readValue(b *strings.Builder) error {
 	}
 	return nil
 }
+
+// TestRESPBackPressure: a client that pipelines without reading its
+// replies is no longer read once enough replies wait for it; the server
+// neither buffers without bound nor stops serving others, and the client
+// gets every reply once it reads.
+func TestRESPBackPressure(t *testing.T) {
+	s := startRESPServer(t, "")
+	rc := redis.NewClient(&redis.Options{Addr: s.RESPAddr()})
+	defer rc.Close()
+	ctx := context.Background()
+	if err := rc.Set(ctx, "big", bytes.Repeat([]byte("v"), 1<<20), 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	c := dialRESP(t, s.RESPAddr())
+	c.nc.SetDeadline(time.Now().Add(30 * time.Second))
+	const n = 100 // 100 MiB of replies, three times the bound
+	go func() {
+		for range n {
+			if _, err := c.nc.Write([]byte("GET big\r\n")); err != nil {
+				return
+			}
+		}
+	}()
+	time.Sleep(200 * time.Millisecond)
+	if err := rc.Ping(ctx).Err(); err != nil {
+		t.Fatalf("another connection while one does not read: %v", err)
+	}
+	for i := range n {
+		if got := c.reply(); len(got) != 1<<20+len("$1048576\r\n\r\n") {
+			t.Fatalf("reply %d: %d bytes", i, len(got))
+		}
+	}
+}
