@@ -38,9 +38,11 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./net/ ./client/ ./sim/ ./node/...
 
-# A short fuzzing session of the wire decoder (the seed corpus runs in `make test`).
+# Short fuzzing sessions of the wire decoder and the RESP parser (their seed
+# corpora run in `make test`).
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./net/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./net/resp/
 
 clean:
 	rm -rf $(BIN) .memdb out
