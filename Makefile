@@ -22,6 +22,7 @@ run: build
 # which only a build with the mutants tag contains: the CI seeds must catch
 # every one.
 test: lint
+	@./scripts/redis-tools.sh
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race $(RACE_PKGS)
 	$(GO) test -count=1 -tags mutants -run TestMutantsCaught ./scenarios/
@@ -37,9 +38,11 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./net/ ./client/ ./sim/ ./node/...
 
-# A short fuzzing session of the wire decoder (the seed corpus runs in `make test`).
+# Short fuzzing sessions of the wire decoder and the RESP parser (their seed
+# corpora run in `make test`).
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./net/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./net/resp/
 
 clean:
 	rm -rf $(BIN) .memdb out

@@ -26,6 +26,7 @@ type Config struct {
 	Listen            string   // binary protocol address (clients and peers)
 	Advertise         string   // the address peers reach this node at; empty: the listen address
 	HTTP              string   // admin REST API address; empty disables it
+	RESP              string   // Redis-protocol (RESP2/3) front door address; empty disables it
 	Seeds             []string // addresses of nodes to join through
 	DataDir           string   // operation log and node state
 	ReplicationFactor int      // replicas per key
@@ -69,6 +70,11 @@ func (c *Config) Validate() error {
 	if c.HTTP != "" {
 		if _, _, err := stdnet.SplitHostPort(c.HTTP); err != nil {
 			errs = append(errs, fmt.Errorf("http %q is not host:port (or empty to disable)", c.HTTP))
+		}
+	}
+	if c.RESP != "" {
+		if _, _, err := stdnet.SplitHostPort(c.RESP); err != nil {
+			errs = append(errs, fmt.Errorf("resp %q is not host:port (or empty to disable)", c.RESP))
 		}
 	}
 	for _, s := range c.Seeds {
@@ -131,6 +137,7 @@ type fileConfig struct {
 	Listen            *string   `toml:"listen"`
 	Advertise         *string   `toml:"advertise"`
 	HTTP              *string   `toml:"http"`
+	RESP              *string   `toml:"resp"`
 	Seeds             *[]string `toml:"seeds"`
 	DataDir           *string   `toml:"data_dir"`
 	ReplicationFactor *int64    `toml:"replication_factor"`
@@ -161,6 +168,7 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	listen := fs.String("listen", cfg.Listen, "binary protocol address (clients and peers)")
 	advertise := fs.String("advertise", "", "address peers reach this node at, if not the listen address (e.g. listening on 0.0.0.0)")
 	httpAddr := fs.String("http", cfg.HTTP, "admin REST API and metrics address; empty disables")
+	respAddr := fs.String("resp", cfg.RESP, "Redis-protocol (RESP2/3) front door address, for redis-cli and Redis clients; empty (the default) disables")
 	seeds := fs.String("seeds", "", "comma-separated addresses of nodes to join through")
 	dataDir := fs.String("data", cfg.DataDir, "directory for the operation log and node state")
 	rf := fs.Int("rf", cfg.ReplicationFactor, "replicas per key")
@@ -209,6 +217,8 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 			cfg.Advertise = *advertise
 		case "http":
 			cfg.HTTP = *httpAddr
+		case "resp":
+			cfg.RESP = *respAddr
 		case "seeds":
 			cfg.Seeds = splitList(*seeds)
 		case "data":
@@ -267,6 +277,7 @@ func loadFile(cfg *Config, path string, explicit bool) error {
 	setString(&cfg.Listen, fc.Listen)
 	setString(&cfg.Advertise, fc.Advertise)
 	setString(&cfg.HTTP, fc.HTTP)
+	setString(&cfg.RESP, fc.RESP)
 	if fc.Seeds != nil {
 		cfg.Seeds = *fc.Seeds
 	}
@@ -308,7 +319,7 @@ func loadEnv(cfg *Config, getenv func(string) string) error {
 		name string
 		dst  *string
 	}{
-		{"MEMDB_LISTEN", &cfg.Listen}, {"MEMDB_ADVERTISE", &cfg.Advertise}, {"MEMDB_HTTP", &cfg.HTTP}, {"MEMDB_DATA_DIR", &cfg.DataDir},
+		{"MEMDB_LISTEN", &cfg.Listen}, {"MEMDB_ADVERTISE", &cfg.Advertise}, {"MEMDB_HTTP", &cfg.HTTP}, {"MEMDB_RESP", &cfg.RESP}, {"MEMDB_DATA_DIR", &cfg.DataDir},
 		{"MEMDB_FSYNC", &cfg.Fsync}, {"MEMDB_ON_CORRUPT", &cfg.OnCorrupt}, {"MEMDB_CLIENT_KEY", &cfg.ClientKey}, {"MEMDB_CLUSTER_KEY", &cfg.ClusterKey},
 	} {
 		if v := getenv(s.name); v != "" {

@@ -153,3 +153,18 @@ func TestTokens(t *testing.T) {
 		{name: "past the ring", args: []string{"-tokens", "18446744073709551616"}, bad: true},
 	}, func(c Config) ([]uint64, error) { return c.TokenValues() })
 }
+
+// -resp (file key resp, MEMDB_RESP) is the Redis-protocol front door's
+// address; off by default, and an empty flag turns off one the file set.
+func TestRESPAddr(t *testing.T) {
+	dir, file := configFile(t, "resp = \"127.0.0.1:7402\"\n")
+	checkLoads(t, dir, []loadCase[string]{
+		{name: "default: off"},
+		{name: "flag", args: []string{"-resp", "127.0.0.1:6390"}, want: "127.0.0.1:6390"},
+		{name: "env", env: map[string]string{"MEMDB_RESP": "127.0.0.1:6391"}, want: "127.0.0.1:6391"},
+		{name: "file", args: []string{"-config", file}, want: "127.0.0.1:7402"},
+		{name: "flag over env over file", args: []string{"-config", file, "-resp", ":6392"}, env: map[string]string{"MEMDB_RESP": "127.0.0.1:6391"}, want: ":6392"},
+		{name: "empty flag disables the file's", args: []string{"-config", file, "-resp", ""}},
+		{name: "not host:port", args: []string{"-resp", "6379"}, bad: true},
+	}, func(c Config) (string, error) { return c.RESP, nil })
+}

@@ -16,6 +16,14 @@
 // to the loop and handed to node.Deliver. The listener is bound before the
 // node is built, so the node advertises the address it really listens on.
 //
+// With -resp, the host also serves the Redis protocol on its own port
+// (resp.go, respcmd.go): a reader per connection parses RESP commands
+// (net/resp) and posts them to the loop, where each becomes the same
+// client request the binary protocol makes — the node coordinates it
+// unchanged and replies through the transport, which hands answers for
+// RESP connections (ids with respConnBit set) back to their session, so
+// replies leave in command order. README.md documents each command.
+//
 // The host also owns the configuration of memdbd: a TOML file, MEMDB_*
 // environment variables and flags, in that order of precedence from lowest
 // to highest, over the defaults (see Load).

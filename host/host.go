@@ -34,6 +34,12 @@ type Server struct {
 	http  *http.Server
 	// httpAddr is the admin API's bound address ("" when disabled).
 	httpAddr string
+	// resp is the Redis-protocol front door (nil when disabled), and
+	// respSessions its connections' state, touched only on the loop.
+	resp         *respServer
+	respSessions map[net.ConnID]*respSession
+	// laterFns run on the loop after the event that queued them (later).
+	laterFns []func()
 
 	events   chan func()
 	loopDone chan struct{}
@@ -118,6 +124,8 @@ func start(cfg Config, log *slog.Logger) (*Server, error) {
 		loopDone: make(chan struct{}),
 		conns:    make(map[net.ConnID]*net.Conn),
 		shutdown: make(chan struct{}),
+
+		respSessions: make(map[net.ConnID]*respSession),
 	}
 	ln, err := stdnet.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -193,8 +201,20 @@ func start(cfg Config, log *slog.Logger) (*Server, error) {
 		d.Close()
 		return nil, err
 	}
+	if cfg.RESP != "" {
+		if s.resp, err = startRESP(s, cfg.RESP); err != nil {
+			s.tcp.Close()
+			s.peers.Close()
+			s.stopLoop()
+			d.Close()
+			return nil, fmt.Errorf("resp: listen on %s: %w", cfg.RESP, err)
+		}
+	}
 	if cfg.HTTP != "" {
 		if err := s.startHTTP(); err != nil {
+			if s.resp != nil {
+				s.resp.close()
+			}
 			s.tcp.Close()
 			s.peers.Close()
 			s.stopLoop()
@@ -237,6 +257,9 @@ func (s *Server) requestShutdown(fault error) {
 func (s *Server) Close() error {
 	s.stopOnce.Do(func() {
 		s.tcp.StopAccepting()
+		if s.resp != nil {
+			s.resp.stopAccepting()
+		}
 		if s.http != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			s.http.Shutdown(ctx)
@@ -247,6 +270,9 @@ func (s *Server) Close() error {
 		<-stopped
 		s.peers.Close()
 		s.tcp.Close()
+		if s.resp != nil {
+			s.resp.close()
+		}
 		s.stopLoop()
 		s.stopErr = s.disk.Close()
 	})
@@ -288,6 +314,13 @@ func (s *Server) loop() {
 			return
 		}
 		f()
+		for len(s.laterFns) > 0 {
+			fns := s.laterFns
+			s.laterFns = nil
+			for _, g := range fns {
+				g()
+			}
+		}
 		switch {
 		case s.node == nil:
 		case s.node.Err() != nil:
@@ -299,6 +332,11 @@ func (s *Server) loop() {
 		}
 	}
 }
+
+// later queues f to run on the loop once the current event is done. It is
+// for work that must not run inside the node's own call stack (a request
+// made from the node's reply to another), and is called only on the loop.
+func (s *Server) later(f func()) { s.laterFns = append(s.laterFns, f) }
 
 func (s *Server) stopLoop() {
 	s.post(nil)
@@ -314,6 +352,10 @@ var _ net.Transport = transport{}
 func (t transport) Send(to net.Peer, f net.Frame) { t.s.peers.Send(to, f) }
 
 func (t transport) Reply(to net.ConnID, f net.Frame) {
+	if to&respConnBit != 0 {
+		t.s.respAnswer(to, f)
+		return
+	}
 	if c := t.s.conns[to]; c != nil {
 		c.Send(f)
 	}

@@ -23,7 +23,8 @@ for i in $(seq 1 "$n"); do
   addrs+=("$addr")
   seeds=()
   [ "$i" -gt 1 ] && seeds=(-seeds "127.0.0.1:7400")
-  ./bin/memdbd -id "$i" -listen "$addr" -http "127.0.0.1:$((port + 1))" \
+  # The RESP front door two ports above: 7402, 7412, ... never Redis's 6379.
+  ./bin/memdbd -id "$i" -listen "$addr" -http "127.0.0.1:$((port + 1))" -resp "127.0.0.1:$((port + 2))" \
     -data ".memdb/node$i" -rf "$(( n < 3 ? n : 3 ))" "${seeds[@]}" >".memdb/node$i.log" 2>&1 &
   pids+=($!)
 done
@@ -41,10 +42,11 @@ done
 echo "started a $n-node memdb cluster (replication factor $(( n < 3 ? n : 3 )); nodes 2..$n joined through node 1):"
 for i in $(seq 1 "$n"); do
   port=$((7400 + (i - 1) * 10))
-  echo "  node $i: ${addrs[$((i-1))]}  admin http://127.0.0.1:$((port + 1))/v1/status  log .memdb/node$i.log"
+  echo "  node $i: ${addrs[$((i-1))]}  admin http://127.0.0.1:$((port + 1))/v1/status  redis 127.0.0.1:$((port + 2))  log .memdb/node$i.log"
 done
 echo
 echo "connect:  ./bin/memdb -addr $(IFS=,; echo "${addrs[*]}") set hello world"
 echo "          ./bin/memdb -addr ${addrs[0]}            (interactive prompt)"
+echo "          redis-cli -p 7402 set hello world       (any node's Redis port: 7402, 7412, ...)"
 echo "Ctrl-C stops the nodes."
 wait

@@ -17,6 +17,10 @@ Usage:
   memdb [flags]                     read commands, one per line: a prompt with
                                     history on a terminal; from a pipe, one
                                     output line per command, printed at once
+  memdb [flags] bench [-c N] [-n N] [-P N] [-d N] [-r N] [-t set,get,cas] [-consistency L] [-q]
+                                    a load generator, as redis-benchmark: per
+                                    test, requests per second and latency
+                                    p50/p95/p99/max (memdb bench -h says more)
 
 Commands:
 `

@@ -82,6 +82,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(stri
 		fmt.Fprintf(stderr, "error: %v (memdb -h lists the flags)\n", err)
 		return exitUsage
 	}
+	if len(cfg.command) > 0 && cfg.command[0] == "bench" {
+		return bench(cfg.opts, cfg.command[1:], stdout, stderr)
+	}
 	s := &session{opts: cfg.opts}
 	defer s.close()
 	if len(cfg.command) > 0 {

@@ -34,7 +34,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		}
 		return 1
 	}
-	log.Info("memdbd ready", "id", cfg.ID, "listen", srv.Addr(), "http", srv.HTTPAddr(), "data", cfg.DataDir, "fsync", cfg.Fsync)
+	log.Info("memdbd ready", "id", cfg.ID, "listen", srv.Addr(), "http", srv.HTTPAddr(), "resp", srv.RESPAddr(), "data", cfg.DataDir, "fsync", cfg.Fsync)
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)

@@ -1,0 +1,329 @@
+package host
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"log/slog"
+	stdnet "net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/net/resp"
+)
+
+// The RESP front door: Redis clients (redis-cli, redis-benchmark, client
+// libraries) talk to the node on its own port. This file is the transport
+// half — accepting, reading commands, writing replies; respcmd.go turns the
+// commands into the same client requests the binary protocol makes, and
+// the node coordinates them exactly as it does those.
+//
+// Each connection has a reader goroutine, which parses everything one read
+// brought and posts the commands to the loop in one event, and a writer
+// goroutine, which coalesces the replies queued since its last write into
+// one write (as net.Conn does for the binary protocol). Everything else —
+// the connection's session and its queue of replies — lives on the loop.
+
+// respConnBit marks the ids of RESP connections, so they never meet the
+// binary server's (counted from 1) nor the node's own internal id (all
+// ones bits) in the node's reply path.
+const respConnBit = net.ConnID(1) << 62
+
+// respServer accepts RESP connections for a Server.
+type respServer struct {
+	s      *Server
+	ln     stdnet.Listener
+	log    *slog.Logger
+	nextID atomic.Uint64
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	conns  map[*respConn]struct{}
+	closed bool
+}
+
+func startRESP(s *Server, addr string) (*respServer, error) {
+	ln, err := stdnet.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	rs := &respServer{s: s, ln: ln, log: s.log, conns: make(map[*respConn]struct{})}
+	rs.wg.Add(1)
+	go rs.acceptLoop()
+	return rs, nil
+}
+
+// RESPAddr returns the RESP front door's address, or "" if it is disabled.
+func (s *Server) RESPAddr() string {
+	if s.resp == nil {
+		return ""
+	}
+	return s.resp.ln.Addr().String()
+}
+
+func (rs *respServer) stopAccepting() {
+	rs.mu.Lock()
+	rs.closed = true
+	rs.mu.Unlock()
+	rs.ln.Close()
+}
+
+// close stops accepting, flushes what every connection has queued and
+// closes it, and waits for the goroutines (5 seconds at most per
+// connection whose peer does not read).
+func (rs *respServer) close() {
+	rs.stopAccepting()
+	rs.mu.Lock()
+	conns := make([]*respConn, 0, len(rs.conns))
+	for c := range rs.conns {
+		conns = append(conns, c)
+	}
+	rs.mu.Unlock()
+	for _, c := range conns {
+		c.close()
+	}
+	for _, c := range conns {
+		select {
+		case <-c.done:
+		case <-time.After(5 * time.Second):
+			c.nc.Close()
+		}
+	}
+	rs.wg.Wait()
+}
+
+func (rs *respServer) acceptLoop() {
+	defer rs.wg.Done()
+	for {
+		nc, err := rs.ln.Accept()
+		if err != nil {
+			if errors.Is(err, stdnet.ErrClosed) {
+				return
+			}
+			rs.log.Warn("resp: accept failed", "err", err)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if tc, ok := nc.(*stdnet.TCPConn); ok {
+			tc.SetNoDelay(true)
+		}
+		c := &respConn{id: respConnBit | net.ConnID(rs.nextID.Add(1)), nc: nc, log: rs.log,
+			wake: make(chan struct{}, 1), drained: make(chan struct{}, 1), done: make(chan struct{})}
+		rs.mu.Lock()
+		if rs.closed {
+			rs.mu.Unlock()
+			nc.Close()
+			continue
+		}
+		rs.conns[c] = struct{}{}
+		rs.mu.Unlock()
+		go c.writeLoop()
+		rs.wg.Add(1)
+		go rs.serve(c)
+	}
+}
+
+// serve reads c's commands and posts them to the loop until the
+// connection ends.
+func (rs *respServer) serve(c *respConn) {
+	defer rs.wg.Done()
+	defer func() {
+		rs.mu.Lock()
+		delete(rs.conns, c)
+		rs.mu.Unlock()
+	}()
+	s := rs.s
+	s.post(func() { s.respOpen(c) })
+	r := respReader{nc: c.nc}
+	for {
+		// Back-pressure: a client that sends without reading its replies
+		// stops being read once respMaxOut bytes of replies wait for it.
+		if !c.waitDrained() {
+			break
+		}
+		cmds, err := r.read()
+		if len(cmds) > 0 {
+			s.post(func() { s.respCommands(c.id, cmds) })
+		}
+		if err != nil {
+			var pe *resp.ProtocolError
+			if errors.As(err, &pe) {
+				rs.log.Info("resp: closing connection after a protocol error", "conn", c.id, "remote", c.nc.RemoteAddr().String(), "err", pe)
+			} else if !errors.Is(err, io.EOF) && !errors.Is(err, stdnet.ErrClosed) {
+				rs.log.Debug("resp: read failed", "conn", c.id, "err", err)
+			}
+			s.post(func() { s.respEnd(c.id, pe) })
+			break
+		}
+	}
+	<-c.done
+}
+
+// respConn is one RESP connection's socket and writer.
+type respConn struct {
+	id  net.ConnID
+	nc  stdnet.Conn
+	log *slog.Logger
+
+	mu      sync.Mutex
+	out     []byte // replies waiting for the writer
+	spare   []byte // the writer's last buffer, reused
+	closing bool   // write what is queued, then close
+	wake    chan struct{}
+	drained chan struct{} // signalled after each write
+	done    chan struct{} // closed once the socket is closed
+}
+
+// respMaxOut bounds the replies queued for one connection before its
+// reader stops reading (a few of the largest values).
+const respMaxOut = 32 << 20
+
+// waitDrained returns once fewer than respMaxOut bytes wait to be written,
+// or false if the connection closed first.
+func (c *respConn) waitDrained() bool {
+	for {
+		c.mu.Lock()
+		n := len(c.out)
+		c.mu.Unlock()
+		if n < respMaxOut {
+			return true
+		}
+		select {
+		case <-c.drained:
+		case <-c.done:
+			return false
+		}
+	}
+}
+
+// write queues b for the writer (it copies b).
+func (c *respConn) write(b []byte) {
+	c.mu.Lock()
+	if !c.closing {
+		c.out = append(c.out, b...)
+	}
+	c.mu.Unlock()
+	c.signal()
+}
+
+// close writes what is queued, then closes the connection.
+func (c *respConn) close() {
+	c.mu.Lock()
+	c.closing = true
+	c.mu.Unlock()
+	c.signal()
+}
+
+func (c *respConn) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (c *respConn) writeLoop() {
+	defer close(c.done)
+	defer c.nc.Close()
+	for range c.wake {
+		c.mu.Lock()
+		buf, closing := c.out, c.closing
+		c.out, c.spare = c.spare[:0], nil
+		c.mu.Unlock()
+		if len(buf) > 0 {
+			if _, err := c.nc.Write(buf); err != nil {
+				c.mu.Lock()
+				c.closing, c.out = true, nil
+				c.mu.Unlock()
+				return
+			}
+		}
+		c.mu.Lock()
+		if c.spare == nil && cap(buf) <= 1<<20 {
+			c.spare = buf[:0]
+		}
+		more := len(c.out) > 0
+		c.mu.Unlock()
+		select {
+		case c.drained <- struct{}{}:
+		default:
+		}
+		if closing && !more {
+			return
+		}
+	}
+}
+
+// respReader turns a byte stream into commands, parsing everything each
+// read brings in one go.
+type respReader struct {
+	nc  io.Reader
+	buf []byte // bytes read and not yet parsed
+}
+
+const respMinRead = 16 << 10
+
+// read reads once and returns every complete command buffered, each as its
+// arguments. The arguments of one call share one new allocation (the
+// reader's buffer is reused), so the caller owns them. A non-nil error ends
+// the connection: io.EOF, a network error, or a *resp.ProtocolError, with
+// the commands parsed before it.
+func (r *respReader) read() ([][][]byte, error) {
+	if cap(r.buf)-len(r.buf) < respMinRead/4 {
+		nb := make([]byte, len(r.buf), max(2*cap(r.buf), respMinRead))
+		copy(nb, r.buf)
+		r.buf = nb
+	}
+	n, rerr := r.nc.Read(r.buf[len(r.buf):cap(r.buf)])
+	r.buf = r.buf[:len(r.buf)+n]
+	cmds, err := r.parseAll()
+	if err == nil {
+		err = rerr
+	}
+	if errors.Is(err, io.EOF) && len(r.buf) > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	return cmds, err
+}
+
+func (r *respReader) parseAll() (cmds [][][]byte, err error) {
+	var args [][]byte
+	var ends []int // where each command's arguments end in args
+	off := 0
+	for off < len(r.buf) {
+		a, n, perr := resp.Parse(r.buf[off:], args)
+		if errors.Is(perr, resp.ErrShort) {
+			break
+		}
+		if perr != nil {
+			err = perr
+			break
+		}
+		if len(a) > len(args) {
+			ends = append(ends, len(a))
+		}
+		args, off = a, off+n
+	}
+	if off == 0 {
+		return nil, err
+	}
+	// Move the arguments into one allocation of their own. Each argument
+	// was sliced (with two indices) from r.buf, so its capacity tells its
+	// offset there: cap(r.buf) - cap(arg).
+	arena := bytes.Clone(r.buf[:off])
+	for i, a := range args {
+		o := cap(r.buf) - cap(a)
+		args[i] = arena[o : o+len(a) : o+len(a)]
+	}
+	start := 0
+	for _, end := range ends {
+		cmds = append(cmds, args[start:end:end])
+		start = end
+	}
+	r.buf = r.buf[:copy(r.buf, r.buf[off:])]
+	if len(r.buf) == 0 && cap(r.buf) > 1<<20 {
+		r.buf = nil // a large command passed: do not keep its buffer
+	}
+	return cmds, err
+}

@@ -1,0 +1,687 @@
+package host
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/memdb/memdb/clock"
+	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/net/resp"
+)
+
+// The RESP front door's commands. Everything here runs on the loop.
+//
+// A connection is a session: its protocol version (RESP2 until HELLO 3),
+// whether it has authenticated, its name, its consistency level
+// (MEMDB.CONSISTENCY), and the highest Lamport timestamp it has seen,
+// which every request it makes carries, as the Go client's do — so a
+// connection's later write always wins over its earlier one, through any
+// node.
+//
+// Replies go out in the order of the commands, as RESP requires, though
+// the node may answer a pipeline's requests in any order: each command
+// takes a place in the connection's queue, and the queue's head is written
+// as soon as it is complete.
+
+// respSession is one RESP connection's state on the loop.
+type respSession struct {
+	s      *Server
+	c      *respConn
+	proto  int
+	authed bool
+	name   string
+	level  net.Consistency
+	clock  clock.Timestamp
+	nextID uint64
+	// queue holds the replies of the commands read, in order; the head is
+	// written once done.
+	queue []*respReply
+	// waits maps the ids of requests made to the node to what is done with
+	// their answers.
+	waits map[uint64]func(net.Frame)
+	// ending: the connection takes no more commands (QUIT, a protocol
+	// error, the client closed); it closes once queue is empty.
+	ending bool
+}
+
+// respReply is one command's reply: done once out holds all of it.
+type respReply struct {
+	out  []byte
+	done bool
+}
+
+func (s *Server) respOpen(c *respConn) {
+	s.respSessions[c.id] = &respSession{s: s, c: c, proto: resp.RESP2, authed: s.cfg.ClientKey == "",
+		waits: make(map[uint64]func(net.Frame))}
+}
+
+// respCommands runs the commands one read of connection id brought.
+func (s *Server) respCommands(id net.ConnID, cmds [][][]byte) {
+	ss := s.respSessions[id]
+	if ss == nil {
+		return
+	}
+	for _, args := range cmds {
+		if ss.ending {
+			break
+		}
+		ss.exec(args)
+	}
+	ss.flush()
+}
+
+// respEnd: the connection's reader stopped, after a protocol error (pe)
+// or because the connection ended. A protocol error is answered after the
+// replies of the commands before it, then the connection closes.
+func (s *Server) respEnd(id net.ConnID, pe *resp.ProtocolError) {
+	ss := s.respSessions[id]
+	if ss == nil {
+		return
+	}
+	if pe != nil && !ss.ending {
+		ss.immediate(resp.AppendError(nil, "ERR "+pe.Error()))
+	}
+	ss.ending = true
+	ss.flush()
+}
+
+// respAnswer hands the node's answer to a request of a RESP connection to
+// the command that made it. Called by the transport, on the loop; f's byte
+// slices are the node's, so whatever is kept of them is copied now.
+func (s *Server) respAnswer(id net.ConnID, f net.Frame) {
+	ss := s.respSessions[id]
+	if ss == nil {
+		return
+	}
+	then := ss.waits[f.ID]
+	if then == nil {
+		return
+	}
+	delete(ss.waits, f.ID)
+	ss.clock = ss.clock.Max(f.Clock)
+	then(f)
+	ss.flush()
+}
+
+// flush writes the replies at the head of the queue that are done, and
+// closes an ending connection once nothing is left.
+func (ss *respSession) flush() {
+	n := 0
+	var out []byte
+	for n < len(ss.queue) && ss.queue[n].done {
+		if out == nil {
+			out = ss.queue[n].out
+		} else {
+			out = append(out, ss.queue[n].out...)
+		}
+		ss.queue[n] = nil
+		n++
+	}
+	if n > 0 {
+		ss.queue = ss.queue[:copy(ss.queue, ss.queue[n:])]
+		ss.c.write(out)
+	}
+	if ss.ending && len(ss.queue) == 0 {
+		ss.c.close()
+		if len(ss.waits) == 0 {
+			delete(ss.s.respSessions, ss.c.id)
+			ss.s.node.Disconnected(ss.c.id)
+		}
+	}
+}
+
+// immediate queues a reply that is complete now.
+func (ss *respSession) immediate(out []byte) {
+	ss.queue = append(ss.queue, &respReply{out: out, done: true})
+}
+
+// pending queues a reply the node's answers will complete.
+func (ss *respSession) pending() *respReply {
+	r := &respReply{}
+	ss.queue = append(ss.queue, r)
+	return r
+}
+
+// request sends msg to the node as a client request of this connection;
+// then runs with the answer. The node may answer at once (a refused key),
+// so the wait is registered first.
+func (ss *respSession) request(msg net.Message, then func(net.Frame)) {
+	ss.nextID++
+	id := ss.nextID
+	ss.waits[id] = then
+	ss.s.node.Request(ss.c.id, net.Frame{ID: id, Clock: ss.clock, Msg: msg})
+}
+
+// nodeError returns the RESP error for a node's error answer, or nil if m
+// is not one. The first word is the error's code, for programs: UNKNOWN
+// (the write may or may not have happened), TRYAGAIN (contention: it
+// certainly did not happen), UNAVAILABLE (not enough replicas, or the node
+// is stopping: nothing was written), ERR for the rest.
+func nodeError(m net.Message) []byte {
+	e, ok := m.(*net.Error)
+	if !ok {
+		return nil
+	}
+	word := "ERR"
+	switch e.Code {
+	case net.CodeUnknownOutcome:
+		word = "UNKNOWN"
+	case net.CodeContention:
+		word = "TRYAGAIN"
+	case net.CodeUnavailable, net.CodeShuttingDown:
+		word = "UNAVAILABLE"
+	}
+	return resp.AppendError(nil, word+" "+e.Code.String()+": "+e.Message)
+}
+
+// unexpected is the error for an answer of the wrong kind (a bug).
+func unexpected(m net.Message) []byte {
+	return resp.AppendError(nil, fmt.Sprintf("ERR internal: unexpected answer %s", m.Kind()))
+}
+
+// respCommand is one command: its arity as Redis counts it (the name
+// included; negative means at least that many) and what it does.
+type respCommand struct {
+	arity int
+	run   func(ss *respSession, args [][]byte)
+	// beforeAuth: the command may run before AUTH on a connection that
+	// must authenticate.
+	beforeAuth bool
+}
+
+var respCommands map[string]*respCommand
+
+func init() {
+	cmds := map[string]*respCommand{
+		"get":               {arity: 2, run: (*respSession).get},
+		"set":               {arity: -3, run: (*respSession).set},
+		"setnx":             {arity: 3, run: (*respSession).setnx},
+		"del":               {arity: -2, run: (*respSession).del},
+		"unlink":            {arity: -2, run: (*respSession).del},
+		"exists":            {arity: -2, run: (*respSession).exists},
+		"mget":              {arity: -2, run: (*respSession).mget},
+		"mset":              {arity: -3, run: refuseMulti},
+		"msetnx":            {arity: -3, run: refuseMulti},
+		"incr":              {arity: 2, run: refuseCounter},
+		"decr":              {arity: 2, run: refuseCounter},
+		"incrby":            {arity: 3, run: refuseCounter},
+		"decrby":            {arity: 3, run: refuseCounter},
+		"ping":              {arity: -1, run: (*respSession).ping},
+		"echo":              {arity: 2, run: (*respSession).echo},
+		"hello":             {arity: -1, run: (*respSession).hello, beforeAuth: true},
+		"auth":              {arity: -2, run: (*respSession).auth, beforeAuth: true},
+		"select":            {arity: 2, run: (*respSession).selectDB},
+		"client":            {arity: -2, run: (*respSession).client},
+		"command":           {arity: -1, run: (*respSession).command},
+		"config":            {arity: -2, run: (*respSession).config},
+		"quit":              {arity: -1, run: (*respSession).quit, beforeAuth: true},
+		"memdb.consistency": {arity: -1, run: (*respSession).consistency},
+	}
+	// Clients send names in either case; both are looked up without
+	// allocating, and anything else is lowered first.
+	respCommands = make(map[string]*respCommand, 2*len(cmds))
+	for name, c := range cmds {
+		respCommands[name] = c
+		respCommands[strings.ToUpper(name)] = c
+	}
+}
+
+// exec runs one command.
+func (ss *respSession) exec(args [][]byte) {
+	c := respCommands[string(args[0])]
+	if c == nil {
+		c = respCommands[string(bytes.ToLower(args[0]))]
+	}
+	switch {
+	case c == nil:
+		ss.immediate(resp.AppendError(nil, unknownCommand(args)))
+	case !ss.authed && !c.beforeAuth:
+		ss.immediate(resp.AppendError(nil, "NOAUTH Authentication required."))
+	case c.arity > 0 && len(args) != c.arity, c.arity < 0 && len(args) < -c.arity:
+		ss.immediate(resp.AppendError(nil, fmt.Sprintf("ERR wrong number of arguments for '%s' command", bytes.ToLower(args[0]))))
+	default:
+		c.run(ss, args)
+	}
+}
+
+// unknownCommand is Redis's error for a command it does not know.
+func unknownCommand(args [][]byte) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "ERR unknown command '%.128s', with args beginning with: ", args[0])
+	for _, a := range args[1:min(len(args), 4)] {
+		fmt.Fprintf(&b, "'%.128s' ", a)
+	}
+	return b.String()
+}
+
+func (ss *respSession) get(args [][]byte) {
+	r := ss.pending()
+	ss.request(&net.Get{Level: ss.level, Key: args[1]}, func(f net.Frame) {
+		r.out, r.done = ss.valueReply(nil, f.Msg), true
+	})
+}
+
+// valueReply appends the reply to a Get: the value, or null.
+func (ss *respSession) valueReply(b []byte, m net.Message) []byte {
+	switch m := m.(type) {
+	case *net.Value:
+		ss.clock = ss.clock.Max(m.Version)
+		if !m.Found {
+			return resp.AppendNull(b, ss.proto)
+		}
+		return resp.AppendBulk(b, m.Value)
+	case *net.Error:
+		return append(b, nodeError(m)...)
+	}
+	return append(b, unexpected(m)...)
+}
+
+// set is SET key value [NX]. NX is a compare-and-set from absence (Paxos
+// among the key's replicas); like every cas, it is linearizable only on
+// keys whose writes are all serial (see README). Options that need what
+// memdb does not have — expiry, XX, GET — are refused, not ignored.
+func (ss *respSession) set(args [][]byte) {
+	nx := false
+	for _, o := range args[3:] {
+		switch opt := strings.ToUpper(string(o)); opt {
+		case "NX":
+			if nx {
+				ss.immediate(resp.AppendError(nil, "ERR syntax error"))
+				return
+			}
+			nx = true
+		case "EX", "PX", "EXAT", "PXAT", "KEEPTTL":
+			ss.immediate(resp.AppendError(nil, "ERR SET "+opt+" is not supported: memdb keys do not expire"))
+			return
+		case "XX":
+			ss.immediate(resp.AppendError(nil, "ERR SET XX is not supported: memdb can compare-and-set from absence (NX), not from any value"))
+			return
+		case "GET":
+			ss.immediate(resp.AppendError(nil, "ERR SET GET is not supported: read with GET, then SET"))
+			return
+		default:
+			ss.immediate(resp.AppendError(nil, "ERR syntax error"))
+			return
+		}
+	}
+	r := ss.pending()
+	if nx {
+		ss.request(&net.CAS{Key: args[1], New: args[2]}, func(f net.Frame) {
+			r.out, r.done = ss.casReply(f.Msg, resp.AppendSimple(nil, "OK"), resp.AppendNull(nil, ss.proto)), true
+		})
+		return
+	}
+	ss.request(&net.Set{Level: ss.level, Key: args[1], Value: args[2]}, func(f net.Frame) {
+		r.out, r.done = ss.doneReply(f.Msg, resp.AppendSimple(nil, "OK")), true
+	})
+}
+
+// setnx is SETNX key value: SET NX answering 1 or 0.
+func (ss *respSession) setnx(args [][]byte) {
+	r := ss.pending()
+	ss.request(&net.CAS{Key: args[1], New: args[2]}, func(f net.Frame) {
+		r.out, r.done = ss.casReply(f.Msg, resp.AppendInt(nil, 1), resp.AppendInt(nil, 0)), true
+	})
+}
+
+func (ss *respSession) casReply(m net.Message, swapped, not []byte) []byte {
+	switch m := m.(type) {
+	case *net.Bool:
+		if m.Value {
+			return swapped
+		}
+		return not
+	case *net.Error:
+		return nodeError(m)
+	}
+	return unexpected(m)
+}
+
+func (ss *respSession) doneReply(m net.Message, ok []byte) []byte {
+	switch m := m.(type) {
+	case *net.Done:
+		ss.clock = ss.clock.Max(m.Version)
+		return ok
+	case *net.Error:
+		return nodeError(m)
+	}
+	return unexpected(m)
+}
+
+// del is DEL key [key ...]. Redis answers how many keys it deleted; in a
+// leaderless store no one place knows that, so memdb reads first: for each
+// key, an EXISTS at the connection's level, then the delete, written
+// whatever the read found (a replica the read did not ask may hold a
+// value). The answer counts the keys that read found live. The keys are
+// deleted one by one, not atomically; if any delete fails, the reply is
+// its error (the others may have happened).
+func (ss *respSession) del(args [][]byte) {
+	if ss.level == net.Serial {
+		ss.immediate(resp.AppendError(nil, "ERR a delete cannot be serial: MEMDB.CONSISTENCY quorum (or one, all) first, or SET the key to a value your application reads as empty"))
+		return
+	}
+	r := ss.pending()
+	keys := args[1:]
+	left, count := len(keys), 0
+	var fail []byte
+	for _, key := range keys {
+		ss.request(&net.Contains{Level: ss.level, Key: key}, func(f net.Frame) {
+			switch m := f.Msg.(type) {
+			case *net.Bool:
+				if m.Value {
+					count++
+				}
+			case *net.Error:
+				if fail == nil {
+					fail = nodeError(m)
+				}
+				if left--; left == 0 {
+					r.out, r.done = fail, true
+				}
+				return
+			}
+			// The delete is made after this answer's event, not inside
+			// it: the node is answering, and is not to be entered again.
+			ss.s.later(func() {
+				ss.request(&net.Delete{Level: ss.level, Key: key}, func(f net.Frame) {
+					if e := nodeError(f.Msg); e != nil && fail == nil {
+						fail = e
+					}
+					if left--; left == 0 {
+						r.out, r.done = fail, true
+						if fail == nil {
+							r.out = resp.AppendInt(nil, int64(count))
+						}
+					}
+				})
+				ss.flush()
+			})
+		})
+	}
+}
+
+// exists is EXISTS key [key ...]: how many of the keys are live (a key
+// named twice counts twice, as in Redis).
+func (ss *respSession) exists(args [][]byte) {
+	r := ss.pending()
+	keys := args[1:]
+	left, count := len(keys), 0
+	var fail []byte
+	for _, key := range keys {
+		ss.request(&net.Contains{Level: ss.level, Key: key}, func(f net.Frame) {
+			switch m := f.Msg.(type) {
+			case *net.Bool:
+				if m.Value {
+					count++
+				}
+			default:
+				if fail == nil {
+					if fail = nodeError(m); fail == nil {
+						fail = unexpected(m)
+					}
+				}
+			}
+			if left--; left == 0 {
+				r.out, r.done = fail, true
+				if fail == nil {
+					r.out = resp.AppendInt(nil, int64(count))
+				}
+			}
+		})
+	}
+}
+
+// mget is MGET key [key ...]: an array of values and nulls; the keys are
+// read concurrently, and any failed read makes the reply its error.
+func (ss *respSession) mget(args [][]byte) {
+	r := ss.pending()
+	keys := args[1:]
+	parts := make([][]byte, len(keys))
+	left := len(keys)
+	var fail []byte
+	for i, key := range keys {
+		ss.request(&net.Get{Level: ss.level, Key: key}, func(f net.Frame) {
+			if e := nodeError(f.Msg); e != nil {
+				if fail == nil {
+					fail = e
+				}
+			} else {
+				parts[i] = ss.valueReply(nil, f.Msg)
+			}
+			if left--; left > 0 {
+				return
+			}
+			r.done = true
+			if fail != nil {
+				r.out = fail
+				return
+			}
+			r.out = resp.AppendArray(nil, len(parts))
+			for _, p := range parts {
+				r.out = append(r.out, p...)
+			}
+		})
+	}
+}
+
+// refuseMulti: Redis's MSET is atomic, and memdb cannot yet write several
+// keys atomically; writing them one by one under MSET's name would break a
+// promise quietly, so it is refused.
+func refuseMulti(ss *respSession, args [][]byte) {
+	ss.immediate(resp.AppendError(nil, fmt.Sprintf("ERR %s is not supported in this version of memdb: it cannot write several keys atomically yet; send a pipeline of SETs", strings.ToUpper(string(args[0])))))
+}
+
+func refuseCounter(ss *respSession, args [][]byte) {
+	ss.immediate(resp.AppendError(nil, fmt.Sprintf("ERR %s: counters are not in this version of memdb", strings.ToUpper(string(args[0])))))
+}
+
+func (ss *respSession) ping(args [][]byte) {
+	switch len(args) {
+	case 1:
+		ss.immediate(resp.AppendSimple(nil, "PONG"))
+	case 2:
+		ss.immediate(resp.AppendBulk(nil, args[1]))
+	default:
+		ss.immediate(resp.AppendError(nil, "ERR wrong number of arguments for 'ping' command"))
+	}
+}
+
+func (ss *respSession) echo(args [][]byte) { ss.immediate(resp.AppendBulk(nil, args[1])) }
+
+// hello is HELLO [protover [AUTH username password] [SETNAME name]].
+func (ss *respSession) hello(args [][]byte) {
+	proto := ss.proto
+	if len(args) > 1 {
+		v, err := strconv.Atoi(string(args[1]))
+		if err != nil {
+			ss.immediate(resp.AppendError(nil, "ERR Protocol version is not an integer or out of range"))
+			return
+		}
+		if v != resp.RESP2 && v != resp.RESP3 {
+			ss.immediate(resp.AppendError(nil, "NOPROTO unsupported protocol version"))
+			return
+		}
+		proto = v
+	}
+	authed, name := ss.authed, ss.name
+	for i := 2; i < len(args); i++ {
+		switch opt := strings.ToUpper(string(args[i])); {
+		case opt == "AUTH" && i+2 < len(args):
+			if e := ss.checkKey(args[i+2]); e != nil {
+				ss.immediate(e)
+				return
+			}
+			authed = true
+			i += 2
+		case opt == "SETNAME" && i+1 < len(args):
+			name = string(args[i+1])
+			i++
+		default:
+			ss.immediate(resp.AppendError(nil, fmt.Sprintf("ERR Syntax error in HELLO option '%s'", args[i])))
+			return
+		}
+	}
+	if !authed {
+		ss.immediate(resp.AppendError(nil, "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"))
+		return
+	}
+	ss.proto, ss.authed, ss.name = proto, authed, name
+	b := resp.AppendMap(nil, 7, ss.proto)
+	b = resp.AppendBulkString(b, "server")
+	b = resp.AppendBulkString(b, "memdb")
+	b = resp.AppendBulkString(b, "version")
+	b = resp.AppendBulkString(b, respVersion)
+	b = resp.AppendBulkString(b, "proto")
+	b = resp.AppendInt(b, int64(ss.proto))
+	b = resp.AppendBulkString(b, "id")
+	b = resp.AppendInt(b, int64(ss.c.id&^respConnBit))
+	b = resp.AppendBulkString(b, "mode")
+	b = resp.AppendBulkString(b, "standalone")
+	b = resp.AppendBulkString(b, "role")
+	b = resp.AppendBulkString(b, "master")
+	b = resp.AppendBulkString(b, "modules")
+	b = resp.AppendArray(b, 0)
+	ss.immediate(b)
+}
+
+// respVersion is the version HELLO reports: memdb's RESP front door, not
+// a Redis version.
+const respVersion = "1.0.0"
+
+// checkKey returns nil if key is the client key, else the error to answer.
+func (ss *respSession) checkKey(key []byte) []byte {
+	want := ss.s.cfg.ClientKey
+	if want == "" {
+		return resp.AppendError(nil, "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?")
+	}
+	if subtle.ConstantTimeCompare(key, []byte(want)) != 1 {
+		return resp.AppendError(nil, "WRONGPASS invalid username-password pair or user is disabled.")
+	}
+	return nil
+}
+
+// auth is AUTH [username] password; the password is the client key, and
+// any username is accepted (memdb has one client key, not users).
+func (ss *respSession) auth(args [][]byte) {
+	if len(args) > 3 {
+		ss.immediate(resp.AppendError(nil, "ERR syntax error"))
+		return
+	}
+	if e := ss.checkKey(args[len(args)-1]); e != nil {
+		ss.immediate(e)
+		return
+	}
+	ss.authed = true
+	ss.immediate(resp.AppendSimple(nil, "OK"))
+}
+
+func (ss *respSession) selectDB(args [][]byte) {
+	if string(args[1]) != "0" {
+		ss.immediate(resp.AppendError(nil, "ERR DB index is out of range (memdb has one database: SELECT 0)"))
+		return
+	}
+	ss.immediate(resp.AppendSimple(nil, "OK"))
+}
+
+// client is CLIENT SETNAME, GETNAME, ID and SETINFO (which clients send
+// when they connect; it is accepted and forgotten).
+func (ss *respSession) client(args [][]byte) {
+	sub := strings.ToUpper(string(args[1]))
+	switch {
+	case sub == "SETNAME" && len(args) == 3:
+		if bytes.ContainsAny(args[2], " \n\r") {
+			ss.immediate(resp.AppendError(nil, "ERR Client names cannot contain spaces, newlines or special characters."))
+			return
+		}
+		ss.name = string(args[2])
+		ss.immediate(resp.AppendSimple(nil, "OK"))
+	case sub == "GETNAME" && len(args) == 2:
+		if ss.name == "" {
+			ss.immediate(resp.AppendNull(nil, ss.proto))
+			return
+		}
+		ss.immediate(resp.AppendBulkString(nil, ss.name))
+	case sub == "ID" && len(args) == 2:
+		ss.immediate(resp.AppendInt(nil, int64(ss.c.id&^respConnBit)))
+	case sub == "SETINFO" && len(args) == 4:
+		ss.immediate(resp.AppendSimple(nil, "OK"))
+	default:
+		ss.immediate(resp.AppendError(nil, fmt.Sprintf("ERR unknown subcommand or wrong number of arguments for 'client|%s' command (memdb has SETNAME, GETNAME, ID, SETINFO)", strings.ToLower(sub))))
+	}
+}
+
+// command is COMMAND [COUNT|DOCS|INFO|LIST]: enough for redis-cli, which
+// asks for the docs when it starts and does without them.
+func (ss *respSession) command(args [][]byte) {
+	sub := ""
+	if len(args) > 1 {
+		sub = strings.ToUpper(string(args[1]))
+	}
+	switch sub {
+	case "", "INFO":
+		ss.immediate(resp.AppendArray(nil, 0))
+	case "DOCS":
+		ss.immediate(resp.AppendMap(nil, 0, ss.proto))
+	case "COUNT":
+		ss.immediate(resp.AppendInt(nil, int64(len(respCommands)/2)))
+	case "LIST":
+		names := make([]string, 0, len(respCommands)/2)
+		for name := range respCommands {
+			if name == strings.ToLower(name) {
+				names = append(names, name)
+			}
+		}
+		slices.Sort(names)
+		b := resp.AppendArray(nil, len(names))
+		for _, n := range names {
+			b = resp.AppendBulkString(b, n)
+		}
+		ss.immediate(b)
+	default:
+		ss.immediate(resp.AppendError(nil, fmt.Sprintf("ERR unknown subcommand '%s'. Try COMMAND HELP.", args[1])))
+	}
+}
+
+// config is CONFIG GET, which answers nothing (an empty map, as Redis does
+// for a parameter it does not have): redis-benchmark asks for save and
+// appendonly when it starts.
+func (ss *respSession) config(args [][]byte) {
+	if strings.ToUpper(string(args[1])) != "GET" {
+		ss.immediate(resp.AppendError(nil, "ERR memdb has no CONFIG but CONFIG GET, which answers nothing: configure memdbd with flags, MEMDB_* variables or its file"))
+		return
+	}
+	ss.immediate(resp.AppendMap(nil, 0, ss.proto))
+}
+
+func (ss *respSession) quit(args [][]byte) {
+	ss.immediate(resp.AppendSimple(nil, "OK"))
+	ss.ending = true
+}
+
+// consistency is MEMDB.CONSISTENCY [one|quorum|all|serial]: with a level,
+// the connection's reads and writes use it from then on; without, it
+// answers the level in force. The default is the node's (quorum).
+func (ss *respSession) consistency(args [][]byte) {
+	switch len(args) {
+	case 1:
+		level := ss.level
+		if level == net.Default {
+			level = net.Quorum
+		}
+		ss.immediate(resp.AppendBulkString(nil, level.String()))
+	case 2:
+		level, err := net.ParseConsistency(strings.ToLower(string(args[1])))
+		if err != nil {
+			ss.immediate(resp.AppendError(nil, "ERR "+err.Error()))
+			return
+		}
+		ss.level = level
+		ss.immediate(resp.AppendSimple(nil, "OK"))
+	default:
+		ss.immediate(resp.AppendError(nil, "ERR wrong number of arguments for 'memdb.consistency' command"))
+	}
+}
