@@ -4,7 +4,7 @@ BIN     := bin
 # Packages that start goroutines: the race detector runs on these.
 RACE_PKGS := ./net/... ./host/... ./client/... ./disk/... ./cmd/...
 
-.PHONY: all build run test lint race e2e bench fuzz clean java java-test java-deps
+.PHONY: all build run test lint race e2e bench fuzz clean java java-test java-deps java-jdk
 
 all: build
 
@@ -52,16 +52,25 @@ JUNIT_DIR    := /usr/share/java
 JUNIT        := $(JUNIT_DIR)/junit-platform-console-standalone.jar
 JUNIT_API    := $(JUNIT_DIR)/junit-jupiter-api.jar:$(JUNIT_DIR)/apiguardian-api.jar:$(JUNIT_DIR)/opentest4j.jar
 
-java-deps:
-	@if ! command -v javac >/dev/null 2>&1 || ! command -v jar >/dev/null 2>&1 || [ ! -f $(JUNIT) ]; then \
-	  echo "installing openjdk-17-jdk-headless and junit5 with apt-get"; \
+# Installs what a target needs from Debian when it is missing: the JDK for
+# java, the JDK and JUnit 5's console launcher for java-test.
+define apt_install
+	@if $(1); then \
+	  echo "installing $(2) with apt-get"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	    openjdk-17-jdk-headless junit5 >/dev/null || { \
-	    echo "error: could not install openjdk-17-jdk-headless and junit5: install them (as root) and run make again" >&2; exit 1; }; \
+	    $(2) >/dev/null || { \
+	    echo "error: could not install $(2): install them (as root) and run make again" >&2; exit 1; }; \
 	fi
+endef
+
+java-jdk:
+	$(call apt_install,! command -v javac >/dev/null 2>&1 || ! command -v jar >/dev/null 2>&1,openjdk-17-jdk-headless)
+
+java-deps:
+	$(call apt_install,! command -v javac >/dev/null 2>&1 || ! command -v jar >/dev/null 2>&1 || [ ! -f $(JUNIT) ],openjdk-17-jdk-headless junit5)
 
 # The jar users take: $(JAR), no dependencies.
-java: java-deps
+java: java-jdk
 	rm -rf $(JAVA_OUT)/classes && mkdir -p $(JAVA_OUT)/classes
 	javac -Xlint:all -Werror --release 17 -encoding UTF-8 -d $(JAVA_OUT)/classes $$(find java/src/main -name '*.java')
 	printf 'Automatic-Module-Name: io.memdb.client\nImplementation-Version: $(JAVA_VERSION)\n' >$(JAVA_OUT)/MANIFEST.MF
@@ -70,7 +79,8 @@ java: java-deps
 
 # The Java tests: the codec, hash and ring against java/testdata/golden.txt
 # (which go test ./java keeps current), then a real 3-node cluster from bin/memdbd.
-java-test: java
+java-test: java-deps
+	$(MAKE) --no-print-directory java
 	$(GO) build -o $(BIN)/ ./cmd/memdbd
 	rm -rf $(JAVA_OUT)/test-classes && mkdir -p $(JAVA_OUT)/test-classes
 	javac -Xlint:all -Werror --release 17 -encoding UTF-8 -cp $(JAVA_OUT)/classes:$(JUNIT_API) \
