@@ -237,11 +237,9 @@ final class Client implements MemDb {
     public CompletableFuture<Optional<byte[]>> getBytesAsync(String key, Consistency c) {
         byte[] k = keyBytes(key);
         return call("get", key, k, Codec.get(level(c), k), false, msg -> {
-            if (msg instanceof Codec.Value v) {
-                session.observe(v.version());
-                return v.found() ? Optional.of(v.value()) : Optional.<byte[]>empty();
-            }
-            return null;
+            Codec.Value v = (Codec.Value) msg;
+            session.observe(v.version());
+            return v.found() ? Optional.of(v.value()) : Optional.<byte[]>empty();
         });
     }
 
@@ -299,16 +297,14 @@ final class Client implements MemDb {
         return call("cas", key, k, Codec.cas(k, oldValue, newValue), true, Client::bool);
     }
 
+    /** The result of a write: none, but its version joins the session. */
     private Void done(Object msg) {
-        if (msg instanceof Codec.Done d) {
-            session.observe(d.version());
-            return null;
-        }
-        throw new IllegalStateException();
+        session.observe(((Codec.Done) msg).version());
+        return null;
     }
 
     private static Boolean bool(Object msg) {
-        return msg instanceof Codec.Bool b ? b.value() : null;
+        return ((Codec.Bool) msg).value();
     }
 
     private int level(Consistency c) {
@@ -345,10 +341,10 @@ final class Client implements MemDb {
     }
 
     /**
-     * Exchanges req and turns the answer into the call's result: answer
-     * maps the expected message to it (a null result for any other
-     * message is a protocol violation; for Done, answer returns null and
-     * never sees another kind), and an Error becomes its exception.
+     * Exchanges req and turns the answer into the call's result: an Error
+     * becomes its exception, a message of the wrong kind a protocol
+     * violation (after a write, an unknown outcome), and answer maps the
+     * expected message to the result.
      */
     private <T> CompletableFuture<T> call(String op, String key, byte[] k, Codec.Request req, boolean write,
             Function<Object, T> answer) {
