@@ -1,7 +1,8 @@
 package io.memdb.client;
 
 /**
- * The client was closed before or while the call ran. A write in flight when it was closed is an {@link UnknownOutcomeException} instead.
+ * The client was closed before or while the call ran. A write in flight when it was closed is an
+ * {@link UnknownOutcomeException} instead.
  */
 public class ClientClosedException extends MemDbException {
     private static final long serialVersionUID = 1L;

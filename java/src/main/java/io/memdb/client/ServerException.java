@@ -1,7 +1,8 @@
 package io.memdb.client;
 
 /**
- * A node answered with an error this client has no more specific exception for; {@link #code()} is the wire protocol's code (net/doc.go, "Errors").
+ * A node answered with an error this client has no more specific exception for; {@link #code()}
+ * is the wire protocol's code (net/doc.go, "Errors").
  */
 public class ServerException extends MemDbException {
     private static final long serialVersionUID = 1L;
