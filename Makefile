@@ -4,7 +4,7 @@ BIN     := bin
 # Packages that start goroutines: the race detector runs on these.
 RACE_PKGS := ./net/... ./host/... ./client/... ./disk/... ./cmd/...
 
-.PHONY: all build run test lint race e2e bench fuzz clean
+.PHONY: all build run test lint race e2e bench fuzz clean java java-test java-deps java-jdk
 
 all: build
 
@@ -27,6 +27,7 @@ test: lint
 	$(GO) test -count=1 -race $(RACE_PKGS)
 	$(GO) test -count=1 -tags mutants -run TestMutantsCaught ./scenarios/
 	$(GO) test -count=1 -tags mutants ./cmd/memdb-sim/
+	$(MAKE) --no-print-directory java-test
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -44,5 +45,51 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./net/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./net/resp/
 
+# The Java client (java/): no Maven Central here, so it builds with javac
+# and tests with JUnit 5's console launcher, both from Debian packages,
+# installed when missing (CI runs as root on a clean machine).
+JAVA_VERSION := 0.1.0
+JAVA_OUT     := java/target
+JAR          := $(JAVA_OUT)/memdb-client-$(JAVA_VERSION).jar
+JUNIT_DIR    := /usr/share/java
+JUNIT        := $(JUNIT_DIR)/junit-platform-console-standalone.jar
+JUNIT_API    := $(JUNIT_DIR)/junit-jupiter-api.jar:$(JUNIT_DIR)/apiguardian-api.jar:$(JUNIT_DIR)/opentest4j.jar
+
+# Installs what a target needs from Debian when it is missing: the JDK for
+# java, the JDK and JUnit 5's console launcher for java-test.
+define apt_install
+	@if $(1); then \
+	  echo "installing $(2) with apt-get"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    $(2) >/dev/null || { \
+	    echo "error: could not install $(2): install them (as root) and run make again" >&2; exit 1; }; \
+	fi
+endef
+
+java-jdk:
+	$(call apt_install,! command -v javac >/dev/null 2>&1 || ! command -v jar >/dev/null 2>&1,openjdk-17-jdk-headless)
+
+java-deps:
+	$(call apt_install,! command -v javac >/dev/null 2>&1 || ! command -v jar >/dev/null 2>&1 || [ ! -f $(JUNIT) ],openjdk-17-jdk-headless junit5)
+
+# The jar users take: $(JAR), no dependencies.
+java: java-jdk
+	rm -rf $(JAVA_OUT)/classes && mkdir -p $(JAVA_OUT)/classes
+	javac -Xlint:all -Werror --release 17 -encoding UTF-8 -d $(JAVA_OUT)/classes $$(find java/src/main -name '*.java')
+	printf 'Automatic-Module-Name: io.memdb.client\nImplementation-Version: $(JAVA_VERSION)\n' >$(JAVA_OUT)/MANIFEST.MF
+	jar --create --file $(JAR) --manifest $(JAVA_OUT)/MANIFEST.MF -C $(JAVA_OUT)/classes .
+	@echo "built $(JAR)"
+
+# The Java tests: the codec, hash and ring against java/testdata/golden.txt
+# (which go test ./java keeps current), then a real 3-node cluster from bin/memdbd.
+java-test: java-deps
+	$(MAKE) --no-print-directory java
+	$(GO) build -o $(BIN)/ ./cmd/memdbd
+	rm -rf $(JAVA_OUT)/test-classes && mkdir -p $(JAVA_OUT)/test-classes
+	javac -Xlint:all -Werror --release 17 -encoding UTF-8 -cp $(JAVA_OUT)/classes:$(JUNIT_API) \
+	  -d $(JAVA_OUT)/test-classes $$(find java/src/test -name '*.java')
+	cd java && java -Dmemdb.bin=../$(BIN) -Dmemdb.golden=testdata/golden.txt -jar $(JUNIT) \
+	  -cp target/classes:target/test-classes --scan-classpath --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests
+
 clean:
-	rm -rf $(BIN) .memdb out
+	rm -rf $(BIN) .memdb out $(JAVA_OUT)

@@ -1,0 +1,850 @@
+package io.memdb.client;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+
+/**
+ * The implementation of {@link MemDb}, after the Go client (client/):
+ *
+ * <ul>
+ *   <li>One pipelined {@link Connection} per node address, dialed when first
+ *       needed and redialed when found broken; a node whose dial failed is
+ *       tried after the others for a second.
+ *   <li>Routing: the client asks a node for the ring (Ring, answered by
+ *       RingInfo) when it connects, every ringRefresh, and (at most once a
+ *       second) after a call could not reach its node; each keyed call then
+ *       goes to the first reachable node of its key's preference list
+ *       (Fingerprint64 of the key on the ring), then any other node.
+ *   <li>Retries: a read whose connection broke is sent again, on a fresh
+ *       connection of the same node once, then on the next node; a write
+ *       (set, delete, cas) that may have reached a node is never sent again:
+ *       it ends in {@link UnknownOutcomeException}. A request that certainly
+ *       was not acted on (the connection had broken before it was queued,
+ *       or the node answered "shutting down") goes to the next node.
+ * </ul>
+ */
+final class Client implements MemDb {
+    private static final long DOWN_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private static final long KICK_GAP_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    private final Options opts;
+    private final byte[] key;
+    private final Session session = new Session();
+    private final ConcurrentHashMap<String, Node> nodes = new ConcurrentHashMap<>();
+    private final List<Node> seeds = new ArrayList<>();
+    private final AtomicInteger preferred = new AtomicInteger();
+    private volatile Route route;
+    private volatile boolean closed;
+    private final ScheduledThreadPoolExecutor timer;
+    private final ExecutorService background;
+    private final AtomicBoolean refreshing = new AtomicBoolean();
+    private final AtomicLong lastKick = new AtomicLong(System.nanoTime() - KICK_GAP_NANOS);
+    private final AtomicLong asks = new AtomicLong();
+
+    private Client(Options opts) {
+        this.opts = opts;
+        this.key = opts.key.getBytes(StandardCharsets.UTF_8);
+        ThreadFactory daemons = r -> {
+            Thread t = new Thread(r, "memdb-client");
+            t.setDaemon(true);
+            return t;
+        };
+        timer = new ScheduledThreadPoolExecutor(1, daemons);
+        timer.setRemoveOnCancelPolicy(true);
+        background = Executors.newCachedThreadPool(daemons);
+        for (String a : opts.seeds) {
+            seeds.add(node(a));
+        }
+    }
+
+    /** Connects to the first seed that answers, then learns the ring. */
+    static Client connect(Options opts) {
+        Client c = new Client(opts);
+        try {
+            c.dialFirst();
+            if (opts.routing) {
+                c.learn();
+                long every = opts.ringRefresh.toNanos();
+                if (every > 0) {
+                    c.timer.scheduleWithFixedDelay(c::refreshInBackground, every, every, TimeUnit.NANOSECONDS);
+                }
+            }
+            return c;
+        } catch (RuntimeException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    private void dialFirst() {
+        List<String> failures = new ArrayList<>();
+        for (int i = 0; i < seeds.size(); i++) {
+            Node n = seeds.get(i);
+            try {
+                n.connection().get(opts.timeout.toMillis(), TimeUnit.MILLISECONDS);
+                preferred.set(i);
+                return;
+            } catch (ExecutionException e) {
+                Throwable t = unwrap(e);
+                if (t instanceof AuthException a) {
+                    throw a;
+                }
+                failures.add(n.addr + ": " + t.getMessage());
+            } catch (java.util.concurrent.TimeoutException e) {
+                failures.add(n.addr + ": no answer within " + opts.timeout.toMillis() + " ms");
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new MemDbException("interrupted while connecting", 0, e);
+            }
+        }
+        throw new UnreachableException("unreachable: " + String.join("; ", failures));
+    }
+
+    private Node node(String addr) {
+        return nodes.computeIfAbsent(addr, Node::new);
+    }
+
+    // ---- the API ----
+
+    @Override
+    public String get(String key) {
+        return get(key, opts.consistency);
+    }
+
+    @Override
+    public String get(String key, Consistency c) {
+        return await(getAsync(key, c), false).orElse(null);
+    }
+
+    @Override
+    public byte[] getBytes(String key, Consistency c) {
+        return await(getBytesAsync(key, c), false).orElse(null);
+    }
+
+    @Override
+    public Pending<String> quorumGet(String key) {
+        return new Pending<>(getAsync(key, Consistency.QUORUM));
+    }
+
+    @Override
+    public void set(String key, String value) {
+        set(key, value, opts.consistency);
+    }
+
+    @Override
+    public void set(String key, String value, Consistency c) {
+        await(setAsync(key, value, c), true);
+    }
+
+    @Override
+    public void set(String key, byte[] value, Consistency c) {
+        await(setAsync(key, value, c), true);
+    }
+
+    @Override
+    public void delete(String key) {
+        delete(key, opts.consistency);
+    }
+
+    @Override
+    public void delete(String key, Consistency c) {
+        await(deleteAsync(key, c), true);
+    }
+
+    @Override
+    public boolean contains(String key) {
+        return contains(key, opts.consistency);
+    }
+
+    @Override
+    public boolean contains(String key, Consistency c) {
+        return await(containsAsync(key, c), false);
+    }
+
+    @Override
+    public boolean cas(String key, String oldValue, String newValue) {
+        return await(casAsync(key, oldValue, newValue), true);
+    }
+
+    @Override
+    public boolean casBytes(String key, byte[] oldValue, byte[] newValue) {
+        return await(casBytesAsync(key, oldValue, newValue), true);
+    }
+
+    @Override
+    public long incr(String key) {
+        throw countersNotSupported("incr");
+    }
+
+    @Override
+    public long incr(String key, long delta) {
+        throw countersNotSupported("incr");
+    }
+
+    @Override
+    public long decr(String key) {
+        throw countersNotSupported("decr");
+    }
+
+    @Override
+    public long decr(String key, long delta) {
+        throw countersNotSupported("decr");
+    }
+
+    @Override
+    public Pending<Long> getQuorumCounter(String key) {
+        throw countersNotSupported("getQuorumCounter");
+    }
+
+    private static NotSupportedException countersNotSupported(String op) {
+        return new NotSupportedException(op + ": counters are not supported by this server version (wire protocol "
+                + Codec.VERSION + " has no counter messages); they arrive with counters in a later version");
+    }
+
+    @Override
+    public CompletableFuture<Optional<String>> getAsync(String key) {
+        return getAsync(key, opts.consistency);
+    }
+
+    @Override
+    public CompletableFuture<Optional<String>> getAsync(String key, Consistency c) {
+        return getBytesAsync(key, c).thenApply(o -> o.map(b -> new String(b, StandardCharsets.UTF_8)));
+    }
+
+    @Override
+    public CompletableFuture<Optional<byte[]>> getBytesAsync(String key, Consistency c) {
+        byte[] k = keyBytes(key);
+        return call("get", key, k, Codec.get(level(c), k), false, msg -> {
+            Codec.Value v = (Codec.Value) msg;
+            session.observe(v.version());
+            return v.found() ? Optional.of(v.value()) : Optional.<byte[]>empty();
+        });
+    }
+
+    @Override
+    public CompletableFuture<Void> setAsync(String key, String value) {
+        return setAsync(key, value, opts.consistency);
+    }
+
+    @Override
+    public CompletableFuture<Void> setAsync(String key, String value, Consistency c) {
+        return setAsync(key, utf8(value, "value"), c);
+    }
+
+    @Override
+    public CompletableFuture<Void> setAsync(String key, byte[] value, Consistency c) {
+        byte[] k = keyBytes(key);
+        checkValue(value, "value");
+        return call("set", key, k, Codec.set(level(c), k, value), true, this::done);
+    }
+
+    @Override
+    public CompletableFuture<Void> deleteAsync(String key) {
+        return deleteAsync(key, opts.consistency);
+    }
+
+    @Override
+    public CompletableFuture<Void> deleteAsync(String key, Consistency c) {
+        byte[] k = keyBytes(key);
+        return call("delete", key, k, Codec.delete(level(c), k), true, this::done);
+    }
+
+    @Override
+    public CompletableFuture<Boolean> containsAsync(String key) {
+        return containsAsync(key, opts.consistency);
+    }
+
+    @Override
+    public CompletableFuture<Boolean> containsAsync(String key, Consistency c) {
+        byte[] k = keyBytes(key);
+        return call("contains", key, k, Codec.contains(level(c), k), false, Client::bool);
+    }
+
+    @Override
+    public CompletableFuture<Boolean> casAsync(String key, String oldValue, String newValue) {
+        return casBytesAsync(key, oldValue == null ? null : utf8(oldValue, "old value"), utf8(newValue, "new value"));
+    }
+
+    @Override
+    public CompletableFuture<Boolean> casBytesAsync(String key, byte[] oldValue, byte[] newValue) {
+        byte[] k = keyBytes(key);
+        if (oldValue != null) {
+            checkValue(oldValue, "old value");
+        }
+        checkValue(newValue, "new value");
+        return call("cas", key, k, Codec.cas(k, oldValue, newValue), true, Client::bool);
+    }
+
+    /** The result of a write: none, but its version joins the session. */
+    private Void done(Object msg) {
+        session.observe(((Codec.Done) msg).version());
+        return null;
+    }
+
+    private static Boolean bool(Object msg) {
+        return ((Codec.Bool) msg).value();
+    }
+
+    private int level(Consistency c) {
+        return (c == null ? opts.consistency : c).wire;
+    }
+
+    private static byte[] keyBytes(String key) {
+        if (key == null || key.isEmpty()) {
+            throw new IllegalArgumentException("memdb: the key is empty");
+        }
+        byte[] k = key.getBytes(StandardCharsets.UTF_8);
+        if (k.length > Codec.MAX_KEY) {
+            throw new IllegalArgumentException("memdb: key of " + k.length + " bytes exceeds the " + Codec.MAX_KEY
+                    + "-byte limit");
+        }
+        return k;
+    }
+
+    private static byte[] utf8(String s, String what) {
+        if (s == null) {
+            throw new IllegalArgumentException("memdb: the " + what + " is null");
+        }
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static void checkValue(byte[] v, String what) {
+        if (v == null) {
+            throw new IllegalArgumentException("memdb: the " + what + " is null");
+        }
+        if (v.length > Codec.MAX_VALUE) {
+            throw new IllegalArgumentException("memdb: " + what + " of " + v.length + " bytes exceeds the "
+                    + Codec.MAX_VALUE + "-byte limit");
+        }
+    }
+
+    /**
+     * Exchanges req and turns the answer into the call's result: an Error
+     * becomes its exception, a message of the wrong kind a protocol
+     * violation (after a write, an unknown outcome), and answer maps the
+     * expected message to the result.
+     */
+    private <T> CompletableFuture<T> call(String op, String key, byte[] k, Codec.Request req, boolean write,
+            Function<Object, T> answer) {
+        if (closed) {
+            return CompletableFuture.failedFuture(new ClientClosedException("memdb: the client is closed"));
+        }
+        return new Exchange(op, key, k, req, write).start().thenApply(f -> {
+            Object msg = f.msg();
+            if (msg instanceof Codec.Error e) {
+                throw replyError(op, key, e);
+            }
+            boolean expected = switch (req.kind()) {
+                case Codec.GET -> msg instanceof Codec.Value;
+                case Codec.SET, Codec.DELETE -> msg instanceof Codec.Done;
+                default -> msg instanceof Codec.Bool;
+            };
+            if (!expected) {
+                String m = op + " " + quote(key) + ": the node replied kind " + f.kind() + ": protocol violation";
+                throw write ? new UnknownOutcomeException(m) : new ServerException(m);
+            }
+            return answer.apply(msg);
+        });
+    }
+
+    /** The exception of an Error answer to op on key. */
+    static MemDbException replyError(String op, String key, Codec.Error e) {
+        String m = op + " " + quote(key) + ": " + e.message();
+        return switch (e.code()) {
+            case Codec.CODE_UNAVAILABLE -> new QuorumNotReachedException("quorum not reached: " + m, e.code(), null);
+            case Codec.CODE_UNKNOWN_OUTCOME -> new UnknownOutcomeException("outcome unknown: " + m, e.code(), null);
+            case Codec.CODE_CONTENTION -> new ContentionException("contention: " + m, e.code(), null);
+            case Codec.CODE_AUTH -> new AuthException("auth refused: " + m, e.code(), null);
+            case Codec.CODE_UNSUPPORTED -> new NotSupportedException("unsupported: " + m, e.code(), null);
+            default -> new ServerException(m + " (error code " + e.code() + ")", e.code(), null);
+        };
+    }
+
+    /** A key for an error message, shortened if long. */
+    static String quote(String key) {
+        return key.length() > 40 ? "\"" + key.substring(0, 40) + "\"…(" + key.length() + " chars)" : "\"" + key + "\"";
+    }
+
+    /** Waits for f; a failure is rethrown as its MemDbException. */
+    private static <T> T await(CompletableFuture<T> f, boolean write) {
+        try {
+            return f.get();
+        } catch (ExecutionException e) {
+            throw rethrow(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            String m = "interrupted while waiting for the answer";
+            throw write ? new UnknownOutcomeException(m, 0, e) : new MemDbException(m, 0, e);
+        }
+    }
+
+    static MemDbException rethrow(Throwable t) {
+        while (t instanceof CompletionException && t.getCause() != null) {
+            t = t.getCause();
+        }
+        if (t instanceof MemDbException m) {
+            return m;
+        }
+        if (t instanceof IllegalArgumentException || t instanceof IllegalStateException) {
+            throw (RuntimeException) t;
+        }
+        return new MemDbException(String.valueOf(t), 0, t);
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (Node n : nodes.values()) {
+            n.close();
+        }
+        timer.shutdownNow();
+        background.shutdownNow();
+    }
+
+    // ---- one call ----
+
+    /**
+     * One call's exchange: the nodes it tries, in order, and what happened
+     * with each. At most one request is in flight at a time; its answer,
+     * the connection's failure and the call's deadline race to complete
+     * result, and whatever loses finds it done.
+     */
+    private final class Exchange {
+        final String op;
+        final String key;
+        final Codec.Request req;
+        final boolean write;
+        final CompletableFuture<Codec.Frame> result = new CompletableFuture<>();
+        final List<Node> order;
+        final List<String> failures = new ArrayList<>();
+        int next;
+        Node node;
+        boolean again; // the current node may be tried once more
+        volatile boolean sent; // a request has been queued on a connection
+        volatile Connection conn;
+        volatile long id;
+
+        Exchange(String op, String key, byte[] k, Codec.Request req, boolean write) {
+            this.op = op;
+            this.key = key;
+            this.req = req;
+            this.write = write;
+            this.order = order(k);
+        }
+
+        CompletableFuture<Codec.Frame> start() {
+            ScheduledFuture<?> deadline = timer.schedule(this::timeout, opts.timeout.toNanos(), TimeUnit.NANOSECONDS);
+            result.whenComplete((f, e) -> {
+                deadline.cancel(false);
+                Connection c = conn;
+                if (c != null && e != null) {
+                    c.forget(id);
+                }
+            });
+            nextNode();
+            return result;
+        }
+
+        private void nextNode() {
+            if (result.isDone()) {
+                return;
+            }
+            if (closed) {
+                result.completeExceptionally(new ClientClosedException("memdb: the client is closed"));
+                return;
+            }
+            if (next >= order.size()) {
+                result.completeExceptionally(new UnreachableException(op + " " + quote(key) + ": unreachable: "
+                        + String.join("; ", failures)));
+                return;
+            }
+            node = order.get(next++);
+            again = true;
+            tryNode();
+        }
+
+        private void tryNode() {
+            Node n = node;
+            n.connection().whenComplete((c, err) -> {
+                if (result.isDone()) {
+                    return;
+                }
+                if (err != null) {
+                    Throwable t = unwrap(err);
+                    if (t instanceof AuthException || t instanceof ClientClosedException) {
+                        result.completeExceptionally(t);
+                        return;
+                    }
+                    lost(n, t);
+                    nextNode();
+                    return;
+                }
+                Connection.Call call = c.send(req);
+                if (!(call.reply().isCompletedExceptionally())) {
+                    conn = c;
+                    id = call.id();
+                    sent = true;
+                }
+                call.reply().whenComplete((f, e) -> answered(n, f, e));
+            });
+        }
+
+        private void answered(Node n, Codec.Frame f, Throwable e) {
+            if (result.isDone()) {
+                return;
+            }
+            if (e == null) {
+                if (f.msg() instanceof Codec.Error err && err.code() == Codec.CODE_SHUTTING_DOWN) {
+                    // Refused before it was acted on: safe to send elsewhere.
+                    lost(n, new IOException(err.message()));
+                    nextNode();
+                    return;
+                }
+                result.complete(f);
+                return;
+            }
+            if (e instanceof Connection.NotSentException) {
+                // The connection had broken: nothing was sent; a fresh one may do.
+                lost(n, e);
+                retry();
+                return;
+            }
+            if (write) {
+                kickRefresh();
+                result.completeExceptionally(new UnknownOutcomeException("outcome unknown: " + op + " "
+                        + quote(key) + ": " + e.getMessage(), 0, e));
+                return;
+            }
+            if (closed) {
+                result.completeExceptionally(new ClientClosedException("memdb: the client is closed"));
+                return;
+            }
+            // Reading twice is harmless: once more on a fresh connection of
+            // the same node, then on the next node.
+            lost(n, e);
+            retry();
+        }
+
+        private void retry() {
+            if (again) {
+                again = false;
+                tryNode();
+            } else {
+                nextNode();
+            }
+        }
+
+        private void lost(Node n, Throwable t) {
+            failures.add(n.addr + ": " + t.getMessage());
+            if (route != null) {
+                kickRefresh();
+            }
+        }
+
+        private void timeout() {
+            String m = op + " " + quote(key) + ": no answer within " + opts.timeout.toMillis() + " ms";
+            MemDbTimeoutException t = new MemDbTimeoutException("timeout: " + m);
+            // A write that was never queued certainly did not happen.
+            result.completeExceptionally(write && sent
+                    ? new UnknownOutcomeException("outcome unknown: " + m, 0, t)
+                    : t);
+        }
+    }
+
+    /**
+     * The nodes a call about key (null: none) tries, in order: with a route,
+     * key's replicas, then every other node known; without one, the seeds
+     * from the one that answered last. Nodes that are down come last.
+     */
+    private List<Node> order(byte[] k) {
+        Route r = route;
+        List<Node> list = new ArrayList<>();
+        if (r != null && k != null) {
+            for (int id : r.ring.replicasOf(Ring.hash(k), r.rf)) {
+                Node n = r.nodes.get(id);
+                if (n != null) {
+                    list.add(n);
+                }
+            }
+            for (Node n : r.all) {
+                if (!list.contains(n)) {
+                    list.add(n);
+                }
+            }
+        } else {
+            int start = preferred.get();
+            for (int i = 0; i < seeds.size(); i++) {
+                list.add(seeds.get((start + i) % seeds.size()));
+            }
+        }
+        long now = System.nanoTime();
+        List<Node> up = new ArrayList<>(list.size());
+        List<Node> down = new ArrayList<>();
+        for (Node n : list) {
+            (n.down(now) ? down : up).add(n);
+        }
+        up.addAll(down);
+        return up;
+    }
+
+    // ---- the ring ----
+
+    /** Where each keyed call goes: a ring bound to nodes. Immutable. */
+    private record Route(Ring ring, int rf, Map<Integer, Node> nodes, List<Node> all) {}
+
+    private void kickRefresh() {
+        long now = System.nanoTime();
+        long last = lastKick.get();
+        if (now - last >= KICK_GAP_NANOS && lastKick.compareAndSet(last, now)) {
+            refreshInBackground();
+        }
+    }
+
+    private void refreshInBackground() {
+        if (closed || !refreshing.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            background.execute(() -> {
+                try {
+                    learn();
+                } catch (RuntimeException e) {
+                    // A failed refresh leaves the route as it was.
+                } finally {
+                    refreshing.set(false);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            refreshing.set(false);
+        }
+    }
+
+    /**
+     * Asks the nodes in turn for the ring until one answers, and installs
+     * what it says unless the client routes by a later epoch already. A
+     * node that answers with an error (an old node that does not serve the
+     * ring) ends the search: the client keeps what it had.
+     */
+    void learn() {
+        Route r = route;
+        List<Node> ask = r == null ? seeds : r.all;
+        int start = r == null ? preferred.get() : (int) (asks.incrementAndGet() % ask.size());
+        for (int i = 0; i < ask.size() && !closed; i++) {
+            Node n = ask.get((start + i) % ask.size());
+            Codec.Frame f;
+            try {
+                Connection c = n.connection().get(opts.timeout.toMillis(), TimeUnit.MILLISECONDS);
+                Connection.Call call = c.send(Codec.ring());
+                try {
+                    f = call.reply().get(opts.timeout.toMillis(), TimeUnit.MILLISECONDS);
+                } finally {
+                    c.forget(call.id());
+                }
+            } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+                continue;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            if (f.msg() instanceof Codec.Error e && e.code() == Codec.CODE_SHUTTING_DOWN) {
+                continue;
+            }
+            if (f.msg() instanceof Codec.RingInfo info) {
+                install(info);
+            }
+            return;
+        }
+    }
+
+    private synchronized void install(Codec.RingInfo info) {
+        if (info.replicas() == 0) {
+            return;
+        }
+        Ring ring;
+        try {
+            ring = Ring.decode(info.ring());
+        } catch (IllegalArgumentException e) {
+            return;
+        }
+        Route old = route;
+        if (old != null && Long.compareUnsigned(old.ring.epoch, ring.epoch) > 0) {
+            return;
+        }
+        Map<Integer, String> addrs = new HashMap<>();
+        for (Codec.NodeAddr a : info.addrs()) {
+            if (dialable(a.addr())) {
+                addrs.put(a.node(), a.addr());
+            }
+        }
+        Map<Integer, Node> members = new HashMap<>();
+        Set<Node> all = new LinkedHashSet<>();
+        for (int id : ring.ids()) {
+            String a = addrs.get(id);
+            if (a != null) {
+                Node n = node(a);
+                members.put(id, n);
+                all.add(n);
+            }
+        }
+        if (members.isEmpty()) {
+            return;
+        }
+        int[] joining = addrs.keySet().stream().mapToInt(Integer::intValue).filter(id -> !ring.has(id)).sorted()
+                .toArray();
+        for (int id : joining) {
+            all.add(node(addrs.get(id)));
+        }
+        all.addAll(seeds);
+        route = new Route(ring, info.replicas(), Map.copyOf(members), List.copyOf(all));
+    }
+
+    /** Whether addr names one host and a port this client can dial. */
+    static boolean dialable(String addr) {
+        int colon = addr.lastIndexOf(':');
+        if (colon <= 0 || colon == addr.length() - 1) {
+            return false;
+        }
+        String host = addr.substring(0, colon);
+        return !(host.equals("0.0.0.0") || host.equals("[::]") || host.equals("::") || host.equals("[]"));
+    }
+
+    // ---- connections ----
+
+    /** The connection to one node address: one, dialed when needed. */
+    private final class Node {
+        final String addr;
+        private Connection conn;
+        private CompletableFuture<Connection> dialing;
+        private volatile long downUntil;
+        private boolean nodeClosed;
+
+        Node(String addr) {
+            this.addr = addr;
+        }
+
+        boolean down(long now) {
+            long until = downUntil;
+            return until != 0 && now - until < 0;
+        }
+
+        /** A live connection, dialing one if needed; dials are shared. */
+        synchronized CompletableFuture<Connection> connection() {
+            Connection c = conn;
+            if (c != null && c.alive()) {
+                return CompletableFuture.completedFuture(c);
+            }
+            if (nodeClosed) {
+                return CompletableFuture.failedFuture(new ClientClosedException("memdb: the client is closed"));
+            }
+            if (dialing != null) {
+                return dialing;
+            }
+            CompletableFuture<Connection> d = new CompletableFuture<>();
+            dialing = d;
+            try {
+                background.execute(() -> dial(d));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                dialing = null;
+                return CompletableFuture.failedFuture(new ClientClosedException("memdb: the client is closed"));
+            }
+            return d;
+        }
+
+        private void dial(CompletableFuture<Connection> d) {
+            Connection c = null;
+            Throwable err = null;
+            try {
+                c = Connection.open(addr, key, session, (int) opts.timeout.toMillis());
+            } catch (IOException | RuntimeException e) {
+                err = e;
+            }
+            synchronized (this) {
+                dialing = null;
+                if (c != null && nodeClosed) {
+                    c.fail(new IOException("client closed"));
+                    err = new ClientClosedException("memdb: the client is closed");
+                    c = null;
+                }
+                if (c != null) {
+                    conn = c;
+                    downUntil = 0;
+                } else if (!(err instanceof AuthException)) {
+                    downUntil = System.nanoTime() + DOWN_NANOS;
+                }
+            }
+            if (c != null) {
+                d.complete(c);
+            } else {
+                d.completeExceptionally(err);
+            }
+        }
+
+        void close() {
+            Connection c;
+            synchronized (this) {
+                nodeClosed = true;
+                c = conn;
+                conn = null;
+            }
+            if (c != null) {
+                c.fail(new IOException("client closed"));
+            }
+        }
+
+        @Override
+        public String toString() {
+            return addr;
+        }
+    }
+
+    /** For tests: the replicas the client would send key to first, by address. */
+    List<String> routeOf(String key) {
+        List<String> out = new ArrayList<>();
+        for (Node n : order(keyBytes(key))) {
+            out.add(n.addr);
+        }
+        return out;
+    }
+
+    /** For tests: whether the client has learned the ring. */
+    boolean routed() {
+        return route != null;
+    }
+
+    @Override
+    public String toString() {
+        return "MemDb" + Arrays.toString(opts.seeds.toArray());
+    }
+}

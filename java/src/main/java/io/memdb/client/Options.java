@@ -1,0 +1,109 @@
+package io.memdb.client;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * How a client connects: the seed addresses, the client key, the default
+ * consistency and call timeout, and whether it routes each call to a
+ * replica of its key. Build one with {@link #builder()}; every field but
+ * the seeds has a default.
+ */
+public final class Options {
+    /** The default call timeout, as the Go client's. */
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
+    /** How often a routing client asks a node for the ring again. */
+    public static final Duration DEFAULT_RING_REFRESH = Duration.ofSeconds(30);
+
+    final List<String> seeds;
+    final String key;
+    final Consistency consistency;
+    final Duration timeout;
+    final boolean routing;
+    final Duration ringRefresh;
+
+    private Options(Builder b) {
+        if (b.seeds == null || b.seeds.isEmpty()) {
+            throw new IllegalArgumentException("memdb: no node address given");
+        }
+        for (String s : b.seeds) {
+            if (s == null || s.isEmpty()) {
+                throw new IllegalArgumentException("memdb: an address is empty");
+            }
+        }
+        if (b.timeout.isNegative() || b.timeout.isZero()) {
+            throw new IllegalArgumentException("memdb: timeout " + b.timeout + " must be positive");
+        }
+        this.seeds = List.copyOf(b.seeds);
+        this.key = Objects.requireNonNull(b.key, "key");
+        this.consistency = Objects.requireNonNull(b.consistency, "consistency");
+        this.timeout = b.timeout;
+        this.routing = b.routing;
+        this.ringRefresh = Objects.requireNonNull(b.ringRefresh, "ringRefresh");
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Builds {@link Options}. */
+    public static final class Builder {
+        private List<String> seeds;
+        private String key = "";
+        private Consistency consistency = Consistency.DEFAULT;
+        private Duration timeout = DEFAULT_TIMEOUT;
+        private boolean routing = true;
+        private Duration ringRefresh = DEFAULT_RING_REFRESH;
+
+        private Builder() {}
+
+        /**
+         * The addresses ("host:port") of nodes to connect through; at least one.
+         * The client asks the first that answers for the ring; the others are
+         * fallbacks.
+         */
+        public Builder seeds(List<String> seeds) {
+            this.seeds = seeds;
+            return this;
+        }
+
+        /** The client key the nodes were started with (-client-key); empty if none. */
+        public Builder key(String key) {
+            this.key = key;
+            return this;
+        }
+
+        /** The level of calls that do not give one; DEFAULT lets the node choose (quorum). */
+        public Builder consistency(Consistency c) {
+            this.consistency = c;
+            return this;
+        }
+
+        /** Bounds each call, connecting included. Default 5 s. */
+        public Builder timeout(Duration d) {
+            this.timeout = d;
+            return this;
+        }
+
+        /**
+         * Whether to learn the ring and send each call to a replica of its key
+         * (default). Without routing, every call goes to the seed that answered
+         * last, which coordinates it.
+         */
+        public Builder routing(boolean routing) {
+            this.routing = routing;
+            return this;
+        }
+
+        /** How often a routing client asks for the ring again (besides after failures); zero: only then. */
+        public Builder ringRefresh(Duration d) {
+            this.ringRefresh = d;
+            return this;
+        }
+
+        public Options build() {
+            return new Options(this);
+        }
+    }
+}

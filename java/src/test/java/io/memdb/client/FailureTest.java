@@ -1,0 +1,99 @@
+package io.memdb.client;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * What the client does when nodes fail, against fake nodes: reads are
+ * retried elsewhere, writes never are, timeouts are typed by whether a
+ * write may have happened, the session clock rides on every request, and
+ * a node that cannot prove it knows the key is refused.
+ */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class FailureTest {
+    private static MemDb client(Duration timeout, FakeNode... nodes) {
+        List<String> addrs = java.util.Arrays.stream(nodes).map(n -> n.addr).toList();
+        return MemDbConnections.connect(Options.builder().key("k").seeds(addrs).routing(false).timeout(timeout)
+                .build());
+    }
+
+    @Test
+    void aReadWhoseConnectionBreaksIsRetriedOnAnotherNode() throws Exception {
+        try (FakeNode drop = new FakeNode("k", FakeNode.Mode.DROP);
+                FakeNode answer = new FakeNode("k", FakeNode.Mode.ANSWER);
+                MemDb db = client(Duration.ofSeconds(5), drop, answer)) {
+            assertEquals("fake", db.get("x"));
+            assertTrue(drop.count(Codec.GET) >= 1, "the read went to the first node first");
+            assertEquals(1, answer.count(Codec.GET));
+        }
+    }
+
+    @Test
+    void aWriteWhoseConnectionBreaksIsNeverSentAgain() throws Exception {
+        try (FakeNode drop = new FakeNode("k", FakeNode.Mode.DROP);
+                FakeNode answer = new FakeNode("k", FakeNode.Mode.ANSWER);
+                MemDb db = client(Duration.ofSeconds(5), drop, answer)) {
+            UnknownOutcomeException e = assertThrows(UnknownOutcomeException.class, () -> db.set("x", "v"));
+            assertTrue(!e.isTimeout(), e.toString());
+            assertEquals(1, drop.count(Codec.SET));
+            assertEquals(0, answer.count(Codec.SET), "a write that may have happened is not resent");
+            assertThrows(UnknownOutcomeException.class, () -> db.cas("x", null, "v"));
+            assertEquals(0, answer.count(Codec.CAS));
+        }
+    }
+
+    @Test
+    void timeoutsSayWhetherAWriteMayHaveHappened() throws Exception {
+        try (FakeNode silent = new FakeNode("k", FakeNode.Mode.SILENT);
+                MemDb db = client(Duration.ofMillis(300), silent)) {
+            UnknownOutcomeException w = assertThrows(UnknownOutcomeException.class, () -> db.set("x", "v"));
+            assertTrue(w.isTimeout());
+            assertThrows(MemDbTimeoutException.class, () -> db.get("x"));
+            assertThrows(MemDbTimeoutException.class, () -> db.quorumGet("x").awaitQuorum(5, TimeUnit.SECONDS));
+            assertThrows(MemDbTimeoutException.class, () -> db.quorumGet("x").awaitQuorum(50, TimeUnit.MILLISECONDS));
+        }
+    }
+
+    @Test
+    void everyRequestCarriesTheHighestTimestampSeen() throws Exception {
+        try (FakeNode answer = new FakeNode("k", FakeNode.Mode.ANSWER);
+                MemDb db = client(Duration.ofSeconds(5), answer)) {
+            db.get("x");
+            db.set("x", "v");
+            db.get("x");
+            List<FakeNode.Received> got = List.copyOf(answer.received);
+            assertEquals(3, got.size());
+            assertEquals(FakeNode.READ_VERSION, got.get(1).clock(), "the set carries the read's version");
+            assertEquals(FakeNode.WRITE_VERSION, got.get(2).clock(), "the next read carries the write's");
+        }
+    }
+
+    @Test
+    void aNodeThatCannotProveTheKeyIsRefused() throws Exception {
+        try (FakeNode liar = new FakeNode("k", FakeNode.Mode.ANSWER)) {
+            liar.lieAboutKey = true;
+            AuthException e = assertThrows(AuthException.class, () -> MemDbConnections.node("k", liar.addr));
+            assertTrue(e.getMessage().contains("could not prove"), e.getMessage());
+        }
+        try (FakeNode other = new FakeNode("other key", FakeNode.Mode.ANSWER)) {
+            assertThrows(AuthException.class, () -> MemDbConnections.node("k", other.addr));
+        }
+    }
+
+    @Test
+    void aClosedClientRefusesCalls() throws Exception {
+        try (FakeNode answer = new FakeNode("k", FakeNode.Mode.ANSWER)) {
+            MemDb db = client(Duration.ofSeconds(5), answer);
+            db.close();
+            db.close();
+            assertThrows(ClientClosedException.class, () -> db.get("x"));
+        }
+    }
+}

@@ -1,0 +1,148 @@
+package io.memdb.client;
+
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * A node that speaks just enough of the protocol to test the client's
+ * failure handling: the handshake, then, by mode, answers (Get: a Value
+ * "fake" at version (100, 1); Set: Done at (101, 1); every frame stamped
+ * with that clock), hangs up on the first request, or never answers.
+ */
+final class FakeNode implements AutoCloseable {
+    enum Mode { ANSWER, DROP, SILENT }
+
+    /** A request the node received: its kind and clock. */
+    record Received(int kind, Timestamp clock) {}
+
+    static final Timestamp READ_VERSION = new Timestamp(100, 1);
+    static final Timestamp WRITE_VERSION = new Timestamp(101, 1);
+
+    final String addr;
+    final List<Received> received = Collections.synchronizedList(new ArrayList<>());
+    private final ServerSocket server;
+    private final byte[] key;
+    private final Mode mode;
+    /** Answer AuthOK with a proof made with the wrong key. */
+    boolean lieAboutKey;
+    private final List<Socket> conns = Collections.synchronizedList(new ArrayList<>());
+
+    FakeNode(String key, Mode mode) throws IOException {
+        this.key = key.getBytes(StandardCharsets.UTF_8);
+        this.mode = mode;
+        server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        addr = "127.0.0.1:" + server.getLocalPort();
+        Thread t = new Thread(this::accept, "fake-node " + addr);
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private void accept() {
+        while (!server.isClosed()) {
+            try {
+                Socket s = server.accept();
+                conns.add(s);
+                Thread t = new Thread(() -> serve(s), "fake-conn");
+                t.setDaemon(true);
+                t.start();
+            } catch (IOException e) {
+                return;
+            }
+        }
+    }
+
+    private void serve(Socket s) {
+        try (s) {
+            DataInputStream in = new DataInputStream(s.getInputStream());
+            OutputStream out = s.getOutputStream();
+            byte[] nonceS = new byte[Codec.NONCE];
+            for (int i = 0; i < nonceS.length; i++) {
+                nonceS[i] = (byte) (7 * i);
+            }
+            byte[] challenge = new byte[3 + Codec.NONCE];
+            challenge[0] = 1;
+            challenge[2] = 9;
+            System.arraycopy(nonceS, 0, challenge, 3, Codec.NONCE);
+            out.write(Codec.frame(new Codec.Request(Codec.CHALLENGE, challenge), 0, Timestamp.ZERO));
+            byte[] auth = read(in);
+            byte[] nonceC = java.util.Arrays.copyOfRange(auth, Codec.HEADER + 3, Codec.HEADER + 3 + Codec.NONCE);
+            byte[] mac = java.util.Arrays.copyOfRange(auth, Codec.HEADER + 3 + Codec.NONCE, auth.length);
+            if (!lieAboutKey && !MessageDigest.isEqual(mac, Codec.clientProof(key, nonceS, nonceC))) {
+                byte[] msg = "bad client key".getBytes(StandardCharsets.UTF_8);
+                byte[] body = new byte[4 + msg.length];
+                body[1] = Codec.CODE_AUTH;
+                body[3] = (byte) msg.length;
+                System.arraycopy(msg, 0, body, 4, msg.length);
+                out.write(Codec.frame(new Codec.Request(Codec.ERROR, body), 1, Timestamp.ZERO));
+                return;
+            }
+            byte[] proofKey = lieAboutKey ? "not the key".getBytes(StandardCharsets.UTF_8) : key;
+            out.write(Codec.frame(new Codec.Request(Codec.AUTH_OK, Codec.serverProof(proofKey, nonceS, nonceC)), 1,
+                    Timestamp.ZERO));
+            while (true) {
+                byte[] f = read(in);
+                int kind = f[9] & 0xff;
+                long id = Codec.u64(f, 10);
+                received.add(new Received(kind, new Timestamp(Codec.u64(f, 18), Codec.u16(f, 26))));
+                if (mode == Mode.DROP) {
+                    return;
+                }
+                if (mode == Mode.SILENT) {
+                    continue;
+                }
+                if (kind == Codec.GET) {
+                    byte[] v = "fake".getBytes(StandardCharsets.UTF_8);
+                    byte[] body = new byte[15 + v.length];
+                    body[0] = 1;
+                    Codec.putU64(body, 1, READ_VERSION.counter());
+                    body[10] = (byte) READ_VERSION.node();
+                    Codec.putU32(body, 11, v.length);
+                    System.arraycopy(v, 0, body, 15, v.length);
+                    out.write(Codec.frame(new Codec.Request(Codec.VALUE, body), id, READ_VERSION));
+                } else if (kind == Codec.SET) {
+                    byte[] body = new byte[10];
+                    Codec.putU64(body, 0, WRITE_VERSION.counter());
+                    body[9] = (byte) WRITE_VERSION.node();
+                    out.write(Codec.frame(new Codec.Request(Codec.DONE, body), id, WRITE_VERSION));
+                }
+            }
+        } catch (IOException e) {
+            // The client hung up.
+        }
+    }
+
+    private static byte[] read(DataInputStream in) throws IOException {
+        byte[] head = new byte[4];
+        in.readFully(head);
+        int n = Codec.frameLen(head, 0);
+        byte[] b = new byte[n];
+        System.arraycopy(head, 0, b, 0, 4);
+        in.readFully(b, 4, n - 4);
+        return b;
+    }
+
+    long count(int kind) {
+        synchronized (received) {
+            return received.stream().filter(r -> r.kind() == kind).count();
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        server.close();
+        synchronized (conns) {
+            for (Socket s : conns) {
+                s.close();
+            }
+        }
+    }
+}
