@@ -84,10 +84,13 @@ func (rs *respServer) close() {
 	for _, c := range conns {
 		c.close()
 	}
+	// One deadline for all: a connection whose client does not read holds
+	// the close up to it, not each such connection in turn.
+	deadline := time.After(5 * time.Second)
 	for _, c := range conns {
 		select {
 		case <-c.done:
-		case <-time.After(5 * time.Second):
+		case <-deadline:
 			c.nc.Close()
 		}
 	}
@@ -145,6 +148,7 @@ func (rs *respServer) serve(c *respConn) {
 		}
 		cmds, err := r.read()
 		if len(cmds) > 0 {
+			c.pending.Add(int64(len(cmds)))
 			s.post(func() { s.respCommands(c.id, cmds) })
 		}
 		if err != nil {
@@ -167,6 +171,10 @@ type respConn struct {
 	nc  stdnet.Conn
 	log *slog.Logger
 
+	// pending counts the commands read whose replies are not written yet
+	// (added by the reader, taken off by the loop as it writes them).
+	pending atomic.Int64
+
 	mu      sync.Mutex
 	out     []byte // replies waiting for the writer
 	spare   []byte // the writer's last buffer, reused
@@ -177,17 +185,24 @@ type respConn struct {
 }
 
 // respMaxOut bounds the replies queued for one connection before its
-// reader stops reading (a few of the largest values).
-const respMaxOut = 32 << 20
+// reader stops reading (a few of the largest values); respMaxPending
+// bounds the commands read and not yet answered (a pipeline waiting behind
+// a slow command, or a client that does not read), so neither the node's
+// requests nor the replies held for order grow without bound.
+const (
+	respMaxOut     = 32 << 20
+	respMaxPending = 4096
+)
 
-// waitDrained returns once fewer than respMaxOut bytes wait to be written,
-// or false if the connection closed first.
+// waitDrained returns once fewer than respMaxOut bytes wait to be written
+// and fewer than respMaxPending commands wait for their replies, or false
+// if the connection closed first.
 func (c *respConn) waitDrained() bool {
 	for {
 		c.mu.Lock()
 		n := len(c.out)
 		c.mu.Unlock()
-		if n < respMaxOut {
+		if n < respMaxOut && c.pending.Load() < respMaxPending {
 			return true
 		}
 		select {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	stdnet "net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -350,5 +351,47 @@ func TestRESPBackPressure(t *testing.T) {
 		if got := c.reply(); len(got) != 1<<20+len("$1048576\r\n\r\n") {
 			t.Fatalf("reply %d: %d bytes", i, len(got))
 		}
+	}
+}
+
+// TestRESPPipelineOrder: a connection's pipelined commands take effect in
+// order, not only answer in order: a GET after a SET of its key reads it,
+// and a SET after a DEL of its key is not erased by it (found by review:
+// both failed when every command went to the node at once).
+func TestRESPPipelineOrder(t *testing.T) {
+	s := startRESPServer(t, "")
+	c := dialRESP(t, s.RESPAddr())
+	c.send("SET k a\r\nGET k\r\nSET k b\r\nGET k\r\nSET other x\r\nEXISTS k other\r\n")
+	var got []string
+	for range 6 {
+		got = append(got, c.reply())
+	}
+	want := []string{"+OK\r\n", "$1\r\na\r\n", "+OK\r\n", "$1\r\nb\r\n", "+OK\r\n", ":2\r\n"}
+	if !slices.Equal(got, want) {
+		t.Errorf("SET/GET pipeline: replies %q, want %q", got, want)
+	}
+	c.send("SET d old\r\n")
+	if r := c.reply(); r != "+OK\r\n" {
+		t.Fatalf("set d: %q", r)
+	}
+	c.send("DEL d\r\nSET d new\r\nGET d\r\n")
+	got = got[:0]
+	for range 3 {
+		got = append(got, c.reply())
+	}
+	if want := []string{":1\r\n", "+OK\r\n", "$3\r\nnew\r\n"}; !slices.Equal(got, want) {
+		t.Errorf("DEL then SET pipeline: replies %q, want %q", got, want)
+	}
+	// A session command between two reads applies between them.
+	c.send("MEMDB.CONSISTENCY one\r\nGET k\r\nHELLO 3\r\nGET missing\r\n")
+	if r := c.reply(); r != "+OK\r\n" {
+		t.Fatalf("consistency: %q", r)
+	}
+	if r := c.reply(); r != "$1\r\nb\r\n" {
+		t.Errorf("get k: %q", r)
+	}
+	c.reply() // HELLO's map
+	if r := c.reply(); r != "_\r\n" {
+		t.Errorf("a GET after HELLO 3 answered a null as %q, want RESP3's _", r)
 	}
 }

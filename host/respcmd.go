@@ -26,6 +26,15 @@ import (
 // the node may answer a pipeline's requests in any order: each command
 // takes a place in the connection's queue, and the queue's head is written
 // as soon as it is complete.
+//
+// Commands also take effect in order. A command that names a key an
+// earlier command of the connection has not finished with waits for it
+// (deferred), and every command after a waiting one waits too, so
+// session commands (HELLO, MEMDB.CONSISTENCY, ...) apply exactly between
+// the commands around them. Commands on keys of their own run at once:
+// a pipeline of writes to distinct keys is still sent to the node
+// together. Without this, SET k a followed by GET k in one pipeline could
+// read nothing, and DEL k then SET k could erase the SET.
 
 // respSession is one RESP connection's state on the loop.
 type respSession struct {
@@ -46,17 +55,26 @@ type respSession struct {
 	// ending: the connection takes no more commands (QUIT, a protocol
 	// error, the client closed); it closes once queue is empty.
 	ending bool
+	// busy counts, per key, the commands in queue not finished with it;
+	// deferred are the commands waiting for their turn (see above); keys
+	// are the keys of the command being run, which the reply it queues
+	// holds until done.
+	busy     map[string]int
+	deferred [][][]byte
+	keys     [][]byte
 }
 
-// respReply is one command's reply: done once out holds all of it.
+// respReply is one command's reply: done once out holds all of it. keys
+// are the keys its command holds (busy) until it is done.
 type respReply struct {
 	out  []byte
 	done bool
+	keys [][]byte
 }
 
 func (s *Server) respOpen(c *respConn) {
 	s.respSessions[c.id] = &respSession{s: s, c: c, proto: resp.RESP2, authed: s.cfg.ClientKey == "",
-		waits: make(map[uint64]func(net.Frame))}
+		waits: make(map[uint64]func(net.Frame)), busy: make(map[string]int)}
 }
 
 // respCommands runs the commands one read of connection id brought.
@@ -69,9 +87,65 @@ func (s *Server) respCommands(id net.ConnID, cmds [][][]byte) {
 		if ss.ending {
 			break
 		}
-		ss.exec(args)
+		if len(ss.deferred) > 0 || ss.waitsFor(args) {
+			ss.deferred = append(ss.deferred, args)
+			continue
+		}
+		ss.run(args)
 	}
 	ss.flush()
+}
+
+// commandKeys are the keys a command reads or writes (none for the rest).
+func commandKeys(args [][]byte) [][]byte {
+	switch strings.ToLower(string(args[0])) {
+	case "get", "set", "setnx":
+		if len(args) > 1 {
+			return args[1:2]
+		}
+	case "del", "unlink", "exists", "mget":
+		return args[1:]
+	}
+	return nil
+}
+
+// waitsFor reports whether the command names a key an earlier command of
+// the connection has not finished with.
+func (ss *respSession) waitsFor(args [][]byte) bool {
+	for _, k := range commandKeys(args) {
+		if ss.busy[string(k)] > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// run executes one command, holding its keys until its reply is done.
+func (ss *respSession) run(args [][]byte) {
+	ss.keys = commandKeys(args)
+	ss.exec(args)
+	ss.keys = nil
+}
+
+// release frees the keys of the replies done since it last ran, then runs
+// the deferred commands whose turn has come.
+func (ss *respSession) release() {
+	for _, r := range ss.queue {
+		if r.done && r.keys != nil {
+			for _, k := range r.keys {
+				if ss.busy[string(k)]--; ss.busy[string(k)] == 0 {
+					delete(ss.busy, string(k))
+				}
+			}
+			r.keys = nil
+		}
+	}
+	for len(ss.deferred) > 0 && !ss.ending && !ss.waitsFor(ss.deferred[0]) {
+		args := ss.deferred[0]
+		ss.deferred[0] = nil
+		ss.deferred = ss.deferred[1:]
+		ss.run(args)
+	}
 }
 
 // respEnd: the connection's reader stopped, after a protocol error (pe)
@@ -104,6 +178,7 @@ func (s *Server) respAnswer(id net.ConnID, f net.Frame) {
 	delete(ss.waits, f.ID)
 	ss.clock = ss.clock.Max(f.Clock)
 	then(f)
+	ss.release()
 	ss.flush()
 }
 
@@ -123,13 +198,16 @@ func (ss *respSession) flush() {
 	}
 	if n > 0 {
 		ss.queue = ss.queue[:copy(ss.queue, ss.queue[n:])]
+		ss.c.pending.Add(-int64(n))
 		ss.c.write(out)
 	}
 	if ss.ending && len(ss.queue) == 0 {
 		ss.c.close()
 		if len(ss.waits) == 0 {
 			delete(ss.s.respSessions, ss.c.id)
-			ss.s.node.Disconnected(ss.c.id)
+			// Not from inside the node's own reply (flush runs there).
+			id := ss.c.id
+			ss.s.later(func() { ss.s.node.Disconnected(id) })
 		}
 	}
 }
@@ -139,9 +217,14 @@ func (ss *respSession) immediate(out []byte) {
 	ss.queue = append(ss.queue, &respReply{out: out, done: true})
 }
 
-// pending queues a reply the node's answers will complete.
+// pending queues a reply the node's answers will complete; it holds the
+// keys of the command being run until then.
 func (ss *respSession) pending() *respReply {
-	r := &respReply{}
+	r := &respReply{keys: ss.keys}
+	for _, k := range ss.keys {
+		ss.busy[string(k)]++
+	}
+	ss.keys = nil
 	ss.queue = append(ss.queue, r)
 	return r
 }
@@ -259,19 +342,21 @@ func unknownCommand(args [][]byte) string {
 }
 
 func (ss *respSession) get(args [][]byte) {
-	r := ss.pending()
+	r, proto := ss.pending(), ss.proto
 	ss.request(&net.Get{Level: ss.level, Key: args[1]}, func(f net.Frame) {
-		r.out, r.done = ss.valueReply(nil, f.Msg), true
+		r.out, r.done = ss.valueReply(nil, f.Msg, proto), true
 	})
 }
 
-// valueReply appends the reply to a Get: the value, or null.
-func (ss *respSession) valueReply(b []byte, m net.Message) []byte {
+// valueReply appends the reply to a Get: the value, or null in protocol
+// proto (the connection's when the command was read: a HELLO after it in
+// a pipeline must not change its reply).
+func (ss *respSession) valueReply(b []byte, m net.Message, proto int) []byte {
 	switch m := m.(type) {
 	case *net.Value:
 		ss.clock = ss.clock.Max(m.Version)
 		if !m.Found {
-			return resp.AppendNull(b, ss.proto)
+			return resp.AppendNull(b, proto)
 		}
 		return resp.AppendBulk(b, m.Value)
 	case *net.Error:
@@ -308,10 +393,10 @@ func (ss *respSession) set(args [][]byte) {
 			return
 		}
 	}
-	r := ss.pending()
+	r, proto := ss.pending(), ss.proto
 	if nx {
 		ss.request(&net.CAS{Key: args[1], New: args[2]}, func(f net.Frame) {
-			r.out, r.done = ss.casReply(f.Msg, resp.AppendSimple(nil, "OK"), resp.AppendNull(nil, ss.proto)), true
+			r.out, r.done = ss.casReply(f.Msg, resp.AppendSimple(nil, "OK"), resp.AppendNull(nil, proto)), true
 		})
 		return
 	}
@@ -438,7 +523,7 @@ func (ss *respSession) exists(args [][]byte) {
 // mget is MGET key [key ...]: an array of values and nulls; the keys are
 // read concurrently, and any failed read makes the reply its error.
 func (ss *respSession) mget(args [][]byte) {
-	r := ss.pending()
+	r, proto := ss.pending(), ss.proto
 	keys := args[1:]
 	parts := make([][]byte, len(keys))
 	left := len(keys)
@@ -450,7 +535,7 @@ func (ss *respSession) mget(args [][]byte) {
 					fail = e
 				}
 			} else {
-				parts[i] = ss.valueReply(nil, f.Msg)
+				parts[i] = ss.valueReply(nil, f.Msg, proto)
 			}
 			if left--; left > 0 {
 				return
