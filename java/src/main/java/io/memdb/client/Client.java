@@ -62,6 +62,8 @@ final class Client implements MemDb {
     private final AtomicBoolean refreshing = new AtomicBoolean();
     private final AtomicLong lastKick = new AtomicLong(System.nanoTime() - KICK_GAP_NANOS);
     private final AtomicLong asks = new AtomicLong();
+    /** For tests: run by each call just before it queues its request. */
+    volatile Runnable beforeSend;
 
     private Client(Options opts) {
         this.opts = opts;
@@ -452,7 +454,11 @@ final class Client implements MemDb {
         int next;
         Node node;
         boolean again; // the current node may be tried once more
-        volatile boolean sent; // a request has been queued on a connection
+        // Guards expired, sent, conn and id against the race between
+        // queuing the request and the deadline.
+        final Object lock = new Object();
+        boolean expired; // the deadline has passed: send nothing more
+        boolean sent; // a request has been queued on a connection
         volatile Connection conn;
         volatile long id;
 
@@ -511,11 +517,31 @@ final class Client implements MemDb {
                     nextNode();
                     return;
                 }
-                Connection.Call call = c.send(req);
-                if (!(call.reply().isCompletedExceptionally())) {
-                    conn = c;
-                    id = call.id();
-                    sent = true;
+                Connection.Call call;
+                // Under the lock timeout() takes: the deadline either
+                // passes before this point (and nothing is sent) or after
+                // sent, conn and id are set (and the timeout says the
+                // write may have happened, and forgets the call).
+                synchronized (lock) {
+                    if (expired || result.isDone()) {
+                        return;
+                    }
+                    Runnable hook = beforeSend;
+                    if (hook != null) {
+                        hook.run();
+                    }
+                    try {
+                        call = c.send(req);
+                    } catch (RuntimeException e) {
+                        // Refused before it was queued: nothing was sent.
+                        result.completeExceptionally(new MemDbException(op + " " + quote(key) + ": " + e, 0, e));
+                        return;
+                    }
+                    if (!(call.reply().isCompletedExceptionally())) {
+                        conn = c;
+                        id = call.id();
+                        sent = true;
+                    }
                 }
                 call.reply().whenComplete((f, e) -> answered(n, f, e));
             });
@@ -576,8 +602,14 @@ final class Client implements MemDb {
         private void timeout() {
             String m = op + " " + quote(key) + ": no answer within " + opts.timeout.toMillis() + " ms";
             MemDbTimeoutException t = new MemDbTimeoutException("timeout: " + m);
-            // A write that was never queued certainly did not happen.
-            result.completeExceptionally(write && sent
+            boolean queued;
+            synchronized (lock) {
+                expired = true;
+                queued = sent;
+            }
+            // A write that was never queued certainly did not happen (and,
+            // with expired set, never will be).
+            result.completeExceptionally(write && queued
                     ? new UnknownOutcomeException("outcome unknown: " + m, 0, t)
                     : t);
         }
