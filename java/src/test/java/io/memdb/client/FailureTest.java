@@ -51,8 +51,11 @@ class FailureTest {
 
     @Test
     void timeoutsSayWhetherAWriteMayHaveHappened() throws Exception {
+        // A timeout long enough that connecting (done by connect, before
+        // the set) never eats it on a loaded machine: the set must time
+        // out waiting for its answer, after it was queued.
         try (FakeNode silent = new FakeNode("k", FakeNode.Mode.SILENT);
-                MemDb db = client(Duration.ofMillis(300), silent)) {
+                MemDb db = client(Duration.ofSeconds(2), silent)) {
             UnknownOutcomeException w = assertThrows(UnknownOutcomeException.class, () -> db.set("x", "v"));
             assertTrue(w.isTimeout());
             assertThrows(MemDbTimeoutException.class, () -> db.get("x"));
