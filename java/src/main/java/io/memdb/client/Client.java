@@ -56,7 +56,7 @@ final class Client implements MemDb {
     private final List<Node> seeds = new ArrayList<>();
     private final AtomicInteger preferred = new AtomicInteger();
     private volatile Route route;
-    private volatile boolean closed;
+    private final AtomicBoolean closed = new AtomicBoolean();
     private final ScheduledThreadPoolExecutor timer;
     private final ExecutorService background;
     private final AtomicBoolean refreshing = new AtomicBoolean();
@@ -350,7 +350,7 @@ final class Client implements MemDb {
      */
     private <T> CompletableFuture<T> call(String op, String key, byte[] k, Codec.Request req, boolean write,
             Function<Object, T> answer) {
-        if (closed) {
+        if (closed.get()) {
             return CompletableFuture.failedFuture(new ClientClosedException("memdb: the client is closed"));
         }
         return new Exchange(op, key, k, req, write).start().thenApply(f -> {
@@ -424,10 +424,9 @@ final class Client implements MemDb {
 
     @Override
     public void close() {
-        if (closed) {
+        if (!closed.compareAndSet(false, true)) {
             return;
         }
-        closed = true;
         for (Node n : nodes.values()) {
             n.close();
         }
@@ -487,7 +486,7 @@ final class Client implements MemDb {
             if (result.isDone()) {
                 return;
             }
-            if (closed) {
+            if (closed.get()) {
                 result.completeExceptionally(new ClientClosedException("memdb: the client is closed"));
                 return;
             }
@@ -573,7 +572,7 @@ final class Client implements MemDb {
                         + quote(key) + ": " + e.getMessage(), 0, e));
                 return;
             }
-            if (closed) {
+            if (closed.get()) {
                 result.completeExceptionally(new ClientClosedException("memdb: the client is closed"));
                 return;
             }
@@ -665,7 +664,7 @@ final class Client implements MemDb {
     }
 
     private void refreshInBackground() {
-        if (closed || !refreshing.compareAndSet(false, true)) {
+        if (closed.get() || !refreshing.compareAndSet(false, true)) {
             return;
         }
         try {
@@ -693,7 +692,7 @@ final class Client implements MemDb {
         Route r = route;
         List<Node> ask = r == null ? seeds : r.all;
         int start = r == null ? preferred.get() : (int) (asks.incrementAndGet() % ask.size());
-        for (int i = 0; i < ask.size() && !closed; i++) {
+        for (int i = 0; i < ask.size() && !closed.get(); i++) {
             Node n = ask.get((start + i) % ask.size());
             Codec.Frame f;
             try {
