@@ -110,12 +110,82 @@ func farmInputs() [][]byte {
 	return in
 }
 
+// goldenConst is one protocol constant, named as in package net.
+type goldenConst struct {
+	name  string
+	value uint64
+}
+
+// goldenConsts are the protocol's constants, which the Java client repeats
+// (Codec.java) and CodecTest checks against these: the version, the limits,
+// every message kind and every error code. TestGoldenConstsComplete fails
+// when a kind or code named by net is missing here.
+func goldenConsts() []goldenConst {
+	return []goldenConst{
+		{"Version", net.Version},
+		{"HeaderSize", net.HeaderSize},
+		{"MaxKey", net.MaxKey},
+		{"MaxValue", net.MaxValue},
+		{"MaxFrame", net.MaxFrame},
+		{"NonceSize", net.NonceSize},
+		{"MACSize", net.MACSize},
+
+		{"KindChallenge", uint64(net.KindChallenge)},
+		{"KindAuth", uint64(net.KindAuth)},
+		{"KindAuthOK", uint64(net.KindAuthOK)},
+		{"KindGet", uint64(net.KindGet)},
+		{"KindSet", uint64(net.KindSet)},
+		{"KindDelete", uint64(net.KindDelete)},
+		{"KindContains", uint64(net.KindContains)},
+		{"KindCAS", uint64(net.KindCAS)},
+		{"KindCompact", uint64(net.KindCompact)},
+		{"KindRing", uint64(net.KindRing)},
+		{"KindValue", uint64(net.KindValue)},
+		{"KindDone", uint64(net.KindDone)},
+		{"KindBool", uint64(net.KindBool)},
+		{"KindError", uint64(net.KindError)},
+		{"KindRingInfo", uint64(net.KindRingInfo)},
+		{"KindGossip", uint64(net.KindGossip)},
+		{"KindReplicate", uint64(net.KindReplicate)},
+		{"KindRead", uint64(net.KindRead)},
+		{"KindSync", uint64(net.KindSync)},
+		{"KindSyncBatch", uint64(net.KindSyncBatch)},
+		{"KindPrepare", uint64(net.KindPrepare)},
+		{"KindPromise", uint64(net.KindPromise)},
+		{"KindPropose", uint64(net.KindPropose)},
+		{"KindAccepted", uint64(net.KindAccepted)},
+		{"KindPeek", uint64(net.KindPeek)},
+		{"KindAcceptorState", uint64(net.KindAcceptorState)},
+		{"KindDigest", uint64(net.KindDigest)},
+		{"KindDigestReply", uint64(net.KindDigestReply)},
+		{"KindPaxosKeys", uint64(net.KindPaxosKeys)},
+		{"KindPaxosKeysReply", uint64(net.KindPaxosKeysReply)},
+		{"KindTake", uint64(net.KindTake)},
+
+		{"CodeMalformed", uint64(net.CodeMalformed)},
+		{"CodeTooLarge", uint64(net.CodeTooLarge)},
+		{"CodeBadKey", uint64(net.CodeBadKey)},
+		{"CodeAuth", uint64(net.CodeAuth)},
+		{"CodeUnknownKind", uint64(net.CodeUnknownKind)},
+		{"CodeUnavailable", uint64(net.CodeUnavailable)},
+		{"CodeUnknownOutcome", uint64(net.CodeUnknownOutcome)},
+		{"CodeInternal", uint64(net.CodeInternal)},
+		{"CodeUnsupported", uint64(net.CodeUnsupported)},
+		{"CodeShuttingDown", uint64(net.CodeShuttingDown)},
+		{"CodeContention", uint64(net.CodeContention)},
+		{"CodeStaleRing", uint64(net.CodeStaleRing)},
+	}
+}
+
 // golden renders the whole file.
 func golden(t *testing.T) []byte {
 	var b bytes.Buffer
 	b.WriteString("# Written by `go test ./java -rewrite` from the Go codec, node/ring and go-farm.\n")
 	b.WriteString("# Read by the Java tests (java/src/test). Do not edit by hand.\n")
-	b.WriteString("# frame NAME HEX | farm INPUT-HEX FINGERPRINT-HEX | ring HEX | replicas KEY-HEX RF IDS\n")
+	b.WriteString("# const NAME VALUE | frame NAME HEX | farm INPUT-HEX FINGERPRINT-HEX | ring HEX | replicas KEY-HEX RF IDS\n")
+	for _, c := range goldenConsts() {
+		fmt.Fprintf(&b, "const %s %d\n", c.name, c.value)
+	}
 	for _, g := range goldenFrames(t) {
 		fmt.Fprintf(&b, "frame %s %s\n", g.name, hex.EncodeToString(net.Encode(g.f)))
 	}
@@ -176,6 +246,28 @@ func TestGoldenDecodes(t *testing.T) {
 		}
 		if got := net.Encode(f); !bytes.Equal(got, b) {
 			t.Errorf("%s: re-encoded differently:\n got %x\nwant %x", g.name, got, b)
+		}
+	}
+}
+
+// TestGoldenConstsComplete checks that goldenConsts names every message
+// kind and error code net knows (those with a name of their own), so a new
+// one reaches the golden file and CodecTest.
+func TestGoldenConstsComplete(t *testing.T) {
+	listed := map[string]bool{}
+	for _, c := range goldenConsts() {
+		listed[fmt.Sprintf("%s/%d", c.name[:4], c.value)] = true
+	}
+	for k := range 256 {
+		kind := net.Kind(k)
+		if kind.String() != fmt.Sprintf("kind(%d)", k) && !listed[fmt.Sprintf("Kind/%d", k)] {
+			t.Errorf("kind %d (%s) is missing from goldenConsts", k, kind)
+		}
+	}
+	for c := range 1 << 16 {
+		code := net.Code(c)
+		if code.String() != fmt.Sprintf("code(%d)", c) && !listed[fmt.Sprintf("Code/%d", c)] {
+			t.Errorf("error code %d (%s) is missing from goldenConsts", c, code)
 		}
 	}
 }

@@ -56,12 +56,14 @@ final class Client implements MemDb {
     private final List<Node> seeds = new ArrayList<>();
     private final AtomicInteger preferred = new AtomicInteger();
     private volatile Route route;
-    private volatile boolean closed;
+    private final AtomicBoolean closed = new AtomicBoolean();
     private final ScheduledThreadPoolExecutor timer;
     private final ExecutorService background;
     private final AtomicBoolean refreshing = new AtomicBoolean();
     private final AtomicLong lastKick = new AtomicLong(System.nanoTime() - KICK_GAP_NANOS);
     private final AtomicLong asks = new AtomicLong();
+    /** For tests: run by each call just before it queues its request. */
+    volatile Runnable beforeSend;
 
     private Client(Options opts) {
         this.opts = opts;
@@ -348,7 +350,7 @@ final class Client implements MemDb {
      */
     private <T> CompletableFuture<T> call(String op, String key, byte[] k, Codec.Request req, boolean write,
             Function<Object, T> answer) {
-        if (closed) {
+        if (closed.get()) {
             return CompletableFuture.failedFuture(new ClientClosedException("memdb: the client is closed"));
         }
         return new Exchange(op, key, k, req, write).start().thenApply(f -> {
@@ -422,10 +424,9 @@ final class Client implements MemDb {
 
     @Override
     public void close() {
-        if (closed) {
+        if (!closed.compareAndSet(false, true)) {
             return;
         }
-        closed = true;
         for (Node n : nodes.values()) {
             n.close();
         }
@@ -452,7 +453,11 @@ final class Client implements MemDb {
         int next;
         Node node;
         boolean again; // the current node may be tried once more
-        volatile boolean sent; // a request has been queued on a connection
+        // Guards expired, sent, conn and id against the race between
+        // queuing the request and the deadline.
+        final Object lock = new Object();
+        boolean expired; // the deadline has passed: send nothing more
+        boolean sent; // a request has been queued on a connection
         volatile Connection conn;
         volatile long id;
 
@@ -481,7 +486,7 @@ final class Client implements MemDb {
             if (result.isDone()) {
                 return;
             }
-            if (closed) {
+            if (closed.get()) {
                 result.completeExceptionally(new ClientClosedException("memdb: the client is closed"));
                 return;
             }
@@ -511,11 +516,31 @@ final class Client implements MemDb {
                     nextNode();
                     return;
                 }
-                Connection.Call call = c.send(req);
-                if (!(call.reply().isCompletedExceptionally())) {
-                    conn = c;
-                    id = call.id();
-                    sent = true;
+                Connection.Call call;
+                // Under the lock timeout() takes: the deadline either
+                // passes before this point (and nothing is sent) or after
+                // sent, conn and id are set (and the timeout says the
+                // write may have happened, and forgets the call).
+                synchronized (lock) {
+                    if (expired || result.isDone()) {
+                        return;
+                    }
+                    Runnable hook = beforeSend;
+                    if (hook != null) {
+                        hook.run();
+                    }
+                    try {
+                        call = c.send(req);
+                    } catch (RuntimeException e) {
+                        // Refused before it was queued: nothing was sent.
+                        result.completeExceptionally(new MemDbException(op + " " + quote(key) + ": " + e, 0, e));
+                        return;
+                    }
+                    if (!(call.reply().isCompletedExceptionally())) {
+                        conn = c;
+                        id = call.id();
+                        sent = true;
+                    }
                 }
                 call.reply().whenComplete((f, e) -> answered(n, f, e));
             });
@@ -547,7 +572,7 @@ final class Client implements MemDb {
                         + quote(key) + ": " + e.getMessage(), 0, e));
                 return;
             }
-            if (closed) {
+            if (closed.get()) {
                 result.completeExceptionally(new ClientClosedException("memdb: the client is closed"));
                 return;
             }
@@ -576,8 +601,14 @@ final class Client implements MemDb {
         private void timeout() {
             String m = op + " " + quote(key) + ": no answer within " + opts.timeout.toMillis() + " ms";
             MemDbTimeoutException t = new MemDbTimeoutException("timeout: " + m);
-            // A write that was never queued certainly did not happen.
-            result.completeExceptionally(write && sent
+            boolean queued;
+            synchronized (lock) {
+                expired = true;
+                queued = sent;
+            }
+            // A write that was never queued certainly did not happen (and,
+            // with expired set, never will be).
+            result.completeExceptionally(write && queued
                     ? new UnknownOutcomeException("outcome unknown: " + m, 0, t)
                     : t);
         }
@@ -633,7 +664,7 @@ final class Client implements MemDb {
     }
 
     private void refreshInBackground() {
-        if (closed || !refreshing.compareAndSet(false, true)) {
+        if (closed.get() || !refreshing.compareAndSet(false, true)) {
             return;
         }
         try {
@@ -661,7 +692,7 @@ final class Client implements MemDb {
         Route r = route;
         List<Node> ask = r == null ? seeds : r.all;
         int start = r == null ? preferred.get() : (int) (asks.incrementAndGet() % ask.size());
-        for (int i = 0; i < ask.size() && !closed; i++) {
+        for (int i = 0; i < ask.size() && !closed.get(); i++) {
             Node n = ask.get((start + i) % ask.size());
             Codec.Frame f;
             try {

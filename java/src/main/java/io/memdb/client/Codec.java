@@ -30,6 +30,8 @@ import javax.crypto.spec.SecretKeySpec;
 final class Codec {
     private Codec() {}
 
+    // The constants below repeat net's; CodecTest checks each against the
+    // values the Go test wrote into java/testdata/golden.txt.
     static final int VERSION = 1;
     static final int HEADER = 28;
     static final int MAX_KEY = 65535;
@@ -48,7 +50,7 @@ final class Codec {
     // Error codes (net/errors.go).
     static final int CODE_MALFORMED = 1, CODE_TOO_LARGE = 2, CODE_BAD_KEY = 3, CODE_AUTH = 4,
             CODE_UNKNOWN_KIND = 5, CODE_UNAVAILABLE = 6, CODE_UNKNOWN_OUTCOME = 7, CODE_INTERNAL = 8,
-            CODE_UNSUPPORTED = 9, CODE_SHUTTING_DOWN = 10, CODE_CONTENTION = 11;
+            CODE_UNSUPPORTED = 9, CODE_SHUTTING_DOWN = 10, CODE_CONTENTION = 11, CODE_STALE_RING = 12;
 
     /** A request body, ready to be framed under any id and clock. */
     record Request(int kind, byte[] body) {}

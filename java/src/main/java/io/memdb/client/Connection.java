@@ -168,7 +168,6 @@ final class Connection {
                 return new Call(0, f);
             }
             id = ++nextId;
-            pending.put(id, f);
             int n = Codec.HEADER + r.body().length;
             if (outLen + n > out.length) {
                 out = java.util.Arrays.copyOf(out, Math.max(out.length * 2, outLen + n));
@@ -176,6 +175,10 @@ final class Connection {
             // The clock is read under the lock, so it is at least what the
             // session knew when this request was queued.
             Codec.appendFrame(out, outLen, r, id, session.now());
+            // Registered only once the frame is queued, so a request that
+            // fails to encode leaves no waiter behind; the reply cannot
+            // come before the writer sends it, after this lock is released.
+            pending.put(id, f);
             wake = outLen == 0;
             outLen += n;
             if (wake) {

@@ -7,9 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
 import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -38,6 +43,69 @@ class CodecTest {
         byte[] want = Golden.load().frame(name);
         byte[] got = Codec.frame(r, id, clock);
         assertEquals(HexFormat.of().formatHex(want), HexFormat.of().formatHex(got), name + " (want Go's, got Java's)");
+    }
+
+    /** The Java names of net's constants that are not kinds or codes. */
+    private static final Map<String, String> LIMITS = Map.of("Version", "VERSION", "HeaderSize", "HEADER", "MaxKey",
+            "MAX_KEY", "MaxValue", "MAX_VALUE", "MaxFrame", "MAX_FRAME", "NonceSize", "NONCE", "MACSize", "MAC");
+
+    /** Codec constants with no exported Go counterpart: MAX_MESSAGE is net's unexported maxMessage. */
+    private static final Set<String> JAVA_ONLY = Set.of("MAX_MESSAGE");
+
+    /** KindAuthOK to AUTH_OK, CodeStaleRing to CODE_STALE_RING, MaxKey to MAX_KEY. */
+    static String javaName(String goName) {
+        if (LIMITS.containsKey(goName)) {
+            return LIMITS.get(goName);
+        }
+        String prefix = goName.startsWith("Code") ? "CODE_" : "";
+        String rest = goName.startsWith("Kind") || goName.startsWith("Code") ? goName.substring(4) : goName;
+        StringBuilder b = new StringBuilder(prefix);
+        for (int i = 0; i < rest.length(); i++) {
+            char c = rest.charAt(i);
+            if (i > 0 && Character.isUpperCase(c) && Character.isLowerCase(rest.charAt(i - 1))) {
+                b.append('_');
+            }
+            b.append(Character.toUpperCase(c));
+        }
+        return b.toString();
+    }
+
+    /** Codec's static final int fields, by name. */
+    private static Map<String, Integer> javaConstants() throws IllegalAccessException {
+        Map<String, Integer> out = new TreeMap<>();
+        for (Field f : Codec.class.getDeclaredFields()) {
+            int m = f.getModifiers();
+            if (Modifier.isStatic(m) && Modifier.isFinal(m) && f.getType() == int.class) {
+                f.setAccessible(true);
+                out.put(f.getName(), f.getInt(null));
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void constantsMatchGo() throws Exception {
+        Map<String, Long> golden = Golden.load().consts;
+        assertFalse(golden.isEmpty(), "golden.txt has no const lines (go test ./java -rewrite)");
+        Map<String, Integer> java = javaConstants();
+        Map<String, String> goOf = new TreeMap<>();
+        for (Map.Entry<String, Long> g : golden.entrySet()) {
+            String name = javaName(g.getKey());
+            goOf.put(name, g.getKey());
+            Integer v = java.get(name);
+            if (v != null) {
+                assertEquals(g.getValue().longValue(), v.longValue(), "Codec." + name + " against net." + g.getKey());
+            } else {
+                // Every limit and error code must be known to the client;
+                // kinds only peers send need not be.
+                assertTrue(g.getKey().startsWith("Kind"), "Codec has no " + name + " for net." + g.getKey() + " = "
+                        + g.getValue());
+            }
+        }
+        for (String name : java.keySet()) {
+            assertTrue(goOf.containsKey(name) || JAVA_ONLY.contains(name), "Codec." + name
+                    + " has no constant in net (golden.txt); add it to goldenConsts in java/golden_test.go");
+        }
     }
 
     @Test

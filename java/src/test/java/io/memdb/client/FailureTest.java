@@ -51,13 +51,47 @@ class FailureTest {
 
     @Test
     void timeoutsSayWhetherAWriteMayHaveHappened() throws Exception {
+        // A timeout long enough that connecting (done by connect, before
+        // the set) never eats it on a loaded machine: the set must time
+        // out waiting for its answer, after it was queued.
         try (FakeNode silent = new FakeNode("k", FakeNode.Mode.SILENT);
-                MemDb db = client(Duration.ofMillis(300), silent)) {
+                MemDb db = client(Duration.ofSeconds(2), silent)) {
             UnknownOutcomeException w = assertThrows(UnknownOutcomeException.class, () -> db.set("x", "v"));
             assertTrue(w.isTimeout());
             assertThrows(MemDbTimeoutException.class, () -> db.get("x"));
             assertThrows(MemDbTimeoutException.class, () -> db.quorumGet("x").awaitQuorum(5, TimeUnit.SECONDS));
             assertThrows(MemDbTimeoutException.class, () -> db.quorumGet("x").awaitQuorum(50, TimeUnit.MILLISECONDS));
+        }
+    }
+
+    @Test
+    void aWriteQueuedAsItsDeadlinePassesIsReportedAsMaybeDone() throws Exception {
+        // The deadline passes while the call is about to queue its write
+        // (the hook holds it there three times the timeout). Either the
+        // write is not sent and the call is a plain timeout, or it is sent
+        // and the call's outcome is unknown; a plain timeout for a write
+        // that went out anyway was the bug.
+        Duration timeout = Duration.ofMillis(200);
+        try (FakeNode answer = new FakeNode("k", FakeNode.Mode.ANSWER);
+                Client db = Client.connect(Options.builder().key("k").seeds(List.of(answer.addr)).routing(false)
+                        .timeout(timeout).build())) {
+            db.beforeSend = () -> {
+                try {
+                    Thread.sleep(3 * timeout.toMillis());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            };
+            MemDbException e = assertThrows(MemDbException.class, () -> db.set("x", "v"));
+            db.beforeSend = null;
+            db.get("x"); // answered after the set, on the same connection
+            if (e instanceof UnknownOutcomeException u) {
+                assertTrue(u.isTimeout(), u.toString());
+            } else {
+                assertTrue(e instanceof MemDbTimeoutException, e.toString());
+                assertEquals(0, answer.count(Codec.SET), "a write reported as not sent was sent");
+            }
+            assertEquals(1, answer.count(Codec.SET), "the write was queued before the deadline was handled");
         }
     }
 

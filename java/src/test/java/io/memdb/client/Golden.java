@@ -15,6 +15,7 @@ import java.util.Map;
  * the Go codec, node/ring and go-farm (go test ./java -rewrite).
  */
 final class Golden {
+    final Map<String, Long> consts = new LinkedHashMap<>();
     final Map<String, byte[]> frames = new LinkedHashMap<>();
     final List<String[]> farm = new ArrayList<>();
     final List<String[]> replicas = new ArrayList<>();
@@ -38,6 +39,7 @@ final class Golden {
                 }
                 String[] f = line.split(" ");
                 switch (f[0]) {
+                    case "const" -> g.consts.put(f[1], Long.parseLong(f[2]));
                     case "frame" -> g.frames.put(f[1], hex(f[2]));
                     case "farm" -> g.farm.add(f);
                     case "ring" -> g.ring = hex(f[1]);
