@@ -92,10 +92,17 @@
 // it. A dial to a node that is not a call's last resort gives up after
 // 500 ms (nothing was sent, so the call moves on).
 //
-// Reads (Get and Contains, at every level, serial included) are hedged: a
-// read not answered within its node's mean-plus-four-deviations latency
-// (at least Options.HedgeAfter, 2 ms) is sent to the next node of its
-// order as well, once, and the first answer wins; the other is dropped.
+// Reads (Get and Contains at one, quorum and all) are hedged: a read not
+// answered within its node's mean-plus-four-deviations latency (at least
+// Options.HedgeAfter, 2 ms) is sent to the next node of its order as
+// well, once, and the first answer wins; the other is dropped. The hedge
+// goes over a live connection to that node, or one dialed in the
+// background, so it never delays the first node's answer, and a hedge that
+// cannot be sent does not fail the call. Serial reads are not hedged: each
+// runs a Paxos round, and two coordinators of one key would compete for
+// its ballots, each making the other retry or fail with ErrContention
+// (the first answer would win, an error too); a serial read sent to a node
+// that stalls waits for that node's answer until the call's deadline.
 // Writes are never hedged nor resent: a write goes to a healthy node in
 // the first place, and one already sent to a node that then stalls waits
 // for that node's answer until the call's deadline, and is then

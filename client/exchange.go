@@ -30,11 +30,18 @@ import (
 // write that was sent is never sent again: its outcome is the node's to
 // tell. A read is hedged instead: unanswered after its hedge delay, it is
 // sent to the next node of the cursor as well, and the first answer wins.
+// The hedge never holds up the first attempt: it goes over a live
+// connection, or one dialed in the background (see hedgeOut), and
+// nothing that goes wrong with it ends the call while the first attempt
+// may still answer. A serial read is not hedged: it runs a Paxos round,
+// and two coordinators of one key would fight over its ballots (each
+// making the other retry, or fail with ErrContention), where one alone
+// would have answered.
 func (c *Client) exchange(ctx context.Context, key []byte, msg net.Message, write bool, co call) (net.Frame, error) {
 	ctx, cancel := withTimeout(ctx, co.timeout)
 	defer cancel()
 	x := exchanger{c: c, ctx: ctx, msg: msg, write: write, cl: classOf(msg), track: c.tracking()}
-	x.hedge = !write && c.hedging()
+	x.hedge = !write && x.cl == classRead && c.hedging()
 	x.deadline, x.bounded = ctx.Deadline()
 	newCursor(&x.cur, c.route.Load(), key, c.seeds, int(c.preferred.Load()), x.track)
 	x.routed = x.cur.r != nil
@@ -80,7 +87,20 @@ type exchanger struct {
 	// hedgeAt is when the read goes to another node as well; 0: not (or
 	// no longer) to be hedged.
 	hedgeAt int64
+	// dialing, while the hedge's node is being dialed in the background,
+	// receives the outcome (see hedgeOut); nil otherwise.
+	dialing chan dialed
+	dialTo  *pool // the pool being dialed
 	timer   *time.Timer
+}
+
+// dialed is the outcome of dialing a hedge's node: a connection to send
+// the hedge over, or why there is none.
+type dialed struct {
+	p    *pool
+	seed int
+	cn   *conn
+	err  error
 }
 
 // lost records that addr could not be used and moves on.
@@ -134,20 +154,81 @@ func (x *exchanger) launch(again *pool, seed int) error {
 			}
 			continue
 		}
-		a := &attempt{p: p, seed: seed, cn: cn, id: id, ch: ch, sent: clockNow(), again: retry}
-		slow := x.c.slowBound(&p.health, x.cl, x.left())
-		if x.track {
-			a.slowAt = a.sent + slow
-		}
-		if x.hedge {
-			// One hedge per call, timed by the first node's latency.
-			x.hedge = false
-			x.hedgeAt = a.sent + x.c.hedgeDelay(&p.health, x.cl, slow)
-		}
-		x.att[x.n] = a
-		x.n++
+		x.add(&attempt{p: p, seed: seed, cn: cn, id: id, ch: ch, sent: clockNow(), again: retry})
 		return nil
 	}
+}
+
+// add puts a, just sent, among the attempts in flight, timing its slow
+// bound and, for the call's first attempt of a read, the hedge.
+func (x *exchanger) add(a *attempt) {
+	slow := x.c.slowBound(&a.p.health, x.cl, x.left())
+	if x.track {
+		a.slowAt = a.sent + slow
+	}
+	if x.hedge {
+		// One hedge per call, timed by the first node's latency.
+		x.hedge = false
+		x.hedgeAt = a.sent + x.c.hedgeDelay(&a.p.health, x.cl, slow)
+	}
+	x.att[x.n] = a
+	x.n++
+}
+
+// hedgeOut sends the read to the next node of the cursor as well. It
+// never keeps the call from hearing the attempt in flight: over a live
+// connection of that node it sends at once; else it dials the node in the
+// background (bounded as launch bounds a dial, and by the call's end), and
+// wait sends the hedge once the connection comes (see hedged). A hedge
+// that cannot be sent is a failure of its node, never of the call.
+func (x *exchanger) hedgeOut() {
+	p, seed, ok := x.cur.next()
+	if !ok {
+		return
+	}
+	if cn := p.tryGet(); cn != nil {
+		x.sendHedge(p, seed, cn)
+		return
+	}
+	var bound time.Duration
+	if x.track && !x.cur.lastResort() {
+		bound = dialBound
+	}
+	ch := make(chan dialed, 1)
+	x.dialing, x.dialTo = ch, p
+	ctx := x.ctx
+	go func() {
+		cn, err := p.getWithin(ctx, bound)
+		ch <- dialed{p: p, seed: seed, cn: cn, err: err}
+	}()
+}
+
+// hedged deals with the outcome d of dialing the hedge's node: it sends
+// the hedge, or records the failure. It returns an error that ends the
+// call only if no attempt is in flight (the first one failed meanwhile,
+// with no node left to try) and the failure is one that ends a call (a
+// refused key, a closed client).
+func (x *exchanger) hedged(d dialed) error {
+	x.dialing, x.dialTo = nil, nil
+	if d.err == nil {
+		x.sendHedge(d.p, d.seed, d.cn)
+		return nil
+	}
+	if x.n == 0 && (errors.Is(d.err, ErrAuth) || errors.Is(d.err, ErrClosed)) {
+		return d.err
+	}
+	x.lost(d.p.addr, d.err)
+	return nil
+}
+
+// sendHedge sends the hedge over cn, a connection of p.
+func (x *exchanger) sendHedge(p *pool, seed int, cn *conn) {
+	id, ch, err := cn.send(x.msg)
+	if err != nil {
+		x.lost(p.addr, err)
+		return
+	}
+	x.add(&attempt{p: p, seed: seed, cn: cn, id: id, ch: ch, sent: clockNow(), again: true})
 }
 
 // left is the time the call has left; 0 without a deadline.
@@ -162,26 +243,36 @@ func (x *exchanger) left() time.Duration {
 // nodes slow on the way.
 func (x *exchanger) wait() (net.Frame, error) {
 	for {
-		if x.n == 0 {
+		if x.n == 0 && x.dialing == nil {
 			return net.Frame{}, unreachable(x.failures, "", nil)
 		}
-		var ch1 chan reply
+		var ch0, ch1 chan reply
+		if x.n > 0 {
+			ch0 = x.att[0].ch
+		}
 		if x.n > 1 {
 			ch1 = x.att[1].ch
 		}
 		var r reply
 		var i int
 		select {
-		case r = <-x.att[0].ch:
+		case r = <-ch0:
 			i = 0
 		case r = <-ch1:
 			i = 1
 		case <-x.arm():
-			if err := x.fire(); err != nil {
+			x.fire()
+			continue
+		case d := <-x.dialing:
+			if err := x.hedged(d); err != nil {
 				return net.Frame{}, err
 			}
 			continue
 		case <-x.ctx.Done():
+			if x.n == 0 {
+				// Nothing was sent but the hedge, still being dialed.
+				return net.Frame{}, unreachable(x.failures, x.dialTo.addr, x.ctx.Err())
+			}
 			return net.Frame{}, timeoutError(x.ctx, x.addrs(), x.write)
 		}
 		a := x.att[i]
@@ -229,7 +320,8 @@ func (x *exchanger) handle(a *attempt, r reply) (f net.Frame, err error, done bo
 }
 
 // relaunch launches again (see launch) unless another attempt is still in
-// flight, which the call then waits for.
+// flight, which the call then waits for. (A hedge being dialed does not
+// count: it may never be sent.)
 func (x *exchanger) relaunch(again *pool, seed int) (net.Frame, error, bool) {
 	if x.n > 0 {
 		return net.Frame{}, nil, false
@@ -285,7 +377,7 @@ var timers = sync.Pool{New: func() any {
 
 // fire does what is due: it marks the nodes of overdue attempts slow, and
 // sends a read that is due to be hedged to the next node.
-func (x *exchanger) fire() error {
+func (x *exchanger) fire() {
 	now := clockNow()
 	for _, a := range x.att[:x.n] {
 		if a.slowAt != 0 && now >= a.slowAt {
@@ -296,10 +388,9 @@ func (x *exchanger) fire() error {
 	if x.hedgeAt != 0 && now >= x.hedgeAt {
 		x.hedgeAt = 0
 		if x.n == 1 {
-			return x.launch(nil, -1)
+			x.hedgeOut()
 		}
 	}
-	return nil
 }
 
 // addrs names the nodes of the attempts in flight.

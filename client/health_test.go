@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	stdnet "net"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/ring"
@@ -52,10 +54,16 @@ func poolOf(t *testing.T, c *Client, n *fakeNode) *pool {
 // ends unknown. The node is then slow, and later writes of keys it would
 // coordinate go to their next replica; once the node answers again (its
 // held replies arrive), it coordinates them again.
+//
+// SlowAfter is an hour, so that the slow bound is always a quarter of the
+// call's time (see slowBound): 250 ms for the write to the paused node,
+// which it must find slow, and 15 s for the writes whose exact routing is
+// checked, so that a healthy fake node that the scheduler holds up for a
+// while (a loaded machine) is not found slow and routed around.
 func TestSlowNodeWrites(t *testing.T) {
 	const rf = 3
 	fc, r := startCluster(t, rf, 1, 2, 3)
-	c := dialFake(t, Options{Addrs: []string{fc.nodes[2].addr()}, RingRefresh: -1, SlowAfter: 100 * time.Millisecond})
+	c := dialFake(t, Options{Addrs: []string{fc.nodes[2].addr()}, RingRefresh: -1, SlowAfter: time.Hour})
 	ctx := context.Background()
 	keys := keyFirstOn(t, r, rf, 1, 20)
 	fc.take()
@@ -74,7 +82,7 @@ func TestSlowNodeWrites(t *testing.T) {
 	}
 	want := map[uint16][]string{}
 	for _, k := range keys[1:] {
-		if err := c.Set(ctx, k, []byte("v")); err != nil {
+		if err := c.Set(ctx, k, []byte("v"), WithTimeout(time.Minute)); err != nil {
 			t.Fatalf("Set(%q) with node 1 slow: %v", k, err)
 		}
 		second := r.Replicas([]byte(k), rf)[1]
@@ -86,7 +94,7 @@ func TestSlowNodeWrites(t *testing.T) {
 
 	fc.nodes[1].resume()
 	waitFor(t, "healthy once node 1 answers again", func() bool { return !p1.health.isSlow() })
-	if err := c.Set(ctx, keys[1], []byte("w")); err != nil {
+	if err := c.Set(ctx, keys[1], []byte("w"), WithTimeout(time.Minute)); err != nil {
 		t.Fatalf("Set(%q) after node 1 resumed: %v", keys[1], err)
 	}
 	if diff := cmp.Diff(map[uint16][]string{1: {keys[1]}}, fc.take()); diff != "" {
@@ -95,8 +103,9 @@ func TestSlowNodeWrites(t *testing.T) {
 }
 
 // A read its node does not answer is sent to the next replica as well,
-// and the first answer wins; serial reads are reads too. The node is then
-// found slow even though the hedge answered the call.
+// and the first answer wins. The node is then found slow even though the
+// hedge answered the call; later reads, serial ones too, go elsewhere
+// first.
 func TestHedgedReads(t *testing.T) {
 	const rf = 3
 	fc, r := startCluster(t, rf, 1, 2, 3)
@@ -133,21 +142,80 @@ func TestHedgedReads(t *testing.T) {
 	}
 }
 
-// A serial read whose node is silent from the start is hedged as well,
-// the hedge timed by the node's own latency (here: none yet, the floor).
-func TestHedgedSerialRead(t *testing.T) {
+// A serial read is not hedged: it runs a Paxos round, and a second
+// coordinator of the key would fight the first over ballots. One whose
+// node is silent waits for that node, as a write does.
+func TestSerialReadNotHedged(t *testing.T) {
 	const rf = 3
 	fc, r := startCluster(t, rf, 1, 2, 3)
 	c := dialFake(t, Options{Addrs: []string{fc.nodes[2].addr()}, RingRefresh: -1, SlowAfter: time.Hour})
 	key := keyFirstOn(t, r, rf, 1, 1)[0]
 	fc.take()
 	fc.nodes[1].pause()
-	if ok, err := c.Contains(context.Background(), key, WithConsistency(net.Serial), WithTimeout(time.Hour)); ok || err != nil {
-		t.Fatalf("serial Contains(%q) with node 1 paused: got %v, %v; want false from the hedge", key, ok, err)
+	if _, err := c.Get(context.Background(), key, WithConsistency(net.Serial), WithTimeout(300*time.Millisecond)); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("serial Get(%q) with node 1 paused: got %v, want ErrTimeout", key, err)
 	}
-	second := r.Replicas([]byte(key), rf)[1]
-	if diff := cmp.Diff(map[uint16][]string{1: {key}, second: {key}}, fc.take()); diff != "" {
-		t.Fatalf("the serial read went (-want +got):\n%s", diff)
+	if diff := cmp.Diff(map[uint16][]string{1: {key}}, fc.take()); diff != "" {
+		t.Fatalf("the serial reads went (-want +got):\n%s", diff)
+	}
+}
+
+// A hedge never costs the call the first attempt's answer: here the hedge
+// goes to a node whose dial hangs (it accepts connections and never
+// greets them) and which is the call's last resort, so its dial is
+// unbounded but for the call's deadline. The first node answers once that
+// dial has begun, and the call returns its answer, well before the
+// deadline.
+func TestHedgeThatCannotDialDoesNotBlock(t *testing.T) {
+	fc := startNodes(t, 1)
+	ln, err := stdnet.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dialing := make(chan struct{})
+	go func() {
+		var held []stdnet.Conn
+		defer func() {
+			for _, nc := range held {
+				nc.Close()
+			}
+		}()
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if held = append(held, nc); len(held) == 1 {
+				close(dialing)
+			}
+		}
+	}()
+	// Without a ring (the fake does not serve one) every node is a last
+	// resort (cursor.lastResort); node 1 answered Dial, so reads go to it
+	// first and are hedged to the black hole.
+	c := dialFake(t, Options{Addrs: []string{fc.nodes[1].addr(), ln.Addr().String()}, RingRefresh: -1})
+	ctx := context.Background()
+	if err := c.Set(ctx, "k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	fc.nodes[1].pause()
+	go func() {
+		<-dialing
+		fc.nodes[1].resume()
+	}()
+	start := time.Now()
+	v, err := c.Get(ctx, "k", WithTimeout(5*time.Second))
+	if err != nil || string(v) != "v" {
+		t.Fatalf("Get with its hedge's dial hanging: got %q, %v; want \"v\" from node 1", v, err)
+	}
+	if d := time.Since(start); d > 4*time.Second {
+		t.Fatalf("Get with its hedge's dial hanging took %v: the answer waited for the dial", d)
+	}
+	select {
+	case <-dialing:
+	default:
+		t.Fatalf("the read was not hedged")
 	}
 }
 

@@ -71,8 +71,9 @@ type Options struct {
 	// first answer wins. The delay used is the node's recent latency for
 	// that kind of read (smoothed mean plus four mean deviations), at
 	// least HedgeAfter and at most the SlowAfter bound. Writes are never
-	// hedged. Default DefaultHedgeAfter; negative turns hedging off.
-	// Without routing there is none.
+	// hedged, nor are serial reads (each is a Paxos round, and two would
+	// compete for the key's ballots). Default DefaultHedgeAfter; negative
+	// turns hedging off. Without routing there is none.
 	HedgeAfter time.Duration
 }
 

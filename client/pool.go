@@ -74,6 +74,19 @@ func newPool(addr string, key []byte, s *session, conns int) *pool {
 // get returns a live connection, dialing one if the next slot has none.
 func (p *pool) get(ctx context.Context) (*conn, error) { return p.getWithin(ctx, 0) }
 
+// tryGet returns a live connection of the pool without dialing: the next
+// slot's if it has one, else any other's; nil if none is live.
+func (p *pool) tryGet() *conn {
+	n := uint64(len(p.slots))
+	start := p.next.Add(1) - 1
+	for i := range n {
+		if c := p.slots[(start+i)%n].c.Load(); c != nil && c.alive() {
+			return c
+		}
+	}
+	return nil
+}
+
 // getWithin is get, with dialing bounded by bound as well unless it is 0:
 // a dial that runs out of it sets the pool down, as a failed one does.
 func (p *pool) getWithin(ctx context.Context, bound time.Duration) (*conn, error) {
