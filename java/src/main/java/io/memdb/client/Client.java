@@ -216,8 +216,13 @@ final class Client implements MemDb {
     }
 
     @Override
-    public Pending<Long> getQuorumCounter(String key) {
+    public Pending<Integer> getQuorumCounter(String key) {
         throw countersNotSupported("getQuorumCounter");
+    }
+
+    @Override
+    public Pending<Long> getQuorumCounterLong(String key) {
+        throw countersNotSupported("getQuorumCounterLong");
     }
 
     private static NotSupportedException countersNotSupported(String op) {

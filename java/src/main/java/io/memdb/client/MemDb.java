@@ -95,10 +95,21 @@ public interface MemDb extends AutoCloseable {
     long decr(String key, long delta);
 
     /**
-     * A quorum read of the counter key. Counters are not supported by this
+     * A quorum read of the counter key, as an int: the MemDB seed's
+     * {@code int counterValue = memDb.getQuorumCounter("counter")
+     * .awaitQuorum(2, TimeUnit.SECONDS).orElseThrow(...)} compiles as
+     * written (a value outside int's range is an error, not a wrap; see
+     * {@link #getQuorumCounterLong}). Counters are not supported by this
      * server version: it throws {@link NotSupportedException}.
      */
-    Pending<Long> getQuorumCounter(String key);
+    Pending<Integer> getQuorumCounter(String key);
+
+    /**
+     * A quorum read of the counter key, at its full 64 bits. Counters are
+     * not supported by this server version: it throws
+     * {@link NotSupportedException}.
+     */
+    Pending<Long> getQuorumCounterLong(String key);
 
     CompletableFuture<Optional<String>> getAsync(String key);
 
