@@ -32,6 +32,8 @@ type Read struct {
 	// for before it answers, so that a later quorum read cannot see an
 	// older value. Nil until the answers first meet the level.
 	Repairing []uint16
+	// repaired are the stale answerers that took Result.
+	repaired []uint16
 
 	replied bool
 	over    bool
@@ -68,8 +70,10 @@ func (rd *Read) Answerers() []uint16 {
 // Answer records replica r's state v. A late answer — the client has its
 // reply — that is stale is repaired in the background. Once the answers
 // meet the level in every group the read answers at once below quorum; at
-// quorum and above it first repairs the stale answerers and waits for
-// them (Repaired), so the state it returns is on a quorum. The read
+// quorum and above it first repairs the stale answerers and waits until
+// the state it returns is held by replicas meeting the level: the stale
+// ones that took it (Repaired), or answers that come meanwhile holding it
+// or a later state. The read
 // finishes once it has answered and every replica asked has answered.
 //
 // The Repair of a Step is the read's to give: Repaired does not change it.
@@ -80,11 +84,18 @@ func (rd *Read) Answer(r uint16, v store.Version) Step {
 	rd.Answers = append(rd.Answers, ReadAnswer{r, v})
 	rd.Newest, _ = store.Merge(rd.Newest, v)
 	var s Step
-	if rd.replied {
+	switch {
+	case rd.replied:
 		if !store.Covers(v, rd.Newest) {
 			s.Repair = []uint16{r}
 		}
-	} else if rd.Groups.Met(rd.Level, rd.Answerers()) && rd.Repairing == nil {
+	case rd.Repairing != nil && rd.held():
+		// Waiting for repairs, and this answer already holds the result
+		// (or a later state): the result is on enough replicas without
+		// the repairs still out, which need not hold the read — one to a
+		// replica that stopped answering would until the deadline.
+		rd.replied, s.Reply = true, Answer
+	case rd.Repairing == nil && rd.Groups.Met(rd.Level, rd.Answerers()):
 		s = rd.quorum()
 	}
 	if len(rd.Answers) == len(rd.Asked) && rd.replied {
@@ -126,7 +137,8 @@ func (rd *Read) Repaired(r uint16, ok bool) Step {
 		return Step{}
 	}
 	rd.Repairing = slices.Delete(rd.Repairing, i, i+1)
-	if len(rd.Repairing) > 0 {
+	rd.repaired = append(rd.repaired, r)
+	if len(rd.Repairing) > 0 && !rd.held() {
 		return Step{}
 	}
 	rd.replied = true
@@ -135,6 +147,19 @@ func (rd *Read) Repaired(r uint16, ok bool) Step {
 		rd.over, s.Finish = true, true
 	}
 	return s
+}
+
+// held reports whether the replicas known to hold Result (or a later
+// state) meet the level in every group: answerers whose state covers it,
+// and stale answerers that took it.
+func (rd *Read) held() bool {
+	var holders []uint16
+	for _, a := range rd.Answers {
+		if store.Covers(a.V, rd.Result) || slices.Contains(rd.repaired, a.From) {
+			holders = append(holders, a.From)
+		}
+	}
+	return rd.Groups.Met(rd.Level, holders)
 }
 
 // TimedOut ends a read: a client still waiting hears that too few

@@ -60,8 +60,11 @@ func TestRead(t *testing.T) {
 			[]rev{{kind: "answer", r: 1, v: 5}, {kind: "answer", r: 2, v: 3}, {kind: "repaired", r: 2}, {kind: "answer", r: 3, v: 5}},
 			[]Step{{}, {Repair: ids(2), Wait: true}, {Reply: Answer}, {Finish: true}}},
 		{"a refused repair keeps the read waiting", net.Quorum,
-			[]rev{{kind: "answer", r: 1, v: 5}, {kind: "answer", r: 2, v: 3}, {kind: "refused", r: 2}, {kind: "answer", r: 3, v: 5}, {kind: "timeout"}},
-			[]Step{{}, {Repair: ids(2), Wait: true}, {}, {}, {Reply: Unavailable, Finish: true}}},
+			[]rev{{kind: "answer", r: 1, v: 5}, {kind: "answer", r: 2, v: 3}, {kind: "refused", r: 2}, {kind: "timeout"}},
+			[]Step{{}, {Repair: ids(2), Wait: true}, {}, {Reply: Unavailable, Finish: true}}},
+		{"a third answer holding the result ends the wait for a repair", net.Quorum,
+			[]rev{{kind: "answer", r: 1, v: 5}, {kind: "answer", r: 2, v: 3}, {kind: "answer", r: 3, v: 5}, {kind: "repaired", r: 2}},
+			[]Step{{}, {Repair: ids(2), Wait: true}, {Reply: Answer, Finish: true}, {}}},
 		{"a repair from a replica not repairing is nothing", net.Quorum,
 			[]rev{{kind: "answer", r: 1, v: 5}, {kind: "answer", r: 2, v: 3}, {kind: "repaired", r: 1}, {kind: "repaired", r: 2}},
 			[]Step{{}, {Repair: ids(2), Wait: true}, {}, {Reply: Answer}}},
@@ -96,9 +99,9 @@ func TestRead(t *testing.T) {
 
 // Whatever the answers, repairs and timeouts: a read answers once, with
 // the merge of the answers that first met its level; at quorum and above
-// never before each stale answerer it waits for has taken that state, so
-// the state it answers is held by replicas that meet its level (PAPER bug
-// 32); at one never waiting; and it finishes exactly once, once it has
+// only once that state (or a later one) is held by replicas that meet its
+// level — answerers that had it, and stale ones that took it (PAPER bugs
+// 32 and 38); at one never waiting; and it finishes exactly once, once it has
 // answered and every replica asked has answered, or it timed out.
 func TestReadProperties(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
@@ -133,7 +136,7 @@ func TestReadProperties(t *testing.T) {
 		for _, r := range asked {
 			rd.Ask(r)
 		}
-		var waitFor, took []uint16
+		var took []uint16
 		var merged, atLevel store.Version
 		var answered, holders []uint16
 		leveled := false
@@ -177,11 +180,8 @@ func TestReadProperties(t *testing.T) {
 			if !leveled && (s.Wait || s.Reply == Answer) {
 				leveled, atLevel = true, merged
 			}
-			if s.Wait {
-				if level == net.One {
-					t.Fatalf("%v: a read at one waits for repairs %v", e, s.Repair)
-				}
-				waitFor = slices.Clone(s.Repair)
+			if s.Wait && level == net.One {
+				t.Fatalf("%v: a read at one waits for repairs %v", e, s.Repair)
 			}
 			switch s.Reply {
 			case Answer:
@@ -202,11 +202,6 @@ func TestReadProperties(t *testing.T) {
 				}
 				if !met(j, level, answered) {
 					t.Fatalf("%v: answers with %v of %v at %v", e, answered, j, level)
-				}
-				for _, r := range waitFor {
-					if !slices.Contains(took, r) {
-						t.Fatalf("%v: answers before stale replica %d took the repair (waited for %v, took %v)", e, r, waitFor, took)
-					}
 				}
 			case Unavailable:
 				if e.kind != "timeout" {
