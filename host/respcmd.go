@@ -453,40 +453,63 @@ func (ss *respSession) del(args [][]byte) {
 	keys := args[1:]
 	left, count := len(keys), 0
 	var fail []byte
+	ss.probeKeys(keys, func(key []byte, live bool, e []byte) {
+		if e != nil {
+			fail = firstErr(fail, e)
+			if left--; left == 0 {
+				r.out, r.done = fail, true
+			}
+			return
+		}
+		if live {
+			count++
+		}
+		// The delete is made after this answer's event, not inside it:
+		// the node is answering, and is not to be entered again.
+		ss.s.later(func() {
+			ss.request(&net.Delete{Level: ss.level, Key: key}, func(f net.Frame) {
+				fail = firstErr(fail, nodeError(f.Msg))
+				if left--; left == 0 {
+					r.out, r.done = countReply(fail, count), true
+				}
+			})
+			ss.flush()
+		})
+	})
+}
+
+// probeKeys asks, for each key, whether it is live at the connection's
+// level, and gives then each answer: live, or the error to reply with.
+func (ss *respSession) probeKeys(keys [][]byte, then func(key []byte, live bool, fail []byte)) {
 	for _, key := range keys {
 		ss.request(&net.Contains{Level: ss.level, Key: key}, func(f net.Frame) {
-			switch m := f.Msg.(type) {
-			case *net.Bool:
-				if m.Value {
-					count++
-				}
-			case *net.Error:
-				if fail == nil {
-					fail = nodeError(m)
-				}
-				if left--; left == 0 {
-					r.out, r.done = fail, true
-				}
+			if m, ok := f.Msg.(*net.Bool); ok {
+				then(key, m.Value, nil)
 				return
 			}
-			// The delete is made after this answer's event, not inside
-			// it: the node is answering, and is not to be entered again.
-			ss.s.later(func() {
-				ss.request(&net.Delete{Level: ss.level, Key: key}, func(f net.Frame) {
-					if e := nodeError(f.Msg); e != nil && fail == nil {
-						fail = e
-					}
-					if left--; left == 0 {
-						r.out, r.done = fail, true
-						if fail == nil {
-							r.out = resp.AppendInt(nil, int64(count))
-						}
-					}
-				})
-				ss.flush()
-			})
+			e := nodeError(f.Msg)
+			if e == nil {
+				e = unexpected(f.Msg)
+			}
+			then(key, false, e)
 		})
 	}
+}
+
+// firstErr keeps the first error reply of a multi-key command.
+func firstErr(fail, e []byte) []byte {
+	if fail != nil {
+		return fail
+	}
+	return e
+}
+
+// countReply is a count of keys, or fail if a key's request failed.
+func countReply(fail []byte, count int) []byte {
+	if fail != nil {
+		return fail
+	}
+	return resp.AppendInt(nil, int64(count))
 }
 
 // exists is EXISTS key [key ...]: how many of the keys are live (a key
@@ -496,28 +519,15 @@ func (ss *respSession) exists(args [][]byte) {
 	keys := args[1:]
 	left, count := len(keys), 0
 	var fail []byte
-	for _, key := range keys {
-		ss.request(&net.Contains{Level: ss.level, Key: key}, func(f net.Frame) {
-			switch m := f.Msg.(type) {
-			case *net.Bool:
-				if m.Value {
-					count++
-				}
-			default:
-				if fail == nil {
-					if fail = nodeError(m); fail == nil {
-						fail = unexpected(m)
-					}
-				}
-			}
-			if left--; left == 0 {
-				r.out, r.done = fail, true
-				if fail == nil {
-					r.out = resp.AppendInt(nil, int64(count))
-				}
-			}
-		})
-	}
+	ss.probeKeys(keys, func(_ []byte, live bool, e []byte) {
+		if live {
+			count++
+		}
+		fail = firstErr(fail, e)
+		if left--; left == 0 {
+			r.out, r.done = countReply(fail, count), true
+		}
+	})
 }
 
 // mget is MGET key [key ...]: an array of values and nulls; the keys are
