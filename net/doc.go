@@ -98,6 +98,9 @@
 //	  12  Delete     client   Done or Error
 //	  13  Contains   client   Bool or Error
 //	  14  CAS        client   Bool (true: swapped) or Error
+//	  15  Incr       client   CounterValue or Error (also forwarded by a
+//	                          node to the replica that applies it)
+//	  16  GetCounter client   CounterValue or Error
 //	  20  Compact    client   Done (once the compacted log is durable) or Error
 //	  21  Ring       client   RingInfo or Error
 //	  40  Value      node     answers Get and Read
@@ -105,6 +108,7 @@
 //	  42  Bool       node     answers Contains and CAS
 //	  43  Error      node     answers any request that failed
 //	  44  RingInfo   node     answers Ring
+//	  45  CounterValue node   answers Incr and GetCounter
 //	  60  Gossip     peer     nothing (the membership protocol, node/gossip)
 //	  61  Replicate  peer     Done or Error if its id is nonzero; nothing if 0
 //	  62  Read       peer     Value or Error
@@ -124,8 +128,10 @@
 //	  74  PaxosKeysReply peer answers PaxosKeys
 //	  75  Take       peer     Done or Error (take arcs of a removed
 //	                          member from their remaining owners)
+//	  76  State      peer     answers Read when the key holds a state a
+//	                          Value cannot carry (a counter's slots)
 //
-// Kinds 60 to 75 are peer messages: a node takes them only on a connection
+// Kinds 60 to 76 are peer messages: a node takes them only on a connection
 // that authenticated as a peer (role 2), and answers one on a client
 // connection with CodeUnknownKind. Peer messages are not tied to a
 // connection: a node sends each one on its own connection to the
@@ -219,10 +225,12 @@
 //	17+k+v        end (an entry takes at least 18 bytes)
 //
 // A tombstone with value bytes, or an entry whose stamp is zero, is
-// malformed. The deleted byte is a register's state (node/store's
-// Register kind: 0 a value, 1 a tombstone); its other values are reserved
-// for other kinds of value, each defined once in node/store and encoded in
-// node's value.go, and are refused until one is.
+// malformed. The state byte (once only "deleted") says which kind of value
+// the entry holds, each kind defined once in node/store (kind.go) and
+// encoded there (encode.go): 0 a register's value, 1 a register's
+// tombstone, 2 a counter's slots (the value is node/store's encoding of
+// them; the stamp is the latest slot's version). Other values are reserved
+// for other kinds and refused until one is defined.
 //
 //	Gossip (60)                          Read (62)
 //	offset  size  field                  offset  size  field
@@ -292,6 +300,30 @@
 //	12+16s      2  owner count o (at least 1)
 //	14+16s     2o  owners' node ids (not 0), the first to stream from
 //	14+16s+2o      end
+//
+//	Incr (15)                            GetCounter (16)
+//	offset  size  field                  offset  size  field
+//	     0     1  consistency (not 4)         0     1  consistency (not 4)
+//	     1     2  key length k                1     2  key length k
+//	     3     k  key                         3     k  key
+//	   3+k     8  delta (two's             3+k        end
+//	              complement)
+//	  11+k     8  session                CounterValue (45)
+//	  19+k     8  seq                    offset  size  field
+//	  27+k     4  attempt (0 first,           0     8  value (two's
+//	              ≤ 65535)                             complement)
+//	  31+k     4  elapsed (ms)                8        end
+//	  35+k        end
+//
+//	State (76)
+//	offset  size  field
+//	     0     e  one entry (as above)
+//	     e        end
+//
+// Session and seq name an increment across its retries; attempt counts
+// the retries and elapsed is how long the call had been going when this
+// attempt was sent (Incr's doc in counter.go has how a replica judges a
+// retry). A delta of 0 is refused (unsupported): read with GetCounter.
 //
 //	CAS (14)
 //	offset      size  field
@@ -398,6 +430,8 @@
 //	  11  contention       a CAS lost to other proposers; not applied no
 //	  12  stale ring       (peers) a request made on an older ring;   no
 //	                       nothing done, resend on the newer one
+//	  13  wrong kind       the key holds another kind of value (an    no
+//	                       incr of a value, a get of a counter)
 //
 // A frame the receiver cannot trust ends the connection: the receiver sends
 // one Error frame with the matching code and closes, and the node goes on

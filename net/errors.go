@@ -41,6 +41,10 @@ const (
 	// done. Only peers send it: the coordinator learns the newer ring and
 	// sends the request again there.
 	CodeStaleRing Code = 12
+	// CodeWrongKind: the key holds another kind of value than the request
+	// is for (an increment of a key holding a value, a get of a counter);
+	// nothing was done.
+	CodeWrongKind Code = 13
 )
 
 var codeNames = map[Code]string{
@@ -48,6 +52,7 @@ var codeNames = map[Code]string{
 	CodeAuth: "auth refused", CodeUnknownKind: "unknown command", CodeUnavailable: "unavailable",
 	CodeUnknownOutcome: "unknown outcome", CodeInternal: "internal", CodeUnsupported: "unsupported",
 	CodeShuttingDown: "shutting down", CodeContention: "contention", CodeStaleRing: "stale ring",
+	CodeWrongKind: "wrong kind",
 }
 
 func (c Code) String() string {

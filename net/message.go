@@ -24,6 +24,9 @@ const (
 	KindDelete   Kind = 12
 	KindContains Kind = 13
 	KindCAS      Kind = 14
+	// KindIncr and KindGetCounter are the counter requests (counter.go).
+	KindIncr       Kind = 15
+	KindGetCounter Kind = 16
 
 	// Admin requests.
 	KindCompact Kind = 20
@@ -36,6 +39,8 @@ const (
 	KindBool     Kind = 42
 	KindError    Kind = 43
 	KindRingInfo Kind = 44
+	// KindCounterValue answers Incr and GetCounter.
+	KindCounterValue Kind = 45
 
 	// Between nodes (peer.go).
 	KindGossip    Kind = 60
@@ -58,6 +63,8 @@ const (
 	KindPaxosKeysReply Kind = 74
 	// Removal of a dead member (take.go).
 	KindTake Kind = 75
+	// KindState answers Read with an entry (a counter's state).
+	KindState Kind = 76
 )
 
 var kindNames = map[Kind]string{
@@ -69,6 +76,7 @@ var kindNames = map[Kind]string{
 	KindPrepare: "prepare", KindPromise: "promise", KindPropose: "propose", KindAccepted: "accepted",
 	KindPeek: "peek", KindAcceptorState: "acceptor-state", KindDigest: "digest", KindDigestReply: "digest-reply",
 	KindPaxosKeys: "paxos-keys", KindPaxosKeysReply: "paxos-keys-reply", KindTake: "take",
+	KindIncr: "incr", KindGetCounter: "counter", KindCounterValue: "counter-value", KindState: "state",
 }
 
 func (k Kind) String() string {
@@ -318,6 +326,14 @@ func newMessage(k Kind) Message {
 		return &PaxosKeysReply{}
 	case KindTake:
 		return &Take{}
+	case KindIncr:
+		return &Incr{}
+	case KindGetCounter:
+		return &GetCounter{}
+	case KindCounterValue:
+		return &CounterValue{}
+	case KindState:
+		return &State{}
 	}
 	return nil
 }

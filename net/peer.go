@@ -10,14 +10,23 @@ import (
 // client asks any node for (Ring, answered by RingInfo). Their layouts are
 // drawn in doc.go.
 
-// Entry is one stamped version of a key as it travels between nodes: a
-// value, or a tombstone if Deleted (then Value is empty).
+// Entry is one stamped state of a key as it travels between nodes: a
+// value, a tombstone if Deleted (then Value is empty), or a counter's slots
+// if Counter (Value holds them in node/store's encoding).
 type Entry struct {
 	Key     []byte
 	Value   []byte
 	Deleted bool
+	Counter bool
 	Stamp   clock.Timestamp
 }
+
+// An entry's state byte: what kind of state its value holds.
+const (
+	stateValue     = 0
+	stateTombstone = 1
+	stateCounter   = 2
+)
 
 // Size is what e counts for against a byte bound (a hint queue, a stream
 // batch, the bytes streamed): its key and value, and 16 bytes for its
@@ -115,7 +124,14 @@ const maxAddr = 255
 
 func appendEntry(b []byte, e Entry) []byte {
 	b = appendKey(b, e.Key)
-	b = appendBool(b, e.Deleted)
+	switch {
+	case e.Counter:
+		b = append(b, stateCounter)
+	case e.Deleted:
+		b = append(b, stateTombstone)
+	default:
+		b = append(b, stateValue)
+	}
 	b = appendTimestamp(b, e.Stamp)
 	return appendBytes(b, e.Value)
 }
@@ -123,7 +139,15 @@ func appendEntry(b []byte, e Entry) []byte {
 func (d *decoder) entry() Entry {
 	var e Entry
 	e.Key = d.key()
-	e.Deleted = d.bool("deleted")
+	switch st := d.u8("state"); st {
+	case stateValue:
+	case stateTombstone:
+		e.Deleted = true
+	case stateCounter:
+		e.Counter = true
+	default:
+		d.fail("entry state %d is not 0 (value), 1 (tombstone) or 2 (counter)", st)
+	}
 	e.Stamp = d.timestamp("stamp")
 	e.Value = d.value()
 	if d.err == nil && e.Deleted && len(e.Value) != 0 {

@@ -122,7 +122,7 @@ func TestPeerRejected(t *testing.T) {
 		{"replicate tombstone with value", replicate(1, entry([]byte("k"), 1, stamp, 'v')), ErrMalformed},
 		{"replicate zero stamp", replicate(1, entry([]byte("k"), 0, make([]byte, 10), 'v')), ErrMalformed},
 		{"replicate empty key", replicate(1, entry(nil, 0, stamp, 'v')), ErrBadKey},
-		{"replicate deleted byte 2", replicate(1, entry([]byte("k"), 2, stamp)), ErrMalformed},
+		{"replicate state byte 3", replicate(1, entry([]byte("k"), 3, stamp)), ErrMalformed},
 		{"replicate value over MaxValue", replicate(1, cat([]byte{0, 1, 'k', 0}, stamp, []byte{0x00, 0x80, 0x00, 0x01})), ErrTooLarge},
 		{"replicate short epoch", raw(KindReplicate, 5, 0, 0, 0, 1), ErrMalformed},
 		{"read empty key", raw(KindRead, 5, cat(epoch, []byte{0, 0})...), ErrBadKey},
@@ -226,7 +226,13 @@ func TestPeerDecodeCopies(t *testing.T) {
 
 func genEntry() *rapid.Generator[Entry] {
 	return rapid.Custom(func(t *rapid.T) Entry {
-		e := Entry{Key: genKey().Draw(t, "key"), Deleted: rapid.Bool().Draw(t, "deleted")}
+		e := Entry{Key: genKey().Draw(t, "key")}
+		switch rapid.IntRange(0, 2).Draw(t, "state") {
+		case 1:
+			e.Deleted = true
+		case 2:
+			e.Counter = true
+		}
 		e.Stamp = genTimestamp().Filter(func(ts clock.Timestamp) bool { return !ts.IsZero() }).Draw(t, "stamp")
 		if !e.Deleted {
 			e.Value = rapid.SliceOfN(rapid.Byte(), 0, 300).Draw(t, "value")
