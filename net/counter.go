@@ -3,6 +3,8 @@ package net
 import (
 	"encoding/binary"
 	"math"
+
+	"github.com/memdb/memdb/clock"
 )
 
 // Counter messages: a client's increment and counter read, their answer,
@@ -18,11 +20,13 @@ import (
 // and numbers its increments in Seq, and sends every attempt of one call
 // with the same pair, so a replica that applied it answers a retry instead
 // of applying it again. Attempt is 0 on a call's first send and counts its
-// retries; Elapsed is how long (in milliseconds) the call had been going
-// when this attempt was sent. A client sends every attempt of a call to the
-// same node: that node can then judge a retry exactly (it applied the
-// operation or never saw it) within its retention window; elsewhere a retry
-// it has no record of is answered unknown outcome, never applied.
+// retries; First is the client's session clock when the call began (the
+// clock its first attempt carried), the same in every attempt. A client
+// sends every attempt of a call to the same node: that node can then judge
+// a retry exactly (it applied the operation, or never saw it) as long as
+// its table still covers increments of First's age; otherwise, or
+// elsewhere, a retry it has no record of is answered unknown outcome,
+// never applied (node/counter has the rule).
 type Incr struct {
 	Level   Consistency
 	Key     []byte
@@ -30,7 +34,7 @@ type Incr struct {
 	Session uint64
 	Seq     uint64
 	Attempt uint32
-	Elapsed uint32
+	First   clock.Timestamp
 }
 
 // GetCounter reads the counter Key. It is answered with CounterValue (0 for
@@ -65,7 +69,7 @@ func (m *Incr) appendBody(b []byte) []byte {
 	b = binary.BigEndian.AppendUint64(b, m.Session)
 	b = binary.BigEndian.AppendUint64(b, m.Seq)
 	b = binary.BigEndian.AppendUint32(b, m.Attempt)
-	return binary.BigEndian.AppendUint32(b, m.Elapsed)
+	return appendTimestamp(b, m.First)
 }
 
 func (m *Incr) decodeBody(d *decoder) {
@@ -78,7 +82,7 @@ func (m *Incr) decodeBody(d *decoder) {
 	m.Session = d.u64("session")
 	m.Seq = d.u64("seq")
 	m.Attempt = d.u32("attempt")
-	m.Elapsed = d.u32("elapsed")
+	m.First = d.timestamp("first")
 	if d.err == nil && m.Attempt > MaxAttempts {
 		d.fail("attempt %d is over %d", m.Attempt, MaxAttempts)
 	}

@@ -25,14 +25,14 @@ var (
 // bytes written out by hand from doc.go's tables; samples includes them.
 func counterSamples() []sample {
 	return []sample{
-		{"incr", Frame{ID: 30, Clock: testClock, Msg: &Incr{Level: Quorum, Key: []byte("c"), Delta: -2, Session: 0x0102030405060708, Seq: 9, Attempt: 1, Elapsed: 300}},
+		{"incr", Frame{ID: 30, Clock: testClock, Msg: &Incr{Level: Quorum, Key: []byte("c"), Delta: -2, Session: 0x0102030405060708, Seq: 9, Attempt: 1, First: clock.Timestamp{Counter: 300, Node: 2}}},
 			[]byte{
 				0x02, 0x00, 0x01, 'c',
 				0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe, // delta -2
 				1, 2, 3, 4, 5, 6, 7, 8, // session
 				0, 0, 0, 0, 0, 0, 0, 9, // seq
 				0, 0, 0, 1, // attempt
-				0, 0, 0x01, 0x2c, // elapsed 300 ms
+				0, 0, 0, 0, 0, 0, 0x01, 0x2c, 0, 2, // first: 300.2
 			}},
 		{"get-counter", Frame{ID: 31, Msg: &GetCounter{Level: All, Key: []byte("c")}},
 			[]byte{0x03, 0x00, 0x01, 'c'}},
@@ -48,7 +48,7 @@ func TestCounterMalformed(t *testing.T) {
 	incr := func(level byte, attempt uint32) []byte {
 		b := []byte{level, 0x00, 0x01, 'c'}
 		b = append(b, make([]byte, 24)...)
-		return append(b, byte(attempt>>24), byte(attempt>>16), byte(attempt>>8), byte(attempt), 0, 0, 0, 0)
+		return append(b, byte(attempt>>24), byte(attempt>>16), byte(attempt>>8), byte(attempt), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 	}
 	tests := []struct {
 		name  string
@@ -86,7 +86,7 @@ func genCounterMessage() *rapid.Generator[Message] {
 		rapid.Custom(func(t *rapid.T) Message {
 			return &Incr{Level: level.Draw(t, "level"), Key: genKey().Draw(t, "key"), Delta: rapid.Int64().Draw(t, "delta"),
 				Session: rapid.Uint64().Draw(t, "session"), Seq: rapid.Uint64().Draw(t, "seq"),
-				Attempt: rapid.Uint32Range(0, MaxAttempts).Draw(t, "attempt"), Elapsed: rapid.Uint32().Draw(t, "elapsed")}
+				Attempt: rapid.Uint32Range(0, MaxAttempts).Draw(t, "attempt"), First: genTimestamp().Draw(t, "first")}
 		}),
 		rapid.Custom(func(t *rapid.T) Message {
 			return &GetCounter{Level: level.Draw(t, "level"), Key: genKey().Draw(t, "key")}

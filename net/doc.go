@@ -312,8 +312,10 @@
 //	  19+k     8  seq                    offset  size  field
 //	  27+k     4  attempt (0 first,           0     8  value (two's
 //	              ≤ 65535)                             complement)
-//	  31+k     4  elapsed (ms)                8        end
-//	  35+k        end
+//	  31+k    10  first: the session          8        end
+//	              clock when the call
+//	              began (a timestamp)
+//	  41+k        end
 //
 //	State (76)
 //	offset  size  field
@@ -321,9 +323,8 @@
 //	     e        end
 //
 // Session and seq name an increment across its retries; attempt counts
-// the retries and elapsed is how long the call had been going when this
-// attempt was sent (Incr's doc in counter.go has how a replica judges a
-// retry). A delta of 0 is refused (unsupported): read with GetCounter.
+// the retries, and first is the same in every attempt (Incr's doc in
+// counter.go has how a replica judges a retry). A delta of 0 is refused (unsupported): read with GetCounter.
 //
 //	CAS (14)
 //	offset      size  field

@@ -50,6 +50,11 @@ type Config struct {
 	// without taking its oldest hint; 0 means the defaults, 64 MiB and 3 h.
 	HintBytes  int
 	HintWindow time.Duration
+	// IncrRetention is how long a node remembers the increments it applied
+	// by their ids, to answer a client's retry instead of applying it
+	// again (node/counter); 0 means the default, 10 minutes. A retry
+	// older than that is answered unknown outcome.
+	IncrRetention time.Duration
 	// Mutant names a planted bug to switch on (mutant.go). Only binaries
 	// built with the mutants tag accept one; it is for the simulator.
 	Mutant string
@@ -66,7 +71,7 @@ type Compaction struct {
 func DefaultConfig(id net.NodeID) Config {
 	return Config{ID: id, Vnodes: ring.DefaultVnodes, ReplicationFactor: 3, RequestTimeout: 2 * time.Second, Log: oplog.DefaultConfig(),
 		Compaction: Compaction{MinBytes: 64 << 20, Ratio: 2}, Gossip: gossip.DefaultConfig(), AntiEntropy: 10 * time.Second,
-		HintBytes: 64 << 20, HintWindow: 3 * time.Hour}
+		HintBytes: 64 << 20, HintWindow: 3 * time.Hour, IncrRetention: 10 * time.Minute}
 }
 
 // Validate checks c and fills in defaults for zero durations.
@@ -80,6 +85,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RequestTimeout < 0 {
 		errs = append(errs, fmt.Errorf("request timeout must be positive, not %v", c.RequestTimeout))
+	}
+	if c.IncrRetention < 0 {
+		errs = append(errs, fmt.Errorf("increment retention must not be negative, not %v", c.IncrRetention))
 	}
 	if c.HintBytes < 0 || c.HintWindow < 0 {
 		errs = append(errs, fmt.Errorf("hint bounds must not be negative, not %d bytes and %v", c.HintBytes, c.HintWindow))
@@ -116,6 +124,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HintWindow == 0 {
 		c.HintWindow = DefaultConfig(c.ID).HintWindow
+	}
+	if c.IncrRetention == 0 {
+		c.IncrRetention = DefaultConfig(c.ID).IncrRetention
 	}
 	return errors.Join(errs...)
 }

@@ -22,6 +22,27 @@ type op struct {
 	w     *coord.Write // a write, or
 	r     *coord.Read  // a read
 	timer clock.Timer
+	// counter says that read r is a counter read.
+	counter bool
+	// reply, if set, takes the answer instead of the client connection
+	// (an increment: its client, or the peer that forwarded it), and
+	// answer is what a write that met its level answers instead of Done.
+	reply  func(net.Message)
+	answer net.Message
+}
+
+// respond answers o's client with m.
+func (n *Node) respond(o *op, m net.Message) {
+	if o.reply != nil {
+		o.reply(m)
+		return
+	}
+	n.reply(o.conn, o.req, m)
+}
+
+// respondErr answers o's client with an error.
+func (n *Node) respondErr(o *op, code net.Code, format string, args ...any) {
+	n.respond(o, &net.Error{Code: code, Message: fmt.Sprintf(format, args...)})
 }
 
 func (n *Node) newOp() *op {
@@ -153,11 +174,15 @@ func (n *Node) writeStep(o *op, s coord.Step, err error) {
 	switch s.Reply {
 	case coord.Done:
 		n.stats.Writes++
-		n.reply(o.conn, o.req, &net.Done{Version: w.Entry.Stamp})
+		if o.answer != nil {
+			n.respond(o, o.answer)
+		} else {
+			n.respond(o, &net.Done{Version: w.Entry.Stamp})
+		}
 	case coord.Unavailable:
-		n.fail(o.conn, o.req, net.CodeUnavailable, "every replica %v refused the write: %v", w.Asked, err)
+		n.respondErr(o, net.CodeUnavailable, "every replica %v refused the write: %v", w.Asked, err)
 	case coord.Unknown:
-		n.fail(o.conn, o.req, net.CodeUnknownOutcome, "%d of %d replicas refused the write (last: %v); it may be on %v", len(w.Failed), len(w.Asked), err, w.Acked)
+		n.respondErr(o, net.CodeUnknownOutcome, "%d of %d replicas refused the write (last: %v); it may be on %v", len(w.Failed), len(w.Asked), err, w.Acked)
 	}
 	if s.Finish {
 		n.finish(o)
@@ -176,7 +201,7 @@ func (n *Node) writeTimedOut(o *op) {
 	if s.Reply == coord.Unknown {
 		n.stats.Unknown++
 		n.probeIf(len(w.Acked) > 0, ProbeWriteUnknownPartial)
-		n.fail(o.conn, o.req, net.CodeUnknownOutcome, "%s write: replicas %v of %v acknowledged within %v; it may still be applied",
+		n.respondErr(o, net.CodeUnknownOutcome, "%s write: replicas %v of %v acknowledged within %v; it may still be applied",
 			levelName(w.Level), w.Acked, w.Groups, n.cfg.RequestTimeout)
 	}
 	if s.Finish {
@@ -187,6 +212,11 @@ func (n *Node) writeTimedOut(o *op) {
 // coordinateRead asks the key's replicas for their versions and answers
 // with the newest once enough have answered.
 func (n *Node) coordinateRead(c net.ConnID, id uint64, key []byte, level net.Consistency, contains bool) {
+	n.coordinateReadAs(c, id, key, level, contains, false)
+}
+
+// coordinateReadAs is coordinateRead, of a counter if counter.
+func (n *Node) coordinateReadAs(c net.ConnID, id uint64, key []byte, level net.Consistency, contains, counter bool) {
 	gs, reps := n.groups(key)
 	if !n.reachable(c, id, "read", gs, reps, level) {
 		return
@@ -194,6 +224,7 @@ func (n *Node) coordinateRead(c net.ConnID, id uint64, key []byte, level net.Con
 	o := n.newOp()
 	o.conn, o.req = c, id
 	o.r = coord.NewRead(key, level, gs, contains)
+	o.counter = counter
 	o.timer = n.env.Clock.AfterFunc(n.cfg.RequestTimeout, func() { n.readTimedOut(o) })
 	var local bool
 	for _, r := range n.live(reps) {
@@ -236,7 +267,11 @@ func (n *Node) readStep(o *op, s coord.Step) {
 		n.repair(r, rid, o)
 	}
 	if s.Reply == coord.Answer {
-		n.reply(o.conn, o.req, store.ReadAnswer(o.r.Result, o.r.Contains))
+		if o.counter {
+			n.reply(o.conn, o.req, store.CounterAnswer(o.r.Result))
+		} else {
+			n.reply(o.conn, o.req, store.ReadAnswer(o.r.Result, o.r.Contains))
+		}
 	}
 	if s.Finish {
 		n.finish(o)
@@ -293,10 +328,16 @@ func (n *Node) peerAnswer(from uint16, f net.Frame) {
 		default:
 			n.repaired(o, from, err)
 		}
-	case *net.Value:
-		if o.r != nil {
-			n.readAnswered(o, from, store.FromAnswer(m))
+	case *net.Value, *net.State:
+		if o.r == nil {
+			return
 		}
+		v, err := store.FromAnswer(m)
+		if err != nil {
+			n.env.Log.Warn("a replica's answer to a read does not decode; ignored", "from", from, "err", err)
+			return
+		}
+		n.readAnswered(o, from, v)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/memdb/memdb/disk"
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/coord"
+	"github.com/memdb/memdb/node/counter"
 	"github.com/memdb/memdb/node/gossip"
 	"github.com/memdb/memdb/node/oplog"
 	"github.com/memdb/memdb/node/paxos"
@@ -80,6 +81,14 @@ type Node struct {
 	// base must include them, since it replaces the segments holding them.
 	unapplied     map[uint64][]oplog.Record
 	nextUnapplied uint64
+	// gen is the node's log generation (0 until its first increment draws
+	// it), incrs the increments it applied by id, pendingSlots its own
+	// counter slots not yet durable, by key, and incrWaiting the attempts
+	// waiting for an attempt of the same increment to be durable (incr.go).
+	gen          uint64
+	incrs        *counter.Table
+	pendingSlots map[string]store.Version
+	incrWaiting  map[counter.OpID][]func()
 	// err, once set, is why the node cannot go on (its log broke); the host
 	// must stop it and start it again, which replays the log.
 	err   error
@@ -125,6 +134,8 @@ type Stats struct {
 	PaxosContention uint64
 	PaxosUnknown    uint64
 	PaxosRepaired   uint64 // proposals in progress a movement finished (paxosrepair.go)
+	Incrs           uint64 // increments this node applied to its own slots (incr.go)
+	IncrRetries     uint64 // retries of increments it had applied, answered again
 	Rebuilds        uint64 // times this node found its state lost (rebuild.go)
 	// Serial reads that took the read-only path (a Peek of each acceptor,
 	// nothing promised; they are also counted in PaxosRequests and, as one
@@ -162,6 +173,10 @@ func New(cfg Config, env Env) (*Node, error) {
 
 		acceptors: paxos.NewAcceptors(),
 		unapplied: make(map[uint64][]oplog.Record),
+
+		incrs:        counter.New(0),
+		pendingSlots: make(map[string]store.Version),
+		incrWaiting:  make(map[counter.OpID][]func()),
 	}, nil
 }
 
@@ -190,6 +205,7 @@ func (n *Node) Start() error {
 	// node may have used, logged or not.
 	n.lamport = clock.NewLamport(uint16(n.cfg.ID), rep.MaxCounter)
 	n.lease = rep.MaxCounter
+	n.incrs.Boot(rep.MaxCounter)
 	for o, c := range rep.MaxSeq {
 		if o != 0 {
 			n.marks[o] = c
@@ -231,9 +247,12 @@ func (n *Node) Start() error {
 func (n *Node) replay(r oplog.Record) error {
 	switch r.Type {
 	case oplog.TypeSet, oplog.TypeDelete:
-		n.store.Apply(r.Key, store.FromRecord(r))
+		v, _, _ := store.FromRecord(r)
+		n.store.Apply(r.Key, v)
 		n.settleAcceptor(r.Key)
 		return nil
+	case oplog.TypeCounter:
+		return n.replayCounter(r)
 	case oplog.TypePromise, oplog.TypeAccept:
 		n.replayAcceptor(r)
 		return nil
@@ -330,7 +349,9 @@ func (n *Node) Deliver(from net.NodeID, f net.Frame) {
 		n.paxosKeysFrom(id, f.ID, m)
 	case *net.Take:
 		n.takeFor(id, f.ID, m)
-	case *net.Done, *net.Value, *net.Error, *net.SyncBatch, *net.Promise, *net.Accepted, *net.AcceptorState, *net.DigestReply, *net.PaxosKeysReply:
+	case *net.Incr:
+		n.startIncr(func(a net.Message) { n.send(id, f.ID, a) }, m, m.First, id)
+	case *net.Done, *net.Value, *net.State, *net.CounterValue, *net.Error, *net.SyncBatch, *net.Promise, *net.Accepted, *net.AcceptorState, *net.DigestReply, *net.PaxosKeysReply:
 		n.peerAnswer(id, f)
 	default:
 		n.env.Log.Debug("dropping unexpected peer message", "from", from, "kind", f.Msg.Kind())

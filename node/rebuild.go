@@ -174,6 +174,8 @@ func flagRecord(flag string, set bool) oplog.Record {
 // replayFlag restores a flag from its log record at boot.
 func (n *Node) replayFlag(r oplog.Record) error {
 	switch string(r.Key) {
+	case flagGeneration:
+		return n.replayGeneration(r)
 	case flagRebuilding:
 		switch {
 		case len(r.Value) > 0:
@@ -188,5 +190,5 @@ func (n *Node) replayFlag(r oplog.Record) error {
 
 // flagRecords yields the records of the flags set, for compaction.
 func (n *Node) flagRecords(yield func(oplog.Record) bool) bool {
-	return n.life != Rebuilding || yield(flagRecord(flagRebuilding, true))
+	return (n.life != Rebuilding || yield(flagRecord(flagRebuilding, true))) && n.incrRecords(yield)
 }

@@ -21,11 +21,17 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 	}
 	recs := make([]oplog.Record, 0, len(es))
 	for _, e := range es {
+		if err := store.CheckEntry(e); err != nil {
+			done(fmt.Errorf("%w: node %d refused an entry for key %q: %v", errUnavailable, n.cfg.ID, e.Key, err))
+			return
+		}
+	}
+	for _, e := range es {
 		n.lamport.Observe(e.Stamp)
 		if cur, ok := n.store.Get(e.Key); ok && store.Covers(cur, store.FromEntry(e)) {
 			continue
 		}
-		if n.mutant(MutantCanary) && !e.Deleted { // the canary: keep a value no one wrote
+		if n.mutant(MutantCanary) && !e.Deleted && !e.Counter { // the canary: keep a value no one wrote
 			e.Value = append(e.Value[:len(e.Value):len(e.Value)], '?')
 		}
 		recs = append(recs, store.Record(e.Key, store.FromEntry(e)))
@@ -52,7 +58,8 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 			return
 		}
 		for _, r := range recs {
-			n.store.Apply(r.Key, store.FromRecord(r))
+			v, _, _ := store.FromRecord(r)
+			n.store.Apply(r.Key, v)
 			n.settleAcceptor(r.Key)
 			n.marks[r.Origin] = max(n.marks[r.Origin], r.Seq)
 		}
@@ -114,5 +121,5 @@ func (n *Node) read(from uint16, id uint64, m *net.Read) {
 		return
 	}
 	v, _ := n.store.Get(m.Key)
-	n.send(from, id, store.ReadAnswer(v, false))
+	n.send(from, id, store.PeerAnswer(m.Key, v))
 }

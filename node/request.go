@@ -22,7 +22,9 @@ func (n *Node) Request(c net.ConnID, f net.Frame) {
 		switch {
 		case !n.checkKey(c, f.ID, m.Key):
 		case m.Level == net.Serial:
-			n.startSerialRead(c, f.ID, m.Key, false)
+			if !n.holdsCounter(c, f.ID, m.Key, "a serial read") {
+				n.startSerialRead(c, f.ID, m.Key, false)
+			}
 		default:
 			n.coordinateRead(c, f.ID, m.Key, m.Level, false)
 		}
@@ -37,6 +39,7 @@ func (n *Node) Request(c net.ConnID, f net.Frame) {
 	case *net.Set:
 		switch {
 		case !n.checkKey(c, f.ID, m.Key) || !n.checkValue(c, f.ID, m.Value):
+		case n.holdsCounter(c, f.ID, m.Key, "set"):
 		case m.Level == net.Serial:
 			n.startPaxosPut(c, f.ID, m.Key, m.Value)
 		default:
@@ -45,14 +48,24 @@ func (n *Node) Request(c net.ConnID, f net.Frame) {
 	case *net.Delete:
 		switch {
 		case !n.checkKey(c, f.ID, m.Key):
+		case n.holdsCounter(c, f.ID, m.Key, "delete (counters are not deleted in this version)"):
 		case m.Level == net.Serial:
 			n.fail(c, f.ID, net.CodeUnsupported, "a delete cannot be serial; delete at one, quorum or all, or cas the key to a value your application reads as empty")
 		default:
 			n.coordinateWrite(c, f.ID, m.Key, store.Version{Deleted: true}, m.Level)
 		}
 	case *net.CAS:
-		if n.checkKey(c, f.ID, m.Key) && n.checkValue(c, f.ID, m.Old) && n.checkValue(c, f.ID, m.New) {
+		if n.checkKey(c, f.ID, m.Key) && n.checkValue(c, f.ID, m.Old) && n.checkValue(c, f.ID, m.New) && !n.holdsCounter(c, f.ID, m.Key, "cas") {
 			n.startCAS(c, f.ID, m)
+		}
+	case *net.Incr:
+		if n.checkKey(c, f.ID, m.Key) {
+			id := f.ID
+			n.startIncr(func(a net.Message) { n.reply(c, id, a) }, m, m.First, 0)
+		}
+	case *net.GetCounter:
+		if n.checkKey(c, f.ID, m.Key) {
+			n.coordinateCounterRead(c, f.ID, m.Key, m.Level)
 		}
 	case *net.Ring:
 		n.reply(c, f.ID, n.ringInfo())

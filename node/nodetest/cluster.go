@@ -14,6 +14,7 @@ import (
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node"
 	"github.com/memdb/memdb/node/movement"
+	"github.com/memdb/memdb/node/store"
 )
 
 // Cluster is several nodes, a manual network and manual disks, on one
@@ -357,6 +358,15 @@ func (c *Cluster) Store(id int, key string) string {
 		}
 		v, _ := s.Get([]byte(k))
 		var f fields
+		if v.Kind == store.Counter {
+			c, err := store.CounterValue(v)
+			f.add("", text([]byte(k))).add("counter", fmt.Sprint(c)).add("slots", slots(v.Value)+"@"+v.Stamp.String())
+			if err != nil {
+				f.add("err", err.Error())
+			}
+			b.WriteString(f.String() + "\n")
+			continue
+		}
 		f.add("", text([]byte(k))).version(v.Live(), v.Stamp, v.Value)
 		b.WriteString(f.String() + "\n")
 	}

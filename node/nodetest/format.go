@@ -8,6 +8,7 @@ import (
 
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/store"
 )
 
 // FormatFrame describes a frame in one stable, readable line: its id, its
@@ -101,6 +102,18 @@ func FormatMessage(m net.Message) string {
 		b.add("key", text(m.Key)).add("value", text(m.Value)).add("level", m.Level.String())
 	case *net.Delete:
 		b.add("key", text(m.Key)).add("level", m.Level.String())
+	case *net.Incr:
+		b.add("key", text(m.Key)).add("delta", strconv.FormatInt(m.Delta, 10)).add("op", fmt.Sprintf("%d/%d", m.Session, m.Seq)).
+			num("attempt", uint64(m.Attempt)).add("level", m.Level.String())
+		if !m.First.IsZero() {
+			b.stamp("first", m.First)
+		}
+	case *net.GetCounter:
+		b.add("key", text(m.Key)).add("level", m.Level.String())
+	case *net.CounterValue:
+		b.add("", strconv.FormatInt(m.Value, 10))
+	case *net.State:
+		b.entries([]net.Entry{m.Entry})
 	case *net.CAS:
 		old := "absent"
 		if m.OldFound {
@@ -161,10 +174,27 @@ func (b *fields) entries(es []net.Entry) *fields {
 }
 
 func entry(e net.Entry) string {
+	if e.Counter {
+		return text(e.Key) + "=" + slots(e.Value) + "@" + e.Stamp.String()
+	}
 	if e.Deleted {
 		return text(e.Key) + "=deleted@" + e.Stamp.String()
 	}
 	return text(e.Key) + "=" + text(e.Value) + "@" + e.Stamp.String()
+}
+
+// slots prints a counter's slots as {node/gen:version:+P-N ...}, the
+// generation as its last 4 hex digits.
+func slots(b []byte) string {
+	ss, err := store.Slots(store.Version{Kind: store.Counter, Value: b})
+	if err != nil {
+		return "{bad: " + err.Error() + "}"
+	}
+	parts := make([]string, len(ss))
+	for i, s := range ss {
+		parts[i] = fmt.Sprintf("%d/%04x:%d:+%d-%d", s.Node, s.Gen&0xffff, s.Version, s.P, s.N)
+	}
+	return "{" + strings.Join(parts, " ") + "}"
 }
 
 // text prints b plain if it is non-empty printable text without spaces

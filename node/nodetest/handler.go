@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/datadriven"
+	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node"
 )
@@ -184,6 +185,17 @@ func request(t testing.TB, d *datadriven.TestData) net.Message {
 		return &net.Delete{Key: []byte(key), Level: level}
 	case d.HasArg("contains"):
 		return &net.Contains{Key: []byte(key), Level: level}
+	case d.HasArg("incr"):
+		var delta int64 = 1
+		var session, seq, attempt, first uint64
+		d.MaybeScanArgs(t, "delta", &delta)
+		d.MaybeScanArgs(t, "session", &session)
+		d.MaybeScanArgs(t, "seq", &seq)
+		d.MaybeScanArgs(t, "attempt", &attempt)
+		d.MaybeScanArgs(t, "first", &first)
+		return &net.Incr{Key: []byte(key), Delta: delta, Level: level, Session: session, Seq: seq, Attempt: uint32(attempt), First: clock.Timestamp{Counter: first}}
+	case d.HasArg("counter"):
+		return &net.GetCounter{Key: []byte(key), Level: level}
 	case d.HasArg("cas"):
 		m := &net.CAS{Key: []byte(key), New: []byte(nw)}
 		if arg, ok := d.Arg("old"); ok {
@@ -191,7 +203,7 @@ func request(t testing.TB, d *datadriven.TestData) net.Message {
 		}
 		return m
 	}
-	t.Fatalf("%s: request needs one of set, get, del, contains, cas", d.Pos)
+	t.Fatalf("%s: request needs one of set, get, del, contains, cas, incr, counter", d.Pos)
 	return nil
 }
 

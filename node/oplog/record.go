@@ -46,9 +46,12 @@ const (
 	// Value is the node's encoding of its record with the tokens in it.
 	TypeMemberTokens Type = 8
 
-	// Counter slots will take the next values.
+	// TypeCounter is a counter's state for Key (node/store's Counter
+	// kind): Value is a tag of the node's (uvarint length, then bytes: a
+	// leader's operation id) and the slots' encoding. Replay merges it.
+	TypeCounter Type = 9
 
-	typeEnd Type = 9 // one past the last known type
+	typeEnd Type = 10 // one past the last known type
 )
 
 func (t Type) String() string {
@@ -69,6 +72,8 @@ func (t Type) String() string {
 		return "flag"
 	case TypeMemberTokens:
 		return "member-tokens"
+	case TypeCounter:
+		return "counter"
 	}
 	return fmt.Sprintf("Type(%d)", uint8(t))
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/memdb/memdb/clock"
@@ -17,24 +18,43 @@ import (
 // byte is its tombstone flag (0 a value, 1 a tombstone; other values are
 // free for other kinds), and a register is a TypeSet or TypeDelete record.
 
-// mustRegister panics if v is of a kind this node cannot encode: a kind
+//
+// A counter is an entry with state byte 2 and a TypeCounter record, both
+// holding the slots' encoding (counter.go), and a State answer to a
+// peer's read; a client reads it only through GetCounter.
+
+// mustKnow panics if v is of a kind this node cannot encode: a kind
 // without an encoding here is a bug, not input (the decoders refuse
 // unknown encodings).
-func mustRegister(v Version) {
-	if v.Kind != Register {
+func mustKnow(v Version) {
+	if v.Kind != Register && v.Kind != Counter {
 		panic(fmt.Sprintf("store: no encoding of value kind %v", v.Kind))
 	}
 }
 
 // Entry is the entry that carries key's state v to another node.
 func Entry(key []byte, v Version) net.Entry {
-	mustRegister(v)
-	return net.Entry{Key: key, Value: v.Value, Deleted: v.Deleted, Stamp: v.Stamp}
+	mustKnow(v)
+	return net.Entry{Key: key, Value: v.Value, Deleted: v.Deleted, Counter: v.Kind == Counter, Stamp: v.Stamp}
 }
 
-// FromEntry is the state entry e carries.
+// FromEntry is the state entry e carries. An entry from another node is
+// checked first (CheckEntry).
 func FromEntry(e net.Entry) Version {
+	if e.Counter {
+		return Version{Kind: Counter, Value: e.Value, Stamp: e.Stamp}
+	}
 	return Version{Kind: Register, Value: e.Value, Deleted: e.Deleted, Stamp: e.Stamp}
+}
+
+// CheckEntry reports whether e carries a state this node can merge: the
+// codec has checked a register's; a counter's slots must decode, with the
+// stamp they give it.
+func CheckEntry(e net.Entry) error {
+	if !e.Counter {
+		return nil
+	}
+	return ValidCounter(FromEntry(e))
 }
 
 // Record is the log record that restores key's state v. Its origin and
@@ -43,7 +63,23 @@ func FromEntry(e net.Entry) Version {
 // maximum (which compaction keeps) is exactly what catch-up asks peers to
 // go past.
 func Record(key []byte, v Version) oplog.Record {
-	mustRegister(v)
+	return TaggedRecord(key, v, nil)
+}
+
+// TaggedRecord is Record with tag, bytes of the node's own that replay
+// gives back with the state (RecordTag): a counter's leader logs the
+// increment's operation id with its slot, in one record, so the two are
+// durable together or not at all. Only counters carry a tag.
+func TaggedRecord(key []byte, v Version, tag []byte) oplog.Record {
+	mustKnow(v)
+	if v.Kind == Counter {
+		val := binary.AppendUvarint(make([]byte, 0, 2+len(tag)+len(v.Value)), uint64(len(tag)))
+		val = append(append(val, tag...), v.Value...)
+		return oplog.Record{Type: oplog.TypeCounter, Key: key, Value: val, Stamp: v.Stamp, Origin: v.Stamp.Node, Seq: v.Stamp.Counter}
+	}
+	if len(tag) > 0 {
+		panic("store: a register's record carries no tag")
+	}
 	r := oplog.Record{Type: oplog.TypeSet, Key: key, Value: v.Value, Stamp: v.Stamp, Origin: v.Stamp.Node, Seq: v.Stamp.Counter}
 	if v.Deleted {
 		r.Type, r.Value = oplog.TypeDelete, nil
@@ -51,18 +87,35 @@ func Record(key []byte, v Version) oplog.Record {
 	return r
 }
 
-// FromRecord is the state a TypeSet or TypeDelete record restores.
-func FromRecord(r oplog.Record) Version {
-	return Version{Kind: Register, Value: r.Value, Stamp: r.Stamp, Deleted: r.Type == oplog.TypeDelete}
+// FromRecord is the state a TypeSet, TypeDelete or TypeCounter record
+// restores, and the tag it was logged with; an error if a counter
+// record's bytes do not decode (a corrupt log).
+func FromRecord(r oplog.Record) (v Version, tag []byte, err error) {
+	if r.Type != oplog.TypeCounter {
+		return Version{Kind: Register, Value: r.Value, Stamp: r.Stamp, Deleted: r.Type == oplog.TypeDelete}, nil, nil
+	}
+	n, k := binary.Uvarint(r.Value)
+	if k <= 0 || n > uint64(len(r.Value)-k) {
+		return Version{}, nil, fmt.Errorf("%w: a counter record's tag length", ErrCounter)
+	}
+	tag = r.Value[k : k+int(n)]
+	v = Version{Kind: Counter, Value: r.Value[k+int(n):], Stamp: r.Stamp}
+	if err := ValidCounter(v); err != nil {
+		return Version{}, nil, err
+	}
+	return v, tag, nil
 }
 
-// ReadAnswer is what a read of state v answers: a Bool for contains, else
-// a Value (Found false with a nonzero Version is a tombstone).
+// ReadAnswer is what a client's read of state v answers: a Bool for
+// contains, else a Value (Found false with a nonzero Version is a
+// tombstone); a get of a counter is the wrong kind.
 func ReadAnswer(v Version, contains bool) net.Message {
-	mustRegister(v)
+	mustKnow(v)
 	switch {
 	case contains:
 		return &net.Bool{Value: v.Live()}
+	case v.Kind == Counter:
+		return &net.Error{Code: net.CodeWrongKind, Message: "the key holds a counter: read it with counter, not get"}
 	case v.Live():
 		return &net.Value{Found: true, Version: v.Stamp, Value: v.Value}
 	default:
@@ -70,12 +123,54 @@ func ReadAnswer(v Version, contains bool) net.Message {
 	}
 }
 
-// FromAnswer is the state a replica's Value answer reports.
-func FromAnswer(m *net.Value) Version {
-	if !m.Found {
-		return Version{Kind: Register, Stamp: m.Version, Deleted: true}
+// CounterAnswer is what a client's counter read of state v answers: the
+// counter's value (0 if the key has nothing or a tombstone), or the wrong
+// kind for a value.
+func CounterAnswer(v Version) net.Message {
+	if v.Kind != Counter && v.Live() {
+		return &net.Error{Code: net.CodeWrongKind, Message: "the key holds a value, not a counter: read it with get"}
 	}
-	return Version{Kind: Register, Value: m.Value, Stamp: m.Version}
+	if v.Kind != Counter {
+		return &net.CounterValue{}
+	}
+	c, err := CounterValue(v)
+	if err != nil {
+		return &net.Error{Code: net.CodeInternal, Message: err.Error()}
+	}
+	return &net.CounterValue{Value: c}
+}
+
+// PeerAnswer is what a replica answers a peer's Read with: a Value for a
+// register (Found false with a nonzero Version is a tombstone), a State for
+// a counter.
+func PeerAnswer(key []byte, v Version) net.Message {
+	mustKnow(v)
+	switch {
+	case v.Kind == Counter:
+		return &net.State{Entry: Entry(key, v)}
+	case v.Live():
+		return &net.Value{Found: true, Version: v.Stamp, Value: v.Value}
+	default:
+		return &net.Value{Version: v.Stamp}
+	}
+}
+
+// FromAnswer is the state a replica's answer to Read reports: a Value or
+// a State; an error if it is neither or a State does not decode.
+func FromAnswer(m net.Message) (Version, error) {
+	switch m := m.(type) {
+	case *net.Value:
+		if !m.Found {
+			return Version{Kind: Register, Stamp: m.Version, Deleted: true}, nil
+		}
+		return Version{Kind: Register, Value: m.Value, Stamp: m.Version}, nil
+	case *net.State:
+		if err := CheckEntry(m.Entry); err != nil {
+			return Version{}, err
+		}
+		return FromEntry(m.Entry), nil
+	}
+	return Version{}, fmt.Errorf("a %v does not answer a read", m.Kind())
 }
 
 // RegisterAt is a register's state: value written at stamp t, or a
@@ -87,8 +182,16 @@ func RegisterAt(value []byte, deleted bool, t clock.Timestamp) Version {
 // AcceptorState is how a Paxos acceptor reports its committed state v of a
 // key (in a Promise or an AcceptorState): whether the key holds a value,
 // the stamp of the state, and the value.
+//
+// A counter has no state a Paxos round can compare or replace: it reports
+// found with no value (a coordinator refuses serial requests on a counter
+// it holds; one it does not hold is the mixing of kinds the contract
+// rules out).
 func AcceptorState(v Version) (found bool, stamp clock.Timestamp, current []byte) {
-	mustRegister(v)
+	mustKnow(v)
+	if v.Kind == Counter {
+		return true, v.Stamp, nil
+	}
 	if !v.Live() {
 		return false, v.Stamp, nil
 	}

@@ -27,14 +27,18 @@ func TestEncodingsRoundTrip(t *testing.T) {
 		if v.Deleted {
 			want.Value = nil
 		}
-		if diff := cmp.Diff(want, FromRecord(r)); diff != "" {
+		got, tag, err := FromRecord(r)
+		if err != nil || tag != nil {
+			t.Errorf("record of %v: tag %q, error %v", v, tag, err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("record round trip (-want +got):\n%s", diff)
 		}
 		m, ok := ReadAnswer(v, false).(*net.Value)
 		if !ok {
 			t.Fatalf("ReadAnswer(%v) = %T, want a Value", v, ReadAnswer(v, false))
 		}
-		if got := FromAnswer(m); got.Stamp != v.Stamp || got.Live() != v.Live() || string(got.Value) != string(v.Value) {
+		if got, err := FromAnswer(m); err != nil || got.Stamp != v.Stamp || got.Live() != v.Live() || string(got.Value) != string(v.Value) {
 			t.Errorf("read answer round trip: %v, want %v", got, v)
 		}
 		if b := ReadAnswer(v, true).(*net.Bool); b.Value != v.Live() {

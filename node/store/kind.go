@@ -39,10 +39,14 @@ type def struct {
 	// hash feeds the state's bytes (beyond key and stamp) to an
 	// anti-entropy digest.
 	hash func(b []byte, v Version) []byte
+	// seen reports whether a node whose per-origin marks are mark has
+	// every write in v: catch-up and streaming skip such states.
+	seen func(v Version, mark func(origin uint16) (uint64, bool)) bool
 }
 
 var kinds = map[Kind]def{
-	Register: {name: "register", merge: mergeRegister, hash: hashRegister},
+	Register: {name: "register", merge: mergeRegister, hash: hashRegister, seen: seenRegister},
+	Counter:  {name: "counter", merge: mergeCounter, hash: hashCounter, seen: seenCounter},
 }
 
 func kindOf(k Kind) def {
@@ -55,17 +59,30 @@ func kindOf(k Kind) def {
 
 // Merge returns the state of a key that holds both cur and next, and
 // whether it differs from cur. cur may be the zero Version: the key had
-// nothing. States of the same kind merge by the kind's rule; states of two
-// kinds (a key written as one kind, then as another) merge by stamp, the
-// later write's kind replacing the earlier's.
+// nothing. States of the same kind merge by the kind's rule; of two kinds,
+// the higher Kind wins whatever the stamps (a key once incremented is a
+// counter: Counter outranks Register), so the merge stays a join — any
+// order of the same states gives the same result.
 func Merge(cur, next Version) (Version, bool) {
-	if cur.Stamp.IsZero() || cur.Kind != next.Kind {
-		if cur.Stamp.Less(next.Stamp) {
-			return next, true
-		}
+	switch {
+	case next.Stamp.IsZero():
+		return cur, false
+	case cur.Stamp.IsZero() || cur.Kind < next.Kind:
+		return next, true
+	case cur.Kind > next.Kind:
 		return cur, false
 	}
 	return kindOf(next.Kind).merge(cur, next)
+}
+
+// Seen reports whether a node whose per-origin marks are marks already has
+// every write in v (a register's stamp; each of a counter's slots):
+// catch-up and streaming send only states that are not seen.
+func Seen(v Version, marks map[uint16]uint64) bool {
+	return kindOf(v.Kind).seen(v, func(o uint16) (uint64, bool) {
+		c, ok := marks[o]
+		return c, ok
+	})
 }
 
 // Covers reports whether merging next into cur changes nothing: cur holds
@@ -103,6 +120,12 @@ func mergeRegister(cur, next Version) (Version, bool) {
 		return next, true
 	}
 	return cur, false
+}
+
+// seenRegister: the origin's mark is at or past the stamp.
+func seenRegister(v Version, mark func(uint16) (uint64, bool)) bool {
+	c, ok := mark(v.Stamp.Node)
+	return ok && v.Stamp.Counter <= c
 }
 
 // hashRegister adds the value's bytes (registers hashed this way before

@@ -29,7 +29,7 @@ func Scan(st *store.Store, ss []net.Span, marks []net.Mark, after []byte, limit 
 			continue
 		}
 		v, _ := st.Get(k)
-		if c, ok := mark[v.Stamp.Node]; ok && v.Stamp.Counter <= c {
+		if store.Seen(v, mark) {
 			continue
 		}
 		e := store.Entry(k, v)
