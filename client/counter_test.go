@@ -331,7 +331,9 @@ func TestIncrDeadline(t *testing.T) {
 		t.Errorf("the second address received %d requests; want none", len(got))
 	}
 
+	cf.mu.Lock()
 	cf.script = func(*net.Incr) act { return act{msg: &net.Done{}} }
+	cf.mu.Unlock()
 	_, err = c.Incr(context.Background(), "k", 1, WithTimeout(5*time.Second))
 	if !isAll(err, ErrUnknownOutcome, errProtocol) {
 		t.Errorf("Incr answered with Done: got %v; want ErrUnknownOutcome and errProtocol", err)
