@@ -142,6 +142,7 @@ type incrCall struct {
 	cur      cursor
 	routed   bool
 	p        *pool
+	seed     int // p's index in Options.Addrs when not routed, else -1
 	failures []string
 	// unknown is why the last attempt's outcome is unknown.
 	unknown error
@@ -226,11 +227,12 @@ func (ic *incrCall) run() (int64, error) {
 func (ic *incrCall) first() (*conn, chan reply, uint64, int64, error) {
 	track := ic.c.tracking()
 	var again *pool
+	seed := -1
 	for {
 		p, retry := again, false
 		if p == nil {
 			var ok bool
-			if p, _, ok = ic.cur.next(); !ok {
+			if p, seed, ok = ic.cur.next(); !ok {
 				return nil, nil, 0, 0, unreachable(ic.failures, "", nil)
 			}
 			retry = true
@@ -259,7 +261,7 @@ func (ic *incrCall) first() (*conn, chan reply, uint64, int64, error) {
 			}
 			continue
 		}
-		ic.p = p
+		ic.p, ic.seed = p, seed
 		return cn, ch, id, sent, nil
 	}
 }
@@ -330,6 +332,9 @@ func (ic *incrCall) judge(r reply, sent int64) (v int64, again bool, err error) 
 		if ic.msg.Attempt == 0 {
 			p := ic.p
 			p.health.lat[classWrite].observe(min(clockNow()-sent, ic.c.slowBound(&p.health, classWrite, 0)))
+		}
+		if ic.seed >= 0 {
+			ic.c.preferred.Store(int64(ic.seed))
 		}
 		return m.Value, false, nil
 	case *net.Error:
