@@ -34,8 +34,9 @@ Flags:
   -key K               client key (default $%s)
   -consistency LEVEL   one, quorum, all or serial (default quorum). Serial goes
                        through Paxos: get and exists are linearizable reads,
-                       set is a Paxos put; del cannot be serial. cas is
-                       always serial, whatever the level
+                       set is a Paxos put; del and the counter commands
+                       cannot be serial. cas is always serial, whatever
+                       the level
   -timeout DUR         bound on each command, connecting included (default %v)
   -h                   this help
 

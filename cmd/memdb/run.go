@@ -39,7 +39,7 @@ func parseArgs(args []string, env func(string) string) (config, error) {
 	addrs := fs.String("addr", client.DefaultAddr, "node addresses, comma-separated; the ring is learnt from the first that answers")
 	noRouting := fs.Bool("no-routing", false, "send every command to the first node that answers, not to a replica of its key")
 	key := fs.String("key", "", "client key (default $"+keyEnv+")")
-	level := fs.String("consistency", "quorum", "one, quorum, all or serial (through Paxos; not for del)")
+	level := fs.String("consistency", "quorum", "one, quorum, all or serial (through Paxos; not for del, incr, decr, counter)")
 	timeout := fs.Duration("timeout", client.DefaultTimeout, "bound on each command, connecting included")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
