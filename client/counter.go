@@ -167,7 +167,7 @@ func (c *Client) incr(ctx context.Context, op, key string, delta int64, opts []C
 	defer cancel()
 	ic := incrCall{c: c, ctx: ctx, began: clockNow(), msg: net.Incr{
 		Level: co.level, Key: []byte(key), Delta: delta,
-		Session: c.counters.session, Seq: c.nextSeq(),
+		Session: c.counters.session, Seq: c.nextSeq(), First: c.session.now(),
 	}}
 	newCursor(&ic.cur, c.route.Load(), ic.msg.Key, c.seeds, int(c.preferred.Load()), c.tracking())
 	ic.routed = ic.cur.r != nil
@@ -266,11 +266,9 @@ func (ic *incrCall) first() (*conn, chan reply, uint64, int64, error) {
 	}
 }
 
-// send sends the current attempt over cn, stamped with the time the call
-// has been going.
+// send sends the current attempt over cn.
 func (ic *incrCall) send(cn *conn) (uint64, chan reply, int64, error) {
 	now := clockNow()
-	ic.msg.Elapsed = uint32(min((now-ic.began)/int64(time.Millisecond), math.MaxUint32))
 	// send encodes the frame before it returns, so msg may change after.
 	id, ch, err := cn.send(&ic.msg)
 	return id, ch, now, err

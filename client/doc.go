@@ -31,7 +31,8 @@
 // call carries an operation id — a session id the client draws at random
 // (crypto/rand) when it is made, and a sequence number per call — that
 // every attempt of the call repeats, with Attempt counting the attempts
-// and Elapsed the milliseconds since the call began. Unlike every other
+// and First the session clock when the call began (the node judges a
+// retry by how old it is). Unlike every other
 // write, an increment whose outcome is unknown is retried by the client:
 // an attempt unanswered for a quarter of the time the call has left (at
 // least 50 ms), whose connection broke after it was sent, or answered

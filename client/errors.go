@@ -47,8 +47,9 @@ var (
 	// client refuses before sending anything (a node refuses it too): to
 	// read a counter, call Counter.
 	ErrZeroDelta = errors.New("delta 0 changes nothing (read a counter with Counter)")
-	// ErrOverflow means Decr was given math.MinInt64, whose negation is
-	// not an int64; nothing was sent.
+	// ErrOverflow means an increment would take a counter out of the range
+	// of an int64 (the node applied nothing), or Decr was given
+	// math.MinInt64, whose negation is not an int64 (nothing was sent).
 	ErrOverflow = errors.New("int64 overflow")
 )
 
@@ -73,6 +74,8 @@ func replyError(e *net.Error) error {
 		return &codeError{ErrAuth, e}
 	case net.CodeWrongKind:
 		return &codeError{ErrWrongKind, e}
+	case net.CodeOverflow:
+		return &codeError{ErrOverflow, e}
 	}
 	return e
 }

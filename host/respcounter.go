@@ -93,14 +93,14 @@ func (ss *respSession) incr(args [][]byte) {
 }
 
 // counterReply is the reply to a counter's answer: its value, or the
-// error. The node refuses an increment that would leave int64 with an
-// error that says overflow; that is answered in Redis's words.
+// error. The node refuses an increment that would leave int64 with
+// CodeOverflow; that is answered in Redis's words.
 func counterReply(m net.Message) []byte {
 	switch m := m.(type) {
 	case *net.CounterValue:
 		return resp.AppendInt(nil, m.Value)
 	case *net.Error:
-		if m.Code != net.CodeUnknownOutcome && strings.Contains(strings.ToLower(m.Message), "overflow") {
+		if m.Code == net.CodeOverflow {
 			return resp.AppendError(nil, wouldOverflow)
 		}
 		return nodeError(m)

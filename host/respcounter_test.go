@@ -109,7 +109,7 @@ func TestRESPCounterCommands(t *testing.T) {
 		// The node's errors, in Redis's words where Redis has them.
 		{"INCR k", []net.Message{incr(1, 7)}, &net.Error{Code: net.CodeWrongKind, Message: "k holds a value"},
 			"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"},
-		{"INCRBY k 5", []net.Message{incr(5, 8)}, &net.Error{Code: net.CodeUnsupported, Message: "counter overflow: the value would leave int64"},
+		{"INCRBY k 5", []net.Message{incr(5, 8)}, &net.Error{Code: net.CodeOverflow, Message: "counter overflow: the value would leave int64"},
 			"-ERR increment or decrement would overflow\r\n"},
 		{"INCR k", []net.Message{incr(1, 9)}, &net.Error{Code: net.CodeUnknownOutcome, Message: "replicas silent"},
 			"-UNKNOWN unknown outcome: replicas silent\r\n"},

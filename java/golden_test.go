@@ -82,7 +82,7 @@ func goldenFrames(t *testing.T) []struct {
 		{"incr", net.Frame{ID: 10, Clock: clock.Timestamp{Counter: 17, Node: 2}, Msg: &net.Incr{Level: net.Quorum, Key: []byte("counter"), Delta: 1,
 			Session: 0x0123456789abcdef, Seq: 1}}},
 		{"incr-retry", net.Frame{ID: 11, Msg: &net.Incr{Level: net.All, Key: []byte("counter"), Delta: -1 << 40,
-			Session: 0xfedcba9876543210, Seq: 1<<63 + 5, Attempt: 3, Elapsed: 1500}}},
+			Session: 0xfedcba9876543210, Seq: 1<<63 + 5, Attempt: 3, First: clock.Timestamp{Counter: 1500, Node: 7}}}},
 		{"get-counter", net.Frame{ID: 12, Msg: &net.GetCounter{Level: net.Quorum, Key: []byte("counter")}}},
 		{"counter-value", net.Frame{ID: 10, Clock: clock.Timestamp{Counter: 18, Node: 1}, Msg: &net.CounterValue{Value: 42}}},
 		{"counter-value-negative", net.Frame{ID: 12, Msg: &net.CounterValue{Value: -1 << 63}}},
@@ -188,6 +188,7 @@ func goldenConsts() []goldenConst {
 		{"CodeContention", uint64(net.CodeContention)},
 		{"CodeStaleRing", uint64(net.CodeStaleRing)},
 		{"CodeWrongKind", uint64(net.CodeWrongKind)},
+		{"CodeOverflow", uint64(net.CodeOverflow)},
 	}
 }
 

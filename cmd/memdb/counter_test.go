@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/net"
 )
 
@@ -91,7 +92,7 @@ func TestCounterOneShot(t *testing.T) {
 func withoutOpIDs(ms []net.Message) []net.Message {
 	for _, m := range ms {
 		if in, ok := m.(*net.Incr); ok {
-			in.Session, in.Seq, in.Elapsed = 0, 0, 0
+			in.Session, in.Seq, in.First = 0, 0, clock.Timestamp{}
 		}
 	}
 	return ms

@@ -459,7 +459,8 @@ final class Client implements MemDb {
             case Codec.CODE_UNKNOWN_OUTCOME -> new UnknownOutcomeException("outcome unknown: " + m, e.code(), null);
             case Codec.CODE_CONTENTION -> new ContentionException("contention: " + m, e.code(), null);
             case Codec.CODE_AUTH -> new AuthException("auth refused: " + m, e.code(), null);
-            case Codec.CODE_UNSUPPORTED -> new NotSupportedException("unsupported: " + m, e.code(), null);
+            case Codec.CODE_UNSUPPORTED, Codec.CODE_OVERFLOW -> new NotSupportedException(
+                    (e.code() == Codec.CODE_OVERFLOW ? "overflow: " : "unsupported: ") + m, e.code(), null);
             case Codec.CODE_WRONG_KIND -> new WrongKindException("wrong kind of value: " + m, e.code(), null);
             default -> new ServerException(m + " (error code " + e.code() + ")", e.code(), null);
         };
@@ -732,6 +733,8 @@ final class Client implements MemDb {
         final long delta;
         final long seq = counterSeq.incrementAndGet();
         final long began = System.nanoTime();
+        /** The session clock when the call began: every attempt carries it. */
+        final Timestamp first = session.now();
         final long deadline = began + opts.timeout.toNanos();
         final CompletableFuture<Codec.Frame> result = new CompletableFuture<>();
         final List<Node> order;
@@ -819,8 +822,7 @@ final class Client implements MemDb {
         }
 
         private void send(Connection c) {
-            long elapsed = Math.min(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began), 0xffffffffL);
-            Connection.Call call = c.send(Codec.incr(level, k, delta, counterSession, seq, attempt, elapsed));
+            Connection.Call call = c.send(Codec.incr(level, k, delta, counterSession, seq, attempt, first));
             if (call.reply().isCompletedExceptionally()) {
                 // The connection had broken: nothing was sent.
                 Throwable t = call.reply().handle((x, ex) -> unwrap(ex)).join();

@@ -52,7 +52,7 @@ final class Codec {
     static final int CODE_MALFORMED = 1, CODE_TOO_LARGE = 2, CODE_BAD_KEY = 3, CODE_AUTH = 4,
             CODE_UNKNOWN_KIND = 5, CODE_UNAVAILABLE = 6, CODE_UNKNOWN_OUTCOME = 7, CODE_INTERNAL = 8,
             CODE_UNSUPPORTED = 9, CODE_SHUTTING_DOWN = 10, CODE_CONTENTION = 11, CODE_STALE_RING = 12,
-            CODE_WRONG_KIND = 13;
+            CODE_WRONG_KIND = 13, CODE_OVERFLOW = 14;
 
     /** The most attempts one increment may carry (net.MaxAttempts). */
     static final int MAX_ATTEMPTS = 65535;
@@ -126,12 +126,12 @@ final class Codec {
 
     /**
      * An increment: delta added to the counter key, named by (session, seq)
-     * across its attempts; attempt counts the retries, elapsed is the
-     * milliseconds since the call began (an unsigned 32-bit field).
+     * across its attempts; attempt counts the retries, first is the
+     * session clock when the call began (the same in every attempt).
      */
-    static Request incr(int level, byte[] key, long delta, long session, long seq, int attempt, long elapsed) {
-        Buf b = new Buf(35 + key.length);
-        b.u8(level).key(key).u64(delta).u64(session).u64(seq).u32(attempt).u32((int) elapsed);
+    static Request incr(int level, byte[] key, long delta, long session, long seq, int attempt, Timestamp first) {
+        Buf b = new Buf(41 + key.length);
+        b.u8(level).key(key).u64(delta).u64(session).u64(seq).u32(attempt).u64(first.counter()).u16(first.node());
         return new Request(INCR, b.bytes());
     }
 
