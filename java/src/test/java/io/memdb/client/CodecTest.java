@@ -123,10 +123,10 @@ class CodecTest {
         assertFrame("cas-absent", Codec.cas(bytes("locked"), null, bytes("true")), 7, Timestamp.ZERO);
         assertFrame("cas", Codec.cas(bytes("locked"), bytes("false"), bytes("true")), 8, new Timestamp(11, 2));
         assertFrame("ring", Codec.ring(), 9, Timestamp.ZERO);
-        assertFrame("incr", Codec.incr(Consistency.QUORUM.wire, bytes("counter"), 1, 0x0123456789abcdefL, 1, 0, 0), 10,
+        assertFrame("incr", Codec.incr(Consistency.QUORUM.wire, bytes("counter"), 1, 0x0123456789abcdefL, 1, 0, Timestamp.ZERO), 10,
                 new Timestamp(17, 2));
         assertFrame("incr-retry", Codec.incr(Consistency.ALL.wire, bytes("counter"), -1L << 40, 0xfedcba9876543210L,
-                (1L << 63) + 5, 3, 1500), 11, Timestamp.ZERO);
+                (1L << 63) + 5, 3, new Timestamp(1500, 7)), 11, Timestamp.ZERO);
         assertFrame("get-counter", Codec.getCounter(Consistency.QUORUM.wire, bytes("counter")), 12, Timestamp.ZERO);
     }
 

@@ -26,7 +26,7 @@ final class FakeNode implements AutoCloseable {
     record Received(int kind, Timestamp clock, byte[] frame) {}
 
     /** An increment the node received, decoded. */
-    record Incr(int level, String key, long delta, long session, long seq, int attempt, long elapsed) {
+    record Incr(int level, String key, long delta, long session, long seq, int attempt, Timestamp first) {
         static Incr of(byte[] f) {
             int o = Codec.HEADER;
             int level = f[o] & 0xff;
@@ -34,7 +34,7 @@ final class FakeNode implements AutoCloseable {
             String key = new String(f, o + 3, k, StandardCharsets.UTF_8);
             int p = o + 3 + k;
             return new Incr(level, key, Codec.u64(f, p), Codec.u64(f, p + 8), Codec.u64(f, p + 16),
-                    (int) Codec.u32(f, p + 24), Codec.u32(f, p + 28));
+                    (int) Codec.u32(f, p + 24), new Timestamp(Codec.u64(f, p + 28), Codec.u16(f, p + 36)));
         }
     }
 
