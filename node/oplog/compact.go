@@ -47,10 +47,17 @@ type Compaction struct {
 	l       *Log
 	base    segment
 	keepNum uint64
-	payload []byte
+	// chunks hold the base's bytes before compression, in order, each
+	// about chunkSize: one growing slice would be copied whole, on the
+	// loop, every time it doubled.
+	chunks  [][]byte
+	size    int
 	records uint64
 	over    bool
 }
+
+// chunkSize is the size past which Add starts a new chunk.
+const chunkSize = 1 << 20
 
 // BeginCompaction starts a compaction: it starts a new log segment, into
 // which appends go from now on. ErrBusy if another compaction runs.
@@ -81,7 +88,7 @@ func (l *Log) BeginCompaction() (*Compaction, error) {
 		return nil, err
 	}
 	l.compacting = true
-	return &Compaction{l: l, base: base, keepNum: l.segs[len(l.segs)-1].num, payload: payload}, nil
+	return &Compaction{l: l, base: base, keepNum: l.segs[len(l.segs)-1].num, chunks: [][]byte{payload}, size: len(payload)}, nil
 }
 
 // Add appends record r to the base; an error (a record that is not
@@ -90,13 +97,20 @@ func (c *Compaction) Add(r Record) error {
 	if err := r.validate(); err != nil {
 		return fmt.Errorf("oplog: compact: %w", err)
 	}
-	c.payload = appendRecord(c.payload, &r)
+	last := &c.chunks[len(c.chunks)-1]
+	if len(*last) >= chunkSize {
+		c.chunks = append(c.chunks, make([]byte, 0, chunkSize+chunkSize/8))
+		last = &c.chunks[len(c.chunks)-1]
+	}
+	n := len(*last)
+	*last = appendRecord(*last, &r)
+	c.size += len(*last) - n
 	c.records++
 	return nil
 }
 
 // Bytes is the size of the base so far, before compression.
-func (c *Compaction) Bytes() int { return len(c.payload) }
+func (c *Compaction) Bytes() int { return c.size }
 
 // Abort drops the compaction: the log goes on as if it had not begun
 // (apart from the segment it started).
@@ -117,13 +131,13 @@ func (c *Compaction) Finish(done func(error)) {
 		return
 	}
 	c.over = true
-	l, payload := c.l, c.payload
-	// Compression is the heavy part: it runs off the loop, on a payload
-	// the loop no longer touches. Appends go on meanwhile, into the new
-	// segment.
-	var z []byte
+	l, chunks := c.l, c.chunks
+	// Joining the chunks and compressing them are the heavy part: they
+	// run off the loop, on bytes the loop no longer touches. Appends go
+	// on meanwhile, into the new segment.
+	var payload, z []byte
 	var zerr error
-	l.cfg.Offload(len(payload), func() { z, zerr = compress(payload) }, func() {
+	l.cfg.Offload(c.size, func() { payload = slices.Concat(chunks...); z, zerr = compress(payload) }, func() {
 		if zerr == nil {
 			zerr = l.usable()
 		}
