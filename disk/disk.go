@@ -4,7 +4,12 @@ import "errors"
 
 // FS is a node's data directory. Names are plain file names, no separators.
 // Methods other than the Sync callbacks are called from the node's loop and
-// return when the operation is done (in the page cache, not yet durable).
+// return when the operation is done (in the page cache, not yet durable),
+// with one exception: a compaction creates and writes its new base file
+// from an offloaded goroutine (oplog.Config.Offload) while the loop goes on
+// with other files, so Create, and Write and Close of the file it returns,
+// must be safe alongside the loop's calls (OS's are; Mem is only used where
+// offloaded work runs on the loop).
 type FS interface {
 	// List returns the names of the files in the directory, sorted.
 	List() ([]string, error)

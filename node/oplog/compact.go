@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/memdb/memdb/disk"
 )
 
 // Compact replaces every segment so far with a base segment holding state:
@@ -132,21 +133,24 @@ func (c *Compaction) Finish(done func(error)) {
 	}
 	c.over = true
 	l, chunks := c.l, c.chunks
-	// Joining the chunks and compressing them are the heavy part: they
-	// run off the loop, on bytes the loop no longer touches. Appends go
-	// on meanwhile, into the new segment.
-	var payload, z []byte
-	var zerr error
-	l.cfg.Offload(c.size, func() { payload = slices.Concat(chunks...); z, zerr = compress(payload) }, func() {
-		if zerr == nil {
-			zerr = l.usable()
+	// Joining the chunks, compressing them and writing the base's file
+	// are the heavy part: they run off the loop, on bytes and a file the
+	// loop does not touch. Appends go on meanwhile, into the new segment.
+	var f disk.File
+	var err error
+	l.cfg.Offload(c.size, func() { f, err = l.writeBase(c.base, c.records, chunks) }, func() {
+		if err == nil {
+			if err = l.usable(); err != nil {
+				f.Close()
+				l.fs.Remove(c.base.name())
+			}
 		}
-		if zerr != nil {
+		if err != nil {
 			l.compacting = false
-			done(fmt.Errorf("oplog: compact: %w", zerr))
+			done(fmt.Errorf("oplog: compact: %w", err))
 			return
 		}
-		l.writeBase(c.base, c.keepNum, c.records, payload, z, done)
+		l.installBase(c.base, c.keepNum, f, done)
 	})
 }
 
@@ -161,9 +165,15 @@ func compress(payload []byte) ([]byte, error) {
 	return enc.EncodeAll(payload, nil), nil
 }
 
-// writeBase writes and fsyncs the compressed base, then swaps it in for
-// every segment before keepNum.
-func (l *Log) writeBase(base segment, keepNum uint64, records uint64, payload, z []byte, done func(error)) {
+// writeBase joins the base's chunks, compresses them and writes the base's
+// file, unsynced; off the loop, it touches nothing the loop does (the
+// file system is safe for that, and the file is new).
+func (l *Log) writeBase(base segment, records uint64, chunks [][]byte) (disk.File, error) {
+	payload := slices.Concat(chunks...)
+	z, err := compress(payload)
+	if err != nil {
+		return nil, err
+	}
 	h := baseHeader{num: base.num, records: records, rawLen: uint64(len(payload)), zLen: uint64(len(z)), zCRC: crc(z)}
 	f, err := l.fs.Create(base.name())
 	if err == nil {
@@ -176,10 +186,14 @@ func (l *Log) writeBase(base segment, keepNum uint64, records uint64, payload, z
 		}
 	}
 	if err != nil {
-		l.compacting = false
-		done(fmt.Errorf("oplog: compact: write %s: %w", base.name(), err))
-		return
+		return nil, fmt.Errorf("write %s: %w", base.name(), err)
 	}
+	return f, nil
+}
+
+// installBase fsyncs the written base, then swaps it in for every segment
+// before keepNum.
+func (l *Log) installBase(base segment, keepNum uint64, f disk.File, done func(error)) {
 	l.stats.Fsyncs++
 	f.Sync(func(err error) {
 		f.Close()

@@ -59,7 +59,9 @@ type Config struct {
 	// SegmentSize is the size in bytes past which appends go to a new
 	// segment. Default 64 MiB.
 	SegmentSize int64
-	// Offload runs a compaction's compression off the node's loop: work on
+	// Offload runs a compaction's heavy part off the node's loop — joining
+	// the base's chunks, compressing them, writing the base's file (which
+	// the FS must allow from another goroutine: disk.OS does) — work on
 	// any goroutine, then done on the loop; cost is the bytes to compress.
 	// Nil runs both at once, inline.
 	Offload func(cost int, work, done func())
