@@ -343,6 +343,13 @@ func (ic *incrCall) judge(r reply, sent int64) (v int64, again bool, err error) 
 			// Refused without being acted on; an earlier attempt may still
 			// have been applied, and the node may come back.
 			return 0, true, m
+		case net.CodeUnavailable:
+			// Nothing was applied by this attempt; but after the first an
+			// earlier one may have been (the node may be rebuilding, or
+			// short of replicas for now): the outcome is still unknown.
+			if ic.msg.Attempt > 0 {
+				return 0, true, replyError(m)
+			}
 		}
 		return 0, false, replyError(m)
 	}

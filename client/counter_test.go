@@ -565,3 +565,29 @@ func TestCountersOnNode(t *testing.T) {
 		t.Errorf("Counter after a refused overflow: got %d, %v; want -2 (nothing applied)", v, err)
 	}
 }
+
+// After an attempt of unknown outcome, an Unavailable answer to a retry
+// applied nothing now, but the earlier attempt may have been: the call
+// goes on, and a value ends it.
+func TestIncrUnavailableAfterUnknownIsRetried(t *testing.T) {
+	cf := newCounterFake()
+	cf.script = func(m *net.Incr) act {
+		switch m.Attempt {
+		case 0:
+			return act{msg: &net.Error{Code: net.CodeUnknownOutcome, Message: "replicas silent"}}
+		case 1, 2:
+			return act{msg: &net.Error{Code: net.CodeUnavailable, Message: "rebuilding"}}
+		}
+		return act{}
+	}
+	n := startFake(t, "", cf.serve("a"))
+	c := dialFake(t, Options{Addrs: []string{n.addr()}})
+	if v, err := c.Incr(context.Background(), "k", 3); err != nil || v != 3 {
+		t.Fatalf("Incr: got %d, %v; want 3 after the retries", v, err)
+	}
+	ms, _ := cf.incrs()
+	if len(ms) != 4 {
+		t.Fatalf("%d attempts; want 4", len(ms))
+	}
+	checkAttempts(t, ms)
+}

@@ -62,11 +62,11 @@ func (n *Node) replayCounter(r oplog.Record) error {
 // (after forgetting those past the retention window), each as a tagged
 // record with no slots, and the generation with the horizon.
 func (n *Node) incrRecords(yield func(oplog.Record) bool) bool {
-	if n.gen == 0 {
-		return true
-	}
 	if f := n.incrs.Prune(n.env.Clock.Now().Add(-n.cfg.IncrRetention)); f > 0 {
 		n.env.Log.Debug("forgot increments past the retention window", "ops", f, "horizon", n.incrs.Horizon())
+	}
+	if n.gen == 0 {
+		return true
 	}
 	if !yield(generationRecord(n.gen, n.incrs.Horizon())) {
 		return false
@@ -80,9 +80,9 @@ func (n *Node) incrRecords(yield func(oplog.Record) bool) bool {
 	return true
 }
 
-// startIncr serves increment m, sent by a client (c, id) or forwarded by
-// peer from (from ≠ 0, then c is the internal forwarding slot); first is
-// the clock of its first attempt.
+// startIncr serves increment m, sent by a client (from 0) or forwarded by
+// peer from; first is the clock of its first attempt, reply takes the
+// answer.
 func (n *Node) startIncr(reply func(net.Message), m *net.Incr, first clock.Timestamp, from uint16) {
 	fail := func(code net.Code, format string, args ...any) {
 		reply(&net.Error{Code: code, Message: fmt.Sprintf(format, args...)})
@@ -91,16 +91,15 @@ func (n *Node) startIncr(reply func(net.Message), m *net.Incr, first clock.Times
 		fail(net.CodeUnsupported, "an increment of 0 changes nothing; read the counter instead")
 		return
 	}
+	// Whatever the frame carried, the first clock is seen: the stamp of an
+	// increment applied now is after it (node/counter's horizon rests on
+	// that).
+	n.lamport.Observe(first)
 	op := counter.OpID{Session: m.Session, Seq: m.Seq}
 	if w, ok := n.incrWaiting[op]; ok {
 		// An attempt of the same increment is being made durable: judge
 		// this one once it is.
 		n.incrWaiting[op] = append(w, func() { n.startIncr(reply, m, first, from) })
-		return
-	}
-	gs, all := n.groups(m.Key)
-	if len(gs) > 0 && !slices.Contains(all, uint16(n.cfg.ID)) {
-		n.forwardIncr(reply, m, first, from, all)
 		return
 	}
 	switch {
@@ -111,14 +110,11 @@ func (n *Node) startIncr(reply func(net.Message), m *net.Incr, first clock.Times
 		fail(net.CodeUnavailable, "node %d is rebuilding lost state and leads no increments until it has; nothing was done", n.cfg.ID)
 		return
 	}
-	if len(gs) == 0 {
-		fail(net.CodeUnavailable, "no node owns this key yet (node %d has no ring; is it still joining?)", n.cfg.ID)
-		return
-	}
-	if live := n.live(all); !gs.Met(m.Level, live) {
-		n.stats.Unavailable++
-		fail(net.CodeUnavailable, "%s increment needs replicas %v at that level, only %v are up; nothing was done", levelName(m.Level), gs, live)
-		return
+	if n.gen == 0 {
+		// No increment applied in this log generation: the table covers
+		// nothing before now. (A wiped node starts here; its clock is past
+		// what its rebuild brought, its lost generation's slots included.)
+		n.incrs.Boot(n.lamport.Now().Counter)
 	}
 	verdict, applied := n.incrs.Judge(op, m.Attempt, first, from == 0)
 	switch verdict {
@@ -134,15 +130,24 @@ func (n *Node) startIncr(reply func(net.Message), m *net.Incr, first clock.Times
 		n.replicateSlot(reply, m.Key, m.Level, applied.Value)
 		return
 	}
+	gs, all := n.groups(m.Key)
+	if len(gs) > 0 && !slices.Contains(all, uint16(n.cfg.ID)) {
+		n.forwardIncr(reply, m, first, from, all)
+		return
+	}
+	if len(gs) == 0 {
+		fail(net.CodeUnavailable, "no node owns this key yet (node %d has no ring; is it still joining?)", n.cfg.ID)
+		return
+	}
+	if live := n.live(all); !gs.Met(m.Level, live) {
+		n.stats.Unavailable++
+		fail(net.CodeUnavailable, "%s increment needs replicas %v at that level, only %v are up; nothing was done", levelName(m.Level), gs, live)
+		return
+	}
 	cur := n.ownCounter(m.Key)
 	if cur.Kind == store.Register && cur.Live() {
 		fail(net.CodeWrongKind, "the key holds a value, not a counter: set it, or increment another key")
 		return
-	}
-	newGen := n.gen == 0
-	if newGen {
-		n.gen = n.env.Rand.Uint64() | 1 // never 0, which means "none yet"
-		n.incrs.Boot(n.lamport.Now().Counter)
 	}
 	n.incrWaiting[op] = nil
 	n.stamp(func(t clock.Timestamp) {
@@ -158,7 +163,13 @@ func (n *Node) startIncr(reply func(net.Message), m *net.Incr, first clock.Times
 			again()
 			return
 		}
-		_, slot, value, err := store.Incremented(n.ownCounter(m.Key), uint16(n.cfg.ID), n.gen, m.Delta, t.Counter)
+		// The generation is drawn by the first increment that is applied,
+		// and logged with its slot.
+		gen, newGen := n.gen, n.gen == 0
+		if newGen {
+			gen = n.env.Rand.Uint64() | 1 // never 0, which means "none yet"
+		}
+		_, slot, value, err := store.Incremented(n.ownCounter(m.Key), uint16(n.cfg.ID), gen, m.Delta, t.Counter)
 		if err != nil {
 			code := net.CodeInternal
 			if errors.Is(err, store.ErrOverflow) {
@@ -171,13 +182,21 @@ func (n *Node) startIncr(reply func(net.Message), m *net.Incr, first clock.Times
 		a := counter.Applied{Key: string(m.Key), Value: value, Version: t.Counter, At: n.env.Clock.Now()}
 		recs := []oplog.Record{store.TaggedRecord(m.Key, slot, counter.Tag(op, a))}
 		if newGen {
+			n.gen = gen
 			recs = append([]oplog.Record{generationRecord(n.gen, n.incrs.Horizon())}, recs...)
 		}
 		n.pendingSlots[string(m.Key)] = slot
+		// Until it is durable the record is in no state a compaction reads
+		// (not in the store, not in the table): a compaction that began
+		// meanwhile takes it from here, as it takes writes in flight.
+		n.nextUnapplied++
+		batch := n.nextUnapplied
+		n.unapplied[batch] = recs
 		// Durable before it leaves the node, whatever the fsync mode: a
 		// crash must not take back a slot a replica holds (its next write
 		// would reuse versions), nor an id a client was answered for.
 		n.persist(recs, func() {
+			delete(n.unapplied, batch)
 			if p, ok := n.pendingSlots[string(m.Key)]; ok && p.Stamp == slot.Stamp {
 				delete(n.pendingSlots, string(m.Key))
 			}
@@ -230,16 +249,25 @@ func (n *Node) forwardIncr(reply func(net.Message), m *net.Incr, first clock.Tim
 		reply(&net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("node %d is not a replica of the key and cannot reach one of %v; nothing was done", n.cfg.ID, all)})
 		return
 	}
-	n.incrs.Forwarded(counter.OpID{Session: m.Session, Seq: m.Seq}, n.lamport.Now().Counter, n.env.Clock.Now())
-	fwd := *m
-	fwd.First = first
-	n.ask(live[0], &fwd, n.cfg.RequestTimeout, func(a net.Message) {
-		switch a.(type) {
-		case *net.CounterValue, *net.Error:
-			reply(a)
-		default:
-			reply(&net.Error{Code: net.CodeUnknownOutcome, Message: fmt.Sprintf("node %d forwarded the increment to node %d, which did not answer in %v; it may have been applied", n.cfg.ID, live[0], n.cfg.RequestTimeout)})
+	// Remembered at a stamp of this node's: the lease that covers it is
+	// durable, so after a restart the table's horizon (the clock at boot)
+	// is past it, and past the increment's first clock.
+	n.stamp(func(t clock.Timestamp) {
+		if t.IsZero() {
+			reply(&net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("node %d could not reserve a timestamp (its log broke), so did not forward the increment", n.cfg.ID)})
+			return
 		}
+		n.incrs.Forwarded(counter.OpID{Session: m.Session, Seq: m.Seq}, t.Counter, n.env.Clock.Now(), n.cfg.IncrRetention)
+		fwd := *m
+		fwd.First = first
+		n.ask(live[0], &fwd, n.cfg.RequestTimeout, func(a net.Message) {
+			switch a.(type) {
+			case *net.CounterValue, *net.Error:
+				reply(a)
+			default:
+				reply(&net.Error{Code: net.CodeUnknownOutcome, Message: fmt.Sprintf("node %d forwarded the increment to node %d, which did not answer in %v; it may have been applied", n.cfg.ID, live[0], n.cfg.RequestTimeout)})
+			}
+		})
 	})
 }
 

@@ -24,16 +24,18 @@
 // any other retry is answered unknown outcome — never applied twice.
 //
 // A node that is not a replica of the key forwards the increment to one
-// that is; it remembers the ids it forwarded, so that should it lead the
-// key later (the ring moved) it does not apply a retry whose first attempt
-// it sent elsewhere. It remembers them in memory only: at boot the horizon
-// rises to the node's clock (Boot), so a retry whose first attempt came
-// before the restart is judged by the logged table alone. The horizon of a
-// new log generation (a new data directory) starts there too: a retry of
-// an increment a lost earlier generation applied is below it as long as
-// the node's clock has passed that increment's stamp — which its rebuild,
-// from the replicas that took the slot, gives it (PAPER §2 has the
-// argument and its limit).
+// that is; it remembers the ids it forwarded, each at a stamp of its own
+// clock (past the op's first clock, and under its durable lease), so that
+// should it lead the key later (the ring moved) it does not apply a retry
+// whose first attempt it sent elsewhere. It remembers them in memory only:
+// at boot the horizon rises to the node's clock (Boot), which starts past
+// every lease it logged, so a retry whose first attempt came before the
+// restart is judged by the logged table alone. A node with no log
+// generation yet (it never applied an increment: new, or wiped) raises the
+// horizon to its clock before it judges one, so a retry of an increment a
+// lost earlier generation applied is below it as long as the node's clock
+// has passed that increment's stamp — which its rebuild, from the replicas
+// that took the slot, gives it (PAPER §2 has the argument and its limit).
 //
 // Time (the node's clock) decides only when ids are forgotten, never
 // whether an increment is applied: a clock that jumps makes the table
@@ -90,9 +92,25 @@ func New(h uint64) *Table {
 // Boot raises the horizon to clock, the node's clock as it starts.
 func (t *Table) Boot(clock uint64) { t.horizon = max(t.horizon, clock) }
 
+// maxForwarded bounds the forwarded ids a table keeps between prunes: a
+// node that only forwards never compacts for its own writes.
+const maxForwarded = 1 << 16
+
 // Forwarded records that the node sent op to another node to apply, at
-// its clock reading clock and time now.
-func (t *Table) Forwarded(op OpID, clock uint64, now time.Time) {
+// its clock reading clock and time now; past maxForwarded ids it first
+// forgets those older than retention, then, if still full, all of them
+// (the horizon rises past each: retries become unknown, never applied).
+func (t *Table) Forwarded(op OpID, clock uint64, now time.Time, retention time.Duration) {
+	if len(t.forwarded) >= maxForwarded {
+		cutoff := now.Add(-retention)
+		all := len(t.forwarded)-t.forget(cutoff) >= maxForwarded
+		for o, f := range t.forwarded {
+			if all {
+				t.horizon = max(t.horizon, f.clock)
+				delete(t.forwarded, o)
+			}
+		}
+	}
 	t.forwarded[op] = forward{clock, now}
 }
 
@@ -151,6 +169,12 @@ func (t *Table) Prune(cutoff time.Time) (forgot int) {
 			forgot++
 		}
 	}
+	return forgot + t.forget(cutoff)
+}
+
+// forget forgets the forwarded ids older than cutoff (in any order: the
+// result does not depend on it).
+func (t *Table) forget(cutoff time.Time) (forgot int) {
 	for op, f := range t.forwarded {
 		if f.at.Before(cutoff) {
 			t.horizon = max(t.horizon, f.clock)

@@ -46,7 +46,7 @@ func TestPruneRaisesHorizon(t *testing.T) {
 	// Stamped after its first clock, as the node stamps.
 	tb.Record(OpID{1, 1}, Applied{Key: "k", Version: 41, At: t0})
 	tb.Record(OpID{1, 2}, Applied{Key: "k", Version: 90, At: t0.Add(time.Hour)})
-	tb.Forwarded(OpID{2, 1}, 120, t0)
+	tb.Forwarded(OpID{2, 1}, 120, t0, time.Hour)
 	if v, _ := tb.Judge(OpID{2, 1}, 0, first, true); v != Unknown {
 		t.Errorf("a forwarded id judged %v here", v)
 	}
@@ -76,5 +76,25 @@ func TestTagRoundTrip(t *testing.T) {
 	}
 	if _, _, err := ParseTag([]byte{1, 2}, nil); err == nil {
 		t.Error("a short tag parsed")
+	}
+}
+
+// A node that only forwards keeps a bounded set of ids: past the bound it
+// forgets the old ones, then all, and the horizon rises past each.
+func TestForwardedBounded(t *testing.T) {
+	tb := New(0)
+	for i := range maxForwarded {
+		tb.Forwarded(OpID{1, uint64(i)}, uint64(10+i), t0, time.Minute)
+	}
+	if len(tb.forwarded) != maxForwarded || tb.Horizon() != 0 {
+		t.Fatalf("%d kept, horizon %d", len(tb.forwarded), tb.Horizon())
+	}
+	// All are recent: the next one makes the table forget them all.
+	tb.Forwarded(OpID{2, 1}, 999999, t0.Add(time.Second), time.Minute)
+	if len(tb.forwarded) != 1 || tb.Horizon() != uint64(10+maxForwarded-1) {
+		t.Fatalf("%d kept, horizon %d", len(tb.forwarded), tb.Horizon())
+	}
+	if v, _ := tb.Judge(OpID{1, 5}, 1, clock.Timestamp{Counter: 12}, true); v != Unknown {
+		t.Errorf("a retry of a forgotten forward judged %v", v)
 	}
 }

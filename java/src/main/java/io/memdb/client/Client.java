@@ -884,7 +884,10 @@ final class Client implements MemDb {
                     nextNode();
                     return;
                 }
-                if (err.code() == Codec.CODE_UNKNOWN_OUTCOME || err.code() == Codec.CODE_SHUTTING_DOWN) {
+                // Unavailable after the first attempt: this one applied
+                // nothing, but an earlier one may have; still unknown.
+                if (err.code() == Codec.CODE_UNKNOWN_OUTCOME || err.code() == Codec.CODE_SHUTTING_DOWN
+                        || err.code() == Codec.CODE_UNAVAILABLE && attempt > 0) {
                     unknown = node.addr + ": " + err.message();
                     later();
                     return;
