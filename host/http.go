@@ -34,7 +34,8 @@ type Status struct {
 	Replicated      uint64 `json:"replicated"`   // entries received from coordinators (and pushed by a leaving node)
 	CatchUps        uint64 `json:"catch_ups"`
 	RepairRounds    uint64 `json:"repair_rounds"` // anti-entropy comparisons with a replica
-	RepairArcs      uint64 `json:"repair_arcs"`   // arcs found to differ, and pulled
+	RepairArcs      uint64 `json:"repair_arcs"`   // arcs found to differ
+	RepairSpans     uint64 `json:"repair_spans"`  // their sub-spans still differing, pulled
 	Hints           uint64 `json:"hints"`
 	HintsDelivered  uint64 `json:"hints_delivered"`
 	ReadRepairs     uint64 `json:"read_repairs"`
@@ -105,7 +106,7 @@ func (s *Server) Status() Status {
 			Keys: s.node.Keys(), Bytes: s.node.Store().Bytes(), Connections: len(s.conns),
 			Requests: ns.Requests, Writes: ns.Writes, Errors: ns.Errors,
 			StreamedIn: ns.StreamedIn, StreamedInBytes: ns.StreamedInBytes, StreamedOut: ns.StreamedOut, Replicated: ns.Replicated,
-			CatchUps: ns.CatchUps, RepairRounds: ns.RepairRounds, RepairArcs: ns.RepairArcs,
+			CatchUps: ns.CatchUps, RepairRounds: ns.RepairRounds, RepairArcs: ns.RepairArcs, RepairSpans: ns.RepairSpans,
 			Hints: ns.Hints, HintsDelivered: ns.HintsDelivered, ReadRepairs: ns.ReadRepairs,
 			Unavailable: ns.Unavailable, Unknown: ns.Unknown, Fenced: ns.Fenced,
 			Rebuilding: s.node.Rebuilding(), Rebuilds: ns.Rebuilds,

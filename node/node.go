@@ -117,7 +117,8 @@ type Stats struct {
 	StreamedInBytes uint64
 	CatchUps        uint64 // catch-ups completed
 	RepairRounds    uint64 // anti-entropy comparisons this node started (one per replica per round)
-	RepairArcs      uint64 // arcs found to differ from a replica's, and pulled
+	RepairArcs      uint64 // arcs found to differ from a replica's
+	RepairSpans     uint64 // the sub-spans of those arcs that still differed, and were pulled
 	RingChanges     uint64 // ring epochs seen
 	Fenced          uint64 // requests refused because they came from an older ring
 	WritesResent    uint64 // writes sent again on a newer ring after a replica refused the older one

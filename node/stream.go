@@ -169,12 +169,28 @@ func (n *Node) compareAll(shared map[uint16][]net.Span, done func(ok bool)) {
 	movement.All(slices.Sorted(maps.Keys(shared)), func(p uint16, done func(bool)) { n.compare(p, shared[p], done) }, done)
 }
 
-// compare asks peer for its digests of spans, pulls those that differ
-// from this node's, and tells done whether it got the digests and any pull
-// it made succeeded.
+// compare asks peer for its digests of spans, narrows those that differ
+// down to the sub-spans that do (refine), pulls those, and tells done
+// whether it got the digests and any pull it made succeeded.
 func (n *Node) compare(peer uint16, spans []net.Span, done func(ok bool)) {
 	n.stats.RepairRounds++
 	n.env.Log.Debug("anti-entropy: comparing", "peer", peer, "arcs", len(spans))
+	n.refine(peer, spans, 0, done)
+}
+
+// Anti-entropy narrows a difference before it pulls: an arc whose digests
+// differ is cut into refineFanout sub-spans, and those that differ again,
+// down refineDepth levels, so a round moves about 1/refineFanout^refineDepth
+// of an arc per difference (writes in flight make most rounds find some)
+// instead of the whole arc.
+const (
+	refineFanout = 16
+	refineDepth  = 2
+)
+
+// refine compares spans (at depth levels below the arcs) with peer's and
+// pulls, or refines further, those that differ.
+func (n *Node) refine(peer uint16, spans []net.Span, depth int, done func(ok bool)) {
 	mine := stream.Digests(n.store, spans)
 	isReply := func(m net.Message) bool { _, ok := m.(*net.DigestReply); return ok }
 	n.askAgain(peer, &net.Digest{Epoch: n.view.Epoch, Spans: spans}, isReply, func(m net.Message) {
@@ -194,9 +210,20 @@ func (n *Node) compare(peer uint16, spans []net.Span, done func(ok bool)) {
 			done(true)
 			return
 		}
-		n.stats.RepairArcs += uint64(len(differ))
-		n.probe(ProbeRepairArcsDiffer)
-		n.env.Log.Info("anti-entropy: replicas differ; pulling", "peer", peer, "arcs", len(differ), "of", len(spans))
+		if depth == 0 {
+			n.stats.RepairArcs += uint64(len(differ))
+			n.probe(ProbeRepairArcsDiffer)
+		}
+		if depth < refineDepth {
+			var sub []net.Span
+			for _, d := range differ {
+				sub = append(sub, stream.Split(d, refineFanout)...)
+			}
+			n.refine(peer, sub, depth+1, done)
+			return
+		}
+		n.stats.RepairSpans += uint64(len(differ))
+		n.env.Log.Info("anti-entropy: replicas differ; pulling", "peer", peer, "spans", len(differ))
 		n.pull(peer, differ, nil, done)
 	})
 }

@@ -133,3 +133,42 @@ func TestAppendAndMarks(t *testing.T) {
 		t.Errorf("Marks: %v, want %v", got, want)
 	}
 }
+
+// Split's sub-spans cover the span exactly once, in order, each about a
+// k-th of it.
+func TestSplitCovers(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		s := net.Span{Start: rapid.Uint64().Draw(t, "start"), End: rapid.Uint64().Draw(t, "end")}
+		if rapid.Bool().Draw(t, "whole") {
+			s.End = s.Start
+		}
+		if rapid.Bool().Draw(t, "short") {
+			s.End = s.Start + rapid.Uint64Range(1, 20).Draw(t, "len")
+		}
+		k := rapid.IntRange(1, 64).Draw(t, "k")
+		subs := Split(s, k)
+		if len(subs) == 0 || len(subs) > k || subs[0].Start != s.Start || subs[len(subs)-1].End != s.End {
+			t.Fatalf("Split(%v, %d) = %v", s, k, subs)
+		}
+		for i := 1; i < len(subs); i++ {
+			if subs[i].Start != subs[i-1].End || subs[i].Start == subs[i].End {
+				t.Fatalf("Split(%v, %d) = %v: not contiguous", s, k, subs)
+			}
+		}
+		for range 20 {
+			h := rapid.Uint64().Draw(t, "h")
+			in := 0
+			for _, sub := range subs {
+				if Contains([]net.Span{sub}, h) {
+					in++
+				}
+			}
+			if want := Contains([]net.Span{s}, h); (in == 1) != want || in > 1 {
+				t.Fatalf("position %d is in %d sub-spans of %v, and in the span: %v", h, in, subs, want)
+			}
+		}
+	})
+	if got := Split(net.Span{Start: 5, End: 5}, 4); len(got) != 4 || got[1] != (net.Span{Start: 5 + 1<<62, End: 5 + 2<<62}) {
+		t.Errorf("Split of the whole ring in 4: %v", got)
+	}
+}
