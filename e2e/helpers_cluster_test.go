@@ -113,6 +113,9 @@ type nodeStatus struct {
 	Bytes           int    `json:"bytes"`
 	StreamedIn      uint64 `json:"streamed_in"`
 	StreamedInBytes uint64 `json:"streamed_in_bytes"`
+	RepairRounds    uint64 `json:"repair_rounds"`
+	RepairArcs      uint64 `json:"repair_arcs"`
+	RepairSpans     uint64 `json:"repair_spans"`
 	CatchUps        uint64 `json:"catch_ups"`
 	Hints           uint64 `json:"hints"`
 	HintsDelivered  uint64 `json:"hints_delivered"`
