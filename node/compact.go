@@ -69,16 +69,24 @@ func (n *Node) startCompaction() {
 		}
 		n.endCompaction(res, err)
 	}
-	walk := func(keys []string) { n.compactWalk(c, keys, finish) }
-	sorted, added := n.store.Order()
+	n.withKeys(func(keys []string) { n.compactWalk(c, keys, finish) })
+}
+
+// withKeys calls f with the store's keys in order: at once if few were
+// added since they were last sorted, else once they are merged in off the
+// loop (the store never writes what Order handed out) — the keys as of
+// the call; one added meanwhile is not among them.
+func (n *Node) withKeys(f func(keys []string)) {
+	sorted, added, token := n.store.Order()
 	if len(added) <= compactSlice {
-		walk(store.MergeKeys(sorted, added))
+		f(n.store.Keys())
 		return
 	}
-	// Many keys added since the store last sorted them: merge them in off
-	// the loop (the store never writes what Order handed out).
 	var keys []string
-	n.offload(16*len(added), func() { keys = store.MergeKeys(sorted, added) }, func() { walk(keys) })
+	n.offload(16*len(added), func() { keys = store.MergeKeys(sorted, added) }, func() {
+		n.store.Adopt(keys, len(added), token)
+		f(keys)
+	})
 }
 
 // offload runs work off the loop through Env.Offload, then done on it;

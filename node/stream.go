@@ -82,22 +82,30 @@ func (n *Node) push(peer uint16, spans []net.Span, done func(ok bool)) {
 			done(false)
 			return
 		}
-		es, more, nextKey := stream.Scan(n.store, spans, nil, after, syncLimit)
-		if len(es) == 0 {
-			done(true)
-			return
-		}
-		n.ask(peer, &net.Replicate{Epoch: n.view.Epoch, Entries: es}, 2*n.cfg.RequestTimeout, func(m net.Message) {
-			if _, ok := m.(*net.Done); !ok {
-				next(after, tries+1)
-				return
-			}
-			n.stats.StreamedOut += uint64(len(es))
-			if !more {
+		n.withKeys(func(keys []string) {
+			es, more, nextKey := stream.ScanKeys(n.store, keys, spans, nil, after, syncLimit)
+			switch {
+			case len(es) == 0 && !more:
 				done(true)
 				return
+			case len(es) == 0:
+				// The scan walked its bound of keys and found nothing to
+				// send: go on from there, in another turn of the loop.
+				n.later(0, func() { next(nextKey, 0) })
+				return
 			}
-			next(nextKey, 0)
+			n.ask(peer, &net.Replicate{Epoch: n.view.Epoch, Entries: es}, 2*n.cfg.RequestTimeout, func(m net.Message) {
+				if _, ok := m.(*net.Done); !ok {
+					next(after, tries+1)
+					return
+				}
+				n.stats.StreamedOut += uint64(len(es))
+				if !more {
+					done(true)
+					return
+				}
+				next(nextKey, 0)
+			})
 		})
 	}
 	next(nil, 0)
@@ -114,9 +122,11 @@ func (n *Node) serveSync(from uint16, id uint64, m *net.Sync) {
 		n.send(from, id, &net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("node %d is at ring epoch %d, behind the %d asked at; ask again", n.cfg.ID, n.view.Epoch, m.Epoch)})
 		return
 	}
-	es, more, next := stream.Scan(n.store, m.Spans, m.Marks, m.After, int(min(m.Limit, syncLimit)))
-	n.stats.StreamedOut += uint64(len(es))
-	n.send(from, id, &net.SyncBatch{Entries: es, More: more, Next: next})
+	n.withKeys(func(keys []string) {
+		es, more, next := stream.ScanKeys(n.store, keys, m.Spans, m.Marks, m.After, int(min(m.Limit, syncLimit)))
+		n.stats.StreamedOut += uint64(len(es))
+		n.send(from, id, &net.SyncBatch{Entries: es, More: more, Next: next})
+	})
 }
 
 // catchUp pulls what this node lacks, by marks, in every arc it replicates
@@ -170,61 +180,68 @@ func (n *Node) compareAll(shared map[uint16][]net.Span, done func(ok bool)) {
 }
 
 // compare asks peer for its digests of spans, narrows those that differ
-// down to the sub-spans that do (refine), pulls those, and tells done
-// whether it got the digests and any pull it made succeeded.
+// down to the sub-spans that do (narrow), pulls those, and tells done
+// whether it got the digests and the pull succeeded.
 func (n *Node) compare(peer uint16, spans []net.Span, done func(ok bool)) {
 	n.stats.RepairRounds++
 	n.env.Log.Debug("anti-entropy: comparing", "peer", peer, "arcs", len(spans))
-	n.refine(peer, spans, 0, done)
+	n.narrow(peer, spans, 0, func(pull []net.Span, ok bool) {
+		if !ok || len(pull) == 0 {
+			done(ok)
+			return
+		}
+		n.stats.RepairSpans += uint64(len(pull))
+		n.env.Log.Info("anti-entropy: replicas differ; pulling", "peer", peer, "spans", len(pull))
+		n.pull(peer, pull, nil, done)
+	})
 }
 
-// Anti-entropy narrows a difference before it pulls: an arc whose digests
-// differ is cut into refineFanout sub-spans, and those that differ again,
-// down refineDepth levels, so a round moves about 1/refineFanout^refineDepth
-// of an arc per difference (writes in flight make most rounds find some)
-// instead of the whole arc.
+// Anti-entropy narrows a difference before it pulls: a span whose digests
+// differ and that holds more than refineKeys keys here is cut into
+// refineFanout sub-spans, compared again, down refineDepth levels below
+// the arcs; the spans that differ at the bottom, or hold few keys, are
+// pulled. So a round moves about the keys of a few small spans per
+// difference (writes in flight make most rounds under load find some),
+// not whole arcs, and small tables (the simulator's) pull at once.
 const (
 	refineFanout = 16
 	refineDepth  = 2
+	refineKeys   = 256
 )
 
-// refine compares spans (at depth levels below the arcs) with peer's and
-// pulls, or refines further, those that differ.
-func (n *Node) refine(peer uint16, spans []net.Span, depth int, done func(ok bool)) {
-	mine := stream.Digests(n.store, spans)
-	isReply := func(m net.Message) bool { _, ok := m.(*net.DigestReply); return ok }
-	n.askAgain(peer, &net.Digest{Epoch: n.view.Epoch, Spans: spans}, isReply, func(m net.Message) {
-		r, ok := m.(*net.DigestReply)
-		if !ok || len(r.Sums) != len(spans) {
-			n.env.Log.Debug("anti-entropy: no digest", "peer", peer, "answer", describeAnswer(m))
-			done(false)
-			return
-		}
-		var differ []net.Span
-		for i, s := range spans {
-			if r.Sums[i] != mine[i] {
-				differ = append(differ, s)
+// narrow compares spans (depth levels below the arcs) with peer's and
+// hands done the spans to pull: those that differ and are small or at the
+// bottom, and what narrowing the others finds.
+func (n *Node) narrow(peer uint16, spans []net.Span, depth int, done func(pull []net.Span, ok bool)) {
+	n.digests(spans, func(mine stream.Sums) {
+		isReply := func(m net.Message) bool { _, ok := m.(*net.DigestReply); return ok }
+		n.askAgain(peer, &net.Digest{Epoch: n.view.Epoch, Spans: spans}, isReply, func(m net.Message) {
+			r, ok := m.(*net.DigestReply)
+			if !ok || len(r.Sums) != len(spans) {
+				n.env.Log.Debug("anti-entropy: no digest", "peer", peer, "answer", describeAnswer(m))
+				done(nil, false)
+				return
 			}
-		}
-		if len(differ) == 0 {
-			done(true)
-			return
-		}
-		if depth == 0 {
-			n.stats.RepairArcs += uint64(len(differ))
-			n.probe(ProbeRepairArcsDiffer)
-		}
-		if depth < refineDepth {
-			var sub []net.Span
-			for _, d := range differ {
-				sub = append(sub, stream.Split(d, refineFanout)...)
+			var pull, big []net.Span
+			for i, s := range spans {
+				switch {
+				case r.Sums[i] == mine.Sums[i]:
+				case depth < refineDepth && mine.Keys[i] > refineKeys:
+					big = append(big, stream.Split(s, refineFanout)...)
+				default:
+					pull = append(pull, s)
+				}
 			}
-			n.refine(peer, sub, depth+1, done)
-			return
-		}
-		n.stats.RepairSpans += uint64(len(differ))
-		n.env.Log.Info("anti-entropy: replicas differ; pulling", "peer", peer, "spans", len(differ))
-		n.pull(peer, differ, nil, done)
+			if depth == 0 && len(pull)+len(big) > 0 {
+				n.stats.RepairArcs += uint64(len(pull) + len(big)/refineFanout)
+				n.probe(ProbeRepairArcsDiffer)
+			}
+			if len(big) == 0 {
+				done(pull, true)
+				return
+			}
+			n.narrow(peer, big, depth+1, func(more []net.Span, ok bool) { done(append(pull, more...), ok) })
+		})
 	})
 }
 
@@ -266,7 +283,7 @@ func (n *Node) digestFrom(from uint16, id uint64, m *net.Digest) {
 	if n.otherRing(from, id, m.Epoch) {
 		return
 	}
-	n.send(from, id, &net.DigestReply{Sums: stream.Digests(n.store, m.Spans)})
+	n.digests(m.Spans, func(d stream.Sums) { n.send(from, id, &net.DigestReply{Sums: d.Sums}) })
 }
 
 // otherRing refuses a request about arcs made at another ring epoch than
@@ -279,4 +296,25 @@ func (n *Node) otherRing(from uint16, id uint64, epoch uint64) bool {
 	n.sendGossip(n.gossip.SyncWith(from))
 	n.send(from, id, &net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("node %d is at ring epoch %d, not the %d asked at", n.cfg.ID, n.view.Epoch, epoch)})
 	return true
+}
+
+// digestSlice bounds the keys a digest sums in one turn of the loop.
+const digestSlice = 8192
+
+// digests sums the store's digests of spans, digestSlice keys per turn of
+// the loop, and calls done with them (in the same turn if the store is
+// small).
+func (n *Node) digests(spans []net.Span, done func(stream.Sums)) {
+	n.withKeys(func(keys []string) {
+		d := stream.NewDigest(spans, keys)
+		var step func()
+		step = func() {
+			if d.Step(n.store, digestSlice) {
+				done(d.Sums)
+				return
+			}
+			n.later(0, step)
+		}
+		step()
+	})
 }

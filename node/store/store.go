@@ -34,6 +34,9 @@ type Store struct {
 	// caller may hold them (Order) while the store goes on.
 	sorted []string
 	added  []string
+	// order counts the times sorted was replaced, so that a merge made
+	// off the loop is adopted only if no other replaced it meanwhile.
+	order uint64
 }
 
 // New returns an empty store.
@@ -78,17 +81,29 @@ func (s *Store) Bytes() int { return s.bytes }
 func (s *Store) Keys() []string {
 	if len(s.added) > 0 {
 		s.sorted, s.added = MergeKeys(s.sorted, s.added), nil
+		s.order++
 	}
 	return s.sorted
 }
 
 // Order returns, at once, what Keys would sort: the keys in order as of
-// the last sort and those added since. Both stay valid while the store
-// changes (it never writes an element it handed out), so another goroutine
-// may merge them (MergeKeys) while the node goes on: a compaction's walk
-// starts this way.
-func (s *Store) Order() (sorted, added []string) {
-	return s.sorted, slices.Clip(s.added)
+// the last sort and those added since, and a token for Adopt. Both stay
+// valid while the store changes (it never writes an element it handed
+// out), so another goroutine may merge them (MergeKeys) while the node
+// goes on: long walks (a compaction, digests, scans) start this way.
+func (s *Store) Order() (sorted, added []string, token uint64) {
+	return s.sorted, slices.Clip(s.added), s.order
+}
+
+// Adopt takes merged, the merge of what Order gave with token (the first n
+// added keys), as the sorted keys, unless they were replaced since; keys
+// added after Order stay to be merged.
+func (s *Store) Adopt(merged []string, n int, token uint64) {
+	if token != s.order || n > len(s.added) {
+		return
+	}
+	s.sorted, s.added = merged, s.added[n:]
+	s.order++
 }
 
 // MergeKeys returns sorted (in order) with added (in any order, none in

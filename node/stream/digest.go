@@ -13,14 +13,45 @@ import (
 // The spans are an asker's arcs, which do not overlap; a span whose start
 // is its end is the whole ring.
 func Digests(st *store.Store, spans []net.Span) []uint64 {
-	sums := make([]uint64, len(spans))
+	d := NewDigest(spans, st.Keys())
+	d.Step(st, len(d.keys))
+	return d.Sums.Sums
+}
+
+// Sums are the digests of spans, and how many keys each held.
+type Sums struct {
+	Sums []uint64
+	Keys []int
+}
+
+func (s Sums) add(i int, h uint64) {
+	s.Sums[i] += h
+	s.Keys[i]++
+}
+
+// A Digest is the digests of spans being summed over a list of keys a
+// slice at a time (Step), so that a large store holds the node's loop for
+// one slice at a time. A key's state is read when its slice is summed: the
+// sums are of no single instant, which anti-entropy tolerates (a
+// difference it sees is pulled; one it misses, the next round sees).
+type Digest struct {
+	Sums  Sums
+	spans []net.Span
+	keys  []string
+	byEnd []int // span indexes sorted by end
+	wraps []int // spans that wrap past zero (or are the whole ring)
+}
+
+// NewDigest starts the digests of spans over keys (sorted; the store's).
+func NewDigest(spans []net.Span, keys []string) *Digest {
+	d := &Digest{Sums: Sums{make([]uint64, len(spans)), make([]int, len(spans))}, spans: spans, keys: keys}
 	// Spans sorted by end: a key's candidates are the first span ending at
 	// or after its hash and every span that wraps past zero.
-	byEnd := make([]int, len(spans))
-	for i := range byEnd {
-		byEnd[i] = i
+	d.byEnd = make([]int, len(spans))
+	for i := range d.byEnd {
+		d.byEnd[i] = i
 	}
-	slices.SortFunc(byEnd, func(a, b int) int {
+	slices.SortFunc(d.byEnd, func(a, b int) int {
 		switch ea, eb := spans[a].End, spans[b].End; {
 		case ea < eb:
 			return -1
@@ -29,28 +60,38 @@ func Digests(st *store.Store, spans []net.Span) []uint64 {
 		}
 		return a - b
 	})
-	var wraps []int
-	for _, i := range byEnd {
+	for _, i := range d.byEnd {
 		if spans[i].Start >= spans[i].End {
-			wraps = append(wraps, i)
+			d.wraps = append(d.wraps, i)
 		}
 	}
+	return d
+}
+
+// Step sums the next n keys (fewer at the end) and reports whether every
+// key has been summed.
+func (d *Digest) Step(st *store.Store, n int) bool {
+	spans, byEnd := d.spans, d.byEnd
 	in := func(i int, h uint64) bool { return (ring.Range{Start: spans[i].Start, End: spans[i].End}).Contains(h) }
-	for _, k := range st.Keys() {
-		key := []byte(k)
-		h := ring.Hash(key)
-		v, _ := st.Get(key)
-		vh := store.Hash(key, v)
+	k := min(n, len(d.keys))
+	for _, key := range d.keys[:k] {
+		v, ok := st.Get([]byte(key))
+		if !ok {
+			continue
+		}
+		h := ring.Hash([]byte(key))
+		vh := store.Hash([]byte(key), v)
 		for j := sort.Search(len(byEnd), func(j int) bool { return spans[byEnd[j]].End >= h }); j < len(byEnd) && in(byEnd[j], h); j++ {
 			if spans[byEnd[j]].Start < spans[byEnd[j]].End {
-				sums[byEnd[j]] += vh
+				d.Sums.add(byEnd[j], vh)
 			}
 		}
-		for _, i := range wraps {
+		for _, i := range d.wraps {
 			if in(i, h) {
-				sums[i] += vh
+				d.Sums.add(i, vh)
 			}
 		}
 	}
-	return sums
+	d.keys = d.keys[k:]
+	return len(d.keys) == 0
 }

@@ -8,22 +8,41 @@ import (
 	"github.com/memdb/memdb/node/store"
 )
 
+// ScanWalk bounds the keys one Scan looks at, so that a scan of a small
+// span in a large store holds the node's loop for one bounded slice: a
+// scan that walked this many keys ends there, with more, even with no
+// entry found (the asker asks again from next).
+const ScanWalk = 32768
+
 // Scan returns, in key order after after, the entries of st in spans ss
-// stamped after marks (every entry of an origin with no mark), up to about
-// limit bytes, but at least one; more says there are others, from next on.
-// An entry costs its key, its value and 16 bytes.
+// not seen by marks (store.Seen: every entry of an origin with no mark),
+// up to about limit bytes, but at least one, and looking at no more than
+// ScanWalk keys; more says there may be others, from next on. An entry
+// costs its key, its value and 16 bytes.
 func Scan(st *store.Store, ss []net.Span, marks []net.Mark, after []byte, limit int) (es []net.Entry, more bool, next []byte) {
+	return ScanKeys(st, st.Keys(), ss, marks, after, limit)
+}
+
+// ScanKeys is Scan over keys, st's keys in order (or all of them as of
+// some moment: Store.Order).
+func ScanKeys(st *store.Store, keys []string, ss []net.Span, marks []net.Mark, after []byte, limit int) (es []net.Entry, more bool, next []byte) {
+	return scanKeys(st, keys, ss, marks, after, limit, ScanWalk)
+}
+
+func scanKeys(st *store.Store, keys []string, ss []net.Span, marks []net.Mark, after []byte, limit, walk int) (es []net.Entry, more bool, next []byte) {
 	mark := make(map[uint16]uint64, len(marks))
 	for _, m := range marks {
 		mark[m.Origin] = m.Counter
 	}
-	keys := st.Keys()
 	i := sort.SearchStrings(keys, string(after))
 	if i < len(keys) && len(after) > 0 && keys[i] == string(after) {
 		i++
 	}
 	size := 0
-	for ; i < len(keys); i++ {
+	for n := 0; i < len(keys); i, n = i+1, n+1 {
+		if n == walk {
+			return es, true, []byte(keys[i-1])
+		}
 		k := []byte(keys[i])
 		if !Contains(ss, ring.Hash(k)) {
 			continue

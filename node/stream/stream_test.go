@@ -172,3 +172,69 @@ func TestSplitCovers(t *testing.T) {
 		t.Errorf("Split of the whole ring in 4: %v", got)
 	}
 }
+
+// A digest summed a slice at a time equals one summed at once.
+func TestDigestInSlices(t *testing.T) {
+	st := fill(500)
+	cuts := []net.Span{{Start: 1 << 62, End: 1 << 63}, {Start: 3 << 62, End: 1 << 62}, {Start: 1 << 63, End: 3 << 62}}
+	want := Digests(st, cuts)
+	d := NewDigest(cuts, st.Keys())
+	steps := 0
+	for !d.Step(st, 37) {
+		steps++
+	}
+	if !slices.Equal(d.Sums.Sums, want) || steps < 10 {
+		t.Errorf("in %d slices: %x, at once: %x", steps, d.Sums, want)
+	}
+}
+
+// A scan that walks its bound of keys without filling its batch ends there
+// with more, and asking again from next finds every entry once.
+func TestScanWalkBounded(t *testing.T) {
+	st := fill(300)
+	narrow := []net.Span{{Start: 0, End: 1 << 61}} // about an eighth of the keys
+	want, _, _ := Scan(st, narrow, nil, nil, 1<<30)
+	var got []net.Entry
+	var after []byte
+	pages, empty := 0, 0
+	for {
+		es, more, next := scanKeys(st, st.Keys(), narrow, nil, after, 1<<30, 5)
+		pages++
+		if len(es) == 0 {
+			empty++
+		}
+		got = append(got, es...)
+		if !more {
+			break
+		}
+		after = next
+	}
+	if len(got) != len(want) || pages < 50 || empty == 0 {
+		t.Fatalf("%d entries in %d pages (%d empty), want the %d of one scan in about 60", len(got), pages, empty, len(want))
+	}
+	for i := range got {
+		if string(got[i].Key) != string(want[i].Key) {
+			t.Fatalf("entry %d: %s, want %s", i, got[i].Key, want[i].Key)
+		}
+	}
+}
+
+// The digests of a span's sub-spans, split twice, add up to the span's.
+func TestDigestsOfSplitSpansAddUp(t *testing.T) {
+	st := fill(2000)
+	rapid.Check(t, func(t *rapid.T) {
+		s := net.Span{Start: rapid.Uint64().Draw(t, "start"), End: rapid.Uint64().Draw(t, "end")}
+		var subs []net.Span
+		for _, a := range Split(s, 16) {
+			subs = append(subs, Split(a, 16)...)
+		}
+		whole := Digests(st, []net.Span{s})[0]
+		var sum uint64
+		for _, d := range Digests(st, subs) {
+			sum += d
+		}
+		if sum != whole {
+			t.Fatalf("span %v: %d sub-spans sum to %x, the span's digest is %x", s, len(subs), sum, whole)
+		}
+	})
+}
