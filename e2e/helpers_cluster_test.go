@@ -31,6 +31,14 @@ type cluster struct {
 	t     *testing.T
 	rf    int
 	nodes []*cnode // nodes[i] has id i+1
+	// client holds the memdb flags every command to the cluster needs
+	// (TLS, the client key); see args.
+	client []string
+}
+
+// args returns the memdb flags of the cluster's clients, then more.
+func (c *cluster) args(more ...string) []string {
+	return append(append([]string(nil), c.client...), more...)
 }
 
 // freeAddr returns a loopback address nothing listens on now (bound and
@@ -50,14 +58,28 @@ func freeAddr(t *testing.T) string {
 // ring has settled: see waitNormal).
 func startCluster(t *testing.T, n, rf int) *cluster {
 	t.Helper()
+	c := newCluster(t, n, rf)
+	c.startAll()
+	return c
+}
+
+// newCluster lays out n nodes (addresses, data dirs) without starting
+// them, so a test can give them flags (cnode.extra) first.
+func newCluster(t *testing.T, n, rf int) *cluster {
+	t.Helper()
 	c := &cluster{t: t, rf: rf}
 	for i := range n {
 		c.nodes = append(c.nodes, &cnode{id: i + 1, listen: freeAddr(t), dir: t.TempDir()})
 	}
-	for i := range n {
+	return c
+}
+
+// startAll starts every node, in id order.
+func (c *cluster) startAll() {
+	c.t.Helper()
+	for i := range c.nodes {
 		c.start(i + 1)
 	}
-	return c
 }
 
 // node returns the node with id.

@@ -38,6 +38,8 @@ type Server struct {
 	// respSessions its connections' state, touched only on the loop.
 	resp         *respServer
 	respSessions map[net.ConnID]*respSession
+	// tls is the loaded TLS configuration (tls.go); nil without TLS.
+	tls *tlsSetup
 	// laterFns run on the loop after the event that queued them (later).
 	laterFns []func()
 
@@ -127,6 +129,14 @@ func start(cfg Config, log *slog.Logger) (*Server, error) {
 
 		respSessions: make(map[net.ConnID]*respSession),
 	}
+	ts, err := loadTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.tls = ts
+	if ts != nil && ts.peerCAs == nil {
+		log.Warn("TLS without a cluster CA (-tls-peer-ca): peers verify each other's certificates against the system's roots and authenticate with the cluster key alone")
+	}
 	ln, err := stdnet.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
@@ -154,12 +164,16 @@ func start(cfg Config, log *slog.Logger) (*Server, error) {
 		d.Close()
 		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 	}
-	s.peers = net.NewPeers(net.PeersConfig{
+	pcfg := net.PeersConfig{
 		Node:    cfg.ID,
 		Key:     []byte(cfg.ClusterKey),
 		Deliver: s.deliverOutbound,
 		Log:     log,
-	})
+	}
+	if ts != nil {
+		pcfg.TLS = ts.peer
+	}
+	s.peers = net.NewPeers(pcfg)
 	clk := &clock.Posting{Base: clock.Real{}, Post: s.post}
 	var seed [16]byte
 	crand.Read(seed[:])
@@ -188,13 +202,17 @@ func start(cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("start node %d: %w", cfg.ID, err)
 	}
 
-	s.tcp, err = net.Serve(ln, net.ServerConfig{
+	scfg := net.ServerConfig{
 		Node:       cfg.ID,
 		ClientKey:  []byte(cfg.ClientKey),
 		ClusterKey: []byte(cfg.ClusterKey),
 		Handler:    handler{s},
 		Log:        log,
-	})
+	}
+	if ts != nil {
+		scfg.TLS, scfg.ClientCAs, scfg.PeerCAs = ts.server, ts.clientCAs, ts.peerCAs
+	}
+	s.tcp, err = net.Serve(ln, scfg)
 	if err != nil {
 		s.peers.Close()
 		s.stopLoop()

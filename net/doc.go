@@ -83,6 +83,30 @@
 // proof for it, and proves itself with the empty key. The AuthOK carries the
 // Auth's id. A client's first frame must be its Auth.
 //
+// # TLS
+//
+// A node may serve TLS only (tls.go). It then writes one plaintext frame as
+// soon as it accepts a connection, the preamble: an Error, id 0, clock
+// zero, of code 4 (auth refused) with the message TLSRequired. Then it
+// expects a TLS ClientHello, and the handshake above, and everything after
+// it, runs inside TLS:
+//
+//	server → Error{4, TLSRequired}            plaintext, the preamble
+//	client ⇄ server: TLS handshake (1.2 or later)
+//	server → Challenge ...                    as above, inside TLS
+//
+// The server speaks first in this protocol, so without the preamble a
+// client that does not speak TLS would wait for a Challenge until its
+// deadline; with it, every client of version 1 fails at once with a refusal
+// that says what to do. A TLS client checks that the first frame is exactly
+// the preamble (StartTLS): any other frame — a Challenge — means the node
+// serves plaintext (ErrNoTLS). The preamble is not trusted for anything
+// else; TLS authenticates what follows. A node requiring certificates asks
+// for one in the TLS handshake and checks it by role once the Auth frame
+// names the role: a peer's against the cluster CA, a client's against the
+// client CA; a connection without a good one is refused with CodeAuth like
+// a wrong key. Keys are proved inside TLS all the same.
+//
 // # Messages
 //
 // Kinds, by number:

@@ -37,6 +37,12 @@ Flags:
                        set is a Paxos put; del cannot be serial. cas is
                        always serial, whatever the level
   -timeout DUR         bound on each command, connecting included (default %v)
+  -tls-ca FILE         talk TLS, trusting the node certificates this CA (PEM)
+                       signed (any -tls flag turns TLS on; without -tls-ca,
+                       the system's roots)
+  -tls-cert FILE, -tls-key FILE
+                       a client certificate and its key (PEM), for nodes
+                       started with -tls-client-ca
   -h                   this help
 
 Quoting, at the prompt and from a pipe: words are separated by blanks. Write

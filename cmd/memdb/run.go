@@ -41,6 +41,9 @@ func parseArgs(args []string, env func(string) string) (config, error) {
 	key := fs.String("key", "", "client key (default $"+keyEnv+")")
 	level := fs.String("consistency", "quorum", "one, quorum, all or serial (through Paxos; not for del)")
 	timeout := fs.Duration("timeout", client.DefaultTimeout, "bound on each command, connecting included")
+	tlsCA := fs.String("tls-ca", "", "talk TLS, trusting node certificates this CA (PEM file) signed")
+	tlsCert := fs.String("tls-cert", "", "talk TLS with this client certificate (PEM file), for nodes that require one; needs -tls-key")
+	tlsKey := fs.String("tls-key", "", "the key of -tls-cert (PEM file)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -68,6 +71,11 @@ func parseArgs(args []string, env func(string) string) (config, error) {
 		return config{}, fmt.Errorf("-timeout %v must be positive", *timeout)
 	}
 	cfg.opts.Timeout = *timeout
+	if *tlsCA != "" || *tlsCert != "" || *tlsKey != "" {
+		if cfg.opts.TLS, err = client.LoadTLS(*tlsCA, *tlsCert, *tlsKey); err != nil {
+			return config{}, err
+		}
+	}
 	return cfg, nil
 }
 
@@ -193,6 +201,8 @@ func describe(err error) string {
 		return msg + " (" + ue.hint("", "help") + ")"
 	case errors.Is(err, errQuote):
 		return msg + ` (quote a word with blanks as "a b")`
+	case errors.Is(err, client.ErrTLS):
+		return msg + " (check -tls-ca, -tls-cert and -tls-key)"
 	case errors.Is(err, client.ErrAuth):
 		return msg + " (check -key or $" + keyEnv + ")"
 	case errors.Is(err, client.ErrUnknownOutcome):

@@ -113,6 +113,9 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"-timeout", "0s"}, "positive"},
 		{[]string{"-timeout", "soon"}, "soon"},
 		{[]string{"-key"}, "key"},
+		{[]string{"-tls-ca", "/nonexistent/ca.crt"}, "TLS CA"},
+		{[]string{"-tls-ca", "run_test.go"}, "holds no PEM certificate"},
+		{[]string{"-tls-cert", "a.crt"}, "both its certificate and its key"},
 	}
 	for _, tc := range tests {
 		_, err := parseArgs(tc.args, noEnv)

@@ -1,0 +1,80 @@
+package host
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+)
+
+// TLS in the live host. One certificate per node (-tls-cert, -tls-key),
+// for both server and client authentication: the binary port carries
+// clients and peers alike, so it presents one certificate to both, and the
+// node presents the same one when it dials its peers.
+//
+//   - With a certificate, the binary port and the RESP port serve TLS only
+//     (a plaintext client of the binary port reads the preamble and fails
+//     with a message saying so; a plaintext Redis client gets an -ERR line).
+//   - -tls-client-ca: clients must present a certificate this CA signed
+//     (on the RESP port, the TLS handshake refuses them; on the binary
+//     port, the handshake of keys does, with a message).
+//   - -tls-peer-ca, the cluster CA: peers must present a certificate it
+//     signed, and the nodes this one dials must present one too (it is
+//     the only root trusted for them). Without it, peers still talk TLS,
+//     verifying each other's certificates against the system's roots, and
+//     authenticate with the cluster key alone.
+//
+// Keys (client, cluster) apply on top of TLS, unchanged.
+
+// tlsSetup is what the files of the configuration become.
+type tlsSetup struct {
+	server    *tls.Config // the binary port: ClientCAs/PeerCAs are checked by role in net
+	resp      *tls.Config // the RESP port: the client CA is checked by TLS itself
+	peer      *tls.Config // dialing peers
+	clientCAs *x509.CertPool
+	peerCAs   *x509.CertPool
+}
+
+// loadTLS reads the certificate, key and CAs cfg names; nil without TLS.
+// Errors wrap ErrUsage and name the file.
+func loadTLS(cfg Config) (*tlsSetup, error) {
+	if cfg.TLSCert == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: tls.cert %s and tls.key %s: %v", ErrUsage, cfg.TLSCert, cfg.TLSKey, err)
+	}
+	ts := &tlsSetup{}
+	if cfg.TLSClientCA != "" {
+		if ts.clientCAs, err = loadPool("tls.client_ca", cfg.TLSClientCA); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.TLSPeerCA != "" {
+		if ts.peerCAs, err = loadPool("tls.peer_ca", cfg.TLSPeerCA); err != nil {
+			return nil, err
+		}
+	}
+	certs := []tls.Certificate{cert}
+	ts.server = &tls.Config{Certificates: certs, MinVersion: tls.VersionTLS12}
+	ts.resp = &tls.Config{Certificates: certs, MinVersion: tls.VersionTLS12}
+	if ts.clientCAs != nil {
+		ts.resp.ClientAuth, ts.resp.ClientCAs = tls.RequireAndVerifyClientCert, ts.clientCAs
+	}
+	ts.peer = &tls.Config{Certificates: certs, RootCAs: ts.peerCAs, MinVersion: tls.VersionTLS12}
+	return ts, nil
+}
+
+// loadPool reads a PEM file of CA certificates.
+func loadPool(key, path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrUsage, key, err)
+	}
+	p := x509.NewCertPool()
+	if !p.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("%w: %s %s holds no PEM certificate", ErrUsage, key, path)
+	}
+	return p, nil
+}
