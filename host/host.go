@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/memdb/memdb/clock"
@@ -40,6 +41,15 @@ type Server struct {
 	respSessions map[net.ConnID]*respSession
 	// tls is the loaded TLS configuration (tls.go); nil without TLS.
 	tls *tlsSetup
+	// adminURL is AdminURL's answer (a string), set once the admin API
+	// listens; Info frames read it from readers' goroutines.
+	adminURL atomic.Value
+	// admins caches the other members' admin APIs (info.go).
+	admins adminURLs
+	// rate samples the requests the node received, for requests/s.
+	rate *rateSampler
+	// forced is set when the admin API asked for a stop at once.
+	forced atomic.Bool
 	// laterFns run on the loop after the event that queued them (later).
 	laterFns []func()
 
@@ -228,8 +238,13 @@ func start(cfg Config, log *slog.Logger) (*Server, error) {
 			return nil, fmt.Errorf("resp: listen on %s: %w", cfg.RESP, err)
 		}
 	}
+	s.rate = startRate(func() (n uint64, ok bool) {
+		s.call(func() { n, ok = s.node.Stats().Requests, true })
+		return n, ok
+	})
 	if cfg.HTTP != "" {
 		if err := s.startHTTP(); err != nil {
+			s.rate.close()
 			if s.resp != nil {
 				s.resp.close()
 			}
@@ -274,6 +289,7 @@ func (s *Server) requestShutdown(fault error) {
 // and closes the connections, the loop and the disk.
 func (s *Server) Close() error {
 	s.stopOnce.Do(func() {
+		s.rate.close()
 		s.tcp.StopAccepting()
 		if s.resp != nil {
 			s.resp.stopAccepting()
@@ -386,6 +402,17 @@ var _ net.Handler = handler{}
 
 func (h handler) Frames(c *net.Conn, fs []net.Frame) {
 	s := h.s
+	// Info is the host's to answer (info.go): it never reaches the node.
+	for i := 0; i < len(fs); i++ {
+		if _, ok := fs[i].Msg.(*net.Info); ok {
+			c.Send(net.Frame{ID: fs[i].ID, Msg: s.info()})
+			fs = append(fs[:i], fs[i+1:]...)
+			i--
+		}
+	}
+	if len(fs) == 0 {
+		return
+	}
 	s.post(func() {
 		s.conns[c.ID()] = c
 		for _, f := range fs {

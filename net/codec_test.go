@@ -665,6 +665,7 @@ func TestNumbersFixed(t *testing.T) {
 		KindRing: 21, KindRingInfo: 44, KindGossip: 60, KindReplicate: 61, KindRead: 62, KindSync: 63, KindSyncBatch: 64,
 		KindCAS: 14, KindPrepare: 65, KindPromise: 66, KindPropose: 67, KindAccepted: 68,
 		KindPeek: 69, KindAcceptorState: 70, KindDigest: 71, KindDigestReply: 72, KindPaxosKeys: 73, KindPaxosKeysReply: 74, KindTake: 75,
+		KindInfo: 30, KindInfoReply: 50,
 	}
 	for k, n := range kinds {
 		if uint8(k) != n {

@@ -124,11 +124,13 @@
 //	  14  CAS        client   Bool (true: swapped) or Error
 //	  20  Compact    client   Done (once the compacted log is durable) or Error
 //	  21  Ring       client   RingInfo or Error
+//	  30  Info       client   InfoReply (or peer; answered by the host)
 //	  40  Value      node     answers Get and Read
 //	  41  Done       node     answers Set, Delete, Compact and Replicate
 //	  42  Bool       node     answers Contains and CAS
 //	  43  Error      node     answers any request that failed
 //	  44  RingInfo   node     answers Ring
+//	  50  InfoReply  node     answers Info
 //	  60  Gossip     peer     nothing (the membership protocol, node/gossip)
 //	  61  Replicate  peer     Done or Error if its id is nonzero; nothing if 0
 //	  62  Read       peer     Value or Error
@@ -222,6 +224,21 @@
 //	              end
 //
 // An address is at most 255 bytes; a sender cuts a longer one.
+//
+//	Info (30) has an empty body: it ends at offset 0. A client or a peer
+//	may send it; it asks about the node's host, not its store.
+//
+//	InfoReply (50)
+//	offset  size  field
+//	     0     2  node
+//	     2     1  version length v
+//	     3     v  version, UTF-8 (memdb's, for people)
+//	   3+v     1  admin length a
+//	   4+v     a  admin, the base URL of the admin API ("http://host:port"),
+//	              empty if the node has none
+//	   4+v+a      end
+//
+// Like an address, each string is at most 255 bytes; a sender cuts it.
 //
 // The peer messages share two parts. A count is 4 bytes: the number of
 // elements that follow. A decoder refuses a count whose elements, at their

@@ -28,6 +28,9 @@ const (
 	// Admin requests.
 	KindCompact Kind = 20
 	KindRing    Kind = 21
+	// About the host, not the store (info.go).
+	KindInfo      Kind = 30
+	KindInfoReply Kind = 50
 
 	// Responses.
 
@@ -69,6 +72,7 @@ var kindNames = map[Kind]string{
 	KindPrepare: "prepare", KindPromise: "promise", KindPropose: "propose", KindAccepted: "accepted",
 	KindPeek: "peek", KindAcceptorState: "acceptor-state", KindDigest: "digest", KindDigestReply: "digest-reply",
 	KindPaxosKeys: "paxos-keys", KindPaxosKeysReply: "paxos-keys-reply", KindTake: "take",
+	KindInfo: "info", KindInfoReply: "info-reply",
 }
 
 func (k Kind) String() string {
@@ -318,6 +322,10 @@ func newMessage(k Kind) Message {
 		return &PaxosKeysReply{}
 	case KindTake:
 		return &Take{}
+	case KindInfo:
+		return &Info{}
+	case KindInfoReply:
+		return &InfoReply{}
 	}
 	return nil
 }

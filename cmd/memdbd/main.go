@@ -49,6 +49,13 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		}
 	}
 	signal.Stop(sig)
+	if srv.Forced() {
+		// A forced stop skips the graceful one, as a crash would: what the
+		// log had not synced may be lost, and the log replays at the next
+		// start.
+		log.Warn("stopped at once (forced through the admin API)")
+		return 0
+	}
 	code := 0
 	if err := srv.Fault(); err != nil {
 		fmt.Fprintf(stderr, "error: %v (restart memdbd: it replays its log)\n", err)
