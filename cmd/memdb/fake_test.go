@@ -22,6 +22,8 @@ type fakeNode struct {
 	mu   sync.Mutex
 	data map[string][]byte
 	got  []net.Message
+	// admin is the admin API URL it answers Info with.
+	admin string
 }
 
 func startFake(t *testing.T) *fakeNode {
@@ -63,6 +65,8 @@ func (n *fakeNode) apply(m net.Message) net.Message {
 	}
 	n.got = append(n.got, m)
 	switch m := m.(type) {
+	case *net.Info:
+		return &net.InfoReply{Node: 1, Version: "fake", Admin: n.admin}
 	case *net.Get:
 		if e := scripted(m.Key, m.Level); e != nil {
 			return e
