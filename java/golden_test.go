@@ -161,6 +161,8 @@ func goldenConsts() []goldenConst {
 		{"KindPaxosKeys", uint64(net.KindPaxosKeys)},
 		{"KindPaxosKeysReply", uint64(net.KindPaxosKeysReply)},
 		{"KindTake", uint64(net.KindTake)},
+		{"KindInfo", uint64(net.KindInfo)},
+		{"KindInfoReply", uint64(net.KindInfoReply)},
 
 		{"CodeMalformed", uint64(net.CodeMalformed)},
 		{"CodeTooLarge", uint64(net.CodeTooLarge)},
