@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"crypto/tls"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -58,6 +59,7 @@ func TestClusterKillAndCatchUpTLS(t *testing.T) {
 	for _, n := range c.nodes {
 		cert, key := ca.Issue(t, "node "+strconv.Itoa(n.id)).Files(t, dir, "node"+strconv.Itoa(n.id))
 		n.extra = []string{"-tls-cert", cert, "-tls-key", key, "-tls-peer-ca", caFile, "-cluster-key", "ck", "-client-key", "cl"}
+		n.adminTLS = &tls.Config{RootCAs: ca.Pool()}
 	}
 	c.client = []string{"-tls-ca", caFile, "-key", "cl"}
 	c.startAll()
@@ -66,6 +68,12 @@ func TestClusterKillAndCatchUpTLS(t *testing.T) {
 	_, stderr, code := memdb(t, "", "-addr", c.addrs(1), "-key", "cl", "get", "c:before:0")
 	if code != 1 || !strings.Contains(stderr, "serves TLS only") {
 		t.Errorf("plaintext memdb against a TLS node: exit %d, stderr %q; want 1 and an error saying it serves TLS only", code, stderr)
+	}
+	// The cluster manager over TLS: memdb finds node 3's admin API (HTTPS)
+	// through the binary port, and node 3 reaches the others over TLS.
+	out, stderr, code := memdb(t, "", c.args("-addr", c.addrs(3), "cluster", "status")...)
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); code != 0 || len(lines) != 3 || strings.HasSuffix(out, " -\n") {
+		t.Errorf("memdb cluster status over TLS: exit %d, stdout %q, stderr %q; want 3 members, all reachable", code, out, stderr)
 	}
 }
 

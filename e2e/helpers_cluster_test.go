@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,6 +24,18 @@ type cnode struct {
 	d      *daemon
 	http   string
 	extra  []string // more memdbd flags, for its next start
+	// adminTLS, when set, is how to reach the admin API: over HTTPS
+	// (a node with TLS serves it so).
+	adminTLS *tls.Config
+}
+
+// adminClient returns an HTTP client of the node's admin API with timeout,
+// and the API's base URL.
+func (n *cnode) adminClient(timeout time.Duration) (*http.Client, string) {
+	if n.adminTLS == nil {
+		return &http.Client{Timeout: timeout}, "http://" + n.http
+	}
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{TLSClientConfig: n.adminTLS}}, "https://" + n.http
 }
 
 // cluster is a set of real memdbd processes: node 1 has no seeds, every
@@ -149,8 +162,8 @@ type nodeStatus struct {
 // getJSON GETs path from the node's admin API into v and returns the raw
 // body too.
 func (n *cnode) getJSON(path string, v any) (string, error) {
-	cl := http.Client{Timeout: 5 * time.Second}
-	resp, err := cl.Get("http://" + n.http + path)
+	cl, base := n.adminClient(5 * time.Second)
+	resp, err := cl.Get(base + path)
 	if err != nil {
 		return "", err
 	}

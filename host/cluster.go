@@ -140,9 +140,18 @@ func share(r ring.Ring, id uint16, rf int) float64 {
 	return sum / math.Exp2(64)
 }
 
-// adminClient makes the admin API's requests to other members; callers
-// bound each with a context.
-var adminClient = &http.Client{}
+// adminClient makes the admin API's requests to other members, over
+// HTTPS when this node has TLS (trusting what it trusts for its peers, and
+// presenting its certificate); callers bound each with a context.
+func (s *Server) adminClient() *http.Client {
+	s.adminHTTPOnce.Do(func() {
+		s.adminHTTP = &http.Client{}
+		if s.tls != nil {
+			s.adminHTTP.Transport = &http.Transport{TLSClientConfig: s.tls.peer.Clone(), ForceAttemptHTTP2: true}
+		}
+	})
+	return s.adminHTTP
+}
 
 // memberStatus reads a member's GET /v1/status.
 func (s *Server) memberStatus(ctx context.Context, id uint16, addr string) (Status, error) {
@@ -155,7 +164,7 @@ func (s *Server) memberStatus(ctx context.Context, id uint16, addr string) (Stat
 	if err != nil {
 		return st, err
 	}
-	resp, err := adminClient.Do(req)
+	resp, err := s.adminClient().Do(req)
 	if err != nil {
 		s.admins.drop(addr)
 		return st, err
@@ -279,7 +288,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, id uint16, path
 	if a := r.Header.Get("Authorization"); a != "" {
 		req.Header.Set("Authorization", a)
 	}
-	resp, err := adminClient.Do(req)
+	resp, err := s.adminClient().Do(req)
 	if err != nil {
 		s.admins.drop(addr)
 		writeError(w, http.StatusBadGateway, fmt.Errorf("node %d: POST %s%s: %w", id, base, path, err))

@@ -50,6 +50,9 @@ type Server struct {
 	rate *rateSampler
 	// forced is set when the admin API asked for a stop at once.
 	forced atomic.Bool
+	// adminHTTP is adminClient's, made once.
+	adminHTTP     *http.Client
+	adminHTTPOnce sync.Once
 	// laterFns run on the loop after the event that queued them (later).
 	laterFns []func()
 

@@ -2,9 +2,11 @@ package host
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	stdnet "net"
 	"net/http"
 	"os"
@@ -309,7 +311,17 @@ func (s *Server) startHTTP() error {
 	if s.cfg.AdminKey == "" && !loopback(s.httpAddr) {
 		s.log.Warn("the admin API listens beyond loopback without an admin key: anyone who reaches it can stop this node or make it leave; set -admin-key", "http", s.httpAddr)
 	}
-	s.http = &http.Server{Handler: s.requireAdminKey(mux), ReadHeaderTimeout: 5 * time.Second}
+	s.http = &http.Server{Handler: s.requireAdminKey(mux), ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	if s.tls != nil {
+		// With TLS, the admin API is HTTPS with the node's certificate:
+		// the admin key, and the actions one node forwards to another,
+		// never cross the network in the clear. The key, not a client
+		// certificate, authorizes.
+		s.http.TLSConfig = &tls.Config{Certificates: s.tls.server.Certificates, MinVersion: tls.VersionTLS12}
+		go s.http.ServeTLS(ln, "", "")
+		return nil
+	}
 	go s.http.Serve(ln)
 	return nil
 }

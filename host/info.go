@@ -81,7 +81,11 @@ func (s *Server) makeAdminURL() string {
 			host = h
 		}
 	}
-	return "http://" + stdnet.JoinHostPort(host, port)
+	scheme := "http://"
+	if s.tls != nil {
+		scheme = "https://"
+	}
+	return scheme + stdnet.JoinHostPort(host, port)
 }
 
 // info is this host's answer to Info.

@@ -24,7 +24,9 @@ import (
 //     verifying each other's certificates against the system's roots, and
 //     authenticate with the cluster key alone.
 //
-// Keys (client, cluster) apply on top of TLS, unchanged.
+// Keys (client, cluster) apply on top of TLS, unchanged. The admin API is
+// HTTPS with the same certificate (http.go), and the admin key authorizes
+// it; nodes reach each other's admin APIs with the peer configuration.
 
 // tlsSetup is what the files of the configuration become.
 type tlsSetup struct {

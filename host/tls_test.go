@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"io"
 	stdnet "net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -186,5 +188,54 @@ func TestTLSPeerPlaintextRefused(t *testing.T) {
 	nc.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := net.Handshake(nc, net.RolePeer, 1, []byte("pk")); !errors.Is(err, net.ErrAuth) || !strings.Contains(err.Error(), "TLS only") {
 		t.Fatalf("plaintext peer: %v, want ErrAuth saying TLS only", err)
+	}
+}
+
+// With TLS the admin API is HTTPS, and the cluster manager reaches the
+// other members over TLS: Info on the binary port as a peer, their status
+// over HTTPS trusting the cluster CA.
+func TestTLSClusterManager(t *testing.T) {
+	ca := tlstest.NewCA(t, "cluster CA")
+	dir := t.TempDir()
+	caFile := ca.File(t, dir, "cluster")
+	start := func(id uint16, seeds ...string) *Server {
+		cfg := DefaultConfig()
+		cfg.ID = id
+		cfg.Listen, cfg.HTTP, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
+		cfg.ClusterKey, cfg.AdminKey, cfg.Seeds = "pk", "adm", seeds
+		cfg.TLSCert, cfg.TLSKey = ca.Issue(t, "node").Files(t, dir, "node"+string(rune('0'+id)))
+		cfg.TLSPeerCA = caFile
+		s, err := Start(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	a := start(1)
+	b := start(2, a.Addr())
+	waitUntil(t, "two members, normal", func() bool { _, ok := clusterNormal([]*Server{a, b}); return ok })
+	if !strings.HasPrefix(a.AdminURL(), "https://") {
+		t.Fatalf("admin URL %q, want https", a.AdminURL())
+	}
+	hc := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}}
+	resp, err := hc.Get(a.AdminURL() + "/v1/cluster")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cs ClusterStatus
+	err = json.NewDecoder(resp.Body).Decode(&cs)
+	resp.Body.Close()
+	if err != nil || len(cs.Members) != 2 || !cs.Members[1].Reachable || cs.Members[1].Admin != b.AdminURL() {
+		t.Fatalf("cluster over TLS: %+v, %v; want node 2 reachable at %s", cs, err, b.AdminURL())
+	}
+	// Plain HTTP to the HTTPS admin API is refused with a status that says so.
+	plain, err := http.Get("http://" + strings.TrimPrefix(a.AdminURL(), "https://") + "/v1/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain.Body.Close()
+	if plain.StatusCode != http.StatusBadRequest {
+		t.Errorf("plain HTTP to the HTTPS admin API: %s, want 400", plain.Status)
 	}
 }

@@ -234,8 +234,8 @@
 //	     2     1  version length v
 //	     3     v  version, UTF-8 (memdb's, for people)
 //	   3+v     1  admin length a
-//	   4+v     a  admin, the base URL of the admin API ("http://host:port"),
-//	              empty if the node has none
+//	   4+v     a  admin, the base URL of the admin API ("http://host:port",
+//	              or https), empty if the node has none
 //	   4+v+a      end
 //
 // Like an address, each string is at most 255 bytes; a sender cuts it.

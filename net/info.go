@@ -19,8 +19,9 @@ type InfoReply struct {
 	Node uint16
 	// Version is the memdb version the node runs, for people.
 	Version string
-	// Admin is the base URL of the node's admin API ("http://host:port"),
-	// empty when it has none (-http "").
+	// Admin is the base URL of the node's admin API ("http://host:port",
+	// or "https://host:port" when the node has TLS), empty when it has
+	// none (-http "").
 	Admin string
 }
 

@@ -31,8 +31,16 @@ const clusterUsage = "status | shutdown ID [force] | leave ID | remove ID | comp
 // errAdminKey is a 401 from the admin API.
 var errAdminKey = errors.New("admin key refused")
 
-// adminHTTP makes the cluster commands' requests; contexts bound them.
-var adminHTTP = &http.Client{}
+// adminHTTP returns the client of the cluster commands' requests: a node
+// with TLS serves its admin API over HTTPS, trusted as its binary port is
+// (-tls-ca; a client certificate is presented if given, though the admin
+// key is what authorizes). Contexts bound the requests.
+func (s *session) adminHTTP() *http.Client {
+	if s.opts.TLS == nil {
+		return http.DefaultClient
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: s.opts.TLS.Clone(), ForceAttemptHTTP2: true}}
+}
 
 func doCluster(ctx context.Context, s *session, in input) (string, error) {
 	sub := strings.ToLower(in.args[0])
@@ -64,7 +72,7 @@ func doCluster(ctx context.Context, s *session, in input) (string, error) {
 		return "", err
 	}
 	if sub == "status" {
-		return clusterStatus(ctx, base, s.opts.Timeout)
+		return clusterStatus(ctx, s.adminHTTP(), base, s.opts.Timeout)
 	}
 	if !s.timeoutSet {
 		var cancel context.CancelFunc
@@ -75,7 +83,7 @@ func doCluster(ctx context.Context, s *session, in input) (string, error) {
 	if len(in.args) == 3 {
 		path += "?force=1"
 	}
-	return "ok", adminPost(ctx, base, path, s.adminKey)
+	return "ok", adminPost(ctx, s.adminHTTP(), base, path, s.adminKey)
 }
 
 // adminBase returns the base URL of the admin API the cluster commands
@@ -115,14 +123,14 @@ type clusterMember struct {
 // clusterStatus prints one line per member: id, address, phase, liveness
 // and keys ("-" for a member that did not answer). The node waits for the
 // members for most of the command's timeout.
-func clusterStatus(ctx context.Context, base string, timeout time.Duration) (string, error) {
+func clusterStatus(ctx context.Context, hc *http.Client, base string, timeout time.Duration) (string, error) {
 	wait := max(timeout*3/4, 100*time.Millisecond)
 	wait = min(wait, time.Minute)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/cluster?timeout="+wait.String(), nil)
 	if err != nil {
 		return "", err
 	}
-	resp, err := adminHTTP.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("cluster status: %w", err)
 	}
@@ -152,7 +160,7 @@ func clusterStatus(ctx context.Context, base string, timeout time.Duration) (str
 }
 
 // adminPost POSTs to the admin API at base and returns nil on a 2xx.
-func adminPost(ctx context.Context, base, path, key string) error {
+func adminPost(ctx context.Context, hc *http.Client, base, path, key string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, nil)
 	if err != nil {
 		return err
@@ -160,7 +168,7 @@ func adminPost(ctx context.Context, base, path, key string) error {
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
-	resp, err := adminHTTP.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("POST %s: %w", path, err)
 	}
