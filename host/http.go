@@ -318,7 +318,7 @@ func (s *Server) startHTTP() error {
 		// the admin key, and the actions one node forwards to another,
 		// never cross the network in the clear. The key, not a client
 		// certificate, authorizes.
-		s.http.TLSConfig = &tls.Config{Certificates: s.tls.server.Certificates, MinVersion: tls.VersionTLS12}
+		s.http.TLSConfig = &tls.Config{GetCertificate: s.tls.getCertificate, MinVersion: tls.VersionTLS12}
 		go s.http.ServeTLS(ln, "", "")
 		return nil
 	}

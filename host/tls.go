@@ -3,8 +3,10 @@ package host
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 )
 
 // TLS in the live host. One certificate per node (-tls-cert, -tls-key),
@@ -24,6 +26,10 @@ import (
 //     verifying each other's certificates against the system's roots, and
 //     authenticate with the cluster key alone.
 //
+// The certificate and key are read again on ReloadTLS (memdbd: SIGHUP), so
+// a renewed certificate takes effect without a restart: new connections
+// get it, open ones keep theirs. The CAs are read at start only.
+//
 // Keys (client, cluster) apply on top of TLS, unchanged. The admin API is
 // HTTPS with the same certificate (http.go), and the admin key authorizes
 // it; nodes reach each other's admin APIs with the peer configuration.
@@ -35,7 +41,46 @@ type tlsSetup struct {
 	peer      *tls.Config // dialing peers
 	clientCAs *x509.CertPool
 	peerCAs   *x509.CertPool
+	// cert is the node's certificate now; every configuration above hands
+	// it out through getCertificate or getClientCertificate.
+	cert              atomic.Pointer[tls.Certificate]
+	certFile, keyFile string
 }
+
+func (ts *tlsSetup) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return ts.cert.Load(), nil
+}
+
+func (ts *tlsSetup) getClientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	return ts.cert.Load(), nil
+}
+
+// load reads the certificate and key files; on error the one in use stays.
+func (ts *tlsSetup) load() error {
+	cert, err := tls.LoadX509KeyPair(ts.certFile, ts.keyFile)
+	if err != nil {
+		return fmt.Errorf("tls.cert %s and tls.key %s: %v", ts.certFile, ts.keyFile, err)
+	}
+	ts.cert.Store(&cert)
+	return nil
+}
+
+// ReloadTLS reads the node's certificate and key files again: connections
+// made from now on, by clients and peers and to peers, use the new ones.
+// On an error (a file unreadable, a key that does not match) the
+// certificate in use stays.
+func (s *Server) ReloadTLS() error {
+	if s.tls == nil {
+		return errors.New("reload TLS: the node has no certificate (-tls-cert)")
+	}
+	if err := s.tls.load(); err != nil {
+		return fmt.Errorf("reload TLS: %w", err)
+	}
+	return nil
+}
+
+// TLS reports whether the node has a certificate.
+func (s *Server) TLS() bool { return s.tls != nil }
 
 // loadTLS reads the certificate, key and CAs cfg names; nil without TLS.
 // Errors wrap ErrUsage and name the file.
@@ -43,11 +88,11 @@ func loadTLS(cfg Config) (*tlsSetup, error) {
 	if cfg.TLSCert == "" {
 		return nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-	if err != nil {
-		return nil, fmt.Errorf("%w: tls.cert %s and tls.key %s: %v", ErrUsage, cfg.TLSCert, cfg.TLSKey, err)
+	ts := &tlsSetup{certFile: cfg.TLSCert, keyFile: cfg.TLSKey}
+	if err := ts.load(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 	}
-	ts := &tlsSetup{}
+	var err error
 	if cfg.TLSClientCA != "" {
 		if ts.clientCAs, err = loadPool("tls.client_ca", cfg.TLSClientCA); err != nil {
 			return nil, err
@@ -58,13 +103,12 @@ func loadTLS(cfg Config) (*tlsSetup, error) {
 			return nil, err
 		}
 	}
-	certs := []tls.Certificate{cert}
-	ts.server = &tls.Config{Certificates: certs, MinVersion: tls.VersionTLS12}
-	ts.resp = &tls.Config{Certificates: certs, MinVersion: tls.VersionTLS12}
+	ts.server = &tls.Config{GetCertificate: ts.getCertificate, MinVersion: tls.VersionTLS12}
+	ts.resp = &tls.Config{GetCertificate: ts.getCertificate, MinVersion: tls.VersionTLS12}
 	if ts.clientCAs != nil {
 		ts.resp.ClientAuth, ts.resp.ClientCAs = tls.RequireAndVerifyClientCert, ts.clientCAs
 	}
-	ts.peer = &tls.Config{Certificates: certs, RootCAs: ts.peerCAs, MinVersion: tls.VersionTLS12}
+	ts.peer = &tls.Config{GetClientCertificate: ts.getClientCertificate, RootCAs: ts.peerCAs, MinVersion: tls.VersionTLS12}
 	return ts, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	stdnet "net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -237,5 +238,54 @@ func TestTLSClusterManager(t *testing.T) {
 	plain.Body.Close()
 	if plain.StatusCode != http.StatusBadRequest {
 		t.Errorf("plain HTTP to the HTTPS admin API: %s, want 400", plain.Status)
+	}
+}
+
+// ReloadTLS takes a renewed certificate for the connections made after it;
+// a bad one is refused and the one in use stays.
+func TestReloadTLS(t *testing.T) {
+	ca := tlstest.NewCA(t, "node CA")
+	s := tlsNode(t, 1, ca, "", "")
+	servedName := func() string {
+		t.Helper()
+		nc, err := stdnet.Dial("tcp", s.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		nc.SetDeadline(time.Now().Add(10 * time.Second))
+		tc, err := net.StartTLS(nc, s.Addr(), &tls.Config{RootCAs: ca.Pool()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tc.ConnectionState().PeerCertificates[0].Subject.CommonName
+	}
+	if got := servedName(); got != "node" {
+		t.Fatalf("served %q, want node", got)
+	}
+	renewed := ca.Issue(t, "renewed")
+	write := func(path string, b []byte) {
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(s.cfg.TLSCert, renewed.CertPEM)
+	write(s.cfg.TLSKey, renewed.KeyPEM)
+	if err := s.ReloadTLS(); err != nil {
+		t.Fatal(err)
+	}
+	if got := servedName(); got != "renewed" {
+		t.Fatalf("served %q after the reload, want renewed", got)
+	}
+	// A certificate whose key does not match is refused; the renewed one stays.
+	write(s.cfg.TLSKey, ca.Issue(t, "other").KeyPEM)
+	if err := s.ReloadTLS(); err == nil || !strings.Contains(err.Error(), "tls.cert") {
+		t.Fatalf("reload with a mismatched key: %v, want an error naming the files", err)
+	}
+	if got := servedName(); got != "renewed" {
+		t.Fatalf("served %q after a failed reload, want renewed", got)
+	}
+	if err := startServer(t, "").ReloadTLS(); err == nil {
+		t.Error("ReloadTLS of a node without TLS succeeded")
 	}
 }

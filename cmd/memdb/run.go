@@ -221,6 +221,9 @@ func describe(err error) string {
 	case errors.Is(err, errAdminKey):
 		return msg + " (check -admin-key or $" + adminKeyEnv + ")"
 	case errors.Is(err, client.ErrTLS):
+		if strings.Contains(msg, "-tls-ca") {
+			return msg // it says what to do already
+		}
 		return msg + " (check -tls-ca, -tls-cert and -tls-key)"
 	case errors.Is(err, client.ErrAuth):
 		return msg + " (check -key or $" + keyEnv + ")"
