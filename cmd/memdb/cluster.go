@@ -43,10 +43,16 @@ func (s *session) adminHTTP() *http.Client {
 }
 
 func doCluster(ctx context.Context, s *session, in input) (string, error) {
-	sub := strings.ToLower(in.args[0])
 	usage := func(msg string) error {
 		return &usageError{msg: msg, usage: "cluster " + clusterUsage}
 	}
+	switch {
+	case len(in.args) == 0:
+		return "", usage("cluster needs a subcommand")
+	case len(in.args) > 3:
+		return "", usage(fmt.Sprintf("cluster takes at most 3 arguments, not %d", len(in.args)))
+	}
+	sub := strings.ToLower(in.args[0])
 	var id uint64
 	switch sub {
 	case "status":

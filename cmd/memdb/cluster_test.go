@@ -99,6 +99,7 @@ func TestClusterCommands(t *testing.T) {
 		{[]string{"cluster", "leave", "65536"}, exitUsage, "", "not a node id", ""},
 		{[]string{"cluster", "leave", "2", "force"}, exitUsage, "", `takes no "force"`, ""},
 		{[]string{"cluster", "status", "2"}, exitUsage, "", "takes no more arguments", ""},
+		{[]string{"cluster", "shutdown", "2", "force", "now"}, exitUsage, "", "at most 3 arguments", ""},
 	}
 	for _, tc := range tests {
 		var stdout, stderr bytes.Buffer
