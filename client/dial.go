@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	stdnet "net"
@@ -12,16 +14,19 @@ import (
 	"github.com/memdb/memdb/net"
 )
 
-// dial connects to addr and authenticates with key (see net/auth.go):
+// dial connects to addr, starts TLS with tc unless it is nil
+// (net.StartTLS), and authenticates with key (see net/auth.go):
 //
 //	node   → Challenge{nonce_s}
 //	client → Auth{client, nonce_c, HMAC(key, client-proof | … | nonce_s | nonce_c)}
 //	node   → AuthOK{HMAC(key, server-proof | …)}   or   Error{CodeAuth}, then close
 //
 // An error wrapping ErrAuth means the node refused the key or could not
-// prove it knows it; any other error means addr could not be reached.
+// prove it knows it, or TLS could not be agreed (the node serves TLS and
+// tc is nil, or the reverse; a certificate that does not verify); any
+// other error means addr could not be reached.
 // Every frame the connection reads is recorded in h.
-func dial(ctx context.Context, addr string, key []byte, s *session, h *health) (*conn, error) {
+func dial(ctx context.Context, addr string, key []byte, tc *tls.Config, s *session, h *health) (*conn, error) {
 	var d stdnet.Dialer
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -35,9 +40,20 @@ func dial(ctx context.Context, addr string, key []byte, s *session, h *health) (
 	if dl, ok := ctx.Deadline(); ok {
 		nc.SetDeadline(dl)
 	}
-	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
+	raw := nc
+	stop := context.AfterFunc(ctx, func() { raw.SetDeadline(time.Unix(1, 0)) })
+	if tc != nil {
+		var tconn *tls.Conn
+		if tconn, err = net.StartTLS(nc, addr, tc); err == nil {
+			nc = tconn
+		} else if tlsRefused(err) {
+			err = fmt.Errorf("%w, %w: %w", ErrAuth, ErrTLS, err)
+		}
+	}
 	br := bufio.NewReaderSize(nc, readBufferSize)
-	err = handshake(nc, br, addr, key, s)
+	if err == nil {
+		err = handshake(nc, br, addr, key, s)
+	}
 	if !stop() || ctx.Err() != nil {
 		err = fmt.Errorf("handshake with %s: %w", addr, context.Cause(ctx))
 	}
@@ -61,6 +77,9 @@ func handshake(nc stdnet.Conn, br *bufio.Reader, addr string, key []byte, s *ses
 		return fmt.Errorf("handshake with %s: %w", addr, err)
 	}
 	s.observe(f.Clock)
+	if e, ok := f.Msg.(*net.Error); ok && net.IsTLSRequired(e) {
+		return fmt.Errorf("%w, %w: %s serves TLS only: connect with TLS (memdb -tls-ca FILE; client.Options.TLS)", ErrAuth, ErrTLS, addr)
+	}
 	ch, ok := f.Msg.(*net.Challenge)
 	if !ok {
 		return unexpected(addr, "a challenge", f.Msg)
@@ -102,3 +121,19 @@ func unexpected(addr, want string, got net.Message) error {
 
 // errProtocol means a node broke the protocol.
 var errProtocol = errors.New("protocol violation")
+
+// tlsRefused reports whether a failed TLS start is a refusal — the node
+// serves no TLS, a certificate did not verify, the node refused ours — and
+// not the network failing: it fails the call at once, as a refused key
+// does, since trying again will not help.
+func tlsRefused(err error) bool {
+	var (
+		alert   tls.AlertError
+		verify  *tls.CertificateVerificationError
+		unknown x509.UnknownAuthorityError
+		host    x509.HostnameError
+		invalid x509.CertificateInvalidError
+	)
+	return errors.Is(err, net.ErrNoTLS) || errors.As(err, &alert) || errors.As(err, &verify) ||
+		errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &invalid)
+}

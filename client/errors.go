@@ -30,6 +30,10 @@ var (
 	// ErrAuth means a node refused the client key, or answered without
 	// proving that it knows the key.
 	ErrAuth = errors.New("auth refused")
+	// ErrTLS means TLS could not be agreed with a node: it serves TLS and
+	// Options.TLS is nil, or the reverse, or a certificate did not verify
+	// on either side. Errors that wrap it wrap ErrAuth too.
+	ErrTLS = errors.New("TLS not agreed")
 	// ErrUnreachable means no address could be connected to and
 	// authenticated with, or every node that was tried is shutting down.
 	ErrUnreachable = errors.New("unreachable")

@@ -1,8 +1,11 @@
 package client
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/memdb/memdb/net"
@@ -34,6 +37,13 @@ type Options struct {
 	// Key is the client key the nodes were started with (auth.client_key);
 	// empty when they require none.
 	Key string
+	// TLS, when set, makes every connection TLS: RootCAs vouch for the
+	// nodes' certificates (nil: the system's roots), Certificates holds the
+	// client certificate for nodes that require one (-tls-client-ca).
+	// ServerName may stay empty: each node's address is checked against
+	// its certificate. LoadTLS builds one from PEM files. The client key
+	// is still proved inside TLS.
+	TLS *tls.Config
 	// Consistency is the level of calls that do not choose one with
 	// WithConsistency. Default lets the node choose (quorum). At
 	// net.Serial, Delete calls fail unless they choose another level (see
@@ -146,4 +156,32 @@ func WithTimeout(d time.Duration) CallOption {
 			o.timeout = d
 		}
 	}
+}
+
+// LoadTLS builds an Options.TLS from PEM files: caFile, the CA that signed
+// the nodes' certificates (empty: the system's roots), and a client
+// certificate and its key (both empty: none).
+func LoadTLS(caFile, certFile, keyFile string) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		b, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: TLS CA: %v", errOptions, err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("%w: TLS CA %s holds no PEM certificate", errOptions, caFile)
+		}
+	}
+	if (certFile == "") != (keyFile == "") {
+		return nil, fmt.Errorf("%w: a TLS client certificate needs both its certificate and its key file", errOptions)
+	}
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: TLS client certificate: %v", errOptions, err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
 }

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,7 @@ import (
 type pool struct {
 	addr    string
 	key     []byte
+	tls     *tls.Config // nil: plaintext
 	session *session
 	next    atomic.Uint64
 	closed  atomic.Bool
@@ -112,7 +114,7 @@ func (p *pool) getWithin(ctx context.Context, bound time.Duration) (*conn, error
 	if c := s.c.Load(); c != nil && c.alive() {
 		return c, nil
 	}
-	c, err := dial(ctx, p.addr, p.key, p.session, &p.health)
+	c, err := dial(ctx, p.addr, p.key, p.tls, p.session, &p.health)
 	if err != nil {
 		// A refused key or a caller that gave up says nothing of the
 		// node's health.

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"crypto/tls"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/memdb/memdb/net/tlstest"
 	"github.com/memdb/memdb/node/ring"
 )
 
@@ -43,25 +45,57 @@ func (c *cluster) waitCatchUp(id, keys int) time.Duration {
 }
 
 func TestClusterKillAndCatchUp(t *testing.T) {
-	c := startCluster(t, 3, 3)
+	killAndCatchUp(t, startCluster(t, 3, 3))
+}
+
+// The same over TLS: every node has its own certificate from one cluster
+// CA, which peers require of each other (-tls-peer-ca), and the client
+// trusts (-tls-ca); keys apply on top.
+func TestClusterKillAndCatchUpTLS(t *testing.T) {
+	ca := tlstest.NewCA(t, "memdb cluster CA")
+	dir := t.TempDir()
+	caFile := ca.File(t, dir, "ca")
+	c := newCluster(t, 3, 3)
+	for _, n := range c.nodes {
+		cert, key := ca.Issue(t, "node "+strconv.Itoa(n.id)).Files(t, dir, "node"+strconv.Itoa(n.id))
+		n.extra = []string{"-tls-cert", cert, "-tls-key", key, "-tls-peer-ca", caFile, "-cluster-key", "ck", "-client-key", "cl"}
+		n.adminTLS = &tls.Config{RootCAs: ca.Pool()}
+	}
+	c.client = []string{"-tls-ca", caFile, "-key", "cl"}
+	c.startAll()
+	killAndCatchUp(t, c)
+	// A plaintext client is refused at once, saying why.
+	_, stderr, code := memdb(t, "", "-addr", c.addrs(1), "-key", "cl", "get", "c:before:0")
+	if code != 1 || !strings.Contains(stderr, "serves TLS only") {
+		t.Errorf("plaintext memdb against a TLS node: exit %d, stderr %q; want 1 and an error saying it serves TLS only", code, stderr)
+	}
+	// The cluster manager over TLS: memdb finds node 3's admin API (HTTPS)
+	// through the binary port, and node 3 reaches the others over TLS.
+	out, stderr, code := memdb(t, "", c.args("-addr", c.addrs(3), "cluster", "status")...)
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); code != 0 || len(lines) != 3 || strings.HasSuffix(out, " -\n") {
+		t.Errorf("memdb cluster status over TLS: exit %d, stdout %q, stderr %q; want 3 members, all reachable", code, out, stderr)
+	}
+}
+
+func killAndCatchUp(t *testing.T, c *cluster) {
 	joined := c.waitNormal(30 * time.Second)
 	t.Logf("3 nodes normal on every node %v after the last one said ready", joined.Round(time.Millisecond))
 
 	before := sets("c", "before", 0, 300)
-	setAll(t, before, "-addr", c.addrs(1), "-consistency", "quorum")
+	setAll(t, before, c.args("-addr", c.addrs(1), "-consistency", "quorum")...)
 
 	c.kill(2)
 	// The 300 writes node 2 misses, half through node 1, half through node 3.
 	missed := sets("c", "missed", 300, 300)
-	setAll(t, missed[:150], "-addr", c.addrs(1), "-consistency", "quorum")
-	setAll(t, missed[150:], "-addr", c.addrs(3), "-consistency", "quorum")
+	setAll(t, missed[:150], c.args("-addr", c.addrs(1), "-consistency", "quorum")...)
+	setAll(t, missed[150:], c.args("-addr", c.addrs(3), "-consistency", "quorum")...)
 	all := append(append([]kv{}, before...), missed...)
-	mustReadAll(t, all, "-addr", c.addrs(3), "-consistency", "quorum")
+	mustReadAll(t, all, c.args("-addr", c.addrs(3), "-consistency", "quorum")...)
 
 	c.start(2)
 	took := c.waitCatchUp(2, len(all))
 	// Node 2 alone, at consistency one, without routing: every key it holds.
-	mustReadAll(t, all, "-addr", c.addrs(2), "-consistency", "one", "-no-routing")
+	mustReadAll(t, all, c.args("-addr", c.addrs(2), "-consistency", "one", "-no-routing")...)
 	st := c.node(2).status(t)
 	t.Logf("node 2 caught up %v after ready: status %+v", took.Round(time.Millisecond), st)
 	if st.Keys != len(all) {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,6 +24,18 @@ type cnode struct {
 	d      *daemon
 	http   string
 	extra  []string // more memdbd flags, for its next start
+	// adminTLS, when set, is how to reach the admin API: over HTTPS
+	// (a node with TLS serves it so).
+	adminTLS *tls.Config
+}
+
+// adminClient returns an HTTP client of the node's admin API with timeout,
+// and the API's base URL.
+func (n *cnode) adminClient(timeout time.Duration) (*http.Client, string) {
+	if n.adminTLS == nil {
+		return &http.Client{Timeout: timeout}, "http://" + n.http
+	}
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{TLSClientConfig: n.adminTLS}}, "https://" + n.http
 }
 
 // cluster is a set of real memdbd processes: node 1 has no seeds, every
@@ -31,6 +44,14 @@ type cluster struct {
 	t     *testing.T
 	rf    int
 	nodes []*cnode // nodes[i] has id i+1
+	// client holds the memdb flags every command to the cluster needs
+	// (TLS, the client key); see args.
+	client []string
+}
+
+// args returns the memdb flags of the cluster's clients, then more.
+func (c *cluster) args(more ...string) []string {
+	return append(append([]string(nil), c.client...), more...)
 }
 
 // freeAddr returns a loopback address nothing listens on now (bound and
@@ -50,14 +71,28 @@ func freeAddr(t *testing.T) string {
 // ring has settled: see waitNormal).
 func startCluster(t *testing.T, n, rf int) *cluster {
 	t.Helper()
+	c := newCluster(t, n, rf)
+	c.startAll()
+	return c
+}
+
+// newCluster lays out n nodes (addresses, data dirs) without starting
+// them, so a test can give them flags (cnode.extra) first.
+func newCluster(t *testing.T, n, rf int) *cluster {
+	t.Helper()
 	c := &cluster{t: t, rf: rf}
 	for i := range n {
 		c.nodes = append(c.nodes, &cnode{id: i + 1, listen: freeAddr(t), dir: t.TempDir()})
 	}
-	for i := range n {
+	return c
+}
+
+// startAll starts every node, in id order.
+func (c *cluster) startAll() {
+	c.t.Helper()
+	for i := range c.nodes {
 		c.start(i + 1)
 	}
-	return c
 }
 
 // node returns the node with id.
@@ -130,8 +165,8 @@ type nodeStatus struct {
 // getJSON GETs path from the node's admin API into v and returns the raw
 // body too.
 func (n *cnode) getJSON(path string, v any) (string, error) {
-	cl := http.Client{Timeout: 5 * time.Second}
-	resp, err := cl.Get("http://" + n.http + path)
+	cl, base := n.adminClient(5 * time.Second)
+	resp, err := cl.Get(base + path)
 	if err != nil {
 		return "", err
 	}

@@ -45,8 +45,8 @@ func (c *cluster) addNode() *cnode {
 // and body. The client waits up to moveDeadline: POST /v1/leave answers
 // once the node has left.
 func (n *cnode) post(path string) (int, string, error) {
-	cl := http.Client{Timeout: moveDeadline}
-	resp, err := cl.Post("http://"+n.http+path, "application/json", nil)
+	cl, base := n.adminClient(moveDeadline)
+	resp, err := cl.Post(base+path, "application/json", nil)
 	if err != nil {
 		return 0, "", err
 	}

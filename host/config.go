@@ -36,6 +36,17 @@ type Config struct {
 	OnCorrupt         string   // a corrupt log at boot: stop, or rebuild from the replicas
 	Vnodes            int      // virtual tokens the node takes on the ring
 	Tokens            []string // explicit places on the 64-bit ring, instead of Vnodes (decimal)
+	// TLS (tls.go): the node's certificate and key (PEM files), served to
+	// clients on the binary and RESP ports and to peers, and presented to
+	// peers when dialing them; the CA whose certificates clients must
+	// present; and the cluster CA, whose certificates peers must present
+	// and which vouches for the peers this node dials. All empty: no TLS.
+	TLSCert, TLSKey string
+	TLSClientCA     string
+	TLSPeerCA       string
+	// AdminKey, when set, is required as "Authorization: Bearer KEY" by
+	// every POST of the admin API (http.go); never logged.
+	AdminKey string
 }
 
 // DefaultConfig returns the defaults.
@@ -99,6 +110,15 @@ func (c *Config) Validate() error {
 	if _, err := c.TokenValues(); err != nil {
 		errs = append(errs, err)
 	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("tls.cert and tls.key go together: give both (the node's certificate and its key) or neither"))
+	}
+	if c.TLSCert == "" && c.TLSClientCA != "" {
+		errs = append(errs, errors.New("tls.client_ca needs tls.cert and tls.key: client certificates are checked only over TLS"))
+	}
+	if c.TLSCert == "" && c.TLSPeerCA != "" {
+		errs = append(errs, errors.New("tls.peer_ca needs tls.cert and tls.key: the node presents its certificate to its peers"))
+	}
 	switch c.OnCorrupt {
 	case "stop":
 	case "rebuild":
@@ -148,7 +168,14 @@ type fileConfig struct {
 	Auth              struct {
 		ClientKey  *string `toml:"client_key"`
 		ClusterKey *string `toml:"cluster_key"`
+		AdminKey   *string `toml:"admin_key"`
 	} `toml:"auth"`
+	TLS struct {
+		Cert     *string `toml:"cert"`
+		Key      *string `toml:"key"`
+		ClientCA *string `toml:"client_ca"`
+		PeerCA   *string `toml:"peer_ca"`
+	} `toml:"tls"`
 }
 
 // ErrUsage marks configuration errors: bad flags, an unreadable or invalid
@@ -177,6 +204,11 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	clusterKey := fs.String("cluster-key", "", "key nodes present to each other (env MEMDB_CLUSTER_KEY)")
 	tokens := fs.String("tokens", "", "comma-separated explicit places on the 64-bit ring (decimal), instead of -vnodes virtual ones, as the DHT seed's ring_id")
 	vnodes := fs.Int("vnodes", cfg.Vnodes, "virtual tokens the node takes on the ring: more spreads keys more evenly, and a node with more takes more of them")
+	tlsCert := fs.String("tls-cert", "", "the node's TLS certificate (PEM): clients (binary and RESP ports) and peers then talk TLS (env MEMDB_TLS_CERT)")
+	tlsKey := fs.String("tls-key", "", "the key of -tls-cert (PEM) (env MEMDB_TLS_KEY)")
+	tlsClientCA := fs.String("tls-client-ca", "", "require client certificates signed by this CA (PEM) (env MEMDB_TLS_CLIENT_CA)")
+	tlsPeerCA := fs.String("tls-peer-ca", "", "the cluster CA (PEM): peers must present certificates it signed, and the nodes this one dials must too (env MEMDB_TLS_PEER_CA)")
+	adminKey := fs.String("admin-key", "", "key the admin API's POST endpoints require as 'Authorization: Bearer KEY' (env MEMDB_ADMIN_KEY)")
 	onCorrupt := fs.String("on-corrupt", cfg.OnCorrupt, "a corrupt operation log at boot: stop (exit with an error naming it), or rebuild (move the data directory aside and rebuild from the replicas; needs seeds)")
 	fs.Usage = func() {
 		fmt.Fprintf(usage, "usage: memdbd [-config FILE] [flags]\n\nRuns one memdb node. Precedence: flags > MEMDB_* environment > config file > defaults.\n\nflags:\n")
@@ -233,6 +265,16 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 			cfg.ClusterKey = *clusterKey
 		case "on-corrupt":
 			cfg.OnCorrupt = *onCorrupt
+		case "tls-cert":
+			cfg.TLSCert = *tlsCert
+		case "tls-key":
+			cfg.TLSKey = *tlsKey
+		case "tls-client-ca":
+			cfg.TLSClientCA = *tlsClientCA
+		case "tls-peer-ca":
+			cfg.TLSPeerCA = *tlsPeerCA
+		case "admin-key":
+			cfg.AdminKey = *adminKey
 		case "vnodes":
 			cfg.Vnodes = *vnodes
 		case "tokens":
@@ -295,6 +337,11 @@ func loadFile(cfg *Config, path string, explicit bool) error {
 	}
 	setString(&cfg.ClientKey, fc.Auth.ClientKey)
 	setString(&cfg.ClusterKey, fc.Auth.ClusterKey)
+	setString(&cfg.AdminKey, fc.Auth.AdminKey)
+	setString(&cfg.TLSCert, fc.TLS.Cert)
+	setString(&cfg.TLSKey, fc.TLS.Key)
+	setString(&cfg.TLSClientCA, fc.TLS.ClientCA)
+	setString(&cfg.TLSPeerCA, fc.TLS.PeerCA)
 	return nil
 }
 
@@ -321,6 +368,8 @@ func loadEnv(cfg *Config, getenv func(string) string) error {
 	}{
 		{"MEMDB_LISTEN", &cfg.Listen}, {"MEMDB_ADVERTISE", &cfg.Advertise}, {"MEMDB_HTTP", &cfg.HTTP}, {"MEMDB_RESP", &cfg.RESP}, {"MEMDB_DATA_DIR", &cfg.DataDir},
 		{"MEMDB_FSYNC", &cfg.Fsync}, {"MEMDB_ON_CORRUPT", &cfg.OnCorrupt}, {"MEMDB_CLIENT_KEY", &cfg.ClientKey}, {"MEMDB_CLUSTER_KEY", &cfg.ClusterKey},
+		{"MEMDB_ADMIN_KEY", &cfg.AdminKey}, {"MEMDB_TLS_CERT", &cfg.TLSCert}, {"MEMDB_TLS_KEY", &cfg.TLSKey},
+		{"MEMDB_TLS_CLIENT_CA", &cfg.TLSClientCA}, {"MEMDB_TLS_PEER_CA", &cfg.TLSPeerCA},
 	} {
 		if v := getenv(s.name); v != "" {
 			*s.dst = v

@@ -5,11 +5,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/memdb/memdb/net/tlstest"
 )
 
 // loadCase is one Load of a configuration test: its flags and environment
@@ -167,4 +170,62 @@ func TestRESPAddr(t *testing.T) {
 		{name: "empty flag disables the file's", args: []string{"-config", file, "-resp", ""}},
 		{name: "not host:port", args: []string{"-resp", "6379"}, bad: true},
 	}, func(c Config) (string, error) { return c.RESP, nil })
+}
+
+// TLS and the admin key come from flags, MEMDB_* variables and the [tls]
+// and [auth] tables; a certificate needs its key, and the CAs need a
+// certificate.
+func TestTLSAndAdminKeyConfig(t *testing.T) {
+	dir, file := configFile(t, "[tls]\ncert = \"/f/node.crt\"\nkey = \"/f/node.key\"\nclient_ca = \"/f/clients.crt\"\npeer_ca = \"/f/cluster.crt\"\n[auth]\nadmin_key = \"from-file\"\n")
+	type tlsKeys struct{ Cert, Key, ClientCA, PeerCA, Admin string }
+	checkLoads(t, dir, []loadCase[tlsKeys]{
+		{name: "unset"},
+		{name: "flags", args: []string{"-tls-cert", "a.crt", "-tls-key", "a.key", "-tls-client-ca", "c.crt", "-tls-peer-ca", "p.crt", "-admin-key", "s"},
+			want: tlsKeys{"a.crt", "a.key", "c.crt", "p.crt", "s"}},
+		{name: "env", env: map[string]string{"MEMDB_TLS_CERT": "e.crt", "MEMDB_TLS_KEY": "e.key", "MEMDB_TLS_CLIENT_CA": "ec.crt", "MEMDB_TLS_PEER_CA": "ep.crt", "MEMDB_ADMIN_KEY": "es"},
+			want: tlsKeys{"e.crt", "e.key", "ec.crt", "ep.crt", "es"}},
+		{name: "file", args: []string{"-config", file}, want: tlsKeys{"/f/node.crt", "/f/node.key", "/f/clients.crt", "/f/cluster.crt", "from-file"}},
+		{name: "flag over env over file", args: []string{"-config", file, "-tls-peer-ca", "p.crt"}, env: map[string]string{"MEMDB_ADMIN_KEY": "es"},
+			want: tlsKeys{"/f/node.crt", "/f/node.key", "/f/clients.crt", "p.crt", "es"}},
+		{name: "cert without key", args: []string{"-tls-cert", "a.crt"}, bad: true},
+		{name: "key without cert", args: []string{"-tls-key", "a.key"}, bad: true},
+		{name: "client CA without cert", args: []string{"-tls-client-ca", "c.crt"}, bad: true},
+		{name: "peer CA without cert", args: []string{"-tls-peer-ca", "p.crt"}, bad: true},
+	}, func(c Config) (tlsKeys, error) {
+		return tlsKeys{c.TLSCert, c.TLSKey, c.TLSClientCA, c.TLSPeerCA, c.AdminKey}, nil
+	})
+}
+
+// Files that cannot be read, or hold no certificate, stop the start with a
+// usage error naming the key.
+func TestTLSBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.pem")
+	if err := os.WriteFile(junk, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	goodCert, goodKey := tlstest.NewCA(t, "CA").Issue(t, "node").Files(t, dir, "node")
+	for _, tc := range []struct {
+		name                string
+		cert, key, clientCA string
+		want                string
+	}{
+		{"missing cert", filepath.Join(dir, "none.crt"), junk, "", "tls.cert"},
+		{"junk cert", junk, junk, "", "tls.cert"},
+		{"junk client CA", goodCert, goodKey, junk, "tls.client_ca"},
+		{"missing client CA", goodCert, goodKey, filepath.Join(dir, "none.crt"), "tls.client_ca"},
+	} {
+		cfg := DefaultConfig()
+		cfg.Listen, cfg.HTTP, cfg.DataDir = "127.0.0.1:0", "", t.TempDir()
+		cfg.TLSCert, cfg.TLSKey, cfg.TLSClientCA = tc.cert, tc.key, tc.clientCA
+		s, err := Start(cfg, nil)
+		if err == nil {
+			s.Close()
+			t.Errorf("%s: Start succeeded", tc.name)
+			continue
+		}
+		if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: Start = %v, want a usage error naming %s", tc.name, err, tc.want)
+		}
+	}
 }

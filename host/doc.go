@@ -24,6 +24,15 @@
 // RESP connections (ids with respConnBit set) back to their session, so
 // replies leave in command order. README.md documents each command.
 //
+// With -tls-cert the binary and RESP ports serve TLS only, and Peers dials
+// over TLS with the same certificate (tls.go; the protocol's side is in
+// net/tls.go). The admin API (http.go) also manages the cluster
+// (cluster.go): it describes every member from the ring and each member's
+// own status, and forwards actions to other members' admin APIs, which it
+// finds by asking each member over the binary protocol (an Info frame the
+// host answers itself, info.go). Its POSTs may require an admin key
+// (adminkey.go).
+//
 // The host also owns the configuration of memdbd: a TOML file, MEMDB_*
 // environment variables and flags, in that order of precedence from lowest
 // to highest, over the defaults (see Load).

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/memdb/memdb/clock"
@@ -38,6 +39,20 @@ type Server struct {
 	// respSessions its connections' state, touched only on the loop.
 	resp         *respServer
 	respSessions map[net.ConnID]*respSession
+	// tls is the loaded TLS configuration (tls.go); nil without TLS.
+	tls *tlsSetup
+	// adminURL is AdminURL's answer (a string), set once the admin API
+	// listens; Info frames read it from readers' goroutines.
+	adminURL atomic.Value
+	// admins caches the other members' admin APIs (info.go).
+	admins adminURLs
+	// rate samples the requests the node received, for requests/s.
+	rate *rateSampler
+	// forced is set when the admin API asked for a stop at once.
+	forced atomic.Bool
+	// adminHTTP is adminClient's, made once.
+	adminHTTP     *http.Client
+	adminHTTPOnce sync.Once
 	// laterFns run on the loop after the event that queued them (later).
 	laterFns []func()
 
@@ -127,6 +142,14 @@ func start(cfg Config, log *slog.Logger) (*Server, error) {
 
 		respSessions: make(map[net.ConnID]*respSession),
 	}
+	ts, err := loadTLS(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.tls = ts
+	if ts != nil && ts.peerCAs == nil {
+		log.Warn("TLS without a cluster CA (-tls-peer-ca): peers verify each other's certificates against the system's roots and authenticate with the cluster key alone")
+	}
 	ln, err := stdnet.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
@@ -154,12 +177,16 @@ func start(cfg Config, log *slog.Logger) (*Server, error) {
 		d.Close()
 		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 	}
-	s.peers = net.NewPeers(net.PeersConfig{
+	pcfg := net.PeersConfig{
 		Node:    cfg.ID,
 		Key:     []byte(cfg.ClusterKey),
 		Deliver: s.deliverOutbound,
 		Log:     log,
-	})
+	}
+	if ts != nil {
+		pcfg.TLS = ts.peer
+	}
+	s.peers = net.NewPeers(pcfg)
 	clk := &clock.Posting{Base: clock.Real{}, Post: s.post}
 	var seed [16]byte
 	crand.Read(seed[:])
@@ -188,13 +215,17 @@ func start(cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("start node %d: %w", cfg.ID, err)
 	}
 
-	s.tcp, err = net.Serve(ln, net.ServerConfig{
+	scfg := net.ServerConfig{
 		Node:       cfg.ID,
 		ClientKey:  []byte(cfg.ClientKey),
 		ClusterKey: []byte(cfg.ClusterKey),
 		Handler:    handler{s},
 		Log:        log,
-	})
+	}
+	if ts != nil {
+		scfg.TLS, scfg.ClientCAs, scfg.PeerCAs = ts.server, ts.clientCAs, ts.peerCAs
+	}
+	s.tcp, err = net.Serve(ln, scfg)
 	if err != nil {
 		s.peers.Close()
 		s.stopLoop()
@@ -210,8 +241,13 @@ func start(cfg Config, log *slog.Logger) (*Server, error) {
 			return nil, fmt.Errorf("resp: listen on %s: %w", cfg.RESP, err)
 		}
 	}
+	s.rate = startRate(func() (n uint64, ok bool) {
+		s.call(func() { n, ok = s.node.Stats().Requests, true })
+		return n, ok
+	})
 	if cfg.HTTP != "" {
 		if err := s.startHTTP(); err != nil {
+			s.rate.close()
 			if s.resp != nil {
 				s.resp.close()
 			}
@@ -256,6 +292,7 @@ func (s *Server) requestShutdown(fault error) {
 // and closes the connections, the loop and the disk.
 func (s *Server) Close() error {
 	s.stopOnce.Do(func() {
+		s.rate.close()
 		s.tcp.StopAccepting()
 		if s.resp != nil {
 			s.resp.stopAccepting()
@@ -368,6 +405,17 @@ var _ net.Handler = handler{}
 
 func (h handler) Frames(c *net.Conn, fs []net.Frame) {
 	s := h.s
+	// Info is the host's to answer (info.go): it never reaches the node.
+	for i := 0; i < len(fs); i++ {
+		if _, ok := fs[i].Msg.(*net.Info); ok {
+			c.Send(net.Frame{ID: fs[i].ID, Msg: s.info()})
+			fs = append(fs[:i], fs[i+1:]...)
+			i--
+		}
+	}
+	if len(fs) == 0 {
+		return
+	}
 	s.post(func() {
 		s.conns[c.ID()] = c
 		for _, f := range fs {

@@ -2,9 +2,11 @@ package host
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	stdnet "net"
 	"net/http"
 	"os"
@@ -49,6 +51,15 @@ type Status struct {
 	Rebuilding bool       `json:"rebuilding"`
 	Rebuilds   uint64     `json:"rebuilds"`
 	Paxos      PaxosStats `json:"paxos"`
+	// For the cluster manager (GET /v1/cluster): client requests per
+	// second over the last few seconds, hints waiting for their replicas,
+	// the bytes of the data directory (the operation log and its base),
+	// the memdb version and the admin API's base URL.
+	RequestsPerSec float64 `json:"requests_per_sec"`
+	HintsPending   int     `json:"hints_pending"`
+	LogBytes       int64   `json:"log_bytes"`
+	Version        string  `json:"version"`
+	Admin          string  `json:"admin"`
 }
 
 // PaxosStats is this node's work as a Paxos proposer (cas, serial reads and
@@ -113,9 +124,13 @@ func (s *Server) Status() Status {
 			Paxos: PaxosStats{Requests: ns.PaxosRequests, Attempts: ns.PaxosAttempts, Phases: ns.PaxosPhases, Retries: ns.PaxosRetries,
 				Finished: ns.PaxosFinished, Done: ns.PaxosDone, Contention: ns.PaxosContention, Unknown: ns.PaxosUnknown,
 				ReadOnly: ns.PaxosReadOnly, ReadFallbacks: ns.PaxosReadFallbacks},
+			HintsPending: s.node.HintsPending(),
 		}
 	})
 	st.Peers = s.peerStatus()
+	st.RequestsPerSec = s.rate.Rate()
+	st.LogBytes = dirBytes(s.cfg.DataDir)
+	st.Version, st.Admin = Version(), s.AdminURL()
 	return st
 }
 
@@ -272,49 +287,42 @@ func (s *Server) startHTTP() error {
 		fmt.Fprintf(w, "# HELP memdb_peer_dial_failures_total Failed dials and handshakes to other nodes.\n# TYPE memdb_peer_dial_failures_total counter\nmemdb_peer_dial_failures_total %d\n", p.DialFailures)
 		fmt.Fprintf(w, "# HELP memdb_peer_connected Outbound connections to other nodes up now.\n# TYPE memdb_peer_connected gauge\nmemdb_peer_connected %d\n", p.Connected)
 	})
-	mux.HandleFunc("POST /v1/compact", func(w http.ResponseWriter, r *http.Request) {
-		res, err := s.Compact()
-		w.Header().Set("Content-Type", "application/json")
-		if err != nil {
-			w.WriteHeader(http.StatusInternalServerError)
-			json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
-			return
-		}
-		json.NewEncoder(w).Encode(res)
-	})
-	mux.HandleFunc("POST /v1/leave", func(w http.ResponseWriter, r *http.Request) {
-		err := s.Leave()
-		writeJSON(w, map[string]bool{"left": true}, err)
-	})
+	mux.HandleFunc("POST /v1/compact", s.serveCompact)
+	mux.HandleFunc("POST /v1/leave", s.serveLeave)
 	mux.HandleFunc("POST /v1/remove", func(w http.ResponseWriter, r *http.Request) {
 		id, err := strconv.ParseUint(r.URL.Query().Get("id"), 10, 16)
 		if err != nil || id == 0 {
-			w.WriteHeader(http.StatusBadRequest)
-			json.NewEncoder(w).Encode(map[string]string{"error": fmt.Sprintf("remove: id %q is not a node id 1..65535", r.URL.Query().Get("id"))})
+			writeError(w, http.StatusBadRequest, fmt.Errorf("remove: id %q is not a node id 1..65535", r.URL.Query().Get("id")))
 			return
 		}
-		err = s.Remove(r.Context(), uint16(id))
-		if errors.Is(err, node.ErrRemove) {
-			w.WriteHeader(http.StatusConflict)
-			json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
-			return
-		}
-		writeJSON(w, map[string]any{"removed": id}, err)
+		s.serveRemove(w, r, uint16(id))
 	})
 	mux.HandleFunc("GET /v1/ring", func(w http.ResponseWriter, r *http.Request) {
 		ring, err := s.Ring()
 		writeJSON(w, ring, err)
 	})
-	mux.HandleFunc("POST /v1/shutdown", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintln(w, "stopping")
-		s.requestShutdown(nil)
-	})
+	mux.HandleFunc("POST /v1/shutdown", s.serveShutdown)
+	s.clusterRoutes(mux)
 	ln, err := stdnet.Listen("tcp", s.cfg.HTTP)
 	if err != nil {
 		return fmt.Errorf("admin API: listen on %s: %w", s.cfg.HTTP, err)
 	}
 	s.httpAddr = ln.Addr().String()
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	s.adminURL.Store(s.makeAdminURL())
+	if s.cfg.AdminKey == "" && !loopback(s.httpAddr) {
+		s.log.Warn("the admin API listens beyond loopback without an admin key: anyone who reaches it can stop this node or make it leave; set -admin-key", "http", s.httpAddr)
+	}
+	s.http = &http.Server{Handler: s.requireAdminKey(mux), ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
+	if s.tls != nil {
+		// With TLS, the admin API is HTTPS with the node's certificate:
+		// the admin key, and the actions one node forwards to another,
+		// never cross the network in the clear. The key, not a client
+		// certificate, authorizes.
+		s.http.TLSConfig = &tls.Config{GetCertificate: s.tls.getCertificate, MinVersion: tls.VersionTLS12}
+		go s.http.ServeTLS(ln, "", "")
+		return nil
+	}
 	go s.http.Serve(ln)
 	return nil
 }

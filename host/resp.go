@@ -2,6 +2,8 @@ package host
 
 import (
 	"bytes"
+	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -112,6 +114,9 @@ func (rs *respServer) acceptLoop() {
 		if tc, ok := nc.(*stdnet.TCPConn); ok {
 			tc.SetNoDelay(true)
 		}
+		if rs.s.tls != nil {
+			nc = tls.Server(nc, rs.s.tls.resp)
+		}
 		c := &respConn{id: respConnBit | net.ConnID(rs.nextID.Add(1)), nc: nc, log: rs.log,
 			wake: make(chan struct{}, 1), drained: make(chan struct{}, 1), done: make(chan struct{})}
 		rs.mu.Lock()
@@ -138,6 +143,14 @@ func (rs *respServer) serve(c *respConn) {
 		rs.mu.Unlock()
 	}()
 	s := rs.s
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		if err := rs.handshakeTLS(tc); err != nil {
+			rs.log.Info("resp: TLS handshake failed", "conn", c.id, "remote", c.nc.RemoteAddr().String(), "err", err)
+			c.close()
+			<-c.done
+			return
+		}
+	}
 	s.post(func() { s.respOpen(c) })
 	r := respReader{nc: c.nc}
 	for {
@@ -164,6 +177,27 @@ func (rs *respServer) serve(c *respConn) {
 	}
 	<-c.done
 }
+
+// respTLSRequired is the reply of a TLS RESP port to a client that spoke
+// plaintext: the Redis error line it can show.
+const respTLSRequired = "-ERR this port serves TLS only: connect with TLS (redis-cli --tls --cacert FILE)\r\n"
+
+// handshakeTLS runs the server side of TLS on a new RESP connection,
+// within respHandshakeTimeout. A client that spoke plaintext (a Redis
+// command where a ClientHello should be) is told in a Redis error line.
+func (rs *respServer) handshakeTLS(tc *tls.Conn) error {
+	tc.SetDeadline(time.Now().Add(respHandshakeTimeout))
+	defer tc.SetDeadline(time.Time{})
+	err := tc.HandshakeContext(context.Background())
+	var rh tls.RecordHeaderError
+	if errors.As(err, &rh) && rh.Conn != nil {
+		rh.Conn.Write([]byte(respTLSRequired))
+	}
+	return err
+}
+
+// respHandshakeTimeout bounds a RESP connection's TLS handshake.
+const respHandshakeTimeout = 10 * time.Second
 
 // respConn is one RESP connection's socket and writer.
 type respConn struct {

@@ -77,6 +77,7 @@ func goldenFrames(t *testing.T) []struct {
 		{"done", net.Frame{ID: 3, Clock: clock.Timestamp{Counter: 15, Node: 1}, Msg: &net.Done{Version: clock.Timestamp{Counter: 14, Node: 1}}}},
 		{"bool-true", net.Frame{ID: 6, Msg: &net.Bool{Value: true}}},
 		{"bool-false", net.Frame{ID: 7, Msg: &net.Bool{}}},
+		{"tls-preamble", net.Frame{Msg: &net.Error{Code: net.CodeAuth, Message: net.TLSRequired}}},
 		{"error", net.Frame{ID: 5, Msg: &net.Error{Code: net.CodeUnavailable, Message: "quorum not reached: 1 of 2 replicas answered"}}},
 		{"error-utf8", net.Frame{ID: 8, Msg: &net.Error{Code: net.CodeContention, Message: "contention — lost to other proposers"}}},
 		{"incr", net.Frame{ID: 10, Clock: clock.Timestamp{Counter: 17, Node: 2}, Msg: &net.Incr{Level: net.Quorum, Key: []byte("counter"), Delta: 1,
@@ -174,6 +175,8 @@ func goldenConsts() []goldenConst {
 		{"KindPaxosKeysReply", uint64(net.KindPaxosKeysReply)},
 		{"KindTake", uint64(net.KindTake)},
 		{"KindState", uint64(net.KindState)},
+		{"KindInfo", uint64(net.KindInfo)},
+		{"KindInfoReply", uint64(net.KindInfoReply)},
 
 		{"CodeMalformed", uint64(net.CodeMalformed)},
 		{"CodeTooLarge", uint64(net.CodeTooLarge)},

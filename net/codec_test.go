@@ -667,6 +667,7 @@ func TestNumbersFixed(t *testing.T) {
 		KindCAS: 14, KindPrepare: 65, KindPromise: 66, KindPropose: 67, KindAccepted: 68,
 		KindPeek: 69, KindAcceptorState: 70, KindDigest: 71, KindDigestReply: 72, KindPaxosKeys: 73, KindPaxosKeysReply: 74, KindTake: 75,
 		KindIncr: 15, KindGetCounter: 16, KindCounterValue: 45, KindState: 76,
+		KindInfo: 30, KindInfoReply: 50,
 	}
 	for k, n := range kinds {
 		if uint8(k) != n {

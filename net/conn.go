@@ -16,6 +16,7 @@ type Conn struct {
 	role Role
 	peer uint16 // the peer's node id, for RolePeer
 	nc   stdnet.Conn
+	raw  stdnet.Conn // the TCP connection under nc (nc itself without TLS)
 	log  *slog.Logger
 
 	mu      sync.Mutex

@@ -83,6 +83,30 @@
 // proof for it, and proves itself with the empty key. The AuthOK carries the
 // Auth's id. A client's first frame must be its Auth.
 //
+// # TLS
+//
+// A node may serve TLS only (tls.go). It then writes one plaintext frame as
+// soon as it accepts a connection, the preamble: an Error, id 0, clock
+// zero, of code 4 (auth refused) with the message TLSRequired. Then it
+// expects a TLS ClientHello, and the handshake above, and everything after
+// it, runs inside TLS:
+//
+//	server → Error{4, TLSRequired}            plaintext, the preamble
+//	client ⇄ server: TLS handshake (1.2 or later)
+//	server → Challenge ...                    as above, inside TLS
+//
+// The server speaks first in this protocol, so without the preamble a
+// client that does not speak TLS would wait for a Challenge until its
+// deadline; with it, every client of version 1 fails at once with a refusal
+// that says what to do. A TLS client checks that the first frame is exactly
+// the preamble (StartTLS): any other frame — a Challenge — means the node
+// serves plaintext (ErrNoTLS). The preamble is not trusted for anything
+// else; TLS authenticates what follows. A node requiring certificates asks
+// for one in the TLS handshake and checks it by role once the Auth frame
+// names the role: a peer's against the cluster CA, a client's against the
+// client CA; a connection without a good one is refused with CodeAuth like
+// a wrong key. Keys are proved inside TLS all the same.
+//
 // # Messages
 //
 // Kinds, by number:
@@ -103,12 +127,14 @@
 //	  16  GetCounter client   CounterValue or Error
 //	  20  Compact    client   Done (once the compacted log is durable) or Error
 //	  21  Ring       client   RingInfo or Error
+//	  30  Info       client   InfoReply (or peer; answered by the host)
 //	  40  Value      node     answers Get and Read
 //	  41  Done       node     answers Set, Delete, Compact and Replicate
 //	  42  Bool       node     answers Contains and CAS
 //	  43  Error      node     answers any request that failed
 //	  44  RingInfo   node     answers Ring
 //	  45  CounterValue node   answers Incr and GetCounter
+//	  50  InfoReply  node     answers Info
 //	  60  Gossip     peer     nothing (the membership protocol, node/gossip)
 //	  61  Replicate  peer     Done or Error if its id is nonzero; nothing if 0
 //	  62  Read       peer     Value or Error
@@ -204,6 +230,21 @@
 //	              end
 //
 // An address is at most 255 bytes; a sender cuts a longer one.
+//
+//	Info (30) has an empty body: it ends at offset 0. A client or a peer
+//	may send it; it asks about the node's host, not its store.
+//
+//	InfoReply (50)
+//	offset  size  field
+//	     0     2  node
+//	     2     1  version length v
+//	     3     v  version, UTF-8 (memdb's, for people)
+//	   3+v     1  admin length a
+//	   4+v     a  admin, the base URL of the admin API ("http://host:port",
+//	              or https), empty if the node has none
+//	   4+v+a      end
+//
+// Like an address, each string is at most 255 bytes; a sender cuts it.
 //
 // The peer messages share two parts. A count is 4 bytes: the number of
 // elements that follow. A decoder refuses a count whose elements, at their

@@ -24,7 +24,8 @@ const maxHandshakeFrame = HeaderSize + 4 + maxMessage
 // and closes conn if it fails.
 //
 // Errors: ErrAuth (wrapped) when the server refused the key (an Error of
-// CodeAuth) or could not prove that it holds it; ErrVersion when the server
+// CodeAuth), could not prove that it holds it, or serves TLS only (conn is
+// plaintext: see StartTLS); ErrVersion when the server
 // speaks an older protocol; ErrMalformed, ErrTooLarge or ErrUnknownKind
 // when the server does not speak this protocol at all (it is probably not a
 // memdb node); an *Error for any other error frame; otherwise the I/O error.
@@ -32,6 +33,9 @@ func Handshake(conn stdnet.Conn, role Role, node uint16, key []byte) (serverNode
 	f, err := readOne(conn)
 	if err != nil {
 		return 0, fmt.Errorf("read the challenge: %w", err)
+	}
+	if e, ok := f.Msg.(*Error); ok && IsTLSRequired(e) {
+		return 0, fmt.Errorf("%w: %s", ErrAuth, e.Message)
 	}
 	ch, ok := f.Msg.(*Challenge)
 	if !ok {

@@ -31,6 +31,9 @@ const (
 	// Admin requests.
 	KindCompact Kind = 20
 	KindRing    Kind = 21
+	// About the host, not the store (info.go).
+	KindInfo      Kind = 30
+	KindInfoReply Kind = 50
 
 	// Responses.
 
@@ -77,6 +80,7 @@ var kindNames = map[Kind]string{
 	KindPeek: "peek", KindAcceptorState: "acceptor-state", KindDigest: "digest", KindDigestReply: "digest-reply",
 	KindPaxosKeys: "paxos-keys", KindPaxosKeysReply: "paxos-keys-reply", KindTake: "take",
 	KindIncr: "incr", KindGetCounter: "counter", KindCounterValue: "counter-value", KindState: "state",
+	KindInfo: "info", KindInfoReply: "info-reply",
 }
 
 func (k Kind) String() string {
@@ -334,6 +338,10 @@ func newMessage(k Kind) Message {
 		return &CounterValue{}
 	case KindState:
 		return &State{}
+	case KindInfo:
+		return &Info{}
+	case KindInfoReply:
+		return &InfoReply{}
 	}
 	return nil
 }

@@ -91,6 +91,10 @@ func peerSamples() []sample {
 			cat([]byte{0x03}, []byte{0, 0, 0, 2, 0xde, 0xad}, []byte{0, 0, 0, 2},
 				[]byte{0x00, 0x01, 14}, []byte("127.0.0.1:7400"),
 				[]byte{0x02, 0x03, 10}, []byte("[::1]:7410"))},
+		{"info", Frame{ID: 33, Msg: &Info{}}, []byte{}},
+		{"info-reply", Frame{ID: 33, Msg: &InfoReply{Node: 0x0102, Version: "v1", Admin: "http://h:1"}},
+			cat([]byte{0x01, 0x02, 2}, []byte("v1"), []byte{10}, []byte("http://h:1"))},
+		{"info-reply empty", Frame{ID: 34, Msg: &InfoReply{Node: 7}}, []byte{0x00, 0x07, 0, 0}},
 		{"ring-info empty", Frame{ID: 31, Msg: &RingInfo{Replicas: 1, Ring: []byte{}}},
 			[]byte{0x01, 0, 0, 0, 0, 0, 0, 0, 0}},
 		{"ring-info empty address", Frame{ID: 32, Msg: &RingInfo{Replicas: 2, Ring: []byte{1}, Addrs: []NodeAddr{{Node: 9}}}},
@@ -280,6 +284,14 @@ func genPeerMessage() *rapid.Generator[Message] {
 			}
 		}),
 		rapid.Just[Message](&Ring{}),
+		rapid.Just[Message](&Info{}),
+		rapid.Custom(func(t *rapid.T) Message {
+			return &InfoReply{
+				Node:    rapid.Uint16().Draw(t, "node"),
+				Version: rapid.StringN(0, -1, maxAddr).Draw(t, "version"),
+				Admin:   rapid.StringN(0, -1, maxAddr).Draw(t, "admin"),
+			}
+		}),
 		rapid.Custom(func(t *rapid.T) Message {
 			addr := rapid.Custom(func(t *rapid.T) NodeAddr {
 				return NodeAddr{Node: rapid.Uint16().Draw(t, "node"), Addr: rapid.StringN(0, -1, maxAddr).Draw(t, "addr")}

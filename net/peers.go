@@ -2,6 +2,7 @@ package net
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -28,6 +29,11 @@ type PeersConfig struct {
 	// concurrently across peers, in order within one connection, and never
 	// after Close returns. It owns fs. Nil drops those frames.
 	Deliver func(from NodeID, fs []Frame)
+	// TLS, when set, makes every connection TLS (StartTLS): its RootCAs
+	// vouch for the peers' certificates (nil: the system's roots), and its
+	// Certificates hold this node's, which peers that require the cluster
+	// CA check.
+	TLS *tls.Config
 	// Log receives connection events: connects, losses, refused keys.
 	Log *slog.Logger
 	// QueueBytes bounds the encoded frames waiting for one peer, in bytes;
@@ -434,8 +440,18 @@ func (ps *Peers) dial(addr string) (stdnet.Conn, NodeID, error) {
 	if tc, ok := nc.(*stdnet.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
-	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
-	server, err := Handshake(nc, RolePeer, ps.cfg.Node, ps.cfg.Key)
+	raw := nc
+	stop := context.AfterFunc(ctx, func() { raw.SetDeadline(time.Unix(1, 0)) })
+	if ps.cfg.TLS != nil {
+		var tc *tls.Conn
+		if tc, err = StartTLS(nc, addr, ps.cfg.TLS); err == nil {
+			nc = tc
+		}
+	}
+	var server uint16
+	if err == nil {
+		server, err = Handshake(nc, RolePeer, ps.cfg.Node, ps.cfg.Key)
+	}
 	if !stop() && err == nil {
 		err = ctx.Err()
 	}

@@ -1,7 +1,10 @@
 package net
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -35,8 +38,18 @@ type ServerConfig struct {
 	// Log receives connection-level events.
 	Log *slog.Logger
 	// HandshakeTimeout bounds how long a new connection may take to
-	// authenticate. Zero means 10 seconds.
+	// authenticate, TLS included. Zero means 10 seconds.
 	HandshakeTimeout time.Duration
+	// TLS, when set, makes every connection TLS: the server writes the
+	// preamble (tls.go), then runs TLS with this configuration (its
+	// certificate; the server sets ClientAuth to request a certificate,
+	// which the handshake of keys checks by role below).
+	TLS *tls.Config
+	// ClientCAs, when set (with TLS), requires clients to present a
+	// certificate these roots vouch for; PeerCAs does the same for peers
+	// (the cluster CA). A connection without one is refused with CodeAuth
+	// once its Auth says its role.
+	ClientCAs, PeerCAs *x509.CertPool
 }
 
 // Server accepts connections, authenticates them, and hands their frames
@@ -78,6 +91,13 @@ func Serve(ln stdnet.Listener, cfg ServerConfig) (*Server, error) {
 	}
 	if cfg.HandshakeTimeout == 0 {
 		cfg.HandshakeTimeout = 10 * time.Second
+	}
+	if cfg.TLS != nil {
+		cfg.TLS = cfg.TLS.Clone()
+		cfg.TLS.ClientAuth = tls.RequestClientCert
+	} else if cfg.ClientCAs != nil || cfg.PeerCAs != nil {
+		ln.Close()
+		return nil, errors.New("net: ServerConfig.ClientCAs or PeerCAs without TLS")
 	}
 	s := &Server{cfg: cfg, ln: ln, conns: make(map[ConnID]*Conn)}
 	s.wg.Add(1)
@@ -134,7 +154,12 @@ func (s *Server) acceptLoop() {
 		if tc, ok := nc.(*stdnet.TCPConn); ok {
 			tc.SetNoDelay(true)
 		}
+		raw := nc
+		if s.cfg.TLS != nil {
+			nc = tls.Server(nc, s.cfg.TLS)
+		}
 		c := newConn(ConnID(s.nextID.Add(1)), nc, s.cfg.Log)
+		c.raw = raw
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
@@ -192,7 +217,49 @@ func (s *Server) endWith(c *Conn, err error) {
 	<-c.Done()
 }
 
+// startTLS writes the preamble on c's socket and runs the server side of
+// TLS, within the handshake timeout. Nothing has been queued on c yet, so
+// its writer does not touch the socket meanwhile.
+func (s *Server) startTLS(c *Conn) error {
+	tc := c.nc.(*tls.Conn)
+	c.raw.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	defer c.raw.SetDeadline(time.Time{})
+	if err := WritePreamble(c.raw); err != nil {
+		return fmt.Errorf("write the TLS preamble: %w", err)
+	}
+	if err := tc.HandshakeContext(context.Background()); err != nil {
+		return fmt.Errorf("TLS handshake: %w", err)
+	}
+	return nil
+}
+
+// checkCert enforces the certificate a role needs on a TLS connection:
+// a nil error when the server requires none for it.
+func (s *Server) checkCert(c *Conn, role Role) error {
+	roots, who := s.cfg.ClientCAs, "a client"
+	if role == RolePeer {
+		roots, who = s.cfg.PeerCAs, "a peer"
+	}
+	tc, ok := c.nc.(*tls.Conn)
+	if roots == nil || !ok {
+		return nil
+	}
+	if err := VerifyClientCert(tc.ConnectionState(), roots); err != nil {
+		if role == RolePeer {
+			return fmt.Errorf("%s must present a certificate signed by the cluster CA (-tls-peer-ca): %v", who, err)
+		}
+		return fmt.Errorf("%s must present a certificate signed by the client CA (-tls-client-ca): %v", who, err)
+	}
+	return nil
+}
+
 func (s *Server) handshake(c *Conn, r *reader) error {
+	if s.cfg.TLS != nil {
+		if err := s.startTLS(c); err != nil {
+			c.abort()
+			return err
+		}
+	}
 	var ch Challenge
 	ch.Version = Version
 	ch.Node = s.cfg.Node
@@ -221,6 +288,9 @@ func (s *Server) handshake(c *Conn, r *reader) error {
 	a, ok := f.Msg.(*Auth)
 	if !ok {
 		return refuse("the first frame must be auth, not %s", f.Msg.Kind())
+	}
+	if err := s.checkCert(c, a.Role); err != nil {
+		return refuse("%v", err)
 	}
 	key := s.cfg.ClientKey
 	if a.Role == RolePeer {

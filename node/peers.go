@@ -7,6 +7,7 @@ import (
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/quorum"
+	"github.com/memdb/memdb/node/ring"
 	"github.com/memdb/memdb/node/view"
 )
 
@@ -59,6 +60,11 @@ func (n *Node) Replicas(key []byte) []uint16 {
 
 // Epoch is the ring epoch the node is at.
 func (n *Node) Epoch() uint64 { return n.view.Epoch }
+
+// ReadRing is the ring reads use, the one clients route by, for the admin
+// API's shares of the ring. A ring is a value never changed in place, so
+// the caller may keep it; it must not change its members' token slices.
+func (n *Node) ReadRing() ring.Ring { return n.view.Read }
 
 // RingJSON describes the node's view of the cluster for the admin API:
 // every member with its address, phase and liveness, and the ring epoch.

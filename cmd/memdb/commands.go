@@ -38,6 +38,7 @@ func init() {
 		{name: "incr", args: "KEY [N]", min: 1, max: 2, help: "add N (default 1; not 0) to counter KEY; prints its new value", do: doIncr},
 		{name: "decr", args: "KEY [N]", min: 1, max: 2, help: "subtract N (default 1; not 0) from counter KEY; prints its new value", do: doDecr},
 		{name: "counter", args: "KEY", min: 1, max: 1, help: "prints counter KEY's value (0 if never incremented)", do: doCounter},
+		{name: "cluster", args: "SUB [ID]", min: 0, max: 64, help: "cluster status: a line per member (id, address, phase, liveness, keys); cluster shutdown|leave|remove|compact ID: act on member ID through the admin API (-admin-key), print ok; shutdown ID force stops it at once", do: doCluster},
 		{name: "compact", help: "compact the node's operation log now; prints ok once it is durable", do: doCompact},
 		{name: "help", help: "prints this list", do: doHelp},
 		{name: "exit", help: "leaves the prompt", leave: true},

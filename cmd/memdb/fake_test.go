@@ -29,6 +29,8 @@ type fakeNode struct {
 	data     map[string][]byte
 	counters map[string]int64
 	got      []net.Message
+	// admin is the admin API URL it answers Info with.
+	admin string
 }
 
 func startFake(t *testing.T) *fakeNode {
@@ -89,6 +91,8 @@ func (n *fakeNode) apply(m net.Message) net.Message {
 			return wrong
 		}
 		return &net.CounterValue{Value: n.counters[string(m.Key)]}
+	case *net.Info:
+		return &net.InfoReply{Node: 1, Version: "fake", Admin: n.admin}
 	case *net.Get:
 		if _, ok := n.counters[string(m.Key)]; ok {
 			return wrong

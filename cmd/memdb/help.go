@@ -38,6 +38,19 @@ Flags:
                        cannot be serial. cas is always serial, whatever
                        the level
   -timeout DUR         bound on each command, connecting included (default %v)
+  -tls-ca FILE         talk TLS, trusting the node certificates this CA (PEM)
+                       signed (any -tls flag turns TLS on; without -tls-ca,
+                       the system's roots)
+  -tls-cert FILE, -tls-key FILE
+                       a client certificate and its key (PEM), for nodes
+                       started with -tls-client-ca
+  -admin-key K         admin key for the cluster commands that change the
+                       cluster (default $MEMDB_ADMIN_KEY)
+  -admin ADDR          a node's admin API (host:port) for the cluster
+                       commands; by default the node memdb talks to is asked
+                       where its admin API is. cluster leave, remove,
+                       compact and shutdown wait up to 10 minutes unless
+                       -timeout is given
   -h                   this help
 
 Quoting, at the prompt and from a pipe: words are separated by blanks. Write

@@ -28,6 +28,10 @@ const keyEnv = "MEMDB_CLIENT_KEY"
 type config struct {
 	opts    client.Options
 	command []string // the command and its arguments; empty for line mode
+	// For the cluster commands: the admin API to use (empty: ask the
+	// node), the admin key, and whether -timeout was given.
+	admin, adminKey string
+	timeoutSet      bool
 }
 
 // parseArgs reads the flags. It returns flag.ErrHelp for -h, and an error
@@ -41,6 +45,11 @@ func parseArgs(args []string, env func(string) string) (config, error) {
 	key := fs.String("key", "", "client key (default $"+keyEnv+")")
 	level := fs.String("consistency", "quorum", "one, quorum, all or serial (through Paxos; not for del, incr, decr, counter)")
 	timeout := fs.Duration("timeout", client.DefaultTimeout, "bound on each command, connecting included")
+	tlsCA := fs.String("tls-ca", "", "talk TLS, trusting node certificates this CA (PEM file) signed")
+	tlsCert := fs.String("tls-cert", "", "talk TLS with this client certificate (PEM file), for nodes that require one; needs -tls-key")
+	tlsKey := fs.String("tls-key", "", "the key of -tls-cert (PEM file)")
+	admin := fs.String("admin", "", "a node's admin API (host:port or URL) for the cluster commands; default: the one the node at -addr names")
+	adminKey := fs.String("admin-key", "", "admin key for the cluster commands that change the cluster (default $"+adminKeyEnv+")")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -55,9 +64,16 @@ func parseArgs(args []string, env func(string) string) (config, error) {
 	}
 	cfg.opts.NoRouting = *noRouting
 	cfg.opts.Key = env(keyEnv)
+	cfg.adminKey = env(adminKeyEnv)
+	cfg.admin = *admin
 	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "key" {
+		switch f.Name {
+		case "key":
 			cfg.opts.Key = *key
+		case "admin-key":
+			cfg.adminKey = *adminKey
+		case "timeout":
+			cfg.timeoutSet = true
 		}
 	})
 	var err error
@@ -68,6 +84,11 @@ func parseArgs(args []string, env func(string) string) (config, error) {
 		return config{}, fmt.Errorf("-timeout %v must be positive", *timeout)
 	}
 	cfg.opts.Timeout = *timeout
+	if *tlsCA != "" || *tlsCert != "" || *tlsKey != "" {
+		if cfg.opts.TLS, err = client.LoadTLS(*tlsCA, *tlsCert, *tlsKey); err != nil {
+			return config{}, err
+		}
+	}
 	return cfg, nil
 }
 
@@ -85,7 +106,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, env func(stri
 	if len(cfg.command) > 0 && cfg.command[0] == "bench" {
 		return bench(cfg.opts, cfg.command[1:], stdout, stderr)
 	}
-	s := &session{opts: cfg.opts}
+	s := &session{opts: cfg.opts, admin: cfg.admin, adminKey: cfg.adminKey, timeoutSet: cfg.timeoutSet}
 	defer s.close()
 	if len(cfg.command) > 0 {
 		return oneShot(s, cfg.command, stdout, stderr)
@@ -146,6 +167,10 @@ func lines(s *session, r io.Reader, w io.Writer) int {
 type session struct {
 	opts client.Options
 	c    *client.Client
+	// The cluster commands' admin API (learned from the node if not
+	// given), admin key, and whether -timeout was given.
+	admin, adminKey string
+	timeoutSet      bool
 }
 
 // client returns the session's client, dialing it if needed. A failed dial
@@ -193,6 +218,13 @@ func describe(err error) string {
 		return msg + " (" + ue.hint("", "help") + ")"
 	case errors.Is(err, errQuote):
 		return msg + ` (quote a word with blanks as "a b")`
+	case errors.Is(err, errAdminKey):
+		return msg + " (check -admin-key or $" + adminKeyEnv + ")"
+	case errors.Is(err, client.ErrTLS):
+		if strings.Contains(msg, "-tls-ca") {
+			return msg // it says what to do already
+		}
+		return msg + " (check -tls-ca, -tls-cert and -tls-key)"
 	case errors.Is(err, client.ErrAuth):
 		return msg + " (check -key or $" + keyEnv + ")"
 	case errors.Is(err, client.ErrUnknownOutcome) && (strings.HasPrefix(msg, "incr ") || strings.HasPrefix(msg, "decr ")):

@@ -81,7 +81,10 @@ func TestParseArgs(t *testing.T) {
 		{[]string{"-key", "flag"}, with(func(c *config) { c.opts.Key = "flag" })},
 		{[]string{"-key="}, with(func(c *config) { c.opts.Key = "" })},
 		{[]string{"-consistency", "serial", "-timeout", "250ms"}, with(func(c *config) {
-			c.opts.Consistency, c.opts.Timeout = net.Serial, 250*time.Millisecond
+			c.opts.Consistency, c.opts.Timeout, c.timeoutSet = net.Serial, 250*time.Millisecond, true
+		})},
+		{[]string{"-admin", "h:7401", "-admin-key", "ak", "cluster", "status"}, with(func(c *config) {
+			c.admin, c.adminKey, c.command = "h:7401", "ak", []string{"cluster", "status"}
 		})},
 		{[]string{"-consistency=one", "--", "set", "a", "b"}, with(func(c *config) {
 			c.opts.Consistency, c.command = net.One, []string{"set", "a", "b"}
@@ -113,6 +116,9 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"-timeout", "0s"}, "positive"},
 		{[]string{"-timeout", "soon"}, "soon"},
 		{[]string{"-key"}, "key"},
+		{[]string{"-tls-ca", "/nonexistent/ca.crt"}, "TLS CA"},
+		{[]string{"-tls-ca", "run_test.go"}, "holds no PEM certificate"},
+		{[]string{"-tls-cert", "a.crt"}, "both its certificate and its key"},
 	}
 	for _, tc := range tests {
 		_, err := parseArgs(tc.args, noEnv)

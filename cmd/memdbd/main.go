@@ -36,6 +36,22 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 	}
 	log.Info("memdbd ready", "id", cfg.ID, "listen", srv.Addr(), "http", srv.HTTPAddr(), "resp", srv.RESPAddr(), "data", cfg.DataDir, "fsync", cfg.Fsync)
 
+	if srv.TLS() {
+		// SIGHUP reads the certificate and key again (a renewed one); only
+		// with TLS, so that without it SIGHUP still stops memdbd.
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go func() {
+			for range hup {
+				if err := srv.ReloadTLS(); err != nil {
+					log.Error("SIGHUP: the certificate in use stays", "err", err)
+				} else {
+					log.Info("SIGHUP: reloaded the TLS certificate and key")
+				}
+			}
+		}()
+	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	select {
@@ -49,6 +65,13 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		}
 	}
 	signal.Stop(sig)
+	if srv.Forced() {
+		// A forced stop skips the graceful one, as a crash would: what the
+		// log had not synced may be lost, and the log replays at the next
+		// start.
+		log.Warn("stopped at once (forced through the admin API)")
+		return 0
+	}
 	code := 0
 	if err := srv.Fault(); err != nil {
 		fmt.Fprintf(stderr, "error: %v (restart memdbd: it replays its log)\n", err)

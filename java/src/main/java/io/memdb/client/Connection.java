@@ -84,6 +84,11 @@ final class Connection {
             OutputStream os = s.getOutputStream();
             Codec.Frame f = readFrame(in, addr);
             session.observe(f.clock());
+            if (f.msg() instanceof Codec.Error e && e.code() == Codec.CODE_AUTH) {
+                // A node that serves TLS only says so first (net/doc.go, "TLS");
+                // this client does not speak TLS yet.
+                throw new AuthException("auth refused by " + addr + ": " + e.message(), e.code(), null);
+            }
             if (!(f.msg() instanceof Codec.Challenge ch)) {
                 throw new Codec.MalformedException(addr + " sent kind " + f.kind()
                         + " first, not a challenge (is it a memdb node?)");

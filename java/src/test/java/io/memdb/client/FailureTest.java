@@ -117,6 +117,16 @@ class FailureTest {
         }
     }
 
+    /** A node that serves TLS only is refused at once, with its reason: this client speaks no TLS yet. */
+    @Test
+    void aTlsNodeIsRefusedAtOnce() throws Exception {
+        try (FakeNode tls = new FakeNode("k", FakeNode.Mode.ANSWER)) {
+            tls.first = Golden.load().frame("tls-preamble");
+            AuthException e = assertThrows(AuthException.class, () -> MemDbConnections.node("k", tls.addr));
+            assertTrue(e.getMessage().contains("serves TLS only"), e.getMessage());
+        }
+    }
+
     @Test
     void aNodeThatCannotProveTheKeyIsRefused() throws Exception {
         try (FakeNode liar = new FakeNode("k", FakeNode.Mode.ANSWER)) {

@@ -61,6 +61,8 @@ final class FakeNode implements AutoCloseable {
     private final Mode mode;
     /** Answer AuthOK with a proof made with the wrong key. */
     boolean lieAboutKey;
+    /** If set, sent instead of the Challenge, and nothing after it (as a TLS node's preamble). */
+    volatile byte[] first;
     private final List<Socket> conns = Collections.synchronizedList(new ArrayList<>());
 
     FakeNode(String key, Mode mode) throws IOException {
@@ -91,6 +93,13 @@ final class FakeNode implements AutoCloseable {
         try (s) {
             DataInputStream in = new DataInputStream(s.getInputStream());
             OutputStream out = s.getOutputStream();
+            byte[] preamble = first;
+            if (preamble != null) {
+                out.write(preamble);
+                out.flush();
+                in.read(); // until the client hangs up
+                return;
+            }
             byte[] nonceS = new byte[Codec.NONCE];
             for (int i = 0; i < nonceS.length; i++) {
                 nonceS[i] = (byte) (7 * i);
