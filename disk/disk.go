@@ -8,7 +8,8 @@ import "errors"
 // with one exception: a compaction creates and writes its new base file
 // from an offloaded goroutine (oplog.Config.Offload) while the loop goes on
 // with other files, so Create, and Write and Close of the file it returns,
-// (and Remove of it, should writing fail) must be safe alongside the loop's calls (OS's are; Mem is only used where
+// (and Remove of it, should writing fail), and Remove of the segments a
+// new base replaced, must be safe alongside the loop's calls (OS's are; Mem is only used where
 // offloaded work runs on the loop).
 type FS interface {
 	// List returns the names of the files in the directory, sorted.

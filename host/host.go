@@ -330,7 +330,9 @@ func (s *Server) post(f func()) {
 func (s *Server) offload(_ int, work, done func()) {
 	go func() {
 		work()
-		s.post(done)
+		if done != nil {
+			s.post(done)
+		}
 	}()
 }
 

@@ -94,7 +94,9 @@ func (n *Node) withKeys(f func(keys []string)) {
 func (n *Node) offload(cost int, work, done func()) {
 	if n.env.Offload == nil {
 		work()
-		done()
+		if done != nil {
+			done()
+		}
 		return
 	}
 	n.env.Offload(cost, work, done)

@@ -396,8 +396,9 @@ type Env struct {
 	Log *slog.Logger
 	// Offload runs heavy, self-contained work (a compaction's compression)
 	// off the loop: work on any goroutine, touching only what it was
-	// handed; then done on the loop. cost is the work's size in bytes, from
-	// which the simulator draws how long it takes. Nil runs both inline.
+	// handed; then done on the loop (done may be nil). cost is the work's
+	// size in bytes, from which the simulator draws how long it takes. Nil
+	// runs both inline.
 	Offload func(cost int, work, done func())
 }
 

@@ -282,6 +282,9 @@ func (h *host) scheduleDisk(f func()) {
 func (h *host) offloader(inc uint64) func(cost int, work, done func()) {
 	return func(cost int, work, done func()) {
 		work()
+		if done == nil {
+			return
+		}
 		d := h.w.p.Disk.CompressPerKB * time.Duration(cost/1024+1)
 		h.w.after(d, evDisk, h.id, 0, nil, func() {
 			if h.alive(inc) {

@@ -215,10 +215,18 @@ func (l *Log) installBase(base segment, keepNum uint64, f disk.File, done func(e
 			l.compacting = false
 			if err == nil {
 				l.stats.Compacts++
-				for _, s := range old {
-					// A file left behind is removed by the next Open.
-					l.fs.Remove(s.name())
+				// Unlinking large files can hold the caller for a while
+				// (seconds, for gigabytes): off the loop, with nothing to
+				// do after. A file left behind is removed by the next Open.
+				names := make([]string, len(old))
+				for i, s := range old {
+					names[i] = s.name()
 				}
+				l.cfg.Offload(0, func() {
+					for _, name := range names {
+						l.fs.Remove(name)
+					}
+				}, nil)
 			}
 			done(err)
 		}})

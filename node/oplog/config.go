@@ -62,8 +62,9 @@ type Config struct {
 	// Offload runs a compaction's heavy part off the node's loop — joining
 	// the base's chunks, compressing them, writing the base's file (which
 	// the FS must allow from another goroutine: disk.OS does) — work on
-	// any goroutine, then done on the loop; cost is the bytes to compress.
-	// Nil runs both at once, inline.
+	// any goroutine, then done on the loop (done may be nil: nothing to do
+	// after; the old segments' removal is such work); cost is the bytes to
+	// compress. Nil runs both at once, inline.
 	Offload func(cost int, work, done func())
 }
 
@@ -85,7 +86,12 @@ func (c *Config) Validate() error {
 		c.SegmentSize = d.SegmentSize
 	}
 	if c.Offload == nil {
-		c.Offload = func(_ int, work, done func()) { work(); done() }
+		c.Offload = func(_ int, work, done func()) {
+			work()
+			if done != nil {
+				done()
+			}
+		}
 	}
 	var errs []error
 	if c.Mode > None {

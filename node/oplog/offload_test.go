@@ -15,7 +15,14 @@ func TestCompactOffloaded(t *testing.T) {
 	w := newWorld(7)
 	var pending []func() // offloaded work and its done, run when the test says
 	cfg := DefaultConfig()
-	cfg.Offload = func(_ int, work, done func()) { pending = append(pending, func() { work(); done() }) }
+	cfg.Offload = func(_ int, work, done func()) {
+		pending = append(pending, func() {
+			work()
+			if done != nil {
+				done()
+			}
+		})
+	}
 	l, _, _ := w.open(t, cfg)
 	before := recs(0, 20)
 	commitAll(t, w, l, before...)
