@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"math"
 	stdnet "net"
 	"os"
 	"slices"
@@ -47,6 +49,14 @@ type Config struct {
 	// AdminKey, when set, is required as "Authorization: Bearer KEY" by
 	// every POST of the admin API (http.go); never logged.
 	AdminKey string
+	// LogFormat (text or json) and LogLevel (debug, info, warn, error) shape
+	// memdbd's structured log (Logger).
+	LogFormat, LogLevel string
+	// MaxMemory, if positive, is the bytes of keys and values (the store's
+	// count, /v1/status "bytes") past which the node refuses the writes it
+	// coordinates that add data (set, cas, incr); 0: no bound. Nothing is
+	// evicted.
+	MaxMemory int64
 }
 
 // DefaultConfig returns the defaults.
@@ -60,7 +70,41 @@ func DefaultConfig() Config {
 		Fsync:             "always",
 		OnCorrupt:         "stop",
 		Vnodes:            ring.DefaultVnodes,
+		LogFormat:         "text",
+		LogLevel:          "info",
 	}
+}
+
+// Logger is the structured logger the configuration asks for, writing to w.
+func (c Config) Logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: logLevels[c.LogLevel]}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+var logLevels = map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
+
+// ParseBytes reads a size: a whole number of bytes, or one with a unit
+// (KB, MB, GB, TB: powers of 1000; KiB, MiB, GiB, TiB: of 1024; B).
+func ParseBytes(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	i := strings.IndexFunc(t, func(r rune) bool { return r < '0' || r > '9' })
+	num, unit := t, ""
+	if i >= 0 {
+		num, unit = t[:i], strings.TrimSpace(t[i:])
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a size (bytes, or a number with B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)", s)
+	}
+	mult := map[string]int64{"": 1, "B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12, "KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "TIB": 1 << 40}
+	m, ok := mult[strings.ToUpper(unit)]
+	if !ok || n > math.MaxInt64/m {
+		return 0, fmt.Errorf("%q is not a size (bytes, or a number with B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)", s)
+	}
+	return n * m, nil
 }
 
 // Validate checks every field and reports all problems at once.
@@ -119,6 +163,15 @@ func (c *Config) Validate() error {
 	if c.TLSCert == "" && c.TLSPeerCA != "" {
 		errs = append(errs, errors.New("tls.peer_ca needs tls.cert and tls.key: the node presents its certificate to its peers"))
 	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("log.format must be text or json, not %q", c.LogFormat))
+	}
+	if _, ok := logLevels[c.LogLevel]; !ok {
+		errs = append(errs, fmt.Errorf("log.level must be debug, info, warn or error, not %q", c.LogLevel))
+	}
+	if c.MaxMemory < 0 {
+		errs = append(errs, fmt.Errorf("max_memory must not be negative, not %d", c.MaxMemory))
+	}
 	switch c.OnCorrupt {
 	case "stop":
 	case "rebuild":
@@ -170,6 +223,11 @@ type fileConfig struct {
 		ClusterKey *string `toml:"cluster_key"`
 		AdminKey   *string `toml:"admin_key"`
 	} `toml:"auth"`
+	MaxMemory *any `toml:"max_memory"`
+	Log       struct {
+		Format *string `toml:"format"`
+		Level  *string `toml:"level"`
+	} `toml:"log"`
 	TLS struct {
 		Cert     *string `toml:"cert"`
 		Key      *string `toml:"key"`
@@ -209,6 +267,9 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	tlsClientCA := fs.String("tls-client-ca", "", "require client certificates signed by this CA (PEM) (env MEMDB_TLS_CLIENT_CA)")
 	tlsPeerCA := fs.String("tls-peer-ca", "", "the cluster CA (PEM): peers must present certificates it signed, and the nodes this one dials must too (env MEMDB_TLS_PEER_CA)")
 	adminKey := fs.String("admin-key", "", "key the admin API's POST endpoints require as 'Authorization: Bearer KEY' (env MEMDB_ADMIN_KEY)")
+	logFormat := fs.String("log-format", cfg.LogFormat, "log format: text or json")
+	logLevel := fs.String("log-level", cfg.LogLevel, "log level: debug, info, warn or error")
+	maxMemory := fs.String("max-memory", "", "refuse the writes this node coordinates that add data past this many bytes of keys and values (e.g. 512MiB; default: no bound; nothing is evicted)")
 	onCorrupt := fs.String("on-corrupt", cfg.OnCorrupt, "a corrupt operation log at boot: stop (exit with an error naming it), or rebuild (move the data directory aside and rebuild from the replicas; needs seeds)")
 	fs.Usage = func() {
 		fmt.Fprintf(usage, "usage: memdbd [-config FILE] [flags]\n\nRuns one memdb node. Precedence: flags > MEMDB_* environment > config file > defaults.\n\nflags:\n")
@@ -275,6 +336,16 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 			cfg.TLSPeerCA = *tlsPeerCA
 		case "admin-key":
 			cfg.AdminKey = *adminKey
+		case "log-format":
+			cfg.LogFormat = *logFormat
+		case "log-level":
+			cfg.LogLevel = *logLevel
+		case "max-memory":
+			n, err := ParseBytes(*maxMemory)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("-max-memory: %v", err))
+			}
+			cfg.MaxMemory = n
 		case "vnodes":
 			cfg.Vnodes = *vnodes
 		case "tokens":
@@ -342,6 +413,22 @@ func loadFile(cfg *Config, path string, explicit bool) error {
 	setString(&cfg.TLSKey, fc.TLS.Key)
 	setString(&cfg.TLSClientCA, fc.TLS.ClientCA)
 	setString(&cfg.TLSPeerCA, fc.TLS.PeerCA)
+	setString(&cfg.LogFormat, fc.Log.Format)
+	setString(&cfg.LogLevel, fc.Log.Level)
+	if fc.MaxMemory != nil {
+		switch v := (*fc.MaxMemory).(type) {
+		case int64:
+			cfg.MaxMemory = v
+		case string:
+			n, err := ParseBytes(v)
+			if err != nil {
+				return fmt.Errorf("%w: config file %s: max_memory: %v", ErrUsage, path, err)
+			}
+			cfg.MaxMemory = n
+		default:
+			return fmt.Errorf("%w: config file %s: max_memory must be a number of bytes or a string such as \"512MiB\", not %v", ErrUsage, path, v)
+		}
+	}
 	return nil
 }
 
@@ -370,6 +457,7 @@ func loadEnv(cfg *Config, getenv func(string) string) error {
 		{"MEMDB_FSYNC", &cfg.Fsync}, {"MEMDB_ON_CORRUPT", &cfg.OnCorrupt}, {"MEMDB_CLIENT_KEY", &cfg.ClientKey}, {"MEMDB_CLUSTER_KEY", &cfg.ClusterKey},
 		{"MEMDB_ADMIN_KEY", &cfg.AdminKey}, {"MEMDB_TLS_CERT", &cfg.TLSCert}, {"MEMDB_TLS_KEY", &cfg.TLSKey},
 		{"MEMDB_TLS_CLIENT_CA", &cfg.TLSClientCA}, {"MEMDB_TLS_PEER_CA", &cfg.TLSPeerCA},
+		{"MEMDB_LOG_FORMAT", &cfg.LogFormat}, {"MEMDB_LOG_LEVEL", &cfg.LogLevel},
 	} {
 		if v := getenv(s.name); v != "" {
 			*s.dst = v
@@ -384,6 +472,13 @@ func loadEnv(cfg *Config, getenv func(string) string) error {
 			errs = append(errs, fmt.Errorf("MEMDB_REPLICATION_FACTOR=%q is not a number", v))
 		}
 		cfg.ReplicationFactor = n
+	}
+	if v := getenv("MEMDB_MAX_MEMORY"); v != "" {
+		n, err := ParseBytes(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("MEMDB_MAX_MEMORY: %v", err))
+		}
+		cfg.MaxMemory = n
 	}
 	if v := getenv("MEMDB_TOKENS"); v != "" {
 		cfg.Tokens = splitList(v)

@@ -229,3 +229,52 @@ func TestTLSBadFiles(t *testing.T) {
 		}
 	}
 }
+
+// -log-format and -log-level (file keys log.format and log.level,
+// MEMDB_LOG_*) shape the log; a bad one is a usage error. The JSON logger
+// writes JSON, and a level above info leaves info lines out.
+func TestLogConfig(t *testing.T) {
+	dir, file := configFile(t, "[log]\nformat = \"json\"\nlevel = \"warn\"\n")
+	type logKeys struct{ Format, Level string }
+	checkLoads(t, dir, []loadCase[logKeys]{
+		{name: "defaults", want: logKeys{"text", "info"}},
+		{name: "flags", args: []string{"-log-format", "json", "-log-level", "debug"}, want: logKeys{"json", "debug"}},
+		{name: "env", env: map[string]string{"MEMDB_LOG_FORMAT": "json", "MEMDB_LOG_LEVEL": "error"}, want: logKeys{"json", "error"}},
+		{name: "file", args: []string{"-config", file}, want: logKeys{"json", "warn"}},
+		{name: "flag over file", args: []string{"-config", file, "-log-level", "info"}, want: logKeys{"json", "info"}},
+		{name: "bad format", args: []string{"-log-format", "xml"}, bad: true},
+		{name: "bad level", args: []string{"-log-level", "loud"}, bad: true},
+	}, func(c Config) (logKeys, error) { return logKeys{c.LogFormat, c.LogLevel}, nil })
+
+	var b strings.Builder
+	cfg := DefaultConfig()
+	cfg.LogFormat, cfg.LogLevel = "json", "warn"
+	l := cfg.Logger(&b)
+	l.Info("hidden")
+	l.Warn("shown", "k", 1)
+	if got := b.String(); strings.Contains(got, "hidden") || !strings.HasPrefix(got, "{") || !strings.Contains(got, `"msg":"shown"`) {
+		t.Errorf("a json logger at warn wrote %q", got)
+	}
+}
+
+// -max-memory (file key max_memory, MEMDB_MAX_MEMORY) takes bytes or a
+// size with a unit.
+func TestMaxMemoryConfig(t *testing.T) {
+	dir, file := configFile(t, "max_memory = \"2MiB\"\n")
+	_, intFile := configFile(t, "max_memory = 4096\n")
+	_, badFile := configFile(t, "max_memory = true\n")
+	checkLoads(t, dir, []loadCase[int64]{
+		{name: "default: none"},
+		{name: "bytes", args: []string{"-max-memory", "1000"}, want: 1000},
+		{name: "MiB", args: []string{"-max-memory", "512MiB"}, want: 512 << 20},
+		{name: "GB", args: []string{"-max-memory", "2 GB"}, want: 2e9},
+		{name: "env", env: map[string]string{"MEMDB_MAX_MEMORY": "1KiB"}, want: 1024},
+		{name: "file string", args: []string{"-config", file}, want: 2 << 20},
+		{name: "file number", args: []string{"-config", intFile}, want: 4096},
+		{name: "file not a size", args: []string{"-config", badFile}, bad: true},
+		{name: "unknown unit", args: []string{"-max-memory", "3 apples"}, bad: true},
+		{name: "negative", args: []string{"-max-memory", "-5"}, bad: true},
+		{name: "overflow", args: []string{"-max-memory", "9000000000TiB"}, bad: true},
+		{name: "bad env", env: map[string]string{"MEMDB_MAX_MEMORY": "lots"}, bad: true},
+	}, func(c Config) (int64, error) { return c.MaxMemory, nil })
+}

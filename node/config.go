@@ -55,6 +55,12 @@ type Config struct {
 	// again (node/counter); 0 means the default, 10 minutes. A retry
 	// older than that is answered unknown outcome.
 	IncrRetention time.Duration
+	// MaxMemory, if positive, bounds the bytes of keys and values the
+	// node holds (store.Bytes) past which it refuses the writes it
+	// coordinates that add data — set, cas, a Paxos put, an increment —
+	// as unavailable, nothing written; deletes, reads and what other
+	// coordinators replicate to it still go. Nothing is evicted.
+	MaxMemory int64
 	// Mutant names a planted bug to switch on (mutant.go). Only binaries
 	// built with the mutants tag accept one; it is for the simulator.
 	Mutant string
@@ -85,6 +91,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RequestTimeout < 0 {
 		errs = append(errs, fmt.Errorf("request timeout must be positive, not %v", c.RequestTimeout))
+	}
+	if c.MaxMemory < 0 {
+		errs = append(errs, fmt.Errorf("max memory must not be negative, not %d", c.MaxMemory))
 	}
 	if c.IncrRetention < 0 {
 		errs = append(errs, fmt.Errorf("increment retention must not be negative, not %v", c.IncrRetention))

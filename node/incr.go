@@ -144,6 +144,10 @@ func (n *Node) startIncr(reply func(net.Message), m *net.Incr, first clock.Times
 		fail(net.CodeUnavailable, "%s increment needs replicas %v at that level, only %v are up; nothing was done", levelName(m.Level), gs, live)
 		return
 	}
+	if msg := n.overMemory(); msg != "" {
+		fail(net.CodeUnavailable, "%s", msg)
+		return
+	}
 	cur := n.ownCounter(m.Key)
 	if cur.Kind == store.Register && cur.Live() {
 		fail(net.CodeWrongKind, "the key holds a value, not a counter: set it, or increment another key")

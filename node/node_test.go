@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -192,5 +193,50 @@ func TestVnodesChangeRefused(t *testing.T) {
 	}
 	if err := n.Start(); !errors.Is(err, ErrVnodesChanged) {
 		t.Fatalf("restart with 16 vnodes after joining with %d: %v, want ErrVnodesChanged", DefaultConfig(1).Vnodes, err)
+	}
+}
+
+// Past MaxMemory bytes of keys and values the node refuses the writes it
+// coordinates that add data — set, cas, incr — with nothing written, and
+// still takes deletes and reads.
+func TestMaxMemoryRefusesWrites(t *testing.T) {
+	h := &harness{t: t, replies: map[uint64]net.Message{}}
+	h.mem = disk.NewMem(rand.New(rand.NewPCG(1, 2)), func(f func()) { h.pending = append(h.pending, f) })
+	cfg := DefaultConfig(1)
+	cfg.ReplicationFactor, cfg.MaxMemory = 1, 100
+	n, err := New(cfg, Env{Clock: noClock{}, Transport: replies{h}, Disk: h.mem,
+		Rand: rand.New(rand.NewPCG(3, 4)), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil || n.Start() != nil {
+		t.Fatal(err)
+	}
+	h.n = n
+	h.drain()
+	h.request(1, &net.Set{Key: []byte("a"), Value: make([]byte, 120)})
+	h.drain()
+	if _, ok := h.replies[1].(*net.Done); !ok {
+		t.Fatalf("the first set, under the bound: %#v", h.replies[1])
+	}
+	for id, m := range map[uint64]net.Message{
+		2: &net.Set{Key: []byte("b"), Value: []byte("x")},
+		3: &net.CAS{Key: []byte("c"), New: []byte("x")},
+		4: &net.Incr{Key: []byte("d"), Delta: 1, Session: 1, Seq: 1},
+	} {
+		h.request(id, m)
+		h.drain()
+		if e, ok := h.replies[id].(*net.Error); !ok || e.Code != net.CodeUnavailable || !strings.Contains(e.Message, "out of memory") {
+			t.Errorf("%s past the bound: %#v, want unavailable: out of memory", m.Kind(), h.replies[id])
+		}
+	}
+	if n.Store().Len() != 1 {
+		t.Errorf("the store holds %d keys, want only a", n.Store().Len())
+	}
+	h.request(5, &net.Delete{Key: []byte("a")})
+	h.drain()
+	h.request(6, &net.Get{Key: []byte("a")})
+	if _, ok := h.replies[5].(*net.Done); !ok {
+		t.Errorf("a delete past the bound: %#v", h.replies[5])
+	}
+	if v, ok := h.replies[6].(*net.Value); !ok || v.Found {
+		t.Errorf("a read after the delete: %#v", h.replies[6])
 	}
 }

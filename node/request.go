@@ -1,6 +1,8 @@
 package node
 
 import (
+	"fmt"
+
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/store"
 )
@@ -40,6 +42,7 @@ func (n *Node) Request(c net.ConnID, f net.Frame) {
 		switch {
 		case !n.checkKey(c, f.ID, m.Key) || !n.checkValue(c, f.ID, m.Value):
 		case n.holdsCounter(c, f.ID, m.Key, "set"):
+		case n.full(c, f.ID):
 		case m.Level == net.Serial:
 			n.startPaxosPut(c, f.ID, m.Key, m.Value)
 		default:
@@ -55,7 +58,7 @@ func (n *Node) Request(c net.ConnID, f net.Frame) {
 			n.coordinateWrite(c, f.ID, m.Key, store.Version{Deleted: true}, m.Level)
 		}
 	case *net.CAS:
-		if n.checkKey(c, f.ID, m.Key) && n.checkValue(c, f.ID, m.Old) && n.checkValue(c, f.ID, m.New) && !n.holdsCounter(c, f.ID, m.Key, "cas") {
+		if n.checkKey(c, f.ID, m.Key) && n.checkValue(c, f.ID, m.Old) && n.checkValue(c, f.ID, m.New) && !n.holdsCounter(c, f.ID, m.Key, "cas") && !n.full(c, f.ID) {
 			n.startCAS(c, f.ID, m)
 		}
 	case *net.Incr:
@@ -95,6 +98,25 @@ func (n *Node) checkKey(c net.ConnID, id uint64, key []byte) bool {
 		return false
 	}
 	return true
+}
+
+// full refuses a write that adds data when the node holds MaxMemory bytes
+// or more.
+func (n *Node) full(c net.ConnID, id uint64) bool {
+	if msg := n.overMemory(); msg != "" {
+		n.fail(c, id, net.CodeUnavailable, "%s", msg)
+		return true
+	}
+	return false
+}
+
+// overMemory says why the node refuses writes that add data, or "".
+func (n *Node) overMemory() string {
+	if n.cfg.MaxMemory <= 0 || int64(n.store.Bytes()) < n.cfg.MaxMemory {
+		return ""
+	}
+	n.stats.Unavailable++
+	return fmt.Sprintf("out of memory: node %d holds %d bytes of keys and values, its max memory is %d; nothing was written (delete keys, or raise -max-memory)", n.cfg.ID, n.store.Bytes(), n.cfg.MaxMemory)
 }
 
 func (n *Node) checkValue(c net.ConnID, id uint64, v []byte) bool {

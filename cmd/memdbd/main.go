@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -25,7 +24,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "error: %v (see memdbd -h)\n", unwrapUsage(err))
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log := cfg.Logger(stderr)
 	srv, err := host.Start(cfg, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "error: %v\n", unwrapUsage(err))
