@@ -75,7 +75,9 @@ func TestCompactionStall(t *testing.T) {
 		lat = append(lat, time.Since(t0))
 	}
 	slices.Sort(lat)
-	q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(10 * time.Microsecond) }
+	q := func(p float64) time.Duration {
+		return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(10 * time.Microsecond)
+	}
 	t.Logf("compaction of %d keys took %v; %d GETs during it: p50 %v, p99 %v, p99.9 %v, max %v",
 		*compactKeys, took.Round(time.Millisecond), len(lat), q(0.5), q(0.99), q(0.999), lat[len(lat)-1].Round(10*time.Microsecond))
 }
