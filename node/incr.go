@@ -146,9 +146,13 @@ func (n *Node) startIncr(reply func(net.Message), m *net.Incr, first clock.Times
 	}
 	n.incrWaiting[op] = nil
 	n.stamp(func(t clock.Timestamp) {
-		waiting := n.incrWaiting[op]
-		delete(n.incrWaiting, op)
+		// Attempts that arrive until this one is durable and in the table
+		// wait for it (a duplicated forward, a client's retry), then are
+		// judged: taking them off at the stamp let one that came while
+		// the record was syncing be applied a second time (PAPER bug 39).
 		again := func() {
+			waiting := n.incrWaiting[op]
+			delete(n.incrWaiting, op)
 			for _, w := range waiting {
 				w()
 			}
