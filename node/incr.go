@@ -121,6 +121,9 @@ func (n *Node) startIncr(reply func(net.Message), m *net.Incr, first clock.Times
 		return
 	}
 	verdict, applied := n.incrs.Judge(op, m.Attempt, first, from == 0)
+	if n.mutant(MutantIncrTableSkipped) {
+		verdict = counter.Apply
+	}
 	switch verdict {
 	case counter.Unknown:
 		n.stats.Unknown++
@@ -131,7 +134,7 @@ func (n *Node) startIncr(reply func(net.Message), m *net.Incr, first clock.Times
 		// replicas again at this request's level, so the answer holds
 		// what a first answer would have.
 		n.stats.IncrRetries++
-		n.replicateSlot(reply, m.Key, m.Level, applied.Value)
+		n.replicateSlot(reply, m.Key, m.Level, applied.Value, 0)
 		return
 	}
 	cur := n.ownCounter(m.Key)
@@ -142,6 +145,9 @@ func (n *Node) startIncr(reply func(net.Message), m *net.Incr, first clock.Times
 	newGen := n.gen == 0
 	if newGen {
 		n.gen = n.env.Rand.Uint64() | 1 // never 0, which means "none yet"
+		if n.mutant(MutantSlotReused) {
+			n.gen = uint64(n.cfg.ID)
+		}
 		n.incrs.Boot(n.lamport.Now().Counter)
 	}
 	n.incrWaiting[op] = nil
@@ -162,7 +168,8 @@ func (n *Node) startIncr(reply func(net.Message), m *net.Incr, first clock.Times
 			again()
 			return
 		}
-		_, slot, value, err := store.Incremented(n.ownCounter(m.Key), uint16(n.cfg.ID), n.gen, m.Delta, t.Counter)
+		owner, gen := n.slotOf(m.Key)
+		_, slot, value, err := store.Incremented(n.ownCounter(m.Key), owner, gen, m.Delta, t.Counter)
 		if err != nil {
 			code := net.CodeInternal
 			if errors.Is(err, store.ErrOverflow) {
@@ -181,7 +188,11 @@ func (n *Node) startIncr(reply func(net.Message), m *net.Incr, first clock.Times
 		// Durable before it leaves the node, whatever the fsync mode: a
 		// crash must not take back a slot a replica holds (its next write
 		// would reuse versions), nor an id a client was answered for.
-		n.persist(recs, func() {
+		persist := n.persist
+		if n.mutant(MutantSlotNotDurable) {
+			persist = n.appendOnly
+		}
+		persist(recs, func() {
 			if p, ok := n.pendingSlots[string(m.Key)]; ok && p.Stamp == slot.Stamp {
 				delete(n.pendingSlots, string(m.Key))
 			}
@@ -189,10 +200,33 @@ func (n *Node) startIncr(reply func(net.Message), m *net.Incr, first clock.Times
 			n.marks[t.Node] = max(n.marks[t.Node], t.Counter)
 			n.incrs.Record(op, a)
 			n.stats.Incrs++
-			n.replicateSlot(reply, m.Key, m.Level, value)
+			n.replicateSlot(reply, m.Key, m.Level, value, m.Delta)
 			again()
 		})
 	})
+}
+
+// slotOf is the id of the slot this node raises for key: its own.
+func (n *Node) slotOf(key []byte) (uint16, uint64) {
+	if n.mutant(MutantForeignSlot) {
+		if slots, err := store.Slots(n.ownCounter(key)); err == nil && len(slots) > 0 {
+			return slots[0].Node, slots[0].Gen
+		}
+	}
+	return uint16(n.cfg.ID), n.gen
+}
+
+// appendOnly logs recs and calls done at once, without waiting for them
+// to be durable: MutantSlotNotDurable's persist.
+func (n *Node) appendOnly(recs []oplog.Record, done func()) {
+	if n.err != nil || n.log == nil {
+		return
+	}
+	if err := n.log.Append(recs...); err != nil {
+		n.broke(err)
+		return
+	}
+	done()
 }
 
 // ownCounter is the key's state here with this node's increments that are
@@ -206,11 +240,13 @@ func (n *Node) ownCounter(key []byte) store.Version {
 }
 
 // replicateSlot sends this node's slot of key to its replicas as a write
-// at level, and answers value once the level is met.
-func (n *Node) replicateSlot(reply func(net.Message), key []byte, level net.Consistency, value int64) {
+// at level, and answers value once the level is met; delta is the
+// increment that raised the slot (0 for a retry answered again).
+func (n *Node) replicateSlot(reply func(net.Message), key []byte, level net.Consistency, value, delta int64) {
 	cur, _ := n.store.Get(key)
 	slots, err := store.Slots(cur)
-	i := slices.IndexFunc(slots, func(s store.Slot) bool { return s.Node == uint16(n.cfg.ID) && s.Gen == n.gen })
+	owner, gen := n.slotOf(key)
+	i := slices.IndexFunc(slots, func(s store.Slot) bool { return s.Node == owner && s.Gen == gen })
 	if err != nil || i < 0 {
 		reply(&net.Error{Code: net.CodeInternal, Message: fmt.Sprintf("node %d lost its own slot of a counter it applied: %v", n.cfg.ID, err)})
 		return
@@ -219,6 +255,9 @@ func (n *Node) replicateSlot(reply func(net.Message), key []byte, level net.Cons
 	o := n.newOp()
 	o.reply = reply
 	o.answer = &net.CounterValue{Value: value}
+	if n.mutant(MutantHintDelta) {
+		o.delta = delta
+	}
 	o.w = coord.NewWrite(store.Entry(key, store.CounterAt(slots[i:i+1])), level, gs, all, n.view.Epoch)
 	o.timer = n.env.Clock.AfterFunc(n.cfg.RequestTimeout, func() { n.writeTimedOut(o) })
 	for _, r := range all {

@@ -157,7 +157,7 @@ func New(cfg Config, env Env) (*Node, error) {
 	if err := env.validate(); err != nil {
 		return nil, err
 	}
-	return &Node{
+	n := &Node{
 		cfg:      cfg,
 		env:      env,
 		lamport:  clock.NewLamport(uint16(cfg.ID), 0),
@@ -177,7 +177,11 @@ func New(cfg Config, env Env) (*Node, error) {
 		incrs:        counter.New(0),
 		pendingSlots: make(map[string]store.Version),
 		incrWaiting:  make(map[counter.OpID][]func()),
-	}, nil
+	}
+	if n.mutant(MutantMergeSum) {
+		n.store.SumCounters()
+	}
+	return n, nil
 }
 
 // ID returns the node's id.

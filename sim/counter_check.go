@@ -111,10 +111,9 @@ func (w *world) judgeCount(k *counterKey, value int64, what string, read *linear
 		switch {
 		case di != 0 && di != sign:
 			verb := "counted twice"
-			if di == -sign {
-				verb = "counted with the wrong sign (a lost count)"
-			} else if di == -2*sign {
-				verb = "counted −2 times"
+			if di != 2*sign {
+				// A count of 3 or more carries into the next digit.
+				verb = fmt.Sprintf("want 0 or %d: a lost count, or one counted three times or more", sign)
 			}
 			return fmt.Sprintf("counters: %s: value %d has digit %d for %s: %s", what, value, di, desc, verb)
 		case di != 0 && inc.Outcome == linearize.Failed:

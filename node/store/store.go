@@ -30,6 +30,8 @@ type Store struct {
 	// since it last was (nil then): streaming and anti-entropy ask for the
 	// keys again and again while new keys are rare.
 	sorted []string
+	// sum is node.MutantMergeSum's planted bug (SumCounters).
+	sum bool
 }
 
 // New returns an empty store.
@@ -47,7 +49,12 @@ func (s *Store) Get(key []byte) (v Version, ok bool) {
 // of v).
 func (s *Store) Apply(key []byte, v Version) bool {
 	cur, ok := s.m[string(key)]
-	v, changed := Merge(cur, v)
+	var changed bool
+	if s.sum && cur.Kind == Counter && v.Kind == Counter && !cur.Stamp.IsZero() && !v.Stamp.IsZero() {
+		v, changed = mergeSum(cur, v)
+	} else {
+		v, changed = Merge(cur, v)
+	}
 	if !changed {
 		return false
 	}
