@@ -45,17 +45,16 @@ func (w *world) counterState() *counters {
 	if w.ctr == nil {
 		w.ctr = &counters{level: map[int]net.Consistency{}}
 		for range w.p.Client.CounterKeys {
-			w.ctr.fresh()
+			w.ctr.live = append(w.ctr.live, w.ctr.fresh())
 		}
 	}
 	return w.ctr
 }
 
-// fresh adds a key to those in use and returns it.
+// fresh returns a key never used before.
 func (cs *counters) fresh() *counterKey {
 	k := &counterKey{name: fmt.Sprintf("c%d", len(cs.keys))}
 	cs.keys = append(cs.keys, k)
-	cs.live = append(cs.live, k)
 	return k
 }
 
@@ -100,8 +99,7 @@ func (cl *client) drawCounter(idx int) (linearize.Op, net.Message) {
 	}
 	k.incrs = append(k.incrs, idx)
 	if len(k.incrs) == maxIncrs {
-		cs.live[slot] = cs.fresh()
-		cs.live = cs.live[:len(cs.live)-1]
+		cs.live[slot] = cs.fresh() // k is full; the checker still judges its replicas at the end
 	}
 	if cl.incrSession == 0 {
 		cl.incrSession = cl.rng.Uint64() | 1
@@ -141,11 +139,12 @@ func (cl *client) lost(why string) {
 		return
 	}
 	call := p.call
-	if call == nil || call.waiting {
-		if call == nil {
-			cl.giveUp(why)
-		}
+	switch {
+	case call == nil:
+		cl.giveUp(why)
 		return
+	case call.waiting:
+		return // between attempts: retry or connected sends the next
 	}
 	w := cl.w
 	p.timeout.fn = nil
