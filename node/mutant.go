@@ -47,7 +47,10 @@ const (
 	MutantIncrTableSkipped = "counter-table-skipped"
 	// MutantSlotReused: a node's log generation is its node id rather than
 	// a random id, so a node that lost its disk (a wipe, a corrupt log set
-	// aside) writes its old slot again (riak_kv#679's key amnesia).
+	// aside) writes its old slot again (riak_kv#679's key amnesia). A
+	// member that rebuilds gets its old slot back before it leads, so the
+	// reuse shows only where a node leads without it: one wiped in the
+	// middle of its join, which joins again (chaos seed 137).
 	MutantSlotReused = "counter-slot-reused"
 	// MutantSlotNotDurable: the leader sends its slot, and answers, as
 	// soon as the record is appended, before it is synced, leaving it to
