@@ -192,7 +192,14 @@ func (n *Node) startIncr(reply func(net.Message), m *net.Incr, first clock.Times
 		if n.mutant(MutantSlotNotDurable) {
 			persist = n.appendOnly
 		}
+		// Until they are synced and applied, the records are among the
+		// unapplied ones, so that a compaction meanwhile puts them in its
+		// base: the segment holding them goes with the swap (PAPER bug 40).
+		n.nextUnapplied++
+		batch := n.nextUnapplied
+		n.unapplied[batch] = recs
 		persist(recs, func() {
+			delete(n.unapplied, batch)
 			if p, ok := n.pendingSlots[string(m.Key)]; ok && p.Stamp == slot.Stamp {
 				delete(n.pendingSlots, string(m.Key))
 			}
