@@ -50,7 +50,8 @@ const (
 	// aside) writes its old slot again (riak_kv#679's key amnesia). A
 	// member that rebuilds gets its old slot back before it leads, so the
 	// reuse shows only where a node leads without it: one wiped in the
-	// middle of its join, which joins again (chaos seed 137).
+	// middle of its join, which joins again (chaos seeds 137, 226, 228,
+	// 271).
 	MutantSlotReused = "counter-slot-reused"
 	// MutantSlotNotDurable: the leader sends its slot, and answers, as
 	// soon as the record is appended, before it is synced, leaving it to

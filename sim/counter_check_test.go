@@ -25,7 +25,7 @@ func TestDigitsDecodeEverySubset(t *testing.T) {
 			t.Fatalf("digits(%d) = %v, %t; want %v", v, got, ok, want)
 		}
 	}
-	if _, ok := digits(pow5(maxIncrs - 1)*3 + pow5(maxIncrs-1)); ok {
+	if _, ok := digits(pow5(maxIncrs-1)*3 + pow5(maxIncrs-1)); ok {
 		t.Error("a value past 27 digits decoded")
 	}
 }
