@@ -3,15 +3,19 @@
 # the same load against each, one table of ratios (issue 17, item 6).
 #
 #   one node, no persistence: redis-server (--save '' --appendonly no) vs memdbd
-#     -rf 1 -fsync none through its RESP port; redis-benchmark -t set,get -c 50
-#     -n N1 -q, then the same with -P 16.
+#     -rf 1 -fsync none through its RESP port; redis-benchmark -t set,get,incr
+#     -c 50 -n N1 -q, then set,get with -P 16.
 #   one node, durable: redis-server --appendonly yes --appendfsync always vs
-#     memdbd -rf 1 -fsync always; redis-benchmark -t set -c 50 -n N2 -q.
+#     memdbd -rf 1 -fsync always; redis-benchmark -t set,incr -c 50 -n N2 -q.
+#     (A memdb increment is synced before it leaves its leader whatever the
+#     fsync mode, so INCR syncs in both rows.)
 #   three nodes, fsync on every write: etcd (3 local members) vs memdbd (3 nodes,
 #     -rf 3 -fsync always). 100-byte values on 1,000 keys. Writes and
 #     linearizable reads at 64 clients (etcd Put / Range without serializable;
 #     memdb quorum set / get), then compare-and-set at 1 client (etcd Txn "value
-#     == v then put v"; memdb cas v -> v, a Paxos round). etcd is driven by
+#     == v then put v"; memdb cas v -> v, a Paxos round), and memdb's counters
+#     beside its own writes: quorum incr vs quorum set at 1 and 64 clients
+#     (etcd has no counter). etcd is driven by
 #     bench/etcdload (gRPC over HTTP/2, 8 connections), since Debian's etcd
 #     packages ship no `benchmark` tool; memdb by `memdb bench` (one routing
 #     client per connection). Two different load generators: see PAPER §5.12.
@@ -119,26 +123,28 @@ read -ra mp < <(ports 17500 2 2) # binary, RESP
 
 echo "one node, no persistence: redis-benchmark -t set,get -c 50 -n $N1 [-P 16]..." >&2
 start_redis "$rport" "$work/redis1" --save '' --appendonly no
-rb -p "$rport" -t set,get -c 50 -n "$N1" >"$work/r1"
+rb -p "$rport" -t set,get,incr -c 50 -n "$N1" >"$work/r1"
 rb -p "$rport" -t set,get -c 50 -n "$N1" -P 16 >"$work/r1p"
 stop_pid "$rpid"
 start_memdb1 none "$work/memdb1"
-rb -p "${mp[1]}" -t set,get -c 50 -n "$N1" >"$work/m1"
+rb -p "${mp[1]}" -t set,get,incr -c 50 -n "$N1" >"$work/m1"
 rb -p "${mp[1]}" -t set,get -c 50 -n "$N1" -P 16 >"$work/m1p"
 stop_pid "$mpid"
 for t in SET GET; do
 	R[$t,redis]=$(rps $t "$work/r1") R[$t,memdb]=$(rps $t "$work/m1")
 	R[$t-P16,redis]=$(rps $t "$work/r1p") R[$t-P16,memdb]=$(rps $t "$work/m1p")
 done
+R[INCR,redis]=$(rps INCR "$work/r1") R[INCR,memdb]=$(rps INCR "$work/m1")
 
 echo "one node, fsync always: redis-benchmark -t set -c 50 -n $N2..." >&2
 start_redis "$rport" "$work/redis2" --save '' --appendonly yes --appendfsync always
-rb -p "$rport" -t set -c 50 -n "$N2" >"$work/r2"
+rb -p "$rport" -t set,incr -c 50 -n "$N2" >"$work/r2"
 stop_pid "$rpid"
 start_memdb1 always "$work/memdb2"
-rb -p "${mp[1]}" -t set -c 50 -n "$N2" >"$work/m2"
+rb -p "${mp[1]}" -t set,incr -c 50 -n "$N2" >"$work/m2"
 stop_pid "$mpid"
 R[SET-fsync,redis]=$(rps SET "$work/r2") R[SET-fsync,memdb]=$(rps SET "$work/m2")
+R[INCR-fsync,redis]=$(rps INCR "$work/r2") R[INCR-fsync,memdb]=$(rps INCR "$work/m2")
 
 # ---- three nodes: etcd vs memdb ---------------------------------------------
 read -ra ep < <(ports 12379 6 1) # client, peer for each member
@@ -183,6 +189,8 @@ wait_for ring_ready
 mb() { "$memdb" -addr "$maddrs" -consistency quorum bench -q -d 100 -r 1000 "$@"; }
 mb -c 64 -n "$N3" -t set,get >"$work/m3"
 mb -c 1 -n "$NCAS" -t cas >"$work/m3c"
+mb -c 64 -n "$N3" -t set,incr >"$work/m3i"
+mb -c 1 -n "$NCAS" -t set,incr >"$work/m3i1"
 for p in "${mpids[@]}"; do stop_pid "$p"; done
 R[PUT3,etcd]=$(rps PUT "$work/e3") R[PUT3,memdb]=$(rps SET "$work/m3")
 R[GET3,etcd]=$(rps GET "$work/e3") R[GET3,memdb]=$(rps GET "$work/m3")
@@ -202,13 +210,25 @@ row "1 node, GET -c 50" "${R[GET,redis]}" "${R[GET,memdb]}"
 row "1 node, SET -c 50 -P 16" "${R[SET-P16,redis]}" "${R[SET-P16,memdb]}"
 row "1 node, GET -c 50 -P 16" "${R[GET-P16,redis]}" "${R[GET-P16,memdb]}"
 row "1 node, SET -c 50, Redis appendfsync always vs memdb fsync always" "${R[SET-fsync,redis]}" "${R[SET-fsync,memdb]}"
+row "1 node, INCR -c 50 (Redis no persistence; memdb fsync none, its increments synced)" "${R[INCR,redis]}" "${R[INCR,memdb]}"
+row "1 node, INCR -c 50, Redis appendfsync always vs memdb fsync always" "${R[INCR-fsync,redis]}" "${R[INCR-fsync,memdb]}"
 row "3 nodes, write, 64 clients (etcd put; memdb quorum set, rf 3, fsync always)" "${R[PUT3,etcd]}" "${R[PUT3,memdb]}"
 row "3 nodes, linearizable read, 64 clients (etcd range; memdb quorum get)" "${R[GET3,etcd]}" "${R[GET3,memdb]}"
 row "3 nodes, compare-and-set, 1 client (etcd txn; memdb cas)" "${R[CAS3,etcd]}" "${R[CAS3,memdb]}"
 echo
 echo "p50 of the 1-client compare-and-set: etcd $(p50 CAS "$work/e3c") ms, memdb $(p50 CAS "$work/m3c") ms"
 echo
+echo "memdb's counters beside its own writes, 3 nodes, rf 3, fsync always, quorum:"
+echo
+echo "| load | set | incr | incr ÷ set |"
+echo "|---|---|---|---|"
+for f in m3i m3i1; do
+	c=64
+	[ $f = m3i1 ] && c=1
+	printf '| %s clients | %s/s | %s/s | %s |\n' $c "$(rps SET "$work/$f")" "$(rps INCR "$work/$f")" "$(ratio "$(rps INCR "$work/$f")" "$(rps SET "$work/$f")")"
+done
+echo
 echo "raw output:"
-for f in r1 m1 r1p m1p r2 m2 e3 m3 e3c m3c; do
+for f in r1 m1 r1p m1p r2 m2 e3 m3 e3c m3c m3i m3i1; do
 	tr '\r' '\n' <"$work/$f" | grep 'requests per second' | sed "s/^/  $f  /"
 done

@@ -16,6 +16,8 @@ type Client struct {
 	opts    Options
 	key     []byte
 	session session
+	// counters names the client's increments (see Incr).
+	counters counters
 	// seeds are the pools of Options.Addrs, in order.
 	seeds []*pool
 	// preferred indexes Options.Addrs: the node that answered last, where
@@ -54,6 +56,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	}
 	opts.Addrs = append([]string(nil), opts.Addrs...)
 	c := &Client{opts: opts, key: []byte(opts.Key), pools: make(map[string]*pool)}
+	c.counters.session = newSession()
 	for _, addr := range opts.Addrs {
 		p, err := c.pool(addr)
 		if err != nil {

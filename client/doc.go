@@ -3,8 +3,9 @@
 // Dial connects to one of the given node addresses, authenticates with the
 // client key (a challenge-response over HMAC-SHA256: the key never crosses
 // the wire, and the client checks that the node knows the key too) and
-// returns a Client whose methods — Get, Set, Delete, Contains, CAS — take
-// a context.Context and per-call options such as WithConsistency. A Client
+// returns a Client whose methods — Get, Set, Delete, Contains, CAS, Incr,
+// Decr, Counter — take a context.Context and per-call options such as
+// WithConsistency. A Client
 // is safe for concurrent use by many goroutines, and is meant to be shared.
 //
 // # Compare-and-set and serial consistency
@@ -15,6 +16,37 @@
 // WithConsistency(net.Serial) reads through such a round, and a Set at
 // Serial is a Paxos put; those are linearizable with CAS on the same key.
 // Mixing them with plain (one, quorum, all) writes of the key is not.
+//
+// # Counters
+//
+// Incr(key, delta) adds delta to the counter key and returns its value
+// just after; Decr subtracts; Counter reads it (0 for a key never
+// incremented). A counter is its own kind of value: Incr or Counter of a
+// key that holds a plain value, and Get, Set or Delete of a counter, fail
+// with ErrWrongKind. Counters take the levels one, quorum and all; a
+// counter call at serial fails before anything is sent. A delta of 0 is
+// refused before anything is sent too (ErrZeroDelta): read with Counter.
+//
+// An increment is never applied twice, however often it is sent. Each Incr
+// call carries an operation id — a session id the client draws at random
+// (crypto/rand) when it is made, and a sequence number per call — that
+// every attempt of the call repeats, with Attempt counting the attempts
+// and First the session clock when the call began (the node judges a
+// retry by how old it is). Unlike every other
+// write, an increment whose outcome is unknown is retried by the client:
+// an attempt unanswered for a quarter of the time the call has left (at
+// least 50 ms), whose connection broke after it was sent, or answered
+// CodeUnknownOutcome (or CodeShuttingDown, after the first) is sent again,
+// after a short backoff when it ended early, reconnecting if needed, until
+// the call's deadline; then the call fails with ErrUnknownOutcome. Every
+// attempt goes to the node that got the first one — never another, even
+// when health tracking finds it slow — because that node can tell whether
+// it applied the operation (and answers with the first result) or never
+// saw it (and applies it); another node could only answer unknown. The
+// first attempt alone may move on to another node, when it could not be
+// sent at all (its node refused the connection, or was shutting down).
+// Increments are never hedged. Counter is a read, retried and hedged as
+// Get is.
 //
 // # Pipelining
 //
@@ -41,8 +73,9 @@
 //   - ErrQuorum: not enough replicas answered; nothing was written.
 //   - ErrUnknownOutcome: a write was sent but no answer came (timeout, lost
 //     connection, or the node itself could not tell). The write may or may
-//     not have happened. The client never retries a write on its own:
-//     read the key, or retry if the write is idempotent.
+//     not have happened. The client never retries a write on its own
+//     (but for Incr, whose retries are exactly-once: see Counters): read
+//     the key, or retry if the write is idempotent.
 //   - ErrContention: a CAS or serial call lost to other proposers of its
 //     key. It did not take effect, so calling again is safe.
 //   - ErrTimeout: no answer within the call's deadline; a timed-out write is
@@ -50,6 +83,10 @@
 //   - ErrAuth: a node refused the key, or could not prove it knows it.
 //   - ErrUnreachable: no node the call tried answered.
 //   - ErrClosed: the Client was closed.
+//   - ErrWrongKind: the key holds a counter and the call wants a plain
+//     value, or the other way round. Nothing was changed.
+//   - ErrZeroDelta, ErrOverflow: Incr or Decr refused its delta before
+//     sending anything.
 //
 // Any other error a node replies with is a *net.Error (errors.As finds it),
 // whose Code says what went wrong.
@@ -127,7 +164,8 @@
 // A broken connection is replaced on the next call. A call that cannot
 // reach a node tries the next one; a read whose connection breaks after it
 // was sent is retried on another connection, then on the next replica,
-// since reading twice is harmless; a write (a CAS included) never is. A node that is
+// since reading twice is harmless; a write (a CAS included) never is,
+// except an increment, to its own node (see Counters). A node that is
 // shutting down refuses requests without acting on them, so those are
 // retried elsewhere too.
 //

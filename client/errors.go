@@ -15,7 +15,9 @@ var (
 	// ErrUnknownOutcome means a write was sent and no answer says whether
 	// it happened: the call timed out or its connection broke after the
 	// request left, or the node itself timed out waiting for replicas. The
-	// client does not retry it.
+	// client does not retry it — except an increment, which it retries at
+	// the same node until the call's deadline (see Incr) before it returns
+	// ErrUnknownOutcome.
 	ErrUnknownOutcome = errors.New("outcome unknown")
 	// ErrContention means a CAS, or a serial read or write, lost to other
 	// proposers of the same key until the node gave up (the node's
@@ -36,6 +38,19 @@ var (
 	ErrTimeout = errors.New("timeout")
 	// ErrClosed means the Client was closed.
 	ErrClosed = errors.New("client closed")
+	// ErrWrongKind means the key holds another kind of value than the
+	// call works on: Incr, Decr or Counter of a key holding a plain value,
+	// or Get, Set, Delete (or CAS) of a key holding a counter (the node's
+	// WrongKind code). Nothing was changed.
+	ErrWrongKind = errors.New("wrong kind of value")
+	// ErrZeroDelta means Incr or Decr was given a delta of 0, which the
+	// client refuses before sending anything (a node refuses it too): to
+	// read a counter, call Counter.
+	ErrZeroDelta = errors.New("delta 0 changes nothing (read a counter with Counter)")
+	// ErrOverflow means an increment would take a counter out of the range
+	// of an int64 (the node applied nothing), or Decr was given
+	// math.MinInt64, whose negation is not an int64 (nothing was sent).
+	ErrOverflow = errors.New("int64 overflow")
 )
 
 // errConnLost is the reason calls fail when their connection breaks.
@@ -57,6 +72,10 @@ func replyError(e *net.Error) error {
 		return &codeError{ErrContention, e}
 	case net.CodeAuth:
 		return &codeError{ErrAuth, e}
+	case net.CodeWrongKind:
+		return &codeError{ErrWrongKind, e}
+	case net.CodeOverflow:
+		return &codeError{ErrOverflow, e}
 	}
 	return e
 }

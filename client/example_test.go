@@ -85,3 +85,32 @@ func ExampleClient_CAS() {
 	}
 	log.Fatal("too much contention on visits")
 }
+
+// A counter: each Incr is applied exactly once, even when the client has
+// to send it again; one that still has no answer at its deadline is
+// ErrUnknownOutcome (applied once or not at all, never twice).
+func ExampleClient_Incr() {
+	ctx := context.Background()
+	c, err := client.Dial(ctx, client.Options{Addrs: []string{"127.0.0.1:7400"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+
+	n, err := c.Incr(ctx, "page-views", 1, client.WithConsistency(net.Quorum))
+	switch {
+	case errors.Is(err, client.ErrUnknownOutcome):
+		// Retried at its node until the deadline: read the counter later.
+	case errors.Is(err, client.ErrWrongKind):
+		log.Fatal("page-views holds a plain value, not a counter")
+	case err != nil:
+		log.Fatal(err)
+	default:
+		fmt.Println("views:", n)
+	}
+	total, err := c.Counter(ctx, "page-views")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("total:", total)
+}

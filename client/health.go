@@ -59,8 +59,8 @@ func (h *health) overdue(sent, now int64) bool {
 type class uint8
 
 const (
-	classRead  class = iota // get and contains at one, quorum, all
-	classWrite              // set and delete at one, quorum, all; compact
+	classRead  class = iota // get, contains and counter reads at one, quorum, all
+	classWrite              // set, delete and incr at one, quorum, all; compact
 	classPaxos              // cas, and serial get, contains and set
 	numClasses
 )
@@ -84,6 +84,8 @@ func classOf(m net.Message) class {
 		}
 	case *net.CAS:
 		return classPaxos
+	case *net.GetCounter:
+		return classRead
 	}
 	return classWrite
 }

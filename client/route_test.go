@@ -109,6 +109,10 @@ func requestKey(m net.Message) string {
 		return string(m.Key)
 	case *net.CAS:
 		return string(m.Key)
+	case *net.Incr:
+		return string(m.Key)
+	case *net.GetCounter:
+		return string(m.Key)
 	}
 	return "(" + m.Kind().String() + ")"
 }

@@ -93,8 +93,8 @@ func TestRESPGoRedis(t *testing.T) {
 				args []any
 				want string
 			}{
-				{[]any{"INCR", "n"}, "counters are not in this version"},
-				{[]any{"DECRBY", "n", "2"}, "counters are not in this version"},
+				{[]any{"INCRBY", "n", "two"}, "value is not an integer or out of range"},
+				{[]any{"DECRBY", "n", "-9223372036854775808"}, "increment or decrement would overflow"},
 				{[]any{"MSET", "a", "1", "b", "2"}, "MSET is not supported"},
 				{[]any{"SET", "a", "1", "EX", "10"}, "SET EX is not supported"},
 				{[]any{"SET", "a", "1", "XX"}, "SET XX is not supported"},

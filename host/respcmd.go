@@ -62,6 +62,12 @@ type respSession struct {
 	busy     map[string]int
 	deferred [][][]byte
 	keys     [][]byte
+	// session names this connection's increments, each numbered by
+	// seq (see counters): the connection is the client, with one session.
+	session, seq uint64
+	// send hands a request to the node (node.Request in a server; tests
+	// of the commands alone catch it).
+	send func(net.Frame)
 }
 
 // respReply is one command's reply: done once out holds all of it. keys
@@ -74,7 +80,8 @@ type respReply struct {
 
 func (s *Server) respOpen(c *respConn) {
 	s.respSessions[c.id] = &respSession{s: s, c: c, proto: resp.RESP2, authed: s.cfg.ClientKey == "",
-		waits: make(map[uint64]func(net.Frame)), busy: make(map[string]int)}
+		waits: make(map[uint64]func(net.Frame)), busy: make(map[string]int),
+		session: newCounterSession(), send: func(f net.Frame) { s.node.Request(c.id, f) }}
 }
 
 // respCommands runs the commands one read of connection id brought.
@@ -99,7 +106,7 @@ func (s *Server) respCommands(id net.ConnID, cmds [][][]byte) {
 // commandKeys are the keys a command reads or writes (none for the rest).
 func commandKeys(args [][]byte) [][]byte {
 	switch strings.ToLower(string(args[0])) {
-	case "get", "set", "setnx":
+	case "get", "set", "setnx", "incr", "decr", "incrby", "decrby":
 		if len(args) > 1 {
 			return args[1:2]
 		}
@@ -236,7 +243,7 @@ func (ss *respSession) request(msg net.Message, then func(net.Frame)) {
 	ss.nextID++
 	id := ss.nextID
 	ss.waits[id] = then
-	ss.s.node.Request(ss.c.id, net.Frame{ID: id, Clock: ss.clock, Msg: msg})
+	ss.send(net.Frame{ID: id, Clock: ss.clock, Msg: msg})
 }
 
 // nodeError returns the RESP error for a node's error answer, or nil if m
@@ -251,6 +258,9 @@ func nodeError(m net.Message) []byte {
 	}
 	word := "ERR"
 	switch e.Code {
+	case net.CodeWrongKind:
+		// Redis's own words, which clients recognize.
+		return resp.AppendError(nil, wrongType)
 	case net.CodeUnknownOutcome:
 		word = "UNKNOWN"
 	case net.CodeContention:
@@ -289,10 +299,10 @@ func init() {
 		"mget":              {arity: -2, run: (*respSession).mget},
 		"mset":              {arity: -3, run: refuseMulti},
 		"msetnx":            {arity: -3, run: refuseMulti},
-		"incr":              {arity: 2, run: refuseCounter},
-		"decr":              {arity: 2, run: refuseCounter},
-		"incrby":            {arity: 3, run: refuseCounter},
-		"decrby":            {arity: 3, run: refuseCounter},
+		"incr":              {arity: 2, run: (*respSession).incr},
+		"decr":              {arity: 2, run: (*respSession).incr},
+		"incrby":            {arity: 3, run: (*respSession).incr},
+		"decrby":            {arity: 3, run: (*respSession).incr},
 		"ping":              {arity: -1, run: (*respSession).ping},
 		"echo":              {arity: 2, run: (*respSession).echo},
 		"hello":             {arity: -1, run: (*respSession).hello, beforeAuth: true},
@@ -568,10 +578,6 @@ func (ss *respSession) mget(args [][]byte) {
 // promise quietly, so it is refused.
 func refuseMulti(ss *respSession, args [][]byte) {
 	ss.immediate(resp.AppendError(nil, fmt.Sprintf("ERR %s is not supported in this version of memdb: it cannot write several keys atomically yet; send a pipeline of SETs", strings.ToUpper(string(args[0])))))
-}
-
-func refuseCounter(ss *respSession, args [][]byte) {
-	ss.immediate(resp.AppendError(nil, fmt.Sprintf("ERR %s: counters are not in this version of memdb", strings.ToUpper(string(args[0])))))
 }
 
 func (ss *respSession) ping(args [][]byte) {

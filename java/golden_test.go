@@ -79,6 +79,14 @@ func goldenFrames(t *testing.T) []struct {
 		{"bool-false", net.Frame{ID: 7, Msg: &net.Bool{}}},
 		{"error", net.Frame{ID: 5, Msg: &net.Error{Code: net.CodeUnavailable, Message: "quorum not reached: 1 of 2 replicas answered"}}},
 		{"error-utf8", net.Frame{ID: 8, Msg: &net.Error{Code: net.CodeContention, Message: "contention — lost to other proposers"}}},
+		{"incr", net.Frame{ID: 10, Clock: clock.Timestamp{Counter: 17, Node: 2}, Msg: &net.Incr{Level: net.Quorum, Key: []byte("counter"), Delta: 1,
+			Session: 0x0123456789abcdef, Seq: 1}}},
+		{"incr-retry", net.Frame{ID: 11, Msg: &net.Incr{Level: net.All, Key: []byte("counter"), Delta: -1 << 40,
+			Session: 0xfedcba9876543210, Seq: 1<<63 + 5, Attempt: 3, First: clock.Timestamp{Counter: 1500, Node: 7}}}},
+		{"get-counter", net.Frame{ID: 12, Msg: &net.GetCounter{Level: net.Quorum, Key: []byte("counter")}}},
+		{"counter-value", net.Frame{ID: 10, Clock: clock.Timestamp{Counter: 18, Node: 1}, Msg: &net.CounterValue{Value: 42}}},
+		{"counter-value-negative", net.Frame{ID: 12, Msg: &net.CounterValue{Value: -1 << 63}}},
+		{"error-wrong-kind", net.Frame{ID: 10, Msg: &net.Error{Code: net.CodeWrongKind, Message: "the key holds a value, not a counter"}}},
 		{"ring-info", net.Frame{ID: 9, Clock: clock.Timestamp{Counter: 16, Node: 2}, Msg: &net.RingInfo{Replicas: 3, Ring: r.Encode(), Addrs: []net.NodeAddr{
 			{Node: 1, Addr: "127.0.0.1:7400"}, {Node: 2, Addr: "127.0.0.1:7410"}, {Node: 3, Addr: "127.0.0.1:7420"}, {Node: 9, Addr: "[::1]:7490"}}}}},
 	}
@@ -129,6 +137,7 @@ func goldenConsts() []goldenConst {
 		{"MaxFrame", net.MaxFrame},
 		{"NonceSize", net.NonceSize},
 		{"MACSize", net.MACSize},
+		{"MaxAttempts", net.MaxAttempts},
 
 		{"KindChallenge", uint64(net.KindChallenge)},
 		{"KindAuth", uint64(net.KindAuth)},
@@ -138,6 +147,8 @@ func goldenConsts() []goldenConst {
 		{"KindDelete", uint64(net.KindDelete)},
 		{"KindContains", uint64(net.KindContains)},
 		{"KindCAS", uint64(net.KindCAS)},
+		{"KindIncr", uint64(net.KindIncr)},
+		{"KindGetCounter", uint64(net.KindGetCounter)},
 		{"KindCompact", uint64(net.KindCompact)},
 		{"KindRing", uint64(net.KindRing)},
 		{"KindValue", uint64(net.KindValue)},
@@ -145,6 +156,7 @@ func goldenConsts() []goldenConst {
 		{"KindBool", uint64(net.KindBool)},
 		{"KindError", uint64(net.KindError)},
 		{"KindRingInfo", uint64(net.KindRingInfo)},
+		{"KindCounterValue", uint64(net.KindCounterValue)},
 		{"KindGossip", uint64(net.KindGossip)},
 		{"KindReplicate", uint64(net.KindReplicate)},
 		{"KindRead", uint64(net.KindRead)},
@@ -161,6 +173,7 @@ func goldenConsts() []goldenConst {
 		{"KindPaxosKeys", uint64(net.KindPaxosKeys)},
 		{"KindPaxosKeysReply", uint64(net.KindPaxosKeysReply)},
 		{"KindTake", uint64(net.KindTake)},
+		{"KindState", uint64(net.KindState)},
 
 		{"CodeMalformed", uint64(net.CodeMalformed)},
 		{"CodeTooLarge", uint64(net.CodeTooLarge)},
@@ -174,6 +187,8 @@ func goldenConsts() []goldenConst {
 		{"CodeShuttingDown", uint64(net.CodeShuttingDown)},
 		{"CodeContention", uint64(net.CodeContention)},
 		{"CodeStaleRing", uint64(net.CodeStaleRing)},
+		{"CodeWrongKind", uint64(net.CodeWrongKind)},
+		{"CodeOverflow", uint64(net.CodeOverflow)},
 	}
 }
 

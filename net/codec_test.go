@@ -687,7 +687,7 @@ func TestNumbersFixed(t *testing.T) {
 	codes := map[Code]uint16{
 		CodeMalformed: 1, CodeTooLarge: 2, CodeBadKey: 3, CodeAuth: 4, CodeUnknownKind: 5,
 		CodeUnavailable: 6, CodeUnknownOutcome: 7, CodeInternal: 8, CodeUnsupported: 9,
-		CodeShuttingDown: 10, CodeContention: 11, CodeStaleRing: 12, CodeWrongKind: 13,
+		CodeShuttingDown: 10, CodeContention: 11, CodeStaleRing: 12, CodeWrongKind: 13, CodeOverflow: 14,
 	}
 	for c, n := range codes {
 		if uint16(c) != n {

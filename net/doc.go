@@ -433,6 +433,8 @@
 //	                       nothing done, resend on the newer one
 //	  13  wrong kind       the key holds another kind of value (an    no
 //	                       incr of a value, a get of a counter)
+//	  14  overflow         an increment would take a counter out of   no
+//	                       int64; nothing applied
 //
 // A frame the receiver cannot trust ends the connection: the receiver sends
 // one Error frame with the matching code and closes, and the node goes on

@@ -45,6 +45,9 @@ const (
 	// is for (an increment of a key holding a value, a get of a counter);
 	// nothing was done.
 	CodeWrongKind Code = 13
+	// CodeOverflow: an increment would take a counter's value out of the
+	// range of a signed 64-bit integer; nothing was applied.
+	CodeOverflow Code = 14
 )
 
 var codeNames = map[Code]string{
@@ -52,7 +55,7 @@ var codeNames = map[Code]string{
 	CodeAuth: "auth refused", CodeUnknownKind: "unknown command", CodeUnavailable: "unavailable",
 	CodeUnknownOutcome: "unknown outcome", CodeInternal: "internal", CodeUnsupported: "unsupported",
 	CodeShuttingDown: "shutting down", CodeContention: "contention", CodeStaleRing: "stale ring",
-	CodeWrongKind: "wrong kind",
+	CodeWrongKind: "wrong kind", CodeOverflow: "overflow",
 }
 
 func (c Code) String() string {

@@ -51,15 +51,79 @@ func (n *Node) startCompaction() {
 	n.compacting = true
 	mark := n.log.Stats().Bytes
 	n.env.Log.Info("compaction started", "keys", res.Keys, "log_bytes", res.LogBefore, "store_bytes", res.StoreBytes)
-	err := n.log.Compact(n.liveState(), func(err error) {
+	c, err := n.log.BeginCompaction()
+	if err != nil {
+		n.endCompaction(res, err)
+		return
+	}
+	for r := range n.fixedState() {
+		if err := c.Add(r); err != nil {
+			c.Abort()
+			n.endCompaction(res, err)
+			return
+		}
+	}
+	finish := func(err error) {
 		if err == nil {
 			n.logAtCompact = mark
 		}
 		n.endCompaction(res, err)
-	})
-	if err != nil {
-		n.endCompaction(res, err)
 	}
+	walk := func(keys []string) { n.compactWalk(c, keys, finish) }
+	sorted, added := n.store.Order()
+	if len(added) <= compactSlice {
+		walk(store.MergeKeys(sorted, added))
+		return
+	}
+	// Many keys added since the store last sorted them: merge them in off
+	// the loop (the store never writes what Order handed out).
+	var keys []string
+	n.offload(16*len(added), func() { keys = store.MergeKeys(sorted, added) }, func() { walk(keys) })
+}
+
+// offload runs work off the loop through Env.Offload, then done on it;
+// inline if the Env has none.
+func (n *Node) offload(cost int, work, done func()) {
+	if n.env.Offload == nil {
+		work()
+		done()
+		return
+	}
+	n.env.Offload(cost, work, done)
+}
+
+// compactSlice bounds the keys a compaction reads from the store in one
+// event of the node's loop, so that requests wait for at most one slice.
+const compactSlice = 4096
+
+// compactWalk adds the state of keys to compaction c, compactSlice keys per
+// event, and finishes it. A key's state is read when its slice runs, so
+// it may be newer than when the compaction began: that is fine, since
+// the segments after the base hold every write since (Compaction's doc).
+func (n *Node) compactWalk(c *oplog.Compaction, keys []string, finish func(error)) {
+	if n.log == nil || n.err != nil {
+		c.Abort()
+		finish(fmt.Errorf("node %d stopped or broke during a compaction", n.cfg.ID))
+		return
+	}
+	i := 0
+	for ; i < len(keys) && i < compactSlice; i++ {
+		v, ok := n.store.Get([]byte(keys[i]))
+		if !ok {
+			continue
+		}
+		if err := c.Add(store.Record([]byte(keys[i]), v)); err != nil {
+			c.Abort()
+			finish(err)
+			return
+		}
+	}
+	if i < len(keys) {
+		rest := keys[i:]
+		n.later(0, func() { n.compactWalk(c, rest, finish) })
+		return
+	}
+	c.Finish(finish)
 }
 
 // endCompaction reports a compaction's outcome to everyone waiting for it.
@@ -80,12 +144,14 @@ func (n *Node) endCompaction(res CompactResult, err error) {
 	}
 }
 
-// liveState yields the latest version of every key in key order, so the
-// base is the same bytes for the same state. Tombstones are kept: a
-// tombstone may be dropped only once no replica can resurrect the value it
-// deleted, and until the cluster can tell that, keeping them is the safe
-// rule.
-func (n *Node) liveState() iter.Seq[oplog.Record] {
+// fixedState yields the records of a compaction's base that are not the
+// store's keys, as they are when it begins: the lease, the members, the
+// flags, the increments kept, the acceptors, and the writes appended but
+// not yet committed. The store's keys follow, a slice at a time
+// (compactWalk). Tombstones are kept: a tombstone may be dropped only
+// once no replica can resurrect the value it deleted, and until the
+// cluster can tell that, keeping them is the safe rule.
+func (n *Node) fixedState() iter.Seq[oplog.Record] {
 	return func(yield func(oplog.Record) bool) {
 		if !yield(leaseRecord(n.lease)) {
 			return
@@ -97,12 +163,6 @@ func (n *Node) liveState() iter.Seq[oplog.Record] {
 		}
 		if !n.flagRecords(yield) || !n.acceptors.Records(yield) {
 			return
-		}
-		for _, k := range n.store.Keys() {
-			v, _ := n.store.Get([]byte(k))
-			if !yield(store.Record([]byte(k), v)) {
-				return
-			}
 		}
 		// Writes appended but not yet committed are in the segments the
 		// base replaces and not in the store yet: without them here, a

@@ -34,6 +34,8 @@
 //	node/coord     the requests the node coordinates: a write's and a
 //	               read's state and what each answer decides (reply, repair,
 //	               hint, finish), and the hint queues with their bounds
+//	node/counter   the increments a node applied, by id, and the rule that
+//	               judges a retry (a counter's state is node/store's kind)
 //	node/paxos     the acceptor table and its durability contract; the
 //	               proposer's round (answers in, steps out)
 //	node/stream    scans and digests for streaming and anti-entropy
@@ -53,7 +55,8 @@
 // and stamping under a logged Lamport lease), config.go, request.go
 // (client requests), coordinate.go (the effects of node/coord: the table
 // of requests, sending, local applies, timers, hint replays), replica.go
-// (a replica's side: applyEntries, fencing), paxos.go (the proposer's
+// (a replica's side: applyEntries, fencing), incr.go (leading and
+// forwarding counter increments, the log generation), paxos.go (the proposer's
 // effects: ballots, acceptors asked, sending, backoff, commit) and
 // acceptor.go (the acceptor's), peers.go (sending to a peer, and calls:
 // requests to one peer that want one answer), stream.go (streaming,

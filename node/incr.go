@@ -173,7 +173,7 @@ func (n *Node) startIncr(reply func(net.Message), m *net.Incr, first clock.Times
 		if err != nil {
 			code := net.CodeInternal
 			if errors.Is(err, store.ErrOverflow) {
-				code = net.CodeUnsupported
+				code = net.CodeOverflow
 			}
 			fail(code, "%v; nothing was applied", err)
 			again()

@@ -22,6 +22,8 @@ type harness struct {
 	n       *Node
 	replies map[uint64]net.Message
 	sent    []net.Frame // to peers
+	// clk is the node's clock: noClock unless a test sets one before boot.
+	clk clock.Clock
 }
 
 type replies struct{ h *harness }
@@ -48,8 +50,12 @@ func newHarness(t *testing.T) *harness {
 
 func (h *harness) boot() {
 	h.t.Helper()
+	clk := h.clk
+	if clk == nil {
+		clk = noClock{}
+	}
 	n, err := New(DefaultConfig(1), Env{
-		Clock: noClock{}, Transport: replies{h}, Disk: h.mem,
+		Clock: clk, Transport: replies{h}, Disk: h.mem,
 		Rand: rand.New(rand.NewPCG(3, 4)), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

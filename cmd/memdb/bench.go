@@ -34,7 +34,9 @@ as redis-benchmark does. A progress line is shown on a terminal.
 
 Tests: set (writes a -d byte value), get, cas (swaps a key from the
 benchmark's value to itself: a full Paxos round; run set first so the keys
-hold it, or most cas answer false, which is still a round).
+hold it, or most cas answer false, which is still a round), incr (adds 1 to
+a counter; its keys are "ctr:" and 12 digits, since a counter is not a
+value, and it takes one, quorum or all).
 
 flags:
   -c N             connections, each a client of its own (default 50)
@@ -42,7 +44,7 @@ flags:
   -P N             requests in flight per connection: the pipeline depth (default 1)
   -d N             value size in bytes (default 3)
   -r N             keyspace: random keys in 0..N-1 (default 0: one key)
-  -t LIST          tests, comma-separated: set, get, cas (default set,get)
+  -t LIST          tests, comma-separated: set, get, cas, incr (default set,get)
   -consistency L   one, quorum, all or serial (default: memdb's -consistency)
   -q               print only the result lines
 `
@@ -84,13 +86,11 @@ func parseBench(args []string, level net.Consistency) (benchConfig, error) {
 	}
 	for _, t := range strings.Split(*tests, ",") {
 		switch t = strings.ToLower(strings.TrimSpace(t)); t {
-		case "set", "get", "cas":
+		case "set", "get", "cas", "incr":
 			cfg.tests = append(cfg.tests, t)
-		case "incr", "decr":
-			return cfg, fmt.Errorf("bench: -t %s: counters are not in this version of memdb", t)
 		case "":
 		default:
-			return cfg, fmt.Errorf("bench: unknown test %q (want set, get or cas)", t)
+			return cfg, fmt.Errorf("bench: unknown test %q (want set, get, cas or incr)", t)
 		}
 	}
 	if len(cfg.tests) == 0 {
@@ -280,6 +280,9 @@ func benchOp(c *client.Client, test, key string, value []byte) error {
 		return err
 	case "cas":
 		_, err := c.CAS(ctx, key, value, value)
+		return err
+	case "incr":
+		_, err := c.Incr(ctx, "ctr:"+strings.TrimPrefix(key, "key:"), 1)
 		return err
 	}
 	panic("bench: unknown test " + test)

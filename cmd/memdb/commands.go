@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/memdb/memdb/client"
@@ -33,9 +35,9 @@ func init() {
 		{name: "del", args: "KEY", min: 1, max: 1, help: "delete KEY; prints ok", do: doDel},
 		{name: "exists", args: "KEY", min: 1, max: 1, help: "prints true if KEY has a value, else false", do: doExists},
 		{name: "cas", args: "KEY OLD NEW", min: 3, max: 3, help: "set KEY to NEW if it holds OLD ((nil): no value); prints true if it did, else false", do: doCAS},
-		{name: "incr", args: "KEY [N]", min: 1, max: 2, help: "add N (default 1) to counter KEY; prints its new value (not in this version)", do: notYet("incr")},
-		{name: "decr", args: "KEY [N]", min: 1, max: 2, help: "subtract N (default 1) from counter KEY; prints its new value (not in this version)", do: notYet("decr")},
-		{name: "counter", args: "KEY", min: 1, max: 1, help: "prints counter KEY's value (not in this version)", do: notYet("counter")},
+		{name: "incr", args: "KEY [N]", min: 1, max: 2, help: "add N (default 1; not 0) to counter KEY; prints its new value", do: doIncr},
+		{name: "decr", args: "KEY [N]", min: 1, max: 2, help: "subtract N (default 1; not 0) from counter KEY; prints its new value", do: doDecr},
+		{name: "counter", args: "KEY", min: 1, max: 1, help: "prints counter KEY's value (0 if never incremented)", do: doCounter},
 		{name: "compact", help: "compact the node's operation log now; prints ok once it is durable", do: doCompact},
 		{name: "help", help: "prints this list", do: doHelp},
 		{name: "exit", help: "leaves the prompt", leave: true},
@@ -230,11 +232,78 @@ func doHelp(context.Context, *session, input) (string, error) {
 	return strings.TrimSuffix(b.String(), "\n"), nil
 }
 
-// errNotYet is what the commands of later versions answer.
-var errNotYet = errors.New("is not supported by this server yet")
-
-func notYet(name string) func(context.Context, *session, input) (string, error) {
-	return func(context.Context, *session, input) (string, error) {
-		return "", fmt.Errorf("%s %w", name, errNotYet)
+// counterUsage refuses what no counter command takes: the serial level
+// (counters are not made through Paxos), and for incr and decr an N that
+// is not a nonzero int64. It returns N (1 if not given).
+func counterUsage(s *session, name string, in input, withN bool) (int64, error) {
+	if s.opts.Consistency == net.Serial {
+		return 0, &usageError{
+			msg: name + " cannot be serial: counters are not made through Paxos",
+			fix: "run " + name + " with -consistency one, quorum or all",
+		}
 	}
+	if !withN || len(in.args) < 2 {
+		return 1, nil
+	}
+	cmd, _ := lookup(name)
+	n, err := strconv.ParseInt(in.args[1], 10, 64)
+	switch {
+	case err != nil:
+		return 0, &usageError{msg: fmt.Sprintf("%s: N must be an integer from %d to %d, not %q", name, math.MinInt64, math.MaxInt64, in.args[1]), usage: cmd.usage()}
+	case n == 0:
+		return 0, &usageError{msg: name + ": N must not be 0", fix: "read a counter with counter KEY"}
+	case name == "decr" && n == math.MinInt64:
+		return 0, &usageError{msg: fmt.Sprintf("decr: N %d cannot be negated: it is out of range", n), usage: cmd.usage()}
+	}
+	return n, nil
+}
+
+// doIncr runs incr KEY [N]. The client retries an increment whose outcome
+// is unknown at the same node until -timeout (never counting it twice);
+// if it still does not know, the command fails with "outcome unknown".
+func doIncr(ctx context.Context, s *session, in input) (string, error) {
+	n, err := counterUsage(s, "incr", in, true)
+	if err != nil {
+		return "", err
+	}
+	c, err := s.client(ctx)
+	if err != nil {
+		return "", err
+	}
+	v, err := c.Incr(ctx, in.args[0], n)
+	if err != nil {
+		return "", err
+	}
+	return strconv.FormatInt(v, 10), nil
+}
+
+func doDecr(ctx context.Context, s *session, in input) (string, error) {
+	n, err := counterUsage(s, "decr", in, true)
+	if err != nil {
+		return "", err
+	}
+	c, err := s.client(ctx)
+	if err != nil {
+		return "", err
+	}
+	v, err := c.Decr(ctx, in.args[0], n)
+	if err != nil {
+		return "", err
+	}
+	return strconv.FormatInt(v, 10), nil
+}
+
+func doCounter(ctx context.Context, s *session, in input) (string, error) {
+	if _, err := counterUsage(s, "counter", in, false); err != nil {
+		return "", err
+	}
+	c, err := s.client(ctx)
+	if err != nil {
+		return "", err
+	}
+	v, err := c.Counter(ctx, in.args[0])
+	if err != nil {
+		return "", err
+	}
+	return strconv.FormatInt(v, 10), nil
 }

@@ -22,8 +22,15 @@
 // word may hold blanks and the escapes \" \\ \n \r \t \xHH (words.go).
 //
 // The commands are a table (commands.go): adding one is adding a row.
-// incr, decr and counter are in it already and answer that this server
-// does not support them yet.
+//
+// incr KEY [N] and decr KEY [N] add or subtract N (default 1) and print the
+// counter's new value; counter KEY prints its value (0 if never
+// incremented). N must be a nonzero integer that fits 64 bits: anything
+// else is a usage error (exit status 2), and so is -consistency serial for
+// any of the three. An increment whose outcome is unknown is retried by the
+// client at the same node, never counted twice, until -timeout; then it
+// fails with "outcome unknown" (exit status 1). incr of a key that holds a
+// plain value, or get of a counter, fails with "wrong kind of value".
 //
 // cas KEY OLD NEW prints true if it swapped, false if KEY did not hold OLD.
 // A bare (nil) as OLD means "KEY has no value", so what get prints can be

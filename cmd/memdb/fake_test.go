@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -16,17 +17,23 @@ import (
 // loses with CodeContention, one on a key starting with "unknown" gets
 // CodeUnknownOutcome. It does not serve the ring, so the client talks to
 // it as to a node without routing.
+//
+// Counters are kept apart from values (a counter request on a value, or a
+// value request on a counter, is answered CodeWrongKind); an increment on
+// a key starting with "unknown" is answered CodeUnknownOutcome, every
+// attempt, and one that would leave int64 is refused CodeUnsupported.
 type fakeNode struct {
 	srv *net.Server
 
-	mu   sync.Mutex
-	data map[string][]byte
-	got  []net.Message
+	mu       sync.Mutex
+	data     map[string][]byte
+	counters map[string]int64
+	got      []net.Message
 }
 
 func startFake(t *testing.T) *fakeNode {
 	t.Helper()
-	n := &fakeNode{data: map[string][]byte{}}
+	n := &fakeNode{data: map[string][]byte{}, counters: map[string]int64{}}
 	srv, err := net.Listen("127.0.0.1:0", net.ServerConfig{Node: 1, ClientKey: []byte(testKey), Handler: n})
 	if err != nil {
 		t.Fatal(err)
@@ -62,8 +69,30 @@ func (n *fakeNode) apply(m net.Message) net.Message {
 		return &net.Error{Code: net.CodeUnknownKind, Message: "unknown request kind ring"}
 	}
 	n.got = append(n.got, m)
+	wrong := &net.Error{Code: net.CodeWrongKind, Message: "the key holds another kind of value"}
 	switch m := m.(type) {
+	case *net.Incr:
+		if _, ok := n.data[string(m.Key)]; ok {
+			return wrong
+		}
+		if strings.HasPrefix(string(m.Key), "unknown") {
+			return &net.Error{Code: net.CodeUnknownOutcome, Message: "replicas silent"}
+		}
+		v := n.counters[string(m.Key)]
+		if m.Delta > 0 && v > math.MaxInt64-m.Delta || m.Delta < 0 && v < math.MinInt64-m.Delta {
+			return &net.Error{Code: net.CodeUnsupported, Message: "counter overflow"}
+		}
+		n.counters[string(m.Key)] = v + m.Delta
+		return &net.CounterValue{Value: v + m.Delta}
+	case *net.GetCounter:
+		if _, ok := n.data[string(m.Key)]; ok {
+			return wrong
+		}
+		return &net.CounterValue{Value: n.counters[string(m.Key)]}
 	case *net.Get:
+		if _, ok := n.counters[string(m.Key)]; ok {
+			return wrong
+		}
 		if e := scripted(m.Key, m.Level); e != nil {
 			return e
 		}

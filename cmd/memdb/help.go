@@ -17,7 +17,7 @@ Usage:
   memdb [flags]                     read commands, one per line: a prompt with
                                     history on a terminal; from a pipe, one
                                     output line per command, printed at once
-  memdb [flags] bench [-c N] [-n N] [-P N] [-d N] [-r N] [-t set,get,cas] [-consistency L] [-q]
+  memdb [flags] bench [-c N] [-n N] [-P N] [-d N] [-r N] [-t set,get,cas,incr] [-consistency L] [-q]
                                     a load generator, as redis-benchmark: per
                                     test, requests per second and latency
                                     p50/p95/p99/max (memdb bench -h says more)
@@ -34,8 +34,9 @@ Flags:
   -key K               client key (default $%s)
   -consistency LEVEL   one, quorum, all or serial (default quorum). Serial goes
                        through Paxos: get and exists are linearizable reads,
-                       set is a Paxos put; del cannot be serial. cas is
-                       always serial, whatever the level
+                       set is a Paxos put; del and the counter commands
+                       cannot be serial. cas is always serial, whatever
+                       the level
   -timeout DUR         bound on each command, connecting included (default %v)
   -h                   this help
 
@@ -48,6 +49,13 @@ cas KEY OLD NEW takes OLD written (nil), bare, to mean "only if KEY has no
 value", so what get prints can be given back: at the prompt and from a pipe
 a quoted "(nil)" is the value (nil) itself. On the memdb command line (nil)
 always means no value.
+
+Counters: incr KEY [N] and decr KEY [N] take N, a nonzero integer (default
+1), and print the counter's new value; counter KEY prints it (0 if never
+incremented). A counter is its own kind: incr of a plain value, or get of a
+counter, fails. Counters take one, quorum or all, not serial. An increment
+whose answer is lost is retried at the same node until -timeout, and is
+never counted twice.
 
 Values are printed as they are, unless that would be ambiguous: a value that
 is empty or is (nil), that holds a double quote, a control character or

@@ -39,7 +39,7 @@ func parseArgs(args []string, env func(string) string) (config, error) {
 	addrs := fs.String("addr", client.DefaultAddr, "node addresses, comma-separated; the ring is learnt from the first that answers")
 	noRouting := fs.Bool("no-routing", false, "send every command to the first node that answers, not to a replica of its key")
 	key := fs.String("key", "", "client key (default $"+keyEnv+")")
-	level := fs.String("consistency", "quorum", "one, quorum, all or serial (through Paxos; not for del)")
+	level := fs.String("consistency", "quorum", "one, quorum, all or serial (through Paxos; not for del, incr, decr, counter)")
 	timeout := fs.Duration("timeout", client.DefaultTimeout, "bound on each command, connecting included")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -195,8 +195,12 @@ func describe(err error) string {
 		return msg + ` (quote a word with blanks as "a b")`
 	case errors.Is(err, client.ErrAuth):
 		return msg + " (check -key or $" + keyEnv + ")"
+	case errors.Is(err, client.ErrUnknownOutcome) && (strings.HasPrefix(msg, "incr ") || strings.HasPrefix(msg, "decr ")):
+		return msg + " (the increment may or may not have been applied, and never twice: it was retried at the same node until -timeout; read the counter to find out)"
 	case errors.Is(err, client.ErrUnknownOutcome):
 		return msg + " (the write may or may not have happened; read the key to find out)"
+	case errors.Is(err, client.ErrWrongKind):
+		return msg + " (counters are read with counter and changed with incr and decr; plain values with get, set and del)"
 	case errors.Is(err, client.ErrContention):
 		return msg + " (other writers of the key kept winning; it did not take effect, so it is safe to retry)"
 	case errors.Is(err, client.ErrUnreachable):

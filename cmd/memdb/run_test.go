@@ -164,7 +164,7 @@ func TestOneShot(t *testing.T) {
 		{[]string{"-consistency", "serial", "get", "c"}, exitOK, "v3\n", ""},
 		{[]string{"-consistency", "serial", "del", "c"}, exitUsage, "", "error: del cannot be serial"},
 		{[]string{"cas", "c", "v3"}, exitUsage, "", "usage: memdb cas KEY OLD NEW"},
-		{[]string{"incr", "k"}, exitFailed, "", "error: incr is not supported"},
+		{[]string{"incr", "k", "one"}, exitUsage, "", "error: incr: N must be an integer"},
 		{[]string{"-key", "wrong", "get", "k"}, exitFailed, "", "auth refused"},
 		{[]string{"set", "", "v"}, exitFailed, "", "bad key"},
 	}

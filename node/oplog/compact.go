@@ -12,24 +12,61 @@ import (
 // Compact replaces every segment so far with a base segment holding state:
 // the live state as of now (the latest version of each key, and the
 // tombstones that must still be kept), in the order state yields it, which
-// should be sorted so that the file is deterministic. State must cover
-// every record appended before the call, committed or not: the segments
-// holding a record whose sync is still in flight are replaced too. The base also keeps
-// the log's high-water marks (Lamport counter, sequence per origin), so
-// Open's report does not go backward.
-//
-// Compact starts a new log segment, writes and fsyncs the base, then swaps
-// it in through the manifest; the old segments are removed once the new
-// manifest is durable, and done is called. A crash at any point leaves
-// either the old log or the new one. Compact must not be called while
-// another compaction runs (ErrBusy). State is read before Compact returns;
-// the compression runs through Config.Offload, off the node's loop.
+// should be sorted so that the file is deterministic. It is
+// BeginCompaction, Add of each record of state, and Finish, in one call.
 func (l *Log) Compact(state iter.Seq[Record], done func(error)) error {
-	if err := l.usable(); err != nil {
+	c, err := l.BeginCompaction()
+	if err != nil {
 		return err
 	}
+	for r := range state {
+		if err := c.Add(r); err != nil {
+			c.Abort()
+			return err
+		}
+	}
+	c.Finish(done)
+	return nil
+}
+
+// A Compaction is a base being built: BeginCompaction starts it, Add
+// appends the live state's records to it — all at once, or a slice at a
+// time across many events of the node's loop, while appends to the log go
+// on — and Finish writes it and swaps it in (or Abort drops it).
+//
+// The state must cover every record appended before BeginCompaction,
+// committed or not: the segments holding them, up to the one
+// BeginCompaction closes, are the ones the base replaces. A record
+// appended later is in a segment the base does not replace, so a state
+// read later than BeginCompaction (a newer version of a key) is fine:
+// replay applies the base, then those segments, and merges are idempotent.
+// The base also keeps the log's high-water marks (Lamport counter,
+// sequence per origin) as of BeginCompaction, so Open's report does not go
+// backward.
+type Compaction struct {
+	l       *Log
+	base    segment
+	keepNum uint64
+	// chunks hold the base's bytes before compression, in order, each
+	// about chunkSize: one growing slice would be copied whole, on the
+	// loop, every time it doubled.
+	chunks  [][]byte
+	size    int
+	records uint64
+	over    bool
+}
+
+// chunkSize is the size past which Add starts a new chunk.
+const chunkSize = 1 << 20
+
+// BeginCompaction starts a compaction: it starts a new log segment, into
+// which appends go from now on. ErrBusy if another compaction runs.
+func (l *Log) BeginCompaction() (*Compaction, error) {
+	if err := l.usable(); err != nil {
+		return nil, err
+	}
 	if l.compacting {
-		return ErrBusy
+		return nil, ErrBusy
 	}
 	payload := binary.BigEndian.AppendUint64(nil, l.maxCounter)
 	origins := make([]uint16, 0, len(l.maxSeq))
@@ -42,31 +79,65 @@ func (l *Log) Compact(state iter.Seq[Record], done func(error)) error {
 		payload = binary.BigEndian.AppendUint16(payload, o)
 		payload = binary.BigEndian.AppendUint64(payload, l.maxSeq[o])
 	}
-	var records uint64
-	for r := range state {
-		if err := r.validate(); err != nil {
-			return fmt.Errorf("oplog: compact: %w", err)
-		}
-		payload = appendRecord(payload, &r)
-		records++
-	}
 	// The base takes a number below the new log segment's, so the manifest
 	// stays in rising order. Every record appended so far goes into
 	// segments before the new one: after the swap, the base covers them.
 	base := segment{num: l.next, kind: kindBase}
 	l.next++
 	if err := l.roll(); err != nil {
-		return err
+		return nil, err
 	}
-	keepNum := l.segs[len(l.segs)-1].num
 	l.compacting = true
+	return &Compaction{l: l, base: base, keepNum: l.segs[len(l.segs)-1].num, chunks: [][]byte{payload}, size: len(payload)}, nil
+}
 
-	// Compression is the heavy part: it runs off the loop, on a payload
-	// the loop no longer touches. Appends go on meanwhile, into the new
-	// segment.
-	var z []byte
+// Add appends record r to the base; an error (a record that is not
+// valid) leaves the base as it was.
+func (c *Compaction) Add(r Record) error {
+	if err := r.validate(); err != nil {
+		return fmt.Errorf("oplog: compact: %w", err)
+	}
+	last := &c.chunks[len(c.chunks)-1]
+	if len(*last) >= chunkSize {
+		c.chunks = append(c.chunks, make([]byte, 0, chunkSize+chunkSize/8))
+		last = &c.chunks[len(c.chunks)-1]
+	}
+	n := len(*last)
+	*last = appendRecord(*last, &r)
+	c.size += len(*last) - n
+	c.records++
+	return nil
+}
+
+// Bytes is the size of the base so far, before compression.
+func (c *Compaction) Bytes() int { return c.size }
+
+// Abort drops the compaction: the log goes on as if it had not begun
+// (apart from the segment it started).
+func (c *Compaction) Abort() {
+	if !c.over {
+		c.over = true
+		c.l.compacting = false
+	}
+}
+
+// Finish compresses the base through Config.Offload, off the node's loop,
+// then writes and fsyncs it and swaps it in through the manifest; the old
+// segments are removed once the new manifest is durable, and done is
+// called. A crash at any point leaves either the old log or the new one.
+func (c *Compaction) Finish(done func(error)) {
+	if c.over {
+		done(fmt.Errorf("oplog: compact: the compaction was aborted"))
+		return
+	}
+	c.over = true
+	l, chunks := c.l, c.chunks
+	// Joining the chunks and compressing them are the heavy part: they
+	// run off the loop, on bytes the loop no longer touches. Appends go
+	// on meanwhile, into the new segment.
+	var payload, z []byte
 	var zerr error
-	l.cfg.Offload(len(payload), func() { z, zerr = compress(payload) }, func() {
+	l.cfg.Offload(c.size, func() { payload = slices.Concat(chunks...); z, zerr = compress(payload) }, func() {
 		if zerr == nil {
 			zerr = l.usable()
 		}
@@ -75,9 +146,8 @@ func (l *Log) Compact(state iter.Seq[Record], done func(error)) error {
 			done(fmt.Errorf("oplog: compact: %w", zerr))
 			return
 		}
-		l.writeBase(base, keepNum, records, payload, z, done)
+		l.writeBase(c.base, c.keepNum, c.records, payload, z, done)
 	})
-	return nil
 }
 
 // compress is the one zstd configuration bases use: a fixed level and a

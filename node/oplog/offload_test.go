@@ -1,6 +1,8 @@
 package oplog
 
 import (
+	"bytes"
+	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -44,5 +46,49 @@ func TestCompactOffloaded(t *testing.T) {
 	want := lww(append(before, during...))
 	if d := cmp.Diff(want, lww(got)); d != "" {
 		t.Fatalf("state after an offloaded compaction (-want +got):\n%s", d)
+	}
+}
+
+// A base of several chunks (Compaction.Add starts a new one past
+// chunkSize), built a record at a time across events with appends in
+// between, replays as the state it was given, records whole across chunk
+// boundaries.
+func TestCompactionAcrossChunks(t *testing.T) {
+	w := newWorld(9)
+	l, _, _ := w.open(t, DefaultConfig())
+	big := make([]Record, 40)
+	for i := range big {
+		big[i] = rec(i)
+		big[i].Value = bytes.Repeat([]byte{byte('a' + i%26)}, 100_000+i*3)
+	}
+	commitAll(t, w, l, big...)
+	c, err := l.BeginCompaction()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var during []Record
+	for i, r := range big {
+		if err := c.Add(r); err != nil {
+			t.Fatal(err)
+		}
+		d := rec(100 + i)
+		commitAll(t, w, l, d)
+		during = append(during, d)
+	}
+	if len(c.chunks) < 3 {
+		t.Fatalf("%d bytes made %d chunks, want several", c.Bytes(), len(c.chunks))
+	}
+	var result error = errors.New("never finished")
+	c.Finish(func(err error) { result = err })
+	w.drain()
+	if result != nil {
+		t.Fatal(result)
+	}
+	l.Close()
+	w.crash()
+	l2, got, _ := w.open(t, DefaultConfig())
+	defer l2.Close()
+	if d := cmp.Diff(lww(append(big, during...)), lww(got)); d != "" {
+		t.Fatalf("state after a compaction of several chunks (-want +got):\n%s", d)
 	}
 }

@@ -22,7 +22,8 @@
 //	compaction        the base holds each key's state as one record
 //	replay            records merged into the store in log order
 //
-// Register is the only kind so far: a value or a tombstone, last writer
-// wins. A key holds one kind at a time; states of two kinds merge by stamp.
-// Counters (slots merged by version) and batch intents are the next kinds.
+// Two kinds so far: Register, a value or a tombstone, last writer wins; and
+// Counter (counter.go), slots of its writers merged by version. A key holds
+// one kind at a time; states of two kinds merge by rank (a counter outranks
+// a register), so the merge stays a join. Batch intents are the next kind.
 package store

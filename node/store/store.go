@@ -26,10 +26,14 @@ func (v Version) Live() bool { return !v.Stamp.IsZero() && !v.Deleted }
 type Store struct {
 	m     map[string]Version
 	bytes int
-	// sorted is every key in order, built by Keys when a key was added
-	// since it last was (nil then): streaming and anti-entropy ask for the
-	// keys again and again while new keys are rare.
+	// sorted is every key in order as of the last time Keys sorted them,
+	// and added the keys added since, in the order they were: streaming
+	// and anti-entropy ask for the keys again and again while new keys
+	// are few, so Keys merges the added ones in rather than sorting all.
+	// Neither slice's elements are ever written once appended, so a
+	// caller may hold them (Order) while the store goes on.
 	sorted []string
+	added  []string
 	// sum is node.MutantMergeSum's planted bug (SumCounters).
 	sum bool
 }
@@ -62,7 +66,7 @@ func (s *Store) Apply(key []byte, v Version) bool {
 		s.bytes -= len(cur.Value)
 	} else {
 		s.bytes += len(key)
-		s.sorted = nil
+		s.added = append(s.added, string(key))
 	}
 	s.bytes += len(v.Value)
 	s.m[string(key)] = v
@@ -79,12 +83,36 @@ func (s *Store) Bytes() int { return s.bytes }
 // whatever iterates them does so deterministically. The slice is shared
 // until the next key is added: callers must not modify it.
 func (s *Store) Keys() []string {
-	if s.sorted == nil {
-		s.sorted = make([]string, 0, len(s.m))
-		for k := range s.m {
-			s.sorted = append(s.sorted, k)
-		}
-		slices.Sort(s.sorted)
+	if len(s.added) > 0 {
+		s.sorted, s.added = MergeKeys(s.sorted, s.added), nil
 	}
 	return s.sorted
+}
+
+// Order returns, at once, what Keys would sort: the keys in order as of
+// the last sort and those added since. Both stay valid while the store
+// changes (it never writes an element it handed out), so another goroutine
+// may merge them (MergeKeys) while the node goes on: a compaction's walk
+// starts this way.
+func (s *Store) Order() (sorted, added []string) {
+	return s.sorted, slices.Clip(s.added)
+}
+
+// MergeKeys returns sorted (in order) with added (in any order, none in
+// sorted) merged in, in order, as a new slice.
+func MergeKeys(sorted, added []string) []string {
+	add := slices.Sorted(slices.Values(added))
+	out := make([]string, 0, len(sorted)+len(add))
+	i, j := 0, 0
+	for i < len(sorted) && j < len(add) {
+		if sorted[i] < add[j] {
+			out = append(out, sorted[i])
+			i++
+		} else {
+			out = append(out, add[j])
+			j++
+		}
+	}
+	out = append(out, sorted[i:]...)
+	return append(out, add[j:]...)
 }

@@ -43,6 +43,11 @@ import java.util.function.Function;
  *       it ends in {@link UnknownOutcomeException}. A request that certainly
  *       was not acted on (the connection had broken before it was queued,
  *       or the node answered "shutting down") goes to the next node.
+ *   <li>Increments (IncrCall) are the exception: each carries an operation
+ *       id (the client's random session, a seq per call) that makes it
+ *       exactly-once at the node that got its first attempt, so one whose
+ *       outcome is unknown is sent again to that node, and only that node,
+ *       until the call's deadline.
  * </ul>
  */
 final class Client implements MemDb {
@@ -62,6 +67,9 @@ final class Client implements MemDb {
     private final AtomicBoolean refreshing = new AtomicBoolean();
     private final AtomicLong lastKick = new AtomicLong(System.nanoTime() - KICK_GAP_NANOS);
     private final AtomicLong asks = new AtomicLong();
+    /** Names this client's increments: a random session, and a seq per call (see IncrCall). */
+    private final long counterSession = newSession();
+    private final AtomicLong counterSeq = new AtomicLong();
     /** For tests: run by each call just before it queues its request. */
     volatile Runnable beforeSend;
 
@@ -122,6 +130,16 @@ final class Client implements MemDb {
             }
         }
         throw new UnreachableException("unreachable: " + String.join("; ", failures));
+    }
+
+    /** A random session id for the client's increments; never 0. */
+    private static long newSession() {
+        java.security.SecureRandom r = new java.security.SecureRandom();
+        long s;
+        do {
+            s = r.nextLong();
+        } while (s == 0);
+        return s;
     }
 
     private Node node(String addr) {
@@ -197,37 +215,87 @@ final class Client implements MemDb {
 
     @Override
     public long incr(String key) {
-        throw countersNotSupported("incr");
+        return incr(key, 1, opts.consistency);
     }
 
     @Override
     public long incr(String key, long delta) {
-        throw countersNotSupported("incr");
+        return incr(key, delta, opts.consistency);
+    }
+
+    @Override
+    public long incr(String key, long delta, Consistency c) {
+        return await(incrAsync(key, delta, c), true);
     }
 
     @Override
     public long decr(String key) {
-        throw countersNotSupported("decr");
+        return decr(key, 1);
     }
 
     @Override
     public long decr(String key, long delta) {
-        throw countersNotSupported("decr");
+        if (delta == Long.MIN_VALUE) {
+            throw new IllegalArgumentException("memdb: decr of " + delta + " cannot be negated: use incr");
+        }
+        return await(incr("decr", key, -delta, opts.consistency), true);
+    }
+
+    @Override
+    public long counter(String key, Consistency c) {
+        return await(counterAsync(key, c), false);
     }
 
     @Override
     public Pending<Integer> getQuorumCounter(String key) {
-        throw countersNotSupported("getQuorumCounter");
+        return new Pending<>(counterAsync(key, Consistency.QUORUM).thenApply(v -> {
+            if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
+                throw new MemDbException("getQuorumCounter " + quote(key) + ": the value " + v
+                        + " does not fit an int; use getQuorumCounterLong");
+            }
+            return Optional.of(v.intValue());
+        }));
     }
 
     @Override
     public Pending<Long> getQuorumCounterLong(String key) {
-        throw countersNotSupported("getQuorumCounterLong");
+        return new Pending<>(counterAsync(key, Consistency.QUORUM).thenApply(Optional::of));
     }
 
-    private static NotSupportedException countersNotSupported(String op) {
-        return new NotSupportedException(op + ": counters are not supported by this server version (wire protocol "
-                + Codec.VERSION + " has no counter messages); they arrive with counters in a later version");
+    @Override
+    public CompletableFuture<Long> incrAsync(String key, long delta, Consistency c) {
+        return incr("incr", key, delta, c);
+    }
+
+    @Override
+    public CompletableFuture<Long> counterAsync(String key, Consistency c) {
+        byte[] k = keyBytes(key);
+        int level = counterLevel("counter", c);
+        return call("counter", key, k, Codec.getCounter(level, k), false,
+                msg -> ((Codec.CounterValue) msg).value());
+    }
+
+    private CompletableFuture<Long> incr(String op, String key, long delta, Consistency c) {
+        byte[] k = keyBytes(key);
+        int level = counterLevel(op, c);
+        if (delta == 0) {
+            throw new IllegalArgumentException("memdb: " + op + " of 0 changes nothing; read a counter with counter()");
+        }
+        if (closed.get()) {
+            return CompletableFuture.failedFuture(new ClientClosedException("memdb: the client is closed"));
+        }
+        return answer(op, key, Codec.INCR, true, new IncrCall(op, key, k, level, delta).start(),
+                msg -> ((Codec.CounterValue) msg).value());
+    }
+
+    /** The wire level of a counter call; serial is refused (counters are not made through Paxos). */
+    private int counterLevel(String op, Consistency c) {
+        int level = level(c);
+        if (level == Consistency.SERIAL.wire) {
+            throw new IllegalArgumentException("memdb: " + op
+                    + " cannot be serial: counters are not made through Paxos; use ONE, QUORUM or ALL");
+        }
+        return level;
     }
 
     @Override
@@ -358,14 +426,21 @@ final class Client implements MemDb {
         if (closed.get()) {
             return CompletableFuture.failedFuture(new ClientClosedException("memdb: the client is closed"));
         }
-        return new Exchange(op, key, k, req, write).start().thenApply(f -> {
+        return answer(op, key, req.kind(), write, new Exchange(op, key, k, req, write).start(), answer);
+    }
+
+    /** The call's result from the answer frame of a request of kind: see call. */
+    private <T> CompletableFuture<T> answer(String op, String key, int kind, boolean write,
+            CompletableFuture<Codec.Frame> exchange, Function<Object, T> answer) {
+        return exchange.thenApply(f -> {
             Object msg = f.msg();
             if (msg instanceof Codec.Error e) {
                 throw replyError(op, key, e);
             }
-            boolean expected = switch (req.kind()) {
+            boolean expected = switch (kind) {
                 case Codec.GET -> msg instanceof Codec.Value;
                 case Codec.SET, Codec.DELETE -> msg instanceof Codec.Done;
+                case Codec.INCR, Codec.GET_COUNTER -> msg instanceof Codec.CounterValue;
                 default -> msg instanceof Codec.Bool;
             };
             if (!expected) {
@@ -384,7 +459,9 @@ final class Client implements MemDb {
             case Codec.CODE_UNKNOWN_OUTCOME -> new UnknownOutcomeException("outcome unknown: " + m, e.code(), null);
             case Codec.CODE_CONTENTION -> new ContentionException("contention: " + m, e.code(), null);
             case Codec.CODE_AUTH -> new AuthException("auth refused: " + m, e.code(), null);
-            case Codec.CODE_UNSUPPORTED -> new NotSupportedException("unsupported: " + m, e.code(), null);
+            case Codec.CODE_UNSUPPORTED, Codec.CODE_OVERFLOW -> new NotSupportedException(
+                    (e.code() == Codec.CODE_OVERFLOW ? "overflow: " : "unsupported: ") + m, e.code(), null);
+            case Codec.CODE_WRONG_KIND -> new WrongKindException("wrong kind of value: " + m, e.code(), null);
             default -> new ServerException(m + " (error code " + e.code() + ")", e.code(), null);
         };
     }
@@ -616,6 +693,258 @@ final class Client implements MemDb {
             result.completeExceptionally(write && queued
                     ? new UnknownOutcomeException("outcome unknown: " + m, 0, t)
                     : t);
+        }
+    }
+
+    // ---- one increment ----
+
+    /** An attempt waits at most 1/ATTEMPT_SHARE of the call's time left (at least MIN_ATTEMPT). */
+    private static final int ATTEMPT_SHARE = 4;
+    private static final long MIN_ATTEMPT_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** The backoff after an attempt that ended early doubles from FIRST_BACKOFF up to MAX_BACKOFF. */
+    private static final long FIRST_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+    private static final long MAX_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
+
+    /** The pause before attempt n (n ≥ 1): exponential, capped, jittered in its upper half. */
+    static long backoffNanos(int n) {
+        long d = Math.min(FIRST_BACKOFF_NANOS << Math.min(n - 1, 6), MAX_BACKOFF_NANOS);
+        return d / 2 + java.util.concurrent.ThreadLocalRandom.current().nextLong(d / 2 + 1);
+    }
+
+    /**
+     * One increment call, as the Go client makes it (client/counter.go).
+     * Every attempt carries the call's operation id (the client's session,
+     * the call's seq), the attempt's number and the milliseconds since the
+     * call began. The first attempt goes to the nodes in order until one
+     * takes it (nothing reached the others); every later attempt goes to
+     * that node, which can tell whether it applied the operation. An
+     * attempt whose outcome is unknown — unanswered for its share of the
+     * call's time, its connection lost after sending, answered unknown
+     * outcome (or shutting down, after the first) — is followed by the
+     * next, after a backoff if it ended early, reconnecting as needed,
+     * until the deadline: then the call is an UnknownOutcomeException.
+     * Every method runs under the call's monitor.
+     */
+    private final class IncrCall {
+        final String op;
+        final String key;
+        final byte[] k;
+        final int level;
+        final long delta;
+        final long seq = counterSeq.incrementAndGet();
+        final long began = System.nanoTime();
+        /** The session clock when the call began: every attempt carries it. */
+        final Timestamp first = session.now();
+        final long deadline = began + opts.timeout.toNanos();
+        final CompletableFuture<Codec.Frame> result = new CompletableFuture<>();
+        final List<Node> order;
+        final List<String> failures = new ArrayList<>();
+        int next;
+        Node node; // where the attempt in flight went; every later one goes there once pinned
+        boolean pinned; // an attempt was sent: the call keeps to node
+        boolean again; // the first attempt may try node once more (its connection had broken)
+        int attempt; // the number of the attempt in flight, or about to be sent
+        Connection conn;
+        long id;
+        ScheduledFuture<?> attemptTimer;
+        String unknown = ""; // why the last attempt's outcome is unknown
+
+        IncrCall(String op, String key, byte[] k, int level, long delta) {
+            this.op = op;
+            this.key = key;
+            this.k = k;
+            this.level = level;
+            this.delta = delta;
+            this.order = order(k);
+        }
+
+        CompletableFuture<Codec.Frame> start() {
+            ScheduledFuture<?> t = timer.schedule(this::timeout, opts.timeout.toNanos(), TimeUnit.NANOSECONDS);
+            result.whenComplete((f, e) -> {
+                t.cancel(false);
+                synchronized (this) {
+                    if (attemptTimer != null) {
+                        attemptTimer.cancel(false);
+                    }
+                    if (conn != null && e != null) {
+                        conn.forget(id);
+                    }
+                }
+            });
+            synchronized (this) {
+                nextNode();
+            }
+            return result;
+        }
+
+        /** The first attempt, to the next node in order. */
+        private void nextNode() {
+            if (result.isDone()) {
+                return;
+            }
+            if (next >= order.size()) {
+                result.completeExceptionally(new UnreachableException(op + " " + quote(key) + ": unreachable: "
+                        + String.join("; ", failures)));
+                return;
+            }
+            node = order.get(next++);
+            again = true;
+            connect();
+        }
+
+        /** Gets a connection to node and sends the current attempt over it. */
+        private void connect() {
+            Node n = node;
+            int a = attempt;
+            n.connection().whenComplete((c, err) -> {
+                synchronized (this) {
+                    if (result.isDone() || a != attempt) {
+                        return;
+                    }
+                    if (err == null) {
+                        send(c);
+                        return;
+                    }
+                    Throwable t = unwrap(err);
+                    if (t instanceof AuthException || t instanceof ClientClosedException) {
+                        result.completeExceptionally(pinned ? unknownOutcome(t) : t);
+                        return;
+                    }
+                    if (!pinned) {
+                        lost(n, t);
+                        nextNode();
+                        return;
+                    }
+                    unknown = n.addr + ": " + t.getMessage();
+                    later();
+                }
+            });
+        }
+
+        private void send(Connection c) {
+            Connection.Call call = c.send(Codec.incr(level, k, delta, counterSession, seq, attempt, first));
+            if (call.reply().isCompletedExceptionally()) {
+                // The connection had broken: nothing was sent.
+                Throwable t = call.reply().handle((x, ex) -> unwrap(ex)).join();
+                if (!pinned) {
+                    lost(node, t);
+                    if (again) {
+                        again = false;
+                        connect();
+                    } else {
+                        nextNode();
+                    }
+                    return;
+                }
+                unknown = node.addr + ": " + t.getMessage();
+                later();
+                return;
+            }
+            pinned = true;
+            conn = c;
+            id = call.id();
+            int a = attempt;
+            long left = deadline - System.nanoTime();
+            attemptTimer = timer.schedule(() -> overdue(a), Math.max(left / ATTEMPT_SHARE, MIN_ATTEMPT_NANOS),
+                    TimeUnit.NANOSECONDS);
+            call.reply().whenComplete((f, e) -> answered(a, f, e));
+        }
+
+        private synchronized void answered(int a, Codec.Frame f, Throwable e) {
+            if (result.isDone()) {
+                return;
+            }
+            if (e == null && f.msg() instanceof Codec.CounterValue) {
+                // The answer of any attempt is the call's: all are one operation.
+                result.complete(f);
+                return;
+            }
+            if (a != attempt) {
+                return; // an earlier attempt's failure: the one in flight decides
+            }
+            attemptTimer.cancel(false);
+            if (e != null) {
+                if (closed.get()) {
+                    result.completeExceptionally(unknownOutcome(new ClientClosedException("memdb: the client is closed")));
+                    return;
+                }
+                if (route != null) {
+                    kickRefresh();
+                }
+                unknown = node.addr + ": " + e.getMessage();
+                later();
+                return;
+            }
+            if (f.msg() instanceof Codec.Error err) {
+                if (err.code() == Codec.CODE_SHUTTING_DOWN && attempt == 0) {
+                    // The only attempt was refused before it was acted on:
+                    // nothing reached any node, so another may take it.
+                    pinned = false;
+                    lost(node, new IOException(err.message()));
+                    nextNode();
+                    return;
+                }
+                if (err.code() == Codec.CODE_UNKNOWN_OUTCOME || err.code() == Codec.CODE_SHUTTING_DOWN) {
+                    unknown = node.addr + ": " + err.message();
+                    later();
+                    return;
+                }
+            }
+            result.complete(f);
+        }
+
+        /** The attempt in flight went unanswered for its share: the next goes now. */
+        private synchronized void overdue(int a) {
+            if (result.isDone() || a != attempt) {
+                return;
+            }
+            conn.forget(id);
+            unknown = node.addr + ": no answer to attempt " + a;
+            if (nextAttempt()) {
+                connect();
+            }
+        }
+
+        /** The next attempt, after a backoff. */
+        private void later() {
+            if (!nextAttempt()) {
+                return;
+            }
+            int a = attempt;
+            timer.schedule(() -> {
+                synchronized (this) {
+                    if (!result.isDone() && a == attempt) {
+                        connect();
+                    }
+                }
+            }, backoffNanos(attempt), TimeUnit.NANOSECONDS);
+        }
+
+        private boolean nextAttempt() {
+            if (attempt >= Codec.MAX_ATTEMPTS) {
+                result.completeExceptionally(unknownOutcome(null));
+                return false;
+            }
+            attempt++;
+            return true;
+        }
+
+        private void lost(Node n, Throwable t) {
+            failures.add(n.addr + ": " + t.getMessage());
+            if (route != null) {
+                kickRefresh();
+            }
+        }
+
+        private UnknownOutcomeException unknownOutcome(Throwable cause) {
+            return new UnknownOutcomeException("outcome unknown: " + op + " " + quote(key) + ": " + (attempt + 1)
+                    + " attempt(s) to " + node.addr + ", never applied twice; last: " + unknown, 0, cause);
+        }
+
+        private synchronized void timeout() {
+            String m = op + " " + quote(key) + ": no answer within " + opts.timeout.toMillis() + " ms";
+            MemDbTimeoutException t = new MemDbTimeoutException("timeout: " + m);
+            result.completeExceptionally(pinned ? unknownOutcome(t) : t);
         }
     }
 

@@ -10,8 +10,9 @@ import javax.crypto.spec.SecretKeySpec;
 /**
  * The client's half of memdb's wire protocol, version 1, as drawn in
  * net/doc.go: it encodes the requests a client sends (Auth, Get, Set,
- * Delete, Contains, CAS, Ring) and decodes the frames a node sends it
- * (Challenge, AuthOK, Value, Done, Bool, Error, RingInfo). CodecTest holds
+ * Delete, Contains, CAS, Incr, GetCounter, Ring) and decodes the frames a
+ * node sends it (Challenge, AuthOK, Value, Done, Bool, Error, RingInfo,
+ * CounterValue). CodecTest holds
  * it to frames the Go codec wrote.
  *
  * <pre>
@@ -43,14 +44,18 @@ final class Codec {
 
     // Kinds (net/message.go); never renumbered.
     static final int CHALLENGE = 1, AUTH = 2, AUTH_OK = 3;
-    static final int GET = 10, SET = 11, DELETE = 12, CONTAINS = 13, CAS = 14;
+    static final int GET = 10, SET = 11, DELETE = 12, CONTAINS = 13, CAS = 14, INCR = 15, GET_COUNTER = 16;
     static final int RING = 21;
-    static final int VALUE = 40, DONE = 41, BOOL = 42, ERROR = 43, RING_INFO = 44;
+    static final int VALUE = 40, DONE = 41, BOOL = 42, ERROR = 43, RING_INFO = 44, COUNTER_VALUE = 45;
 
     // Error codes (net/errors.go).
     static final int CODE_MALFORMED = 1, CODE_TOO_LARGE = 2, CODE_BAD_KEY = 3, CODE_AUTH = 4,
             CODE_UNKNOWN_KIND = 5, CODE_UNAVAILABLE = 6, CODE_UNKNOWN_OUTCOME = 7, CODE_INTERNAL = 8,
-            CODE_UNSUPPORTED = 9, CODE_SHUTTING_DOWN = 10, CODE_CONTENTION = 11, CODE_STALE_RING = 12;
+            CODE_UNSUPPORTED = 9, CODE_SHUTTING_DOWN = 10, CODE_CONTENTION = 11, CODE_STALE_RING = 12,
+            CODE_WRONG_KIND = 13, CODE_OVERFLOW = 14;
+
+    /** The most attempts one increment may carry (net.MaxAttempts). */
+    static final int MAX_ATTEMPTS = 65535;
 
     /** A request body, ready to be framed under any id and clock. */
     record Request(int kind, byte[] body) {}
@@ -69,6 +74,8 @@ final class Codec {
     record Bool(boolean value) {}
 
     record Error(int code, String message) {}
+
+    record CounterValue(long value) {}
 
     record NodeAddr(int node, String addr) {}
 
@@ -115,6 +122,21 @@ final class Codec {
         Buf b = new Buf(11 + key.length + o + nu.length);
         b.key(key).u8(old == null ? 0 : 1).value(old == null ? new byte[0] : old).value(nu);
         return new Request(CAS, b.bytes());
+    }
+
+    /**
+     * An increment: delta added to the counter key, named by (session, seq)
+     * across its attempts; attempt counts the retries, first is the
+     * session clock when the call began (the same in every attempt).
+     */
+    static Request incr(int level, byte[] key, long delta, long session, long seq, int attempt, Timestamp first) {
+        Buf b = new Buf(41 + key.length);
+        b.u8(level).key(key).u64(delta).u64(session).u64(seq).u32(attempt).u64(first.counter()).u16(first.node());
+        return new Request(INCR, b.bytes());
+    }
+
+    static Request getCounter(int level, byte[] key) {
+        return keyed(GET_COUNTER, level, key);
     }
 
     static Request ring() {
@@ -211,6 +233,7 @@ final class Codec {
                 }
                 msg = new Error(code, new String(r.raw(len), StandardCharsets.UTF_8));
             }
+            case COUNTER_VALUE -> msg = new CounterValue(r.u64());
             case RING_INFO -> {
                 int replicas = r.u8();
                 byte[] ring = r.value();
@@ -313,6 +336,18 @@ final class Codec {
             return this;
         }
 
+        Buf u32(int v) {
+            putU32(b, off, v);
+            off += 4;
+            return this;
+        }
+
+        Buf u64(long v) {
+            putU64(b, off, v);
+            off += 8;
+            return this;
+        }
+
         Buf raw(byte[] v) {
             System.arraycopy(v, 0, b, off, v.length);
             off += v.length;
@@ -369,6 +404,13 @@ final class Codec {
             need(4, "a 4-byte field");
             long v = Codec.u32(b, off);
             off += 4;
+            return v;
+        }
+
+        long u64() throws MalformedException {
+            need(8, "an 8-byte field");
+            long v = Codec.u64(b, off);
+            off += 8;
             return v;
         }
 

@@ -80,36 +80,74 @@ public interface MemDb extends AutoCloseable {
     boolean casBytes(String key, byte[] oldValue, byte[] newValue);
 
     /**
-     * Adds 1 to the counter key and returns its new value. Counters are not
-     * supported by this server version: it throws {@link NotSupportedException}.
+     * Adds 1 to the counter key and returns its new value (the value just
+     * after the increment, at the replica that applied it); a key never
+     * incremented counts from 0. A counter is its own kind of value: on a
+     * key that holds a plain value this throws {@link WrongKindException},
+     * as get and set of a counter do.
+     *
+     * <p>An increment is never applied twice, however often it is sent:
+     * every attempt of one call carries the same operation id (the client's
+     * random session and a number per call). So, unlike every other write,
+     * an increment whose outcome is unknown (no answer in time, a lost
+     * connection, the node's "unknown outcome") is sent again by the client
+     * — to the node that got its first attempt, which knows whether it
+     * applied it — until the call's timeout; only then does it throw
+     * {@link UnknownOutcomeException} (the increment may or may not have
+     * been applied, never twice). Definite failures ({@link
+     * QuorumNotReachedException}: nothing applied; WrongKindException;
+     * {@link NotSupportedException}, for one that would overflow a long)
+     * are thrown at once. At the client's default level, which must not be
+     * SERIAL (counters are not made through Paxos).
      */
     long incr(String key);
 
-    /** Adds delta to the counter key; see {@link #incr(String)}. */
+    /**
+     * Adds delta (negative: subtracts) to the counter key; see {@link
+     * #incr(String)}. A delta of 0 is an IllegalArgumentException: read the
+     * counter with {@link #counter}.
+     */
     long incr(String key, long delta);
+
+    /** incr at level c: ONE, QUORUM or ALL (SERIAL is an IllegalArgumentException). */
+    long incr(String key, long delta, Consistency c);
 
     /** Subtracts 1 from the counter key; see {@link #incr(String)}. */
     long decr(String key);
 
-    /** Subtracts delta from the counter key; see {@link #incr(String)}. */
+    /**
+     * Subtracts delta from the counter key; see {@link #incr(String)}. A
+     * delta of 0 or Long.MIN_VALUE is an IllegalArgumentException.
+     */
     long decr(String key, long delta);
 
     /**
-     * A quorum read of the counter key, as an int: the MemDB seed's
-     * {@code int counterValue = memDb.getQuorumCounter("counter")
+     * The value of the counter key read at level c (ONE, QUORUM or ALL): 0
+     * for a key never incremented. A read: retried on another replica if
+     * its connection breaks.
+     */
+    long counter(String key, Consistency c);
+
+    /**
+     * Sends a quorum read of the counter key now, as an int: the MemDB
+     * seed's {@code int counterValue = memDb.getQuorumCounter("counter")
      * .awaitQuorum(2, TimeUnit.SECONDS).orElseThrow(...)} compiles as
-     * written (a value outside int's range is an error, not a wrap; see
-     * {@link #getQuorumCounterLong}). Counters are not supported by this
-     * server version: it throws {@link NotSupportedException}.
+     * written. The Optional always holds a value (0 for a key never
+     * incremented); a value outside int's range fails awaitQuorum with a
+     * MemDbException rather than wrap (see {@link #getQuorumCounterLong}).
+     * {@link Pending#awaitQuorum} throws {@link QuorumNotReachedException}
+     * if fewer than a quorum of the key's replicas answered.
      */
     Pending<Integer> getQuorumCounter(String key);
 
-    /**
-     * A quorum read of the counter key, at its full 64 bits. Counters are
-     * not supported by this server version: it throws
-     * {@link NotSupportedException}.
-     */
+    /** A quorum read of the counter key, at its full 64 bits; see {@link #getQuorumCounter}. */
     Pending<Long> getQuorumCounterLong(String key);
+
+    /** incr, answered by a future (see the class comment on async variants). */
+    CompletableFuture<Long> incrAsync(String key, long delta, Consistency c);
+
+    /** counter, answered by a future. */
+    CompletableFuture<Long> counterAsync(String key, Consistency c);
 
     CompletableFuture<Optional<String>> getAsync(String key);
 

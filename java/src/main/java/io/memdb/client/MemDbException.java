@@ -8,13 +8,16 @@ package io.memdb.client;
  * <ul>
  *   <li>{@link QuorumNotReachedException}: too few replicas answered; nothing was written.
  *   <li>{@link UnknownOutcomeException}: a write was sent and no answer says whether it
- *       happened. It is never retried by the client.
+ *       happened. It is never retried by the client, but for an increment, which the client
+ *       retries at its node until the timeout (exactly once, whatever the number of attempts).
  *   <li>{@link ContentionException}: a cas or serial call lost to other proposers; it did
  *       not take effect, so calling again is safe.
  *   <li>{@link MemDbTimeoutException}: a read got no answer in time.
  *   <li>{@link AuthException}: a node refused the client key, or could not prove it knows it.
  *   <li>{@link UnreachableException}: no node the call tried could be reached.
  *   <li>{@link NotSupportedException}: the server does not support the operation.
+ *   <li>{@link WrongKindException}: the key holds a counter and the call wants a plain value, or
+ *       the other way round.
  *   <li>{@link ServerException}: any other error a node answered with; see {@link #code()}.
  *   <li>{@link ClientClosedException}: the client was closed.
  * </ul>

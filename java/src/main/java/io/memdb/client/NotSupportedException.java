@@ -2,8 +2,7 @@ package io.memdb.client;
 
 /**
  * The server does not support the operation: a node answered code 9 (unsupported; for example a
- * serial delete, or a key reserved for the cluster), or the operation needs messages this server
- * version's protocol does not have (counters).
+ * serial delete, a key reserved for the cluster, or an increment of 0).
  */
 public class NotSupportedException extends MemDbException {
     private static final long serialVersionUID = 1L;

@@ -47,7 +47,8 @@ class CodecTest {
 
     /** The Java names of net's constants that are not kinds or codes. */
     private static final Map<String, String> LIMITS = Map.of("Version", "VERSION", "HeaderSize", "HEADER", "MaxKey",
-            "MAX_KEY", "MaxValue", "MAX_VALUE", "MaxFrame", "MAX_FRAME", "NonceSize", "NONCE", "MACSize", "MAC");
+            "MAX_KEY", "MaxValue", "MAX_VALUE", "MaxFrame", "MAX_FRAME", "NonceSize", "NONCE", "MACSize", "MAC",
+            "MaxAttempts", "MAX_ATTEMPTS");
 
     /** Codec constants with no exported Go counterpart: MAX_MESSAGE is net's unexported maxMessage. */
     private static final Set<String> JAVA_ONLY = Set.of("MAX_MESSAGE");
@@ -122,6 +123,27 @@ class CodecTest {
         assertFrame("cas-absent", Codec.cas(bytes("locked"), null, bytes("true")), 7, Timestamp.ZERO);
         assertFrame("cas", Codec.cas(bytes("locked"), bytes("false"), bytes("true")), 8, new Timestamp(11, 2));
         assertFrame("ring", Codec.ring(), 9, Timestamp.ZERO);
+        assertFrame("incr", Codec.incr(Consistency.QUORUM.wire, bytes("counter"), 1, 0x0123456789abcdefL, 1, 0, Timestamp.ZERO), 10,
+                new Timestamp(17, 2));
+        assertFrame("incr-retry", Codec.incr(Consistency.ALL.wire, bytes("counter"), -1L << 40, 0xfedcba9876543210L,
+                (1L << 63) + 5, 3, new Timestamp(1500, 7)), 11, Timestamp.ZERO);
+        assertFrame("get-counter", Codec.getCounter(Consistency.QUORUM.wire, bytes("counter")), 12, Timestamp.ZERO);
+    }
+
+    @Test
+    void counterAnswersDecodeAsGoEncodedThem() throws Exception {
+        Golden g = Golden.load();
+        Codec.Frame f = Codec.decode(g.frame("counter-value"));
+        assertEquals(10, f.id());
+        assertEquals(new Timestamp(18, 1), f.clock());
+        assertEquals(42, ((Codec.CounterValue) f.msg()).value());
+        assertEquals(Long.MIN_VALUE, ((Codec.CounterValue) Codec.decode(g.frame("counter-value-negative")).msg()).value());
+        Codec.Error e = (Codec.Error) Codec.decode(g.frame("error-wrong-kind")).msg();
+        assertEquals(Codec.CODE_WRONG_KIND, e.code());
+        assertEquals("the key holds a value, not a counter", e.message());
+        MemDbException m = Client.replyError("incr", "k", e);
+        assertTrue(m instanceof WrongKindException, m.toString());
+        assertEquals(Codec.CODE_WRONG_KIND, m.code());
     }
 
     @Test

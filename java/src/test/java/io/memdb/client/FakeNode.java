@@ -16,13 +16,40 @@ import java.util.List;
  * A node that speaks just enough of the protocol to test the client's
  * failure handling: the handshake, then, by mode, answers (Get: a Value
  * "fake" at version (100, 1); Set: Done at (101, 1); every frame stamped
- * with that clock), hangs up on the first request, or never answers.
+ * with that clock; Incr: as incrScript says; GetCounter: the counter's
+ * value), hangs up on the first request, or never answers.
  */
 final class FakeNode implements AutoCloseable {
     enum Mode { ANSWER, DROP, SILENT }
 
-    /** A request the node received: its kind and clock. */
-    record Received(int kind, Timestamp clock) {}
+    /** A request the node received: its kind and clock, and the whole frame. */
+    record Received(int kind, Timestamp clock, byte[] frame) {}
+
+    /** An increment the node received, decoded. */
+    record Incr(int level, String key, long delta, long session, long seq, int attempt, Timestamp first) {
+        static Incr of(byte[] f) {
+            int o = Codec.HEADER;
+            int level = f[o] & 0xff;
+            int k = Codec.u16(f, o + 1);
+            String key = new String(f, o + 3, k, StandardCharsets.UTF_8);
+            int p = o + 3 + k;
+            return new Incr(level, key, Codec.u64(f, p), Codec.u64(f, p + 8), Codec.u64(f, p + 16),
+                    (int) Codec.u32(f, p + 24), new Timestamp(Codec.u64(f, p + 28), Codec.u16(f, p + 36)));
+        }
+    }
+
+    /** What the node does with an increment (in mode ANSWER). */
+    enum Act { APPLY, UNKNOWN_OUTCOME, DROP, SILENT, WRONG_KIND, UNAVAILABLE, SHUTTING_DOWN }
+
+    /**
+     * Decides what the node does with each increment, given it; APPLY adds
+     * its delta once per operation id (session, seq), answering a repeat
+     * with the first result, as a node's applied-ops table does.
+     */
+    volatile java.util.function.Function<Incr, Act> incrScript = in -> Act.APPLY;
+
+    private final java.util.Map<String, Long> counters = new java.util.HashMap<>();
+    private final java.util.Map<java.util.List<Long>, Long> applied = new java.util.HashMap<>();
 
     static final Timestamp READ_VERSION = new Timestamp(100, 1);
     static final Timestamp WRITE_VERSION = new Timestamp(101, 1);
@@ -92,7 +119,7 @@ final class FakeNode implements AutoCloseable {
                 byte[] f = read(in);
                 int kind = f[9] & 0xff;
                 long id = Codec.u64(f, 10);
-                received.add(new Received(kind, new Timestamp(Codec.u64(f, 18), Codec.u16(f, 26))));
+                received.add(new Received(kind, new Timestamp(Codec.u64(f, 18), Codec.u16(f, 26)), f));
                 if (mode == Mode.DROP) {
                     return;
                 }
@@ -108,6 +135,30 @@ final class FakeNode implements AutoCloseable {
                     Codec.putU32(body, 11, v.length);
                     System.arraycopy(v, 0, body, 15, v.length);
                     out.write(Codec.frame(new Codec.Request(Codec.VALUE, body), id, READ_VERSION));
+                } else if (kind == Codec.INCR) {
+                    Incr incr = Incr.of(f);
+                    Act act = incrScript.apply(incr);
+                    switch (act) {
+                        case DROP -> {
+                            return;
+                        }
+                        case SILENT -> {
+                            continue;
+                        }
+                        case UNKNOWN_OUTCOME -> out.write(error(id, Codec.CODE_UNKNOWN_OUTCOME, "replicas silent"));
+                        case WRONG_KIND -> out.write(error(id, Codec.CODE_WRONG_KIND, "the key holds a value"));
+                        case UNAVAILABLE -> out.write(error(id, Codec.CODE_UNAVAILABLE, "1 of 3 replicas"));
+                        case SHUTTING_DOWN -> out.write(error(id, Codec.CODE_SHUTTING_DOWN, "stopping"));
+                        case APPLY -> out.write(counterValue(id, apply(incr)));
+                    }
+                } else if (kind == Codec.GET_COUNTER) {
+                    int k = Codec.u16(f, Codec.HEADER + 1);
+                    String key = new String(f, Codec.HEADER + 3, k, StandardCharsets.UTF_8);
+                    long v;
+                    synchronized (counters) {
+                        v = counters.getOrDefault(key, 0L);
+                    }
+                    out.write(counterValue(id, v));
                 } else if (kind == Codec.SET) {
                     byte[] body = new byte[10];
                     Codec.putU64(body, 0, WRITE_VERSION.counter());
@@ -117,6 +168,48 @@ final class FakeNode implements AutoCloseable {
             }
         } catch (IOException e) {
             // The client hung up.
+        }
+    }
+
+    private long apply(Incr in) {
+        synchronized (counters) {
+            java.util.List<Long> op = java.util.List.of(in.session(), in.seq());
+            Long v = applied.get(op);
+            if (v == null) {
+                v = counters.getOrDefault(in.key(), 0L) + in.delta();
+                counters.put(in.key(), v);
+                applied.put(op, v);
+            }
+            return v;
+        }
+    }
+
+    /** Sets the counter key to v, as increments applied before the test would have. */
+    void setCounter(String key, long v) {
+        synchronized (counters) {
+            counters.put(key, v);
+        }
+    }
+
+    private static byte[] counterValue(long id, long v) {
+        byte[] body = new byte[8];
+        Codec.putU64(body, 0, v);
+        return Codec.frame(new Codec.Request(Codec.COUNTER_VALUE, body), id, Timestamp.ZERO);
+    }
+
+    private static byte[] error(long id, int code, String message) {
+        byte[] msg = message.getBytes(StandardCharsets.UTF_8);
+        byte[] body = new byte[4 + msg.length];
+        body[1] = (byte) code;
+        body[3] = (byte) msg.length;
+        System.arraycopy(msg, 0, body, 4, msg.length);
+        return Codec.frame(new Codec.Request(Codec.ERROR, body), id, Timestamp.ZERO);
+    }
+
+    /** The increments received, in order. */
+    List<Incr> incrs() {
+        synchronized (received) {
+            return received.stream().filter(r -> r.kind() == Codec.INCR).map(r -> Incr.of(r.frame())).toList();
         }
     }
 
