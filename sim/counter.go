@@ -14,8 +14,8 @@ import (
 // same node; an attempt of unknown outcome (a timeout, a broken
 // connection, an unknown-outcome answer) is sent again, Attempt counting,
 // until the call's deadline (ClientParams.IncrDeadline), and then the call
-// is recorded as unknown. A definite refusal ends the call as failed only
-// if no earlier attempt may have been applied.
+// is recorded as unknown. A definite refusal ends the call: as failed if no
+// earlier attempt may have been applied, else as unknown.
 //
 // The deltas make every observed value decodable (counter_check.go): the
 // i-th increment of a counter key adds ±5^i, so a value is a number in
@@ -179,36 +179,40 @@ func (cl *client) retry() {
 }
 
 // counterAnswer records the answer to a counter operation and reports its
-// outcome; ok is false if the answer is no counter answer.
-func (cl *client) counterAnswer(op *linearize.Op, m net.Message) (linearize.Outcome, bool) {
+// outcome, and whether an increment is to be tried again (its outcome is
+// unknown: an unknown-outcome or internal error, or a node shutting down);
+// ok is false if the answer is no counter answer. A definite refusal ends
+// the call, as the Go client's does: failed, or unknown if an earlier
+// attempt may have landed.
+func (cl *client) counterAnswer(op *linearize.Op, m net.Message) (out linearize.Outcome, again, ok bool) {
 	switch m := m.(type) {
 	case *net.CounterValue:
 		op.Count = m.Value
-		return linearize.OK, true
+		return linearize.OK, false, true
 	case *net.Error:
 		op.Note = m.Error()
 		switch m.Code {
-		case net.CodeUnknownOutcome, net.CodeInternal:
-			return linearize.Unknown, true
+		case net.CodeUnknownOutcome, net.CodeInternal, net.CodeShuttingDown:
+			return linearize.Unknown, op.Kind == linearize.Incr, true
 		}
 		if op.Kind == linearize.Incr && cl.pending.call.maybe {
-			return linearize.Unknown, true // an earlier attempt may have landed
+			return linearize.Unknown, false, true
 		}
-		return linearize.Failed, true
+		return linearize.Failed, false, true
 	}
-	return linearize.Unknown, false
+	return linearize.Unknown, false, false
 }
 
 // receiveCounter handles the answer to the pending counter operation: an
-// unknown outcome of an increment is tried again (lost); anything else
-// ends the operation.
+// increment whose outcome is unknown is tried again (lost); any other
+// answer ends the operation.
 func (cl *client) receiveCounter(p *pending, op *linearize.Op, m net.Message) {
 	w := cl.w
-	out, ok := cl.counterAnswer(op, m)
+	out, again, ok := cl.counterAnswer(op, m)
 	if !ok {
 		w.safety("protocol: node %d answered %s with a %s frame", cl.h.id, op.Kind, m.Kind())
 	}
-	if ok && out == linearize.Unknown && op.Kind == linearize.Incr {
+	if again {
 		cl.lost(op.Note)
 		return
 	}
