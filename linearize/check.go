@@ -101,8 +101,9 @@ func CheckModel(model porcupine.Model, h History, timeout time.Duration) (Result
 	return res, nil
 }
 
-// Operations converts h to Porcupine's form: failed operations and unknown
-// reads are dropped, unknown writes return after every other operation.
+// Operations converts h to Porcupine's form: failed operations, unknown
+// reads and counter operations are dropped, unknown writes return after
+// every other operation.
 func Operations(h History) []porcupine.Operation {
 	var last time.Duration
 	maxProc := 0
@@ -113,7 +114,7 @@ func Operations(h History) []porcupine.Operation {
 	infinity := int64(last) + 1
 	ops := make([]porcupine.Operation, 0, len(h))
 	for _, o := range h {
-		if o.Outcome == Failed {
+		if o.Outcome == Failed || o.Kind == Incr || o.Kind == Counter {
 			continue
 		}
 		unknown := o.Outcome == Unknown

@@ -26,9 +26,16 @@ const (
 	// Cas writes Value to Key if Key holds Old (or is absent, if OldAbsent):
 	// output Found is whether it swapped.
 	Cas
+	// Incr adds Delta to the counter Key: output Count, the counter's value
+	// right after it at the node that applied it. The Porcupine model does
+	// not know counters (the simulator's counter checker judges them), so
+	// Operations leaves Incr and Counter out.
+	Incr
+	// Counter reads the counter Key: output Count.
+	Counter
 )
 
-var kindNames = [...]string{Get: "get", Set: "set", Delete: "delete", Contains: "contains", Wipe: "wipe", Cas: "cas"}
+var kindNames = [...]string{Get: "get", Set: "set", Delete: "delete", Contains: "contains", Wipe: "wipe", Cas: "cas", Incr: "incr", Counter: "counter"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) && kindNames[k] != "" {
@@ -53,7 +60,7 @@ func (k *Kind) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: unknown operation %q (want get, set, delete, contains, wipe or cas)", ErrBadHistory, b)
+	return fmt.Errorf("%w: unknown operation %q (want get, set, delete, contains, wipe, cas, incr or counter)", ErrBadHistory, b)
 }
 
 // Outcome is how an operation ended.
@@ -128,6 +135,12 @@ type Op struct {
 	// checkers compare them.
 	Version clock.Timestamp `json:"version"`
 	Note    string          `json:"note,omitempty"` // why it failed or is unknown
+	// Incr: the amount added, and how many times the client sent it (its
+	// retries carry the same operation id).
+	Delta    int64 `json:"delta,omitempty"`
+	Attempts int   `json:"attempts,omitempty"`
+	// Incr and Counter: the counter's value the node answered.
+	Count int64 `json:"count,omitempty"`
 }
 
 func (o Op) String() string {
@@ -139,6 +152,8 @@ func (o Op) String() string {
 		fmt.Fprintf(&b, "cas(%s, %s, %s)", o.Key, o.expected(), o.Value)
 	case Wipe:
 		fmt.Fprintf(&b, "wipe(node %d)", o.Node)
+	case Incr:
+		fmt.Fprintf(&b, "incr(%s, %+d)", o.Key, o.Delta)
 	default:
 		fmt.Fprintf(&b, "%s(%s)", o.Kind, o.Key)
 	}
@@ -151,6 +166,8 @@ func (o Op) String() string {
 		b.WriteString(" -> nil")
 	case o.Kind == Contains || o.Kind == Cas:
 		fmt.Fprintf(&b, " -> %t", o.Found)
+	case o.Kind == Incr || o.Kind == Counter:
+		fmt.Fprintf(&b, " -> %d", o.Count)
 	}
 	return b.String()
 }
@@ -171,7 +188,7 @@ type History []Op
 func (h History) Validate() error {
 	for i, o := range h {
 		switch {
-		case o.Kind < Get || o.Kind > Cas:
+		case o.Kind < Get || o.Kind > Counter:
 			return fmt.Errorf("%w: op %d has unknown kind %d", ErrBadHistory, i, uint8(o.Kind))
 		case o.Outcome < OK || o.Outcome > Unknown:
 			return fmt.Errorf("%w: op %d (%s) has unknown outcome %d", ErrBadHistory, i, o.Kind, uint8(o.Outcome))

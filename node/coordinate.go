@@ -29,6 +29,9 @@ type op struct {
 	// answer is what a write that met its level answers instead of Done.
 	reply  func(net.Message)
 	answer net.Message
+	// delta is the increment a counter write carries the slot of; set only
+	// under MutantHintDelta (hintWrite).
+	delta int64
 }
 
 // respond answers o's client with m.
@@ -96,7 +99,7 @@ func (n *Node) sendWrite(o *op, r uint16) {
 	case n.up(r):
 		n.send(r, o.id, &net.Replicate{Epoch: o.w.Epoch, Entries: []net.Entry{o.w.Entry}})
 	case o.w.Hint(r):
-		n.hint(r, o.w.Entry)
+		n.hintWrite(o, r)
 	}
 }
 
@@ -169,7 +172,7 @@ func (n *Node) writeAnswered(o *op, r uint16, err error) {
 func (n *Node) writeStep(o *op, s coord.Step, err error) {
 	w := o.w
 	for _, r := range s.Hint {
-		n.hint(r, w.Entry)
+		n.hintWrite(o, r)
 	}
 	switch s.Reply {
 	case coord.Done:
@@ -196,7 +199,7 @@ func (n *Node) writeTimedOut(o *op) {
 	w := o.w
 	s := w.TimedOut()
 	for _, r := range s.Hint {
-		n.hint(r, w.Entry)
+		n.hintWrite(o, r)
 	}
 	if s.Reply == coord.Unknown {
 		n.stats.Unknown++
@@ -343,6 +346,19 @@ func (n *Node) peerAnswer(from uint16, f net.Frame) {
 
 // hint keeps e for replica r: hinted handoff (the package doc), in the
 // queues of node/coord's Hints, which bound them.
+// hintWrite hints write o for replica r.
+func (n *Node) hintWrite(o *op, r uint16) {
+	e := o.w.Entry
+	if n.mutant(MutantHintDelta) && o.delta != 0 {
+		// The slot's state becomes the increment alone, at its version.
+		if slots, err := store.Slots(store.FromEntry(e)); err == nil && len(slots) == 1 {
+			slots[0].P, slots[0].N = uint64(max(o.delta, 0)), uint64(max(-o.delta, 0))
+			e = store.Entry(e.Key, store.CounterAt(slots))
+		}
+	}
+	n.hint(r, e)
+}
+
 func (n *Node) hint(r uint16, e net.Entry) {
 	if r == uint16(n.cfg.ID) {
 		return // a local write that failed: this node's log broke

@@ -117,6 +117,9 @@ func (n *Node) startIncr(reply func(net.Message), m *net.Incr, first clock.Times
 		n.incrs.Boot(n.lamport.Now().Counter)
 	}
 	verdict, applied := n.incrs.Judge(op, m.Attempt, first, from == 0)
+	if n.mutant(MutantIncrTableSkipped) {
+		verdict = counter.Apply
+	}
 	switch verdict {
 	case counter.Unknown:
 		n.stats.Unknown++
@@ -127,7 +130,7 @@ func (n *Node) startIncr(reply func(net.Message), m *net.Incr, first clock.Times
 		// replicas again at this request's level, so the answer holds
 		// what a first answer would have.
 		n.stats.IncrRetries++
-		n.replicateSlot(reply, m.Key, m.Level, applied.Value)
+		n.replicateSlot(reply, m.Key, m.Level, applied.Value, 0)
 		return
 	}
 	gs, all := n.groups(m.Key)
@@ -155,9 +158,13 @@ func (n *Node) startIncr(reply func(net.Message), m *net.Incr, first clock.Times
 	}
 	n.incrWaiting[op] = nil
 	n.stamp(func(t clock.Timestamp) {
-		waiting := n.incrWaiting[op]
-		delete(n.incrWaiting, op)
+		// Attempts that arrive until this one is durable and in the table
+		// wait for it (a duplicated forward, a client's retry), then are
+		// judged: taking them off at the stamp let one that came while
+		// the record was syncing be applied a second time (PAPER bug 43).
 		again := func() {
+			waiting := n.incrWaiting[op]
+			delete(n.incrWaiting, op)
 			for _, w := range waiting {
 				w()
 			}
@@ -172,8 +179,12 @@ func (n *Node) startIncr(reply func(net.Message), m *net.Incr, first clock.Times
 		gen, newGen := n.gen, n.gen == 0
 		if newGen {
 			gen = n.env.Rand.Uint64() | 1 // never 0, which means "none yet"
+			if n.mutant(MutantSlotReused) {
+				gen = uint64(n.cfg.ID)
+			}
 		}
-		_, slot, value, err := store.Incremented(n.ownCounter(m.Key), uint16(n.cfg.ID), gen, m.Delta, t.Counter)
+		owner, slotGen := n.slotOf(m.Key, gen)
+		_, slot, value, err := store.Incremented(n.ownCounter(m.Key), owner, slotGen, m.Delta, t.Counter)
 		if err != nil {
 			code := net.CodeInternal
 			if errors.Is(err, store.ErrOverflow) {
@@ -199,7 +210,11 @@ func (n *Node) startIncr(reply func(net.Message), m *net.Incr, first clock.Times
 		// Durable before it leaves the node, whatever the fsync mode: a
 		// crash must not take back a slot a replica holds (its next write
 		// would reuse versions), nor an id a client was answered for.
-		n.persist(recs, func() {
+		persist := n.persist
+		if n.mutant(MutantSlotNotDurable) {
+			persist = n.appendOnly
+		}
+		persist(recs, func() {
 			delete(n.unapplied, batch)
 			if p, ok := n.pendingSlots[string(m.Key)]; ok && p.Stamp == slot.Stamp {
 				delete(n.pendingSlots, string(m.Key))
@@ -208,10 +223,33 @@ func (n *Node) startIncr(reply func(net.Message), m *net.Incr, first clock.Times
 			n.marks[t.Node] = max(n.marks[t.Node], t.Counter)
 			n.incrs.Record(op, a)
 			n.stats.Incrs++
-			n.replicateSlot(reply, m.Key, m.Level, value)
+			n.replicateSlot(reply, m.Key, m.Level, value, m.Delta)
 			again()
 		})
 	})
+}
+
+// slotOf is the id of the slot this node raises for key: its own.
+func (n *Node) slotOf(key []byte, gen uint64) (uint16, uint64) {
+	if n.mutant(MutantForeignSlot) {
+		if slots, err := store.Slots(n.ownCounter(key)); err == nil && len(slots) > 0 {
+			return slots[0].Node, slots[0].Gen
+		}
+	}
+	return uint16(n.cfg.ID), gen
+}
+
+// appendOnly logs recs and calls done at once, without waiting for them
+// to be durable: MutantSlotNotDurable's persist.
+func (n *Node) appendOnly(recs []oplog.Record, done func()) {
+	if n.err != nil || n.log == nil {
+		return
+	}
+	if err := n.log.Append(recs...); err != nil {
+		n.broke(err)
+		return
+	}
+	done()
 }
 
 // ownCounter is the key's state here with this node's increments that are
@@ -225,11 +263,13 @@ func (n *Node) ownCounter(key []byte) store.Version {
 }
 
 // replicateSlot sends this node's slot of key to its replicas as a write
-// at level, and answers value once the level is met.
-func (n *Node) replicateSlot(reply func(net.Message), key []byte, level net.Consistency, value int64) {
+// at level, and answers value once the level is met; delta is the
+// increment that raised the slot (0 for a retry answered again).
+func (n *Node) replicateSlot(reply func(net.Message), key []byte, level net.Consistency, value, delta int64) {
 	cur, _ := n.store.Get(key)
 	slots, err := store.Slots(cur)
-	i := slices.IndexFunc(slots, func(s store.Slot) bool { return s.Node == uint16(n.cfg.ID) && s.Gen == n.gen })
+	owner, gen := n.slotOf(key, n.gen)
+	i := slices.IndexFunc(slots, func(s store.Slot) bool { return s.Node == owner && s.Gen == gen })
 	if err != nil || i < 0 {
 		reply(&net.Error{Code: net.CodeInternal, Message: fmt.Sprintf("node %d lost its own slot of a counter it applied: %v", n.cfg.ID, err)})
 		return
@@ -238,6 +278,9 @@ func (n *Node) replicateSlot(reply func(net.Message), key []byte, level net.Cons
 	o := n.newOp()
 	o.reply = reply
 	o.answer = &net.CounterValue{Value: value}
+	if n.mutant(MutantHintDelta) {
+		o.delta = delta
+	}
 	o.w = coord.NewWrite(store.Entry(key, store.CounterAt(slots[i:i+1])), level, gs, all, n.view.Epoch)
 	o.timer = n.env.Clock.AfterFunc(n.cfg.RequestTimeout, func() { n.writeTimedOut(o) })
 	for _, r := range all {

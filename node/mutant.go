@@ -28,17 +28,55 @@ const (
 	MutantStaleRing = "paxos-stale-ring"
 	// MutantCanary: a replica acknowledges a write but keeps (logs and
 	// applies) another value, wherever the write comes from: a coordinator,
-	// a replica, a Paxos commit, a hint or a stream. Not a subtle bug but a
+	// a replica, a Paxos commit, a hint or a stream; of a counter, it adds
+	// 3 to every slot's increments. Not a subtle bug but a
 	// canary: every scenario's checkers must catch it on nearly every seed,
 	// or the mutants machinery itself is broken (memdb-sim mutants fails if
 	// a scenario misses it). Losing the write instead would not do: a Paxos
 	// acceptor keeps an accepted value in progress until the store holds
 	// it, so the next round recovers a commit that was lost.
 	MutantCanary = "canary-corrupt-writes"
+
+	// The counter mutants (issue 14): each breaks one rule of
+	// design/counters.md, and the counter checker (sim/counter_check.go)
+	// must see the count go wrong.
+
+	// MutantIncrTableSkipped: the leader ignores its table of applied
+	// increments (Judge's verdict), so a retry of an increment it applied
+	// is applied again (gocql#1075).
+	MutantIncrTableSkipped = "counter-table-skipped"
+	// MutantSlotReused: a node's log generation is its node id rather than
+	// a random id, so a node that lost its disk (a wipe, a corrupt log set
+	// aside) writes its old slot again (riak_kv#679's key amnesia). A
+	// member that rebuilds gets its old slot back before it leads, so the
+	// reuse shows only where a node leads without it: one wiped in the
+	// middle of its join, which joins again (chaos seeds 137, 226, 228,
+	// 271).
+	MutantSlotReused = "counter-slot-reused"
+	// MutantSlotNotDurable: the leader sends its slot, and answers, as
+	// soon as the record is appended, before it is synced, leaving it to
+	// the next group commit: a crash takes the slot back though replicas
+	// hold it and the client was answered (scylladb#2169).
+	MutantSlotNotDurable = "counter-slot-not-durable"
+	// MutantHintDelta: the hint of an increment for a replica that missed
+	// it carries the increment's own amount as the slot's state, at the
+	// slot's new version — a delta, where a state was due: the replica
+	// that takes it loses the slot's earlier increments (scylladb#5833).
+	MutantHintDelta = "counter-hint-delta"
+	// MutantMergeSum: replicas merge a slot they hold with a newer state
+	// of it by adding the two states' sums, not by keeping the newer one
+	// (node/store's Store.SumCounters).
+	MutantMergeSum = "counter-merge-sum"
+	// MutantForeignSlot: the leader of an increment raises the first slot
+	// of the counter's state, whoever owns it, rather than its own: two
+	// nodes write one slot, and the later version hides the other's
+	// increments.
+	MutantForeignSlot = "counter-foreign-slot"
 )
 
 // Mutants lists every planted bug by name.
-var Mutants = []string{MutantIgnoreAccepted, MutantForgetPromise, MutantReadUncommitted, MutantSharedBallots, MutantStaleRing, MutantCanary}
+var Mutants = []string{MutantIgnoreAccepted, MutantForgetPromise, MutantReadUncommitted, MutantSharedBallots, MutantStaleRing, MutantCanary,
+	MutantIncrTableSkipped, MutantSlotReused, MutantSlotNotDurable, MutantHintDelta, MutantMergeSum, MutantForeignSlot}
 
 // MutantsBuilt reports whether this binary can switch mutants on.
 func MutantsBuilt() bool { return mutantsBuilt }

@@ -77,8 +77,10 @@ type Node struct {
 	compactWaiters []func(CompactResult, error)
 	logAtCompact   int64
 	// unapplied are the writes appended to the log whose commit has not
-	// run yet (so they are not in the store), by batch; a compaction's
-	// base must include them, since it replaces the segments holding them.
+	// run yet (so they are not in the store), and the records of the
+	// increments this node leads until they are synced, by batch; a
+	// compaction's base must include them, since it replaces the segments
+	// holding them.
 	unapplied     map[uint64][]oplog.Record
 	nextUnapplied uint64
 	// gen is the node's log generation (0 until its first increment draws
@@ -158,7 +160,7 @@ func New(cfg Config, env Env) (*Node, error) {
 	if err := env.validate(); err != nil {
 		return nil, err
 	}
-	return &Node{
+	n := &Node{
 		cfg:      cfg,
 		env:      env,
 		lamport:  clock.NewLamport(uint16(cfg.ID), 0),
@@ -178,7 +180,11 @@ func New(cfg Config, env Env) (*Node, error) {
 		incrs:        counter.New(0),
 		pendingSlots: make(map[string]store.Version),
 		incrWaiting:  make(map[counter.OpID][]func()),
-	}, nil
+	}
+	if n.mutant(MutantMergeSum) {
+		n.store.SumCounters()
+	}
+	return n, nil
 }
 
 // ID returns the node's id.

@@ -34,6 +34,14 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 		if n.mutant(MutantCanary) && !e.Deleted && !e.Counter { // the canary: keep a value no one wrote
 			e.Value = append(e.Value[:len(e.Value):len(e.Value)], '?')
 		}
+		if n.mutant(MutantCanary) && e.Counter { // or a count no one made
+			if slots, err := store.Slots(store.FromEntry(e)); err == nil {
+				for i := range slots {
+					slots[i].P += 3
+				}
+				e = store.Entry(e.Key, store.CounterAt(slots))
+			}
+		}
 		recs = append(recs, store.Record(e.Key, store.FromEntry(e)))
 	}
 	if len(recs) == 0 {

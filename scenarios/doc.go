@@ -6,6 +6,15 @@
 // own parameters and schedule from the shape (sim.Swarm.Draw), and Run runs
 // and judges it.
 //
+// Counters: the counter scenario's clients only increment counters (by
+// ±5^i, retried with their operation id) and read them, each operation at
+// a level of its own, under the cluster's faults; churn and chaos mix
+// counters into their register workload, under every fault kind, at the
+// seed's write and read levels. Counter keys (c0, c1, ...) are never
+// written as registers. The exact-counting checker (sim/counter_check.go)
+// decodes every observed value and every replica's final state. The other
+// scenarios draw no counter parameters, so their runs are what they were.
+//
 //	go test ./scenarios                  the CI set (fixed seeds, well under a minute)
 //	go test ./scenarios -seed=N          every scenario at seed N
 //	go test ./scenarios -seed=N -seeds=K every scenario at seeds N..N+K-1

@@ -72,12 +72,23 @@ var all = []Scenario{
 		},
 	},
 	{
+		Name:        "counter",
+		Description: "3-7 nodes joining at start, random replication factor, 2-8 clients incrementing counters by ±5^i (each call retried with its operation id to the same node until its deadline) and reading them, each at one, quorum or all, under crashes, partitions of every kind, loss, duplication, slow links and disk faults; every observed value decodes to each increment counted at most once, acknowledged ones where visibility demands, and every replica exact after heal",
+		Swarm: sim.Swarm{
+			Nodes: 3, MaxNodes: 7, MaxClients: 8, MaxKeys: 1,
+			Duration: 20 * time.Second, Liveness: 15 * time.Second,
+			Faults:       clusterFaults,
+			CountersOnly: true,
+		},
+	},
+	{
 		Name:        "churn",
-		Description: "4-7 nodes, one or two of them joining mid-run and one leaving (decommissioned), random replication factor and levels, 2-8 clients under crashes, partitions, loss, duplication, slow links, disk faults and clocks running 0.25-4x; quorum visibility and convergence after heal",
+		Description: "4-7 nodes, one or two of them joining mid-run and one leaving (decommissioned), random replication factor and levels, 2-8 clients, with registers and counters (increments at the write level, reads at the read level), under crashes, partitions, loss, duplication, slow links, disk faults and clocks running 0.25-4x; quorum visibility, exact counters and convergence after heal",
 		Swarm: sim.Swarm{
 			Nodes: 4, MaxNodes: 7, MaxClients: 8, MaxKeys: 8,
 			Duration: 20 * time.Second, Liveness: 15 * time.Second,
-			Faults: churnFaults,
+			Faults:   churnFaults,
+			Counters: true,
 		},
 	},
 	{
@@ -92,11 +103,12 @@ var all = []Scenario{
 	},
 	{
 		Name:        "chaos",
-		Description: "churn's cluster, workload and faults, plus processes paused (1 ms-10 s: deliveries, timers and requests wait, nothing lost), clocks jumping forward (1 ms-30 s: overdue timers fire at once) and clogged links (10 ms-5 s: messages held, then delivered in order) and, where every write is on two replicas or more, one node's disk wiped or a bit flipped in its log (it must rebuild from its replicas) one node dead for good and removed by an operator, and majorities-ring partitions; quorum visibility and convergence after heal",
+		Description: "churn's cluster, workload and faults, plus processes paused (1 ms-10 s: deliveries, timers and requests wait, nothing lost), clocks jumping forward (1 ms-30 s: overdue timers fire at once) and clogged links (10 ms-5 s: messages held, then delivered in order) and, where every write is on two replicas or more, one node's disk wiped or a bit flipped in its log (it must rebuild from its replicas) one node dead for good and removed by an operator, and majorities-ring partitions; quorum visibility, exact counters and convergence after heal",
 		Swarm: sim.Swarm{
 			Nodes: 4, MaxNodes: 7, MaxClients: 8, MaxKeys: 8,
 			Duration: 20 * time.Second, Liveness: 15 * time.Second,
-			Faults: chaosFaults,
+			Faults:   chaosFaults,
+			Counters: true,
 		},
 	},
 	{

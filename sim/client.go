@@ -32,6 +32,9 @@ type client struct {
 	seen map[string]*string
 	// lock is where a Lock client is in its loop.
 	lock lockState
+	// incrSession and incrSeq name its increments (counter.go); the
+	// session is drawn at its first increment.
+	incrSession, incrSeq uint64
 }
 
 // A Lock client loops: read the lock (serial); if it is free, cas it from
@@ -52,6 +55,7 @@ type pending struct {
 	op      int // index in the world's history
 	id      uint64
 	timeout *event
+	call    *incrCall // an increment's attempts (counter.go)
 }
 
 func newClient(w *world, idx int) *client {
@@ -86,6 +90,10 @@ func (cl *client) connected(c *conn) {
 		return
 	}
 	cl.conn = c
+	if p := cl.pending; p != nil && p.call != nil && p.call.waiting {
+		cl.retry() // an increment waits to be sent again
+		return
+	}
 	cl.think()
 }
 
@@ -96,7 +104,7 @@ func (cl *client) broken(c *conn, why string) {
 	}
 	cl.conn = nil
 	if cl.pending != nil {
-		cl.giveUp(why)
+		cl.lost(why)
 	}
 	cl.reconnectLater()
 }
@@ -124,7 +132,10 @@ func (cl *client) issue() {
 	p := &pending{op: len(w.history), id: cl.nextID}
 	w.history = append(w.history, op)
 	w.stats.Ops++
-	p.timeout = w.after(w.p.Client.Timeout, evTimeout, cl.h.id, uint64(cl.idx), nil, func() { cl.giveUp("timeout") })
+	if m, ok := m.(*net.Incr); ok {
+		p.call = &incrCall{m: m, node: cl.h.id, deadline: w.now + w.p.Client.IncrDeadline}
+	}
+	p.timeout = w.after(w.p.Client.Timeout, evTimeout, cl.h.id, uint64(cl.idx), nil, func() { cl.lost("timeout") })
 	cl.pending = p
 	w.request(cl.conn, net.Encode(net.Frame{ID: p.id, Clock: cl.session, Msg: m}))
 }
@@ -136,7 +147,11 @@ func (cl *client) draw() (linearize.Op, net.Message) {
 		return cl.drawLock()
 	}
 	mix := c.Mix
-	pick := cl.rng.IntN(mix[0] + mix[1] + mix[2] + mix[3] + c.CAS)
+	weight := mix[0] + mix[1] + mix[2] + mix[3] + c.CAS
+	if c.counters() && cl.rng.IntN(weight+c.Counter[0]+c.Counter[1]) >= weight {
+		return cl.drawCounter(len(cl.w.history))
+	}
+	pick := cl.rng.IntN(weight)
 	op := linearize.Op{Key: fmt.Sprintf("k%d", cl.rng.IntN(cl.w.p.Keys)), Serial: c.Serial}
 	read, write := c.ReadLevel, c.WriteLevel
 	if c.Serial {
@@ -280,8 +295,12 @@ func (cl *client) receive(c *conn, f net.Frame) {
 		return
 	}
 	p.timeout.fn = nil
-	cl.pending = nil
 	op := &w.history[p.op]
+	if op.Kind == linearize.Incr || op.Kind == linearize.Counter {
+		cl.receiveCounter(p, op, f.Msg)
+		return
+	}
+	cl.pending = nil
 	op.Return = w.now
 	op.Outcome = linearize.OK
 	switch m := f.Msg.(type) {

@@ -143,7 +143,7 @@ func (w *world) checkConvergence() (Verdict, string) {
 			}
 		}
 	}
-	return Pass, ""
+	return w.checkCounterReplicas(nodes, ref)
 }
 
 func describe(v store.Version) string {

@@ -55,7 +55,9 @@
 // clogged links and pauses, sets clocks running true), runs the liveness window (Params.Liveness), stops the workload
 // and lets in-flight operations return or time out. Then it judges: a panic
 // in node code is verdict Panic; a history Porcupine cannot linearize (see
-// package linearize), or a lost acknowledged write, is Safety; a client
+// package linearize), a lost acknowledged write, or a counter value that
+// counts an increment twice, loses an acknowledged one or counts a failed
+// one (counter_check.go), is Safety; a client
 // that completed nothing in the liveness window, replicas that did not
 // converge, or membership that stopped moving, is Liveness.
 //

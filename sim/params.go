@@ -82,7 +82,24 @@ type ClientParams struct {
 	// Start is when the clients first connect (0: at once), so that a
 	// scenario can let its cluster form before the workload begins.
 	Start time.Duration `json:"start_ns,omitempty"`
+	// Counter weighs increments and counter reads against the mix
+	// (counter.go): counters are keys of their own, c0, c1, ..., never
+	// written as registers. CounterKeys is how many are in use at once
+	// (each takes 27 increments, then a fresh key replaces it).
+	Counter     [2]int `json:"counter,omitzero"`
+	CounterKeys int    `json:"counter_keys,omitempty"`
+	// CounterLevels makes each counter operation draw its level (one,
+	// quorum or all); otherwise increments go at WriteLevel and counter
+	// reads at ReadLevel.
+	CounterLevels bool `json:"counter_levels,omitempty"`
+	// IncrDeadline is how long a client goes on retrying an increment of
+	// unknown outcome (each attempt waits Timeout) before it records the
+	// increment as unknown.
+	IncrDeadline time.Duration `json:"incr_deadline_ns,omitempty"`
 }
+
+// counters reports whether the workload has counter operations.
+func (c ClientParams) counters() bool { return c.Counter[0]+c.Counter[1] > 0 }
 
 // DiskParams shapes the in-memory disk.
 type DiskParams struct {
@@ -126,8 +143,12 @@ func (p Params) Validate() error {
 	check(c.ThinkMax >= 0 && c.Backoff >= 0, "think and backoff must be non-negative")
 	check(c.Timeout > 0, "client timeout must be positive, not %v", c.Timeout)
 	check(c.Start >= 0 && c.Start < p.Duration, "clients must start within the fault phase [0, %v), not at %v", p.Duration, c.Start)
-	check(c.Mix[0] >= 0 && c.Mix[1] >= 0 && c.Mix[2] >= 0 && c.Mix[3] >= 0 && c.CAS >= 0 && c.Mix[0]+c.Mix[1]+c.Mix[2]+c.Mix[3]+c.CAS > 0,
-		"the op mix %v and cas weight %d must be non-negative with a positive sum", c.Mix, c.CAS)
+	check(c.Mix[0] >= 0 && c.Mix[1] >= 0 && c.Mix[2] >= 0 && c.Mix[3] >= 0 && c.CAS >= 0 && c.Counter[0] >= 0 && c.Counter[1] >= 0 &&
+		c.Mix[0]+c.Mix[1]+c.Mix[2]+c.Mix[3]+c.CAS+c.Counter[0]+c.Counter[1] > 0,
+		"the op mix %v, cas weight %d and counter weights %v must be non-negative with a positive sum", c.Mix, c.CAS, c.Counter)
+	check(!c.counters() || c.CounterKeys >= 1 && c.CounterKeys <= 100 && c.IncrDeadline >= c.Timeout,
+		"a counter workload needs 1..100 counter keys (not %d) and an increment deadline of at least the timeout (not %v)", c.CounterKeys, c.IncrDeadline)
+	check(!c.counters() || !c.Serial && !c.Lock, "counters do not go through Paxos: no counter operations in a serial or lock workload")
 	check(!c.Serial || c.Mix[2] == 0, "a serial workload has no deletes (mix %v)", c.Mix)
 	check(p.Disk.SyncMin >= 0 && p.Disk.SyncMax >= p.Disk.SyncMin, "disk sync delays must satisfy 0 <= min <= max")
 	if err := p.CrashPoint.validate(p.Nodes); err != nil {
@@ -169,6 +190,14 @@ func (p Params) String() string {
 		b.WriteString("; a lock taken and released with cas")
 	case c.Serial:
 		b.WriteString("; every op through Paxos")
+	}
+	if c.counters() {
+		levels := "increments at the write level, reads at the read level"
+		if c.CounterLevels {
+			levels = "each at a drawn level"
+		}
+		fmt.Fprintf(&b, "; counters incr:read %d:%d on %d key(s) at a time, %s, increments retried for %v",
+			c.Counter[0], c.Counter[1], c.CounterKeys, levels, c.IncrDeadline)
 	}
 	b.WriteString("\n")
 	if p.Mutant != "" {

@@ -25,6 +25,12 @@ type Swarm struct {
 	// puts and cas); Lock makes the clients contend for a lock with cas.
 	Paxos bool
 	Lock  bool
+	// Counters adds increments and counter reads to the workload
+	// (counter.go), their weights and keys drawn from the "counter"
+	// stream; with CountersOnly they are the whole workload, each at a
+	// level of its own.
+	Counters     bool
+	CountersOnly bool
 	// CrashAfter turns crash points on (crashpoint.go): each seed crashes
 	// a node after it sends the first kind named here, and after each
 	// further kind with probability 1/2, at a drawn rate, and restarts it
@@ -100,6 +106,18 @@ func (s Swarm) Draw(seed uint64) (p Params, notes []string) {
 		// ones should, so that most outcomes are the node's verdict —
 		// contention is a definite failure — rather than a client's guess.
 		p.Client.Timeout = time.Duration(uniform(x, int64(2500*time.Millisecond), int64(5*time.Second)))
+	}
+	if s.Counters || s.CountersOnly {
+		// A stream of its own too: the rest of the draw is what it was
+		// without counters.
+		x := Stream(seed, "counter")
+		p.Client.Counter = [2]int{1 + x.IntN(6), 1 + x.IntN(4)}
+		p.Client.CounterKeys = 1 + x.IntN(4)
+		p.Client.IncrDeadline = p.Client.Timeout * time.Duration(2+x.IntN(3))
+		if s.CountersOnly {
+			p.Client.Mix = [4]int{}
+			p.Client.CounterLevels = true
+		}
 	}
 	p.Faults, notes = schedule(Stream(seed, "faults"), p, s.Faults)
 	if len(s.CrashAfter) > 0 || s.MinRF > 0 {

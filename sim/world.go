@@ -71,6 +71,7 @@ type world struct {
 	stopping bool // the workload is over: clients issue nothing new
 
 	history linearize.History
+	ctr     *counters // the counter keys (counter.go), made on first use
 	windows []linearize.Window
 	stats   Stats
 	failure *failure // the first safety violation found while running

@@ -24,11 +24,15 @@ var survivors = map[string]string{}
 const mutantCheckTimeout = 10 * time.Second
 
 // sees reports whether scenario sc can see mutant m at all: a Paxos bug
-// needs a workload that goes through Paxos (cas, lock); every other mutant,
-// the canary among them, is for every scenario.
+// needs a workload that goes through Paxos (cas, lock), a counter bug one
+// with counters (counter, churn, chaos); every other mutant, the canary
+// among them, is for every scenario.
 func sees(sc scenarios.Scenario, m string) bool {
-	if strings.HasPrefix(m, "paxos-") {
+	switch {
+	case strings.HasPrefix(m, "paxos-"):
 		return sc.Swarm.Paxos || sc.Swarm.Lock
+	case strings.HasPrefix(m, "counter-"):
+		return sc.Swarm.Counters || sc.Swarm.CountersOnly
 	}
 	return true
 }

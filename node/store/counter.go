@@ -269,6 +269,36 @@ func mergeCounter(cur, next Version) (Version, bool) {
 	return Version{Kind: Counter, Value: encodeSlots(out), Stamp: latest(out)}, true
 }
 
+// SumCounters makes the store merge a counter's slot with a newer state of
+// it by adding the two states' sums instead of keeping the newer one: the
+// planted bug node.MutantMergeSum. Nothing else calls it.
+func (s *Store) SumCounters() { s.sum = true }
+
+// mergeSum is mergeCounter with SumCounters' bug: a newer state of a slot
+// adds its sums to the held ones.
+func mergeSum(cur, next Version) (Version, bool) {
+	a, errA := Slots(cur)
+	b, errB := Slots(next)
+	if errA != nil || errB != nil {
+		return mergeCounter(cur, next)
+	}
+	changed := false
+	for _, y := range b {
+		i := slices.IndexFunc(a, func(x Slot) bool { return x.Node == y.Node && x.Gen == y.Gen })
+		switch {
+		case i < 0:
+			a, changed = append(a, y), true
+		case y.Version > a[i].Version:
+			a[i] = Slot{Node: y.Node, Gen: y.Gen, Version: y.Version, P: a[i].P + y.P, N: a[i].N + y.N}
+			changed = true
+		}
+	}
+	if !changed {
+		return cur, false
+	}
+	return CounterAt(a), true
+}
+
 // hashCounter adds a kind byte and the slots' canonical bytes.
 func hashCounter(b []byte, v Version) []byte { return append(append(b, 'c'), v.Value...) }
 

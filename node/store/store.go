@@ -37,6 +37,8 @@ type Store struct {
 	// order counts the times sorted was replaced, so that a merge made
 	// off the loop is adopted only if no other replaced it meanwhile.
 	order uint64
+	// sum is node.MutantMergeSum's planted bug (SumCounters).
+	sum bool
 }
 
 // New returns an empty store.
@@ -54,7 +56,12 @@ func (s *Store) Get(key []byte) (v Version, ok bool) {
 // of v).
 func (s *Store) Apply(key []byte, v Version) bool {
 	cur, ok := s.m[string(key)]
-	v, changed := Merge(cur, v)
+	var changed bool
+	if s.sum && cur.Kind == Counter && v.Kind == Counter && !cur.Stamp.IsZero() && !v.Stamp.IsZero() {
+		v, changed = mergeSum(cur, v)
+	} else {
+		v, changed = Merge(cur, v)
+	}
 	if !changed {
 		return false
 	}
