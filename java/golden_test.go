@@ -175,6 +175,7 @@ func goldenConsts() []goldenConst {
 		{"KindPaxosKeysReply", uint64(net.KindPaxosKeysReply)},
 		{"KindTake", uint64(net.KindTake)},
 		{"KindState", uint64(net.KindState)},
+		{"KindDigestBefore", uint64(net.KindDigestBefore)},
 		{"KindInfo", uint64(net.KindInfo)},
 		{"KindInfoReply", uint64(net.KindInfoReply)},
 

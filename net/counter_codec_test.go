@@ -39,6 +39,8 @@ func counterSamples() []sample {
 		{"counter-value", Frame{ID: 30, Clock: testClock, Msg: &CounterValue{Value: -1}},
 			[]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
 		{"state", Frame{ID: 32, Msg: &State{Entry: entryCounter}}, entryCounterBytes},
+		{"digest-before", Frame{ID: 34, Msg: &DigestBefore{Epoch: 2, Spans: []Span{{Start: 1, End: 2}}, Horizon: clock.Timestamp{Counter: 9, Node: 3}}},
+			[]byte{0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 9, 0, 3}},
 		{"replicate counter", Frame{ID: 33, Msg: &Replicate{Epoch: 1, Entries: []Entry{entryCounter}}},
 			cat([]byte{0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1}, entryCounterBytes)},
 	}

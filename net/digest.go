@@ -1,6 +1,10 @@
 package net
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/memdb/memdb/clock"
+)
 
 // Anti-entropy (node/stream.go): a node asks a replica that shares some
 // arcs of the ring with it for a digest of its versions in each, and pulls
@@ -22,8 +26,32 @@ type DigestReply struct {
 	Sums []uint64
 }
 
-func (*Digest) Kind() Kind      { return KindDigest }
-func (*DigestReply) Kind() Kind { return KindDigestReply }
+// DigestBefore is Digest over the versions stamped at or before Horizon
+// only: the asker leaves out the writes still in flight (stamped since a
+// moment ago), so that replication lag does not count as a difference. A
+// key whose version is newer than Horizon adds nothing to its span's sum.
+// It is answered with DigestReply.
+type DigestBefore struct {
+	Epoch   uint64
+	Spans   []Span
+	Horizon clock.Timestamp
+}
+
+func (*Digest) Kind() Kind       { return KindDigest }
+func (*DigestReply) Kind() Kind  { return KindDigestReply }
+func (*DigestBefore) Kind() Kind { return KindDigestBefore }
+
+func (m *DigestBefore) appendBody(b []byte) []byte {
+	b = binary.BigEndian.AppendUint64(b, m.Epoch)
+	b = appendSpans(b, m.Spans)
+	return appendTimestamp(b, m.Horizon)
+}
+
+func (m *DigestBefore) decodeBody(d *decoder) {
+	m.Epoch = d.u64("epoch")
+	m.Spans = d.spans()
+	m.Horizon = d.timestamp("horizon")
+}
 
 func (m *Digest) appendBody(b []byte) []byte {
 	b = binary.BigEndian.AppendUint64(b, m.Epoch)

@@ -156,8 +156,10 @@
 //	                          member from their remaining owners)
 //	  76  State      peer     answers Read when the key holds a state a
 //	                          Value cannot carry (a counter's slots)
+//	  77  DigestBefore peer   DigestReply or Error (anti-entropy over the
+//	                          versions stamped at or before a horizon)
 //
-// Kinds 60 to 76 are peer messages: a node takes them only on a connection
+// Kinds 60 to 77 are peer messages: a node takes them only on a connection
 // that authenticated as a peer (role 2), and answers one on a client
 // connection with CodeUnknownKind. Peer messages are not tied to a
 // connection: a node sends each one on its own connection to the
@@ -336,6 +338,11 @@
 //	                                          …     1  more (0 or 1): other
 //	                                                   keys follow the last
 //	                                                   (never with c = 0)
+//
+//	DigestBefore (77): as Digest, then
+//	12+16s     10  horizon: a timestamp; versions stamped after it are
+//	               left out of every sum
+//	22+16s         end
 //
 //	Take (75): as Digest, then
 //	12+16s      2  owner count o (at least 1)

@@ -68,6 +68,8 @@ const (
 	KindTake Kind = 75
 	// KindState answers Read with an entry (a counter's state).
 	KindState Kind = 76
+	// KindDigestBefore is Digest leaving out versions past a horizon.
+	KindDigestBefore Kind = 77
 )
 
 var kindNames = map[Kind]string{
@@ -79,7 +81,7 @@ var kindNames = map[Kind]string{
 	KindPrepare: "prepare", KindPromise: "promise", KindPropose: "propose", KindAccepted: "accepted",
 	KindPeek: "peek", KindAcceptorState: "acceptor-state", KindDigest: "digest", KindDigestReply: "digest-reply",
 	KindPaxosKeys: "paxos-keys", KindPaxosKeysReply: "paxos-keys-reply", KindTake: "take",
-	KindIncr: "incr", KindGetCounter: "counter", KindCounterValue: "counter-value", KindState: "state",
+	KindIncr: "incr", KindGetCounter: "counter", KindCounterValue: "counter-value", KindState: "state", KindDigestBefore: "digest-before",
 	KindInfo: "info", KindInfoReply: "info-reply",
 }
 
@@ -338,6 +340,8 @@ func newMessage(k Kind) Message {
 		return &CounterValue{}
 	case KindState:
 		return &State{}
+	case KindDigestBefore:
+		return &DigestBefore{}
 	case KindInfo:
 		return &Info{}
 	case KindInfoReply:

@@ -83,6 +83,7 @@ func (n *Node) tick() {
 		return
 	}
 	n.ticks++
+	n.sampleClock()
 	n.sendGossip(n.gossip.Tick(n.now()))
 	n.absorb()
 	if n.ticks%4 == 0 {

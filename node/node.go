@@ -87,6 +87,9 @@ type Node struct {
 	// it), incrs the increments it applied by id, pendingSlots its own
 	// counter slots not yet durable, by key, and incrWaiting the attempts
 	// waiting for an attempt of the same increment to be durable (incr.go).
+	// clockSamples are the node's clock at recent ticks, oldest first, for
+	// anti-entropy's horizon (stream.go).
+	clockSamples []clockSample
 	gen          uint64
 	incrs        *counter.Table
 	pendingSlots map[string]store.Version
@@ -351,7 +354,9 @@ func (n *Node) Deliver(from net.NodeID, f net.Frame) {
 	case *net.Peek:
 		n.peekFrom(id, f.ID, m)
 	case *net.Digest:
-		n.digestFrom(id, f.ID, m)
+		n.digestFrom(id, f.ID, m.Epoch, m.Spans, clock.Timestamp{})
+	case *net.DigestBefore:
+		n.digestFrom(id, f.ID, m.Epoch, m.Spans, m.Horizon)
 	case *net.PaxosKeys:
 		n.paxosKeysFrom(id, f.ID, m)
 	case *net.Take:

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/gossip"
 	"github.com/memdb/memdb/node/movement"
@@ -185,7 +186,7 @@ func (n *Node) compareAll(shared map[uint16][]net.Span, done func(ok bool)) {
 func (n *Node) compare(peer uint16, spans []net.Span, done func(ok bool)) {
 	n.stats.RepairRounds++
 	n.env.Log.Debug("anti-entropy: comparing", "peer", peer, "arcs", len(spans))
-	n.narrow(peer, spans, 0, func(pull []net.Span, ok bool) {
+	n.narrow(peer, spans, n.horizon(), 0, func(pull []net.Span, ok bool) {
 		if !ok || len(pull) == 0 {
 			done(ok)
 			return
@@ -212,10 +213,14 @@ const (
 // narrow compares spans (depth levels below the arcs) with peer's and
 // hands done the spans to pull: those that differ and are small or at the
 // bottom, and what narrowing the others finds.
-func (n *Node) narrow(peer uint16, spans []net.Span, depth int, done func(pull []net.Span, ok bool)) {
-	n.digests(spans, func(mine stream.Sums) {
+func (n *Node) narrow(peer uint16, spans []net.Span, horizon clock.Timestamp, depth int, done func(pull []net.Span, ok bool)) {
+	n.digests(spans, horizon, func(mine stream.Sums) {
 		isReply := func(m net.Message) bool { _, ok := m.(*net.DigestReply); return ok }
-		n.askAgain(peer, &net.Digest{Epoch: n.view.Epoch, Spans: spans}, isReply, func(m net.Message) {
+		var ask net.Message = &net.Digest{Epoch: n.view.Epoch, Spans: spans}
+		if !horizon.IsZero() {
+			ask = &net.DigestBefore{Epoch: n.view.Epoch, Spans: spans, Horizon: horizon}
+		}
+		n.askAgain(peer, ask, isReply, func(m net.Message) {
 			r, ok := m.(*net.DigestReply)
 			if !ok || len(r.Sums) != len(spans) {
 				n.env.Log.Debug("anti-entropy: no digest", "peer", peer, "answer", describeAnswer(m))
@@ -240,7 +245,7 @@ func (n *Node) narrow(peer uint16, spans []net.Span, depth int, done func(pull [
 				done(pull, true)
 				return
 			}
-			n.narrow(peer, big, depth+1, func(more []net.Span, ok bool) { done(append(pull, more...), ok) })
+			n.narrow(peer, big, horizon, depth+1, func(more []net.Span, ok bool) { done(append(pull, more...), ok) })
 		})
 	})
 }
@@ -279,11 +284,44 @@ func (n *Node) ownersOf(taking bool) map[uint16][]net.Span {
 
 // digestFrom answers a peer's Digest, unless the peer is on another ring
 // (its arcs are not this node's).
-func (n *Node) digestFrom(from uint16, id uint64, m *net.Digest) {
-	if n.otherRing(from, id, m.Epoch) {
+func (n *Node) digestFrom(from uint16, id uint64, epoch uint64, spans []net.Span, horizon clock.Timestamp) {
+	if n.otherRing(from, id, epoch) {
 		return
 	}
-	n.digests(m.Spans, func(d stream.Sums) { n.send(from, id, &net.DigestReply{Sums: d.Sums}) })
+	n.digests(spans, horizon, func(d stream.Sums) { n.send(from, id, &net.DigestReply{Sums: d.Sums}) })
+}
+
+// inFlight is how far back anti-entropy's horizon lies: a write stamped
+// since is left to replication, hints and read repair, which are still
+// carrying it (its coordinator waits a request timeout, then hints).
+func (n *Node) inFlight() time.Duration { return 2 * n.cfg.RequestTimeout }
+
+// sampleClock records the node's clock at this tick, for horizon; samples
+// older than the horizon needs are dropped.
+func (n *Node) sampleClock() {
+	now := n.now()
+	n.clockSamples = append(n.clockSamples, clockSample{now, n.lamport.Now()})
+	i := 0
+	for i+1 < len(n.clockSamples) && n.clockSamples[i+1].at <= now-n.inFlight() {
+		i++
+	}
+	n.clockSamples = n.clockSamples[i:]
+}
+
+// horizon is the node's clock as it read inFlight ago (zero if it has not
+// run that long): anti-entropy compares the versions stamped at or before
+// it.
+func (n *Node) horizon() clock.Timestamp {
+	if len(n.clockSamples) == 0 || n.clockSamples[0].at > n.now()-n.inFlight() {
+		return clock.Timestamp{}
+	}
+	return n.clockSamples[0].stamp
+}
+
+// A clockSample is the node's clock at a time since boot.
+type clockSample struct {
+	at    time.Duration
+	stamp clock.Timestamp
 }
 
 // otherRing refuses a request about arcs made at another ring epoch than
@@ -304,9 +342,9 @@ const digestSlice = 8192
 // digests sums the store's digests of spans, digestSlice keys per turn of
 // the loop, and calls done with them (in the same turn if the store is
 // small).
-func (n *Node) digests(spans []net.Span, done func(stream.Sums)) {
+func (n *Node) digests(spans []net.Span, horizon clock.Timestamp, done func(stream.Sums)) {
 	n.withKeys(func(keys []string) {
-		d := stream.NewDigest(spans, keys)
+		d := stream.NewDigest(spans, keys, horizon)
 		var step func()
 		step = func() {
 			if d.Step(n.store, digestSlice) {

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/ring"
 	"github.com/memdb/memdb/node/store"
@@ -13,7 +14,7 @@ import (
 // The spans are an asker's arcs, which do not overlap; a span whose start
 // is its end is the whole ring.
 func Digests(st *store.Store, spans []net.Span) []uint64 {
-	d := NewDigest(spans, st.Keys())
+	d := NewDigest(spans, st.Keys(), clock.Timestamp{})
 	d.Step(st, len(d.keys))
 	return d.Sums.Sums
 }
@@ -38,13 +39,16 @@ type Digest struct {
 	Sums  Sums
 	spans []net.Span
 	keys  []string
-	byEnd []int // span indexes sorted by end
-	wraps []int // spans that wrap past zero (or are the whole ring)
+	// horizon, if not zero, leaves out versions stamped after it.
+	horizon clock.Timestamp
+	byEnd   []int // span indexes sorted by end
+	wraps   []int // spans that wrap past zero (or are the whole ring)
 }
 
-// NewDigest starts the digests of spans over keys (sorted; the store's).
-func NewDigest(spans []net.Span, keys []string) *Digest {
-	d := &Digest{Sums: Sums{make([]uint64, len(spans)), make([]int, len(spans))}, spans: spans, keys: keys}
+// NewDigest starts the digests of spans over keys (sorted; the store's),
+// of the versions stamped at or before horizon (all, if it is zero).
+func NewDigest(spans []net.Span, keys []string, horizon clock.Timestamp) *Digest {
+	d := &Digest{Sums: Sums{make([]uint64, len(spans)), make([]int, len(spans))}, spans: spans, keys: keys, horizon: horizon}
 	// Spans sorted by end: a key's candidates are the first span ending at
 	// or after its hash and every span that wraps past zero.
 	d.byEnd = make([]int, len(spans))
@@ -76,7 +80,7 @@ func (d *Digest) Step(st *store.Store, n int) bool {
 	k := min(n, len(d.keys))
 	for _, key := range d.keys[:k] {
 		v, ok := st.Get([]byte(key))
-		if !ok {
+		if !ok || !d.horizon.IsZero() && d.horizon.Less(v.Stamp) {
 			continue
 		}
 		h := ring.Hash([]byte(key))

@@ -28,10 +28,15 @@
 // lost, on a key nobody reads — a periodic comparison finds. Every
 // AntiEntropy interval (jittered) a node that owns ranges asks each replica
 // it shares arcs with for a digest of its versions in each shared arc
-// (Digest): the sum of a hash of every key and version held there. Arcs
-// whose digests differ are pulled whole from that replica (Sync with no
-// marks) and merged by their kind's rule (node/store); the peer, on its own round, pulls
-// from this node. So any difference between two replicas is gone after one
+// (DigestBefore): the sum of a hash of every key and version held there,
+// of the versions stamped at or before a horizon — the asker's clock a few
+// seconds ago, so that writes still in flight are left to replication and
+// hints and are not taken for differences. A span whose digests differ is
+// narrowed (cut in sub-spans, compared again, while it holds many keys)
+// and the sub-spans that still differ are pulled from that replica (Sync
+// with no marks) and merged by their kind's rule (node/store); the peer,
+// on its own round, pulls from this node. Digests are summed a slice of
+// keys at a time (Digest.Step), so a large store holds the loop briefly. So any difference between two replicas is gone after one
 // round of each, and a round costs a scan of the store and a digest per
 // shared arc, plus the data of the arcs that differ. Only owners compare
 // (members on the read ring, for the arcs they own there), so a member's
