@@ -104,7 +104,7 @@ func (n *Node) offload(cost int, work, done func()) {
 
 // compactSlice bounds the keys a compaction reads from the store in one
 // event of the node's loop, so that requests wait for at most one slice.
-const compactSlice = 4096
+const compactSlice = 1024
 
 // compactWalk adds the state of keys to compaction c, compactSlice keys per
 // event, and finishes it. A key's state is read when its slice runs, so
