@@ -86,7 +86,9 @@ func (w *incrementers) record(k int, line string) {
 		return
 	}
 	msg := strings.TrimPrefix(line, "error: ")
-	if strings.Contains(msg, "unknown outcome") {
+	// The client says "outcome unknown" (its ErrUnknownOutcome), a node's
+	// error "unknown outcome" (CodeUnknownOutcome): either may have applied.
+	if strings.Contains(msg, "outcome unknown") || strings.Contains(msg, "unknown outcome") {
 		w.unknown[k]++
 	} else {
 		w.failed[k]++
