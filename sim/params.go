@@ -2,11 +2,11 @@ package sim
 
 import (
 	"errors"
-
 	"fmt"
-	"github.com/memdb/memdb/net"
 	"strings"
 	"time"
+
+	"github.com/memdb/memdb/net"
 )
 
 // Params is everything a run depends on besides the code: the seed, the
