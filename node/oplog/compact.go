@@ -213,22 +213,24 @@ func (l *Log) installBase(base segment, keepNum uint64, f disk.File, done func(e
 		l.segsVer++
 		l.onInstalled = append(l.onInstalled, installWaiter{ver: l.segsVer, done: func(err error) {
 			l.compacting = false
-			if err == nil {
-				l.stats.Compacts++
-				// Unlinking large files can hold the caller for a while
-				// (seconds, for gigabytes): off the loop, with nothing to
-				// do after. A file left behind is removed by the next Open.
-				names := make([]string, len(old))
-				for i, s := range old {
-					names[i] = s.name()
-				}
-				l.cfg.Offload(0, func() {
-					for _, name := range names {
-						l.fs.Remove(name)
-					}
-				}, nil)
+			if err != nil {
+				done(err)
+				return
 			}
-			done(err)
+			l.stats.Compacts++
+			// Unlinking large files can hold the caller for a while
+			// (seconds, for gigabytes): off the loop; the compaction is
+			// done once they are gone, so its caller sees the space back.
+			// A file left behind (a crash) is removed by the next Open.
+			names := make([]string, len(old))
+			for i, s := range old {
+				names[i] = s.name()
+			}
+			l.cfg.Offload(0, func() {
+				for _, name := range names {
+					l.fs.Remove(name)
+				}
+			}, func() { done(nil) })
 		}})
 		l.kick()
 	})

@@ -63,8 +63,8 @@ type Config struct {
 	// the base's chunks, compressing them, writing the base's file (which
 	// the FS must allow from another goroutine: disk.OS does) — work on
 	// any goroutine, then done on the loop (done may be nil: nothing to do
-	// after; the old segments' removal is such work); cost is the bytes to
-	// compress. Nil runs both at once, inline.
+	// after); cost is the bytes to compress (0 for the old segments'
+	// removal). Nil runs both at once, inline.
 	Offload func(cost int, work, done func())
 }
 

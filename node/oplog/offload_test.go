@@ -42,6 +42,13 @@ func TestCompactOffloaded(t *testing.T) {
 	}
 	pending[0]()
 	w.drain()
+	// Then the old segments' removal, offloaded too: the compaction is
+	// done once it has run.
+	if finished || len(pending) != 2 {
+		t.Fatalf("after the swap: finished %v, %d offloaded jobs; want not yet, and the removal queued", finished, len(pending))
+	}
+	pending[1]()
+	w.drain()
 	if !finished || result != nil {
 		t.Fatalf("compaction finished %v with %v", finished, result)
 	}
