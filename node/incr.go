@@ -318,12 +318,6 @@ func (n *Node) forwardIncr(reply func(net.Message), m *net.Incr, first clock.Tim
 	})
 }
 
-// coordinateCounterRead reads a counter: a read whose answer is the
-// merged slots' value.
-func (n *Node) coordinateCounterRead(c net.ConnID, id uint64, key []byte, level net.Consistency) {
-	n.coordinateReadAs(c, id, key, level, false, true)
-}
-
 // holdsCounter refuses a request for a register on a key this node holds
 // as a counter.
 func (n *Node) holdsCounter(c net.ConnID, id uint64, key []byte, what string) bool {

@@ -68,7 +68,7 @@ func (n *Node) Request(c net.ConnID, f net.Frame) {
 		}
 	case *net.GetCounter:
 		if n.checkKey(c, f.ID, m.Key) {
-			n.coordinateCounterRead(c, f.ID, m.Key, m.Level)
+			n.coordinateReadAs(c, f.ID, m.Key, m.Level, false, true)
 		}
 	case *net.Ring:
 		n.reply(c, f.ID, n.ringInfo())

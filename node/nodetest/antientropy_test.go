@@ -14,15 +14,9 @@ import (
 // node 1 only, its hint dropped); a round narrows the differing arc to
 // sub-spans and pulls a few dozen keys at most, not the arc.
 func TestAntiEntropyNarrows(t *testing.T) {
-	c := New()
-	c.Configure = func(cfg *node.Config) {
+	c := formed(2, 2, func(cfg *node.Config) {
 		cfg.Vnodes, cfg.AntiEntropy, cfg.HintBytes = 4, 5*time.Second, 1
-	}
-	c.AddNodes(2, 2)
-	for _, id := range c.IDs() {
-		c.Start(int(id))
-	}
-	c.Run(10 * time.Second)
+	})
 	const keys = 4000
 	c.Quietly(func() {
 		for i := range keys {

@@ -13,13 +13,7 @@ import (
 // after the swap must not lose the acknowledged increment (found by review:
 // it did, until increments in flight joined node.unapplied).
 func TestCounterCompactionKeepsAnIncrementInFlight(t *testing.T) {
-	c := New()
-	c.Configure = func(cfg *node.Config) { cfg.AntiEntropy = -1 }
-	c.AddNodes(3, 3)
-	for _, id := range c.IDs() {
-		c.Start(int(id))
-	}
-	c.Run(10 * time.Second)
+	c := formed(3, 3, noAntiEntropy)
 	r1 := c.Request(1, incr(7, 1, 0, 1, 5)) // appended, sync pending
 	h := c.host(1)
 	c.step("compact n1", true, func() {

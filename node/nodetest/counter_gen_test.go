@@ -7,7 +7,6 @@ import (
 
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/net"
-	"github.com/memdb/memdb/node"
 )
 
 // A node's first increment fails (overflow); the next one must log the
@@ -15,13 +14,7 @@ import (
 // answered (found by review: the generation was drawn by the failed one
 // and never logged).
 func TestCounterGenerationLoggedWithFirstApplied(t *testing.T) {
-	c := New()
-	c.Configure = func(cfg *node.Config) { cfg.AntiEntropy = -1 }
-	c.AddNodes(3, 3)
-	for _, id := range c.IDs() {
-		c.Start(int(id))
-	}
-	c.Run(10 * time.Second)
+	c := formed(3, 3, noAntiEntropy)
 	in := func(node int, key string, seq uint64, attempt uint32, delta int64) net.Message {
 		r := c.Request(node, &net.Incr{Key: []byte(key), Delta: delta, Level: net.All, Session: uint64(node), Seq: seq, Attempt: attempt, First: clock.Timestamp{Counter: 1}})
 		c.Stabilize()

@@ -8,7 +8,24 @@ import (
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/disk"
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node"
 )
+
+// formed starts n nodes of replication factor rf, with configure applied
+// to each node's config (nil: none), and lets them form a ring.
+func formed(n, rf int, configure func(*node.Config)) *Cluster {
+	c := New()
+	c.Configure = configure
+	c.AddNodes(n, rf)
+	for _, id := range c.IDs() {
+		c.Start(int(id))
+	}
+	c.Run(10 * time.Second)
+	return c
+}
+
+// noAntiEntropy leaves repair to what a test does by hand.
+func noAntiEntropy(cfg *node.Config) { cfg.AntiEntropy = -1 }
 
 func incr(session, seq uint64, attempt uint32, first uint64, delta int64) *net.Incr {
 	return &net.Incr{Key: []byte("c"), Delta: delta, Level: net.Quorum, Session: session, Seq: seq, Attempt: attempt, First: clock.Timestamp{Counter: first}}
@@ -19,12 +36,7 @@ func incr(session, seq uint64, attempt uint32, first uint64, delta int64) *net.I
 // review: it was, until a node with no generation yet judged retries
 // against its clock).
 func TestCounterRetryAfterWipeNotApplied(t *testing.T) {
-	c := New()
-	c.AddNodes(3, 3)
-	for _, id := range c.IDs() {
-		c.Start(int(id))
-	}
-	c.Run(10 * time.Second)
+	c := formed(3, 3, nil)
 	r := c.Request(1, incr(7, 1, 0, 1, 5))
 	c.Stabilize()
 	t.Logf("first attempt: %v", FormatMessage(c.Replies[r]))
