@@ -93,7 +93,7 @@ func samples() []sample {
 		{"error empty", Frame{Msg: &Error{Code: CodeMalformed}}, []byte{0x00, 0x01, 0x00, 0x00}},
 		{"error unknown code", Frame{ID: 3, Msg: &Error{Code: 0xffff, Message: "ü"}},
 			[]byte{0xff, 0xff, 0x00, 0x02, 0xc3, 0xbc}},
-	}, append(append(peerSamples(), paxosSamples()...), counterSamples()...)...)
+	}, append(append(append(peerSamples(), paxosSamples()...), counterSamples()...), batchSamples()...)...)
 }
 
 func cat(parts ...[]byte) []byte {
@@ -666,7 +666,7 @@ func TestNumbersFixed(t *testing.T) {
 		KindRing: 21, KindRingInfo: 44, KindGossip: 60, KindReplicate: 61, KindRead: 62, KindSync: 63, KindSyncBatch: 64,
 		KindCAS: 14, KindPrepare: 65, KindPromise: 66, KindPropose: 67, KindAccepted: 68,
 		KindPeek: 69, KindAcceptorState: 70, KindDigest: 71, KindDigestReply: 72, KindPaxosKeys: 73, KindPaxosKeysReply: 74, KindTake: 75,
-		KindIncr: 15, KindGetCounter: 16, KindCounterValue: 45, KindState: 76, KindDigestBefore: 77,
+		KindIncr: 15, KindGetCounter: 16, KindCounterValue: 45, KindState: 76, KindDigestBefore: 77, KindBatch: 17,
 		KindInfo: 30, KindInfoReply: 50,
 	}
 	for k, n := range kinds {
@@ -688,7 +688,7 @@ func TestNumbersFixed(t *testing.T) {
 	codes := map[Code]uint16{
 		CodeMalformed: 1, CodeTooLarge: 2, CodeBadKey: 3, CodeAuth: 4, CodeUnknownKind: 5,
 		CodeUnavailable: 6, CodeUnknownOutcome: 7, CodeInternal: 8, CodeUnsupported: 9,
-		CodeShuttingDown: 10, CodeContention: 11, CodeStaleRing: 12, CodeWrongKind: 13, CodeOverflow: 14,
+		CodeShuttingDown: 10, CodeContention: 11, CodeStaleRing: 12, CodeWrongKind: 13, CodeOverflow: 14, CodeAborted: 15,
 	}
 	for c, n := range codes {
 		if uint16(c) != n {

@@ -63,7 +63,7 @@ func TestCounterMalformed(t *testing.T) {
 		{"incr empty key", raw(KindIncr, 5, 2, 0, 0), ErrBadKey},
 		{"get-counter serial", raw(KindGetCounter, 5, 4, 0, 1, 'c'), ErrMalformed},
 		{"counter-value short", raw(KindCounterValue, 5, 1, 2, 3), ErrMalformed},
-		{"entry state 3", raw(KindState, 5, 0, 1, 'c', 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0), ErrMalformed},
+		{"entry state 4", raw(KindState, 5, 0, 1, 'c', 4, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0), ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

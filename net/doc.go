@@ -272,8 +272,10 @@
 // the entry holds, each kind defined once in node/store (kind.go) and
 // encoded there (encode.go): 0 a register's value, 1 a register's
 // tombstone, 2 a counter's slots (the value is node/store's encoding of
-// them; the stamp is the latest slot's version). Other values are reserved
-// for other kinds and refused until one is defined.
+// them; the stamp is the latest slot's version), 3 a register with batch
+// intents (the value is node/store's encoding of the register's value and
+// its intents; the stamp is the latest write in it). Other values are
+// reserved for other kinds and refused until one is defined.
 //
 //	Gossip (60)                          Read (62)
 //	offset  size  field                  offset  size  field

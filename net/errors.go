@@ -48,6 +48,9 @@ const (
 	// CodeOverflow: an increment would take a counter's value out of the
 	// range of a signed 64-bit integer; nothing was applied.
 	CodeOverflow Code = 14
+	// CodeAborted: a batch was aborted; none of its writes applied, nor
+	// ever will.
+	CodeAborted Code = 15
 )
 
 var codeNames = map[Code]string{
@@ -55,7 +58,7 @@ var codeNames = map[Code]string{
 	CodeAuth: "auth refused", CodeUnknownKind: "unknown command", CodeUnavailable: "unavailable",
 	CodeUnknownOutcome: "unknown outcome", CodeInternal: "internal", CodeUnsupported: "unsupported",
 	CodeShuttingDown: "shutting down", CodeContention: "contention", CodeStaleRing: "stale ring",
-	CodeWrongKind: "wrong kind", CodeOverflow: "overflow",
+	CodeWrongKind: "wrong kind", CodeOverflow: "overflow", CodeAborted: "aborted",
 }
 
 func (c Code) String() string {

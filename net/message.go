@@ -27,6 +27,8 @@ const (
 	// KindIncr and KindGetCounter are the counter requests (counter.go).
 	KindIncr       Kind = 15
 	KindGetCounter Kind = 16
+	// KindBatch writes several keys atomically (batch.go).
+	KindBatch Kind = 17
 
 	// Admin requests.
 	KindCompact Kind = 20
@@ -81,7 +83,7 @@ var kindNames = map[Kind]string{
 	KindPrepare: "prepare", KindPromise: "promise", KindPropose: "propose", KindAccepted: "accepted",
 	KindPeek: "peek", KindAcceptorState: "acceptor-state", KindDigest: "digest", KindDigestReply: "digest-reply",
 	KindPaxosKeys: "paxos-keys", KindPaxosKeysReply: "paxos-keys-reply", KindTake: "take",
-	KindIncr: "incr", KindGetCounter: "counter", KindCounterValue: "counter-value", KindState: "state", KindDigestBefore: "digest-before",
+	KindIncr: "incr", KindGetCounter: "counter", KindBatch: "batch", KindCounterValue: "counter-value", KindState: "state", KindDigestBefore: "digest-before",
 	KindInfo: "info", KindInfoReply: "info-reply",
 }
 
@@ -336,6 +338,8 @@ func newMessage(k Kind) Message {
 		return &Incr{}
 	case KindGetCounter:
 		return &GetCounter{}
+	case KindBatch:
+		return &Batch{}
 	case KindCounterValue:
 		return &CounterValue{}
 	case KindState:

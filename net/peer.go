@@ -18,6 +18,9 @@ type Entry struct {
 	Value   []byte
 	Deleted bool
 	Counter bool
+	// Intents says Value is a register's state with batch intents, in
+	// node/store's encoding; Stamp is then the latest write in it.
+	Intents bool
 	Stamp   clock.Timestamp
 }
 
@@ -26,6 +29,7 @@ const (
 	stateValue     = 0
 	stateTombstone = 1
 	stateCounter   = 2
+	stateIntents   = 3
 )
 
 // Size is what e counts for against a byte bound (a hint queue, a stream
@@ -127,6 +131,8 @@ func appendEntry(b []byte, e Entry) []byte {
 	switch {
 	case e.Counter:
 		b = append(b, stateCounter)
+	case e.Intents:
+		b = append(b, stateIntents)
 	case e.Deleted:
 		b = append(b, stateTombstone)
 	default:
@@ -145,8 +151,10 @@ func (d *decoder) entry() Entry {
 		e.Deleted = true
 	case stateCounter:
 		e.Counter = true
+	case stateIntents:
+		e.Intents = true
 	default:
-		d.fail("entry state %d is not 0 (value), 1 (tombstone) or 2 (counter)", st)
+		d.fail("entry state %d is not 0 (value), 1 (tombstone), 2 (counter) or 3 (intents)", st)
 	}
 	e.Stamp = d.timestamp("stamp")
 	e.Value = d.value()

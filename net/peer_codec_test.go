@@ -126,7 +126,7 @@ func TestPeerRejected(t *testing.T) {
 		{"replicate tombstone with value", replicate(1, entry([]byte("k"), 1, stamp, 'v')), ErrMalformed},
 		{"replicate zero stamp", replicate(1, entry([]byte("k"), 0, make([]byte, 10), 'v')), ErrMalformed},
 		{"replicate empty key", replicate(1, entry(nil, 0, stamp, 'v')), ErrBadKey},
-		{"replicate state byte 3", replicate(1, entry([]byte("k"), 3, stamp)), ErrMalformed},
+		{"replicate state byte 4", replicate(1, entry([]byte("k"), 4, stamp)), ErrMalformed},
 		{"replicate value over MaxValue", replicate(1, cat([]byte{0, 1, 'k', 0}, stamp, []byte{0x00, 0x80, 0x00, 0x01})), ErrTooLarge},
 		{"replicate short epoch", raw(KindReplicate, 5, 0, 0, 0, 1), ErrMalformed},
 		{"read empty key", raw(KindRead, 5, cat(epoch, []byte{0, 0})...), ErrBadKey},

@@ -261,6 +261,14 @@ func (n *Node) replay(r oplog.Record) error {
 		n.store.Apply(r.Key, v)
 		n.settleAcceptor(r.Key)
 		return nil
+	case oplog.TypeIntents:
+		v, _, err := store.FromRecord(r)
+		if err != nil {
+			return fmt.Errorf("record for key %q at stamp %v: %w", r.Key, r.Stamp, err)
+		}
+		n.store.Apply(r.Key, v)
+		n.settleAcceptor(r.Key)
+		return nil
 	case oplog.TypeCounter:
 		return n.replayCounter(r)
 	case oplog.TypePromise, oplog.TypeAccept:

@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/oplog"
@@ -31,7 +32,7 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 		if cur, ok := n.store.Get(e.Key); ok && store.Covers(cur, store.FromEntry(e)) {
 			continue
 		}
-		if n.mutant(MutantCanary) && !e.Deleted && !e.Counter { // the canary: keep a value no one wrote
+		if n.mutant(MutantCanary) && !e.Deleted && !e.Counter && !e.Intents { // the canary: keep a value no one wrote
 			e.Value = append(e.Value[:len(e.Value):len(e.Value)], '?')
 		}
 		if n.mutant(MutantCanary) && e.Counter { // or a count no one made
@@ -58,7 +59,13 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 	n.nextUnapplied++
 	batch := n.nextUnapplied
 	n.unapplied[batch] = recs
-	n.log.Commit(func(err error) {
+	// A batch's intents are durable whatever the fsync mode: its
+	// coordinator decides on the acknowledgements (design/batches.md).
+	commit := n.log.Commit
+	if slices.ContainsFunc(recs, func(r oplog.Record) bool { return r.Type == oplog.TypeIntents }) {
+		commit = n.log.Sync
+	}
+	commit(func(err error) {
 		delete(n.unapplied, batch)
 		if err != nil {
 			n.broke(err)

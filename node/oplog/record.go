@@ -50,8 +50,13 @@ const (
 	// kind): Value is a tag of the node's (uvarint length, then bytes: a
 	// leader's operation id) and the slots' encoding. Replay merges it.
 	TypeCounter Type = 9
+	// TypeIntents is a register's state with batch intents for Key
+	// (node/store's intent.go): Value is the store's encoding of the value
+	// and the intents. Its Stamp, Origin and Seq are the latest write in
+	// it. Replay merges it.
+	TypeIntents Type = 10
 
-	typeEnd Type = 10 // one past the last known type
+	typeEnd Type = 11 // one past the last known type
 )
 
 func (t Type) String() string {
@@ -72,6 +77,8 @@ func (t Type) String() string {
 		return "flag"
 	case TypeMemberTokens:
 		return "member-tokens"
+	case TypeIntents:
+		return "intents"
 	case TypeCounter:
 		return "counter"
 	}

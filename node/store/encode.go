@@ -22,6 +22,10 @@ import (
 // A counter is an entry with state byte 2 and a TypeCounter record, both
 // holding the slots' encoding (counter.go), and a State answer to a
 // peer's read; a client reads it only through GetCounter.
+//
+// A register with batch intents is an entry with state byte 3 and a
+// TypeIntents record, both holding intent.go's encoding, and a State
+// answer to a peer's read; a client reads only its settled value.
 
 // mustKnow panics if v is of a kind this node cannot encode: a kind
 // without an encoding here is a bug, not input (the decoders refuse
@@ -35,26 +39,42 @@ func mustKnow(v Version) {
 // Entry is the entry that carries key's state v to another node.
 func Entry(key []byte, v Version) net.Entry {
 	mustKnow(v)
+	if len(v.Pending) > 0 {
+		return net.Entry{Key: key, Value: encodeIntents(v), Intents: true, Stamp: v.Latest()}
+	}
 	return net.Entry{Key: key, Value: v.Value, Deleted: v.Deleted, Counter: v.Kind == Counter, Stamp: v.Stamp}
 }
 
 // FromEntry is the state entry e carries. An entry from another node is
-// checked first (CheckEntry).
+// checked first (CheckEntry): one with intents that does not decode is
+// the empty state here.
 func FromEntry(e net.Entry) Version {
-	if e.Counter {
+	switch {
+	case e.Counter:
 		return Version{Kind: Counter, Value: e.Value, Stamp: e.Stamp}
+	case e.Intents:
+		v, _ := decodeIntents(e.Value)
+		return v
 	}
 	return Version{Kind: Register, Value: e.Value, Deleted: e.Deleted, Stamp: e.Stamp}
 }
 
 // CheckEntry reports whether e carries a state this node can merge: the
 // codec has checked a register's; a counter's slots must decode, with the
-// stamp they give it.
+// stamp they give it, and a register's intents must decode, with the
+// latest write in them as the stamp.
 func CheckEntry(e net.Entry) error {
-	if !e.Counter {
-		return nil
+	switch {
+	case e.Counter:
+		return ValidCounter(FromEntry(e))
+	case e.Intents:
+		v, err := decodeIntents(e.Value)
+		if err == nil && v.Latest() != e.Stamp {
+			err = fmt.Errorf("%w: the entry's stamp %v is not the latest write in it, %v", ErrIntents, e.Stamp, v.Latest())
+		}
+		return err
 	}
-	return ValidCounter(FromEntry(e))
+	return nil
 }
 
 // Record is the log record that restores key's state v. Its origin and
@@ -72,6 +92,13 @@ func Record(key []byte, v Version) oplog.Record {
 // durable together or not at all. Only counters carry a tag.
 func TaggedRecord(key []byte, v Version, tag []byte) oplog.Record {
 	mustKnow(v)
+	if len(v.Pending) > 0 {
+		if len(tag) > 0 {
+			panic("store: a register's record carries no tag")
+		}
+		t := v.Latest()
+		return oplog.Record{Type: oplog.TypeIntents, Key: key, Value: encodeIntents(v), Stamp: t, Origin: t.Node, Seq: t.Counter}
+	}
 	if v.Kind == Counter {
 		val := binary.AppendUvarint(make([]byte, 0, 2+len(tag)+len(v.Value)), uint64(len(tag)))
 		val = append(append(val, tag...), v.Value...)
@@ -87,10 +114,14 @@ func TaggedRecord(key []byte, v Version, tag []byte) oplog.Record {
 	return r
 }
 
-// FromRecord is the state a TypeSet, TypeDelete or TypeCounter record
-// restores, and the tag it was logged with; an error if a counter
-// record's bytes do not decode (a corrupt log).
+// FromRecord is the state a TypeSet, TypeDelete, TypeCounter or
+// TypeIntents record restores, and the tag it was logged with; an error
+// if a counter's or intents' record bytes do not decode (a corrupt log).
 func FromRecord(r oplog.Record) (v Version, tag []byte, err error) {
+	if r.Type == oplog.TypeIntents {
+		v, err := decodeIntents(r.Value)
+		return v, nil, err
+	}
 	if r.Type != oplog.TypeCounter {
 		return Version{Kind: Register, Value: r.Value, Stamp: r.Stamp, Deleted: r.Type == oplog.TypeDelete}, nil, nil
 	}
@@ -146,7 +177,7 @@ func CounterAnswer(v Version) net.Message {
 func PeerAnswer(key []byte, v Version) net.Message {
 	mustKnow(v)
 	switch {
-	case v.Kind == Counter:
+	case v.Kind == Counter || len(v.Pending) > 0:
 		return &net.State{Entry: Entry(key, v)}
 	case v.Live():
 		return &net.Value{Found: true, Version: v.Stamp, Value: v.Value}

@@ -65,9 +65,9 @@ func kindOf(k Kind) def {
 // order of the same states gives the same result.
 func Merge(cur, next Version) (Version, bool) {
 	switch {
-	case next.Stamp.IsZero():
+	case next.empty():
 		return cur, false
-	case cur.Stamp.IsZero() || cur.Kind < next.Kind:
+	case cur.empty() || cur.Kind < next.Kind:
 		return next, true
 	case cur.Kind > next.Kind:
 		return cur, false
@@ -114,20 +114,30 @@ func Hash(key []byte, v Version) uint64 {
 }
 
 // mergeRegister is last-writer-wins: the later stamp replaces the state
-// whole; an equal stamp names the same write, so nothing changes.
+// whole; an equal stamp names the same write, so nothing changes. With
+// batch intents on either side it is mergeIntents (intent.go).
 func mergeRegister(cur, next Version) (Version, bool) {
+	if len(cur.Pending) > 0 || len(next.Pending) > 0 {
+		return mergeIntents(cur, next)
+	}
 	if cur.Stamp.Less(next.Stamp) {
 		return next, true
 	}
 	return cur, false
 }
 
-// seenRegister: the origin's mark is at or past the stamp.
+// seenRegister: the origin's mark is at or past the stamp (and each
+// intent's, seenIntents).
 func seenRegister(v Version, mark func(uint16) (uint64, bool)) bool {
+	if len(v.Pending) > 0 {
+		return seenIntents(v, mark)
+	}
 	c, ok := mark(v.Stamp.Node)
 	return ok && v.Stamp.Counter <= c
 }
 
 // hashRegister adds the value's bytes (registers hashed this way before
-// kinds existed, so digests did not change with them).
-func hashRegister(b []byte, v Version) []byte { return append(b, v.Value...) }
+// kinds existed, so digests did not change with them), then any intents.
+func hashRegister(b []byte, v Version) []byte {
+	return hashIntents(append(b, v.Value...), v)
+}

@@ -7,18 +7,32 @@ import (
 )
 
 // Version is one stamped state of a key: of a Register, a value, or a
-// tombstone if Deleted. Kind says how it merges with other states of the
-// key (kind.go); Stamp is the write that made it (of a merged state, the
-// latest write in it).
+// tombstone if Deleted, and the batch intents not settled yet (Pending,
+// intent.go). Kind says how it merges with other states of the key
+// (kind.go); Stamp is the write that made it (of a merged state, the
+// latest write in it; zero for a register that holds only intents).
 type Version struct {
-	Kind    Kind
-	Value   []byte
 	Stamp   clock.Timestamp
+	Value   []byte
+	Pending []Intent
+	Kind    Kind
 	Deleted bool
 }
 
 // Live reports whether v holds a value (it exists and is not a tombstone).
 func (v Version) Live() bool { return !v.Stamp.IsZero() && !v.Deleted }
+
+// empty reports whether v holds nothing at all.
+func (v Version) empty() bool { return v.Stamp.IsZero() && len(v.Pending) == 0 }
+
+// size is what v counts for in Bytes: its value and its intents' values.
+func (v Version) size() int {
+	n := len(v.Value)
+	for _, i := range v.Pending {
+		n += len(i.Token) + len(i.Value) + 16
+	}
+	return n
+}
 
 // Store maps keys to their latest version. It is not safe for concurrent
 // use. It owns the value slices given to Apply: callers must not modify them
@@ -39,10 +53,22 @@ type Store struct {
 	order uint64
 	// sum is node.MutantMergeSum's planted bug (SumCounters).
 	sum bool
+	// pending are the keys whose state holds batch intents.
+	pending map[string]struct{}
 }
 
 // New returns an empty store.
-func New() *Store { return &Store{m: make(map[string]Version)} }
+func New() *Store { return &Store{m: make(map[string]Version), pending: make(map[string]struct{})} }
+
+// WithIntents returns the keys whose state holds batch intents, in order.
+func (s *Store) WithIntents() []string {
+	keys := make([]string, 0, len(s.pending))
+	for k := range s.pending {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
 
 // Get returns the key's latest version; ok is false if the key has none.
 // A tombstone is returned with ok true and Deleted set.
@@ -66,13 +92,19 @@ func (s *Store) Apply(key []byte, v Version) bool {
 		return false
 	}
 	if ok {
-		s.bytes -= len(cur.Value)
+		s.bytes -= cur.size()
 	} else {
 		s.bytes += len(key)
 		s.added = append(s.added, string(key))
 	}
-	s.bytes += len(v.Value)
+	s.bytes += v.size()
 	s.m[string(key)] = v
+	switch {
+	case len(v.Pending) > 0:
+		s.pending[string(key)] = struct{}{}
+	case len(cur.Pending) > 0:
+		delete(s.pending, string(key))
+	}
 	return true
 }
 

@@ -1,0 +1,175 @@
+package store
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/oplog"
+	"pgregory.net/rapid"
+)
+
+// genIntents draws a register with intents from a small universe, so that
+// draws share writes: a stamp names one write (of the value or of one
+// batch's intent), as in a real cluster.
+func genIntents() *rapid.Generator[Version] {
+	return rapid.Custom(func(t *rapid.T) Version {
+		var v Version
+		if c := rapid.Uint64Range(0, 4).Draw(t, "value"); c > 0 {
+			v.Stamp = ts(c*2, 1)
+			v.Deleted = c == 3
+			if !v.Deleted {
+				v.Value = []byte(v.Stamp.String())
+			}
+		}
+		for range rapid.IntRange(0, 3).Draw(t, "intents") {
+			c := rapid.Uint64Range(1, 5).Draw(t, "t")
+			i := Intent{Token: []byte(fmt.Sprint("tok", c%3)), Stamp: ts(c*2+1, 2)}
+			if rapid.Bool().Draw(t, "aborted") {
+				i.Aborted = true
+			} else {
+				i.Value, i.Deleted = []byte(i.Stamp.String()), c == 4
+				if i.Deleted {
+					i.Value = nil
+				}
+			}
+			v, _ = Merge(v, IntentAt(i))
+		}
+		return v
+	})
+}
+
+func same(a, b Version) bool { return sameRegister(a, b) && string(a.Value) == string(b.Value) }
+
+// With intents, Merge is still a join, and Covers agrees with it.
+func TestIntentMergeIsAJoin(t *testing.T) {
+	gen := genIntents()
+	rapid.Check(t, func(t *rapid.T) {
+		a, b, c := gen.Draw(t, "a"), gen.Draw(t, "b"), gen.Draw(t, "c")
+		merge := func(x, y Version) Version { v, _ := Merge(x, y); return v }
+		if ab, ba := merge(a, b), merge(b, a); !same(ab, ba) {
+			t.Fatalf("Merge(a, b) = %+v, Merge(b, a) = %+v", ab, ba)
+		}
+		if l, r := merge(merge(a, b), c), merge(a, merge(b, c)); !same(l, r) {
+			t.Fatalf("(a+b)+c = %+v, a+(b+c) = %+v", l, r)
+		}
+		if aa, changed := Merge(a, a); changed || !same(aa, a) {
+			t.Fatalf("Merge(a, a) = %+v, %v", aa, changed)
+		}
+		m := merge(a, b)
+		if !Covers(m, a) || !Covers(m, b) {
+			t.Fatalf("the merge %+v of %+v and %+v does not cover both", m, a, b)
+		}
+		for _, i := range m.Pending {
+			if !m.Stamp.Less(i.Stamp) {
+				t.Fatalf("the merge %+v keeps intent %+v its value settles", m, i)
+			}
+		}
+		// Every encoding gives the state back.
+		if m.empty() {
+			return
+		}
+		e := Entry([]byte("k"), m)
+		if err := CheckEntry(e); err != nil {
+			t.Fatalf("CheckEntry(Entry(%+v)): %v", m, err)
+		}
+		if got := FromEntry(e); !same(got, m) {
+			t.Fatalf("entry round trip: %+v, want %+v", got, m)
+		}
+		got, _, err := FromRecord(Record([]byte("k"), m))
+		if err != nil || !same(got, m) {
+			t.Fatalf("record round trip: %+v, %v; want %+v", got, err, m)
+		}
+		if got, err := FromAnswer(PeerAnswer([]byte("k"), m)); err != nil || !same(got, m) {
+			t.Fatalf("peer answer round trip: %+v, %v; want %+v", got, err, m)
+		}
+	})
+}
+
+// An intent is settled by its batch's write or any later one, and a marker
+// outranks the pending intent of the same batch.
+func TestIntentSettles(t *testing.T) {
+	i := Intent{Token: []byte("tok"), Stamp: ts(5, 2), Value: []byte("b")}
+	v, _ := Merge(RegisterAt([]byte("a"), false, ts(3, 1)), IntentAt(i))
+	if len(v.Undecided()) != 1 || string(v.Value) != "a" || v.Latest() != i.Stamp {
+		t.Fatalf("a value with an intent: %+v", v)
+	}
+	if got := ReadAnswer(v, false).(*net.Value); string(got.Value) != "a" {
+		t.Errorf("a read of a value with an undecided intent answers %q, want the value", got.Value)
+	}
+	w, ok := Decide(i, Committed, i.Stamp)
+	if !ok {
+		t.Fatal("a committed intent did not decide")
+	}
+	if got, _ := Merge(v, w); got.Pending != nil || string(got.Value) != "b" || got.Stamp != i.Stamp {
+		t.Errorf("the batch's write did not settle its intent: %+v", got)
+	}
+	marker, _ := Decide(i, Aborted, ts(0, 0))
+	got, _ := Merge(v, marker)
+	if len(got.Undecided()) != 0 || len(got.Pending) != 1 || string(got.Value) != "a" {
+		t.Errorf("an aborted intent: %+v", got)
+	}
+	if late, changed := Merge(got, IntentAt(i)); changed || len(late.Undecided()) != 0 {
+		t.Errorf("a late copy of an aborted intent became pending again: %+v", late)
+	}
+	if other, _ := Decide(i, Committed, ts(9, 3)); len(other.Pending) != 1 || !other.Pending[0].Aborted {
+		t.Errorf("an intent of an attempt that did not commit was not aborted: %+v", other)
+	}
+	if later, _ := Merge(got, RegisterAt([]byte("c"), false, ts(6, 1))); later.Pending != nil {
+		t.Errorf("a later write did not settle the marker: %+v", later)
+	}
+	if _, ok := Decide(i, Undecided, ts(0, 0)); ok {
+		t.Error("an undecided record decided the intent")
+	}
+}
+
+func TestIntentDecodeRefuses(t *testing.T) {
+	good := encodeIntents(IntentAt(Intent{Token: []byte("tok"), Stamp: ts(5, 2), Value: []byte("b")}))
+	if _, err := decodeIntents(good); err != nil {
+		t.Fatalf("a good encoding: %v", err)
+	}
+	for n := range len(good) {
+		if _, err := decodeIntents(good[:n]); err == nil {
+			t.Errorf("a truncation to %d bytes decoded", n)
+		}
+	}
+	if _, err := decodeIntents(append(good, 0)); err == nil {
+		t.Error("trailing bytes decoded")
+	}
+	noIntents := encodeIntents(RegisterAt([]byte("a"), false, ts(1, 1)))
+	if _, err := decodeIntents(noIntents); err == nil {
+		t.Error("a state with no intents decoded as one with intents")
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		decodeIntents(rapid.SliceOf(rapid.Byte()).Draw(t, "bytes")) // never panics
+	})
+	r := oplog.Record{Type: oplog.TypeIntents, Key: []byte("k"), Value: good[:5]}
+	if _, _, err := FromRecord(r); err == nil {
+		t.Error("a corrupt intents record decoded")
+	}
+}
+
+func TestBatchRecords(t *testing.T) {
+	for _, c := range []struct {
+		found bool
+		b     []byte
+		o     Outcome
+		t     string
+	}{
+		{false, nil, Undecided, "0.0"},
+		{true, AbortRecord(), Aborted, "0.0"},
+		{true, CommitRecord(ts(7, 3)), Committed, ts(7, 3).String()},
+	} {
+		o, at, err := ParseRecord(c.found, c.b)
+		if err != nil || o != c.o || at.String() != c.t {
+			t.Errorf("ParseRecord(%v, %q) = %v %v %v", c.found, c.b, o, at, err)
+		}
+	}
+	if _, _, err := ParseRecord(true, []byte("x")); err == nil {
+		t.Error("a bad record parsed")
+	}
+	if diff := cmp.Diff("\x00memdb/txn/ab", string(RecordKey([]byte("ab")))); diff != "" {
+		t.Error(diff)
+	}
+}
