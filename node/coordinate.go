@@ -227,6 +227,7 @@ func (n *Node) coordinateReadAs(c net.ConnID, id uint64, key []byte, level net.C
 	o := n.newOp()
 	o.conn, o.req = c, id
 	o.r = coord.NewRead(key, level, gs, contains)
+	o.r.IgnoreIntents = n.mutant(MutantReadersIgnoreIntents)
 	o.counter = counter
 	o.timer = n.env.Clock.AfterFunc(n.cfg.RequestTimeout, func() { n.readTimedOut(o) })
 	var local bool
@@ -261,6 +262,9 @@ func (n *Node) readStep(o *op, s coord.Step) {
 	if s.Wait {
 		n.stats.ReadRepairs += uint64(len(s.Repair))
 		n.probe(ProbeReadRepairWait)
+	}
+	if len(s.Resolve) > 0 {
+		n.resolveRead(o, s.Resolve)
 	}
 	for _, r := range s.Repair {
 		var rid uint64

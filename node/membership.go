@@ -88,6 +88,7 @@ func (n *Node) tick() {
 	n.absorb()
 	if n.ticks%4 == 0 {
 		n.replayHints()
+		n.sweepIntents()
 	}
 	n.later(n.cfg.Gossip.ProbeInterval/4, n.tick)
 }

@@ -72,11 +72,41 @@ const (
 	// nodes write one slot, and the later version hides the other's
 	// increments.
 	MutantForeignSlot = "counter-foreign-slot"
+
+	// The batch mutants (issue 15): each breaks one rule of
+	// design/batches.md, and the batch checker (sim/batch_check.go) must
+	// see a batch fractured, partly applied, or an aborted value read.
+
+	// MutantReadersIgnoreIntents: a quorum read answers the key's last
+	// committed value without looking up the records of the undecided
+	// intents it found, so it can miss a committed batch's value that an
+	// earlier read returned for another key (a fractured read).
+	MutantReadersIgnoreIntents = "batch-readers-ignore-intents"
+	// MutantResolveEarly: the coordinator writes each key's value as soon
+	// as every intent met its quorum, before the decision: a batch a
+	// sweeper aborted meanwhile is partly or wholly applied.
+	MutantResolveEarly = "batch-resolve-early"
+	// MutantIntentsAtOne: intents are written at level one, not at quorum
+	// in every group, so a read's quorum can miss an intent of a committed
+	// batch.
+	MutantIntentsAtOne = "batch-intents-at-one"
+	// MutantStreamDropsIntents: streaming (a join, a leave, a catch-up)
+	// sends each key's state without its intents (tikv#11452).
+	MutantStreamDropsIntents = "batch-stream-drops-intents"
+	// MutantBlindAbort: a batch is aborted by writing aborted markers to
+	// its keys, not by compare-and-set on its record: a sweeper can abort
+	// keys of a batch its coordinator commits.
+	MutantBlindAbort = "batch-blind-abort"
+	// MutantNoTokenCheck: an intent is taken as committed whenever its
+	// batch's record is, whichever attempt of the batch it came from: a
+	// retried batch applies twice, its second version over later writes.
+	MutantNoTokenCheck = "batch-no-token-check"
 )
 
 // Mutants lists every planted bug by name.
 var Mutants = []string{MutantIgnoreAccepted, MutantForgetPromise, MutantReadUncommitted, MutantSharedBallots, MutantStaleRing, MutantCanary,
-	MutantIncrTableSkipped, MutantSlotReused, MutantSlotNotDurable, MutantHintDelta, MutantMergeSum, MutantForeignSlot}
+	MutantIncrTableSkipped, MutantSlotReused, MutantSlotNotDurable, MutantHintDelta, MutantMergeSum, MutantForeignSlot,
+	MutantReadersIgnoreIntents, MutantResolveEarly, MutantIntentsAtOne, MutantStreamDropsIntents, MutantBlindAbort, MutantNoTokenCheck}
 
 // MutantsBuilt reports whether this binary can switch mutants on.
 func MutantsBuilt() bool { return mutantsBuilt }

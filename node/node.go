@@ -94,6 +94,10 @@ type Node struct {
 	incrs        *counter.Table
 	pendingSlots map[string]store.Version
 	incrWaiting  map[counter.OpID][]func()
+	// intentsSince is when the sweeper first saw each key with batch
+	// intents, and sweeping the keys it is settling (batch.go).
+	intentsSince map[string]time.Duration
+	sweeping     map[string]bool
 	// err, once set, is why the node cannot go on (its log broke); the host
 	// must stop it and start it again, which replays the log.
 	err   error
@@ -149,6 +153,12 @@ type Stats struct {
 	// progress, or too few answers, and fell back to a full round.
 	PaxosReadOnly      uint64
 	PaxosReadFallbacks uint64
+	// Batches this node coordinated, and those it answered committed or
+	// aborted (batch.go); keys whose intents its sweeper settled.
+	Batches          uint64
+	BatchesCommitted uint64
+	BatchesAborted   uint64
+	IntentsSwept     uint64
 }
 
 // New returns a node that has not started. It validates cfg (filling its
@@ -183,6 +193,8 @@ func New(cfg Config, env Env) (*Node, error) {
 		incrs:        counter.New(0),
 		pendingSlots: make(map[string]store.Version),
 		incrWaiting:  make(map[counter.OpID][]func()),
+		intentsSince: make(map[string]time.Duration),
+		sweeping:     make(map[string]bool),
 	}
 	if n.mutant(MutantMergeSum) {
 		n.store.SumCounters()

@@ -252,22 +252,7 @@ func (n *Node) retry(r *round) {
 // commit writes a chosen value to every replica of key, stamped with its
 // ballot, in the background: replicas that do not acknowledge get a hint.
 func (n *Node) commit(key, value []byte, ballot clock.Timestamp) {
-	e := store.Entry(key, store.RegisterAt(value, false, ballot))
-	_, all := n.groups(key)
-	for _, id := range all {
-		switch {
-		case id == uint16(n.cfg.ID):
-			n.applyEntries([]net.Entry{e}, func(error) {})
-		case n.up(id):
-			n.ask(id, &net.Replicate{Epoch: n.view.Epoch, Entries: []net.Entry{e}}, n.cfg.RequestTimeout, func(m net.Message) {
-				if _, ok := m.(*net.Done); !ok {
-					n.hint(id, e)
-				}
-			})
-		default:
-			n.hint(id, e)
-		}
-	}
+	n.writeBehind(key, store.RegisterAt(value, false, ballot))
 }
 
 // acceptorCall sends m to acceptor id, or hands it to this node's own

@@ -70,6 +70,8 @@ func (n *Node) Request(c net.ConnID, f net.Frame) {
 		if n.checkKey(c, f.ID, m.Key) {
 			n.coordinateReadAs(c, f.ID, m.Key, m.Level, false, true)
 		}
+	case *net.Batch:
+		n.startBatch(c, f.ID, m)
 	case *net.Ring:
 		n.reply(c, f.ID, n.ringInfo())
 	case *net.Compact:

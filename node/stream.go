@@ -10,6 +10,7 @@ import (
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/gossip"
 	"github.com/memdb/memdb/node/movement"
+	"github.com/memdb/memdb/node/store"
 	"github.com/memdb/memdb/node/stream"
 	"github.com/memdb/memdb/node/view"
 )
@@ -85,6 +86,7 @@ func (n *Node) push(peer uint16, spans []net.Span, done func(ok bool)) {
 		}
 		n.withKeys(func(keys []string) {
 			es, more, nextKey := stream.ScanKeys(n.store, keys, spans, nil, after, syncLimit)
+			es = n.streamed(es)
 			switch {
 			case len(es) == 0 && !more:
 				done(true)
@@ -125,6 +127,7 @@ func (n *Node) serveSync(from uint16, id uint64, m *net.Sync) {
 	}
 	n.withKeys(func(keys []string) {
 		es, more, next := stream.ScanKeys(n.store, keys, m.Spans, m.Marks, m.After, int(min(m.Limit, syncLimit)))
+		es = n.streamed(es)
 		n.stats.StreamedOut += uint64(len(es))
 		n.send(from, id, &net.SyncBatch{Entries: es, More: more, Next: next})
 	})
@@ -355,4 +358,24 @@ func (n *Node) digests(spans []net.Span, horizon clock.Timestamp, done func(stre
 		}
 		step()
 	})
+}
+
+// streamed is what a stream sends of es: all of it, but under
+// MutantStreamDropsIntents each state without its batch intents.
+func (n *Node) streamed(es []net.Entry) []net.Entry {
+	if !n.mutant(MutantStreamDropsIntents) {
+		return es
+	}
+	out := es[:0:0]
+	for _, e := range es {
+		if e.Intents {
+			v := store.FromEntry(e).Settled()
+			if v.Stamp.IsZero() {
+				continue
+			}
+			e = store.Entry(e.Key, v)
+		}
+		out = append(out, e)
+	}
+	return out
 }

@@ -34,6 +34,12 @@ type Read struct {
 	Repairing []uint16
 	// repaired are the stale answerers that took Result.
 	repaired []uint16
+	// IgnoreIntents is MutantReadersIgnoreIntents: the read answers
+	// without deciding the batch intents it finds. looked are the intents
+	// it asked about, resolving how many it waits for.
+	IgnoreIntents bool
+	looked        []store.Intent
+	resolving     int
 
 	replied bool
 	over    bool
@@ -105,9 +111,27 @@ func (rd *Read) Answer(r uint16, v store.Version) Step {
 }
 
 // quorum runs when the answers first meet the level: what they hold now
-// is the read's result.
+// is the read's result, once the batch intents among them are decided.
+// Below quorum the intents are left undecided (level one promises only
+// eventual atomicity).
 func (rd *Read) quorum() Step {
-	rd.Result = rd.Newest
+	if rd.resolving > 0 {
+		return Step{}
+	}
+	if rd.Level != net.One && !rd.IgnoreIntents {
+		var ask []store.Intent
+		for _, i := range rd.Newest.Undecided() {
+			if !slices.ContainsFunc(rd.looked, func(l store.Intent) bool { return l.Stamp == i.Stamp && string(l.Token) == string(i.Token) }) {
+				ask = append(ask, i)
+			}
+		}
+		if len(ask) > 0 {
+			rd.looked = append(rd.looked, ask...)
+			rd.resolving = len(ask)
+			return Step{Resolve: ask}
+		}
+	}
+	rd.Result = rd.Newest.Settled()
 	if rd.Level != net.One {
 		for _, a := range rd.Answers {
 			if !store.Covers(a.V, rd.Newest) {
@@ -123,6 +147,27 @@ func (rd *Read) quorum() Step {
 	// a repair answered at once (the node's own) would make it skip the
 	// next stale replica (PAPER bug 33).
 	return Step{Repair: slices.Clone(rd.Repairing), Wait: true}
+}
+
+// Decided hands the read what an intent it asked about became (v, if ok:
+// its batch's write, or an aborted marker; not ok while undecided, and
+// the read goes on without it). Once every intent asked about is known,
+// the read goes on as the answers meeting the level do.
+func (rd *Read) Decided(v store.Version, ok bool) Step {
+	if rd.over || rd.replied || rd.resolving == 0 {
+		return Step{}
+	}
+	if ok {
+		rd.Newest, _ = store.Merge(rd.Newest, v)
+	}
+	if rd.resolving--; rd.resolving > 0 {
+		return Step{}
+	}
+	s := rd.quorum()
+	if len(rd.Answers) == len(rd.Asked) && rd.replied {
+		rd.over, s.Finish = true, true
+	}
+	return s
 }
 
 // Repaired records that stale replica r took the read's newest state (ok)

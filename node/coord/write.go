@@ -5,6 +5,7 @@ import (
 
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/quorum"
+	"github.com/memdb/memdb/node/store"
 )
 
 // Reply is what a request's client hears, if anything yet.
@@ -53,8 +54,11 @@ type Step struct {
 	// (Read.Repaired) before it answers; else the repair wants no answer.
 	Repair []uint16
 	Wait   bool
-	Reply  Reply
-	Finish bool
+	// Resolve are undecided batch intents a read found: the node looks up
+	// each one's record and hands the read what it decided (Read.Decided).
+	Resolve []store.Intent
+	Reply   Reply
+	Finish  bool
 }
 
 // A Write is the state of a client's write that a node coordinates: the

@@ -114,6 +114,15 @@ func FormatMessage(m net.Message) string {
 		b.add("", strconv.FormatInt(m.Value, 10))
 	case *net.State:
 		b.entries([]net.Entry{m.Entry})
+	case *net.Batch:
+		ws := make([]string, len(m.Writes))
+		for i, w := range m.Writes {
+			ws[i] = text(w.Key) + "=" + text(w.Value)
+			if w.Deleted {
+				ws[i] = text(w.Key) + "=deleted"
+			}
+		}
+		b.add("token", text(m.Token)).add("writes", "["+strings.Join(ws, " ")+"]")
 	case *net.CAS:
 		old := "absent"
 		if m.OldFound {
@@ -174,6 +183,9 @@ func (b *fields) entries(es []net.Entry) *fields {
 }
 
 func entry(e net.Entry) string {
+	if e.Intents {
+		return text(e.Key) + "=" + intents(store.FromEntry(e))
+	}
 	if e.Counter {
 		return text(e.Key) + "=" + slots(e.Value) + "@" + e.Stamp.String()
 	}
@@ -181,6 +193,30 @@ func entry(e net.Entry) string {
 		return text(e.Key) + "=deleted@" + e.Stamp.String()
 	}
 	return text(e.Key) + "=" + text(e.Value) + "@" + e.Stamp.String()
+}
+
+// intents prints a register with batch intents as value@stamp{token:T:value ...},
+// an aborted intent's value as "aborted".
+func intents(v store.Version) string {
+	val := "none"
+	switch {
+	case v.Deleted:
+		val = "deleted@" + v.Stamp.String()
+	case !v.Stamp.IsZero():
+		val = text(v.Value) + "@" + v.Stamp.String()
+	}
+	parts := make([]string, len(v.Pending))
+	for i, in := range v.Pending {
+		w := text(in.Value)
+		switch {
+		case in.Aborted:
+			w = "aborted"
+		case in.Deleted:
+			w = "deleted"
+		}
+		parts[i] = text(in.Token) + ":" + in.Stamp.String() + ":" + w
+	}
+	return val + "{" + strings.Join(parts, " ") + "}"
 }
 
 // slots prints a counter's slots as {node/gen:version:+P-N ...}, the
