@@ -55,6 +55,9 @@ var (
 	// of an int64 (the node applied nothing), or Decr was given
 	// math.MinInt64, whose negation is not an int64 (nothing was sent).
 	ErrOverflow = errors.New("int64 overflow")
+	// ErrAborted: a batch was aborted; none of its writes applied, nor
+	// ever will (Batch).
+	ErrAborted = errors.New("batch aborted")
 )
 
 // errConnLost is the reason calls fail when their connection breaks.

@@ -114,7 +114,7 @@ func Operations(h History) []porcupine.Operation {
 	infinity := int64(last) + 1
 	ops := make([]porcupine.Operation, 0, len(h))
 	for _, o := range h {
-		if o.Outcome == Failed || o.Kind == Incr || o.Kind == Counter {
+		if o.Outcome == Failed || o.Kind == Incr || o.Kind == Counter || o.Kind == Batch {
 			continue
 		}
 		unknown := o.Outcome == Unknown

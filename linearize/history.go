@@ -33,9 +33,14 @@ const (
 	Incr
 	// Counter reads the counter Key: output Count.
 	Counter
+	// Batch writes Value to every key of Key (keys separated by spaces)
+	// atomically, at one Version; a key in Deleted is deleted instead.
+	// Like counters, the Porcupine model does not know batches (the
+	// simulator's batch checker judges them).
+	Batch
 )
 
-var kindNames = [...]string{Get: "get", Set: "set", Delete: "delete", Contains: "contains", Wipe: "wipe", Cas: "cas", Incr: "incr", Counter: "counter"}
+var kindNames = [...]string{Get: "get", Set: "set", Delete: "delete", Contains: "contains", Wipe: "wipe", Cas: "cas", Incr: "incr", Counter: "counter", Batch: "batch"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) && kindNames[k] != "" {
@@ -141,7 +146,13 @@ type Op struct {
 	Attempts int   `json:"attempts,omitempty"`
 	// Incr and Counter: the counter's value the node answered.
 	Count int64 `json:"count,omitempty"`
+	// Batch: the keys it deletes (among Key's), and its token.
+	Deleted []string `json:"deleted,omitempty"`
+	Token   string   `json:"token,omitempty"`
 }
+
+// Keys are the keys a Batch writes.
+func (o Op) Keys() []string { return strings.Fields(o.Key) }
 
 func (o Op) String() string {
 	var b strings.Builder
@@ -154,6 +165,12 @@ func (o Op) String() string {
 		fmt.Fprintf(&b, "wipe(node %d)", o.Node)
 	case Incr:
 		fmt.Fprintf(&b, "incr(%s, %+d)", o.Key, o.Delta)
+	case Batch:
+		fmt.Fprintf(&b, "batch(%s = %s", o.Key, o.Value)
+		if len(o.Deleted) > 0 {
+			fmt.Fprintf(&b, ", deleting %v", o.Deleted)
+		}
+		b.WriteString(")")
 	default:
 		fmt.Fprintf(&b, "%s(%s)", o.Kind, o.Key)
 	}
@@ -188,7 +205,7 @@ type History []Op
 func (h History) Validate() error {
 	for i, o := range h {
 		switch {
-		case o.Kind < Get || o.Kind > Counter:
+		case o.Kind < Get || o.Kind > Batch:
 			return fmt.Errorf("%w: op %d has unknown kind %d", ErrBadHistory, i, uint8(o.Kind))
 		case o.Outcome < OK || o.Outcome > Unknown:
 			return fmt.Errorf("%w: op %d (%s) has unknown outcome %d", ErrBadHistory, i, o.Kind, uint8(o.Outcome))

@@ -313,21 +313,31 @@ func (n *Node) settleIntent(key []byte, i store.Intent, done func()) {
 			done()
 		case o == store.Undecided && n.mutant(MutantBlindAbort):
 			v, _ := store.Decide(i, store.Aborted, t)
-			n.writeBehind(key, v)
+			n.settleSwept(key, v)
 			done()
 		case o == store.Undecided:
 			n.internal(&net.CAS{Key: store.RecordKey(i.Token), New: store.AbortRecord()}, func(a net.Message) {
 				if b, ok := a.(*net.Bool); ok && b.Value {
 					v, _ := store.Decide(i, store.Aborted, t)
-					n.writeBehind(key, v)
+					n.settleSwept(key, v)
 				}
 				done() // decided by another meanwhile, or unknown: the next sweep reads it
 			})
 		default:
 			if v, ok := n.decide(i, o, t); ok {
-				n.writeBehind(key, v)
+				n.settleSwept(key, v)
 			}
 			done()
 		}
 	})
+}
+
+// settleSwept writes what a swept intent of key became to the key's replicas,
+// and here too: a node that is no longer one (the ring moved) still
+// holds the intent, and would sweep it again and again.
+func (n *Node) settleSwept(key []byte, v store.Version) {
+	n.writeBehind(key, v)
+	if _, all := n.groups(key); !slices.Contains(all, uint16(n.cfg.ID)) {
+		n.applyEntries([]net.Entry{store.Entry(key, v)}, func(error) {})
+	}
 }

@@ -45,6 +45,8 @@ func mutantScenarios(m string) []string {
 		return []string{"chaos"}
 	case strings.HasPrefix(m, "counter-"):
 		return counterScenarios
+	case strings.HasPrefix(m, "batch-"):
+		return []string{"batch"}
 	}
 	return paxosScenarios
 }

@@ -112,6 +112,16 @@ var all = []Scenario{
 		},
 	},
 	{
+		Name:        "batch",
+		Description: "chaos's cluster and faults (joins, leaves, a removal, a wipe, crashes, pauses, partitions, loss, clock jumps, disk faults), 2-8 clients writing atomic batches of 2-4 keys (some deletes) among plain reads and writes at random levels; no aborted value read, no fractured read at quorum, quorum visibility of acknowledged batches, all or nothing and no undecided intent after heal, and convergence",
+		Swarm: sim.Swarm{
+			Nodes: 4, MaxNodes: 7, MaxClients: 8, MaxKeys: 8,
+			Duration: 20 * time.Second, Liveness: 15 * time.Second,
+			Faults:  chaosFaults,
+			Batches: true,
+		},
+	},
+	{
 		Name:        "cas-chaos",
 		Description: "cas-churn's cluster, Paxos workload and faults, plus processes paused (1 ms-10 s), clocks jumping forward (1 ms-30 s), clogged links (10 ms-5 s) and, with rf 3 and up, one node's disk wiped or a bit flipped in its log, one dead for good and removed, and majorities-ring partitions; linearizable per key (Porcupine) and convergence after heal",
 		Swarm: sim.Swarm{

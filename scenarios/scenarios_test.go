@@ -38,7 +38,7 @@ var (
 //
 // cas-race runs 32: a seed averages 0.1 s (its workload starts after an
 // 8 s warmup and runs 11 s on one key with 2 clients), about 3 s in all.
-var ciSeeds = map[string]int{"single-node": 256, "cluster": 256, "cas": 64, "cas-crash": 16, "lock": 64, "churn": 32, "cas-churn": 16, "chaos": 48, "cas-chaos": 16, "cas-race": 32, "counter": 32}
+var ciSeeds = map[string]int{"single-node": 256, "cluster": 256, "cas": 64, "cas-crash": 16, "lock": 64, "churn": 32, "cas-churn": 16, "chaos": 48, "cas-chaos": 16, "cas-race": 32, "counter": 32, "batch": 32}
 
 // regressions are seeds that once failed, per scenario, kept forever in the
 // CI set. PAPER.md's table of bugs found says what each one caught.

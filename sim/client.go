@@ -151,6 +151,9 @@ func (cl *client) draw() (linearize.Op, net.Message) {
 	if c.counters() && cl.rng.IntN(weight+c.Counter[0]+c.Counter[1]) >= weight {
 		return cl.drawCounter(len(cl.w.history))
 	}
+	if c.Batch > 0 && cl.rng.IntN(weight+c.Batch) >= weight {
+		return cl.drawBatch()
+	}
 	pick := cl.rng.IntN(weight)
 	op := linearize.Op{Key: fmt.Sprintf("k%d", cl.rng.IntN(cl.w.p.Keys)), Serial: c.Serial}
 	read, write := c.ReadLevel, c.WriteLevel
@@ -219,6 +222,11 @@ func (cl *client) saw(op *linearize.Op) {
 	switch {
 	case op.Outcome == linearize.Failed:
 		return // certainly not applied: nothing changed
+	case op.Kind == linearize.Batch:
+		for _, k := range op.Keys() {
+			delete(cl.seen, k) // written, maybe, or deleted
+		}
+		return
 	case op.Outcome == linearize.Unknown:
 		if op.Kind == linearize.Cas || op.Kind == linearize.Set {
 			delete(cl.seen, op.Key) // may or may not have been written
@@ -316,7 +324,7 @@ func (cl *client) receive(c *conn, f net.Frame) {
 	case *net.Done:
 		cl.session = cl.session.Max(m.Version)
 		op.Version = m.Version
-		if op.Kind != linearize.Set && op.Kind != linearize.Delete {
+		if op.Kind != linearize.Set && op.Kind != linearize.Delete && op.Kind != linearize.Batch {
 			cl.expect(op, m, linearize.Set)
 		}
 	case *net.Error:

@@ -8,6 +8,7 @@ import (
 
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/linearize"
+	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/quorum"
 	"github.com/memdb/memdb/node/store"
 )
@@ -51,9 +52,7 @@ func (w *world) checkVisibility() (Verdict, string) {
 	}
 	n := min(max(w.p.RF, 1), w.p.Nodes)
 	c := w.p.Client
-	if quorum.Need(c.WriteLevel, n)+quorum.Need(c.ReadLevel, n) <= n {
-		return Pass, "" // the levels promise nothing to check
-	}
+	plain := quorum.Need(c.WriteLevel, n)+quorum.Need(c.ReadLevel, n) > n
 	type write struct {
 		ret   int64
 		stamp clock.Timestamp
@@ -62,8 +61,15 @@ func (w *world) checkVisibility() (Verdict, string) {
 	writes := map[string][]write{}
 	for i := range w.history {
 		op := &w.history[i]
-		if (op.Kind == linearize.Set || op.Kind == linearize.Delete) && op.Outcome == linearize.OK {
+		if plain && (op.Kind == linearize.Set || op.Kind == linearize.Delete) && op.Outcome == linearize.OK {
 			writes[op.Key] = append(writes[op.Key], write{int64(op.Return), op.Version, op})
+		}
+		// A batch is acknowledged once its intents are on a quorum of
+		// every key's replicas, whatever the write level.
+		if op.Kind == linearize.Batch && op.Outcome == linearize.OK && quorum.Need(net.Quorum, n)+quorum.Need(c.ReadLevel, n) > n {
+			for _, k := range op.Keys() {
+				writes[k] = append(writes[k], write{int64(op.Return), op.Version, op})
+			}
 		}
 	}
 	for k := range writes {
@@ -143,7 +149,10 @@ func (w *world) checkConvergence() (Verdict, string) {
 			}
 		}
 	}
-	return w.checkCounterReplicas(nodes, ref)
+	if v, why := w.checkCounterReplicas(nodes, ref); v != Pass {
+		return v, why
+	}
+	return w.checkBatchReplicas(nodes, ref)
 }
 
 func describe(v store.Version) string {

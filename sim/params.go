@@ -96,6 +96,9 @@ type ClientParams struct {
 	// unknown outcome (each attempt waits Timeout) before it records the
 	// increment as unknown.
 	IncrDeadline time.Duration `json:"incr_deadline_ns,omitempty"`
+	// Batch weighs atomic batches against the mix (batch.go): each writes
+	// 2-4 of the register keys (some deletes), a value of its own.
+	Batch int `json:"batch,omitempty"`
 }
 
 // counters reports whether the workload has counter operations.
@@ -143,6 +146,7 @@ func (p Params) Validate() error {
 	check(c.ThinkMax >= 0 && c.Backoff >= 0, "think and backoff must be non-negative")
 	check(c.Timeout > 0, "client timeout must be positive, not %v", c.Timeout)
 	check(c.Start >= 0 && c.Start < p.Duration, "clients must start within the fault phase [0, %v), not at %v", p.Duration, c.Start)
+	check(c.Batch >= 0 && (c.Batch == 0 || !c.Serial && !c.Lock), "batches (weight %d) are plain writes: none in a serial or lock workload", c.Batch)
 	check(c.Mix[0] >= 0 && c.Mix[1] >= 0 && c.Mix[2] >= 0 && c.Mix[3] >= 0 && c.CAS >= 0 && c.Counter[0] >= 0 && c.Counter[1] >= 0 &&
 		c.Mix[0]+c.Mix[1]+c.Mix[2]+c.Mix[3]+c.CAS+c.Counter[0]+c.Counter[1] > 0,
 		"the op mix %v, cas weight %d and counter weights %v must be non-negative with a positive sum", c.Mix, c.CAS, c.Counter)
@@ -198,6 +202,9 @@ func (p Params) String() string {
 		}
 		fmt.Fprintf(&b, "; counters incr:read %d:%d on %d key(s) at a time, %s, increments retried for %v",
 			c.Counter[0], c.Counter[1], c.CounterKeys, levels, c.IncrDeadline)
+	}
+	if c.Batch > 0 {
+		fmt.Fprintf(&b, "; batches weighing %d", c.Batch)
 	}
 	b.WriteString("\n")
 	if p.Mutant != "" {

@@ -178,6 +178,9 @@ func (w *world) judge(res *Result, timeout time.Duration) (Verdict, string) {
 	if v, why := w.checkCounters(); v != Pass {
 		return v, why
 	}
+	if v, why := w.checkBatches(); v != Pass {
+		return v, why
+	}
 	if w.p.Nodes > 1 {
 		if !w.p.Client.Serial {
 			if v, why := w.checkVisibility(); v != Pass {

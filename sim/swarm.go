@@ -31,6 +31,9 @@ type Swarm struct {
 	// level of its own.
 	Counters     bool
 	CountersOnly bool
+	// Batches adds atomic batches to the workload (batch.go), their
+	// weight drawn from the "batch" stream.
+	Batches bool
 	// CrashAfter turns crash points on (crashpoint.go): each seed crashes
 	// a node after it sends the first kind named here, and after each
 	// further kind with probability 1/2, at a drawn rate, and restarts it
@@ -118,6 +121,9 @@ func (s Swarm) Draw(seed uint64) (p Params, notes []string) {
 			p.Client.Mix = [4]int{}
 			p.Client.CounterLevels = true
 		}
+	}
+	if s.Batches {
+		p.Client.Batch = 1 + Stream(seed, "batch").IntN(6)
 	}
 	p.Faults, notes = schedule(Stream(seed, "faults"), p, s.Faults)
 	if len(s.CrashAfter) > 0 || s.MinRF > 0 {

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/linearize"
@@ -20,16 +21,15 @@ func (w *world) checkValues() (Verdict, string) {
 	stamped := map[string]map[clock.Timestamp]*linearize.Op{} // key → acknowledged sets by stamp
 	for i := range w.history {
 		op := &w.history[i]
-		if op.Kind != linearize.Set && op.Kind != linearize.Cas {
-			continue
-		}
-		if written[op.Key] == nil {
-			written[op.Key] = map[string]bool{}
-			stamped[op.Key] = map[clock.Timestamp]*linearize.Op{}
-		}
-		written[op.Key][op.Value] = true
-		if op.Kind == linearize.Set && op.Outcome == linearize.OK && !op.Version.IsZero() {
-			stamped[op.Key][op.Version] = op
+		for _, k := range writtenKeys(op) {
+			if written[k] == nil {
+				written[k] = map[string]bool{}
+				stamped[k] = map[clock.Timestamp]*linearize.Op{}
+			}
+			written[k][op.Value] = true
+			if op.Kind != linearize.Cas && op.Outcome == linearize.OK && !op.Version.IsZero() {
+				stamped[k][op.Version] = op
+			}
 		}
 	}
 	for i := range w.history {
@@ -46,4 +46,22 @@ func (w *world) checkValues() (Verdict, string) {
 		}
 	}
 	return Pass, ""
+}
+
+// writtenKeys are the keys op writes a value to: a set's or cas's key, a
+// batch's keys it does not delete.
+func writtenKeys(op *linearize.Op) []string {
+	switch op.Kind {
+	case linearize.Set, linearize.Cas:
+		return []string{op.Key}
+	case linearize.Batch:
+		var ks []string
+		for _, k := range op.Keys() {
+			if !slices.Contains(op.Deleted, k) {
+				ks = append(ks, k)
+			}
+		}
+		return ks
+	}
+	return nil
 }

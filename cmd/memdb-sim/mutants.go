@@ -33,6 +33,8 @@ func sees(sc scenarios.Scenario, m string) bool {
 		return sc.Swarm.Paxos || sc.Swarm.Lock
 	case strings.HasPrefix(m, "counter-"):
 		return sc.Swarm.Counters || sc.Swarm.CountersOnly
+	case strings.HasPrefix(m, "batch-"):
+		return sc.Swarm.Batches
 	}
 	return true
 }

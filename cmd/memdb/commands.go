@@ -38,6 +38,8 @@ func init() {
 		{name: "incr", args: "KEY [N]", min: 1, max: 2, help: "add N (default 1; not 0) to counter KEY; prints its new value", do: doIncr},
 		{name: "decr", args: "KEY [N]", min: 1, max: 2, help: "subtract N (default 1; not 0) from counter KEY; prints its new value", do: doDecr},
 		{name: "counter", args: "KEY", min: 1, max: 1, help: "prints counter KEY's value (0 if never incremented)", do: doCounter},
+		{name: "mset", args: "KEY VALUE [KEY VALUE ...]", min: 2, max: 2 * net.MaxBatchKeys, help: "write every KEY VALUE pair atomically (all or none, one version); prints ok", do: doMset},
+		{name: "batch", args: "set KEY VALUE|del KEY ...", min: 2, max: 3 * net.MaxBatchKeys, help: "write and delete keys atomically, e.g. batch set a 1 del b set c 3; prints ok", do: doBatch},
 		{name: "cluster", args: "SUB [ID]", min: 0, max: 64, help: "cluster status: a line per member (id, address, phase, liveness, keys); cluster shutdown|leave|remove|compact ID: act on member ID through the admin API (-admin-key), print ok; shutdown ID force stops it at once", do: doCluster},
 		{name: "compact", help: "compact the node's operation log now; prints ok once it is durable", do: doCompact},
 		{name: "help", help: "prints this list", do: doHelp},
@@ -307,4 +309,59 @@ func doCounter(ctx context.Context, s *session, in input) (string, error) {
 		return "", err
 	}
 	return strconv.FormatInt(v, 10), nil
+}
+
+// doMset runs mset KEY VALUE [KEY VALUE ...]: one batch of sets.
+func doMset(ctx context.Context, s *session, in input) (string, error) {
+	cmd, _ := lookup("mset")
+	if len(in.args)%2 != 0 {
+		return "", &usageError{msg: fmt.Sprintf("mset takes KEY VALUE pairs, not %d words", len(in.args)), usage: cmd.usage()}
+	}
+	var ws []client.Write
+	for i := 0; i < len(in.args); i += 2 {
+		ws = append(ws, client.Write{Key: in.args[i], Value: []byte(in.args[i+1])})
+	}
+	return runBatch(ctx, s, ws)
+}
+
+// doBatch runs batch set KEY VALUE | del KEY ...: one batch of sets and
+// deletes.
+func doBatch(ctx context.Context, s *session, in input) (string, error) {
+	cmd, _ := lookup("batch")
+	var ws []client.Write
+	for i := 0; i < len(in.args); {
+		switch op := strings.ToLower(in.args[i]); {
+		case op == "set" && i+2 < len(in.args):
+			ws = append(ws, client.Write{Key: in.args[i+1], Value: []byte(in.args[i+2])})
+			i += 3
+		case op == "del" && i+1 < len(in.args):
+			ws = append(ws, client.Write{Key: in.args[i+1], Delete: true})
+			i += 2
+		default:
+			return "", &usageError{msg: fmt.Sprintf("batch: %q at word %d is not set KEY VALUE or del KEY", strings.Join(in.args[i:min(i+3, len(in.args))], " "), i+1), usage: cmd.usage()}
+		}
+	}
+	return runBatch(ctx, s, ws)
+}
+
+func runBatch(ctx context.Context, s *session, ws []client.Write) (string, error) {
+	if err := net.CheckBatch(batchWrites(ws)); err != nil {
+		return "", &usageError{msg: "batch: " + err.Error(), fix: fmt.Sprintf("a batch writes each key once, at most %d keys and %d bytes", net.MaxBatchKeys, net.MaxBatchBytes)}
+	}
+	c, err := s.client(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := c.Batch(ctx, ws); err != nil {
+		return "", err
+	}
+	return "ok", nil
+}
+
+func batchWrites(ws []client.Write) []net.BatchWrite {
+	out := make([]net.BatchWrite, len(ws))
+	for i, w := range ws {
+		out[i] = net.BatchWrite{Key: []byte(w.Key), Value: w.Value, Deleted: w.Delete}
+	}
+	return out
 }

@@ -111,14 +111,14 @@ func (rd *Read) Answer(r uint16, v store.Version) Step {
 }
 
 // quorum runs when the answers first meet the level: what they hold now
-// is the read's result, once the batch intents among them are decided.
-// Below quorum the intents are left undecided (level one promises only
-// eventual atomicity).
+// is the read's result, once the batch intents among them are decided
+// (at every level: at one, with one replica or a write at all, the read
+// may be the only one to see a committed batch's intent).
 func (rd *Read) quorum() Step {
 	if rd.resolving > 0 {
 		return Step{}
 	}
-	if rd.Level != net.One && !rd.IgnoreIntents {
+	if !rd.IgnoreIntents {
 		var ask []store.Intent
 		for _, i := range rd.Newest.Undecided() {
 			if !slices.ContainsFunc(rd.looked, func(l store.Intent) bool { return l.Stamp == i.Stamp && string(l.Token) == string(i.Token) }) {
