@@ -128,16 +128,15 @@ func (n *Node) writeIntent(b *batchRun, w net.BatchWrite) {
 // intentAnswered records whether w's intent met its quorum (a Done) or not;
 // once every key is answered, the batch is decided.
 func (n *Node) intentAnswered(b *batchRun, w net.BatchWrite, a net.Message) {
-	if e, ok := a.(*net.Error); ok && b.failed == nil {
+	e, failed := a.(*net.Error)
+	if failed && b.failed == nil {
 		b.failed = fmt.Errorf("key %q: %s", w.Key, e.Message)
+	}
+	if !failed && n.mutant(MutantResolveEarly) {
+		n.writeBehind(w.Key, store.RegisterAt(w.Value, w.Deleted, b.stamp))
 	}
 	if b.left--; b.left > 0 {
 		return
-	}
-	if n.mutant(MutantResolveEarly) && b.failed == nil {
-		for _, w := range b.writes {
-			n.writeBehind(w.Key, store.RegisterAt(w.Value, w.Deleted, b.stamp))
-		}
 	}
 	n.decideBatch(b)
 }

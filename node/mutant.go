@@ -83,8 +83,8 @@ const (
 	// earlier read returned for another key (a fractured read).
 	MutantReadersIgnoreIntents = "batch-readers-ignore-intents"
 	// MutantResolveEarly: the coordinator writes each key's value as soon
-	// as every intent met its quorum, before the decision: a batch a
-	// sweeper aborted meanwhile is partly or wholly applied.
+	// as the key's intent met its quorum, before the decision: a batch
+	// aborted because another key's intent did not is partly applied.
 	MutantResolveEarly = "batch-resolve-early"
 	// MutantIntentsAtOne: intents are written at level one, not at quorum
 	// in every group, so a read's quorum can miss an intent of a committed

@@ -16,7 +16,8 @@ import (
 //
 // checkBatches judges the history:
 //   - an aborted batch's value is never read (a batch the node answered
-//     aborted applied nothing, ever);
+//     aborted applied nothing, ever), and a committed batch's value only
+//     at the version it committed at (it applied once);
 //   - no fractured reads: once a read at quorum or above returned batch
 //     B's value for one key, a read at quorum or above that began after it
 //     returned, of another key of B, returns B's version or a later one.
@@ -39,6 +40,9 @@ func (w *world) checkBatches() (Verdict, string) {
 		}
 		if b := batches[r.Output]; r.Found && b != nil && b.Outcome == linearize.Failed {
 			return Safety, fmt.Sprintf("batches: %v read the value of %v, which was aborted", *r, *b)
+		}
+		if b := batches[r.Output]; r.Found && b != nil && b.Outcome == linearize.OK && r.Version != b.Version {
+			return Safety, fmt.Sprintf("batches: %v read the value of %v at version %v; the batch committed at %v (applied twice?)", *r, *b, r.Version, b.Version)
 		}
 		if w.p.Client.ReadLevel != net.One {
 			reads[r.Key] = append(reads[r.Key], r)
@@ -137,6 +141,9 @@ func (w *world) checkBatchReplicas(nodes map[uint16]inspectable, ref inspectable
 	})
 	for _, val := range values {
 		b := batches[val]
+		if w.now-b.Call <= settleBound {
+			continue // may still be resolving
+		}
 		for _, k := range b.Keys() {
 			v, found, at := final(k)
 			if !found || v != val {

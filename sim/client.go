@@ -55,7 +55,8 @@ type pending struct {
 	op      int // index in the world's history
 	id      uint64
 	timeout *event
-	call    *incrCall // an increment's attempts (counter.go)
+	call    *incrCall  // an increment's attempts (counter.go)
+	batch   *batchCall // a batch's attempts (batch.go)
 }
 
 func newClient(w *world, idx int) *client {
@@ -92,6 +93,10 @@ func (cl *client) connected(c *conn) {
 	cl.conn = c
 	if p := cl.pending; p != nil && p.call != nil && p.call.waiting {
 		cl.retry() // an increment waits to be sent again
+		return
+	}
+	if p := cl.pending; p != nil && p.batch != nil && p.batch.waiting {
+		cl.resendBatch() // so does a batch
 		return
 	}
 	cl.think()
@@ -134,6 +139,9 @@ func (cl *client) issue() {
 	w.stats.Ops++
 	if m, ok := m.(*net.Incr); ok {
 		p.call = &incrCall{m: m, node: cl.h.id, deadline: w.now + w.p.Client.IncrDeadline}
+	}
+	if m, ok := m.(*net.Batch); ok {
+		p.batch = &batchCall{m: m, deadline: w.now + batchDeadline*w.p.Client.Timeout}
 	}
 	p.timeout = w.after(w.p.Client.Timeout, evTimeout, cl.h.id, uint64(cl.idx), nil, func() { cl.lost("timeout") })
 	cl.pending = p
@@ -306,6 +314,9 @@ func (cl *client) receive(c *conn, f net.Frame) {
 	op := &w.history[p.op]
 	if op.Kind == linearize.Incr || op.Kind == linearize.Counter {
 		cl.receiveCounter(p, op, f.Msg)
+		return
+	}
+	if p.batch != nil && cl.batchAgain(p, op, f.Msg) {
 		return
 	}
 	cl.pending = nil

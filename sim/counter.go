@@ -138,6 +138,10 @@ func (cl *client) lost(why string) {
 	if p == nil {
 		return
 	}
+	if p.batch != nil {
+		cl.batchLost(why)
+		return
+	}
 	call := p.call
 	switch {
 	case call == nil:

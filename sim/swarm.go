@@ -123,7 +123,12 @@ func (s Swarm) Draw(seed uint64) (p Params, notes []string) {
 		}
 	}
 	if s.Batches {
-		p.Client.Batch = 1 + Stream(seed, "batch").IntN(6)
+		// Reads at quorum or all, where read atomicity is promised.
+		x := Stream(seed, "batch")
+		p.Client.Batch = 1 + x.IntN(6)
+		if p.Client.ReadLevel == net.One {
+			p.Client.ReadLevel = []net.Consistency{net.Quorum, net.All}[x.IntN(2)]
+		}
 	}
 	p.Faults, notes = schedule(Stream(seed, "faults"), p, s.Faults)
 	if len(s.CrashAfter) > 0 || s.MinRF > 0 {
