@@ -80,46 +80,76 @@ func (n *Node) askPaxosKeys(shared map[uint16][]net.Span, states bool, take func
 	}, done)
 }
 
-// finishKeys runs a full Paxos round on each key in turn, and tells done
-// whether every one completed.
+// finishKeys runs a full Paxos round on each key, up to repairsInFlight
+// at a time, and tells done whether every one completed. The keys' rounds
+// are independent, and one at a time a long list cost a movement its
+// liveness: on a lossy network a round often waits out a phase share of
+// the request timeout for an acceptor, and batch records (one Paxos key
+// per batch, batch.go) can leave dozens of keys in progress (batch seed
+// 15: 50 keys took a join's repair 23 s).
 func (n *Node) finishKeys(keys []string, done func(ok bool)) {
 	if len(keys) == 0 {
 		done(true)
 		return
 	}
 	n.env.Log.Info("paxos repair: finishing proposals in progress", "keys", len(keys))
-	var next func(i, tries int)
-	next = func(i, tries int) {
-		if i == len(keys) {
-			done(true)
-			return
+	next, running, over := 0, 0, false
+	finish := func(ok bool) {
+		if !over {
+			over = true
+			done(ok)
 		}
+	}
+	var fill func()
+	var run func(i, tries int)
+	run = func(i, tries int) {
 		n.repairKey([]byte(keys[i]), func(m net.Message) {
+			if over {
+				return // the step already failed on another key
+			}
 			if _, ok := m.(*net.Value); ok {
 				n.stats.PaxosRepaired++
-				next(i+1, 0)
+				running--
+				fill()
 				return
 			}
 			n.env.Log.Info("paxos repair: could not finish a proposal", "key", keys[i], "tries", tries+1, "answer", describeAnswer(m))
 			if n.stopped || tries+1 >= repairKeyTries {
-				done(false)
+				finish(false)
 				return
 			}
 			// A hot key can lose a round to its own clients: try it again
 			// on its own, before the whole movement step starts over.
 			n.later(n.cfg.Gossip.ProbeInterval/4<<tries, func() {
-				if !n.stopped {
-					next(i, tries+1)
+				if !n.stopped && !over {
+					run(i, tries+1)
 				}
 			})
 		})
 	}
-	next(0, 0)
+	// fill starts keys in order while fewer than repairsInFlight run, and
+	// reports success once every key is done.
+	fill = func() {
+		for !over && running < repairsInFlight && next < len(keys) {
+			i := next
+			next++
+			running++
+			run(i, 0)
+		}
+		if running == 0 && next == len(keys) {
+			finish(true)
+		}
+	}
+	fill()
 }
 
 // repairKeyTries is how many rounds Paxos repair runs on one key before it
-// gives up on the step.
-const repairKeyTries = 3
+// gives up on the step; repairsInFlight is how many keys it finishes at
+// once.
+const (
+	repairKeyTries  = 3
+	repairsInFlight = 16
+)
 
 // repairKey runs a serial read of key as a full round (never the peek):
 // its prepare finds a proposal in progress at any quorum and finishes it.

@@ -95,3 +95,52 @@ func TestPaxosKeysPages(t *testing.T) {
 		t.Fatalf("pages %v, want every key once, in order, in 3 or more pages", pages)
 	}
 }
+
+// Paxos repair runs its keys' rounds side by side, up to repairsInFlight:
+// eight keys in progress take at most twice the disk round trips of one
+// (the log syncs one group at a time, so records appended while a sync is
+// under way wait for the next), not eight times. One at a time, a list of
+// batch records cost a join 23 s of rounds on a lossy network and the
+// simulator's liveness window (batch seed 15).
+func TestPaxosRepairRunsKeysTogether(t *testing.T) {
+	rounds := func(keys int) int {
+		h := newHarness(t)
+		h.drain()
+		var list []string
+		for i := range keys {
+			k := string(rune('a' + i))
+			h.acceptAt(k, "v"+k, h.ballotPast(uint64(1+i)))
+			list = append(list, k)
+		}
+		var ok *bool
+		h.n.finishKeys(list, func(repaired bool) { ok = &repaired })
+		n := 0
+		for ok == nil && len(h.pending) > 0 {
+			// One round trip to the disk: the syncs pending now, not those
+			// they lead to.
+			due := h.pending
+			h.pending = nil
+			for _, f := range due {
+				f()
+			}
+			n++
+		}
+		if ok == nil || !*ok {
+			t.Fatalf("repair of %d keys: done %v", keys, ok)
+		}
+		h.drain() // the commits, written behind
+		for _, k := range list {
+			if v, _ := h.n.store.Get([]byte(k)); string(v.Value) != "v"+k {
+				t.Fatalf("after repair %s = %q, want its proposal committed", k, v.Value)
+			}
+		}
+		if h.n.stats.PaxosRepaired != uint64(keys) {
+			t.Fatalf("repaired %d of %d keys", h.n.stats.PaxosRepaired, keys)
+		}
+		return n
+	}
+	one, eight := rounds(1), rounds(8)
+	if one == 0 || eight > 2*one {
+		t.Fatalf("repair took %d disk round trips for 8 keys and %d for one; want at most twice as many", eight, one)
+	}
+}
