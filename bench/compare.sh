@@ -15,7 +15,9 @@
 #     memdb quorum set / get), then compare-and-set at 1 client (etcd Txn "value
 #     == v then put v"; memdb cas v -> v, a Paxos round), and memdb's counters
 #     beside its own writes: quorum incr vs quorum set at 1 and 64 clients
-#     (etcd has no counter). etcd is driven by
+#     (etcd has no counter); atomic batches of 2 and 8 keys at 64 clients
+#     (etcd Txn of 2 or 8 puts; memdb mset2/mset8) beside memdb's single
+#     quorum sets, and at 1 client for latency. etcd is driven by
 #     bench/etcdload (gRPC over HTTP/2, 8 connections), since Debian's etcd
 #     packages ship no `benchmark` tool; memdb by `memdb bench` (one routing
 #     client per connection). Two different load generators: see PAPER §5.12.
@@ -36,6 +38,7 @@ N1=${N1:-100000}   # requests per test, one node without persistence
 N2=${N2:-50000}    # one node, fsync always
 N3=${N3:-50000}    # three nodes, 64 clients
 NCAS=${NCAS:-5000} # three nodes, 1 client compare-and-set
+NB=${NB:-20000}    # three nodes, 64 clients, atomic batches of 2 and 8 keys
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -166,6 +169,7 @@ eps="127.0.0.1:${ep[0]},127.0.0.1:${ep[2]},127.0.0.1:${ep[4]}"
 wait_for "$work/etcdload" -endpoints "$eps" -c 3 -n 3 -t put
 "$work/etcdload" -endpoints "$eps" -c 64 -n "$N3" -d 100 -r 1000 -t put,get >"$work/e3" || echo "warning: etcdload reported failures" >&2
 "$work/etcdload" -endpoints "$eps" -c 1 -n "$NCAS" -d 100 -r 1000 -t cas >"$work/e3c" || echo "warning: etcdload reported failures" >&2
+"$work/etcdload" -endpoints "$eps" -c 64 -n "$NB" -d 100 -r 1000 -t txn2,txn8 >"$work/e3b" || echo "warning: etcdload reported failures" >&2
 for p in "${epids[@]}"; do stop_pid "$p"; done
 
 echo "three nodes: memdb 3 nodes, rf 3, fsync always..." >&2
@@ -191,6 +195,8 @@ mb -c 64 -n "$N3" -t set,get >"$work/m3"
 mb -c 1 -n "$NCAS" -t cas >"$work/m3c"
 mb -c 64 -n "$N3" -t set,incr >"$work/m3i"
 mb -c 1 -n "$NCAS" -t set,incr >"$work/m3i1"
+mb -c 64 -n "$NB" -t set,mset2,mset8 >"$work/m3b"
+mb -c 1 -n "$NCAS" -t set,mset2,mset8 >"$work/m3b1"
 for p in "${mpids[@]}"; do stop_pid "$p"; done
 R[PUT3,etcd]=$(rps PUT "$work/e3") R[PUT3,memdb]=$(rps SET "$work/m3")
 R[GET3,etcd]=$(rps GET "$work/e3") R[GET3,memdb]=$(rps GET "$work/m3")
@@ -228,7 +234,17 @@ for f in m3i m3i1; do
 	printf '| %s clients | %s/s | %s/s | %s |\n' $c "$(rps SET "$work/$f")" "$(rps INCR "$work/$f")" "$(ratio "$(rps INCR "$work/$f")" "$(rps SET "$work/$f")")"
 done
 echo
+echo "atomic batches, 3 nodes, rf 3, fsync always, 64 clients (etcd txn of N puts; memdb mset N):"
+echo
+echo "| keys per batch | etcd txn | memdb batch | memdb ÷ etcd | memdb single quorum sets |"
+echo "|---|---|---|---|---|"
+for n in 2 8; do
+	printf '| %s | %s/s | %s/s | %s | %s/s |\n' $n "$(rps TXN$n "$work/e3b")" "$(rps MSET$n "$work/m3b")" "$(ratio "$(rps MSET$n "$work/m3b")" "$(rps TXN$n "$work/e3b")")" "$(rps SET "$work/m3b")"
+done
+echo
+echo "p50 at 1 client: memdb set $(p50 SET "$work/m3b1") ms, mset2 $(p50 MSET2 "$work/m3b1") ms, mset8 $(p50 MSET8 "$work/m3b1") ms"
+echo
 echo "raw output:"
-for f in r1 m1 r1p m1p r2 m2 e3 m3 e3c m3c m3i m3i1; do
+for f in r1 m1 r1p m1p r2 m2 e3 m3 e3c m3c m3i m3i1 e3b m3b m3b1; do
 	tr '\r' '\n' <"$work/$f" | grep 'requests per second' | sed "s/^/  $f  /"
 done

@@ -79,6 +79,18 @@ func TestRESPGoRedis(t *testing.T) {
 			if diff := cmp.Diff([]any{"1", nil, "2"}, vs); diff != "" {
 				t.Fatalf("mget (-want +got):\n%s", diff)
 			}
+			// MSET is one atomic batch; a key given twice takes its last value.
+			if v, err := rc.MSet(ctx, k("m1"), "x", k("m2"), "y", k("m1"), "z").Result(); err != nil || v != "OK" {
+				t.Fatalf("mset m1 x m2 y m1 z = %v, %v; want OK", v, err)
+			}
+			vs, err = rc.MGet(ctx, k("m1"), k("m2")).Result()
+			check("mget after mset", err)
+			if diff := cmp.Diff([]any{"z", "y"}, vs); diff != "" {
+				t.Fatalf("mget after mset (-want +got):\n%s", diff)
+			}
+			if _, err := rc.Do(ctx, "MSET", k("m1"), "x", k("m2")).Result(); err == nil || !strings.Contains(err.Error(), "wrong number of arguments") {
+				t.Fatalf("mset with an odd count: %v", err)
+			}
 			if n, err := rc.Del(ctx, k("a"), k("none"), k("b")).Result(); err != nil || n != 2 {
 				t.Fatalf("del a none b = %d, %v; want 2", n, err)
 			}
@@ -95,7 +107,7 @@ func TestRESPGoRedis(t *testing.T) {
 			}{
 				{[]any{"INCRBY", "n", "two"}, "value is not an integer or out of range"},
 				{[]any{"DECRBY", "n", "-9223372036854775808"}, "increment or decrement would overflow"},
-				{[]any{"MSET", "a", "1", "b", "2"}, "MSET is not supported"},
+				{[]any{"MSETNX", "a", "1", "b", "2"}, "MSETNX is not supported"},
 				{[]any{"SET", "a", "1", "EX", "10"}, "SET EX is not supported"},
 				{[]any{"SET", "a", "1", "XX"}, "SET XX is not supported"},
 				{[]any{"SET", "a", "1", "NX", "NX"}, "syntax error"},

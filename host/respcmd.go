@@ -2,6 +2,7 @@ package host
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/subtle"
 	"fmt"
 	"slices"
@@ -267,6 +268,8 @@ func nodeError(m net.Message) []byte {
 		word = "TRYAGAIN"
 	case net.CodeUnavailable, net.CodeShuttingDown:
 		word = "UNAVAILABLE"
+	case net.CodeAborted:
+		word = "ABORTED"
 	}
 	return resp.AppendError(nil, word+" "+e.Code.String()+": "+e.Message)
 }
@@ -297,8 +300,8 @@ func init() {
 		"unlink":            {arity: -2, run: (*respSession).del},
 		"exists":            {arity: -2, run: (*respSession).exists},
 		"mget":              {arity: -2, run: (*respSession).mget},
-		"mset":              {arity: -3, run: refuseMulti},
-		"msetnx":            {arity: -3, run: refuseMulti},
+		"mset":              {arity: -3, run: (*respSession).mset},
+		"msetnx":            {arity: -3, run: refuseMsetnx},
 		"incr":              {arity: 2, run: (*respSession).incr},
 		"decr":              {arity: 2, run: (*respSession).incr},
 		"incrby":            {arity: 3, run: (*respSession).incr},
@@ -573,11 +576,40 @@ func (ss *respSession) mget(args [][]byte) {
 	}
 }
 
-// refuseMulti: Redis's MSET is atomic, and memdb cannot yet write several
-// keys atomically; writing them one by one under MSET's name would break a
-// promise quietly, so it is refused.
-func refuseMulti(ss *respSession, args [][]byte) {
-	ss.immediate(resp.AppendError(nil, fmt.Sprintf("ERR %s is not supported in this version of memdb: it cannot write several keys atomically yet; send a pipeline of SETs", strings.ToUpper(string(args[0])))))
+// mset is MSET key value [key value ...]: one atomic batch (node/batch.go),
+// as Redis's MSET is atomic. A key given twice takes its last value, as in
+// Redis. It answers OK once the batch committed; -ABORTED if it certainly
+// did not (nothing was written), -UNKNOWN if it may have.
+func (ss *respSession) mset(args [][]byte) {
+	if len(args)%2 != 1 {
+		ss.immediate(resp.AppendError(nil, "ERR wrong number of arguments for 'mset' command"))
+		return
+	}
+	m := &net.Batch{Token: make([]byte, 16)}
+	rand.Read(m.Token)
+	at := map[string]int{}
+	for i := 1; i < len(args); i += 2 {
+		if j, ok := at[string(args[i])]; ok {
+			m.Writes[j].Value = args[i+1]
+			continue
+		}
+		at[string(args[i])] = len(m.Writes)
+		m.Writes = append(m.Writes, net.BatchWrite{Key: args[i], Value: args[i+1]})
+	}
+	if err := net.CheckBatch(m.Writes); err != nil {
+		ss.immediate(resp.AppendError(nil, "ERR "+err.Error()))
+		return
+	}
+	r := ss.pending()
+	ss.request(m, func(f net.Frame) {
+		r.out, r.done = ss.doneReply(f.Msg, resp.AppendSimple(nil, "OK")), true
+	})
+}
+
+// refuseMsetnx: MSETNX writes only if no key exists, which a batch cannot
+// check (it writes; it does not compare).
+func refuseMsetnx(ss *respSession, args [][]byte) {
+	ss.immediate(resp.AppendError(nil, "ERR MSETNX is not supported: memdb batches write without conditions; use MSET, or SETNX per key"))
 }
 
 func (ss *respSession) ping(args [][]byte) {

@@ -125,6 +125,7 @@
 //	  15  Incr       client   CounterValue or Error (also forwarded by a
 //	                          node to the replica that applies it)
 //	  16  GetCounter client   CounterValue or Error
+//	  17  Batch      client   Done (the batch's version) or Error
 //	  20  Compact    client   Done (once the compacted log is durable) or Error
 //	  21  Ring       client   RingInfo or Error
 //	  30  Info       client   InfoReply (or peer; answered by the host)
@@ -372,6 +373,26 @@
 //	     0     e  one entry (as above)
 //	     e        end
 //
+//	Batch (17)
+//	offset  size  field
+//	     0     1  token length t, 8 ≤ t ≤ 64
+//	     1     t  token
+//	   1+t     2  writes w, 1 ≤ w ≤ MaxBatchKeys (128)
+//	   3+t        w writes, each:
+//	                2  key length k, then k bytes of key
+//	                1  op: 0 set, 1 delete
+//	                4  value length v, then v bytes (a set only)
+//	              end
+//
+// A batch writes every key or none, at one version (node/batch.go has the
+// protocol). Its keys and values together are at most MaxBatchBytes
+// (4 MiB); over either bound the frame is too large. A key written twice
+// is refused (bad key), as are the cluster's own keys (unsupported) and a
+// key holding a counter (wrong kind), before anything is written. The
+// token names the batch across a client's retries: an attempt of a batch
+// already decided answers the decision (Done, or aborted), never applies
+// it again.
+//
 // Session and seq name an increment across its retries; attempt counts
 // the retries, and first is the same in every attempt (Incr's doc in
 // counter.go has how a replica judges a retry). A delta of 0 is refused (unsupported): read with GetCounter.
@@ -485,6 +506,8 @@
 //	                       incr of a value, a get of a counter)
 //	  14  overflow         an increment would take a counter out of   no
 //	                       int64; nothing applied
+//	  15  aborted          a batch was aborted: none of its writes    no
+//	                       applied, nor ever will
 //
 // A frame the receiver cannot trust ends the connection: the receiver sends
 // one Error frame with the matching code and closes, and the node goes on

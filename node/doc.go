@@ -56,7 +56,9 @@
 // (client requests), coordinate.go (the effects of node/coord: the table
 // of requests, sending, local applies, timers, hint replays), replica.go
 // (a replica's side: applyEntries, fencing), incr.go (leading and
-// forwarding counter increments, the log generation), paxos.go (the proposer's
+// forwarding counter increments, the log generation), batch.go (atomic
+// batches: intents, the decision on the batch's record, resolution, the
+// readers' lookups and the sweeper), paxos.go (the proposer's
 // effects: ballots, acceptors asked, sending, backoff, commit) and
 // acceptor.go (the acceptor's), peers.go (sending to a peer, and calls:
 // requests to one peer that want one answer), stream.go (streaming,

@@ -9,6 +9,9 @@
 //	get   a linearizable Range of one key (etcd benchmark range --consistency=l)
 //	cas   a Txn: if the key's value is the benchmark's value, Put it again
 //	      (a compare-and-set; run put first so the keys hold the value)
+//	txn2, txn8  a Txn with no compare and 2 or 8 Puts: the drawn key with
+//	      "/0", "/1", ... appended (a multi-key atomic write, as memdb's
+//	      bench mset2 and mset8)
 //
 // Output, one line per test, in the shape of `memdb bench -q` (requests per
 // second counts the answered ones; any failure makes the exit status 1):
@@ -40,7 +43,7 @@ func main() {
 	total := flag.Int("n", 20000, "requests per test")
 	size := flag.Int("d", 100, "value size in bytes")
 	keyspace := flag.Int("r", 1000, "keyspace: random keys in 0..N-1")
-	tests := flag.String("t", "put,get", "tests: put, get, cas")
+	tests := flag.String("t", "put,get", "tests: put, get, cas, txn2, txn8")
 	flag.Parse()
 
 	eps := strings.Split(*endpoints, ",")
@@ -81,6 +84,19 @@ func run(test string, eps []string, trs []*http.Client, clients, total, keyspace
 			cmp = bytesField(cmp, 7, value)
 			op := bytesField(nil, 2, putRequest(key, value)) // RequestOp.request_put
 			return bytesField(bytesField(nil, 1, cmp), 2, op)
+		}
+	case "txn2", "txn8":
+		method = "Txn"
+		n := int(test[3] - '0')
+		body = func(key []byte) []byte {
+			// A Txn with no compare succeeds: its ops go in success
+			// (TxnRequest field 2), each a RequestOp.request_put (field 2).
+			var out []byte
+			for i := range n {
+				k := fmt.Appendf(slices.Clip(key), "/%d", i)
+				out = bytesField(out, 2, bytesField(nil, 2, putRequest(k, value)))
+			}
+			return out
 		}
 	default:
 		return fmt.Errorf("unknown test %q", test)

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,7 +37,9 @@ Tests: set (writes a -d byte value), get, cas (swaps a key from the
 benchmark's value to itself: a full Paxos round; run set first so the keys
 hold it, or most cas answer false, which is still a round), incr (adds 1 to
 a counter; its keys are "ctr:" and 12 digits, since a counter is not a
-value, and it takes one, quorum or all).
+value, and it takes one, quorum or all), mset2 and mset8 (a batch writing
+the -d byte value to 2 or 8 keys atomically: the drawn key with "/0",
+"/1", ... appended; a batch takes no level).
 
 flags:
   -c N             connections, each a client of its own (default 50)
@@ -44,7 +47,7 @@ flags:
   -P N             requests in flight per connection: the pipeline depth (default 1)
   -d N             value size in bytes (default 3)
   -r N             keyspace: random keys in 0..N-1 (default 0: one key)
-  -t LIST          tests, comma-separated: set, get, cas, incr (default set,get)
+  -t LIST          tests, comma-separated: set, get, cas, incr, mset2, mset8 (default set,get)
   -consistency L   one, quorum, all or serial (default: memdb's -consistency)
   -q               print only the result lines
 `
@@ -86,11 +89,11 @@ func parseBench(args []string, level net.Consistency) (benchConfig, error) {
 	}
 	for _, t := range strings.Split(*tests, ",") {
 		switch t = strings.ToLower(strings.TrimSpace(t)); t {
-		case "set", "get", "cas", "incr":
+		case "set", "get", "cas", "incr", "mset2", "mset8":
 			cfg.tests = append(cfg.tests, t)
 		case "":
 		default:
-			return cfg, fmt.Errorf("bench: unknown test %q (want set, get, cas or incr)", t)
+			return cfg, fmt.Errorf("bench: unknown test %q (want set, get, cas, incr, mset2 or mset8)", t)
 		}
 	}
 	if len(cfg.tests) == 0 {
@@ -284,6 +287,12 @@ func benchOp(c *client.Client, test, key string, value []byte) error {
 	case "incr":
 		_, err := c.Incr(ctx, "ctr:"+strings.TrimPrefix(key, "key:"), 1)
 		return err
+	case "mset2", "mset8":
+		ws := make([]client.Write, int(test[4]-'0'))
+		for i := range ws {
+			ws[i] = client.Write{Key: key + "/" + strconv.Itoa(i), Value: value}
+		}
+		return c.Batch(ctx, ws)
 	}
 	panic("bench: unknown test " + test)
 }

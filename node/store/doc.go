@@ -25,5 +25,8 @@
 // Two kinds so far: Register, a value or a tombstone, last writer wins; and
 // Counter (counter.go), slots of its writers merged by version. A key holds
 // one kind at a time; states of two kinds merge by rank (a counter outranks
-// a register), so the merge stays a join. Batch intents are the next kind.
+// a register), so the merge stays a join. A register also holds the batch
+// intents it has not settled (intent.go): they travel with its state down
+// every path above, so a batch's intents are streamed, caught up, hinted,
+// repaired and compacted like its values, with no path of their own.
 package store
