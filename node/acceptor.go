@@ -17,6 +17,9 @@ import (
 // promise made is durable. A broken log answers nothing.
 func (n *Node) promise(key []byte, b clock.Timestamp, answer func(*net.Promise)) {
 	n.lamport.Observe(b)
+	if n.unsettled(key, func() { n.promise(key, b, answer) }) {
+		return
+	}
 	recs, floor, ok := n.acceptors.Promise(key, n.committed(key), b)
 	if !ok {
 		answer(&net.Promise{Promised: floor})
@@ -58,10 +61,59 @@ func (n *Node) stateOf(key []byte) *net.AcceptorState {
 // the package doc's "Paxos: serial reads without a ballot" rests on those). A broken node answers
 // nothing, as it would a Prepare.
 func (n *Node) peek(key []byte, answer func(*net.AcceptorState)) {
-	if n.err != nil || n.log == nil {
+	if n.err != nil || n.log == nil || n.unsettled(key, func() { n.peek(key, answer) }) {
 		return
 	}
 	answer(n.stateOf(key))
+}
+
+// unsettled reports whether this replica holds batch intents of key
+// that wait for a decision; if so it looks their records up, applies here
+// what each became (node/batch.go), and then runs again, so that an
+// acceptor's state shows a committed batch whose resolution has not
+// reached it: a serial read is read-atomic as a quorum read is. An intent
+// whose record is undecided or cannot be read is left as it is (again
+// runs all the same; the batch is not committed, or the round's quorum
+// holds the answer of another acceptor).
+func (n *Node) unsettled(key []byte, again func()) bool {
+	k := string(key)
+	if n.passing[k] {
+		return false // its intents were just looked up for this request
+	}
+	if waiting, ok := n.settling[k]; ok {
+		n.settling[k] = append(waiting, again)
+		return true
+	}
+	v, _ := n.store.Get(key)
+	intents := v.Undecided()
+	if len(intents) == 0 {
+		return false
+	}
+	n.settling[k] = []func(){again}
+	left := len(intents)
+	next := func() {
+		if left--; left > 0 {
+			return
+		}
+		waiting := n.settling[k]
+		delete(n.settling, k)
+		n.passing[k] = true
+		for _, f := range waiting {
+			f()
+		}
+		delete(n.passing, k)
+	}
+	for _, i := range intents {
+		n.lookupBatch(i.Token, func(o store.Outcome, t clock.Timestamp, err error) {
+			d, ok := n.decide(i, o, t)
+			if err != nil || !ok {
+				next()
+				return
+			}
+			n.applyEntries([]net.Entry{store.Entry(key, d)}, func(error) { next() })
+		})
+	}
+	return true
 }
 
 // accept handles a proposal of value for key at ballot b, and calls answer

@@ -98,6 +98,11 @@ type Node struct {
 	// intents, and sweeping the keys it is settling (batch.go).
 	intentsSince map[string]time.Duration
 	sweeping     map[string]bool
+	// settling are the keys whose intents an acceptor is deciding before
+	// it answers, with the requests waiting for that, and passing the keys
+	// whose waiting requests run now (acceptor.go's unsettled).
+	settling map[string][]func()
+	passing  map[string]bool
 	// err, once set, is why the node cannot go on (its log broke); the host
 	// must stop it and start it again, which replays the log.
 	err   error
@@ -195,6 +200,8 @@ func New(cfg Config, env Env) (*Node, error) {
 		incrWaiting:  make(map[counter.OpID][]func()),
 		intentsSince: make(map[string]time.Duration),
 		sweeping:     make(map[string]bool),
+		settling:     make(map[string][]func()),
+		passing:      make(map[string]bool),
 	}
 	if n.mutant(MutantMergeSum) {
 		n.store.SumCounters()

@@ -133,8 +133,15 @@ func TestBatchDeadCoordinator(t *testing.T) {
 }
 
 // A batch decided committed whose resolutions were lost is read whole: a
-// quorum read that finds its intent looks its record up.
+// quorum read that finds its intent looks its record up, and so does a
+// serial read's acceptor before it answers.
 func TestBatchReadResolvesIntents(t *testing.T) {
+	for _, level := range []net.Consistency{net.Quorum, net.Serial} {
+		t.Run(level.String(), func(t *testing.T) { testBatchReadResolves(t, level) })
+	}
+}
+
+func testBatchReadResolves(t *testing.T, level net.Consistency) {
 	c := formed(3, 3, noAntiEntropy)
 	r := c.Request(1, batch("token-03", "a", "x", "b", "y"))
 	// Deliver everything but the resolutions: Replicates carrying a plain
@@ -163,8 +170,10 @@ func TestBatchReadResolvesIntents(t *testing.T) {
 		t.Fatal("the resolutions reached the replicas: the test does not test")
 	}
 	for _, kv := range [][2]string{{"a", "x"}, {"b", "y"}} {
-		if got := c.read(2, kv[0]); !strings.Contains(got, kv[1]) {
-			t.Errorf("a quorum read of %s with a committed intent: %s, want %s", kv[0], got, kv[1])
+		r := c.Request(2, &net.Get{Key: []byte(kv[0]), Level: level})
+		c.Stabilize()
+		if got := FormatMessage(c.Replies[r]); !strings.Contains(got, kv[1]) {
+			t.Errorf("a %v read of %s with a committed intent: %s, want %s", level, kv[0], got, kv[1])
 		}
 	}
 }
