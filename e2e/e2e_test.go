@@ -163,6 +163,16 @@ func TestCommandsAgainstRealDaemon(t *testing.T) {
 		{[]string{"get", "city"}, "(nil)\n", 0},
 		{[]string{"set", "phrase", "hello world"}, "ok\n", 0},
 		{[]string{"get", "phrase"}, "hello world\n", 0},
+		{[]string{"mset", "a", "1", "b", "2", "c", "3"}, "ok\n", 0},
+		{[]string{"get", "b"}, "2\n", 0},
+		{[]string{"batch", "set", "a", "4", "del", "b", "set", "c", "5"}, "ok\n", 0},
+		{[]string{"get", "a"}, "4\n", 0},
+		{[]string{"get", "b"}, "(nil)\n", 0},
+		{[]string{"get", "c"}, "5\n", 0},
+		{[]string{"mset", "a", "1", "b"}, "", 2},
+		{[]string{"mset", "a", "1", "a", "2"}, "", 2},
+		{[]string{"batch", "set", "a"}, "", 2},
+		{[]string{"batch", "put", "a", "1"}, "", 2},
 	}
 	for _, s := range steps {
 		out, errOut, code := memdb(t, "", append(a, s.args...)...)
