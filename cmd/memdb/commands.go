@@ -137,7 +137,10 @@ func arguments(c *command) string {
 	case c.min == c.max:
 		return fmt.Sprintf("%d arguments", c.min)
 	}
-	return fmt.Sprintf("%d or %d arguments", c.min, c.max)
+	if c.max == c.min+1 {
+		return fmt.Sprintf("%d or %d arguments", c.min, c.max)
+	}
+	return fmt.Sprintf("%d to %d arguments", c.min, c.max)
 }
 
 func doSet(ctx context.Context, s *session, in input) (string, error) {
