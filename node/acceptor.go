@@ -72,9 +72,10 @@ func (n *Node) peek(key []byte, answer func(*net.AcceptorState)) {
 // what each became (node/batch.go), and then runs again, so that an
 // acceptor's state shows a committed batch whose resolution has not
 // reached it: a serial read is read-atomic as a quorum read is. An intent
-// whose record is undecided or cannot be read is left as it is (again
-// runs all the same; the batch is not committed, or the round's quorum
-// holds the answer of another acceptor).
+// whose record is undecided is left as it is (the batch is not
+// committed); if a record cannot be read, the request is not answered at
+// all (found by review: answering the settled state could fracture a
+// serial read, as a quorum read that cannot read a record fails).
 func (n *Node) unsettled(key []byte, again func()) bool {
 	k := string(key)
 	if n.passing[k] {
@@ -91,12 +92,16 @@ func (n *Node) unsettled(key []byte, again func()) bool {
 	}
 	n.settling[k] = []func(){again}
 	left := len(intents)
+	var unreadable bool
 	next := func() {
 		if left--; left > 0 {
 			return
 		}
 		waiting := n.settling[k]
 		delete(n.settling, k)
+		if unreadable {
+			return // a record could not be read: answer nothing (the round counts this acceptor silent)
+		}
 		n.passing[k] = true
 		for _, f := range waiting {
 			f()
@@ -106,6 +111,9 @@ func (n *Node) unsettled(key []byte, again func()) bool {
 	for _, i := range intents {
 		n.lookupBatch(i.Token, func(o store.Outcome, t clock.Timestamp, err error) {
 			d, ok := n.decide(i, o, t)
+			if err != nil {
+				unreadable = true
+			}
 			if err != nil || !ok {
 				next()
 				return

@@ -387,6 +387,13 @@ func (n *Node) replayHints() {
 		// again at a later round: on a lossy network that is what bounds
 		// how long a replica can miss a write.
 		n.ask(r, &net.Replicate{Epoch: n.view.Epoch, Entries: batch}, n.cfg.RequestTimeout/4, func(m net.Message) {
+			if e, ok := m.(*net.Error); ok && (e.Code == net.CodeWrongKind || e.Code == net.CodeTooLarge) {
+				// A definite refusal of an entry the replica will never
+				// take (a batch's intent on a counter): dropped.
+				n.hints.Delivered(r, len(batch), n.now(), n.incarnation(r))
+				n.stats.HintsDropped += uint64(len(batch))
+				return
+			}
 			if _, ok := m.(*net.Done); !ok {
 				n.hints.Lost(r) // kept for the next round
 				return

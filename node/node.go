@@ -94,8 +94,9 @@ type Node struct {
 	incrs        *counter.Table
 	pendingSlots map[string]store.Version
 	incrWaiting  map[counter.OpID][]func()
-	// intentsSince is when the sweeper first saw each key with batch
-	// intents, and sweeping the keys it is settling (batch.go).
+	// intentsSince is when the sweeper first saw each undecided intent (by
+	// key, token and version), and sweeping the keys it is settling
+	// (batch.go).
 	intentsSince map[string]time.Duration
 	sweeping     map[string]bool
 	// settling are the keys whose intents an acceptor is deciding before

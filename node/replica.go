@@ -27,6 +27,17 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 			return
 		}
 	}
+	if len(es) == 1 && es[0].Intents {
+		if err := n.admitIntent(es[0]); err != nil {
+			done(err)
+			return
+		}
+	}
+	// A batch's intents are durable whatever the fsync mode, its
+	// coordinator decides on the acknowledgements (design/batches.md); so
+	// is what covers an intent this replica does not log (a later write
+	// already here), before it acknowledges it.
+	intents := slices.ContainsFunc(es, func(e net.Entry) bool { return e.Intents })
 	for _, e := range es {
 		n.lamport.Observe(e.Stamp)
 		if cur, ok := n.store.Get(e.Key); ok && store.Covers(cur, store.FromEntry(e)) {
@@ -46,6 +57,15 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 		recs = append(recs, store.Record(e.Key, store.FromEntry(e)))
 	}
 	if len(recs) == 0 {
+		if intents {
+			n.log.Sync(func(err error) {
+				if err != nil {
+					n.broke(err)
+				}
+				done(err)
+			})
+			return
+		}
 		done(nil)
 		return
 	}
@@ -59,10 +79,8 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 	n.nextUnapplied++
 	batch := n.nextUnapplied
 	n.unapplied[batch] = recs
-	// A batch's intents are durable whatever the fsync mode: its
-	// coordinator decides on the acknowledgements (design/batches.md).
 	commit := n.log.Commit
-	if slices.ContainsFunc(recs, func(r oplog.Record) bool { return r.Type == oplog.TypeIntents }) {
+	if intents {
 		commit = n.log.Sync
 	}
 	commit(func(err error) {
@@ -87,6 +105,43 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 // errUnavailable marks an error after which the write was certainly not
 // applied here.
 var errUnavailable = errors.New("unavailable")
+
+// A refusal is a replica's definite no to an entry it will never take: the
+// peer hears its code (and a hint of it is dropped, not kept).
+type refusal struct {
+	code net.Code
+	msg  string
+}
+
+func (r *refusal) Error() string { return r.msg }
+
+// maxIntents bounds the undecided intents a key's state holds at once.
+const maxIntents = 32
+
+// admitIntent refuses a batch's intent (an entry holding one undecided
+// intent and no value: what a batch coordinator writes) that this
+// replica must not take: on a key that holds a counter (the counter would
+// outrank it, and the batch commit without the key), or one that would
+// take the key's state past what an entry can carry, or its intents past
+// maxIntents. The refusal aborts the batch.
+func (n *Node) admitIntent(e net.Entry) error {
+	v := store.FromEntry(e)
+	if !v.Stamp.IsZero() || len(v.Pending) != 1 || !v.Pending[0].Undecided() {
+		return nil // a whole state (a stream, a repair), or a marker
+	}
+	cur, _ := n.store.Get(e.Key)
+	if cur.Kind == store.Counter {
+		return &refusal{net.CodeWrongKind, fmt.Sprintf("node %d: key %q holds a counter; a batch cannot write it", n.cfg.ID, e.Key)}
+	}
+	merged, _ := store.Merge(cur, v)
+	if len(merged.Undecided()) > maxIntents {
+		return &refusal{net.CodeTooLarge, fmt.Sprintf("node %d: key %q has %d batches undecided; retry once they are", n.cfg.ID, e.Key, maxIntents)}
+	}
+	if size := len(store.Entry(e.Key, merged).Value); size > net.MaxValue {
+		return &refusal{net.CodeTooLarge, fmt.Sprintf("node %d: key %q with this batch's intent would hold %d bytes, over %d", n.cfg.ID, e.Key, size, net.MaxValue)}
+	}
+	return nil
+}
 
 // fenced checks the ring epoch a coordinator sent with a request. A
 // coordinator on an older ring may have chosen the wrong replicas, so its
@@ -120,7 +175,11 @@ func (n *Node) replicate(from uint16, id uint64, m *net.Replicate) {
 		}
 		if err != nil {
 			code := net.CodeUnknownOutcome
-			if errors.Is(err, errUnavailable) {
+			var r *refusal
+			switch {
+			case errors.As(err, &r):
+				code = r.code
+			case errors.Is(err, errUnavailable):
 				code = net.CodeUnavailable
 			}
 			n.send(from, id, &net.Error{Code: code, Message: err.Error()})

@@ -204,3 +204,25 @@ func TestBatchRefused(t *testing.T) {
 		t.Errorf("a batch writing a counter: %s, want wrong kind", FormatMessage(c.Replies[r]))
 	}
 }
+
+// A batch whose intent would take a key's state past what an entry can
+// carry, or that writes a key holding a counter on a replica, is refused
+// there and aborted: nothing applied (found by review: the state's entry
+// outgrew the wire's bounds and the counter outranked the intent).
+func TestBatchIntentRefusedByReplica(t *testing.T) {
+	c := formed(3, 3, nil)
+	big := strings.Repeat("v", 7<<20)
+	c.Quietly(func() {
+		c.Request(1, &net.Set{Key: []byte("big"), Value: []byte(big), Level: net.All})
+		c.Stabilize()
+	})
+	r := c.Request(1, &net.Batch{Token: []byte("token-big1"), Writes: []net.BatchWrite{
+		{Key: []byte("big"), Value: make([]byte, 2<<20)}, {Key: []byte("small"), Value: []byte("s")}}})
+	c.Quietly(func() { c.Stabilize() })
+	if e, ok := c.Replies[r].(*net.Error); !ok || e.Code != net.CodeAborted {
+		t.Errorf("a batch that would take a key past %d bytes: %s, want aborted", net.MaxValue, FormatMessage(c.Replies[r]))
+	}
+	if got := c.read(2, "small"); strings.Contains(got, "=s@") {
+		t.Errorf("small after the aborted batch: %s", got)
+	}
+}
