@@ -149,6 +149,12 @@ type Stats struct {
 	// progress, or too few answers, and fell back to a full round.
 	PaxosReadOnly      uint64
 	PaxosReadFallbacks uint64
+	// Paxos counts the Paxos requests by how they ended and the ballots
+	// each took (paxosstats.go).
+	Paxos PaxosTally
+	// StreamedOutBytes is the size of the entries counted in StreamedOut,
+	// as StreamedInBytes counts them.
+	StreamedOutBytes uint64
 }
 
 // New returns a node that has not started. It validates cfg (filling its

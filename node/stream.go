@@ -55,9 +55,7 @@ func (n *Node) pull(peer uint16, spans []net.Span, marks []net.Mark, done func(o
 			}
 			n.stats.StreamedIn += uint64(len(b.Entries))
 			n.probeIf(len(marks) > 0 && len(b.Entries) > 0, ProbeCatchUpGap)
-			for _, e := range b.Entries {
-				n.stats.StreamedInBytes += uint64(e.Size())
-			}
+			n.stats.StreamedInBytes += entryBytes(b.Entries)
 			n.applyEntries(b.Entries, func(err error) {
 				switch {
 				case err != nil:
@@ -101,6 +99,7 @@ func (n *Node) push(peer uint16, spans []net.Span, done func(ok bool)) {
 					return
 				}
 				n.stats.StreamedOut += uint64(len(es))
+				n.stats.StreamedOutBytes += entryBytes(es)
 				if !more {
 					done(true)
 					return
@@ -126,6 +125,7 @@ func (n *Node) serveSync(from uint16, id uint64, m *net.Sync) {
 	n.withKeys(func(keys []string) {
 		es, more, next := stream.ScanKeys(n.store, keys, m.Spans, m.Marks, m.After, int(min(m.Limit, syncLimit)))
 		n.stats.StreamedOut += uint64(len(es))
+		n.stats.StreamedOutBytes += entryBytes(es)
 		n.send(from, id, &net.SyncBatch{Entries: es, More: more, Next: next})
 	})
 }
@@ -355,4 +355,13 @@ func (n *Node) digests(spans []net.Span, horizon clock.Timestamp, done func(stre
 		}
 		step()
 	})
+}
+
+// entryBytes is the size of es as the streaming counters count it.
+func entryBytes(es []net.Entry) uint64 {
+	var b uint64
+	for _, e := range es {
+		b += uint64(e.Size())
+	}
+	return b
 }
