@@ -156,6 +156,21 @@ func (m *metrics) requestTotals() (reads, writes snapshot) {
 // paxosOpNames are the op label of the Paxos series, by node.PaxosKinds.
 var paxosOpNames = map[paxos.Kind]string{paxos.CAS: "cas", paxos.Read: "serial_read", paxos.Put: "serial_put"}
 
+// paxosOutcomeApplies says whether a request of kind k can end with o:
+// only a cas finds a mismatch, only a read answers a read. The series of
+// the others are left out while they are zero.
+func paxosOutcomeApplies(k paxos.Kind, o node.PaxosOutcome) bool {
+	switch o {
+	case node.PaxosMismatch:
+		return k == paxos.CAS
+	case node.PaxosRead:
+		return k == paxos.Read
+	case node.PaxosCommitted:
+		return k != paxos.Read
+	}
+	return true
+}
+
 // paxosBallotBounds are the le bounds of memdb_paxos_ballots; each is
 // below node.PaxosMaxBallots, whose row counts that many or more.
 var paxosBallotBounds = []int{0, 1, 2, 3, 4, 6, 8, 12}
@@ -193,7 +208,11 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintf(w, "# HELP memdb_paxos_requests_total Paxos requests this node coordinated (cas, serial reads and puts), by how they ended.\n# TYPE memdb_paxos_requests_total counter\n")
 	for k, kind := range node.PaxosKinds() {
 		for _, o := range node.PaxosOutcomes() {
-			fmt.Fprintf(w, "memdb_paxos_requests_total{op=%q,outcome=%q} %d\n", paxosOpNames[kind], o, ns.Paxos.Outcomes[k][o])
+			n := ns.Paxos.Outcomes[k][o]
+			if n == 0 && !paxosOutcomeApplies(kind, o) {
+				continue
+			}
+			fmt.Fprintf(w, "memdb_paxos_requests_total{op=%q,outcome=%q} %d\n", paxosOpNames[kind], o, n)
 		}
 	}
 	fmt.Fprintf(w, "# HELP memdb_paxos_ballots Ballots (prepare rounds) each Paxos request took; 0 for a serial read answered without one.\n# TYPE memdb_paxos_ballots histogram\n")
