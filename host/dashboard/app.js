@@ -180,7 +180,8 @@ function renderRing(cs) {
   for (const m of cs.members || []) {
     legend.append(el("li", { "data-member": String(m.id) },
       el("span", { class: "sw" }),
-      `node ${m.id} · ${m.phase}`,
+      `node ${m.id}`,
+      el("span", { class: "phase" }, m.phase),
       el("span", { class: "pct" }, fmtPct(m.ring_share))));
     legend.lastChild.firstChild.style.background = m.phase === "left" || m.liveness === "dead" ? "#b9bec7" : colorOf(m.id);
   }
@@ -248,7 +249,8 @@ function ask(dialog) {
 async function confirmAction(action, id) {
   const a = ACTIONS[action];
   $("#confirm-title").textContent = a.title(id);
-  $("#confirm-text").textContent = a.text(id);
+  $("#confirm-text").textContent = a.text(id) + (cluster && id === cluster.node ?
+    ` This page is served by node ${id}: it stops updating once the node is gone; open another member's admin API then.` : "");
   $("#confirm-ok").textContent = a.button(id);
   return (await ask($("#confirm"))) === "ok";
 }
