@@ -336,3 +336,45 @@ func TestDashboardServed(t *testing.T) {
 		t.Errorf("GET /nope: %d, want 404 (only / is the dashboard)", code)
 	}
 }
+
+// BenchmarkMetricsScrape measures one GET /metrics of a node that has
+// seen every op at two levels (all request histograms written).
+func BenchmarkMetricsScrape(b *testing.B) {
+	cfg := DefaultConfig()
+	cfg.Listen, cfg.HTTP, cfg.DataDir = "127.0.0.1:0", "127.0.0.1:0", b.TempDir()
+	s, err := Start(cfg, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	for o := range s.metrics.requests {
+		for _, l := range []net.Consistency{net.One, net.Quorum} {
+			s.metrics.requests[o][l].Observe(time.Millisecond)
+		}
+	}
+	url := "http://" + s.HTTPAddr() + "/metrics"
+	var size int
+	for b.Loop() {
+		resp, err := http.Get(url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		size = len(body)
+	}
+	b.ReportMetric(float64(size), "bytes/scrape")
+}
+
+// BenchmarkRequestTiming measures what timing one request adds to the
+// loop: the start noted, the reply matched and observed.
+func BenchmarkRequestTiming(b *testing.B) {
+	m := newMetrics()
+	h := m.requests[opSet][net.Quorum]
+	var id uint64
+	for b.Loop() {
+		id++
+		m.inflight[reqKey{1, id}] = reqStart{time.Now(), h}
+		m.replied(1, id)
+	}
+}
