@@ -17,8 +17,11 @@ import (
 // The dashboard in a real browser: a 3-node cluster of memdbd processes
 // (with an admin key, which the page's reads do not need) under a little
 // load, node 1's admin API opened in headless chromium. The rendered DOM
-// must show the three members, normal and alive, in the members table and
-// the ring's legend; then a screenshot is written.
+// must show the three members, normal and alive, in the members table, the
+// ring and its legend, with their buttons; then a screenshot is written.
+// Last, through the DevTools protocol, the page's shutdown button is
+// clicked: confirmed, refused without the key and with a wrong one, and
+// done with the right one.
 //
 // MEMDB_DASHBOARD_PNG=FILE keeps the screenshot there (make screenshot
 // writes docs/dashboard.png), and MEMDB_DASHBOARD_LOAD=DUR runs the load
@@ -114,4 +117,51 @@ func TestDashboard(t *testing.T) {
 		t.Fatalf("the screenshot %s: %v (want a PNG of 10 kB or more)", png, err)
 	}
 	t.Logf("dashboard rendered and shot in %v: %s", time.Since(start).Round(time.Millisecond), png)
+
+	// The buttons, clicked through the DevTools protocol: a shutdown of
+	// node 3 is confirmed first (cancelled: nothing sent), then needs the
+	// admin key (asked for on the 401, asked again when wrong), and with
+	// it node 3 stops and the page says so.
+	start = time.Now()
+	page := startCDP(t, browser, t.TempDir(), url)
+	page.waitFor("the three members listed", `document.querySelectorAll("#members tbody tr").length === 3`, 20*time.Second)
+	const (
+		shutdown3   = `(document.querySelector('button[data-action="shutdown"][data-id="3"]').click(), true)`
+		confirmOpen = `document.querySelector("#confirm").open`
+		keyOpen     = `document.querySelector("#keydialog").open`
+	)
+	page.eval(shutdown3)
+	page.waitFor("the confirmation shown", confirmOpen, 5*time.Second)
+	if got := page.eval(`document.querySelector("#confirm-title").textContent`); got != js("Shut node 3 down?") {
+		t.Errorf("the confirmation asks %s, want %q", got, "Shut node 3 down?")
+	}
+	page.eval(`(document.querySelector('#confirm button[value="cancel"]').click(), true)`)
+	page.waitFor("the confirmation closed", "!"+confirmOpen, 5*time.Second)
+	select {
+	case <-c.node(3).d.done:
+		t.Fatalf("node 3 stopped after a cancelled shutdown:\n%s", c.node(3).d.log)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if page.eval(keyOpen) == "true" {
+		t.Fatalf("a cancelled shutdown went on to ask for the admin key")
+	}
+
+	page.eval(shutdown3)
+	page.waitFor("the confirmation shown again", confirmOpen, 5*time.Second)
+	page.eval(`(document.querySelector("#confirm-ok").click(), true)`)
+	page.waitFor("the admin key asked for after a 401", keyOpen, 10*time.Second)
+	useKey := func(key string) {
+		page.eval(`(document.querySelector("#key-input").value = ` + js(key) + `, document.querySelector('#keydialog button[value="ok"]').click(), true)`)
+	}
+	useKey("wrong")
+	page.waitFor("the key asked for again after it was refused",
+		keyOpen+` && document.querySelector("#key-reason").textContent.includes("refused")`, 10*time.Second)
+	useKey("adm-dash")
+	page.waitFor("the page saying node 3 stops", `document.querySelector("#banner").textContent === "Node 3 is stopping."`, 20*time.Second)
+	c.waitExit(3, time.Now())
+	if got := page.eval(`sessionStorage.getItem("memdb.adminKey")`); got != js("adm-dash") {
+		t.Errorf("sessionStorage holds the key %s, want the one that worked", got)
+	}
+	page.waitFor("node 3 shown unreachable", `document.querySelector('tr[data-member="3"]').classList.contains("unreachable")`, 20*time.Second)
+	t.Logf("confirmation, admin key and shutdown through the page in %v", time.Since(start).Round(time.Millisecond))
 }
