@@ -252,8 +252,8 @@ func start(cfg Config, log *slog.Logger) (*Server, error) {
 		s.call(func() { n, ok = s.node.Stats().Requests, true })
 		return n, ok
 	})
-	s.stats = startStats(s.metrics)
 	if cfg.HTTP != "" {
+		s.stats = startStats(s.metrics) // for /v1/stats
 		if err := s.startHTTP(); err != nil {
 			s.stats.close()
 			s.rate.close()

@@ -59,11 +59,11 @@ func (o PaxosOutcome) String() string {
 
 // PaxosOutcomes lists every outcome, in order.
 func PaxosOutcomes() []PaxosOutcome {
-	os := make([]PaxosOutcome, numPaxosOutcomes)
-	for i := range os {
-		os[i] = PaxosOutcome(i)
+	out := make([]PaxosOutcome, numPaxosOutcomes)
+	for i := range out {
+		out[i] = PaxosOutcome(i)
 	}
-	return os
+	return out
 }
 
 // PaxosKinds lists the kinds of request a PaxosTally counts, in the order
