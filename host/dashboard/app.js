@@ -30,7 +30,7 @@ function fmtBytes(n) {
 function fmtCount(n) { return n == null ? "–" : n.toLocaleString("en-US"); }
 function fmtRate(n) {
   if (n == null) return "–";
-  if (n === 0) return "0";
+  if (Number.isInteger(n)) return n.toLocaleString("en-US");
   return n >= 100 ? Math.round(n).toLocaleString("en-US") : n.toFixed(1);
 }
 function fmtPct(f) { return (f * 100).toFixed(1) + "%"; }
@@ -195,10 +195,11 @@ function renderMembers(cs) {
     sw.style.background = colorOf(m.id);
     const r = m.reachable;
     const actions = el("td", { class: "num" });
+    const gone = `node ${m.id} does not answer; a node dead for good is removed with: memdb cluster remove ${m.id}`;
     if (m.phase !== "left") {
       actions.append(
-        el("button", { class: "act", "data-action": "leave", "data-id": String(m.id), title: "hand its ranges over, leave the ring, stop", onclick: () => act("leave", m), disabled: busy }, "Leave"),
-        el("button", { class: "act", "data-action": "shutdown", "data-id": String(m.id), title: "stop the node gracefully", onclick: () => act("shutdown", m), disabled: busy || !r }, "Shutdown"));
+        el("button", { class: "act", "data-action": "leave", "data-id": String(m.id), title: r ? "hand its ranges over, leave the ring, stop" : gone, onclick: () => act("leave", m), disabled: busy || !r }, "Leave"),
+        el("button", { class: "act", "data-action": "shutdown", "data-id": String(m.id), title: r ? "stop the node gracefully" : gone, onclick: () => act("shutdown", m), disabled: busy || !r }, "Shutdown"));
     }
     const tr = el("tr", { "data-member": String(m.id), class: (r ? "" : "unreachable") + (m.id === cs.node ? " self" : "") },
       el("td", { class: "id" }, sw, String(m.id)),
@@ -352,8 +353,9 @@ function drawChart(canvas, samples, windowSec, series, unit) {
     for (let e = lo; e <= hi; e++) ticks.push(Math.pow(10, e));
     yOf = (v) => top + ph - (ph * (Math.log10(Math.max(v, 0.01)) - lo)) / (hi - lo);
   } else {
-    const step = niceStep(max / 4);
-    const yMax = step * Math.max(1, Math.ceil(max / step - 1e-9));
+    const top4 = Math.max(max, 4); // an idle chart still counts 0 to 4
+    const step = niceStep(top4 / 4);
+    const yMax = step * Math.ceil(top4 / step - 1e-9);
     ticks = [];
     for (let v = 0; v <= yMax + step / 2; v += step) ticks.push(v);
     yOf = (v) => top + ph - (ph * Math.min(v, yMax)) / yMax;
