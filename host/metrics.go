@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/memdb/memdb/net"
@@ -243,6 +244,11 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintf(w, "memdb_streamed_bytes_total{direction=\"in\"} %d\nmemdb_streamed_bytes_total{direction=\"out\"} %d\n", ns.StreamedInBytes, ns.StreamedOutBytes)
 	fmt.Fprintf(w, "# HELP memdb_streamed_entries_total Entries streamed (catch-up, join, leave, repair).\n# TYPE memdb_streamed_entries_total counter\n")
 	fmt.Fprintf(w, "memdb_streamed_entries_total{direction=\"in\"} %d\nmemdb_streamed_entries_total{direction=\"out\"} %d\n", ns.StreamedIn, ns.StreamedOut)
+	fmt.Fprintf(w, "# HELP memdb_stream_batch_bytes Bytes of each batch of entries streamed in and out (catch-up, join, leave, repair).\n# TYPE memdb_stream_batch_bytes histogram\n")
+	writeSizes(w, "memdb_stream_batch_bytes", `direction="in"`, ns.StreamInBatches)
+	writeSizes(w, "memdb_stream_batch_bytes", `direction="out"`, ns.StreamOutBatches)
+	fmt.Fprintf(w, "# HELP memdb_hint_batch_entries Hints in each batch a replica acknowledged.\n# TYPE memdb_hint_batch_entries histogram\n")
+	writeSizes(w, "memdb_hint_batch_entries", "", ns.HintBatches)
 	counter("memdb_replicated_total", "Entries received from coordinators.", ns.Replicated)
 	counter("memdb_read_repairs_total", "Stale replicas repaired before a read answered.", ns.ReadRepairs)
 	counter("memdb_unavailable_total", "Requests refused because too few replicas were up.", ns.Unavailable)
@@ -268,4 +274,24 @@ func (s *Server) writeLatency(w io.Writer) {
 	const fs = "memdb_fsync_duration_seconds"
 	fmt.Fprintf(w, "# HELP %s fsyncs of the operation log and data directory (each serves a group commit).\n# TYPE %s histogram\n", fs, fs)
 	writeHistogram(w, fs, "", s.metrics.fsync.snapshot())
+}
+
+// writeSizes writes a node.Sizes as the series of histogram name, as
+// writeHistogram does for durations.
+func writeSizes(w io.Writer, name, labels string, s node.Sizes) {
+	sep, braces := "", ""
+	if labels != "" {
+		sep, braces = ",", "{"+labels+"}"
+	}
+	var cum uint64
+	bounds := node.SizeBounds()
+	for i, c := range s.Counts {
+		cum += c
+		le := "+Inf"
+		if i < len(bounds) {
+			le = strconv.FormatUint(bounds[i], 10)
+		}
+		fmt.Fprintf(w, "%s_bucket{%s%sle=\"%s\"} %d\n", name, labels, sep, le, cum)
+	}
+	fmt.Fprintf(w, "%s_sum%s %d\n%s_count%s %d\n", name, braces, s.Sum, name, braces, cum)
 }

@@ -378,3 +378,61 @@ func BenchmarkRequestTiming(b *testing.B) {
 		m.replied(1, id)
 	}
 }
+
+// A node joining streams the data written before it: the joiner's
+// streamed bytes and batches in, and the old member's out, show on
+// /metrics; a write at one while the other member is down is held as a
+// hint.
+func TestMetricsStreamsAndHints(t *testing.T) {
+	a := startNode(t, 1, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, client.Options{Addrs: []string{a.Addr()}, NoRouting: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := range 200 {
+		if err := c.Set(ctx, fmt.Sprint("key", i), []byte("a value of some bytes")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := startNode(t, 2, "", a.Addr())
+	waitUntil(t, "node 2 joined", func() bool { _, ok := clusterNormal([]*Server{a, b}); return ok })
+
+	scrape := func(s *Server) (map[string]float64, map[string]float64) {
+		t.Helper()
+		code, body := httpDo(t, "GET", "http://"+s.HTTPAddr()+"/metrics")
+		if code != http.StatusOK {
+			t.Fatalf("GET /metrics: %d\n%s", code, body)
+		}
+		samples, types := parseProm(t, body)
+		values := map[string]float64{}
+		for _, x := range samples {
+			values[x.name+"{"+labelKey(x.labels)+"}"] = x.value
+		}
+		return checkHistograms(t, samples, types), values
+	}
+	counts, values := scrape(b)
+	if counts["memdb_stream_batch_bytes{direction=in}"] < 1 || values["memdb_streamed_bytes_total{direction=in}"] < 200*20 {
+		t.Errorf("node 2 after joining: %v batches streamed in, %v bytes; want at least one batch and 4000 bytes",
+			counts["memdb_stream_batch_bytes{direction=in}"], values["memdb_streamed_bytes_total{direction=in}"])
+	}
+	if _, ok := counts["memdb_hint_batch_entries{}"]; !ok {
+		t.Errorf("no memdb_hint_batch_entries histogram on node 2")
+	}
+	counts, values = scrape(a)
+	if counts["memdb_stream_batch_bytes{direction=out}"] < 1 || values["memdb_streamed_bytes_total{direction=out}"] < 200*20 {
+		t.Errorf("node 1 after node 2 joined: %v batches streamed out, %v bytes; want at least one batch and 4000 bytes",
+			counts["memdb_stream_batch_bytes{direction=out}"], values["memdb_streamed_bytes_total{direction=out}"])
+	}
+
+	b.Close()
+	waitUntil(t, "a write at one held as a hint for node 2", func() bool {
+		if err := c.Set(ctx, "while-2-is-down", []byte("v"), client.WithConsistency(net.One)); err != nil {
+			t.Fatalf("set at one with node 2 down: %v", err)
+		}
+		_, values := scrape(a)
+		return values["memdb_hints_total{event=stored}"] > 0
+	})
+}

@@ -155,6 +155,12 @@ type Stats struct {
 	// StreamedOutBytes is the size of the entries counted in StreamedOut,
 	// as StreamedInBytes counts them.
 	StreamedOutBytes uint64
+	// The sizes of the batches behind those counters: bytes of each batch
+	// of entries streamed in and out, and entries of each batch of hints
+	// a replica acknowledged.
+	StreamInBatches  Sizes
+	StreamOutBatches Sizes
+	HintBatches      Sizes
 }
 
 // New returns a node that has not started. It validates cfg (filling its

@@ -56,6 +56,9 @@ func (n *Node) pull(peer uint16, spans []net.Span, marks []net.Mark, done func(o
 			n.stats.StreamedIn += uint64(len(b.Entries))
 			n.probeIf(len(marks) > 0 && len(b.Entries) > 0, ProbeCatchUpGap)
 			n.stats.StreamedInBytes += entryBytes(b.Entries)
+			if len(b.Entries) > 0 {
+				n.stats.StreamInBatches.Add(entryBytes(b.Entries))
+			}
 			n.applyEntries(b.Entries, func(err error) {
 				switch {
 				case err != nil:
@@ -100,6 +103,7 @@ func (n *Node) push(peer uint16, spans []net.Span, done func(ok bool)) {
 				}
 				n.stats.StreamedOut += uint64(len(es))
 				n.stats.StreamedOutBytes += entryBytes(es)
+				n.stats.StreamOutBatches.Add(entryBytes(es))
 				if !more {
 					done(true)
 					return
@@ -126,6 +130,7 @@ func (n *Node) serveSync(from uint16, id uint64, m *net.Sync) {
 		es, more, next := stream.ScanKeys(n.store, keys, m.Spans, m.Marks, m.After, int(min(m.Limit, syncLimit)))
 		n.stats.StreamedOut += uint64(len(es))
 		n.stats.StreamedOutBytes += entryBytes(es)
+		n.stats.StreamOutBatches.Add(entryBytes(es))
 		n.send(from, id, &net.SyncBatch{Entries: es, More: more, Next: next})
 	})
 }

@@ -35,3 +35,19 @@ func TestPaxosOutcome(t *testing.T) {
 		}
 	}
 }
+
+func TestSizes(t *testing.T) {
+	var s Sizes
+	for _, v := range []uint64{0, 1, 2, 4, 5, 16 << 20, 16<<20 + 1} {
+		s.Add(v)
+	}
+	want := Sizes{Sum: 0 + 1 + 2 + 4 + 5 + 16<<20 + 16<<20 + 1}
+	want.Counts[0] = 2                 // 0, 1
+	want.Counts[1] = 2                 // 2, 4
+	want.Counts[2] = 1                 // 5
+	want.Counts[len(sizeBounds)-1] = 1 // 16 Mi
+	want.Counts[len(sizeBounds)] = 1   // beyond
+	if s != want {
+		t.Errorf("sizes:\n got %+v\nwant %+v", s, want)
+	}
+}
