@@ -53,8 +53,12 @@ function el(tag, attrs, ...children) {
   return e;
 }
 
+// banner shows text above the page (an error unless kind is "info"), or
+// hides it; a banner of the cluster poll says so in data-source, so that
+// the next good poll clears it and nothing else.
 function banner(text, kind) {
   const b = $("#banner");
+  delete b.dataset.source;
   if (!text) { b.hidden = true; return; }
   b.textContent = text;
   b.className = "banner" + (kind ? " " + kind : "");
@@ -74,7 +78,7 @@ async function pollCluster() {
     cluster = await getJSON("/v1/cluster?timeout=1500ms");
     renderCluster(cluster);
     $("#updated").textContent = "updated " + new Date().toLocaleTimeString();
-    if ($("#banner").dataset.source === "poll") { banner(""); delete $("#banner").dataset.source; }
+    if ($("#banner").dataset.source === "poll") banner("");
   } catch (e) {
     banner("Cannot read the cluster from this node: " + e.message, "");
     $("#banner").dataset.source = "poll";
@@ -228,7 +232,7 @@ const ACTIONS = {
   leave: {
     title: (id) => `Make node ${id} leave the cluster?`,
     text: (id) => `Node ${id} hands its ranges to the members that take them over, leaves the ring and stops. ` +
-      `It can come back only as a new member, with an empty data directory. This takes a while with much data.`,
+      `To join again it needs a new id and an empty data directory. With much data this takes a while.`,
     button: (id) => `Leave node ${id}`,
   },
   shutdown: {
