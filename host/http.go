@@ -109,9 +109,17 @@ func (s *Server) peerStatus() PeerStats {
 
 // Status reads the node's state on the loop.
 func (s *Server) Status() Status {
+	st, _ := s.status()
+	return st
+}
+
+// status is Status, and the node's counters it was made from, read in the
+// same call to the loop.
+func (s *Server) status() (Status, node.Stats) {
 	var st Status
+	var ns node.Stats
 	s.call(func() {
-		ns := s.node.Stats()
+		ns = s.node.Stats()
 		st = Status{
 			ID: s.cfg.ID, Listen: s.Addr(), Clock: s.node.Clock().String(),
 			Keys: s.node.Keys(), Bytes: s.node.Store().Bytes(), Connections: len(s.conns),
@@ -131,7 +139,7 @@ func (s *Server) Status() Status {
 	st.RequestsPerSec = s.rate.Rate()
 	st.LogBytes = dirBytes(s.cfg.DataDir)
 	st.Version, st.Admin = Version(), s.AdminURL()
-	return st
+	return st, ns
 }
 
 // ErrNotSupported means the node does not implement an admin operation

@@ -178,9 +178,7 @@ var paxosBallotBounds = []int{0, 1, 2, 3, 4, 6, 8, 12}
 
 // serveMetrics answers GET /metrics.
 func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
-	var ns node.Stats
-	s.call(func() { ns = s.node.Stats() })
-	st := s.Status()
+	st, ns := s.status()
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	gauge := func(name, help string, v any) {
 		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n%s %v\n", name, help, name, name, v)
