@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // OS is an FS over a real directory. Writes go straight to the file (the
@@ -29,6 +30,8 @@ type OS struct {
 	queue  []syncReq
 	closed bool
 	exited chan struct{}
+	// observe hears how long each fsync took (ObserveSyncs).
+	observe func(time.Duration)
 }
 
 var _ FS = (*OS)(nil)
@@ -69,6 +72,17 @@ func (o *OS) Close() error {
 	o.mu.Unlock()
 	<-o.exited
 	return nil
+}
+
+// ObserveSyncs has f told how long each fsync (of a file or of the
+// directory) took, from the syncer goroutine, once per fsync of a group
+// commit. f must be quick and safe to call from another goroutine. The
+// simulator's disk has no such hook: only a real disk's fsyncs take time
+// worth measuring.
+func (o *OS) ObserveSyncs(f func(time.Duration)) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.observe = f
 }
 
 // Dir returns the directory the FS works in.
@@ -194,6 +208,7 @@ func (o *OS) syncer() {
 		}
 		batch := o.queue
 		o.queue = nil
+		observe := o.observe
 		o.mu.Unlock()
 		if len(batch) == 0 {
 			return // closed and drained
@@ -205,14 +220,22 @@ func (o *OS) syncer() {
 		for _, r := range batch {
 			if r.file == nil {
 				if !dirDone {
+					start := time.Now()
 					dirErr, dirDone = o.fsyncDir(), true
+					if observe != nil {
+						observe(time.Since(start))
+					}
 				}
 				continue
 			}
 			if _, ok := results[r.file]; !ok {
 				var err error
+				start := time.Now()
 				if e := r.file.f.Sync(); e != nil {
 					err = mapErr("fsync", r.file.name, e)
+				}
+				if observe != nil {
+					observe(time.Since(start))
 				}
 				results[r.file] = err
 			}

@@ -31,7 +31,12 @@
 // own status, and forwards actions to other members' admin APIs, which it
 // finds by asking each member over the binary protocol (an Info frame the
 // host answers itself, info.go). Its POSTs may require an admin key
-// (adminkey.go).
+// (adminkey.go). It serves a dashboard at / (dashboard.go: hand-written
+// files under dashboard/, embedded), this node's recent throughput and
+// latency at /v1/stats (stats.go), and Prometheus metrics at /metrics
+// (metrics.go): request latency, timed from the node taking a request to
+// its reply, fsync latency, timed on the disk's syncer goroutine, and the
+// node's own counters — the host reads the clock, the node never does.
 //
 // The host also owns the configuration of memdbd: a TOML file, MEMDB_*
 // environment variables and flags, in that order of precedence from lowest

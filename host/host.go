@@ -48,6 +48,10 @@ type Server struct {
 	admins adminURLs
 	// rate samples the requests the node received, for requests/s.
 	rate *rateSampler
+	// metrics times requests and fsyncs (metrics.go); stats samples them
+	// each second for /v1/stats (stats.go).
+	metrics *metrics
+	stats   *statsSampler
 	// forced is set when the admin API asked for a stop at once.
 	forced atomic.Bool
 	// adminHTTP is adminClient's, made once.
@@ -141,6 +145,7 @@ func start(cfg Config, log *slog.Logger) (*Server, error) {
 		shutdown: make(chan struct{}),
 
 		respSessions: make(map[net.ConnID]*respSession),
+		metrics:      newMetrics(),
 	}
 	ts, err := loadTLS(cfg)
 	if err != nil {
@@ -160,6 +165,7 @@ func start(cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("open data directory: %w", err)
 	}
 	s.disk = d
+	d.ObserveSyncs(s.metrics.fsync.Observe)
 	ncfg := node.DefaultConfig(net.NodeID(cfg.ID))
 	ncfg.ReplicationFactor, ncfg.Vnodes = cfg.ReplicationFactor, cfg.Vnodes
 	ncfg.Tokens, _ = cfg.TokenValues() // Validate checked them
@@ -247,7 +253,9 @@ func start(cfg Config, log *slog.Logger) (*Server, error) {
 		return n, ok
 	})
 	if cfg.HTTP != "" {
+		s.stats = startStats(s.metrics) // for /v1/stats
 		if err := s.startHTTP(); err != nil {
+			s.stats.close()
 			s.rate.close()
 			if s.resp != nil {
 				s.resp.close()
@@ -294,6 +302,7 @@ func (s *Server) requestShutdown(fault error) {
 func (s *Server) Close() error {
 	s.stopOnce.Do(func() {
 		s.rate.close()
+		s.stats.close()
 		s.tcp.StopAccepting()
 		if s.resp != nil {
 			s.resp.stopAccepting()
@@ -392,6 +401,7 @@ var _ net.Transport = transport{}
 func (t transport) Send(to net.Peer, f net.Frame) { t.s.peers.Send(to, f) }
 
 func (t transport) Reply(to net.ConnID, f net.Frame) {
+	t.s.metrics.replied(to, f.ID)
 	if to&respConnBit != 0 {
 		t.s.respAnswer(to, f)
 		return
@@ -425,7 +435,7 @@ func (h handler) Frames(c *net.Conn, fs []net.Frame) {
 			if c.Role() == net.RolePeer {
 				s.node.Deliver(net.NodeID(c.Peer()), f)
 			} else {
-				s.node.Request(c.ID(), f)
+				s.request(c.ID(), f)
 			}
 		}
 	})
@@ -446,6 +456,7 @@ func (h handler) Closed(c *net.Conn) {
 	s.post(func() {
 		if _, ok := s.conns[c.ID()]; ok {
 			delete(s.conns, c.ID())
+			s.metrics.closed(c.ID())
 			s.node.Disconnected(c.ID())
 		}
 	})

@@ -109,9 +109,17 @@ func (s *Server) peerStatus() PeerStats {
 
 // Status reads the node's state on the loop.
 func (s *Server) Status() Status {
+	st, _ := s.status()
+	return st
+}
+
+// status is Status, and the node's counters it was made from, read in the
+// same call to the loop.
+func (s *Server) status() (Status, node.Stats) {
 	var st Status
+	var ns node.Stats
 	s.call(func() {
-		ns := s.node.Stats()
+		ns = s.node.Stats()
 		st = Status{
 			ID: s.cfg.ID, Listen: s.Addr(), Clock: s.node.Clock().String(),
 			Keys: s.node.Keys(), Bytes: s.node.Store().Bytes(), Connections: len(s.conns),
@@ -131,7 +139,7 @@ func (s *Server) Status() Status {
 	st.RequestsPerSec = s.rate.Rate()
 	st.LogBytes = dirBytes(s.cfg.DataDir)
 	st.Version, st.Admin = Version(), s.AdminURL()
-	return st
+	return st, ns
 }
 
 // ErrNotSupported means the node does not implement an admin operation
@@ -268,25 +276,9 @@ func (s *Server) startHTTP() error {
 		enc.SetIndent("", "  ")
 		enc.Encode(s.Status())
 	})
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
-		st := s.Status()
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		fmt.Fprintf(w, "# HELP memdb_keys Keys held, tombstones included.\n# TYPE memdb_keys gauge\nmemdb_keys %d\n", st.Keys)
-		fmt.Fprintf(w, "# HELP memdb_bytes Bytes held in keys and values.\n# TYPE memdb_bytes gauge\nmemdb_bytes %d\n", st.Bytes)
-		fmt.Fprintf(w, "# HELP memdb_connections Open connections.\n# TYPE memdb_connections gauge\nmemdb_connections %d\n", st.Connections)
-		fmt.Fprintf(w, "# HELP memdb_requests_total Client requests received.\n# TYPE memdb_requests_total counter\nmemdb_requests_total %d\n", st.Requests)
-		fmt.Fprintf(w, "# HELP memdb_writes_total Writes applied.\n# TYPE memdb_writes_total counter\nmemdb_writes_total %d\n", st.Writes)
-		fmt.Fprintf(w, "# HELP memdb_errors_total Error replies sent.\n# TYPE memdb_errors_total counter\nmemdb_errors_total %d\n", st.Errors)
-		p := st.Peers
-		fmt.Fprintf(w, "# HELP memdb_peer_sent_total Messages written to other nodes.\n# TYPE memdb_peer_sent_total counter\nmemdb_peer_sent_total %d\n", p.Sent)
-		fmt.Fprintf(w, "# HELP memdb_peer_dropped_total Messages to other nodes dropped, by reason.\n# TYPE memdb_peer_dropped_total counter\n")
-		fmt.Fprintf(w, "memdb_peer_dropped_total{reason=\"queue_full\"} %d\nmemdb_peer_dropped_total{reason=\"unreachable\"} %d\nmemdb_peer_dropped_total{reason=\"lost\"} %d\n",
-			p.DroppedFull, p.DroppedDown, p.DroppedLost)
-		fmt.Fprintf(w, "# HELP memdb_peer_connects_total Connections made to other nodes.\n# TYPE memdb_peer_connects_total counter\nmemdb_peer_connects_total %d\n", p.Connects)
-		fmt.Fprintf(w, "# HELP memdb_peer_reconnects_total Connections made again to a node connected before.\n# TYPE memdb_peer_reconnects_total counter\nmemdb_peer_reconnects_total %d\n", p.Reconnects)
-		fmt.Fprintf(w, "# HELP memdb_peer_dial_failures_total Failed dials and handshakes to other nodes.\n# TYPE memdb_peer_dial_failures_total counter\nmemdb_peer_dial_failures_total %d\n", p.DialFailures)
-		fmt.Fprintf(w, "# HELP memdb_peer_connected Outbound connections to other nodes up now.\n# TYPE memdb_peer_connected gauge\nmemdb_peer_connected %d\n", p.Connected)
-	})
+	mux.HandleFunc("GET /metrics", s.serveMetrics)
+	mux.HandleFunc("GET /v1/stats", s.serveStats)
+	s.dashboardRoutes(mux)
 	mux.HandleFunc("POST /v1/compact", s.serveCompact)
 	mux.HandleFunc("POST /v1/leave", s.serveLeave)
 	mux.HandleFunc("POST /v1/remove", func(w http.ResponseWriter, r *http.Request) {

@@ -82,7 +82,7 @@ type respReply struct {
 func (s *Server) respOpen(c *respConn) {
 	s.respSessions[c.id] = &respSession{s: s, c: c, proto: resp.RESP2, authed: s.cfg.ClientKey == "",
 		waits: make(map[uint64]func(net.Frame)), busy: make(map[string]int),
-		session: newCounterSession(), send: func(f net.Frame) { s.node.Request(c.id, f) }}
+		session: newCounterSession(), send: func(f net.Frame) { s.request(c.id, f) }}
 }
 
 // respCommands runs the commands one read of connection id brought.
@@ -213,6 +213,7 @@ func (ss *respSession) flush() {
 		ss.c.close()
 		if len(ss.waits) == 0 {
 			delete(ss.s.respSessions, ss.c.id)
+			ss.s.metrics.closed(ss.c.id)
 			// Not from inside the node's own reply (flush runs there).
 			id := ss.c.id
 			ss.s.later(func() { ss.s.node.Disconnected(id) })

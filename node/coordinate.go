@@ -400,6 +400,7 @@ func (n *Node) replayHints() {
 			}
 			restarted := n.hints.Delivered(r, len(batch), n.now(), n.incarnation(r))
 			n.stats.HintsDelivered += uint64(len(batch))
+			n.stats.HintBatches.Add(uint64(len(batch)))
 			n.probeIf(restarted, ProbeHintAfterRestart)
 		})
 	}

@@ -165,6 +165,18 @@ type Stats struct {
 	BatchesCommitted uint64
 	BatchesAborted   uint64
 	IntentsSwept     uint64
+	// Paxos counts the Paxos requests by how they ended and the ballots
+	// each took (paxosstats.go).
+	Paxos PaxosTally
+	// StreamedOutBytes is the size of the entries counted in StreamedOut,
+	// as StreamedInBytes counts them.
+	StreamedOutBytes uint64
+	// The sizes of the batches behind those counters: bytes of each batch
+	// of entries streamed in and out, and entries of each batch of hints
+	// a replica acknowledged.
+	StreamInBatches  Sizes
+	StreamOutBatches Sizes
+	HintBatches      Sizes
 }
 
 // New returns a node that has not started. It validates cfg (filling its

@@ -87,11 +87,13 @@ func (n *Node) attempt(r *round) {
 	gs, all := n.paxosGroups(key)
 	if !n.reachable(r.conn, r.req, r.p.Request().Kind.String(), gs, all, net.Quorum) {
 		r.p.Stop()
+		n.paxosEnded(r, PaxosUnavailable)
 		return
 	}
 	n.stamp(func(t clock.Timestamp) {
 		if t.IsZero() {
 			r.p.Stop()
+			n.paxosEnded(r, PaxosFailed)
 			n.fail(r.conn, r.req, net.CodeUnavailable, "node %d could not reserve a ballot (its log broke): %v", n.cfg.ID, n.err)
 			return
 		}
@@ -112,6 +114,7 @@ func (n *Node) readOnly(r *round) {
 	gs, all := n.paxosGroups(key)
 	if !n.reachable(r.conn, r.req, r.p.Request().Kind.String(), gs, all, net.Quorum) {
 		r.p.Stop()
+		n.paxosEnded(r, PaxosUnavailable)
 		return
 	}
 	n.stats.PaxosReadOnly++
@@ -219,8 +222,10 @@ func (n *Node) carryOut(r *round, s paxos.Step) {
 		n.sendPhase(r, s.Send)
 	case paxos.Reply:
 		n.stats.PaxosDone++
+		n.paxosEnded(r, paxosOutcome(r.p.Request().Kind, s.Reply, 0))
 		n.reply(r.conn, r.req, s.Reply)
 	case paxos.Fail:
+		n.paxosEnded(r, paxosOutcome(r.p.Request().Kind, nil, s.Code))
 		n.reply(r.conn, r.req, &net.Error{Code: s.Code, Message: s.Text})
 	case paxos.Retry:
 		n.retry(r)

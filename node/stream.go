@@ -56,8 +56,9 @@ func (n *Node) pull(peer uint16, spans []net.Span, marks []net.Mark, done func(o
 			}
 			n.stats.StreamedIn += uint64(len(b.Entries))
 			n.probeIf(len(marks) > 0 && len(b.Entries) > 0, ProbeCatchUpGap)
-			for _, e := range b.Entries {
-				n.stats.StreamedInBytes += uint64(e.Size())
+			n.stats.StreamedInBytes += entryBytes(b.Entries)
+			if len(b.Entries) > 0 {
+				n.stats.StreamInBatches.Add(entryBytes(b.Entries))
 			}
 			n.applyEntries(b.Entries, func(err error) {
 				switch {
@@ -103,6 +104,8 @@ func (n *Node) push(peer uint16, spans []net.Span, done func(ok bool)) {
 					return
 				}
 				n.stats.StreamedOut += uint64(len(es))
+				n.stats.StreamedOutBytes += entryBytes(es)
+				n.stats.StreamOutBatches.Add(entryBytes(es))
 				if !more {
 					done(true)
 					return
@@ -129,6 +132,8 @@ func (n *Node) serveSync(from uint16, id uint64, m *net.Sync) {
 		es, more, next := stream.ScanKeys(n.store, keys, m.Spans, m.Marks, m.After, int(min(m.Limit, syncLimit)))
 		es = n.streamed(es)
 		n.stats.StreamedOut += uint64(len(es))
+		n.stats.StreamedOutBytes += entryBytes(es)
+		n.stats.StreamOutBatches.Add(entryBytes(es))
 		n.send(from, id, &net.SyncBatch{Entries: es, More: more, Next: next})
 	})
 }
@@ -378,4 +383,13 @@ func (n *Node) streamed(es []net.Entry) []net.Entry {
 		out = append(out, e)
 	}
 	return out
+}
+
+// entryBytes is the size of es as the streaming counters count it.
+func entryBytes(es []net.Entry) uint64 {
+	var b uint64
+	for _, e := range es {
+		b += uint64(e.Size())
+	}
+	return b
 }

@@ -45,6 +45,7 @@ for i in $(seq 1 "$n"); do
   echo "  node $i: ${addrs[$((i-1))]}  admin http://127.0.0.1:$((port + 1))/v1/status  redis 127.0.0.1:$((port + 2))  log .memdb/node$i.log"
 done
 echo
+echo "dashboard: http://127.0.0.1:7401/   (any node's admin port: 7401, 7411, ...)"
 echo "connect:  ./bin/memdb -addr $(IFS=,; echo "${addrs[*]}") set hello world"
 echo "          ./bin/memdb -addr ${addrs[0]}            (interactive prompt)"
 echo "          redis-cli -p 7402 set hello world       (any node's Redis port: 7402, 7412, ...)"
