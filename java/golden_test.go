@@ -150,6 +150,7 @@ func goldenConsts() []goldenConst {
 		{"KindCAS", uint64(net.KindCAS)},
 		{"KindIncr", uint64(net.KindIncr)},
 		{"KindGetCounter", uint64(net.KindGetCounter)},
+		{"KindBatch", uint64(net.KindBatch)},
 		{"KindCompact", uint64(net.KindCompact)},
 		{"KindRing", uint64(net.KindRing)},
 		{"KindValue", uint64(net.KindValue)},
@@ -193,6 +194,7 @@ func goldenConsts() []goldenConst {
 		{"CodeStaleRing", uint64(net.CodeStaleRing)},
 		{"CodeWrongKind", uint64(net.CodeWrongKind)},
 		{"CodeOverflow", uint64(net.CodeOverflow)},
+		{"CodeAborted", uint64(net.CodeAborted)},
 	}
 }
 
