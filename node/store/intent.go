@@ -74,6 +74,16 @@ func (v Version) Undecided() []Intent {
 	return out
 }
 
+// undecided reports whether v holds an intent that waits for a decision.
+func (v Version) undecided() bool {
+	for _, i := range v.Pending {
+		if i.Undecided() {
+			return true
+		}
+	}
+	return false
+}
+
 // Latest is the latest write v holds: its stamp, or an intent's if later.
 func (v Version) Latest() clock.Timestamp {
 	t := v.Stamp

@@ -173,3 +173,25 @@ func TestBatchRecords(t *testing.T) {
 		t.Error(diff)
 	}
 }
+
+// WithIntents lists the keys with undecided intents only: a key whose
+// intents are settled or aborted leaves it.
+func TestWithIntents(t *testing.T) {
+	s := New()
+	i := Intent{Token: []byte("tok"), Stamp: ts(5, 2), Value: []byte("b")}
+	s.Apply([]byte("a"), IntentAt(i))
+	s.Apply([]byte("b"), IntentAt(i))
+	if got := s.WithIntents(); len(got) != 2 || got[0] != "a" || got[1] != "b" {
+		t.Fatalf("WithIntents = %q, want [a b]", got)
+	}
+	marker, _ := Decide(i, Aborted, ts(0, 0))
+	s.Apply([]byte("a"), marker)
+	done, _ := Decide(i, Committed, i.Stamp)
+	s.Apply([]byte("b"), done)
+	if got := s.WithIntents(); len(got) != 0 {
+		t.Errorf("WithIntents after an abort and a commit = %q, want none", got)
+	}
+	if v, _ := s.Get([]byte("a")); len(v.Pending) != 1 {
+		t.Errorf("the aborted marker is gone: %+v", v)
+	}
+}

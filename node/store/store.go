@@ -53,14 +53,16 @@ type Store struct {
 	order uint64
 	// sum is node.MutantMergeSum's planted bug (SumCounters).
 	sum bool
-	// pending are the keys whose state holds batch intents.
+	// pending are the keys whose state holds batch intents that wait for
+	// a decision (not those with aborted markers only).
 	pending map[string]struct{}
 }
 
 // New returns an empty store.
 func New() *Store { return &Store{m: make(map[string]Version), pending: make(map[string]struct{})} }
 
-// WithIntents returns the keys whose state holds batch intents, in order.
+// WithIntents returns the keys whose state holds batch intents that wait
+// for a decision, in order.
 func (s *Store) WithIntents() []string {
 	keys := make([]string, 0, len(s.pending))
 	for k := range s.pending {
@@ -100,7 +102,7 @@ func (s *Store) Apply(key []byte, v Version) bool {
 	s.bytes += v.size()
 	s.m[string(key)] = v
 	switch {
-	case len(v.Pending) > 0:
+	case v.undecided():
 		s.pending[string(key)] = struct{}{}
 	case len(cur.Pending) > 0:
 		delete(s.pending, string(key))
