@@ -69,7 +69,7 @@ func TestIntentMergeJoinWithCountersAndMarkers(t *testing.T) {
 		if s.Bytes() != want {
 			t.Fatalf("Bytes %d, want %d", s.Bytes(), want)
 		}
-		if (len(s.WithIntents()) == 1) != (len(m.Pending) > 0) {
+		if (len(s.WithIntents()) == 1) != m.undecided() {
 			t.Fatalf("pending index %v for %+v", s.WithIntents(), m)
 		}
 	})
