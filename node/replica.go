@@ -126,7 +126,7 @@ const maxIntents = 32
 // maxIntents. The refusal aborts the batch.
 func (n *Node) admitIntent(e net.Entry) error {
 	v := store.FromEntry(e)
-	if !v.Stamp.IsZero() || len(v.Pending) != 1 || !v.Pending[0].Undecided() {
+	if !v.Stamp.IsZero() || len(v.Intents()) != 1 || !v.Intents()[0].Undecided() {
 		return nil // a whole state (a stream, a repair), or a marker
 	}
 	cur, _ := n.store.Get(e.Key)

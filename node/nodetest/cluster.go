@@ -368,7 +368,7 @@ func (c *Cluster) Store(id int, key string) string {
 			continue
 		}
 		f.add("", text([]byte(k))).version(v.Live(), v.Stamp, v.Value)
-		if len(v.Pending) > 0 {
+		if len(v.Intents()) > 0 {
 			f.add("intents", intents(v))
 		}
 		b.WriteString(f.String() + "\n")

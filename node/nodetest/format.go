@@ -205,8 +205,8 @@ func intents(v store.Version) string {
 	case !v.Stamp.IsZero():
 		val = text(v.Value) + "@" + v.Stamp.String()
 	}
-	parts := make([]string, len(v.Pending))
-	for i, in := range v.Pending {
+	parts := make([]string, len(v.Intents()))
+	for i, in := range v.Intents() {
 		w := text(in.Value)
 		switch {
 		case in.Aborted:

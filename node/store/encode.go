@@ -39,7 +39,7 @@ func mustKnow(v Version) {
 // Entry is the entry that carries key's state v to another node.
 func Entry(key []byte, v Version) net.Entry {
 	mustKnow(v)
-	if len(v.Pending) > 0 {
+	if len(v.Intents()) > 0 {
 		return net.Entry{Key: key, Value: encodeIntents(v), Intents: true, Stamp: v.Latest()}
 	}
 	return net.Entry{Key: key, Value: v.Value, Deleted: v.Deleted, Counter: v.Kind == Counter, Stamp: v.Stamp}
@@ -92,7 +92,7 @@ func Record(key []byte, v Version) oplog.Record {
 // durable together or not at all. Only counters carry a tag.
 func TaggedRecord(key []byte, v Version, tag []byte) oplog.Record {
 	mustKnow(v)
-	if len(v.Pending) > 0 {
+	if len(v.Intents()) > 0 {
 		if len(tag) > 0 {
 			panic("store: a register's record carries no tag")
 		}
@@ -177,7 +177,7 @@ func CounterAnswer(v Version) net.Message {
 func PeerAnswer(key []byte, v Version) net.Message {
 	mustKnow(v)
 	switch {
-	case v.Kind == Counter || len(v.Pending) > 0:
+	case v.Kind == Counter || len(v.Intents()) > 0:
 		return &net.State{Entry: Entry(key, v)}
 	case v.Live():
 		return &net.Value{Found: true, Version: v.Stamp, Value: v.Value}

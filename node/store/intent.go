@@ -31,6 +31,9 @@ type Intent struct {
 	Aborted bool
 }
 
+// Intents is a list of intents, oldest first.
+type Intents []Intent
+
 // MaxToken bounds a batch token's bytes.
 const MaxToken = 64
 
@@ -53,7 +56,26 @@ func (i Intent) same(o Intent) bool { return i.Stamp == o.Stamp && bytes.Equal(i
 // IntentAt is the state of a key that holds only intent i (what a batch's
 // first phase writes to the key's replicas).
 func IntentAt(i Intent) Version {
-	return Version{Kind: Register, Pending: []Intent{i}}
+	return withIntents(Version{Kind: Register}, []Intent{i})
+}
+
+// Intents are the batch intents v holds, oldest first (none for most
+// states: a Version keeps them behind a pointer, so that a key without
+// any costs one word for them, not a slice's three).
+func (v Version) Intents() []Intent {
+	if v.Pending == nil {
+		return nil
+	}
+	return *v.Pending
+}
+
+// withIntents is v holding intents is (none if empty).
+func withIntents(v Version, is []Intent) Version {
+	v.Pending = nil
+	if len(is) > 0 {
+		v.Pending = (*Intents)(&is)
+	}
+	return v
 }
 
 // Settled is v without its intents: the last committed state of the key,
@@ -66,7 +88,7 @@ func (v Version) Settled() Version {
 // Undecided returns v's intents that wait for a decision, oldest first.
 func (v Version) Undecided() []Intent {
 	var out []Intent
-	for _, i := range v.Pending {
+	for _, i := range v.Intents() {
 		if i.Undecided() {
 			out = append(out, i)
 		}
@@ -76,7 +98,7 @@ func (v Version) Undecided() []Intent {
 
 // undecided reports whether v holds an intent that waits for a decision.
 func (v Version) undecided() bool {
-	for _, i := range v.Pending {
+	for _, i := range v.Intents() {
 		if i.Undecided() {
 			return true
 		}
@@ -87,7 +109,7 @@ func (v Version) undecided() bool {
 // Latest is the latest write v holds: its stamp, or an intent's if later.
 func (v Version) Latest() clock.Timestamp {
 	t := v.Stamp
-	for _, i := range v.Pending {
+	for _, i := range v.Intents() {
 		if t.Less(i.Stamp) {
 			t = i.Stamp
 		}
@@ -116,10 +138,10 @@ func mergeIntents(cur, next Version) (Version, bool) {
 			pending[j] = i
 		}
 	}
-	for _, i := range cur.Pending {
+	for _, i := range cur.Intents() {
 		add(i)
 	}
-	for _, i := range next.Pending {
+	for _, i := range next.Intents() {
 		add(i)
 	}
 	slices.SortFunc(pending, func(a, b Intent) int {
@@ -134,17 +156,17 @@ func mergeIntents(cur, next Version) (Version, bool) {
 	if len(pending) == 0 {
 		pending = nil
 	}
-	out.Pending = pending
+	out = withIntents(out, pending)
 	return out, !sameRegister(cur, out)
 }
 
 // sameRegister reports whether two registers are the same state.
 func sameRegister(a, b Version) bool {
-	if a.Stamp != b.Stamp || a.Deleted != b.Deleted || len(a.Pending) != len(b.Pending) {
+	if a.Stamp != b.Stamp || a.Deleted != b.Deleted || len(a.Intents()) != len(b.Intents()) {
 		return false
 	}
-	for k := range a.Pending {
-		if !a.Pending[k].same(b.Pending[k]) || a.Pending[k].Aborted != b.Pending[k].Aborted {
+	for k := range a.Intents() {
+		if !a.Intents()[k].same(b.Intents()[k]) || a.Intents()[k].Aborted != b.Intents()[k].Aborted {
 			return false
 		}
 	}
@@ -157,7 +179,7 @@ func seenIntents(v Version, mark func(uint16) (uint64, bool)) bool {
 	if c, ok := mark(v.Stamp.Node); !v.Stamp.IsZero() && (!ok || v.Stamp.Counter > c) {
 		return false
 	}
-	for _, i := range v.Pending {
+	for _, i := range v.Intents() {
 		if c, ok := mark(i.Stamp.Node); !ok || i.Stamp.Counter > c {
 			return false
 		}
@@ -167,7 +189,7 @@ func seenIntents(v Version, mark func(uint16) (uint64, bool)) bool {
 
 // hashIntents adds each intent to a digest term.
 func hashIntents(b []byte, v Version) []byte {
-	for _, i := range v.Pending {
+	for _, i := range v.Intents() {
 		b = append(b, 'i')
 		b = appendIntent(b, i)
 	}
@@ -186,7 +208,7 @@ func hashIntents(b []byte, v Version) []byte {
 //	  1     flags: bit 0 a tombstone, bit 1 aborted (no value)
 //	  uvarint length, then the value
 func encodeIntents(v Version) []byte {
-	b := make([]byte, 0, 24+len(v.Value)+len(v.Pending)*48)
+	b := make([]byte, 0, 24+len(v.Value)+len(v.Intents())*48)
 	var f byte
 	if v.Deleted {
 		f = 1
@@ -195,8 +217,8 @@ func encodeIntents(v Version) []byte {
 	b = appendStamp(b, v.Stamp)
 	b = binary.AppendUvarint(b, uint64(len(v.Value)))
 	b = append(b, v.Value...)
-	b = binary.AppendUvarint(b, uint64(len(v.Pending)))
-	for _, i := range v.Pending {
+	b = binary.AppendUvarint(b, uint64(len(v.Intents())))
+	for _, i := range v.Intents() {
 		b = appendIntent(b, i)
 	}
 	return b
@@ -288,6 +310,7 @@ func decodeIntents(b []byte) (Version, error) {
 	if r.err == nil {
 		r.b = r.b[k:]
 	}
+	var list []Intent
 	for j := 0; r.err == nil && j < int(n); j++ {
 		var i Intent
 		i.Token = r.bytes(MaxToken, "a token")
@@ -303,10 +326,10 @@ func decodeIntents(b []byte) (Version, error) {
 			r.fail("an intent without a token, without a version or settled by the value")
 		case (i.Deleted || i.Aborted) && len(i.Value) != 0:
 			r.fail("a tombstone or aborted intent with value bytes")
-		case j > 0 && !v.Pending[j-1].before(i):
+		case j > 0 && !list[j-1].before(i):
 			r.fail("intents out of order")
 		}
-		v.Pending = append(v.Pending, i)
+		list = append(list, i)
 	}
 	switch {
 	case r.err != nil:
@@ -318,6 +341,7 @@ func decodeIntents(b []byte) (Version, error) {
 	case v.Stamp.IsZero() && (v.Deleted || len(v.Value) != 0):
 		return Version{}, fmt.Errorf("%w: a value without a stamp", ErrIntents)
 	}
+	v = withIntents(v, list)
 	return v, nil
 }
 

@@ -61,7 +61,7 @@ func TestIntentMergeIsAJoin(t *testing.T) {
 		if !Covers(m, a) || !Covers(m, b) {
 			t.Fatalf("the merge %+v of %+v and %+v does not cover both", m, a, b)
 		}
-		for _, i := range m.Pending {
+		for _, i := range m.Intents() {
 			if !m.Stamp.Less(i.Stamp) {
 				t.Fatalf("the merge %+v keeps intent %+v its value settles", m, i)
 			}
@@ -102,21 +102,21 @@ func TestIntentSettles(t *testing.T) {
 	if !ok {
 		t.Fatal("a committed intent did not decide")
 	}
-	if got, _ := Merge(v, w); got.Pending != nil || string(got.Value) != "b" || got.Stamp != i.Stamp {
+	if got, _ := Merge(v, w); got.Intents() != nil || string(got.Value) != "b" || got.Stamp != i.Stamp {
 		t.Errorf("the batch's write did not settle its intent: %+v", got)
 	}
 	marker, _ := Decide(i, Aborted, ts(0, 0))
 	got, _ := Merge(v, marker)
-	if len(got.Undecided()) != 0 || len(got.Pending) != 1 || string(got.Value) != "a" {
+	if len(got.Undecided()) != 0 || len(got.Intents()) != 1 || string(got.Value) != "a" {
 		t.Errorf("an aborted intent: %+v", got)
 	}
 	if late, changed := Merge(got, IntentAt(i)); changed || len(late.Undecided()) != 0 {
 		t.Errorf("a late copy of an aborted intent became pending again: %+v", late)
 	}
-	if other, _ := Decide(i, Committed, ts(9, 3)); len(other.Pending) != 1 || !other.Pending[0].Aborted {
+	if other, _ := Decide(i, Committed, ts(9, 3)); len(other.Intents()) != 1 || !other.Intents()[0].Aborted {
 		t.Errorf("an intent of an attempt that did not commit was not aborted: %+v", other)
 	}
-	if later, _ := Merge(got, RegisterAt([]byte("c"), false, ts(6, 1))); later.Pending != nil {
+	if later, _ := Merge(got, RegisterAt([]byte("c"), false, ts(6, 1))); later.Intents() != nil {
 		t.Errorf("a later write did not settle the marker: %+v", later)
 	}
 	if _, ok := Decide(i, Undecided, ts(0, 0)); ok {
@@ -191,7 +191,7 @@ func TestWithIntents(t *testing.T) {
 	if got := s.WithIntents(); len(got) != 0 {
 		t.Errorf("WithIntents after an abort and a commit = %q, want none", got)
 	}
-	if v, _ := s.Get([]byte("a")); len(v.Pending) != 1 {
+	if v, _ := s.Get([]byte("a")); len(v.Intents()) != 1 {
 		t.Errorf("the aborted marker is gone: %+v", v)
 	}
 }

@@ -117,7 +117,7 @@ func Hash(key []byte, v Version) uint64 {
 // whole; an equal stamp names the same write, so nothing changes. With
 // batch intents on either side it is mergeIntents (intent.go).
 func mergeRegister(cur, next Version) (Version, bool) {
-	if len(cur.Pending) > 0 || len(next.Pending) > 0 {
+	if len(cur.Intents()) > 0 || len(next.Intents()) > 0 {
 		return mergeIntents(cur, next)
 	}
 	if cur.Stamp.Less(next.Stamp) {
@@ -129,7 +129,7 @@ func mergeRegister(cur, next Version) (Version, bool) {
 // seenRegister: the origin's mark is at or past the stamp (and each
 // intent's, seenIntents).
 func seenRegister(v Version, mark func(uint16) (uint64, bool)) bool {
-	if len(v.Pending) > 0 {
+	if len(v.Intents()) > 0 {
 		return seenIntents(v, mark)
 	}
 	c, ok := mark(v.Stamp.Node)

@@ -14,7 +14,7 @@ import (
 type Version struct {
 	Stamp   clock.Timestamp
 	Value   []byte
-	Pending []Intent
+	Pending *Intents // read with Intents
 	Kind    Kind
 	Deleted bool
 }
@@ -23,12 +23,12 @@ type Version struct {
 func (v Version) Live() bool { return !v.Stamp.IsZero() && !v.Deleted }
 
 // empty reports whether v holds nothing at all.
-func (v Version) empty() bool { return v.Stamp.IsZero() && len(v.Pending) == 0 }
+func (v Version) empty() bool { return v.Stamp.IsZero() && len(v.Intents()) == 0 }
 
 // size is what v counts for in Bytes: its value and its intents' values.
 func (v Version) size() int {
 	n := len(v.Value)
-	for _, i := range v.Pending {
+	for _, i := range v.Intents() {
 		n += len(i.Token) + len(i.Value) + 16
 	}
 	return n
@@ -104,7 +104,7 @@ func (s *Store) Apply(key []byte, v Version) bool {
 	switch {
 	case v.undecided():
 		s.pending[string(key)] = struct{}{}
-	case len(cur.Pending) > 0:
+	case len(cur.Intents()) > 0:
 		delete(s.pending, string(key))
 	}
 	return true
