@@ -86,10 +86,11 @@ java: java-jdk
 java-test: java-deps
 	$(MAKE) --no-print-directory java
 	$(GO) build -o $(BIN)/ ./cmd/memdbd
+	$(GO) test -count=1 -run TestTLSFiles ./java -tls.out $(CURDIR)/$(JAVA_OUT)/tls
 	rm -rf $(JAVA_OUT)/test-classes && mkdir -p $(JAVA_OUT)/test-classes
 	javac -Xlint:all -Werror --release 17 -encoding UTF-8 -cp $(JAVA_OUT)/classes:$(JUNIT_API) \
 	  -d $(JAVA_OUT)/test-classes $$(find java/src/test -name '*.java')
-	cd java && java -Dmemdb.bin=../$(BIN) -Dmemdb.golden=testdata/golden.txt -jar $(JUNIT) \
+	cd java && java -Dmemdb.bin=../$(BIN) -Dmemdb.golden=testdata/golden.txt -Dmemdb.tls=target/tls -jar $(JUNIT) \
 	  -cp target/classes:target/test-classes --scan-classpath --disable-banner --disable-ansi-colors --details=tree --fail-if-no-tests
 
 # The dashboard's picture in README.md: a 3-node cluster under load for

@@ -1154,7 +1154,7 @@ final class Client implements MemDb {
             Connection c = null;
             Throwable err = null;
             try {
-                c = Connection.open(addr, key, session, (int) opts.timeout.toMillis());
+                c = Connection.open(addr, key, session, (int) opts.timeout.toMillis(), opts.tls);
             } catch (IOException | RuntimeException e) {
                 err = e;
             }

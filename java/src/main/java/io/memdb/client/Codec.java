@@ -54,6 +54,9 @@ final class Codec {
             CODE_UNSUPPORTED = 9, CODE_SHUTTING_DOWN = 10, CODE_CONTENTION = 11, CODE_STALE_RING = 12,
             CODE_WRONG_KIND = 13, CODE_OVERFLOW = 14, CODE_ABORTED = 15;
 
+    /** How the TLS preamble's message begins (net.TLSRequired). */
+    static final String TLS_REQUIRED = "this node serves TLS only";
+
     /** The most attempts one increment may carry (net.MaxAttempts). */
     static final int MAX_ATTEMPTS = 65535;
 

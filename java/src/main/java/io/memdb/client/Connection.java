@@ -12,6 +12,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
 
 /**
  * One authenticated, pipelined connection to a node.
@@ -74,7 +78,8 @@ final class Connection {
      * never crosses the wire and each side knows the other holds it.
      * timeoutMillis bounds connecting and the handshake.
      */
-    static Connection open(String addr, byte[] key, Session session, int timeoutMillis) throws IOException {
+    static Connection open(String addr, byte[] key, Session session, int timeoutMillis, SSLContext tls)
+            throws IOException {
         Socket s = new Socket();
         try {
             s.setTcpNoDelay(true);
@@ -83,11 +88,34 @@ final class Connection {
             DataInputStream in = new DataInputStream(new java.io.BufferedInputStream(s.getInputStream(), 64 << 10));
             OutputStream os = s.getOutputStream();
             Codec.Frame f = readFrame(in, addr);
+            boolean preamble = f.msg() instanceof Codec.Error e && e.code() == Codec.CODE_AUTH
+                    && e.message().startsWith(Codec.TLS_REQUIRED);
+            if (tls != null) {
+                // The node's plaintext preamble, then TLS (net/doc.go, "TLS").
+                if (!preamble) {
+                    throw new AuthException(addr + " sent kind " + f.kind() + " first, not the TLS preamble: it serves"
+                            + " plaintext (connect without TLS, or start it with -tls-cert)");
+                }
+                SSLSocket ss = (SSLSocket) tls.getSocketFactory().createSocket(s, host(addr), s.getPort(), true);
+                SSLParameters p = ss.getSSLParameters();
+                p.setEndpointIdentificationAlgorithm("HTTPS"); // the certificate must name the address dialed
+                ss.setSSLParameters(p);
+                ss.setUseClientMode(true);
+                try {
+                    ss.startHandshake();
+                } catch (SSLException e) {
+                    throw new AuthException("TLS not agreed with " + addr + ": " + e.getMessage(), Codec.CODE_AUTH, e);
+                }
+                s = ss;
+                in = new DataInputStream(new java.io.BufferedInputStream(ss.getInputStream(), 64 << 10));
+                os = ss.getOutputStream();
+                f = readFrame(in, addr);
+            }
             session.observe(f.clock());
             if (f.msg() instanceof Codec.Error e && e.code() == Codec.CODE_AUTH) {
-                // A node that serves TLS only says so first (net/doc.go, "TLS");
-                // this client does not speak TLS yet.
-                throw new AuthException("auth refused by " + addr + ": " + e.message(), e.code(), null);
+                // A node that serves TLS only says so first (net/doc.go, "TLS").
+                throw new AuthException("auth refused by " + addr + ": " + e.message()
+                        + (preamble ? " (Options.builder().tls(ca))" : ""), e.code(), null);
             }
             if (!(f.msg() instanceof Codec.Challenge ch)) {
                 throw new Codec.MalformedException(addr + " sent kind " + f.kind()
@@ -125,6 +153,15 @@ final class Connection {
             s.close();
             throw e;
         }
+    }
+
+    /** The host part of addr ("host:port", "[v6]:port"). */
+    static String host(String addr) {
+        String host = addr.substring(0, Math.max(0, addr.lastIndexOf(':')));
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        return host;
     }
 
     static InetSocketAddress socketAddress(String addr) throws IOException {

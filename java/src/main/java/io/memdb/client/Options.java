@@ -22,6 +22,8 @@ public final class Options {
     final Duration timeout;
     final boolean routing;
     final Duration ringRefresh;
+    /** TLS for every connection, or null for plaintext. */
+    final javax.net.ssl.SSLContext tls;
 
     private Options(Builder b) {
         if (b.seeds == null || b.seeds.isEmpty()) {
@@ -41,6 +43,7 @@ public final class Options {
         this.timeout = b.timeout;
         this.routing = b.routing;
         this.ringRefresh = Objects.requireNonNull(b.ringRefresh, "ringRefresh");
+        this.tls = b.tlsCa == null ? null : Tls.context(b.tlsCa, b.tlsCert, b.tlsKey);
     }
 
     public static Builder builder() {
@@ -55,8 +58,33 @@ public final class Options {
         private Duration timeout = DEFAULT_TIMEOUT;
         private boolean routing = true;
         private Duration ringRefresh = DEFAULT_RING_REFRESH;
+        private java.nio.file.Path tlsCa, tlsCert, tlsKey;
 
         private Builder() {}
+
+        /**
+         * Connects over TLS, trusting the nodes whose certificates the CA in
+         * caPem (PEM) signed: for nodes started with -tls-cert. The client key
+         * is still proved inside TLS. A node that serves plaintext is refused
+         * ({@link AuthException}), as is one whose certificate the CA did not
+         * sign or does not name its address.
+         */
+        public Builder tls(java.nio.file.Path caPem) {
+            this.tlsCa = caPem;
+            return this;
+        }
+
+        /**
+         * As {@link #tls(java.nio.file.Path)}, presenting the client
+         * certificate certPem with its key keyPem (PEM; PKCS#8, or SEC 1 for
+         * EC P-256) to nodes that require one (-tls-client-ca).
+         */
+        public Builder tls(java.nio.file.Path caPem, java.nio.file.Path certPem, java.nio.file.Path keyPem) {
+            this.tlsCa = caPem;
+            this.tlsCert = certPem;
+            this.tlsKey = keyPem;
+            return this;
+        }
 
         /**
          * The addresses ("host:port") of nodes to connect through; at least one.
