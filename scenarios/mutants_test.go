@@ -86,12 +86,12 @@ func TestMutantsCaught(t *testing.T) {
 					}
 					p, _ := s.Params(seed)
 					p.Mutant = m
-					res, err := sim.Run(p, sim.Options{CheckTimeout: checkTimeout})
+					res, err := sim.Run(p, sim.Options{})
 					if err != nil {
 						t.Fatal(err)
 					}
 					tried++
-					if res.Verdict != sim.Pass {
+					if res.Verdict != sim.Pass && res.Verdict != sim.Undecided {
 						if _, ok := survivors[m]; ok {
 							t.Errorf("known survivor %s was caught by %s seed %d: take it off the survivors list", m, name, seed)
 						}

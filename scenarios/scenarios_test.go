@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/memdb/memdb/sim"
 )
@@ -67,12 +66,6 @@ var catching = map[string][]uint64{
 // bug. Fix the bug, then move the seed to regressions.
 var open = map[string][]uint64{}
 
-// checkTimeout bounds each run's Porcupine check in the CI set: a check
-// that runs out is inconclusive (counted in the trace), not failed, and a
-// few seeds of heavy contention on one key would otherwise take a minute
-// each.
-const checkTimeout = 10 * time.Second
-
 func seeds(scenario string) []uint64 {
 	first, n := uint64(1), ciSeeds[scenario]
 	if *seedFlag != 0 {
@@ -109,7 +102,7 @@ func TestScenarios(t *testing.T) {
 			for _, seed := range seeds(s.Name) {
 				t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 					t.Parallel()
-					res, notes, err := s.Run(seed, sim.Options{CheckTimeout: checkTimeout})
+					res, notes, err := s.Run(seed, sim.Options{})
 					if err != nil {
 						t.Fatal(err)
 					}
