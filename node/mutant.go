@@ -72,11 +72,50 @@ const (
 	// nodes write one slot, and the later version hides the other's
 	// increments.
 	MutantForeignSlot = "counter-foreign-slot"
+
+	// --- issue 19 (sim19): mutants across replication, LWW and the log.
+	// Each is caught by a checker of sim/guarantees.go or by the cluster
+	// checkers; PAPER §5.17 has seeds to first detection.
+
+	// MutantReverseTies: a replica's store orders two register versions
+	// with the same Lamport counter by the lower node id, where every
+	// other part of the system (reads, the checkers) takes the higher:
+	// replicas keep, and anti-entropy spreads, the write that lost.
+	MutantReverseTies = "lww-reverse-ties"
+	// MutantRepairAsync: a quorum read that found stale answerers answers
+	// at once and repairs them in the background, instead of waiting for
+	// its result to be on a quorum (blocking read repair): a later quorum
+	// read can miss what an earlier one returned.
+	MutantRepairAsync = "read-repair-async"
+	// MutantAckBeforeSync: a replica applies a write to its store and
+	// acknowledges it once it is appended to the log, before the sync: a
+	// crash takes back a write the client was told is durable.
+	MutantAckBeforeSync = "log-ack-before-sync"
+	// MutantCompactInFlight: a compaction's base leaves out the writes
+	// appended but not yet committed (PAPER bug 27 brought back): a crash
+	// after the swap loses a write acknowledged meanwhile.
+	MutantCompactInFlight = "compact-drop-in-flight"
+	// MutantCompactTombstones: a compaction's base leaves out tombstones,
+	// so a replica that restarts after one has forgotten a delete.
+	MutantCompactTombstones = "compact-drop-tombstones"
+	// MutantQuorumAsOne: a write asked at quorum is acknowledged after the
+	// first replica's answer, as if at level one.
+	MutantQuorumAsOne = "write-quorum-as-one"
+	// MutantHintDropLast: a hinted handoff sends each batch without its
+	// last hint and counts the whole batch delivered.
+	MutantHintDropLast = "hint-drop-last"
+	// MutantNoFence: a replica serves a write or read made on an older
+	// ring instead of refusing it (epoch fencing off).
+	MutantNoFence = "fence-off"
 )
 
 // Mutants lists every planted bug by name.
 var Mutants = []string{MutantIgnoreAccepted, MutantForgetPromise, MutantReadUncommitted, MutantSharedBallots, MutantStaleRing, MutantCanary,
-	MutantIncrTableSkipped, MutantSlotReused, MutantSlotNotDurable, MutantHintDelta, MutantMergeSum, MutantForeignSlot}
+	MutantIncrTableSkipped, MutantSlotReused, MutantSlotNotDurable, MutantHintDelta, MutantMergeSum, MutantForeignSlot,
+	// --- issue 19 (sim19)
+	MutantReverseTies, MutantRepairAsync, MutantAckBeforeSync, MutantCompactInFlight, MutantCompactTombstones,
+	MutantQuorumAsOne, MutantHintDropLast, MutantNoFence,
+}
 
 // MutantsBuilt reports whether this binary can switch mutants on.
 func MutantsBuilt() bool { return mutantsBuilt }

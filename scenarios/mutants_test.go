@@ -46,7 +46,27 @@ func mutantScenarios(m string) []string {
 	case strings.HasPrefix(m, "counter-"):
 		return counterScenarios
 	}
+	if s, ok := registerScenarios[m]; ok {
+		return s
+	}
 	return paxosScenarios
+}
+
+// registerScenarios are, for each mutant of plain reads and writes, the
+// log and replication (issue 19), the scenarios that try it, in order:
+// the cheapest that catches it within a few seeds first (PAPER §5.17).
+// read-race is the one place a quorum read that does not wait for its
+// repairs is seen: it needs a write or a repair lost to two replicas of
+// three, and a read right after.
+var registerScenarios = map[string][]string{
+	node.MutantReverseTies:       {"cluster"},
+	node.MutantRepairAsync:       {"read-race"},
+	node.MutantAckBeforeSync:     {"single-node", "cluster"},
+	node.MutantCompactInFlight:   {"churn", "chaos"},
+	node.MutantCompactTombstones: {"cluster", "single-node"},
+	node.MutantQuorumAsOne:       {"cluster"},
+	node.MutantHintDropLast:      {"cluster", "churn"},
+	node.MutantNoFence:           {"churn", "chaos"},
 }
 
 // mutantSeeds are scenario's CI seeds in the order a mutant tries them:

@@ -143,6 +143,9 @@ func (w *world) checkConvergence() (Verdict, string) {
 			}
 		}
 	}
+	if v, why := w.checkAtRest(nodes, ref); v != Pass {
+		return v, why
+	}
 	return w.checkCounterReplicas(nodes, ref)
 }
 

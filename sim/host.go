@@ -14,6 +14,7 @@ import (
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node"
 	"github.com/memdb/memdb/node/oplog"
+	"github.com/memdb/memdb/node/store"
 )
 
 // host is one simulated machine. The process on it lives for one
@@ -52,6 +53,10 @@ type host struct {
 	pausedAt time.Duration
 	held     []held
 	pauses   int
+	// durable is what the store held when the machine last lost power,
+	// to hold its next boot to (guarantees.go); nil once checked, or
+	// after the disk was replaced.
+	durable map[string]store.Version
 }
 
 // local is what the machine's clock reads at virtual time now.
@@ -129,6 +134,7 @@ func (h *host) boot() {
 			h.w.after(0, evFaultEnd, h.id, 0, nil, func() {
 				h.crash()
 				h.disk.Wipe()
+				h.durable = nil
 				h.restart()
 			})
 		case err != nil:
@@ -138,6 +144,9 @@ func (h *host) boot() {
 			// undid its removal after a compaction): replay removed it.
 			h.corrupted = false
 			h.w.stats.FaultsSkipped++
+			h.checkRestart()
+		default:
+			h.checkRestart()
 		}
 	})
 }
@@ -223,6 +232,9 @@ func (h *host) crash() {
 	w := h.w
 	h.up = false
 	h.unpause()
+	if in, ok := h.proc.(inspectable); ok {
+		h.durable = durableAtCrash(in.Store())
+	}
 	w.addProbes(h.proc)
 	h.proc = nil
 	h.downAt = w.now
