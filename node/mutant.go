@@ -107,6 +107,16 @@ const (
 	// MutantNoFence: a replica serves a write or read made on an older
 	// ring instead of refusing it (epoch fencing off).
 	MutantNoFence = "fence-off"
+	// MutantCatchUpOwnClock: a restarted node catches up past its own
+	// highest counter for every origin, instead of past each origin's own
+	// mark: the writes other nodes stamped below it while it was down
+	// (their clocks lag) are never fetched (DESIGN §4's catch-up hazard).
+	MutantCatchUpOwnClock = "catchup-own-clock"
+	// MutantCatchUpLiveMarks: a restarted node catches up past its marks
+	// as they are when catch-up runs rather than as its log had them at
+	// boot: the writes it took from live replication since it started
+	// raise them over the ones it missed while down.
+	MutantCatchUpLiveMarks = "catchup-live-marks"
 )
 
 // Mutants lists every planted bug by name.
@@ -114,7 +124,7 @@ var Mutants = []string{MutantIgnoreAccepted, MutantForgetPromise, MutantReadUnco
 	MutantIncrTableSkipped, MutantSlotReused, MutantSlotNotDurable, MutantHintDelta, MutantMergeSum, MutantForeignSlot,
 	// --- issue 19 (sim19)
 	MutantReverseTies, MutantRepairAsync, MutantAckBeforeSync, MutantCompactInFlight, MutantCompactTombstones,
-	MutantQuorumAsOne, MutantHintDropLast, MutantNoFence,
+	MutantQuorumAsOne, MutantHintDropLast, MutantNoFence, MutantCatchUpOwnClock, MutantCatchUpLiveMarks,
 }
 
 // MutantsBuilt reports whether this binary can switch mutants on.

@@ -67,6 +67,8 @@ var registerScenarios = map[string][]string{
 	node.MutantQuorumAsOne:       {"cluster"},
 	node.MutantHintDropLast:      {"cluster", "churn"},
 	node.MutantNoFence:           {"churn", "chaos"},
+	node.MutantCatchUpOwnClock:   {"churn", "chaos"},
+	node.MutantCatchUpLiveMarks:  {"churn", "chaos"},
 }
 
 // mutantSeeds are scenario's CI seeds in the order a mutant tries them:

@@ -57,6 +57,11 @@ type host struct {
 	// to hold its next boot to (guarantees.go); nil once checked, or
 	// after the disk was replaced.
 	durable map[string]store.Version
+	// catchUp is what the node's catch-up in progress must bring, and
+	// catchUps how many catch-ups the running node has completed
+	// (catchup.go).
+	catchUp  map[string]catchUpWant
+	catchUps uint64
 }
 
 // local is what the machine's clock reads at virtual time now.
@@ -86,6 +91,7 @@ func (h *host) alive(inc uint64) bool { return h.up && h.inc == inc }
 func (h *host) boot() {
 	h.inc++
 	h.up = true
+	h.catchUp, h.catchUps = nil, 0
 	env := node.Env{
 		Clock:     &vclock{h: h, inc: h.inc},
 		Transport: &transport{h: h, inc: h.inc},
@@ -350,6 +356,9 @@ var _ net.Transport = (*transport)(nil)
 
 func (t *transport) Send(to net.Peer, f net.Frame) {
 	if t.h.alive(t.inc) {
+		if m, ok := f.Msg.(*net.Sync); ok {
+			t.h.w.expectCatchUp(t.h, t.h.w.resolve(to), m)
+		}
 		t.h.w.sendPeer(t.h.id, t.h.w.resolve(to), net.Encode(f))
 		t.h.w.sentPeer(t.h, f.Msg)
 	}
