@@ -19,10 +19,11 @@ var ErrBadHistory = errors.New("bad history")
 // DefaultSteps is the search budget per key when a caller gives none: how
 // many times Porcupine may call the model's step function on one key's
 // history before that key is undecided. It is counted, not timed, so a
-// verdict never depends on the machine or its load: about 2 s of search
-// on the project's machine (PAPER §5.17), where the slowest keys of the
-// Paxos scenarios had run for a minute under the old wall-clock bound.
-const DefaultSteps = 20_000_000
+// verdict never depends on the machine or its load. Porcupine makes 1-2
+// million steps a second on the project's machine, so a key that runs out
+// costs 5-10 s; the costliest key of the first 16 seeds of each Paxos
+// scenario took 0.48 million (PAPER §5.17).
+const DefaultSteps = 10_000_000
 
 // Result is the checker's verdict on a history.
 type Result struct {

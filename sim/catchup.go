@@ -111,4 +111,3 @@ func (w *world) checkCatchUp(h *host) {
 		}
 	}
 }
-
