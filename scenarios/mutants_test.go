@@ -59,13 +59,13 @@ func mutantScenarios(m string) []string {
 // repairs is seen: it needs a write or a repair lost to two replicas of
 // three, and a read right after.
 var registerScenarios = map[string][]string{
-	node.MutantReverseTies:       {"cluster"},
+	node.MutantReverseTies:       {"read-race", "cluster"},
 	node.MutantRepairAsync:       {"read-race"},
 	node.MutantAckBeforeSync:     {"single-node", "cluster"},
-	node.MutantCompactInFlight:   {"churn", "chaos"},
+	node.MutantCompactInFlight:   {"churn", "cluster", "chaos"},
 	node.MutantCompactTombstones: {"cluster", "single-node"},
-	node.MutantQuorumAsOne:       {"cluster"},
-	node.MutantHintDropLast:      {"cluster", "churn"},
+	node.MutantQuorumAsOne:       {"read-race", "cluster"},
+	node.MutantHintDropLast:      {"read-race", "cluster"},
 	node.MutantNoFence:           {"churn", "chaos"},
 	node.MutantCatchUpOwnClock:   {"churn", "chaos"},
 	node.MutantCatchUpLiveMarks:  {"churn", "chaos"},
