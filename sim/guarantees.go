@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/linearize"
 	"github.com/memdb/memdb/node/quorum"
 	"github.com/memdb/memdb/node/store"
@@ -36,6 +37,59 @@ import (
 //     when the machine lost power it holds again once replay ends — every
 //     key, register or counter, client or system. A wiped disk (or a
 //     corrupt one, set aside) is the one exception.
+
+// checkSessions requires every acknowledged plain write or delete to be
+// stamped after every version its client had seen when it called it: the
+// versions of its earlier answered reads and writes. The client sends
+// the highest it has seen with every request (DESIGN §3), so its later
+// write always wins over what it read or wrote before, whichever node
+// coordinates it. The other checkers compare a write with what others
+// read, so a write stamped below its own client's past passes them: it
+// is simply older.
+func (w *world) checkSessions() (Verdict, string) {
+	type seen struct {
+		v  clock.Timestamp
+		op *linearize.Op
+	}
+	byClient := map[int][]*linearize.Op{}
+	var clients []int
+	for i := range w.history {
+		op := &w.history[i]
+		if op.Client == 0 || op.Serial || op.Outcome != linearize.OK {
+			continue
+		}
+		if op.Kind != linearize.Get && op.Kind != linearize.Set && op.Kind != linearize.Delete {
+			continue
+		}
+		if byClient[op.Client] == nil {
+			clients = append(clients, op.Client)
+		}
+		byClient[op.Client] = append(byClient[op.Client], op)
+	}
+	slices.Sort(clients)
+	for _, c := range clients {
+		if v, why := session(byClient[c]); v != Pass {
+			return v, why
+		}
+	}
+	return Pass, ""
+}
+
+// session checks one client's answered plain operations, in the order it
+// called them (one at a time: each returned before the next was called).
+func session(ops []*linearize.Op) (Verdict, string) {
+	var top *linearize.Op // the op whose answer carried the highest version so far
+	for _, op := range ops {
+		if (op.Kind == linearize.Set || op.Kind == linearize.Delete) && top != nil && !top.Version.Less(op.Version) {
+			return Safety, fmt.Sprintf("session: %v (client %d, node %d, called %v) was stamped %v, not after %v that %v (node %d) had answered the same client at %v",
+				*op, op.Client, op.Node, op.Call, op.Version, top.Version, *top, top.Node, top.Return)
+		}
+		if top == nil || top.Version.Less(op.Version) {
+			top = op
+		}
+	}
+	return Pass, ""
+}
 
 // checkMonotonicReads runs the monotonic quorum reads check on the
 // history's plain reads.

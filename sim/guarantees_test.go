@@ -115,3 +115,34 @@ func TestLostAtRestart(t *testing.T) {
 		t.Errorf("a store with an older k0: lost %q, %t; want k0", k, lost)
 	}
 }
+
+// TestCheckSessions: a client's acknowledged write must be stamped after
+// every version its earlier answers carried.
+func TestCheckSessions(t *testing.T) {
+	write := func(call, ret int, v clock.Timestamp) linearize.Op {
+		return linearize.Op{Client: 1, Kind: linearize.Set, Key: "k0", Value: "w", Call: time.Duration(call) * time.Millisecond,
+			Return: time.Duration(ret) * time.Millisecond, Outcome: linearize.OK, Version: v}
+	}
+	tests := []struct {
+		name string
+		h    linearize.History
+		want string
+	}{
+		{"write after what it read", linearize.History{read(1, 0, 10, ts(50, 2), "v"), write(20, 30, ts(51, 3))}, ""},
+		{"write below what it read", linearize.History{read(1, 0, 10, ts(50, 2), "v"), write(20, 30, ts(40, 3))}, "session"},
+		{"write below its own earlier write", linearize.History{write(0, 10, ts(50, 2)), write(20, 30, ts(49, 3))}, "session"},
+		{"another client's read binds nothing", linearize.History{read(2, 0, 10, ts(50, 2), "v"), write(20, 30, ts(40, 3))}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &world{p: Params{Nodes: 3, RF: 3}, history: tc.h}
+			v, why := w.checkSessions()
+			switch {
+			case tc.want == "" && v != Pass:
+				t.Errorf("%s: %s", v, why)
+			case tc.want != "" && (v != Safety || !strings.Contains(why, tc.want)):
+				t.Errorf("got %s %q, want safety with %q", v, why, tc.want)
+			}
+		})
+	}
+}

@@ -205,6 +205,9 @@ func (w *world) judgeAll(res *Result, steps int) (Verdict, string) {
 			if v, why := w.checkMonotonicReads(); v != Pass {
 				return v, why
 			}
+			if v, why := w.checkSessions(); v != Pass {
+				return v, why
+			}
 		}
 		if v, why := w.checkConvergence(); v != Pass {
 			return v, why
