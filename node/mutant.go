@@ -117,6 +117,10 @@ const (
 	// boot: the writes it took from live replication since it started
 	// raise them over the ones it missed while down.
 	MutantCatchUpLiveMarks = "catchup-live-marks"
+	// MutantSessionIgnored: a node ignores the session clock a client
+	// sends with its request, so a write it stamps may be older than what
+	// the client had already read or written.
+	MutantSessionIgnored = "session-ignored"
 )
 
 // Mutants lists every planted bug by name.
@@ -124,7 +128,7 @@ var Mutants = []string{MutantIgnoreAccepted, MutantForgetPromise, MutantReadUnco
 	MutantIncrTableSkipped, MutantSlotReused, MutantSlotNotDurable, MutantHintDelta, MutantMergeSum, MutantForeignSlot,
 	// --- issue 19 (sim19)
 	MutantReverseTies, MutantRepairAsync, MutantAckBeforeSync, MutantCompactInFlight, MutantCompactTombstones,
-	MutantQuorumAsOne, MutantHintDropLast, MutantNoFence, MutantCatchUpOwnClock, MutantCatchUpLiveMarks,
+	MutantQuorumAsOne, MutantHintDropLast, MutantNoFence, MutantCatchUpOwnClock, MutantCatchUpLiveMarks, MutantSessionIgnored,
 }
 
 // MutantsBuilt reports whether this binary can switch mutants on.

@@ -69,6 +69,7 @@ var registerScenarios = map[string][]string{
 	node.MutantNoFence:           {"churn", "chaos"},
 	node.MutantCatchUpOwnClock:   {"churn", "chaos"},
 	node.MutantCatchUpLiveMarks:  {"churn", "chaos"},
+	node.MutantSessionIgnored:    {"failover"},
 }
 
 // mutantSeeds are scenario's CI seeds in the order a mutant tries them:

@@ -133,6 +133,16 @@ var all = []Scenario{
 		},
 	},
 	{
+		Name:        "failover",
+		Description: "cluster's shape, workload and faults with clients that fail over as the client package does: to the next node when their connection breaks or is refused or a read times out, sending a read of unknown outcome again until 3 timeouts after its call, never a write; quorum visibility, monotonic quorum reads, sessions and convergence after heal",
+		Swarm: sim.Swarm{
+			Nodes: 3, MaxNodes: 7, MaxClients: 8, MaxKeys: 8,
+			Duration: 20 * time.Second, Liveness: 15 * time.Second,
+			Faults:   clusterFaults,
+			Failover: true,
+		},
+	},
+	{
 		Name:        "read-race",
 		Description: "3 nodes, replication factor 3, 2-3 clients on nodes 1-3 reading and writing one key at quorum once the cluster has formed (8 s), over uneven links (0-10 ms extra per direction), 6-12% message loss and short think times; quorum visibility, monotonic quorum reads and convergence after heal",
 		Swarm: sim.Swarm{

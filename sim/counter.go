@@ -140,8 +140,12 @@ func (cl *client) lost(why string) {
 	}
 	call := p.call
 	switch {
+	case call == nil && p.again:
+		return // a read waiting to be sent again to the next node
 	case call == nil:
-		cl.giveUp(why)
+		if !cl.retryRead(why) {
+			cl.giveUp(why)
+		}
 		return
 	case call.waiting:
 		return // between attempts: retry or connected sends the next

@@ -96,6 +96,12 @@ type ClientParams struct {
 	// unknown outcome (each attempt waits Timeout) before it records the
 	// increment as unknown.
 	IncrDeadline time.Duration `json:"incr_deadline_ns,omitempty"`
+	// Failover makes clients fail over as the client package does
+	// (client.go): a client whose connection breaks or is refused, or
+	// whose read times out, goes on with the next node; a read of unknown
+	// outcome is sent again, to that node, until 3 Timeouts after its
+	// call; a write of unknown outcome is never sent again.
+	Failover bool `json:"failover,omitempty"`
 }
 
 // counters reports whether the workload has counter operations.
