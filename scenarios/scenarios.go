@@ -134,7 +134,7 @@ var all = []Scenario{
 	},
 	{
 		Name:        "failover",
-		Description: "cluster's shape, workload and faults with clients that fail over as the client package does: to the next node when their connection breaks or is refused or a read times out, sending a read of unknown outcome again until 3 timeouts after its call, never a write; quorum visibility, monotonic quorum reads, sessions and convergence after heal",
+		Description: "cluster's shape, workload and faults with clients that route and fail over as the client package does: each operation to its key's first replica on the ring the client last learned, then the other nodes (those that refused or broke a connection last), a read of unknown outcome sent again to the next node until 3 timeouts after its call, a write never; quorum visibility, monotonic quorum reads, sessions and convergence after heal",
 		Swarm: sim.Swarm{
 			Nodes: 3, MaxNodes: 7, MaxClients: 8, MaxKeys: 8,
 			Duration: 20 * time.Second, Liveness: 15 * time.Second,

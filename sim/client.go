@@ -9,6 +9,7 @@ import (
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/linearize"
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/ring"
 )
 
 // client is a simulated client: one connection to its node, one operation
@@ -30,6 +31,12 @@ type client struct {
 	// seen is, per key, the last value this client read or wrote (absent:
 	// the key was absent or the client does not know); a cas expects it.
 	seen map[string]*string
+	// A routed client (Params.Client.Failover, route.go) keeps a
+	// connection per node it has used, the ring it last learned, and
+	// until when each node that refused or broke counts as down.
+	pool     map[net.NodeID]*conn
+	ring     ring.Ring
+	downTill map[net.NodeID]time.Duration
 	// lock is where a Lock client is in its loop.
 	lock lockState
 	// incrSession and incrSeq name its increments (counter.go); the
@@ -56,14 +63,12 @@ type pending struct {
 	id      uint64
 	timeout *event
 	call    *incrCall // an increment's attempts (counter.go)
-	// again: a read of unknown outcome waits to be sent again once the
-	// client is connected to its next node (Failover).
-	again bool
+	// A routed client's operation (route.go): the request, the nodes it
+	// went to, and the node being dialed to send it, if any.
+	msg     net.Message
+	tried   []net.NodeID
+	dialing *host
 }
-
-// readDeadline is how long after its call a failover client goes on
-// sending a read again (Params.Client.Failover), in Timeouts.
-const readDeadline = 3
 
 func newClient(w *world, idx int) *client {
 	return &client{
@@ -84,7 +89,8 @@ func (cl *client) reconnectLater() {
 // left the cluster for good.
 func (cl *client) refused() {
 	if cl.w.p.Client.Failover {
-		cl.failover()
+		cl.refusedRouted()
+		return
 	}
 	for cl.h.gone {
 		cl.h = cl.w.hosts[int(cl.h.id)%len(cl.w.hosts)]
@@ -92,67 +98,11 @@ func (cl *client) refused() {
 	cl.reconnectLater()
 }
 
-// failover moves a Failover client on to the next node, in id order, that
-// has not left the cluster for good: what a client that lost its node, or
-// gave up waiting on it, does.
-func (cl *client) failover() {
-	hs := cl.w.hosts
-	for i := 1; i <= len(hs); i++ {
-		if h := hs[(int(cl.h.id)-1+i)%len(hs)]; !h.gone {
-			cl.h = h
-			return
-		}
-	}
-}
-
-// retryRead handles a Failover client's read of unknown outcome: unless
-// its deadline passed, the client leaves its node (breaking a connection
-// still open: the reply it waited for is then lost with it) and sends the
-// read again once connected to the next. A read has no effect, so
-// sending it again is safe and the history records it once, answered by
-// the last attempt; a write is never sent again. It reports whether the
-// read will be sent again.
-func (cl *client) retryRead(why string) bool {
-	w, p := cl.w, cl.pending
-	op := &w.history[p.op]
-	if !w.p.Client.Failover || op.Kind != linearize.Get && op.Kind != linearize.Contains ||
-		w.stopping || w.now-op.Call >= readDeadline*w.p.Client.Timeout {
-		return false
-	}
-	p.timeout.fn = nil
-	p.again = true
-	op.Note = why
-	if c := cl.conn; c != nil {
-		// Timed out on an open connection: leave it, and reconnect here
-		// (broken ignores a connection that is no longer the client's).
-		cl.conn = nil
-		w.breakConn(c, "the client failed over: "+why, true)
-		cl.failover()
-		cl.reconnectLater()
-		return true
-	}
-	cl.failover() // broken reconnects
-	return true
-}
-
-// resendRead sends a Failover client's read again, to its new node.
-func (cl *client) resendRead() {
-	w, p := cl.w, cl.pending
-	p.again = false
-	op := &w.history[p.op]
-	op.Node = int(cl.h.id)
-	op.Attempts = max(op.Attempts, 1) + 1
-	var m net.Message = &net.Get{Key: []byte(op.Key), Level: w.p.Client.ReadLevel}
-	if op.Kind == linearize.Contains {
-		m = &net.Contains{Key: []byte(op.Key), Level: w.p.Client.ReadLevel}
-	}
-	cl.nextID++
-	p.id = cl.nextID
-	p.timeout = w.after(w.p.Client.Timeout, evTimeout, cl.h.id, uint64(cl.idx), nil, func() { cl.lost("timeout") })
-	w.request(cl.conn, net.Encode(net.Frame{ID: p.id, Clock: cl.session, Msg: m}))
-}
-
 func (cl *client) connected(c *conn) {
+	if cl.w.p.Client.Failover {
+		cl.connectedRouted(c)
+		return
+	}
 	if !c.open {
 		// Broken before we heard it was up; its evBroken is ignored, so
 		// retry from here.
@@ -164,24 +114,21 @@ func (cl *client) connected(c *conn) {
 		cl.retry() // an increment waits to be sent again
 		return
 	}
-	if p := cl.pending; p != nil && p.again {
-		cl.resendRead()
-		return
-	}
 	cl.think()
 }
 
 // broken handles the client noticing that c broke.
 func (cl *client) broken(c *conn, why string) {
+	if cl.w.p.Client.Failover {
+		cl.brokenRouted(c, why)
+		return
+	}
 	if c != cl.conn {
 		return
 	}
 	cl.conn = nil
 	if cl.pending != nil {
 		cl.lost(why)
-	}
-	if cl.w.p.Client.Failover && (cl.pending == nil || !cl.pending.again) {
-		cl.failover() // a read sent again has moved on already
 	}
 	cl.reconnectLater()
 }
@@ -200,6 +147,10 @@ func (cl *client) think() {
 func (cl *client) issue() {
 	cl.thinking = false
 	w := cl.w
+	if w.p.Client.Failover {
+		cl.issueRouted()
+		return
+	}
 	if w.stopping || cl.conn == nil || cl.pending != nil {
 		return
 	}

@@ -140,10 +140,8 @@ func (cl *client) lost(why string) {
 	}
 	call := p.call
 	switch {
-	case call == nil && p.again:
-		return // a read waiting to be sent again to the next node
 	case call == nil:
-		if !cl.retryRead(why) {
+		if !cl.w.p.Client.Failover || !cl.retryRead(why) {
 			cl.giveUp(why)
 		}
 		return
