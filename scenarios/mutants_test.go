@@ -65,7 +65,7 @@ var registerScenarios = map[string][]string{
 	node.MutantCompactInFlight:   {"churn", "cluster", "chaos"},
 	node.MutantCompactTombstones: {"cluster", "single-node"},
 	node.MutantQuorumAsOne:       {"read-race", "cluster"},
-	node.MutantHintDropLast:      {"read-race", "cluster"},
+	node.MutantHintDropLast:      {"cluster", "read-race"},
 	node.MutantNoFence:           {"churn", "chaos"},
 	node.MutantCatchUpOwnClock:   {"churn", "chaos"},
 	node.MutantCatchUpLiveMarks:  {"churn", "chaos"},

@@ -144,14 +144,14 @@ var all = []Scenario{
 	},
 	{
 		Name:        "read-race",
-		Description: "3 nodes, replication factor 3, 2-3 clients on nodes 1-3 reading and writing one key at quorum once the cluster has formed (8 s), over uneven links (0-10 ms extra per direction), 6-12% message loss and short think times; quorum visibility, monotonic quorum reads and convergence after heal",
+		Description: "3 nodes, replication factor 3, 2-3 clients on nodes 1-3 reading and writing one key at quorum once the cluster has formed (8 s), over uneven links (0-10 ms extra per direction), 6-12% message loss and think times under 2 ms; quorum visibility, monotonic quorum reads and convergence after heal",
 		Swarm: sim.Swarm{
 			Nodes: 3, MaxClients: 3, MaxKeys: 1,
 			Duration: 14 * time.Second, Liveness: 5 * time.Second,
 			Race: sim.Race{
 				Warmup:    8 * time.Second,
 				LinkDelay: 10 * time.Millisecond,
-				ThinkMax:  5 * time.Millisecond,
+				ThinkMax:  2 * time.Millisecond,
 				RF:        3,
 				Levels:    [2]net.Consistency{net.Quorum, net.Quorum},
 				Loss:      0.12,
