@@ -32,10 +32,11 @@ type client struct {
 	// the key was absent or the client does not know); a cas expects it.
 	seen map[string]*string
 	// A routed client (Params.Client.Failover, route.go) keeps a
-	// connection per node it has used, the ring it last learned, and
-	// until when each node that refused or broke counts as down.
+	// connection per node it has used, the ring it last learned and when,
+	// and until when each node that refused or broke counts as down.
 	pool     map[net.NodeID]*conn
 	ring     ring.Ring
+	ringAt   time.Duration
 	downTill map[net.NodeID]time.Duration
 	// lock is where a Lock client is in its loop.
 	lock lockState

@@ -12,8 +12,7 @@ import (
 // Routed clients (Params.Client.Failover; issue 19): what the client
 // package does, in the simulator's terms. A routed client sends each
 // operation to the first of its key's replicas, in preference order, on
-// the ring it last learned (from the node it last connected to, as the
-// client package learns it from RingInfo), then to the other nodes; nodes
+// the ring it last learned, then to the other nodes; nodes
 // that refused a connection or broke one within the last Backoff come
 // last. It keeps a connection to every node it used. An operation whose
 // node cannot be reached goes to the next; a read whose outcome is unknown
@@ -21,6 +20,19 @@ import (
 // readDeadline timeouts after its call, and recorded once, answered by its
 // last attempt (a read has no effect); a write of unknown outcome is never
 // sent again. Counter workloads are not routed (Params.Validate).
+//
+// It learns the ring as the client package does (RingInfo): from a node
+// it connects to, every ringRefresh, and when an operation could not go
+// to its first choice (at most once a ringKick), from the node the
+// operation goes to instead; a ring of an older epoch than the one it has
+// is ignored.
+
+// ringRefresh and ringKick are the client package's DefaultRingRefresh
+// and the least gap between refreshes a failure asks for.
+const (
+	ringRefresh = 30 * time.Second
+	ringKick    = time.Second
+)
 
 // readDeadline is how long after its call a routed client goes on
 // sending a read again, in Timeouts.
@@ -93,10 +105,25 @@ func (cl *client) sendRouted(c *conn) {
 	if len(p.tried) > 1 {
 		op.Attempts = len(p.tried)
 	}
+	if len(p.tried) > 1 && w.now-cl.ringAt >= ringKick || w.now-cl.ringAt >= ringRefresh {
+		cl.learnRing(c.h)
+	}
 	cl.nextID++
 	p.id = cl.nextID
 	p.timeout = w.after(w.p.Client.Timeout, evTimeout, c.h.id, uint64(cl.idx), nil, func() { cl.lost("timeout") })
 	w.request(c, net.Encode(net.Frame{ID: p.id, Clock: cl.session, Msg: p.msg}))
+}
+
+// learnRing takes node h's ring, unless it is older than the client's.
+func (cl *client) learnRing(h *host) {
+	rr, ok := h.proc.(interface{ ReadRing() ring.Ring })
+	if !ok || !h.up {
+		return
+	}
+	cl.ringAt = cl.w.now
+	if r := rr.ReadRing(); r.Len() > 0 && r.Epoch() >= cl.ring.Epoch() {
+		cl.ring = r
+	}
 }
 
 // next is the first node, in the routed order for key, not yet tried.
@@ -173,9 +200,7 @@ func (cl *client) connectedRouted(c *conn) {
 		cl.pool = map[net.NodeID]*conn{}
 	}
 	cl.pool[c.h.id] = c
-	if rr, ok := c.h.proc.(interface{ ReadRing() ring.Ring }); ok && c.h.up {
-		cl.ring = rr.ReadRing()
-	}
+	cl.learnRing(c.h)
 	switch {
 	case waiting:
 		cl.sendRouted(c)
