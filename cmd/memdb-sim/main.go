@@ -41,7 +41,7 @@ usage:
   memdb-sim run [flags]                 run scenarios at consecutive seeds
   memdb-sim replay [-log FILE] FILE.json
                                         re-run a trace; check the event hash
-  memdb-sim shrink [-out DIR] [-runs N] [-check-timeout D] FILE.json
+  memdb-sim shrink [-out DIR] [-runs N] [-check-steps N] FILE.json
                                         the smallest trace that fails the same way
   memdb-sim mutants [flags]             every planted bug over N seeds: how many
                                         caught it, and the first seed that did
