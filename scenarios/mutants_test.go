@@ -66,8 +66,8 @@ var registerScenarios = map[string][]string{
 	node.MutantCompactTombstones: {"cluster", "single-node"},
 	node.MutantQuorumAsOne:       {"read-race", "cluster"},
 	node.MutantHintDropLast:      {"cluster", "read-race"},
-	node.MutantNoFence:           {"churn", "chaos"},
-	node.MutantCatchUpOwnClock:   {"churn", "chaos"},
+	node.MutantNoFence:           {"chaos", "churn"},
+	node.MutantCatchUpOwnClock:   {"chaos", "churn"},
 	node.MutantCatchUpLiveMarks:  {"churn", "chaos"},
 	node.MutantSessionIgnored:    {"failover"},
 }

@@ -63,8 +63,13 @@ var regressions = map[string][]uint64{
 // than rebuilds, and leads increments on ranges it has not taken yet: the
 // one place a reused slot id (counter-slot-reused) loses an acknowledged
 // increment.
+//
+// chaos 86 is the first of chaos 1–248 (136 the other) where a restarted
+// node that catches up past its own highest counter for every origin
+// (catchup-own-clock) misses a write its source held: Lamport clocks lag
+// little here, so that needs an origin whose clock fell behind.
 var catching = map[string][]uint64{
-	"chaos": {137, 226, 228, 271},
+	"chaos": {137, 226, 228, 271, 86},
 }
 
 // open are seeds in the CI range that fail today because of a bug not yet
