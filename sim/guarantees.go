@@ -101,7 +101,8 @@ func (w *world) checkMonotonicReads() (Verdict, string) {
 		// which repairs in the background only: nothing promised. (With
 		// rf 1 one replica is a quorum, but while a join moves a key a
 		// read at one takes the newest of the old and the new owner and
-		// repairs neither before it answers: failover seed 12.)
+		// repairs neither before it answers, as seed 12 of a first
+		// version of the failover scenario showed.)
 		return Pass, ""
 	}
 	byKey := map[string][]*linearize.Op{}
