@@ -24,6 +24,16 @@
 // place its effect anywhere after its call, or nowhere at all. An unknown
 // read constrains nothing and is left out.
 //
+// No wall clock bounds a check. Each key's search may call the model's step
+// function a counted number of times (CheckModel's steps, DefaultSteps by
+// default); a key whose search runs out leaves the result Undecided — not
+// a pass, not a violation, and the same on every machine. Before the full
+// search of a key, the checker tries the key without its unknown writes
+// that nothing observed (no read returned the value, no cas expected it):
+// such a write can always be placed last, so if the rest is linearizable
+// the whole is, and under contention those lost writes are what made the
+// search exponential.
+//
 // On a violation, Result.WriteHTML writes Porcupine's interactive
 // visualisation of the failing key's history, with annotations such as
 // crash windows supplied by the caller.

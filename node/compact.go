@@ -119,7 +119,7 @@ func (n *Node) compactWalk(c *oplog.Compaction, keys []string, finish func(error
 	i := 0
 	for ; i < len(keys) && i < compactSlice; i++ {
 		v, ok := n.store.Get([]byte(keys[i]))
-		if !ok {
+		if !ok || v.Deleted && n.mutant(MutantCompactTombstones) {
 			continue
 		}
 		if err := c.Add(store.Record([]byte(keys[i]), v)); err != nil {
@@ -179,6 +179,9 @@ func (n *Node) fixedState() iter.Seq[oplog.Record] {
 		// write acknowledged once its commit runs would be lost by a
 		// crash after the swap. Replay applies by last-writer-wins, so
 		// their order after the store's versions does not matter.
+		if n.mutant(MutantCompactInFlight) {
+			return
+		}
 		for _, b := range slices.Sorted(maps.Keys(n.unapplied)) {
 			for _, r := range n.unapplied[b] {
 				if !yield(r) {

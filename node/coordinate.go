@@ -82,7 +82,11 @@ func (n *Node) coordinateWrite(c net.ConnID, id uint64, key []byte, v store.Vers
 		o := n.newOp()
 		o.conn, o.req = c, id
 		v.Stamp = t
-		o.w = coord.NewWrite(store.Entry(key, v), level, gs, all, n.view.Epoch)
+		wl := level
+		if n.mutant(MutantQuorumAsOne) && (level == net.Quorum || level == net.Default) {
+			wl = net.One
+		}
+		o.w = coord.NewWrite(store.Entry(key, v), wl, gs, all, n.view.Epoch)
 		o.timer = n.env.Clock.AfterFunc(n.cfg.RequestTimeout, func() { n.writeTimedOut(o) })
 		for _, r := range all {
 			n.sendWrite(o, r)
@@ -259,6 +263,15 @@ func (n *Node) repaired(o *op, r uint16, err error) {
 // readStep does what read o's state says: repair stale replicas, answer
 // its client, forget it.
 func (n *Node) readStep(o *op, s coord.Step) {
+	if s.Wait && n.mutant(MutantRepairAsync) {
+		// The planted bug: repair in the background, answer now.
+		for _, r := range s.Repair {
+			n.repair(r, 0, o)
+		}
+		n.reply(o.conn, o.req, store.ReadAnswer(o.r.Result, o.r.Contains))
+		n.finish(o)
+		return
+	}
 	if s.Wait {
 		n.stats.ReadRepairs += uint64(len(s.Repair))
 		n.probe(ProbeReadRepairWait)
@@ -383,10 +396,14 @@ func (n *Node) replayHints() {
 			continue
 		}
 		batch := n.hints.Take(r)
+		sent := batch
+		if n.mutant(MutantHintDropLast) && len(batch) > 0 {
+			sent = batch[:len(batch)-1]
+		}
 		// A batch unanswered within a quarter of a request timeout goes
 		// again at a later round: on a lossy network that is what bounds
 		// how long a replica can miss a write.
-		n.ask(r, &net.Replicate{Epoch: n.view.Epoch, Entries: batch}, n.cfg.RequestTimeout/4, func(m net.Message) {
+		n.ask(r, &net.Replicate{Epoch: n.view.Epoch, Entries: sent}, n.cfg.RequestTimeout/4, func(m net.Message) {
 			if e, ok := m.(*net.Error); ok && (e.Code == net.CodeWrongKind || e.Code == net.CodeTooLarge) {
 				// A definite refusal of an entry the replica will never
 				// take (a batch's intent on a counter): dropped.

@@ -12,6 +12,7 @@ import (
 	"github.com/memdb/memdb/node/gossip"
 	"github.com/memdb/memdb/node/movement"
 	"github.com/memdb/memdb/node/oplog"
+	"github.com/memdb/memdb/node/stream"
 	"github.com/memdb/memdb/node/view"
 )
 
@@ -201,6 +202,20 @@ func (n *Node) settle() {
 	marks := n.bootMarks
 	if joining {
 		marks = nil // a new node needs everything in its ranges
+	}
+	if n.mutant(MutantCatchUpLiveMarks) && !joining {
+		marks = stream.Marks(n.marks) // the planted bug
+	}
+	if n.mutant(MutantCatchUpOwnClock) && len(marks) > 0 {
+		// The planted bug: one mark, the node's own highest, for all.
+		var top uint64
+		for _, m := range marks {
+			top = max(top, m.Counter)
+		}
+		marks = slices.Clone(marks)
+		for i := range marks {
+			marks[i].Counter = top
+		}
 	}
 	n.catchUp(marks, func(ok bool) {
 		if n.stopped {

@@ -101,12 +101,65 @@ const (
 	// batch's record is, whichever attempt of the batch it came from: a
 	// retried batch applies twice, its second version over later writes.
 	MutantNoTokenCheck = "batch-no-token-check"
+
+	// --- issue 19 (sim19): mutants across replication, LWW and the log.
+	// Each is caught by a checker of sim/guarantees.go or by the cluster
+	// checkers; PAPER §5.17 has seeds to first detection.
+
+	// MutantReverseTies: a replica's store orders two register versions
+	// with the same Lamport counter by the lower node id, where every
+	// other part of the system (reads, the checkers) takes the higher:
+	// replicas keep, and anti-entropy spreads, the write that lost.
+	MutantReverseTies = "lww-reverse-ties"
+	// MutantRepairAsync: a quorum read that found stale answerers answers
+	// at once and repairs them in the background, instead of waiting for
+	// its result to be on a quorum (blocking read repair): a later quorum
+	// read can miss what an earlier one returned.
+	MutantRepairAsync = "read-repair-async"
+	// MutantAckBeforeSync: a replica applies a write to its store and
+	// acknowledges it once it is appended to the log, before the sync: a
+	// crash takes back a write the client was told is durable.
+	MutantAckBeforeSync = "log-ack-before-sync"
+	// MutantCompactInFlight: a compaction's base leaves out the writes
+	// appended but not yet committed (PAPER bug 27 brought back): a crash
+	// after the swap loses a write acknowledged meanwhile.
+	MutantCompactInFlight = "compact-drop-in-flight"
+	// MutantCompactTombstones: a compaction's base leaves out tombstones,
+	// so a replica that restarts after one has forgotten a delete.
+	MutantCompactTombstones = "compact-drop-tombstones"
+	// MutantQuorumAsOne: a write asked at quorum is acknowledged after the
+	// first replica's answer, as if at level one.
+	MutantQuorumAsOne = "write-quorum-as-one"
+	// MutantHintDropLast: a hinted handoff sends each batch without its
+	// last hint and counts the whole batch delivered.
+	MutantHintDropLast = "hint-drop-last"
+	// MutantNoFence: a replica serves a write or read made on an older
+	// ring instead of refusing it (epoch fencing off).
+	MutantNoFence = "fence-off"
+	// MutantCatchUpOwnClock: a restarted node catches up past its own
+	// highest counter for every origin, instead of past each origin's own
+	// mark: the writes other nodes stamped below it while it was down
+	// (their clocks lag) are never fetched (DESIGN §4's catch-up hazard).
+	MutantCatchUpOwnClock = "catchup-own-clock"
+	// MutantCatchUpLiveMarks: a restarted node catches up past its marks
+	// as they are when catch-up runs rather than as its log had them at
+	// boot: the writes it took from live replication since it started
+	// raise them over the ones it missed while down.
+	MutantCatchUpLiveMarks = "catchup-live-marks"
+	// MutantSessionIgnored: a node ignores the session clock a client
+	// sends with its request, so a write it stamps may be older than what
+	// the client had already read or written.
+	MutantSessionIgnored = "session-ignored"
 )
 
 // Mutants lists every planted bug by name.
 var Mutants = []string{MutantIgnoreAccepted, MutantForgetPromise, MutantReadUncommitted, MutantSharedBallots, MutantStaleRing, MutantCanary,
 	MutantIncrTableSkipped, MutantSlotReused, MutantSlotNotDurable, MutantHintDelta, MutantMergeSum, MutantForeignSlot,
-	MutantReadersIgnoreIntents, MutantResolveEarly, MutantIntentsAtOne, MutantStreamDropsIntents, MutantBlindAbort, MutantNoTokenCheck}
+	MutantReadersIgnoreIntents, MutantResolveEarly, MutantIntentsAtOne, MutantStreamDropsIntents, MutantBlindAbort, MutantNoTokenCheck,
+	// --- issue 19 (sim19)
+	MutantReverseTies, MutantRepairAsync, MutantAckBeforeSync, MutantCompactInFlight, MutantCompactTombstones,
+	MutantQuorumAsOne, MutantHintDropLast, MutantNoFence, MutantCatchUpOwnClock, MutantCatchUpLiveMarks, MutantSessionIgnored,
+}
 
 // MutantsBuilt reports whether this binary can switch mutants on.
 func MutantsBuilt() bool { return mutantsBuilt }

@@ -219,6 +219,9 @@ func New(cfg Config, env Env) (*Node, error) {
 	if n.mutant(MutantMergeSum) {
 		n.store.SumCounters()
 	}
+	if n.mutant(MutantReverseTies) {
+		n.store.ReverseTies()
+	}
 	return n, nil
 }
 

@@ -58,6 +58,11 @@ func (n *Node) Replicas(key []byte) []uint16 {
 	return n.view.Replicas(key)
 }
 
+// BootMarks returns the per-origin marks the node's log held at boot:
+// what its catch-up after a restart asks past. The simulator's catch-up
+// checker reads them; callers must not modify them.
+func (n *Node) BootMarks() []net.Mark { return n.bootMarks }
+
 // Epoch is the ring epoch the node is at.
 func (n *Node) Epoch() uint64 { return n.view.Epoch }
 

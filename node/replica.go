@@ -76,6 +76,21 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 		done(fmt.Errorf("%w: node %d could not log the write: %v", errUnavailable, n.cfg.ID, err))
 		return
 	}
+	if n.mutant(MutantAckBeforeSync) {
+		// The planted bug: visible and acknowledged before it is durable.
+		for _, r := range recs {
+			v, _, _ := store.FromRecord(r)
+			n.store.Apply(r.Key, v)
+			n.marks[r.Origin] = max(n.marks[r.Origin], r.Seq)
+		}
+		n.log.Commit(func(err error) {
+			if err != nil {
+				n.broke(err)
+			}
+		})
+		done(nil)
+		return
+	}
 	n.nextUnapplied++
 	batch := n.nextUnapplied
 	n.unapplied[batch] = recs
@@ -154,7 +169,7 @@ func (n *Node) fenced(from uint16, id uint64, epoch uint64) bool {
 		return false
 	}
 	n.sendGossip(n.gossip.SyncWith(from))
-	if epoch > n.view.Epoch || id == 0 {
+	if epoch > n.view.Epoch || id == 0 || n.mutant(MutantNoFence) {
 		return false
 	}
 	n.stats.Fenced++

@@ -14,7 +14,9 @@ func (n *Node) Request(c net.ConnID, f net.Frame) {
 	// The client's session clock: whatever it has seen, this node has now
 	// seen too, so a write it stamps next is after every write the client
 	// has observed.
-	n.lamport.Observe(f.Clock)
+	if !n.mutant(MutantSessionIgnored) {
+		n.lamport.Observe(f.Clock)
+	}
 	if n.stopped || !n.started {
 		n.fail(c, f.ID, net.CodeShuttingDown, "node %d is not serving (stopping or not started); retry on another node", n.cfg.ID)
 		return

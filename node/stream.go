@@ -177,24 +177,31 @@ func (n *Node) repairAll() {
 	}
 	shared := n.sharedArcs(false)
 	for _, p := range slices.Sorted(maps.Keys(shared)) {
-		n.compare(p, shared[p], func(bool) {})
+		n.compare(p, shared[p], n.horizon(), func(bool) {})
 	}
 }
 
 // compareAll compares the arcs in shared (owner → arcs) with each owner
 // and pulls what differs; done hears whether every comparison (and pull)
-// succeeded.
+// succeeded. A movement compares every version, with no horizon: the
+// writes in flight that a round leaves to replication and hints are in
+// flight to the arcs' old owners, not to the node taking them, and an
+// old owner that stops being one is never compared with again (churn
+// and chaos seed 116: an increment acknowledged by its leader alone,
+// whose hint died with the leader's restart, was newer than the joiner's
+// horizon, and after the join no owner held it).
 func (n *Node) compareAll(shared map[uint16][]net.Span, done func(ok bool)) {
-	movement.All(slices.Sorted(maps.Keys(shared)), func(p uint16, done func(bool)) { n.compare(p, shared[p], done) }, done)
+	movement.All(slices.Sorted(maps.Keys(shared)), func(p uint16, done func(bool)) { n.compare(p, shared[p], clock.Timestamp{}, done) }, done)
 }
 
-// compare asks peer for its digests of spans, narrows those that differ
-// down to the sub-spans that do (narrow), pulls those, and tells done
-// whether it got the digests and the pull succeeded.
-func (n *Node) compare(peer uint16, spans []net.Span, done func(ok bool)) {
+// compare asks peer for its digests of spans holding the versions stamped
+// at or before horizon (every version if it is zero), narrows those that
+// differ down to the sub-spans that do (narrow), pulls those, and tells
+// done whether it got the digests and the pull succeeded.
+func (n *Node) compare(peer uint16, spans []net.Span, horizon clock.Timestamp, done func(ok bool)) {
 	n.stats.RepairRounds++
 	n.env.Log.Debug("anti-entropy: comparing", "peer", peer, "arcs", len(spans))
-	n.narrow(peer, spans, n.horizon(), 0, func(pull []net.Span, ok bool) {
+	n.narrow(peer, spans, horizon, 0, func(pull []net.Span, ok bool) {
 		if !ok || len(pull) == 0 {
 			done(ok)
 			return

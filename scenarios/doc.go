@@ -15,6 +15,13 @@
 // decodes every observed value and every replica's final state. The other
 // scenarios draw no counter parameters, so their runs are what they were.
 //
+// read-race (issue 19) is cas-race's counterpart for plain reads: three
+// nodes, rf 3, quorum reads and writes of one key over uneven, lossy
+// links, where a write or a read repair often reaches one replica alone —
+// the window in which a quorum read that answers before its repairs are
+// acknowledged is followed by one that misses what it returned (the
+// monotonic reads checker, sim/guarantees.go).
+//
 //	go test ./scenarios                  the CI set (fixed seeds, well under a minute)
 //	go test ./scenarios -seed=N          every scenario at seed N
 //	go test ./scenarios -seed=N -seeds=K every scenario at seeds N..N+K-1

@@ -59,7 +59,30 @@ func mutantScenarios(m string) []string {
 	case strings.HasPrefix(m, "batch-"):
 		return []string{"batch"}
 	}
+	if s, ok := registerScenarios[m]; ok {
+		return s
+	}
 	return paxosScenarios
+}
+
+// registerScenarios are, for each mutant of plain reads and writes, the
+// log and replication (issue 19), the scenarios that try it, in order:
+// the cheapest that catches it within a few seeds first (PAPER §5.17).
+// read-race is the one place a quorum read that does not wait for its
+// repairs is seen: it needs a write or a repair lost to two replicas of
+// three, and a read right after.
+var registerScenarios = map[string][]string{
+	node.MutantReverseTies:       {"read-race", "cluster"},
+	node.MutantRepairAsync:       {"read-race"},
+	node.MutantAckBeforeSync:     {"single-node", "cluster"},
+	node.MutantCompactInFlight:   {"churn", "cluster", "chaos"},
+	node.MutantCompactTombstones: {"cluster", "single-node"},
+	node.MutantQuorumAsOne:       {"read-race", "cluster"},
+	node.MutantHintDropLast:      {"cluster", "read-race"},
+	node.MutantNoFence:           {"chaos", "churn"},
+	node.MutantCatchUpOwnClock:   {"chaos", "churn"},
+	node.MutantCatchUpLiveMarks:  {"churn", "chaos"},
+	node.MutantSessionIgnored:    {"failover"},
 }
 
 // mutantSeeds are scenario's CI seeds in the order a mutant tries them:
@@ -99,12 +122,12 @@ func TestMutantsCaught(t *testing.T) {
 					}
 					p, _ := s.Params(seed)
 					p.Mutant = m
-					res, err := sim.Run(p, sim.Options{CheckTimeout: checkTimeout})
+					res, err := sim.Run(p, sim.Options{})
 					if err != nil {
 						t.Fatal(err)
 					}
 					tried++
-					if res.Verdict != sim.Pass {
+					if res.Verdict != sim.Pass && res.Verdict != sim.Undecided {
 						if _, ok := survivors[m]; ok {
 							t.Errorf("known survivor %s was caught by %s seed %d: take it off the survivors list", m, name, seed)
 						}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/sim"
 )
 
@@ -139,6 +140,32 @@ var all = []Scenario{
 			Duration: 20 * time.Second, Liveness: 15 * time.Second,
 			Faults: clusterFaults,
 			Lock:   true,
+		},
+	},
+	{
+		Name:        "failover",
+		Description: "cluster's shape, workload and faults with clients that route and fail over as the client package does: each operation to its key's first replica on the ring the client last learned, then the other nodes (those that refused or broke a connection last), a read of unknown outcome sent again to the next node until 3 timeouts after its call, a write never; quorum visibility, monotonic quorum reads, sessions and convergence after heal",
+		Swarm: sim.Swarm{
+			Nodes: 3, MaxNodes: 7, MaxClients: 8, MaxKeys: 8,
+			Duration: 20 * time.Second, Liveness: 15 * time.Second,
+			Faults:   clusterFaults,
+			Failover: true,
+		},
+	},
+	{
+		Name:        "read-race",
+		Description: "3 nodes, replication factor 3, 2-3 clients on nodes 1-3 reading and writing one key at quorum once the cluster has formed (8 s), over uneven links (0-10 ms extra per direction), 6-12% message loss and think times under 2 ms; quorum visibility, monotonic quorum reads and convergence after heal",
+		Swarm: sim.Swarm{
+			Nodes: 3, MaxClients: 3, MaxKeys: 1,
+			Duration: 14 * time.Second, Liveness: 5 * time.Second,
+			Race: sim.Race{
+				Warmup:    8 * time.Second,
+				LinkDelay: 10 * time.Millisecond,
+				ThinkMax:  2 * time.Millisecond,
+				RF:        3,
+				Levels:    [2]net.Consistency{net.Quorum, net.Quorum},
+				Loss:      0.12,
+			},
 		},
 	},
 	{

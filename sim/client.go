@@ -9,6 +9,7 @@ import (
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/linearize"
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/ring"
 )
 
 // client is a simulated client: one connection to its node, one operation
@@ -30,6 +31,13 @@ type client struct {
 	// seen is, per key, the last value this client read or wrote (absent:
 	// the key was absent or the client does not know); a cas expects it.
 	seen map[string]*string
+	// A routed client (Params.Client.Failover, route.go) keeps a
+	// connection per node it has used, the ring it last learned and when,
+	// and until when each node that refused or broke counts as down.
+	pool     map[net.NodeID]*conn
+	ring     ring.Ring
+	ringAt   time.Duration
+	downTill map[net.NodeID]time.Duration
 	// lock is where a Lock client is in its loop.
 	lock lockState
 	// incrSession and incrSeq name its increments (counter.go); the
@@ -57,6 +65,11 @@ type pending struct {
 	timeout *event
 	call    *incrCall  // an increment's attempts (counter.go)
 	batch   *batchCall // a batch's attempts (batch.go)
+	// A routed client's operation (route.go): the request, the nodes it
+	// went to, and the node being dialed to send it, if any.
+	msg     net.Message
+	tried   []net.NodeID
+	dialing *host
 }
 
 func newClient(w *world, idx int) *client {
@@ -77,6 +90,10 @@ func (cl *client) reconnectLater() {
 // refused: the client tries again later, on another node if its own has
 // left the cluster for good.
 func (cl *client) refused() {
+	if cl.w.p.Client.Failover {
+		cl.refusedRouted()
+		return
+	}
 	for cl.h.gone {
 		cl.h = cl.w.hosts[int(cl.h.id)%len(cl.w.hosts)]
 	}
@@ -84,6 +101,10 @@ func (cl *client) refused() {
 }
 
 func (cl *client) connected(c *conn) {
+	if cl.w.p.Client.Failover {
+		cl.connectedRouted(c)
+		return
+	}
 	if !c.open {
 		// Broken before we heard it was up; its evBroken is ignored, so
 		// retry from here.
@@ -104,6 +125,10 @@ func (cl *client) connected(c *conn) {
 
 // broken handles the client noticing that c broke.
 func (cl *client) broken(c *conn, why string) {
+	if cl.w.p.Client.Failover {
+		cl.brokenRouted(c, why)
+		return
+	}
 	if c != cl.conn {
 		return
 	}
@@ -128,6 +153,10 @@ func (cl *client) think() {
 func (cl *client) issue() {
 	cl.thinking = false
 	w := cl.w
+	if w.p.Client.Failover {
+		cl.issueRouted()
+		return
+	}
 	if w.stopping || cl.conn == nil || cl.pending != nil {
 		return
 	}

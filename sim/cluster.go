@@ -149,6 +149,9 @@ func (w *world) checkConvergence() (Verdict, string) {
 			}
 		}
 	}
+	if v, why := w.checkAtRest(nodes, ref); v != Pass {
+		return v, why
+	}
 	if v, why := w.checkCounterReplicas(nodes, ref); v != Pass {
 		return v, why
 	}

@@ -145,7 +145,9 @@ func (cl *client) lost(why string) {
 	call := p.call
 	switch {
 	case call == nil:
-		cl.giveUp(why)
+		if !cl.w.p.Client.Failover || !cl.retryRead(why) {
+			cl.giveUp(why)
+		}
 		return
 	case call.waiting:
 		return // between attempts: retry or connected sends the next

@@ -59,7 +59,17 @@
 // counts an increment twice, loses an acknowledged one or counts a failed
 // one (counter_check.go), is Safety; a client
 // that completed nothing in the liveness window, replicas that did not
-// converge, or membership that stopped moving, is Liveness.
+// converge, or membership that stopped moving, is Liveness. A run that
+// every checker passes but whose linearizability search of some key ran
+// out of its step budget (Options.CheckSteps: counted, never timed) is
+// Undecided: not a pass, and the same on every machine.
+//
+// Besides quorum visibility and convergence (cluster.go), guarantees.go
+// checks monotonic quorum reads, that nothing acknowledged is lost or
+// deleted comes back once the cluster is at rest, and that a restarted
+// node replays what its store held when it lost power; catchup.go checks
+// what a restarted node's catch-up promises when it reports done. They
+// only observe: no event hash depends on them.
 //
 // Swarm.Draw derives Params from a seed: each seed switches fault kinds on
 // or off and draws every rate, and the schedule is drawn up front, so a

@@ -14,6 +14,7 @@ import (
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node"
 	"github.com/memdb/memdb/node/oplog"
+	"github.com/memdb/memdb/node/store"
 )
 
 // host is one simulated machine. The process on it lives for one
@@ -52,6 +53,15 @@ type host struct {
 	pausedAt time.Duration
 	held     []held
 	pauses   int
+	// durable is what the store held when the machine last lost power,
+	// to hold its next boot to (guarantees.go); nil once checked, or
+	// after the disk was replaced.
+	durable map[string]store.Version
+	// catchUp is what the node's catch-up in progress must bring, and
+	// catchUps how many catch-ups the running node has completed
+	// (catchup.go).
+	catchUp  map[string]catchUpWant
+	catchUps uint64
 }
 
 // local is what the machine's clock reads at virtual time now.
@@ -81,6 +91,7 @@ func (h *host) alive(inc uint64) bool { return h.up && h.inc == inc }
 func (h *host) boot() {
 	h.inc++
 	h.up = true
+	h.catchUp, h.catchUps = nil, 0
 	env := node.Env{
 		Clock:     &vclock{h: h, inc: h.inc},
 		Transport: &transport{h: h, inc: h.inc},
@@ -129,6 +140,7 @@ func (h *host) boot() {
 			h.w.after(0, evFaultEnd, h.id, 0, nil, func() {
 				h.crash()
 				h.disk.Wipe()
+				h.durable = nil
 				h.restart()
 			})
 		case err != nil:
@@ -138,6 +150,9 @@ func (h *host) boot() {
 			// undid its removal after a compaction): replay removed it.
 			h.corrupted = false
 			h.w.stats.FaultsSkipped++
+			h.checkRestart()
+		default:
+			h.checkRestart()
 		}
 	})
 }
@@ -223,6 +238,9 @@ func (h *host) crash() {
 	w := h.w
 	h.up = false
 	h.unpause()
+	if in, ok := h.proc.(inspectable); ok {
+		h.durable = durableAtCrash(in.Store())
+	}
 	w.addProbes(h.proc)
 	h.proc = nil
 	h.downAt = w.now
@@ -338,6 +356,9 @@ var _ net.Transport = (*transport)(nil)
 
 func (t *transport) Send(to net.Peer, f net.Frame) {
 	if t.h.alive(t.inc) {
+		if m, ok := f.Msg.(*net.Sync); ok {
+			t.h.w.expectCatchUp(t.h, t.h.w.resolve(to), m)
+		}
 		t.h.w.sendPeer(t.h.id, t.h.w.resolve(to), net.Encode(f))
 		t.h.w.sentPeer(t.h, f.Msg)
 	}

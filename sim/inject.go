@@ -28,6 +28,7 @@ func (w *world) inject(f Fault) {
 		switch f.Kind {
 		case Wipe:
 			h.disk.Wipe()
+			h.durable = nil
 			w.stats.Wipes++
 		case Corrupt:
 			if !h.flipBit() {

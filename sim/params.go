@@ -99,6 +99,13 @@ type ClientParams struct {
 	// Batch weighs atomic batches against the mix (batch.go): each writes
 	// 2-4 of the register keys (some deletes), a value of its own.
 	Batch int `json:"batch,omitempty"`
+	// Failover makes clients route and fail over as the client package
+	// does (route.go): each operation goes to its key's first replica on
+	// the ring the client last learned, then the other nodes, those that
+	// refused or broke a connection last; a read of unknown outcome is
+	// sent again to the next node until 3 Timeouts after its call; a write
+	// of unknown outcome is never sent again. No counters.
+	Failover bool `json:"failover,omitempty"`
 }
 
 // counters reports whether the workload has counter operations.
@@ -133,6 +140,7 @@ func (p Params) Validate() error {
 	check(p.Clients >= 1 && p.Clients <= 1000, "clients must be 1..1000, not %d", p.Clients)
 	check(p.RF >= 0 && p.RF <= 16, "rf must be 1..16 (0: 1), not %d", p.RF)
 	check(p.Client.ReadLevel <= net.All && p.Client.WriteLevel <= net.All, "levels must be default, one, quorum or all")
+	check(!p.Client.Failover || p.Client.Counter == [2]int{}, "failover (routed) clients do not run counters")
 	check(p.Keys >= 1 && p.Keys <= 10000, "keys must be 1..10000, not %d", p.Keys)
 	check(p.Duration > 0 && p.Duration <= 24*time.Hour, "duration must be in (0, 24h], not %v", p.Duration)
 	check(p.Liveness > 0 && p.Liveness <= time.Hour, "liveness bound must be in (0, 1h], not %v", p.Liveness)

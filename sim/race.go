@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/memdb/memdb/net"
 )
 
 // Race sharpens a Paxos race: it makes likely what a swarm's usual draws
@@ -52,6 +54,17 @@ type Race struct {
 	// cas. A put chosen at the higher ballot over a cas chosen at the lower
 	// one is a legal order; two cas from the same value are not.
 	NoPuts bool
+
+	// A read race (issue 19): RF fixes the replication factor, Levels the
+	// read and write levels (read first), and Loss draws the network's
+	// loss uniformly in [Loss/2, Loss] from the "race/loss" stream. With
+	// quorum levels and heavy loss a write or a read repair often reaches
+	// one replica alone, which is when a quorum read that answers before
+	// its repairs are acknowledged (node.MutantRepairAsync) can be
+	// followed by one that misses what it returned.
+	RF     int
+	Levels [2]net.Consistency
+	Loss   float64
 }
 
 // on reports whether any of r's knobs is on.
@@ -74,6 +87,16 @@ func (r Race) draw(seed uint64, p *Params) []string {
 	}
 	if r.NoPuts {
 		p.Client.Mix[1] = 0
+	}
+	if r.RF > 0 {
+		p.RF = r.RF
+	}
+	if r.Levels != ([2]net.Consistency{}) {
+		p.Client.ReadLevel, p.Client.WriteLevel = r.Levels[0], r.Levels[1]
+	}
+	if r.Loss > 0 {
+		p.Net.Loss = math.Round(between(Stream(seed, "race/loss"), r.Loss/2, r.Loss)*1000) / 1000
+		notes = append(notes, fmt.Sprintf("race: loss %v", p.Net.Loss))
 	}
 	if cp := &p.CrashPoint; cp.On() {
 		x := Stream(seed, "crashpoint/race")

@@ -17,6 +17,11 @@ const (
 	Safety   Verdict = "safety"   // a checker found a violation
 	Liveness Verdict = "liveness" // after the heal, something did not make progress
 	Panic    Verdict = "panic"    // node (or simulator) code panicked
+	// Undecided: every checker passed but the linearizability search of
+	// some key ran out of its step budget. Not a pass: the seed proved
+	// nothing, and the budget is counted, not timed, so the same seed is
+	// undecided on every machine.
+	Undecided Verdict = "undecided"
 )
 
 // Options are how to run, as opposed to what (Params).
@@ -25,41 +30,44 @@ type Options struct {
 	NewProcess NewProcess
 	// Log, if set, receives every node's log, stamped with virtual time.
 	Log io.Writer
-	// CheckTimeout bounds the wall time of the linearizability check; 0
-	// means a minute. A check that runs out is inconclusive, not failed.
-	CheckTimeout time.Duration
+	// CheckSteps bounds the linearizability search of each key, in calls
+	// of the model's step function; 0 means linearize.DefaultSteps. A
+	// search that runs out makes the verdict Undecided. No wall-clock bound
+	// decides a verdict.
+	CheckSteps int
 }
 
 // Stats counts what a run did. Wall is the only field that depends on
 // the machine; nothing in a run reads it.
 type Stats struct {
-	Events            uint64        `json:"events"`
-	Virtual           time.Duration `json:"virtual_ns"`
-	Wall              time.Duration `json:"wall_ns"`       // the whole run, checks included
-	CheckWall         time.Duration `json:"check_wall_ns"` // the checks alone
-	Ops               int           `json:"ops"`
-	OK                int           `json:"ok"`
-	Failed            int           `json:"failed"`
-	Unknown           int           `json:"unknown"`
-	Faults            int           `json:"faults"`
-	FaultsSkipped     int           `json:"faults_skipped"`
-	Crashes           int           `json:"crashes"`
-	Restarts          int           `json:"restarts"`
-	Supervised        int           `json:"supervised_restarts"`     // nodes restarted after they stopped themselves (a broken log)
-	Wipes             int           `json:"wipes,omitempty"`         // nodes whose disk a Wipe fault replaced
-	Removed           int           `json:"removed,omitempty"`       // dead nodes a Remove fault had removed
-	CorruptFound      int           `json:"corrupt_found,omitempty"` // boots that found a Corrupt fault's flipped bit
-	Connections       int           `json:"connections"`
-	ConnBreaks        int           `json:"conn_breaks"`
-	LateReplies       int           `json:"late_replies"`
-	RepliesDropped    int           `json:"replies_dropped"`
-	PeerSent          int           `json:"peer_sent"`
-	PeerDelivered     int           `json:"peer_delivered"`
-	PeerDropped       int           `json:"peer_dropped"`
-	PeerDuplicated    int           `json:"peer_duplicated"`
-	CheckedOps        int           `json:"checked_ops"`
-	CheckInconclusive bool          `json:"check_inconclusive,omitempty"`
-	CrashPoints       int           `json:"crash_points,omitempty"` // crashes caused by Params.CrashPoint
+	Events         uint64        `json:"events"`
+	Virtual        time.Duration `json:"virtual_ns"`
+	Wall           time.Duration `json:"wall_ns"`       // the whole run, checks included
+	CheckWall      time.Duration `json:"check_wall_ns"` // the checks alone
+	Ops            int           `json:"ops"`
+	OK             int           `json:"ok"`
+	Failed         int           `json:"failed"`
+	Unknown        int           `json:"unknown"`
+	Faults         int           `json:"faults"`
+	FaultsSkipped  int           `json:"faults_skipped"`
+	Crashes        int           `json:"crashes"`
+	Restarts       int           `json:"restarts"`
+	Supervised     int           `json:"supervised_restarts"`     // nodes restarted after they stopped themselves (a broken log)
+	Wipes          int           `json:"wipes,omitempty"`         // nodes whose disk a Wipe fault replaced
+	Removed        int           `json:"removed,omitempty"`       // dead nodes a Remove fault had removed
+	CorruptFound   int           `json:"corrupt_found,omitempty"` // boots that found a Corrupt fault's flipped bit
+	Connections    int           `json:"connections"`
+	ConnBreaks     int           `json:"conn_breaks"`
+	LateReplies    int           `json:"late_replies"`
+	RepliesDropped int           `json:"replies_dropped"`
+	PeerSent       int           `json:"peer_sent"`
+	PeerDelivered  int           `json:"peer_delivered"`
+	PeerDropped    int           `json:"peer_dropped"`
+	PeerDuplicated int           `json:"peer_duplicated"`
+	CheckedOps     int           `json:"checked_ops"`
+	CheckSteps     int           `json:"check_steps"`               // the linearizability search's cost (linearize.Result.Steps)
+	CheckUndecided bool          `json:"check_undecided,omitempty"` // some key's search ran out of steps
+	CrashPoints    int           `json:"crash_points,omitempty"`    // crashes caused by Params.CrashPoint
 	// Probes is, for every coverage probe (node.Probes), how often the
 	// run's nodes reached its state (probes.go).
 	Probes map[string]uint64 `json:"probes"`
@@ -102,9 +110,6 @@ func Run(p Params, o Options) (Result, error) {
 	if o.NewProcess == nil {
 		o.NewProcess = NewNode
 	}
-	if o.CheckTimeout == 0 {
-		o.CheckTimeout = time.Minute
-	}
 	start := time.Now()
 	w := &world{
 		p: p, newP: o.NewProcess, logOut: o.Log,
@@ -140,7 +145,7 @@ func Run(p Params, o Options) (Result, error) {
 		res.Verdict, res.Reason = w.failure.verdict, w.failure.reason
 	default:
 		checkStart := time.Now()
-		res.Verdict, res.Reason = w.judge(&res, o.CheckTimeout)
+		res.Verdict, res.Reason = w.judge(&res, o.CheckSteps)
 		w.stats.CheckWall = time.Since(checkStart)
 	}
 	w.stats.Wall = time.Since(start)
@@ -151,17 +156,31 @@ func Run(p Params, o Options) (Result, error) {
 // judge runs the checkers on a run that ended without a panic. Histories
 // of one node, and of Paxos workloads on any number, are checked for
 // linearizability; plain multi-node workloads for quorum visibility.
-// Multi-node runs must also converge.
-func (w *world) judge(res *Result, timeout time.Duration) (Verdict, string) {
+// Multi-node runs must also converge. A linearizability search that ran
+// out of steps makes a run that every other checker passes Undecided.
+func (w *world) judge(res *Result, steps int) (Verdict, string) {
+	v, why := w.judgeAll(res, steps)
+	if v == Pass && res.Check.Undecided {
+		if steps <= 0 {
+			steps = linearize.DefaultSteps
+		}
+		return Undecided, fmt.Sprintf("linearizability undecided: the search of key %q ran out of its budget (%d steps of the model); no checker found a violation",
+			res.Check.UndecidedKey, steps)
+	}
+	return v, why
+}
+
+func (w *world) judgeAll(res *Result, steps int) (Verdict, string) {
 	if w.p.Nodes == 1 || w.p.Client.Serial {
-		check, err := linearize.Check(w.history, timeout)
+		check, err := linearize.Check(w.history, steps)
 		if err != nil {
 			return Safety, fmt.Sprintf("the recorded history is malformed: %v", err)
 		}
 		res.Check = check
 		w.stats.CheckedOps = check.Ops
-		w.stats.CheckInconclusive = check.Inconclusive
-		if !check.OK {
+		w.stats.CheckSteps = check.Steps
+		w.stats.CheckUndecided = check.Undecided
+		if !check.OK && !check.Undecided {
 			why := fmt.Sprintf("linearizability: the history of key %q is not linearizable", check.Key)
 			if p, last := linearize.ShortestPrefix(w.history, check.Key); last != nil {
 				why += fmt.Sprintf("; the shortest illegal prefix has %d ops and ends when %v (client %d, node %d, called %v) returns at %v",
@@ -184,6 +203,12 @@ func (w *world) judge(res *Result, timeout time.Duration) (Verdict, string) {
 	if w.p.Nodes > 1 {
 		if !w.p.Client.Serial {
 			if v, why := w.checkVisibility(); v != Pass {
+				return v, why
+			}
+			if v, why := w.checkMonotonicReads(); v != Pass {
+				return v, why
+			}
+			if v, why := w.checkSessions(); v != Pass {
 				return v, why
 			}
 		}

@@ -20,9 +20,10 @@ import (
 // is nothing to shrink.
 var ErrNotFailing = errors.New("the trace does not fail")
 
-// ErrInconclusive means the re-run of the trace handed to Shrink passed
-// only because its linearizability check ran out of time.
-var ErrInconclusive = errors.New("the trace's linearizability check ran out of time")
+// ErrUndecided means the re-run of the trace handed to Shrink was
+// undecided (its linearizability search ran out of steps): there is no
+// violation to keep while shrinking.
+var ErrUndecided = errors.New("the trace's linearizability search ran out of steps")
 
 // DefaultShrinkRuns bounds the runs of a Shrink whose options say 0.
 const DefaultShrinkRuns = 200
@@ -32,7 +33,7 @@ type ShrinkOptions struct {
 	// MaxRuns bounds the simulation runs, the first (which reproduces the
 	// input's failure) included; 0 means DefaultShrinkRuns.
 	MaxRuns int
-	// Run is how each candidate runs (NewProcess, CheckTimeout); its Log
+	// Run is how each candidate runs (NewProcess, CheckSteps); its Log
 	// is ignored.
 	Run Options
 	// Step, if set, is told of every reduction Shrink keeps.
@@ -132,8 +133,8 @@ func maskDigits(s string) string {
 // it, except that a run with faults removed may have more operations, up
 // to FaultOpsSlack over t's re-run.
 //
-// The error is ErrNotFailing if t passes when re-run, ErrInconclusive if
-// it passes only because its check ran out of time, or the run's error
+// The error is ErrNotFailing if t passes when re-run, ErrUndecided if
+// its re-run is undecided, or the run's error
 // (bad parameters).
 func Shrink(t Trace, o ShrinkOptions) (Trace, ShrinkStats, error) {
 	if o.MaxRuns <= 0 {
@@ -150,11 +151,11 @@ func Shrink(t Trace, o ShrinkOptions) (Trace, ShrinkStats, error) {
 	s.stats.Kind = FailureKind(first.Verdict, first.Reason)
 	s.stats.FaultsBefore, s.stats.OpsBefore = len(first.Params.Faults), first.Stats.Ops
 	s.best = first
-	if first.Verdict == Pass {
+	if first.Verdict == Pass || first.Verdict == Undecided {
 		s.stats.Result = first
 		s.stats.FaultsAfter, s.stats.OpsAfter = s.stats.FaultsBefore, s.stats.OpsBefore
-		if first.Stats.CheckInconclusive {
-			return Trace{}, s.stats, fmt.Errorf("%w: %s seed %d, after %v (recorded: %s)", ErrInconclusive, t.Scenario, t.Seed, first.Stats.CheckWall.Round(time.Millisecond), t.Verdict)
+		if first.Verdict == Undecided {
+			return Trace{}, s.stats, fmt.Errorf("%w: %s seed %d, after %d steps (recorded: %s)", ErrUndecided, t.Scenario, t.Seed, first.Stats.CheckSteps, t.Verdict)
 		}
 		return Trace{}, s.stats, fmt.Errorf("%w: %s seed %d passes when re-run (recorded: %s)", ErrNotFailing, t.Scenario, t.Seed, t.Verdict)
 	}

@@ -44,6 +44,8 @@ type Swarm struct {
 	MinRF      int
 	// Race sharpens a Paxos race (race.go); the zero Race is off.
 	Race Race
+	// Failover gives the clients Params.Client.Failover; it draws nothing.
+	Failover bool
 }
 
 // Draw returns the parameters for seed: every rate is drawn from the
@@ -137,6 +139,7 @@ func (s Swarm) Draw(seed uint64) (p Params, notes []string) {
 	if s.Race.on() {
 		notes = append(notes, s.Race.draw(seed, &p)...)
 	}
+	p.Client.Failover = s.Failover
 	return p, notes
 }
 

@@ -137,6 +137,7 @@ func (w *world) callNode(h *host, f func()) {
 			w.maxEpoch, w.ringChanged = h.epoch, w.now
 		}
 	}
+	w.checkCatchUp(h)
 	if h.up && h.proc != nil && h.proc.Err() != nil {
 		h.supervise()
 	}

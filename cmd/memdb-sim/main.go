@@ -7,7 +7,9 @@
 //	memdb-sim mutants [-seeds N] [-scenario NAME|all] [-mutant NAME]
 //
 // Exit status: 0 pass; 1 safety violation; 2 usage; 3 liveness failure;
-// 4 a panic in node code; 5 nondeterminism (replay gave another event hash).
+// 4 a panic in node code; 5 nondeterminism (replay gave another event hash);
+// 6 undecided (a linearizability search ran out of its step budget: no
+// violation found, nothing proved).
 package main
 
 import (
@@ -26,6 +28,10 @@ const (
 	exitLiveness = 3
 	exitPanic    = 4
 	exitNondet   = 5
+	// exitUndecided: no checker found a violation, but some key's
+	// linearizability search ran out of its step budget. Never a pass;
+	// the budget is counted, so the same seed is undecided everywhere.
+	exitUndecided = 6
 )
 
 const usage = `memdb-sim — memdb's deterministic simulator
@@ -35,7 +41,7 @@ usage:
   memdb-sim run [flags]                 run scenarios at consecutive seeds
   memdb-sim replay [-log FILE] FILE.json
                                         re-run a trace; check the event hash
-  memdb-sim shrink [-out DIR] [-runs N] [-check-timeout D] FILE.json
+  memdb-sim shrink [-out DIR] [-runs N] [-check-steps N] FILE.json
                                         the smallest trace that fails the same way
   memdb-sim mutants [flags]             every planted bug over N seeds: how many
                                         caught it, and the first seed that did
@@ -51,11 +57,16 @@ run flags:
   -v                   print a line for every seed, not only failing ones
   -j N                 seeds run at once (default: the number of cores); the
                        output is in seed order whatever N is
+  -check-steps N       bound on each key's linearizability search, in steps
+                       of the model (default 0: linearize.DefaultSteps)
 
 run ends with "seeds: S  failed: F  sim/wall: R×" (R: simulated seconds per
 wall second). Exit status: 0 pass, 1 safety, 2 usage, 3 liveness, 4 panic in
-node code, 5 nondeterminism (replay only). With several failures, run exits
-with the worst: safety, then panic, then liveness. On a terminal, run and
+node code, 5 nondeterminism (replay only), 6 undecided (no violation found,
+but a linearizability search ran out of its step budget, which is counted,
+not timed, so the verdict is the same on every machine). With several
+failures, run exits with the worst: safety, then panic, then liveness, then
+undecided. On a terminal, run and
 mutants redraw a progress line on stderr.
 
 mutants flags:

@@ -19,9 +19,10 @@ import (
 // nothing catches does not fail the command; keep the two lists in step.
 var survivors = map[string]string{}
 
-// mutantCheckTimeout bounds each run's linearizability check, as the CI
-// seed set does: an inconclusive check counts as not caught.
-const mutantCheckTimeout = 10 * time.Second
+// catches reports whether a run with a planted bug caught it: a verdict
+// that found something. An undecided run (its linearizability search ran
+// out of steps) found nothing and counts as not caught.
+func catches(v sim.Verdict) bool { return v != sim.Pass && v != sim.Undecided }
 
 // sees reports whether scenario sc can see mutant m at all: a Paxos bug
 // needs a workload that goes through Paxos (cas, lock), a counter bug one
@@ -48,7 +49,7 @@ type mutantRun struct {
 	verdict sim.Verdict
 	reason  string
 	virtual time.Duration
-	incon   bool // the linearizability check ran out of time
+	incon   bool // the linearizability search ran out of steps (undecided)
 	err     error
 	res     *sim.Result // kept, with -out, until its trace is written
 }
@@ -176,16 +177,16 @@ func mutants(args []string, stdout, stderr io.Writer) (int, error) {
 		r := runs[i]
 		p, _ := r.sc.Params(r.seed)
 		p.Mutant = r.mutant
-		res, err := sim.Run(p, sim.Options{CheckTimeout: mutantCheckTimeout})
+		res, err := sim.Run(p, sim.Options{})
 		r.verdict, r.reason, r.err = res.Verdict, res.Reason, err
-		r.virtual, r.incon = res.Stats.Virtual, res.Stats.CheckInconclusive
-		if *out != "" && r.mutant != "" && err == nil && res.Verdict != sim.Pass {
+		r.virtual, r.incon = res.Stats.Virtual, res.Stats.CheckUndecided
+		if *out != "" && r.mutant != "" && err == nil && catches(res.Verdict) {
 			r.res = &res // its trace is written if it is the first catch
 		}
 	}
 	completed := func(i int) {
 		r := runs[i]
-		prog.add(r.mutant != "" && r.err == nil && r.verdict != sim.Pass, r.virtual)
+		prog.add(r.mutant != "" && r.err == nil && catches(r.verdict), r.virtual)
 	}
 	byName := map[string]*tally{}
 	for _, t := range tallies {
@@ -219,7 +220,7 @@ func mutants(args []string, stdout, stderr io.Writer) (int, error) {
 		default:
 			t := byName[r.mutant]
 			t.tried[r.sc.Name]++
-			if r.verdict == sim.Pass {
+			if !catches(r.verdict) {
 				return
 			}
 			t.caught[r.sc.Name]++
@@ -301,7 +302,7 @@ func mutants(args []string, stdout, stderr io.Writer) (int, error) {
 	for _, m := range skipped {
 		fmt.Fprintf(stdout, "%-24s skipped: no scenario in %v can see it\n", m, names(scs))
 	}
-	fmt.Fprintf(stdout, "mutants: %d  caught: %d  survived: %d  listed survivors: %d  runs: %d (%d baselines failed, %d checks inconclusive)  wall: %v\n",
+	fmt.Fprintf(stdout, "mutants: %d  caught: %d  survived: %d  listed survivors: %d  runs: %d (%d baselines failed, %d checks undecided)  wall: %v\n",
 		len(tallies), caught, survived, listed, nruns, baseFails, incon, wall.Round(time.Millisecond))
 	if firstErr != nil {
 		return exitUsage, fmt.Errorf("some runs could not be made; see above")

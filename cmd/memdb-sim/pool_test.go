@@ -42,8 +42,9 @@ func TestPoolEmitsInOrder(t *testing.T) {
 }
 
 // wallTimes matches what may differ between two runs of the same seeds:
-// the wall time of each seed and the speed ratio of the summary.
-var wallTimes = regexp.MustCompile(`wall [0-9.]+[µnm]?s|sim/wall: [0-9.]+×`)
+// the wall time of each seed and of its checks, and the speed ratio of the
+// summary.
+var wallTimes = regexp.MustCompile(`wall [0-9.]+[µnm]?s|check [0-9.]+[µnm]?s|sim/wall: [0-9.]+×`)
 
 // TestRunParallelSameOutput runs the same seeds on one worker and on
 // several: the per-seed lines and the summary must be the same, in seed

@@ -23,7 +23,7 @@ type job struct {
 }
 
 func runSeeds(args []string, stdout, stderr io.Writer) (int, error) {
-	fs := newFlags("run", "run [-scenario NAME|all] [-seed N] [-seeds N] [-out DIR] [-keep] [-v] [-j N] [-mutant NAME]", stdout)
+	fs := newFlags("run", "run [-scenario NAME|all] [-seed N] [-seeds N] [-out DIR] [-keep] [-v] [-j N] [-mutant NAME] [-check-steps N]", stdout)
 	name := fs.String("scenario", "all", "scenario to run, or all")
 	seed := fs.Uint64("seed", 1, "first seed")
 	n := fs.Int("seeds", 1, "number of consecutive seeds")
@@ -31,6 +31,7 @@ func runSeeds(args []string, stdout, stderr io.Writer) (int, error) {
 	keep := fs.Bool("keep", false, "keep traces of passing seeds too")
 	verbose := fs.Bool("v", false, "print every seed, not only failing ones")
 	par := fs.Int("j", defaultWorkers(), "seeds to run at once (default: the number of cores)")
+	checkSteps := fs.Int("check-steps", 0, "bound on each key's linearizability search, in steps of the model (0: linearize.DefaultSteps); a search that runs out makes the seed undecided (exit 6)")
 	mutant := fs.String("mutant", "", "run with this planted bug switched on (a binary built with -tags mutants; its traces replay with it)")
 	if err := parse(fs, args); err != nil {
 		return exitUsage, err
@@ -41,6 +42,8 @@ func runSeeds(args []string, stdout, stderr io.Writer) (int, error) {
 	switch {
 	case fs.NArg() > 0:
 		return exitUsage, usagef("run takes only flags, got %q", fs.Args())
+	case *checkSteps < 0:
+		return exitUsage, usagef("-check-steps must be 0 or more, not %d", *checkSteps)
 	case *n < 1 || *n > 10_000_000:
 		return exitUsage, usagef("-seeds must be 1..10000000, not %d", *n)
 	case *seed > math.MaxUint64-uint64(*n)+1:
@@ -79,7 +82,7 @@ func runSeeds(args []string, stdout, stderr io.Writer) (int, error) {
 		var p sim.Params
 		p, j.notes = j.sc.Params(j.seed)
 		p.Mutant = *mutant
-		j.res, j.err = sim.Run(p, sim.Options{})
+		j.res, j.err = sim.Run(p, sim.Options{CheckSteps: *checkSteps})
 		if j.err == nil && (j.res.Verdict != sim.Pass || *keep) {
 			j.dir = filepath.Join(*out, fmt.Sprintf("%s-%d", j.sc.Name, j.seed))
 			j.err = sim.WriteArtifacts(j.dir, sim.NewTrace(j.sc.Name, j.notes, j.res), j.res)
@@ -111,9 +114,9 @@ func runSeeds(args []string, stdout, stderr io.Writer) (int, error) {
 			worst = worse(worst, r.Verdict)
 			prog.printf(stdout, "FAIL %s seed %d: %s: %s%s\n", j.sc.Name, j.seed, r.Verdict, r.Reason, where)
 		} else if *verbose {
-			prog.printf(stdout, "pass %s seed %d  hash %s  events %d  ops %d  sim %.1fs  wall %v%s\n",
+			prog.printf(stdout, "pass %s seed %d  hash %s  events %d  ops %d  sim %.1fs  wall %v  check %v (%d steps)%s\n",
 				j.sc.Name, j.seed, r.EventHash, r.Stats.Events, r.Stats.Ops, r.Stats.Virtual.Seconds(),
-				r.Stats.Wall.Round(time.Millisecond), where)
+				r.Stats.Wall.Round(time.Millisecond), r.Stats.CheckWall.Round(time.Millisecond), r.Stats.CheckSteps, where)
 		}
 	}
 	runPool(len(jobs), *par, task, completed, emit, prog.tick)
@@ -138,7 +141,7 @@ func countErrs(jobs []*job) int {
 }
 
 // severity orders verdicts for the exit status of a run of many seeds.
-var severity = map[sim.Verdict]int{sim.Pass: 0, sim.Liveness: 1, sim.Panic: 2, sim.Safety: 3}
+var severity = map[sim.Verdict]int{sim.Pass: 0, sim.Undecided: 1, sim.Liveness: 2, sim.Panic: 3, sim.Safety: 4}
 
 func worse(a, b sim.Verdict) sim.Verdict {
 	if severity[b] > severity[a] {
@@ -155,6 +158,8 @@ func exitCode(v sim.Verdict) int {
 		return exitLiveness
 	case sim.Panic:
 		return exitPanic
+	case sim.Undecided:
+		return exitUndecided
 	}
 	return exitPass
 }

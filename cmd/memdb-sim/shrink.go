@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/memdb/memdb/linearize"
 	"github.com/memdb/memdb/sim"
 )
 
@@ -14,10 +15,10 @@ import (
 var shrinkRun sim.Options
 
 func shrink(args []string, stdout, stderr io.Writer) (int, error) {
-	fs := newFlags("shrink", "shrink [-out DIR] [-runs N] [-check-timeout D] FILE.json", stdout)
+	fs := newFlags("shrink", "shrink [-out DIR] [-runs N] [-check-steps N] FILE.json", stdout)
 	out := fs.String("out", "out", "write the smallest trace to DIR/<scenario>-<seed>-shrunk/")
 	runs := fs.Int("runs", sim.DefaultShrinkRuns, "at most this many simulation runs")
-	checkTimeout := fs.Duration("check-timeout", 10*time.Second, "bound on each run's linearizability check (an inconclusive check counts as a pass)")
+	checkSteps := fs.Int("check-steps", 0, "bound on each key's linearizability search, in steps of the model (0: linearize.DefaultSteps); a candidate whose search runs out is undecided, never kept")
 	if err := parse(fs, args); err != nil {
 		return exitUsage, err
 	}
@@ -26,8 +27,8 @@ func shrink(args []string, stdout, stderr io.Writer) (int, error) {
 		return exitUsage, usagef("shrink takes one trace file, got %d arguments", fs.NArg())
 	case *runs < 1 || *runs > 100_000:
 		return exitUsage, usagef("-runs must be 1..100000, not %d", *runs)
-	case *checkTimeout <= 0:
-		return exitUsage, usagef("-check-timeout must be positive, not %v", *checkTimeout)
+	case *checkSteps < 0:
+		return exitUsage, usagef("-check-steps must be 0 or more, not %d", *checkSteps)
 	}
 	t, err := sim.ReadTrace(fs.Arg(0))
 	if err != nil {
@@ -37,7 +38,7 @@ func shrink(args []string, stdout, stderr io.Writer) (int, error) {
 		t.Scenario, t.Seed, t.Verdict, len(t.Faults), t.Stats.Ops, t.Params.Nodes, t.Params.Clients, t.Params.Keys, t.Params.Duration, t.Params.Liveness)
 	start := time.Now()
 	ro := shrinkRun
-	ro.CheckTimeout = *checkTimeout
+	ro.CheckSteps = *checkSteps
 	o := sim.ShrinkOptions{MaxRuns: *runs, Run: ro, Step: func(s sim.ShrinkStep) {
 		fmt.Fprintf(stdout, "  run %3d: %s: %d fault(s), %d op(s) left\n", s.Run, s.What, s.Faults, s.Ops)
 	}}
@@ -50,8 +51,8 @@ func shrink(args []string, stdout, stderr io.Writer) (int, error) {
 			fmt.Fprintf(stdout, "event hash differs from the recording: recorded %s, re-run %s (the code changed, or the trace is nondeterministic)\n", t.EventHash, r.EventHash)
 		}
 		return exitPass, nil
-	case errors.Is(err, sim.ErrInconclusive):
-		return exitUsage, fmt.Errorf("%w; nothing to shrink: raise -check-timeout (now %v)", err, *checkTimeout)
+	case errors.Is(err, sim.ErrUndecided):
+		return exitUndecided, fmt.Errorf("%w; nothing to shrink: raise -check-steps (now %d; 0 is %d)", err, *checkSteps, linearize.DefaultSteps)
 	case err != nil:
 		return exitUsage, usagef("%w", err)
 	}

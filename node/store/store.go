@@ -56,6 +56,8 @@ type Store struct {
 	// pending are the keys whose state holds batch intents that wait for
 	// a decision (not those with aborted markers only).
 	pending map[string]struct{}
+	// reverse is node.MutantReverseTies's planted bug (ReverseTies).
+	reverse bool
 }
 
 // New returns an empty store.
@@ -85,9 +87,12 @@ func (s *Store) Get(key []byte) (v Version, ok bool) {
 func (s *Store) Apply(key []byte, v Version) bool {
 	cur, ok := s.m[string(key)]
 	var changed bool
-	if s.sum && cur.Kind == Counter && v.Kind == Counter && !cur.Stamp.IsZero() && !v.Stamp.IsZero() {
+	switch {
+	case s.sum && cur.Kind == Counter && v.Kind == Counter && !cur.Stamp.IsZero() && !v.Stamp.IsZero():
 		v, changed = mergeSum(cur, v)
-	} else {
+	case s.reverse && ok && cur.Kind == Register && v.Kind == Register && cur.Stamp.Counter == v.Stamp.Counter && cur.Stamp.Node != v.Stamp.Node:
+		changed = v.Stamp.Node < cur.Stamp.Node
+	default:
 		v, changed = Merge(cur, v)
 	}
 	if !changed {
@@ -109,6 +114,12 @@ func (s *Store) Apply(key []byte, v Version) bool {
 	}
 	return true
 }
+
+// ReverseTies makes the store order two register versions whose stamps
+// share a counter by the lower node id, where the clock's order (and
+// Merge) takes the higher: the planted bug node.MutantReverseTies.
+// Nothing else calls it.
+func (s *Store) ReverseTies() { s.reverse = true }
 
 // Len returns the number of keys, tombstones included.
 func (s *Store) Len() int { return len(s.m) }
