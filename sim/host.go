@@ -36,6 +36,11 @@ type host struct {
 	// gone is set once the node has left the cluster (a Leave fault): it
 	// stopped for good and nothing restarts it.
 	gone bool
+	// unsettled is set when the process crashed while it was on its way
+	// into the ring or out of it — neither a normal member nor left (a
+	// join it may resume holds the movement lock); a crashed process no
+	// longer says, and the Remove fault must not act meanwhile.
+	unsettled bool
 	// epoch is the ring epoch the node was last seen at.
 	epoch uint64
 	// The machine's clock (a Skew fault): it reads clockAt + (now -
@@ -242,6 +247,12 @@ func (h *host) crash() {
 		h.durable = durableAtCrash(in.Store())
 	}
 	w.addProbes(h.proc)
+	if nm, ok := h.proc.(interface {
+		Normal() bool
+		HasLeft() bool
+	}); ok {
+		h.unsettled = !nm.Normal() && !nm.HasLeft()
+	}
 	h.proc = nil
 	h.downAt = w.now
 	for _, c := range h.conns {

@@ -201,7 +201,10 @@ type remover interface {
 }
 
 // normalMembers counts the nodes that are up and normal members, and
-// reports whether every node that is up and has not left is one.
+// reports whether every node that has started and has not left is one: a
+// node that is down counts as what it was when it crashed (one that was
+// joining may hold the movement lock, and its join resumes when it
+// restarts).
 func (w *world) normalMembers() (n int, all bool) {
 	all = true
 	for _, h := range w.hosts {
@@ -210,6 +213,8 @@ func (w *world) normalMembers() (n int, all bool) {
 			HasLeft() bool
 		})
 		switch {
+		case !h.up && h.inc > 0 && !h.gone && h.unsettled:
+			all = false
 		case !ok || !h.up || h.gone || nm.HasLeft():
 		case nm.Normal():
 			n++
