@@ -25,16 +25,14 @@ import (
 // phase, so most crashes hit a one- or two-replica ring. cas-race lines
 // these up (sim/race.go) and catches it on about half its seeds.
 var survivors = map[string]string{
-	// Both need a batch whose record committed while its intents are on
+	// It needs a batch whose record committed while its intents are on
 	// too few replicas for a later quorum read to meet one, and no
 	// resolution has reached those replicas yet: a partition that leaves
 	// the coordinator with a single replica of a key but a quorum of the
-	// record's, or a join streaming while the batch is decided and its
-	// resolutions lost. memdb-sim mutants found neither in 80 batch seeds
-	// (issue 15 keeps them open: a scenario that lines these up, as
-	// cas-race does for Paxos, is the way to catch them).
-	node.MutantIntentsAtOne:       "needs a partition that splits a key's replicas 1:2 from a coordinator that still reaches the batch record's quorum",
-	node.MutantStreamDropsIntents: "needs a join that streams a key while its batch is decided and its resolutions are lost",
+	// record's. memdb-sim mutants found none in 80 batch seeds (issue 15
+	// keeps it open: a scenario that lines this up, as cas-race does for
+	// Paxos, is the way to catch it).
+	node.MutantIntentsAtOne: "needs a partition that splits a key's replicas 1:2 from a coordinator that still reaches the batch record's quorum",
 }
 
 // paxosScenarios are the scenarios a planted Paxos bug (or the canary)
