@@ -57,6 +57,16 @@ type Config struct {
 	// coordinates that add data (set, cas, incr); 0: no bound. Nothing is
 	// evicted.
 	MaxMemory int64
+	// GCPercent and MemoryLimit set the Go runtime's collector (GOGC and
+	// GOMEMLIMIT, which they override): the heap may grow by GCPercent
+	// percent of what the last collection left live before the next one
+	// runs (-1: off, only MemoryLimit triggers collections), and past
+	// MemoryLimit bytes (0: none) the collector runs as often as it must
+	// to stay under it. An in-memory store's heap is mostly its data, so
+	// GCPercent is what the process holds beyond the data: 100 lets it
+	// reach twice the data; lower trades CPU for memory (PAPER §5.19).
+	GCPercent   int
+	MemoryLimit int64
 }
 
 // DefaultConfig returns the defaults.
@@ -72,6 +82,7 @@ func DefaultConfig() Config {
 		Vnodes:            ring.DefaultVnodes,
 		LogFormat:         "text",
 		LogLevel:          "info",
+		GCPercent:         100,
 	}
 }
 
@@ -85,6 +96,18 @@ func (c Config) Logger(w io.Writer) *slog.Logger {
 }
 
 var logLevels = map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
+
+// parseGCPercent reads a gc percent: a positive integer, or "off" (-1).
+func parseGCPercent(s string) (int, error) {
+	if strings.EqualFold(strings.TrimSpace(s), "off") {
+		return -1, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%q is not a positive percentage or off", s)
+	}
+	return n, nil
+}
 
 // ParseBytes reads a size: a whole number of bytes, or one with a unit
 // (KB, MB, GB, TB: powers of 1000; KiB, MiB, GiB, TiB: of 1024; B).
@@ -172,6 +195,15 @@ func (c *Config) Validate() error {
 	if c.MaxMemory < 0 {
 		errs = append(errs, fmt.Errorf("max_memory must not be negative, not %d", c.MaxMemory))
 	}
+	if c.GCPercent < -1 || c.GCPercent == 0 {
+		errs = append(errs, fmt.Errorf("gc.percent must be a positive percentage or -1 (off), not %d", c.GCPercent))
+	}
+	if c.MemoryLimit < 0 {
+		errs = append(errs, fmt.Errorf("gc.memory_limit must not be negative, not %d", c.MemoryLimit))
+	}
+	if c.GCPercent == -1 && c.MemoryLimit == 0 {
+		errs = append(errs, errors.New("gc.percent = -1 (off) needs gc.memory_limit: nothing would collect garbage"))
+	}
 	switch c.OnCorrupt {
 	case "stop":
 	case "rebuild":
@@ -224,7 +256,11 @@ type fileConfig struct {
 		AdminKey   *string `toml:"admin_key"`
 	} `toml:"auth"`
 	MaxMemory *any `toml:"max_memory"`
-	Log       struct {
+	GC        struct {
+		Percent     *int64 `toml:"percent"`
+		MemoryLimit *any   `toml:"memory_limit"`
+	} `toml:"gc"`
+	Log struct {
 		Format *string `toml:"format"`
 		Level  *string `toml:"level"`
 	} `toml:"log"`
@@ -269,6 +305,8 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	adminKey := fs.String("admin-key", "", "key the admin API's POST endpoints require as 'Authorization: Bearer KEY' (env MEMDB_ADMIN_KEY)")
 	logFormat := fs.String("log-format", cfg.LogFormat, "log format: text or json")
 	logLevel := fs.String("log-level", cfg.LogLevel, "log level: debug, info, warn or error")
+	gcPercent := fs.String("gc-percent", "", "the Go collector's GOGC: the heap may grow this many percent past what the last collection left live (default 100); off: only -memory-limit collects (env MEMDB_GC_PERCENT)")
+	memoryLimit := fs.String("memory-limit", "", "the Go runtime's soft memory limit (GOMEMLIMIT), e.g. 3GiB: past it the collector runs as often as it must (default: none) (env MEMDB_MEMORY_LIMIT)")
 	maxMemory := fs.String("max-memory", "", "refuse the writes this node coordinates that add data past this many bytes of keys and values (e.g. 512MiB; default: no bound; nothing is evicted)")
 	onCorrupt := fs.String("on-corrupt", cfg.OnCorrupt, "a corrupt operation log at boot: stop (exit with an error naming it), or rebuild (move the data directory aside and rebuild from the replicas; needs seeds)")
 	fs.Usage = func() {
@@ -340,6 +378,18 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 			cfg.LogFormat = *logFormat
 		case "log-level":
 			cfg.LogLevel = *logLevel
+		case "gc-percent":
+			n, err := parseGCPercent(*gcPercent)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("-gc-percent: %v", err))
+			}
+			cfg.GCPercent = n
+		case "memory-limit":
+			n, err := ParseBytes(*memoryLimit)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("-memory-limit: %v", err))
+			}
+			cfg.MemoryLimit = n
 		case "max-memory":
 			n, err := ParseBytes(*maxMemory)
 			if err != nil {
@@ -429,6 +479,23 @@ func loadFile(cfg *Config, path string, explicit bool) error {
 			return fmt.Errorf("%w: config file %s: max_memory must be a number of bytes or a string such as \"512MiB\", not %v", ErrUsage, path, v)
 		}
 	}
+	if fc.GC.Percent != nil {
+		cfg.GCPercent = int(*fc.GC.Percent)
+	}
+	if fc.GC.MemoryLimit != nil {
+		switch v := (*fc.GC.MemoryLimit).(type) {
+		case int64:
+			cfg.MemoryLimit = v
+		case string:
+			n, err := ParseBytes(v)
+			if err != nil {
+				return fmt.Errorf("%w: config file %s: gc.memory_limit: %v", ErrUsage, path, err)
+			}
+			cfg.MemoryLimit = n
+		default:
+			return fmt.Errorf("%w: config file %s: gc.memory_limit must be a number of bytes or a string such as \"3GiB\", not %v", ErrUsage, path, v)
+		}
+	}
 	return nil
 }
 
@@ -472,6 +539,20 @@ func loadEnv(cfg *Config, getenv func(string) string) error {
 			errs = append(errs, fmt.Errorf("MEMDB_REPLICATION_FACTOR=%q is not a number", v))
 		}
 		cfg.ReplicationFactor = n
+	}
+	if v := getenv("MEMDB_GC_PERCENT"); v != "" {
+		n, err := parseGCPercent(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("MEMDB_GC_PERCENT: %v", err))
+		}
+		cfg.GCPercent = n
+	}
+	if v := getenv("MEMDB_MEMORY_LIMIT"); v != "" {
+		n, err := ParseBytes(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("MEMDB_MEMORY_LIMIT: %v", err))
+		}
+		cfg.MemoryLimit = n
 	}
 	if v := getenv("MEMDB_MAX_MEMORY"); v != "" {
 		n, err := ParseBytes(v)

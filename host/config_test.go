@@ -278,3 +278,26 @@ func TestMaxMemoryConfig(t *testing.T) {
 		{name: "bad env", env: map[string]string{"MEMDB_MAX_MEMORY": "lots"}, bad: true},
 	}, func(c Config) (int64, error) { return c.MaxMemory, nil })
 }
+
+// -gc-percent and -memory-limit (file keys gc.percent, gc.memory_limit;
+// MEMDB_GC_PERCENT, MEMDB_MEMORY_LIMIT) set the Go collector.
+func TestGCConfig(t *testing.T) {
+	dir, file := configFile(t, "[gc]\npercent = 50\nmemory_limit = \"1GiB\"\n")
+	_, offFile := configFile(t, "[gc]\npercent = -1\n")
+	type gc struct {
+		Percent int
+		Limit   int64
+	}
+	checkLoads(t, dir, []loadCase[gc]{
+		{name: "default: 100, no limit", want: gc{100, 0}},
+		{name: "flags", args: []string{"-gc-percent", "200", "-memory-limit", "3GiB"}, want: gc{200, 3 << 30}},
+		{name: "off with a limit", args: []string{"-gc-percent", "off", "-memory-limit", "512MiB"}, want: gc{-1, 512 << 20}},
+		{name: "env", env: map[string]string{"MEMDB_GC_PERCENT": "75", "MEMDB_MEMORY_LIMIT": "2GiB"}, want: gc{75, 2 << 30}},
+		{name: "file", args: []string{"-config", file}, want: gc{50, 1 << 30}},
+		{name: "off without a limit", args: []string{"-gc-percent", "off"}, bad: true},
+		{name: "off in a file without a limit", args: []string{"-config", offFile}, bad: true},
+		{name: "zero", args: []string{"-gc-percent", "0"}, bad: true},
+		{name: "not a number", args: []string{"-gc-percent", "lots"}, bad: true},
+		{name: "bad limit", args: []string{"-memory-limit", "3 apples"}, bad: true},
+	}, func(c Config) (gc, error) { return gc{c.GCPercent, c.MemoryLimit}, nil })
+}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -92,6 +93,12 @@ func Start(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	// The collector is set deliberately, whatever GOGC and GOMEMLIMIT say
+	// (Config.GCPercent's doc).
+	debug.SetGCPercent(cfg.GCPercent)
+	if cfg.MemoryLimit > 0 {
+		debug.SetMemoryLimit(cfg.MemoryLimit)
 	}
 	s, err := start(cfg, log)
 	if err == nil || cfg.OnCorrupt != "rebuild" || !errors.Is(err, oplog.ErrCorrupt) {
