@@ -85,6 +85,8 @@ func goldenFrames(t *testing.T) []struct {
 		{"incr-retry", net.Frame{ID: 11, Msg: &net.Incr{Level: net.All, Key: []byte("counter"), Delta: -1 << 40,
 			Session: 0xfedcba9876543210, Seq: 1<<63 + 5, Attempt: 3, First: clock.Timestamp{Counter: 1500, Node: 7}}}},
 		{"get-counter", net.Frame{ID: 12, Msg: &net.GetCounter{Level: net.Quorum, Key: []byte("counter")}}},
+		{"batch", net.Frame{ID: 13, Clock: clock.Timestamp{Counter: 19, Node: 2}, Msg: &net.Batch{Token: []byte("0123456789abcdef"),
+			Writes: []net.BatchWrite{{Key: []byte("a"), Value: []byte("1")}, {Key: []byte("b"), Deleted: true}, {Key: []byte("c"), Value: []byte{}}}}}},
 		{"counter-value", net.Frame{ID: 10, Clock: clock.Timestamp{Counter: 18, Node: 1}, Msg: &net.CounterValue{Value: 42}}},
 		{"counter-value-negative", net.Frame{ID: 12, Msg: &net.CounterValue{Value: -1 << 63}}},
 		{"error-wrong-kind", net.Frame{ID: 10, Msg: &net.Error{Code: net.CodeWrongKind, Message: "the key holds a value, not a counter"}}},
@@ -139,6 +141,8 @@ func goldenConsts() []goldenConst {
 		{"NonceSize", net.NonceSize},
 		{"MACSize", net.MACSize},
 		{"MaxAttempts", net.MaxAttempts},
+		{"MaxBatchKeys", net.MaxBatchKeys},
+		{"MaxBatchBytes", net.MaxBatchBytes},
 
 		{"KindChallenge", uint64(net.KindChallenge)},
 		{"KindAuth", uint64(net.KindAuth)},

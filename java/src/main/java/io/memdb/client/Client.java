@@ -386,6 +386,77 @@ final class Client implements MemDb {
         return (c == null ? opts.consistency : c).wire;
     }
 
+    @Override
+    public void batch(java.util.Map<String, String> writes) {
+        if (writes == null) {
+            throw new IllegalArgumentException("memdb: the batch is null");
+        }
+        java.util.Map<String, byte[]> b = new java.util.LinkedHashMap<>();
+        writes.forEach((k, v) -> b.put(k, v == null ? null : v.getBytes(StandardCharsets.UTF_8)));
+        batchBytes(b);
+    }
+
+    @Override
+    public void batchBytes(java.util.Map<String, byte[]> writes) {
+        if (writes == null || writes.isEmpty() || writes.size() > Codec.MAX_BATCH_KEYS) {
+            throw new IllegalArgumentException("memdb: a batch of " + (writes == null ? 0 : writes.size())
+                    + " writes (want 1 to " + Codec.MAX_BATCH_KEYS + ")");
+        }
+        byte[][] keys = new byte[writes.size()][];
+        byte[][] values = new byte[writes.size()][];
+        long size = 0;
+        int i = 0;
+        String first = null;
+        for (java.util.Map.Entry<String, byte[]> w : writes.entrySet()) {
+            keys[i] = keyBytes(w.getKey());
+            values[i] = w.getValue();
+            if (values[i] != null) {
+                checkValue(values[i], "value of " + quote(w.getKey()));
+            }
+            size += keys[i].length + (values[i] == null ? 0 : values[i].length);
+            if (first == null) {
+                first = w.getKey();
+            }
+            i++;
+        }
+        if (size > Codec.MAX_BATCH_BYTES) {
+            throw new IllegalArgumentException("memdb: a batch of " + size + " bytes of keys and values (at most "
+                    + Codec.MAX_BATCH_BYTES + ")");
+        }
+        byte[] token = new byte[16];
+        new java.security.SecureRandom().nextBytes(token);
+        Codec.Request req = Codec.batch(token, keys, values);
+        String op = "batch of " + writes.size();
+        long deadline = System.nanoTime() + opts.timeout.toNanos();
+        UnknownOutcomeException unknown = null;
+        for (int attempt = 1;; attempt++) {
+            try {
+                await(call(op, first, keys[0], req, true, msg -> null), true);
+                return;
+            } catch (UnknownOutcomeException e) {
+                unknown = e; // sent again with the token: never applied twice
+            } catch (AbortedException e) {
+                throw e; // the batch's record says so, for every attempt
+            } catch (MemDbException e) {
+                if (unknown != null) {
+                    throw new UnknownOutcomeException("outcome unknown: " + unknown.getMessage() + " (and then: "
+                            + e.getMessage() + ")", Codec.CODE_UNKNOWN_OUTCOME, e);
+                }
+                throw e;
+            }
+            long pause = Math.min(250, 5L << Math.min(attempt - 1, 6)) * 1_000_000L;
+            if (System.nanoTime() + pause >= deadline) {
+                throw unknown;
+            }
+            try {
+                Thread.sleep(pause / 1_000_000L);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw unknown;
+            }
+        }
+    }
+
     private static byte[] keyBytes(String key) {
         if (key == null || key.isEmpty()) {
             throw new IllegalArgumentException("memdb: the key is empty");
@@ -439,7 +510,7 @@ final class Client implements MemDb {
             }
             boolean expected = switch (kind) {
                 case Codec.GET -> msg instanceof Codec.Value;
-                case Codec.SET, Codec.DELETE -> msg instanceof Codec.Done;
+                case Codec.SET, Codec.DELETE, Codec.BATCH -> msg instanceof Codec.Done;
                 case Codec.INCR, Codec.GET_COUNTER -> msg instanceof Codec.CounterValue;
                 default -> msg instanceof Codec.Bool;
             };
@@ -462,6 +533,7 @@ final class Client implements MemDb {
             case Codec.CODE_UNSUPPORTED, Codec.CODE_OVERFLOW -> new NotSupportedException(
                     (e.code() == Codec.CODE_OVERFLOW ? "overflow: " : "unsupported: ") + m, e.code(), null);
             case Codec.CODE_WRONG_KIND -> new WrongKindException("wrong kind of value: " + m, e.code(), null);
+            case Codec.CODE_ABORTED -> new AbortedException("batch aborted: " + m, e.code(), null);
             default -> new ServerException(m + " (error code " + e.code() + ")", e.code(), null);
         };
     }

@@ -44,7 +44,7 @@ final class Codec {
 
     // Kinds (net/message.go); never renumbered.
     static final int CHALLENGE = 1, AUTH = 2, AUTH_OK = 3;
-    static final int GET = 10, SET = 11, DELETE = 12, CONTAINS = 13, CAS = 14, INCR = 15, GET_COUNTER = 16;
+    static final int GET = 10, SET = 11, DELETE = 12, CONTAINS = 13, CAS = 14, INCR = 15, GET_COUNTER = 16, BATCH = 17;
     static final int RING = 21;
     static final int VALUE = 40, DONE = 41, BOOL = 42, ERROR = 43, RING_INFO = 44, COUNTER_VALUE = 45;
 
@@ -136,6 +136,31 @@ final class Codec {
         Buf b = new Buf(41 + key.length);
         b.u8(level).key(key).u64(delta).u64(session).u64(seq).u32(attempt).u64(first.counter()).u16(first.node());
         return new Request(INCR, b.bytes());
+    }
+
+    /** The limits of a batch (net.MaxBatchKeys, net.MaxBatchBytes). */
+    static final int MAX_BATCH_KEYS = 128, MAX_BATCH_BYTES = 4 << 20;
+
+    /**
+     * A batch: keys[i] set to values[i], or deleted where values[i] is
+     * null, atomically, under token (the same in every attempt).
+     */
+    static Request batch(byte[] token, byte[][] keys, byte[][] values) {
+        int n = 3 + token.length;
+        for (int i = 0; i < keys.length; i++) {
+            n += 3 + keys[i].length + (values[i] == null ? 0 : 4 + values[i].length);
+        }
+        Buf b = new Buf(n);
+        b.u8(token.length).raw(token).u16(keys.length);
+        for (int i = 0; i < keys.length; i++) {
+            b.key(keys[i]);
+            if (values[i] == null) {
+                b.u8(1);
+            } else {
+                b.u8(0).value(values[i]);
+            }
+        }
+        return new Request(BATCH, b.bytes());
     }
 
     static Request getCounter(int level, byte[] key) {

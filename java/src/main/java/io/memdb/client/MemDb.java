@@ -103,6 +103,28 @@ public interface MemDb extends AutoCloseable {
     long incr(String key);
 
     /**
+     * Writes every entry of writes atomically: each key set to its value (a
+     * null value deletes the key), all at one version, or none of them
+     * (memdb's batches; net/doc.go kind 17). Reads at QUORUM, ALL and SERIAL
+     * never see part of a batch. At most 128 keys and 4 MiB of keys and
+     * values, and no counter; anything else is an IllegalArgumentException
+     * before anything is sent. The consistency level does not apply: a batch
+     * always needs a quorum of every key's replicas.
+     *
+     * <p>A batch carries a token drawn per call, and an attempt whose outcome
+     * is unknown is sent again, with the same token, until the call's
+     * timeout: a batch is never applied twice. Throws {@link
+     * AbortedException} if it was aborted (nothing applied, ever), {@link
+     * UnknownOutcomeException} if no attempt's outcome was known in time
+     * (applied whole, or not at all), {@link QuorumNotReachedException} if
+     * too few replicas of some key were up (nothing written).
+     */
+    void batch(java.util.Map<String, String> writes);
+
+    /** {@link #batch} with byte values (null deletes the key). */
+    void batchBytes(java.util.Map<String, byte[]> writes);
+
+    /**
      * Adds delta (negative: subtracts) to the counter key; see {@link
      * #incr(String)}. A delta of 0 is an IllegalArgumentException: read the
      * counter with {@link #counter}.

@@ -173,6 +173,43 @@ class ClusterTest {
      * (1–20 ms, not 100–1600 ms) so the test takes seconds.
      */
     @Test
+    @Order(5)
+    void batches() {
+        java.util.Map<String, String> w = new java.util.LinkedHashMap<>();
+        w.put("batch-a", "1");
+        w.put("batch-b", "2");
+        w.put("batch-c", "3");
+        memDb.batch(w);
+        for (Consistency c : List.of(Consistency.QUORUM, Consistency.ALL, Consistency.SERIAL)) {
+            assertEquals("1", memDb.get("batch-a", c));
+            assertEquals("2", memDb.get("batch-b", c));
+            assertEquals("3", memDb.get("batch-c", c));
+        }
+        java.util.Map<String, String> w2 = new java.util.LinkedHashMap<>();
+        w2.put("batch-a", "4");
+        w2.put("batch-b", null); // a delete
+        memDb.batch(w2);
+        assertEquals("4", memDb.get("batch-a", Consistency.QUORUM));
+        assertNull(memDb.get("batch-b", Consistency.QUORUM));
+        assertEquals("3", memDb.get("batch-c", Consistency.QUORUM));
+        // Refused before anything is sent.
+        assertThrows(IllegalArgumentException.class, () -> memDb.batch(java.util.Map.of()));
+        java.util.Map<String, String> big = new java.util.LinkedHashMap<>();
+        for (int i = 0; i <= 128; i++) {
+            big.put("k" + i, "v");
+        }
+        assertThrows(IllegalArgumentException.class, () -> memDb.batch(big));
+        // A counter cannot be written by a batch, and nothing of it applies.
+        memDb.incr("batch-counter");
+        java.util.Map<String, String> w3 = new java.util.LinkedHashMap<>();
+        w3.put("batch-c", "5");
+        w3.put("batch-counter", "x");
+        MemDbException e = assertThrows(MemDbException.class, () -> memDb.batch(w3));
+        assertTrue(e instanceof WrongKindException || e instanceof AbortedException, "got " + e);
+        assertEquals("3", memDb.get("batch-c", Consistency.QUORUM));
+    }
+
+    @Test
     @Order(6)
     void casLockIsMutuallyExclusive() throws Exception {
         final int threads = 8;

@@ -123,6 +123,8 @@ class CodecTest {
         assertFrame("cas-absent", Codec.cas(bytes("locked"), null, bytes("true")), 7, Timestamp.ZERO);
         assertFrame("cas", Codec.cas(bytes("locked"), bytes("false"), bytes("true")), 8, new Timestamp(11, 2));
         assertFrame("ring", Codec.ring(), 9, Timestamp.ZERO);
+        assertFrame("batch", Codec.batch(bytes("0123456789abcdef"), new byte[][] {bytes("a"), bytes("b"), bytes("c")},
+                new byte[][] {bytes("1"), null, new byte[0]}), 13, new Timestamp(19, 2));
         assertFrame("incr", Codec.incr(Consistency.QUORUM.wire, bytes("counter"), 1, 0x0123456789abcdefL, 1, 0, Timestamp.ZERO), 10,
                 new Timestamp(17, 2));
         assertFrame("incr-retry", Codec.incr(Consistency.ALL.wire, bytes("counter"), -1L << 40, 0xfedcba9876543210L,
