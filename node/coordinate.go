@@ -99,6 +99,10 @@ func (n *Node) coordinateWrite(c net.ConnID, id uint64, key []byte, v store.Vers
 func (n *Node) sendWrite(o *op, r uint16) {
 	switch {
 	case r == uint16(n.cfg.ID):
+		if err := n.admit([]net.Entry{o.w.Entry}); err != nil {
+			n.writeAnswered(o, r, err)
+			return
+		}
 		n.applyEntries([]net.Entry{o.w.Entry}, func(err error) { n.writeAnswered(o, r, err) })
 	case n.up(r):
 		n.send(r, o.id, &net.Replicate{Epoch: o.w.Epoch, Entries: []net.Entry{o.w.Entry}})

@@ -27,12 +27,6 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 			return
 		}
 	}
-	if len(es) == 1 && es[0].Intents {
-		if err := n.admitIntent(es[0]); err != nil {
-			done(err)
-			return
-		}
-	}
 	// A batch's intents are durable whatever the fsync mode, its
 	// coordinator decides on the acknowledgements (design/batches.md); so
 	// is what covers an intent this replica does not log (a later write
@@ -130,6 +124,25 @@ type refusal struct {
 
 func (r *refusal) Error() string { return r.msg }
 
+// admit checks a write sent to this replica (a coordinator's, a hint, a
+// resolution; not a stream's, whose states are merged whatever they
+// hold): a batch's intent may be refused (admitIntent).
+func (n *Node) admit(es []net.Entry) error {
+	if len(es) == 1 && es[0].Intents {
+		return n.admitIntent(es[0])
+	}
+	return nil
+}
+
+// refusalOf is the answer to a write admit refused.
+func refusalOf(err error) *net.Error {
+	var r *refusal
+	if errors.As(err, &r) {
+		return &net.Error{Code: r.code, Message: r.msg}
+	}
+	return &net.Error{Code: net.CodeUnavailable, Message: err.Error()}
+}
+
 // maxIntents bounds the undecided intents a key's state holds at once.
 const maxIntents = 32
 
@@ -184,17 +197,19 @@ func (n *Node) replicate(from uint16, id uint64, m *net.Replicate) {
 		return
 	}
 	n.stats.Replicated += uint64(len(m.Entries))
+	if err := n.admit(m.Entries); err != nil {
+		if id != 0 {
+			n.send(from, id, refusalOf(err))
+		}
+		return
+	}
 	n.applyEntries(m.Entries, func(err error) {
 		if id == 0 {
 			return
 		}
 		if err != nil {
 			code := net.CodeUnknownOutcome
-			var r *refusal
-			switch {
-			case errors.As(err, &r):
-				code = r.code
-			case errors.Is(err, errUnavailable):
+			if errors.Is(err, errUnavailable) {
 				code = net.CodeUnavailable
 			}
 			n.send(from, id, &net.Error{Code: code, Message: err.Error()})
