@@ -54,7 +54,7 @@ var regressions = map[string][]uint64{
 	"cas":         {29, 98, 182, 246},
 	"lock":        {10, 13, 21, 93},
 	"chaos":       {370, 263, 116},
-	"batch":       {311},
+	"batch":       {311, 1370},
 }
 
 // catching are seeds kept in the CI set, per scenario, because they catch

@@ -131,6 +131,14 @@ func (s Swarm) Draw(seed uint64) (p Params, notes []string) {
 		if p.Client.ReadLevel == net.One {
 			p.Client.ReadLevel = []net.Consistency{net.Quorum, net.All}[x.IntN(2)]
 		}
+		// Clients wait longer than a node's deadlines here too, as in the
+		// Paxos scenarios: a batch is decided by Paxos after its intents
+		// had up to 1 s, and a read that finds an intent looks its record
+		// up by Paxos, where one lost message costs a 0.5 s round. With
+		// the plain scenarios' 0.1-2 s a client under steady loss gave up
+		// on answers its node gave 1.55 s in, and completed nothing for
+		// 15 s (batch seed 1370, PAPER bug 55).
+		p.Client.Timeout = time.Duration(uniform(x, int64(2500*time.Millisecond), int64(5*time.Second)))
 	}
 	p.Faults, notes = schedule(Stream(seed, "faults"), p, s.Faults)
 	if len(s.CrashAfter) > 0 || s.MinRF > 0 {
