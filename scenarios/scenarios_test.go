@@ -55,6 +55,8 @@ var regressions = map[string][]uint64{
 	"lock":        {10, 13, 21, 93},
 	"chaos":       {370, 263, 116},
 	"batch":       {311},
+	"cas-churn":   {1082},
+	"cas-chaos":   {1082},
 }
 
 // catching are seeds kept in the CI set, per scenario, because they catch
