@@ -46,8 +46,9 @@ const (
 	LeaveAsked
 	// LeftSelf: it turned itself left, the last step of a leave.
 	LeftSelf
-	// Departed: its leave has finished and had time to spread, or another
-	// member removed it: the host should stop it for good.
+	// Departed: its leave has finished and every member on the ring has
+	// confirmed it (depart), or another member removed it: the host should
+	// stop it for good.
 	Departed
 )
 
@@ -213,8 +214,9 @@ func (n *Node) confirmRing(done func(ok bool)) {
 
 // Leave decommissions the node: it turns leaving (reads still come to it,
 // writes go to its successors too), pushes every range it replicates to the
-// nodes that gain it, turns left, and calls done once that has had time to
-// spread. The host then stops the node.
+// nodes that gain it, turns left, and calls done once every member on the
+// ring has confirmed the ring in which it left (depart). The host then
+// stops the node.
 func (n *Node) Leave(done func(error)) {
 	if p := n.phase(); p != view.Normal {
 		done(fmt.Errorf("%w (it is %v)", ErrNotMember, p))
@@ -276,11 +278,31 @@ func (n *Node) handOff(mv movement.Move, done func(error)) {
 			}
 			n.setPhase(view.Left)
 			n.giveMove(mv, 3)
-			n.later(n.spreadDelay(), func() {
-				n.life = Departed
-				done(nil)
-			})
+			n.later(n.spreadDelay(), func() { n.depart(done) })
 		})
 	}
 	movement.All(slices.Sorted(maps.Keys(byPeer)), func(p uint16, done func(bool)) { n.push(p, byPeer[p], done) }, finish)
+}
+
+// depart ends a leave once every member on the ring has confirmed the ring
+// in which this node is left (confirmRing; one behind learns it from the
+// exchange of membership its refusal starts), trying again until all have:
+// only then may the host stop the node. Turning left needs no one's
+// answer (a leaver with no peer to push to or repair with is done at
+// once), and news the node alone holds dies with it: a leaver partitioned
+// away that stopped after a fixed delay stayed leaving on every other
+// member for good, holding the movement lock, and every later join waited
+// for it (cas-churn and cas-chaos seed 1082).
+func (n *Node) depart(done func(error)) {
+	n.confirmRing(func(ok bool) {
+		switch {
+		case n.stopped:
+			return
+		case !ok:
+			n.later(n.retryDelay(), func() { n.depart(done) })
+			return
+		}
+		n.life = Departed
+		done(nil)
+	})
 }

@@ -89,8 +89,8 @@ func (n *Node) Normal() bool { return n.gossip != nil && n.phase() == view.Norma
 func (n *Node) HasLeft() bool { return n.gossip != nil && n.phase() == view.Left }
 
 // Departed reports whether the node has finished leaving the cluster —
-// a Leave asked of it, or one it resumed after a restart — and the news
-// has had time to spread: the host should stop it now.
+// a Leave asked of it, or one it resumed after a restart — and every
+// member on the ring has confirmed it: the host should stop it now.
 func (n *Node) Departed() bool { return n.life == Departed }
 
 // dropOwnLeave gives the movement lock back if it holds a leave of this

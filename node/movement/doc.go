@@ -37,7 +37,8 @@
 //   - a node that restarts keeps its phase and catches up on what it missed;
 //   - Leave takes the movement lock, turns it leaving, pushes each of its
 //     ranges to the nodes that gain them, then turns it left and gives the
-//     lock back.
+//     lock back; it is done (and may be stopped) only once every member
+//     on the ring has confirmed the ring in which it left.
 //
 // # Range movements
 //
