@@ -42,7 +42,9 @@ const (
 	// Skew makes Node's clock run at Factor times the true rate for For:
 	// its timers (timeouts, probe intervals, backoffs) fire early or late
 	// by that factor, as on a machine whose clock drifts or whose VM is
-	// starved. A timer set before the skew keeps the time it was set for.
+	// starved. A timer set before the skew keeps the time it was set for;
+	// one set during it runs at Factor until the skew ends, then at the
+	// true rate.
 	Skew
 	// Wipe powers Node off, replaces its disk with an empty one (a new
 	// drive, or an operator who cleared the data directory) and restarts

@@ -44,10 +44,12 @@ type host struct {
 	// epoch is the ring epoch the node was last seen at.
 	epoch uint64
 	// The machine's clock (a Skew fault): it reads clockAt + (now -
-	// skewAt) × rate; rate 0 means true time.
+	// skewAt) × rate; rate 0 means true time. skewEnd is when the skew
+	// under way ends (the clock runs at rate 1 from then on).
 	rate    float64
 	clockAt time.Duration
 	skewAt  time.Duration
+	skewEnd time.Duration
 	// corruptRand draws where a Corrupt fault flips a bit (made on first
 	// use); corrupted is set from a flip until the boot that finds it.
 	corruptRand *rand.Rand
@@ -335,15 +337,30 @@ func (c *vclock) Now() time.Time { return Epoch.Add(c.h.local()) }
 
 func (c *vclock) AfterFunc(d time.Duration, f func()) clock.Timer {
 	h, inc := c.h, c.inc
-	if h.rate != 0 {
-		d = time.Duration(float64(d) / h.rate)
-	}
-	e := h.w.after(max(d, 0), evTimer, h.id, 0, nil, func() {
+	e := h.w.after(max(h.trueDuration(d), 0), evTimer, h.id, 0, nil, func() {
 		if h.alive(inc) {
 			h.w.onNode(h, f)
 		}
 	})
 	return vtimer{e}
+}
+
+// trueDuration is how long, in true time from now, the machine's clock
+// takes to advance by d: at the skew's rate until the skew under way ends,
+// then at the true rate. (A timer set during a skew once ran at the skew's
+// rate to the end, however long after the skew it was due: a 10 s timer
+// set during a 3 s skew at 0.27 fired 34 s later, and a node ran no
+// anti-entropy round for the rest of the run: PAPER §4 bug 55. A timer set
+// before a skew keeps the true time it was set for.)
+func (h *host) trueDuration(d time.Duration) time.Duration {
+	left := h.skewEnd - h.w.now
+	if h.rate == 0 || h.rate == 1 || left <= 0 {
+		return d
+	}
+	if in := time.Duration(float64(left) * h.rate); d > in {
+		return left + d - in
+	}
+	return time.Duration(float64(d) / h.rate)
 }
 
 // vtimer cancels its event: a stopped timer's event is skipped unhashed.

@@ -95,6 +95,7 @@ func (w *world) inject(f Fault) {
 	case Skew:
 		h := w.hosts[f.Node-1]
 		h.setRate(f.Factor)
+		h.skewEnd = w.now + f.For
 		w.windows = append(w.windows, linearize.Window{
 			Tag: fmt.Sprintf("node %d", h.id), Start: w.now, End: w.now + f.For, Description: fmt.Sprintf("clock ×%.2f", f.Factor),
 		})
