@@ -23,8 +23,9 @@ const syncLimit = 256 << 10
 
 // syncTries bounds how often one Sync is sent without an answer before the
 // pull gives up (and catch-up picks another source on its next round);
-// the waits double from a quarter of a request timeout, 7.5 s in all.
-const syncTries = 3
+// the waits double from a quarter of a request timeout to a request
+// timeout (askWaitStep), 9.5 s in all (PAPER bug 58).
+const syncTries = 5
 
 // pull streams from peer the entries in spans that marks say this node
 // lacks, then calls done.
@@ -39,7 +40,7 @@ func (n *Node) pull(peer uint16, spans []net.Span, marks []net.Mark, done func(o
 		req := &net.Sync{Epoch: n.view.Epoch, Spans: spans, Marks: marks, After: after, Limit: syncLimit}
 		// A batch usually comes back in milliseconds: a lost request or
 		// answer is asked again soon, then with more patience.
-		n.ask(peer, req, n.cfg.RequestTimeout/4<<tries, func(m net.Message) {
+		n.ask(peer, req, n.cfg.RequestTimeout/4<<min(tries, askWaitStep), func(m net.Message) {
 			b, ok := m.(*net.SyncBatch)
 			switch {
 			case m == nil:

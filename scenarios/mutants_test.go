@@ -77,7 +77,7 @@ var registerScenarios = map[string][]string{
 	node.MutantCompactTombstones: {"cluster", "single-node"},
 	node.MutantQuorumAsOne:       {"read-race", "cluster"},
 	node.MutantHintDropLast:      {"cluster", "read-race"},
-	node.MutantNoFence:           {"chaos", "churn"},
+	node.MutantNoFence:           {"cluster", "chaos", "churn"},
 	node.MutantCatchUpOwnClock:   {"chaos", "churn"},
 	node.MutantCatchUpLiveMarks:  {"churn", "chaos"},
 	node.MutantSessionIgnored:    {"failover"},

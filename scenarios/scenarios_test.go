@@ -54,9 +54,11 @@ var regressions = map[string][]uint64{
 	"cas":         {29, 98, 182, 246},
 	"lock":        {10, 13, 21, 93},
 	"chaos":       {370, 263, 116, 1008},
-	"batch":       {311},
+	"batch":       {311, 1370},
 	"cas-churn":   {1082},
-	"cas-chaos":   {1082},
+	"cas-chaos":   {1082, 1039},
+	"cas-race":    {1501},
+	"read-race":   {1346},
 }
 
 // catching are seeds kept in the CI set, per scenario, because they catch
@@ -75,8 +77,13 @@ var regressions = map[string][]uint64{
 // whose clock fell behind. It was one of two in chaos 1–248 (86 the
 // other, which stopped catching it when a timer set during a clock skew
 // began to run true once the skew ends, bug 56; churn 5 catches it too).
+// cluster 111 catches fence-off (a replica that serves requests made on
+// an older ring): 1 of cluster 1–150 does, none of chaos 49–248 or churn,
+// failover and read-race 1–150, once bug 58 let joins retry their steps
+// longer (chaos 37, which caught it before, no longer does).
 var catching = map[string][]uint64{
-	"chaos": {137, 226, 228, 271, 136},
+	"chaos":   {137, 226, 228, 271, 136},
+	"cluster": {111},
 }
 
 // open are seeds in the CI range that fail today because of a bug not yet
