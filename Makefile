@@ -4,6 +4,9 @@ BIN     := bin
 # Packages that start goroutines: the race detector runs on these.
 RACE_PKGS := ./net/... ./host/... ./client/... ./disk/... ./cmd/...
 
+# Chromium, for the dashboard's browser test and make screenshot.
+CHROMIUM := ./scripts/need.sh chromium "the dashboard's browser test" chromium chromium fonts-dejavu-core
+
 .PHONY: all build run test lint race e2e bench fuzz clean java java-test java-deps java-jdk screenshot
 
 all: build
@@ -22,8 +25,8 @@ run: build
 # which only a build with the mutants tag contains: the CI seeds must catch
 # every one.
 test: lint
-	@./scripts/redis-tools.sh
-	@./scripts/chromium.sh
+	@./scripts/need.sh redis-tools "the redis-cli and redis-benchmark tests" "redis-cli redis-benchmark" redis-tools
+	@$(CHROMIUM)
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race $(RACE_PKGS)
 	$(GO) test -count=1 -tags mutants -run TestMutantsCaught ./scenarios/
@@ -97,7 +100,7 @@ java-test: java-deps
 # 40 s, node 1's dashboard shot by headless chromium (installed when
 # missing) into docs/dashboard.png.
 screenshot:
-	@./scripts/chromium.sh
+	@$(CHROMIUM)
 	@command -v chromium >/dev/null || { echo "error: chromium is not installed and could not be: install it and run make screenshot again" >&2; exit 1; }
 	@mkdir -p docs
 	MEMDB_DASHBOARD_PNG=$(CURDIR)/docs/dashboard.png MEMDB_DASHBOARD_LOAD=40s \

@@ -28,11 +28,11 @@ import (
 // that long first, so the charts have something to show.
 //
 // It skips only when chromium is not installed (make test installs it
-// with scripts/chromium.sh).
+// with scripts/need.sh).
 func TestDashboard(t *testing.T) {
 	browser, err := exec.LookPath("chromium")
 	if err != nil {
-		t.Skip("chromium is not installed (make test installs it with scripts/chromium.sh): cannot load the dashboard in a browser")
+		t.Skip("chromium is not installed (make test installs it with scripts/need.sh): cannot load the dashboard in a browser")
 	}
 	load := 2 * time.Second
 	if s := os.Getenv("MEMDB_DASHBOARD_LOAD"); s != "" {

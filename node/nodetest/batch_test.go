@@ -143,27 +143,7 @@ func TestBatchReadResolvesIntents(t *testing.T) {
 
 func testBatchReadResolves(t *testing.T, level net.Consistency) {
 	c := formed(3, 3, noAntiEntropy)
-	r := c.Request(1, batch("token-03", "a", "x", "b", "y"))
-	// Deliver everything but the resolutions: Replicates carrying a plain
-	// value, sent after the decision.
-	for range 2000 {
-		ms := c.Msgs(Filter{})
-		if len(ms) == 0 {
-			for _, id := range c.IDs() {
-				c.SyncDisk(int(id), -1)
-			}
-			if len(c.Msgs(Filter{})) == 0 {
-				break
-			}
-			continue
-		}
-		m := ms[0]
-		drop := m.Kind == net.KindReplicate && (strings.Contains(m.String(), "=x@") || strings.Contains(m.String(), "=y@"))
-		c.Deliver(Filter{From: m.From, To: m.To, Kinds: []net.Kind{m.Kind}}, 1, drop, false)
-	}
-	if _, ok := c.Replies[r].(*net.Done); !ok {
-		t.Fatalf("batch: %s", FormatMessage(c.Replies[r]))
-	}
+	commitWithoutResolutions(t, c, "token-03", "a", "x", "b", "y")
 	held := fmt.Sprint(c.Store(2, "a"), c.Store(3, "b"))
 	t.Logf("before the reads:\n%s", held)
 	if !strings.Contains(held, "intents") {
@@ -224,5 +204,42 @@ func TestBatchIntentRefusedByReplica(t *testing.T) {
 	}
 	if got := c.read(2, "small"); strings.Contains(got, "=s@") {
 		t.Errorf("small after the aborted batch: %s", got)
+	}
+}
+
+// commitWithoutResolutions runs a batch through node 1, delivering every
+// message but the resolutions (Replicates carrying one of the batch's
+// plain values, sent after the decision), and fails the test unless the
+// batch committed.
+func commitWithoutResolutions(t *testing.T, c *Cluster, token string, kv ...string) {
+	t.Helper()
+	r := c.Request(1, batch(token, kv...))
+	resolution := func(m Msg) bool {
+		if m.Kind != net.KindReplicate {
+			return false
+		}
+		for i := 1; i < len(kv); i += 2 {
+			if strings.Contains(m.String(), "="+kv[i]+"@") {
+				return true
+			}
+		}
+		return false
+	}
+	for range 2000 {
+		ms := c.Msgs(Filter{})
+		if len(ms) == 0 {
+			for _, id := range c.IDs() {
+				c.SyncDisk(int(id), -1)
+			}
+			if len(c.Msgs(Filter{})) == 0 {
+				break
+			}
+			continue
+		}
+		m := ms[0]
+		c.Deliver(Filter{From: m.From, To: m.To, Kinds: []net.Kind{m.Kind}}, 1, resolution(m), false)
+	}
+	if _, ok := c.Replies[r].(*net.Done); !ok {
+		t.Fatalf("batch: %s", FormatMessage(c.Replies[r]))
 	}
 }
