@@ -248,7 +248,10 @@ func (n *Node) resolveRead(o *op, intents []store.Intent) {
 }
 
 // writeBehind writes state v of key to every replica in the background:
-// replicas that do not acknowledge it get a hint.
+// replicas that do not acknowledge it within a quarter of a request timeout
+// get a hint, as a hint batch waits (PAPER bug 22), so that a lost write
+// is sent again within a second or so (bug 59: a batch's resolution lost at
+// the end of a run waited two seconds before its hint).
 func (n *Node) writeBehind(key []byte, v store.Version) {
 	e := store.Entry(key, v)
 	_, all := n.groups(key)
@@ -257,7 +260,7 @@ func (n *Node) writeBehind(key []byte, v store.Version) {
 		case id == uint16(n.cfg.ID):
 			n.applyEntries([]net.Entry{e}, func(error) {})
 		case n.up(id):
-			n.ask(id, &net.Replicate{Epoch: n.view.Epoch, Entries: []net.Entry{e}}, n.cfg.RequestTimeout, func(m net.Message) {
+			n.ask(id, &net.Replicate{Epoch: n.view.Epoch, Entries: []net.Entry{e}}, n.cfg.RequestTimeout/4, func(m net.Message) {
 				if _, ok := m.(*net.Done); !ok {
 					n.hint(id, e)
 				}

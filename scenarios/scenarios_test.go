@@ -54,7 +54,7 @@ var regressions = map[string][]uint64{
 	"cas":         {29, 98, 182, 246},
 	"lock":        {10, 13, 21, 93},
 	"chaos":       {370, 263, 116, 1008},
-	"batch":       {311, 1370},
+	"batch":       {311, 1370, 2099},
 	"cas-churn":   {1082},
 	"cas-chaos":   {1082, 1039},
 	"cas-race":    {1501},
