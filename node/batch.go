@@ -133,7 +133,7 @@ func (n *Node) intentAnswered(b *batchRun, w net.BatchWrite, a net.Message) {
 		b.failed = fmt.Errorf("key %q: %s", w.Key, e.Message)
 	}
 	if !failed && n.mutant(MutantResolveEarly) {
-		n.writeBehind(w.Key, store.RegisterAt(w.Value, w.Deleted, b.stamp))
+		n.writeBehind(w.Key, store.RegisterAt(w.Value, w.Deleted, b.stamp), n.resolveWait())
 	}
 	if b.left--; b.left > 0 {
 		return
@@ -202,7 +202,7 @@ func (n *Node) batchDecided(b *batchRun, o store.Outcome, t clock.Timestamp) {
 func (n *Node) resolveBatch(b *batchRun, o store.Outcome, t clock.Timestamp) {
 	for _, w := range b.writes {
 		if v, ok := n.decide(b.intent(w), o, t); ok {
-			n.writeBehind(w.Key, v)
+			n.writeBehind(w.Key, v, n.resolveWait())
 		}
 	}
 }
@@ -248,11 +248,8 @@ func (n *Node) resolveRead(o *op, intents []store.Intent) {
 }
 
 // writeBehind writes state v of key to every replica in the background:
-// replicas that do not acknowledge it within a quarter of a request timeout
-// get a hint, as a hint batch waits (PAPER bug 22), so that a lost write
-// is sent again within a second or so (bug 59: a batch's resolution lost at
-// the end of a run waited two seconds before its hint).
-func (n *Node) writeBehind(key []byte, v store.Version) {
+// replicas that do not acknowledge it within wait get a hint.
+func (n *Node) writeBehind(key []byte, v store.Version, wait time.Duration) {
 	e := store.Entry(key, v)
 	_, all := n.groups(key)
 	for _, id := range all {
@@ -260,7 +257,7 @@ func (n *Node) writeBehind(key []byte, v store.Version) {
 		case id == uint16(n.cfg.ID):
 			n.applyEntries([]net.Entry{e}, func(error) {})
 		case n.up(id):
-			n.ask(id, &net.Replicate{Epoch: n.view.Epoch, Entries: []net.Entry{e}}, n.cfg.RequestTimeout/4, func(m net.Message) {
+			n.ask(id, &net.Replicate{Epoch: n.view.Epoch, Entries: []net.Entry{e}}, wait, func(m net.Message) {
 				if _, ok := m.(*net.Done); !ok {
 					n.hint(id, e)
 				}
@@ -270,6 +267,12 @@ func (n *Node) writeBehind(key []byte, v store.Version) {
 		}
 	}
 }
+
+// resolveWait is how long a batch's resolution waits for a replica before
+// it hints it: a quarter of a request timeout, as a hint batch waits
+// (PAPER bug 22), so that a resolution lost is sent again within a second
+// or so (bug 59: one lost at the end of a run waited two seconds).
+func (n *Node) resolveWait() time.Duration { return n.cfg.RequestTimeout / 4 }
 
 // sweepIntents settles the intents this node holds that stayed undecided
 // for sweepAfter request timeouts: each key's record is looked up, and an
@@ -349,7 +352,7 @@ func (n *Node) settleIntent(key []byte, i store.Intent, done func()) {
 // and here too: a node that is no longer one (the ring moved) still
 // holds the intent, and would sweep it again and again.
 func (n *Node) settleSwept(key []byte, v store.Version) {
-	n.writeBehind(key, v)
+	n.writeBehind(key, v, n.resolveWait())
 	if _, all := n.groups(key); !slices.Contains(all, uint16(n.cfg.ID)) {
 		n.applyEntries([]net.Entry{store.Entry(key, v)}, func(error) {})
 	}

@@ -257,7 +257,7 @@ func (n *Node) retry(r *round) {
 // commit writes a chosen value to every replica of key, stamped with its
 // ballot, in the background: replicas that do not acknowledge get a hint.
 func (n *Node) commit(key, value []byte, ballot clock.Timestamp) {
-	n.writeBehind(key, store.RegisterAt(value, false, ballot))
+	n.writeBehind(key, store.RegisterAt(value, false, ballot), n.cfg.RequestTimeout)
 }
 
 // acceptorCall sends m to acceptor id, or hands it to this node's own

@@ -9,6 +9,7 @@ import (
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/linearize"
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/store"
 )
 
 // The batch checkers (design/batches.md). Every batch writes a value of
@@ -162,4 +163,25 @@ func (w *world) checkBatchReplicas(nodes map[uint16]inspectable, ref inspectable
 		}
 	}
 	return Pass, ""
+}
+
+// resolving reports whether replica state v may be a batch's write whose
+// resolution is still on its way to the other replicas: the state holds an
+// undecided intent, or its value is a batch's that began within
+// settleBound of the end. Convergence leaves such keys to the batch
+// checkers (which judge batches older than that).
+func (w *world) resolving(v store.Version) bool {
+	if len(v.Undecided()) > 0 {
+		return true
+	}
+	if w.p.Client.Batch == 0 || v.Stamp.IsZero() {
+		return false
+	}
+	for _, b := range w.batchesByValue() {
+		// A value names its batch; a tombstone, the batch's version.
+		if (v.Live() && string(v.Value) == b.Value || !v.Live() && v.Stamp == b.Version) && w.now-b.Call <= settleBound {
+			return true
+		}
+	}
+	return false
 }
