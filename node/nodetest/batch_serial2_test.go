@@ -55,45 +55,13 @@ func TestBatchSerialReadWithUnreadableRecord(t *testing.T) {
 	t.Logf("n1 status %v", n1.Replicas([]byte("zz")))
 	t.Logf("record replicas %v, down %v, k1=%s %v, k2=%s %v", rr, down, k1, n1.Replicas([]byte(k1)), k2, n1.Replicas([]byte(k2)))
 	r := c.Request(int(coordID), batch(token, k1, "x", k2, "y"))
-	for range 5000 {
-		if _, ok := c.Replies[r]; ok {
-			break
-		}
-		ms := c.Msgs(Filter{})
-		if len(ms) == 0 {
-			did := 0
-			for _, id := range c.IDs() {
-				did += c.SyncDisk(int(id), -1)
-			}
-			if did == 0 {
-				break
-			}
-			continue
-		}
-		m := ms[0]
-		drop := m.Kind == net.KindReplicate && strings.Contains(m.String(), "=y@")
-		c.Deliver(Filter{From: m.From, To: m.To, Kinds: []net.Kind{m.Kind}}, 1, drop, false)
-	}
+	dropK2 := func(m Msg) bool { return m.Kind == net.KindReplicate && strings.Contains(m.String(), "=y@") }
+	c.pump(dropK2, func() bool { _, ok := c.Replies[r]; return ok })
 	if _, ok := c.Replies[r].(*net.Done); !ok {
 		t.Fatalf("batch: %s", FormatMessage(c.Replies[r]))
 	}
 	// Let k1's resolutions land; keep dropping k2's.
-	for range 5000 {
-		ms := c.Msgs(Filter{})
-		if len(ms) == 0 {
-			did := 0
-			for _, id := range c.IDs() {
-				did += c.SyncDisk(int(id), -1)
-			}
-			if did == 0 {
-				break
-			}
-			continue
-		}
-		m := ms[0]
-		drop := m.Kind == net.KindReplicate && strings.Contains(m.String(), "=y@")
-		c.Deliver(Filter{From: m.From, To: m.To, Kinds: []net.Kind{m.Kind}}, 1, drop, false)
-	}
+	c.pump(dropK2, nil)
 	for _, id := range down {
 		c.Crash(int(id)) // the coordinator (and its hints) and two of the record's replicas
 	}

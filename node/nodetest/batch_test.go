@@ -214,7 +214,7 @@ func TestBatchIntentRefusedByReplica(t *testing.T) {
 func commitWithoutResolutions(t *testing.T, c *Cluster, token string, kv ...string) {
 	t.Helper()
 	r := c.Request(1, batch(token, kv...))
-	resolution := func(m Msg) bool {
+	c.pump(func(m Msg) bool {
 		if m.Kind != net.KindReplicate {
 			return false
 		}
@@ -224,22 +224,32 @@ func commitWithoutResolutions(t *testing.T, c *Cluster, token string, kv ...stri
 			}
 		}
 		return false
+	}, nil)
+	if _, ok := c.Replies[r].(*net.Done); !ok {
+		t.Fatalf("batch: %s", FormatMessage(c.Replies[r]))
 	}
-	for range 2000 {
+}
+
+// pump delivers the queued messages one at a time, oldest first, dropping
+// those drop picks, and completes disk operations whenever no message is
+// queued, until nothing is left or done (if not nil) says so.
+func (c *Cluster) pump(drop func(Msg) bool, done func() bool) {
+	for range 5000 {
+		if done != nil && done() {
+			return
+		}
 		ms := c.Msgs(Filter{})
 		if len(ms) == 0 {
+			did := 0
 			for _, id := range c.IDs() {
-				c.SyncDisk(int(id), -1)
+				did += c.SyncDisk(int(id), -1)
 			}
-			if len(c.Msgs(Filter{})) == 0 {
-				break
+			if did == 0 {
+				return
 			}
 			continue
 		}
 		m := ms[0]
-		c.Deliver(Filter{From: m.From, To: m.To, Kinds: []net.Kind{m.Kind}}, 1, resolution(m), false)
-	}
-	if _, ok := c.Replies[r].(*net.Done); !ok {
-		t.Fatalf("batch: %s", FormatMessage(c.Replies[r]))
+		c.Deliver(Filter{From: m.From, To: m.To, Kinds: []net.Kind{m.Kind}}, 1, drop(m), false)
 	}
 }
