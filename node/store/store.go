@@ -58,6 +58,9 @@ type Store struct {
 	pending map[string]struct{}
 	// reverse is node.MutantReverseTies's planted bug (ReverseTies).
 	reverse bool
+	// dropped counts the keys Drop removed since Keys last sorted: they
+	// may still be in sorted (or added), which Keys then filters.
+	dropped int
 }
 
 // New returns an empty store.
@@ -131,11 +134,41 @@ func (s *Store) Bytes() int { return s.bytes }
 // whatever iterates them does so deterministically. The slice is shared
 // until the next key is added: callers must not modify it.
 func (s *Store) Keys() []string {
+	if s.dropped > 0 {
+		// New slices: the old ones' elements may be held (Order).
+		held := func(keys []string) []string {
+			kept := keys[:0:0]
+			for _, k := range keys {
+				if _, ok := s.m[k]; ok {
+					kept = append(kept, k)
+				}
+			}
+			return kept
+		}
+		s.sorted, s.added, s.dropped = held(s.sorted), held(s.added), 0
+		s.order++
+	}
 	if len(s.added) > 0 {
 		s.sorted, s.added = MergeKeys(s.sorted, s.added), nil
 		s.order++
 	}
 	return s.sorted
+}
+
+// Drop forgets key and its state, as if it had never held one (a
+// tombstone that has served its purpose: the node's tombstone rule,
+// node/grave.go). Keys stops listing it; Order may still hand it out
+// until Keys sorts again, and whoever walks those keys finds no state for
+// it (Get's ok is false), as with any key dropped during a walk.
+func (s *Store) Drop(key []byte) {
+	v, ok := s.m[string(key)]
+	if !ok {
+		return
+	}
+	s.bytes -= len(key) + v.size()
+	delete(s.m, string(key))
+	delete(s.pending, string(key))
+	s.dropped++
 }
 
 // Order returns, at once, what Keys would sort: the keys in order as of
@@ -158,8 +191,9 @@ func (s *Store) Adopt(merged []string, n int, token uint64) {
 	s.order++
 }
 
-// MergeKeys returns sorted (in order) with added (in any order, none in
-// sorted) merged in, in order, as a new slice.
+// MergeKeys returns sorted (in order) with added (in any order) merged in,
+// in order, as a new slice; a key in both (one dropped and added again,
+// not yet filtered out) is listed once.
 func MergeKeys(sorted, added []string) []string {
 	add := slices.Sorted(slices.Values(added))
 	out := make([]string, 0, len(sorted)+len(add))
@@ -174,5 +208,5 @@ func MergeKeys(sorted, added []string) []string {
 		}
 	}
 	out = append(out, sorted[i:]...)
-	return append(out, add[j:]...)
+	return slices.Compact(append(out, add[j:]...))
 }

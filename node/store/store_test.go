@@ -97,8 +97,25 @@ func TestKeysSortedAndStable(t *testing.T) {
 		var heldCopy []string
 		for i := range rapid.IntRange(0, 60).Draw(t, "writes") {
 			k := rapid.StringN(1, 3, 3).Draw(t, "key")
-			s.Apply([]byte(k), Version{Value: []byte("v"), Stamp: clock.Timestamp{Counter: uint64(i + 1), Node: 1}})
-			want[k] = true
+			switch rapid.IntRange(0, 3).Draw(t, "op") {
+			case 0:
+				// Drop, as the tombstone rule does, and check the bytes
+				// it gives back.
+				before := s.Bytes()
+				v, ok := s.Get([]byte(k))
+				s.Drop([]byte(k))
+				delete(want, k)
+				if _, still := s.Get([]byte(k)); still || ok && s.Bytes() != before-len(k)-v.size() || s.Len() != len(want) {
+					t.Fatalf("Drop(%q): still held %v, bytes %d → %d, len %d (want %d)", k, still, before, s.Bytes(), s.Len(), len(want))
+				}
+			case 1:
+				// A walk begun off the loop (Order, MergeKeys, Adopt).
+				sorted, added, token := s.Order()
+				s.Adopt(MergeKeys(sorted, added), len(added), token)
+			default:
+				s.Apply([]byte(k), Version{Value: []byte("v"), Stamp: clock.Timestamp{Counter: uint64(i + 1), Node: 1}})
+				want[k] = true
+			}
 			if rapid.Bool().Draw(t, "look") {
 				got := s.Keys()
 				exp := slices.Sorted(maps.Keys(want))
