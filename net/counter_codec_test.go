@@ -41,6 +41,8 @@ func counterSamples() []sample {
 		{"state", Frame{ID: 32, Msg: &State{Entry: entryCounter}}, entryCounterBytes},
 		{"digest-before", Frame{ID: 34, Msg: &DigestBefore{Epoch: 2, Spans: []Span{{Start: 1, End: 2}}, Horizon: clock.Timestamp{Counter: 9, Node: 3}}},
 			[]byte{0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 9, 0, 3}},
+		{"digest-before expired", Frame{ID: 35, Msg: &DigestBefore{Epoch: 2, Spans: []Span{{Start: 1, End: 2}}, Horizon: clock.Timestamp{Counter: 9, Node: 3}, Expired: clock.Timestamp{Counter: 5, Node: 1}}},
+			[]byte{0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 9, 0, 3, 0, 0, 0, 0, 0, 0, 0, 5, 0, 1}},
 		{"replicate counter", Frame{ID: 33, Msg: &Replicate{Epoch: 1, Entries: []Entry{entryCounter}}},
 			cat([]byte{0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1}, entryCounterBytes)},
 	}
@@ -63,6 +65,7 @@ func TestCounterMalformed(t *testing.T) {
 		{"incr empty key", raw(KindIncr, 5, 2, 0, 0), ErrBadKey},
 		{"get-counter serial", raw(KindGetCounter, 5, 4, 0, 1, 'c'), ErrMalformed},
 		{"counter-value short", raw(KindCounterValue, 5, 1, 2, 3), ErrMalformed},
+		{"digest-before expired short", raw(KindDigestBefore, 5, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 0, 3, 0, 0, 5), ErrMalformed},
 		{"entry state 4", raw(KindState, 5, 0, 1, 'c', 4, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0), ErrMalformed},
 	}
 	for _, tt := range tests {

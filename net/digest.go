@@ -31,10 +31,18 @@ type DigestReply struct {
 // moment ago), so that replication lag does not count as a difference. A
 // key whose version is newer than Horizon adds nothing to its span's sum.
 // It is answered with DigestReply.
+//
+// Expired, if not zero, also leaves out every plain tombstone (a register's
+// tombstone with no batch intents) stamped at or before it: tombstones the
+// asker's tombstone rule may drop (node/grave.go), so that a replica that
+// dropped one and a replica that still holds it compare equal. It is sent
+// only by a node that drops tombstones, after its horizon; a body without
+// it (the layout before it) means zero.
 type DigestBefore struct {
 	Epoch   uint64
 	Spans   []Span
 	Horizon clock.Timestamp
+	Expired clock.Timestamp
 }
 
 func (*Digest) Kind() Kind       { return KindDigest }
@@ -44,13 +52,20 @@ func (*DigestBefore) Kind() Kind { return KindDigestBefore }
 func (m *DigestBefore) appendBody(b []byte) []byte {
 	b = binary.BigEndian.AppendUint64(b, m.Epoch)
 	b = appendSpans(b, m.Spans)
-	return appendTimestamp(b, m.Horizon)
+	b = appendTimestamp(b, m.Horizon)
+	if !m.Expired.IsZero() {
+		b = appendTimestamp(b, m.Expired)
+	}
+	return b
 }
 
 func (m *DigestBefore) decodeBody(d *decoder) {
 	m.Epoch = d.u64("epoch")
 	m.Spans = d.spans()
 	m.Horizon = d.timestamp("horizon")
+	if d.err == nil && len(d.buf) > 0 {
+		m.Expired = d.timestamp("expired")
+	}
 }
 
 func (m *Digest) appendBody(b []byte) []byte {

@@ -345,7 +345,10 @@
 //	DigestBefore (77): as Digest, then
 //	12+16s     10  horizon: a timestamp; versions stamped after it are
 //	               left out of every sum
-//	22+16s         end
+//	22+16s     10  expired (optional: absent means zero): a timestamp;
+//	               plain tombstones stamped at or before it are left out
+//	               of every sum (node/grave.go)
+//	32+16s         end (22+16s without expired)
 //
 //	Take (75): as Digest, then
 //	12+16s      2  owner count o (at least 1)

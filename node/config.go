@@ -55,6 +55,12 @@ type Config struct {
 	// again (node/counter); 0 means the default, 10 minutes. A retry
 	// older than that is answered unknown outcome.
 	IncrRetention time.Duration
+	// TombstoneGrace is how long a tombstone stays at least, by each
+	// replica's clock, before the tombstone rule may drop it (grave.go:
+	// every other replica must also have been seen clean of older
+	// values); hints that waited half of it are dropped. 0 means the
+	// default, 10 minutes; negative keeps every tombstone.
+	TombstoneGrace time.Duration
 	// MaxMemory, if positive, bounds the bytes of keys and values the
 	// node holds (store.Bytes) past which it refuses the writes it
 	// coordinates that add data — set, cas, a Paxos put, an increment —
@@ -77,7 +83,8 @@ type Compaction struct {
 func DefaultConfig(id net.NodeID) Config {
 	return Config{ID: id, Vnodes: ring.DefaultVnodes, ReplicationFactor: 3, RequestTimeout: 2 * time.Second, Log: oplog.DefaultConfig(),
 		Compaction: Compaction{MinBytes: 64 << 20, Ratio: 2}, Gossip: gossip.DefaultConfig(), AntiEntropy: 10 * time.Second,
-		HintBytes: 64 << 20, HintWindow: 3 * time.Hour, IncrRetention: 10 * time.Minute}
+		HintBytes: 64 << 20, HintWindow: 3 * time.Hour, IncrRetention: 10 * time.Minute,
+		TombstoneGrace: 10 * time.Minute}
 }
 
 // Validate checks c and fills in defaults for zero durations.
@@ -136,6 +143,9 @@ func (c *Config) Validate() error {
 	}
 	if c.IncrRetention == 0 {
 		c.IncrRetention = DefaultConfig(c.ID).IncrRetention
+	}
+	if c.TombstoneGrace == 0 {
+		c.TombstoneGrace = DefaultConfig(c.ID).TombstoneGrace
 	}
 	return errors.Join(errs...)
 }

@@ -396,7 +396,13 @@ func (n *Node) hint(r uint16, e net.Entry) {
 // is in flight. Replicas are visited in id order.
 func (n *Node) replayHints() {
 	for _, r := range n.hints.Replicas() {
-		if n.hints.Busy(r) || !n.up(r) {
+		if n.hints.Busy(r) {
+			continue
+		}
+		if !n.mutant(MutantTombstoneHintsKept) {
+			n.stats.HintsDropped += uint64(n.hints.Expire(r, n.now()))
+		}
+		if held, _ := n.hints.Held(r); !n.up(r) || held == 0 {
 			continue
 		}
 		batch := n.hints.Take(r)

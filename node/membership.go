@@ -85,11 +85,13 @@ func (n *Node) tick() {
 	}
 	n.ticks++
 	n.sampleClock()
+	n.sampleGrace()
 	n.sendGossip(n.gossip.Tick(n.now()))
 	n.absorb()
 	if n.ticks%4 == 0 {
 		n.replayHints()
 		n.sweepIntents()
+		n.sweepGraves()
 	}
 	n.later(n.cfg.Gossip.ProbeInterval/4, n.tick)
 }

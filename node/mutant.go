@@ -150,6 +150,26 @@ const (
 	// sends with its request, so a write it stamps may be older than what
 	// the client had already read or written.
 	MutantSessionIgnored = "session-ignored"
+
+	// The tombstone mutants (issue 22): each breaks one rule of grave.go,
+	// and the resurrection checker must see a deleted value come back, or
+	// the linearizability checker a compare-and-set go wrong.
+
+	// MutantTombstoneUnverified: a tombstone is dropped once it is old
+	// enough, without every other replica seen clean of older values.
+	MutantTombstoneUnverified = "tombstone-purge-unverified"
+	// MutantTombstoneHintsKept: hints wait as long as their window allows,
+	// however old, so one older than a dropped tombstone still arrives.
+	MutantTombstoneHintsKept = "tombstone-hints-kept"
+	// MutantTombstoneStaleClean: a comparison begun before the tombstone
+	// came counts as seeing a replica clean of it, so a replica down (or
+	// cut off) since before the delete is taken as clean, as a replica
+	// down past the grace that catches up by marks would be.
+	MutantTombstoneStaleClean = "tombstone-stale-clean"
+	// MutantTombstoneFloorForgotten: dropping a tombstone forgets its Paxos
+	// floor (and a restart does not refuse the ballots its log saw), so a
+	// ballot drawn before the delete can still choose a value.
+	MutantTombstoneFloorForgotten = "tombstone-floor-forgotten"
 )
 
 // Mutants lists every planted bug by name.
@@ -159,6 +179,7 @@ var Mutants = []string{MutantIgnoreAccepted, MutantForgetPromise, MutantReadUnco
 	// --- issue 19 (sim19)
 	MutantReverseTies, MutantRepairAsync, MutantAckBeforeSync, MutantCompactInFlight, MutantCompactTombstones,
 	MutantQuorumAsOne, MutantHintDropLast, MutantNoFence, MutantCatchUpOwnClock, MutantCatchUpLiveMarks, MutantSessionIgnored,
+	MutantTombstoneUnverified, MutantTombstoneHintsKept, MutantTombstoneStaleClean, MutantTombstoneFloorForgotten,
 }
 
 // MutantsBuilt reports whether this binary can switch mutants on.

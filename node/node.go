@@ -104,6 +104,16 @@ type Node struct {
 	// whose waiting requests run now (acceptor.go's unsettled).
 	settling map[string][]func()
 	passing  map[string]bool
+	// graves are the tombstones the rule may drop in time, in the order
+	// they came; graceSamples the node's clock over the last grace;
+	// cleans the spans anti-entropy found equal with each peer on ring
+	// cleanEpoch; nextGraveSweep when the next sweep may run (grave.go).
+	graves         []grave
+	graceSamples   []clockSample
+	cleans         map[uint16]map[net.Span]clean
+	cleanEpoch     uint64
+	nextGraveSweep time.Duration
+	sweepingGraves bool
 	// err, once set, is why the node cannot go on (its log broke); the host
 	// must stop it and start it again, which replays the log.
 	err   error
@@ -165,6 +175,8 @@ type Stats struct {
 	BatchesCommitted uint64
 	BatchesAborted   uint64
 	IntentsSwept     uint64
+	// TombstonesDropped counts the tombstones the rule dropped (grave.go).
+	TombstonesDropped uint64
 	// Paxos counts the Paxos requests by how they ended and the ballots
 	// each took (paxosstats.go).
 	Paxos PaxosTally
@@ -200,7 +212,7 @@ func New(cfg Config, env Env) (*Node, error) {
 		marks:    make(map[uint16]uint64),
 		ops:      make(map[uint64]*op),
 		calls:    make(map[uint64]*call),
-		hints:    coord.NewHints(cfg.HintBytes, cfg.HintWindow),
+		hints:    coord.NewHints(cfg.HintBytes, cfg.HintWindow, cfg.TombstoneGrace/2),
 		waiting:  make(map[uint64]func(net.Message)),
 		removing: make(map[uint16]bool),
 		taking:   make(map[string][]func(bool)),
@@ -251,6 +263,11 @@ func (n *Node) Start() error {
 	n.lamport = clock.NewLamport(uint16(n.cfg.ID), rep.MaxCounter)
 	n.lease = rep.MaxCounter
 	n.incrs.Boot(rep.MaxCounter)
+	if n.purging() && !n.mutant(MutantTombstoneFloorForgotten) {
+		// A tombstone dropped before the restart left no record: every
+		// ballot the log could have seen is refused (grave.go).
+		n.acceptors.Below = clock.Timestamp{Counter: rep.MaxCounter + 1}
+	}
 	for o, c := range rep.MaxSeq {
 		if o != 0 {
 			n.marks[o] = c
@@ -293,7 +310,7 @@ func (n *Node) replay(r oplog.Record) error {
 	switch r.Type {
 	case oplog.TypeSet, oplog.TypeDelete:
 		v, _, _ := store.FromRecord(r)
-		n.store.Apply(r.Key, v)
+		n.apply(r.Key, v, 0)
 		n.settleAcceptor(r.Key)
 		return nil
 	case oplog.TypeIntents:
@@ -301,7 +318,7 @@ func (n *Node) replay(r oplog.Record) error {
 		if err != nil {
 			return fmt.Errorf("record for key %q at stamp %v: %w", r.Key, r.Stamp, err)
 		}
-		n.store.Apply(r.Key, v)
+		n.apply(r.Key, v, 0)
 		n.settleAcceptor(r.Key)
 		return nil
 	case oplog.TypeCounter:
@@ -397,9 +414,9 @@ func (n *Node) Deliver(from net.NodeID, f net.Frame) {
 	case *net.Peek:
 		n.peekFrom(id, f.ID, m)
 	case *net.Digest:
-		n.digestFrom(id, f.ID, m.Epoch, m.Spans, clock.Timestamp{})
+		n.digestFrom(id, f.ID, m.Epoch, m.Spans, bounds{})
 	case *net.DigestBefore:
-		n.digestFrom(id, f.ID, m.Epoch, m.Spans, m.Horizon)
+		n.digestFrom(id, f.ID, m.Epoch, m.Spans, bounds{m.Horizon, m.Expired})
 	case *net.PaxosKeys:
 		n.paxosKeysFrom(id, f.ID, m)
 	case *net.Take:

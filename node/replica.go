@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/oplog"
@@ -32,9 +33,17 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 	// is what covers an intent this replica does not log (a later write
 	// already here), before it acknowledges it.
 	intents := slices.ContainsFunc(es, func(e net.Entry) bool { return e.Intents })
+	expired := n.expired()
 	for _, e := range es {
 		n.lamport.Observe(e.Stamp)
-		if cur, ok := n.store.Get(e.Key); ok && store.Covers(cur, store.FromEntry(e)) {
+		cur, ok := n.store.Get(e.Key)
+		if ok && store.Covers(cur, store.FromEntry(e)) {
+			continue
+		}
+		if !ok && store.FromEntry(e).Tombstone() && !expired.Less(e.Stamp) {
+			// An expired tombstone of a key this node holds nothing of:
+			// nothing here to delete, and the rule would drop it (one
+			// streamed back from a replica that has not dropped it yet).
 			continue
 		}
 		if n.mutant(MutantCanary) && !e.Deleted && !e.Counter && !e.Intents { // the canary: keep a value no one wrote
@@ -74,7 +83,7 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 		// The planted bug: visible and acknowledged before it is durable.
 		for _, r := range recs {
 			v, _, _ := store.FromRecord(r)
-			n.store.Apply(r.Key, v)
+			n.apply(r.Key, v, n.now())
 			n.marks[r.Origin] = max(n.marks[r.Origin], r.Seq)
 		}
 		n.log.Commit(func(err error) {
@@ -101,7 +110,7 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 		}
 		for _, r := range recs {
 			v, _, _ := store.FromRecord(r)
-			n.store.Apply(r.Key, v)
+			n.apply(r.Key, v, n.now())
 			n.settleAcceptor(r.Key)
 			n.marks[r.Origin] = max(n.marks[r.Origin], r.Seq)
 		}
@@ -109,6 +118,17 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 		done(nil)
 		n.maybeCompact()
 	})
+}
+
+// apply merges v into key's state in the store, at time at (the node's
+// time since boot; 0 at replay), and remembers a tombstone the rule may
+// drop in time (grave.go).
+func (n *Node) apply(key []byte, v store.Version, at time.Duration) {
+	if n.store.Apply(key, v) {
+		if cur, _ := n.store.Get(key); cur.Tombstone() {
+			n.noteGrave(key, cur, at)
+		}
+	}
 }
 
 // errUnavailable marks an error after which the write was certainly not

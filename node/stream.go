@@ -178,8 +178,15 @@ func (n *Node) repairAll() {
 	}
 	shared := n.sharedArcs(false)
 	for _, p := range slices.Sorted(maps.Keys(shared)) {
-		n.compare(p, shared[p], n.horizon(), func(bool) {})
+		n.compare(p, shared[p], bounds{n.horizon(), n.expired()}, func(bool) {})
 	}
+}
+
+// bounds are what a digest leaves out: versions stamped after horizon
+// (none if it is zero), and plain tombstones stamped at or before expired
+// (none if it is zero; grave.go).
+type bounds struct {
+	horizon, expired clock.Timestamp
 }
 
 // compareAll compares the arcs in shared (owner → arcs) with each owner
@@ -192,17 +199,18 @@ func (n *Node) repairAll() {
 // whose hint died with the leader's restart, was newer than the joiner's
 // horizon, and after the join no owner held it).
 func (n *Node) compareAll(shared map[uint16][]net.Span, done func(ok bool)) {
-	movement.All(slices.Sorted(maps.Keys(shared)), func(p uint16, done func(bool)) { n.compare(p, shared[p], clock.Timestamp{}, done) }, done)
+	movement.All(slices.Sorted(maps.Keys(shared)), func(p uint16, done func(bool)) { n.compare(p, shared[p], bounds{}, done) }, done)
 }
 
-// compare asks peer for its digests of spans holding the versions stamped
-// at or before horizon (every version if it is zero), narrows those that
-// differ down to the sub-spans that do (narrow), pulls those, and tells
-// done whether it got the digests and the pull succeeded.
-func (n *Node) compare(peer uint16, spans []net.Span, horizon clock.Timestamp, done func(ok bool)) {
+// compare asks peer for its digests of spans within bounds, narrows those
+// that differ down to the sub-spans that do (narrow), pulls those, and
+// tells done whether it got the digests and the pull succeeded. The spans
+// found equal are noted for the tombstone rule (grave.go).
+func (n *Node) compare(peer uint16, spans []net.Span, b bounds, done func(ok bool)) {
 	n.stats.RepairRounds++
 	n.env.Log.Debug("anti-entropy: comparing", "peer", peer, "arcs", len(spans))
-	n.narrow(peer, spans, horizon, 0, func(pull []net.Span, ok bool) {
+	began := n.now()
+	n.narrow(peer, spans, b, 0, func(span net.Span) { n.noteClean(peer, span, began, b.horizon) }, func(pull []net.Span, ok bool) {
 		if !ok || len(pull) == 0 {
 			done(ok)
 			return
@@ -226,15 +234,16 @@ const (
 	refineKeys   = 256
 )
 
-// narrow compares spans (depth levels below the arcs) with peer's and
-// hands done the spans to pull: those that differ and are small or at the
-// bottom, and what narrowing the others finds.
-func (n *Node) narrow(peer uint16, spans []net.Span, horizon clock.Timestamp, depth int, done func(pull []net.Span, ok bool)) {
-	n.digests(spans, horizon, func(mine stream.Sums) {
+// narrow compares spans (depth levels below the arcs) with peer's, tells
+// equal each span found equal, and hands done the spans to pull: those
+// that differ and are small or at the bottom, and what narrowing the
+// others finds.
+func (n *Node) narrow(peer uint16, spans []net.Span, b bounds, depth int, equal func(net.Span), done func(pull []net.Span, ok bool)) {
+	n.digests(spans, b, func(mine stream.Sums) {
 		isReply := func(m net.Message) bool { _, ok := m.(*net.DigestReply); return ok }
 		var ask net.Message = &net.Digest{Epoch: n.view.Epoch, Spans: spans}
-		if !horizon.IsZero() {
-			ask = &net.DigestBefore{Epoch: n.view.Epoch, Spans: spans, Horizon: horizon}
+		if !b.horizon.IsZero() {
+			ask = &net.DigestBefore{Epoch: n.view.Epoch, Spans: spans, Horizon: b.horizon, Expired: b.expired}
 		}
 		n.askAgain(peer, ask, isReply, func(m net.Message) {
 			r, ok := m.(*net.DigestReply)
@@ -247,6 +256,7 @@ func (n *Node) narrow(peer uint16, spans []net.Span, horizon clock.Timestamp, de
 			for i, s := range spans {
 				switch {
 				case r.Sums[i] == mine.Sums[i]:
+					equal(s)
 				case depth < refineDepth && mine.Keys[i] > refineKeys:
 					big = append(big, stream.Split(s, refineFanout)...)
 				default:
@@ -261,7 +271,7 @@ func (n *Node) narrow(peer uint16, spans []net.Span, horizon clock.Timestamp, de
 				done(pull, true)
 				return
 			}
-			n.narrow(peer, big, horizon, depth+1, func(more []net.Span, ok bool) { done(append(pull, more...), ok) })
+			n.narrow(peer, big, b, depth+1, equal, func(more []net.Span, ok bool) { done(append(pull, more...), ok) })
 		})
 	})
 }
@@ -300,11 +310,11 @@ func (n *Node) ownersOf(taking bool) map[uint16][]net.Span {
 
 // digestFrom answers a peer's Digest, unless the peer is on another ring
 // (its arcs are not this node's).
-func (n *Node) digestFrom(from uint16, id uint64, epoch uint64, spans []net.Span, horizon clock.Timestamp) {
+func (n *Node) digestFrom(from uint16, id uint64, epoch uint64, spans []net.Span, b bounds) {
 	if n.otherRing(from, id, epoch) {
 		return
 	}
-	n.digests(spans, horizon, func(d stream.Sums) { n.send(from, id, &net.DigestReply{Sums: d.Sums}) })
+	n.digests(spans, b, func(d stream.Sums) { n.send(from, id, &net.DigestReply{Sums: d.Sums}) })
 }
 
 // inFlight is how far back anti-entropy's horizon lies: a write stamped
@@ -355,12 +365,13 @@ func (n *Node) otherRing(from uint16, id uint64, epoch uint64) bool {
 // digestSlice bounds the keys a digest sums in one turn of the loop.
 const digestSlice = 8192
 
-// digests sums the store's digests of spans, digestSlice keys per turn of
-// the loop, and calls done with them (in the same turn if the store is
-// small).
-func (n *Node) digests(spans []net.Span, horizon clock.Timestamp, done func(stream.Sums)) {
+// digests sums the store's digests of spans within bounds, digestSlice
+// keys per turn of the loop, and calls done with them (in the same turn if
+// the store is small).
+func (n *Node) digests(spans []net.Span, b bounds, done func(stream.Sums)) {
 	n.withKeys(func(keys []string) {
-		d := stream.NewDigest(spans, keys, horizon)
+		d := stream.NewDigest(spans, keys, b.horizon)
+		d.Expired = b.expired
 		var step func()
 		step = func() {
 			if d.Step(n.store, digestSlice) {

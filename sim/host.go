@@ -117,6 +117,10 @@ func (h *host) boot() {
 	cfg.Log.SegmentSize = h.w.p.Disk.SegmentSize
 	cfg.Compaction = node.Compaction{MinBytes: h.w.p.Disk.CompactMinBytes, Ratio: 1}
 	cfg.Mutant = h.w.p.Mutant
+	cfg.TombstoneGrace = -1
+	if h.w.p.TombstoneGrace > 0 {
+		cfg.TombstoneGrace = h.w.p.TombstoneGrace
+	}
 	p, err := h.w.newP(cfg, env)
 	if err != nil {
 		panic(fmt.Sprintf("sim: building node %d: %v", h.id, err))

@@ -38,6 +38,10 @@ type Params struct {
 	// Mutant names a planted bug the nodes run with (node/mutant.go); only
 	// builds with the mutants tag accept one.
 	Mutant string `json:"mutant,omitempty"`
+	// TombstoneGrace is the nodes' Config.TombstoneGrace; zero (the
+	// default of every scenario that does not draw it) keeps every
+	// tombstone.
+	TombstoneGrace time.Duration `json:"tombstone_grace_ns,omitempty"`
 }
 
 // NetParams shapes the simulated network.

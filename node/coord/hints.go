@@ -22,12 +22,19 @@ type Hints struct {
 	// Window: once a replica has taken none of its hints for this long, no
 	// more are kept for it until it takes some.
 	Window time.Duration
+	// MaxAge, if positive, is how long a hint may wait at most: an older
+	// one is dropped before a batch is taken (Expire). A node that drops
+	// tombstones needs it: a hint is an old version on its way, and one
+	// that arrived after every replica dropped the tombstone that
+	// superseded it would bring a deleted value back (node/grave.go).
+	MaxAge time.Duration
 
 	q map[uint16]*queue
 }
 
 type queue struct {
 	entries  []net.Entry
+	at       []time.Duration // when each entry was queued
 	bytes    int
 	inflight bool // a batch is being replayed
 	// inc is the replica's gossip incarnation when the oldest entry was
@@ -38,8 +45,8 @@ type queue struct {
 }
 
 // NewHints is an empty set of queues with those bounds.
-func NewHints(bytes int, window time.Duration) *Hints {
-	return &Hints{Bytes: bytes, Window: window, q: make(map[uint16]*queue)}
+func NewHints(bytes int, window, maxAge time.Duration) *Hints {
+	return &Hints{Bytes: bytes, Window: window, MaxAge: maxAge, q: make(map[uint16]*queue)}
 }
 
 // Add keeps e for replica r at time now, when r's incarnation is inc. It
@@ -58,8 +65,25 @@ func (h *Hints) Add(r uint16, e net.Entry, now time.Duration, inc uint64) bool {
 		q.inc, q.since = inc, now
 	}
 	q.entries = append(q.entries, e)
+	q.at = append(q.at, now)
 	q.bytes += e.Size()
 	return true
+}
+
+// Expire drops the entries held for r longer than MaxAge at time now,
+// unless a batch of them is in flight, and returns how many it dropped.
+func (h *Hints) Expire(r uint16, now time.Duration) int {
+	q := h.q[r]
+	if q == nil || q.inflight || h.MaxAge <= 0 {
+		return 0
+	}
+	k := 0
+	for k < len(q.at) && now-q.at[k] > h.MaxAge {
+		q.bytes -= q.entries[k].Size()
+		k++
+	}
+	q.entries, q.at = slices.Delete(q.entries, 0, k), slices.Delete(q.at, 0, k)
+	return k
 }
 
 // Replicas are the replicas with hints or a batch in flight, in id order.
@@ -109,7 +133,7 @@ func (h *Hints) Delivered(r uint16, count int, now time.Duration, inc uint64) (r
 	for _, e := range q.entries[:count] {
 		q.bytes -= e.Size()
 	}
-	q.entries = slices.Delete(q.entries, 0, count)
+	q.entries, q.at = slices.Delete(q.entries, 0, count), slices.Delete(q.at, 0, count)
 	q.since = now
 	restarted = inc > q.inc
 	q.inc = inc // what is left was queued by now

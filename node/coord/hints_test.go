@@ -18,7 +18,7 @@ func sized(c uint64, n int) net.Entry {
 }
 
 func TestHintsBounds(t *testing.T) {
-	h := NewHints(100, time.Minute)
+	h := NewHints(100, time.Minute, 0)
 	steps := []struct {
 		what string
 		ok   bool
@@ -63,7 +63,7 @@ func TestHintsBounds(t *testing.T) {
 }
 
 func TestHintsBatches(t *testing.T) {
-	h := NewHints(4*Batch, time.Hour)
+	h := NewHints(4*Batch, time.Hour, 0)
 	for c := range uint64(5) {
 		h.Add(2, sized(c, Batch/2), 0, 1)
 	}
@@ -96,7 +96,7 @@ func TestHintsBatches(t *testing.T) {
 func TestHintsProperties(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		bound := rapid.IntRange(16, 3*Batch).Draw(t, "bytes")
-		h := NewHints(bound, time.Duration(rapid.IntRange(1, 100).Draw(t, "window")))
+		h := NewHints(bound, time.Duration(rapid.IntRange(1, 100).Draw(t, "window")), 0)
 		model := map[uint16][]net.Entry{}
 		inflight := map[uint16]int{}
 		var now time.Duration

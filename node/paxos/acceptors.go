@@ -26,6 +26,13 @@ type State struct {
 // the key on.
 type Acceptors struct {
 	m map[string]*State
+	// Below is a floor under every key: the stamp of the latest tombstone
+	// the node dropped, or after a restart of a node that drops them, the
+	// clock its log restarts it at. A dropped tombstone takes its key's
+	// committed stamp with it, and a ballot below that stamp must still be
+	// refused: a proposer that drew it before the delete would otherwise
+	// choose a value the delete had already put behind it.
+	Below clock.Timestamp
 }
 
 // NewAcceptors returns an empty table.
@@ -47,12 +54,13 @@ func (t *Acceptors) Get(key []byte) (s State, ok bool) {
 }
 
 // Floor is the ballot a new prepare or proposal for key must be above:
-// the higher of the promise and the committed stamp.
+// the highest of the promise, the committed stamp and Below.
 func (t *Acceptors) Floor(key []byte, committed clock.Timestamp) clock.Timestamp {
+	floor := committed.Max(t.Below)
 	if a := t.m[string(key)]; a != nil {
-		return committed.Max(a.Promised)
+		return floor.Max(a.Promised)
 	}
-	return committed
+	return floor
 }
 
 // InProgress is key's accepted proposal if it is newer than the committed

@@ -22,6 +22,13 @@ type Version struct {
 // Live reports whether v holds a value (it exists and is not a tombstone).
 func (v Version) Live() bool { return !v.Stamp.IsZero() && !v.Deleted }
 
+// Tombstone reports whether v is a register's tombstone and nothing
+// else (no batch intents or markers): what the node's tombstone rule may
+// drop.
+func (v Version) Tombstone() bool {
+	return v.Kind == Register && v.Deleted && !v.Stamp.IsZero() && v.Pending == nil
+}
+
 // empty reports whether v holds nothing at all.
 func (v Version) empty() bool { return v.Stamp.IsZero() && len(v.Intents()) == 0 }
 

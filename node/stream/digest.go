@@ -41,6 +41,10 @@ type Digest struct {
 	keys  []string
 	// horizon, if not zero, leaves out versions stamped after it.
 	horizon clock.Timestamp
+	// Expired, if not zero, leaves out the plain tombstones (store's
+	// Version.Tombstone) stamped at or before it: those the tombstone rule
+	// may have dropped (net.DigestBefore).
+	Expired clock.Timestamp
 	byEnd   []int // span indexes sorted by end
 	wraps   []int // spans that wrap past zero (or are the whole ring)
 }
@@ -80,7 +84,7 @@ func (d *Digest) Step(st *store.Store, n int) bool {
 	k := min(n, len(d.keys))
 	for _, key := range d.keys[:k] {
 		v, ok := st.Get([]byte(key))
-		if !ok || !d.horizon.IsZero() && d.horizon.Less(v.Stamp) {
+		if !ok || !d.horizon.IsZero() && d.horizon.Less(v.Stamp) || !d.Expired.IsZero() && v.Tombstone() && !d.Expired.Less(v.Stamp) {
 			continue
 		}
 		h := ring.Hash([]byte(key))

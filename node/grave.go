@@ -1,0 +1,235 @@
+package node
+
+import (
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/memdb/memdb/clock"
+	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/ring"
+	"github.com/memdb/memdb/node/store"
+	"github.com/memdb/memdb/node/stream"
+	"github.com/memdb/memdb/node/view"
+)
+
+// The tombstone rule: when a node drops a tombstone, giving its memory
+// back (and its disk, at the next compaction). The argument is in the
+// node's doc ("Tombstones") and PAPER §2; in short, a replica drops a
+// tombstone X of key k once
+//
+//  1. X is plain (a register's tombstone, no batch intents or markers),
+//     has been in this node's store for the grace (Config.TombstoneGrace)
+//     by its own clock, and is expired: stamped at or before this node's
+//     clock as it read the grace ago;
+//  2. the node is a member on a settled ring (no movement in flight);
+//  3. every other replica of k has been seen clean: an anti-entropy
+//     comparison with it, begun after X came here, at a horizon at or past
+//     X's stamp, found the span holding k equal. Then that replica held X,
+//     or held no live version of k as old as X (expired tombstones are left
+//     out of the digests on both sides, so one that dropped X and one that
+//     still holds it compare equal).
+//
+// What could bring an older value back after that is closed separately:
+// hints wait at most half the grace (coordinate.go), an entry that is an
+// expired tombstone of a key this node holds nothing of is not stored
+// (replica.go), and a Paxos ballot at or below a dropped tombstone's stamp
+// is refused (Acceptors.Below), as is, after a restart, any ballot below
+// the clock the log restarts it at.
+
+// A grave is a tombstone the node holds, with the stamp it had and when it
+// came (the node's time since boot; boot itself for the replayed ones).
+type grave struct {
+	key   string
+	stamp clock.Timestamp
+	at    time.Duration
+}
+
+// graveSlice bounds the graves one turn of the loop looks at.
+const graveSlice = 8192
+
+// purging reports whether the node drops tombstones at all.
+func (n *Node) purging() bool { return n.cfg.TombstoneGrace > 0 }
+
+// noteGrave remembers key's state v, just applied at time at, if it is a
+// tombstone the rule may drop.
+func (n *Node) noteGrave(key []byte, v store.Version, at time.Duration) {
+	if n.purging() {
+		n.graves = append(n.graves, grave{string(key), v.Stamp, at})
+	}
+}
+
+// sampleGrace records the node's clock every 1/64 of the grace, for
+// expired; samples older than the grace needs are dropped.
+func (n *Node) sampleGrace() {
+	if !n.purging() {
+		return
+	}
+	now, g := n.now(), n.cfg.TombstoneGrace
+	if k := len(n.graceSamples); k == 0 || now-n.graceSamples[k-1].at >= g/64 {
+		n.graceSamples = append(n.graceSamples, clockSample{now, n.lamport.Now()})
+	}
+	i := 0
+	for i+1 < len(n.graceSamples) && n.graceSamples[i+1].at <= now-g {
+		i++
+	}
+	n.graceSamples = n.graceSamples[i:]
+}
+
+// expired is the node's clock as it read the grace ago (zero if it has not
+// run that long, or does not drop tombstones): a plain tombstone stamped
+// at or before it is expired, and digests leave it out.
+func (n *Node) expired() clock.Timestamp {
+	if !n.purging() || len(n.graceSamples) == 0 || n.graceSamples[0].at > n.now()-n.cfg.TombstoneGrace {
+		return clock.Timestamp{}
+	}
+	return n.graceSamples[0].stamp
+}
+
+// A clean is an anti-entropy comparison that found a span equal with a
+// peer: when it began, and at what horizon.
+type clean struct {
+	at      time.Duration
+	horizon clock.Timestamp
+}
+
+// noteClean records that peer's digest of span equalled this node's in a
+// comparison begun at at, at horizon, on the current ring.
+func (n *Node) noteClean(peer uint16, span net.Span, at time.Duration, horizon clock.Timestamp) {
+	if !n.purging() || horizon.IsZero() {
+		return
+	}
+	if n.cleanEpoch != n.view.Epoch {
+		n.cleans, n.cleanEpoch = make(map[uint16]map[net.Span]clean), n.view.Epoch
+	}
+	m := n.cleans[peer]
+	if m == nil {
+		m = make(map[net.Span]clean)
+		n.cleans[peer] = m
+	}
+	m[span] = clean{at, horizon}
+}
+
+// seenClean reports whether peer was seen clean for a tombstone stamped
+// stamp that came at at, of a key at ring position h in arc: a comparison
+// of the arc, or of the sub-span anti-entropy narrowed it to that holds h,
+// begun at or after at, at a horizon at or past stamp.
+func (n *Node) seenClean(peer uint16, arc net.Span, h uint64, stamp clock.Timestamp, at time.Duration) bool {
+	if n.cleanEpoch != n.view.Epoch {
+		return false
+	}
+	m := n.cleans[peer]
+	span := arc
+	for depth := 0; ; depth++ {
+		if c, ok := m[span]; ok && (c.at >= at || n.mutant(MutantTombstoneStaleClean)) && !c.horizon.Less(stamp) {
+			return true
+		}
+		if depth == refineDepth {
+			return false
+		}
+		i := slices.IndexFunc(stream.Split(span, refineFanout), func(s net.Span) bool { return stream.Contains([]net.Span{s}, h) })
+		if i < 0 {
+			return false
+		}
+		span = stream.Split(span, refineFanout)[i]
+	}
+}
+
+// sweepGraves, every sweepEvery, looks at the graves in the order they
+// came, graveSlice a turn, drops the tombstones the rule allows and keeps
+// the others; it stops at the first one younger than the grace.
+func (n *Node) sweepGraves() {
+	if !n.purging() || n.sweepingGraves || n.now() < n.nextGraveSweep {
+		return
+	}
+	n.nextGraveSweep = n.now() + n.sweepEvery()
+	if len(n.graves) == 0 || n.life != Member || n.phase() != view.Normal || n.err != nil {
+		return
+	}
+	n.sweepingGraves = true
+	arcs := n.view.Arcs()
+	epoch := n.view.Epoch
+	w, r := 0, 0
+	var step func()
+	step = func() {
+		if n.stopped || n.view.Epoch != epoch || n.phase() != view.Normal {
+			// The ring moved: keep what is left for the next sweep.
+			n.graves = append(n.graves[:w], n.graves[r:]...)
+			n.sweepingGraves = false
+			return
+		}
+		now, expired, young := n.now(), n.expired(), false
+		for end := min(r+graveSlice, len(n.graves)); r < end; r++ {
+			g := n.graves[r]
+			v, ok := n.store.Get([]byte(g.key))
+			if !ok || !v.Tombstone() || v.Stamp != g.stamp {
+				continue // gone, or replaced: a newer tombstone has its own grave
+			}
+			if now-g.at < n.cfg.TombstoneGrace {
+				young = true // and so are the rest, which came later
+				break
+			}
+			if expired.Less(g.stamp) || !n.mutant(MutantTombstoneUnverified) && !n.othersClean(arcs, []byte(g.key), g) {
+				n.graves[w] = g
+				w++
+				continue
+			}
+			n.store.Drop([]byte(g.key))
+			if !n.mutant(MutantTombstoneFloorForgotten) {
+				n.acceptors.Below = n.acceptors.Below.Max(g.stamp)
+			}
+			n.stats.TombstonesDropped++
+		}
+		if !young && r < len(n.graves) {
+			n.later(0, step)
+			return
+		}
+		// Graves that came during the sweep are after r.
+		n.graves = append(n.graves[:w], n.graves[r:]...)
+		if cap(n.graves) > 1024 && len(n.graves) < cap(n.graves)/4 {
+			n.graves = slices.Clone(n.graves)
+		}
+		n.sweepingGraves = false
+	}
+	step()
+}
+
+// sweepEvery is how often the graves are swept: an eighth of the grace,
+// at most an anti-entropy interval (what a sweep waits on is a round).
+func (n *Node) sweepEvery() time.Duration {
+	d := n.cfg.TombstoneGrace / 8
+	if n.cfg.AntiEntropy > 0 {
+		d = min(d, n.cfg.AntiEntropy)
+	}
+	return max(d, time.Millisecond)
+}
+
+// othersClean reports whether every other replica of g's key was seen
+// clean for it (seenClean), arcs being the ring's.
+func (n *Node) othersClean(arcs []view.Arc, key []byte, g grave) bool {
+	h := ring.Hash(key)
+	// The arc holding h: the first whose end is at or past h, or the first
+	// (which wraps) if none is.
+	i := sort.Search(len(arcs), func(i int) bool { return arcs[i].Span.End >= h })
+	if i == len(arcs) {
+		i = 0
+	}
+	if len(arcs) == 0 {
+		return false
+	}
+	a := arcs[i]
+	for _, gr := range [][]uint16{a.Read, a.Write} {
+		for _, id := range gr {
+			if id != uint16(n.cfg.ID) && !n.seenClean(id, a.Span, h, g.stamp, g.at) {
+				return false
+			}
+		}
+	}
+	return slices.Contains(a.Read, uint16(n.cfg.ID))
+}
+
+// Tombstones is the number of tombstones the node holds that the rule may
+// drop in time, and dropped how many it has dropped since boot.
+func (n *Node) Tombstones() (held int, dropped uint64) {
+	return len(n.graves), n.stats.TombstonesDropped
+}
