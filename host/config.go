@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -67,6 +68,11 @@ type Config struct {
 	// reach twice the data; lower trades CPU for memory (PAPER §5.19).
 	GCPercent   int
 	MemoryLimit int64
+	// TombstoneGrace is how long a deleted key's tombstone stays at least
+	// before the node may drop it and give its memory back, once every
+	// other replica was seen clean of older values (node/grave.go);
+	// negative: keep every tombstone ("off").
+	TombstoneGrace time.Duration
 }
 
 // DefaultConfig returns the defaults.
@@ -83,6 +89,7 @@ func DefaultConfig() Config {
 		LogFormat:         "text",
 		LogLevel:          "info",
 		GCPercent:         100,
+		TombstoneGrace:    10 * time.Minute,
 	}
 }
 
@@ -107,6 +114,19 @@ func parseGCPercent(s string) (int, error) {
 		return 0, fmt.Errorf("%q is not a positive percentage or off", s)
 	}
 	return n, nil
+}
+
+// parseGrace reads a tombstone grace: a duration of at least a second
+// ("90s", "10m", "1h"), or "off" (-1: keep every tombstone).
+func parseGrace(s string) (time.Duration, error) {
+	if strings.EqualFold(strings.TrimSpace(s), "off") {
+		return -1, nil
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil || d < time.Second {
+		return 0, fmt.Errorf("%q is not a duration of at least 1s (such as 10m) or off", s)
+	}
+	return d, nil
 }
 
 // ParseBytes reads a size: a whole number of bytes, or one with a unit
@@ -255,8 +275,9 @@ type fileConfig struct {
 		ClusterKey *string `toml:"cluster_key"`
 		AdminKey   *string `toml:"admin_key"`
 	} `toml:"auth"`
-	MaxMemory *any `toml:"max_memory"`
-	GC        struct {
+	MaxMemory      *any    `toml:"max_memory"`
+	TombstoneGrace *string `toml:"tombstone_grace"`
+	GC             struct {
 		Percent     *int64 `toml:"percent"`
 		MemoryLimit *any   `toml:"memory_limit"`
 	} `toml:"gc"`
@@ -307,6 +328,7 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	logLevel := fs.String("log-level", cfg.LogLevel, "log level: debug, info, warn or error")
 	gcPercent := fs.String("gc-percent", "", "the Go collector's GOGC: the heap may grow this many percent past what the last collection left live (default 100); off: only -memory-limit collects (env MEMDB_GC_PERCENT)")
 	memoryLimit := fs.String("memory-limit", "", "the Go runtime's soft memory limit (GOMEMLIMIT), e.g. 3GiB: past it the collector runs as often as it must (default: none) (env MEMDB_MEMORY_LIMIT)")
+	tombstoneGrace := fs.String("tombstone-grace", "", "how long a deleted key's tombstone stays at least before the node drops it and gives its memory back, once every replica was seen clean of older values (default 10m); off keeps every tombstone (env MEMDB_TOMBSTONE_GRACE)")
 	maxMemory := fs.String("max-memory", "", "refuse the writes this node coordinates that add data past this many bytes of keys and values (e.g. 512MiB; default: no bound; nothing is evicted)")
 	onCorrupt := fs.String("on-corrupt", cfg.OnCorrupt, "a corrupt operation log at boot: stop (exit with an error naming it), or rebuild (move the data directory aside and rebuild from the replicas; needs seeds)")
 	fs.Usage = func() {
@@ -390,6 +412,12 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 				errs = append(errs, fmt.Errorf("-memory-limit: %v", err))
 			}
 			cfg.MemoryLimit = n
+		case "tombstone-grace":
+			d, err := parseGrace(*tombstoneGrace)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("-tombstone-grace: %v", err))
+			}
+			cfg.TombstoneGrace = d
 		case "max-memory":
 			n, err := ParseBytes(*maxMemory)
 			if err != nil {
@@ -479,6 +507,13 @@ func loadFile(cfg *Config, path string, explicit bool) error {
 			return fmt.Errorf("%w: config file %s: max_memory must be a number of bytes or a string such as \"512MiB\", not %v", ErrUsage, path, v)
 		}
 	}
+	if fc.TombstoneGrace != nil {
+		d, err := parseGrace(*fc.TombstoneGrace)
+		if err != nil {
+			return fmt.Errorf("%w: config file %s: tombstone_grace: %v", ErrUsage, path, err)
+		}
+		cfg.TombstoneGrace = d
+	}
 	if fc.GC.Percent != nil {
 		cfg.GCPercent = int(*fc.GC.Percent)
 	}
@@ -546,6 +581,13 @@ func loadEnv(cfg *Config, getenv func(string) string) error {
 			errs = append(errs, fmt.Errorf("MEMDB_GC_PERCENT: %v", err))
 		}
 		cfg.GCPercent = n
+	}
+	if v := getenv("MEMDB_TOMBSTONE_GRACE"); v != "" {
+		d, err := parseGrace(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("MEMDB_TOMBSTONE_GRACE: %v", err))
+		}
+		cfg.TombstoneGrace = d
 	}
 	if v := getenv("MEMDB_MEMORY_LIMIT"); v != "" {
 		n, err := ParseBytes(v)

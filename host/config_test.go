@@ -301,3 +301,25 @@ func TestGCConfig(t *testing.T) {
 		{name: "bad limit", args: []string{"-memory-limit", "3 apples"}, bad: true},
 	}, func(c Config) (gc, error) { return gc{c.GCPercent, c.MemoryLimit}, nil })
 }
+
+// -tombstone-grace (file key tombstone_grace, MEMDB_TOMBSTONE_GRACE): how
+// long a tombstone stays at least; off keeps them all.
+func TestTombstoneGraceConfig(t *testing.T) {
+	dir, file := configFile(t, "tombstone_grace = \"90s\"\n")
+	_, offFile := configFile(t, "tombstone_grace = \"off\"\n")
+	_, badFile := configFile(t, "tombstone_grace = \"soon\"\n")
+	checkLoads(t, dir, []loadCase[time.Duration]{
+		{name: "default: 10m", want: 10 * time.Minute},
+		{name: "flag", args: []string{"-tombstone-grace", "1h"}, want: time.Hour},
+		{name: "off", args: []string{"-tombstone-grace", "off"}, want: -1},
+		{name: "env", env: map[string]string{"MEMDB_TOMBSTONE_GRACE": "30s"}, want: 30 * time.Second},
+		{name: "file", args: []string{"-config", file}, want: 90 * time.Second},
+		{name: "off in a file", args: []string{"-config", offFile}, want: -1},
+		{name: "flag over file", args: []string{"-config", file, "-tombstone-grace", "2m"}, want: 2 * time.Minute},
+		{name: "bad in a file", args: []string{"-config", badFile}, bad: true},
+		{name: "under a second", args: []string{"-tombstone-grace", "500ms"}, bad: true},
+		{name: "negative", args: []string{"-tombstone-grace", "-5m"}, bad: true},
+		{name: "not a duration", args: []string{"-tombstone-grace", "forever"}, bad: true},
+		{name: "bad env", env: map[string]string{"MEMDB_TOMBSTONE_GRACE": "1 day"}, bad: true},
+	}, func(c Config) (time.Duration, error) { return c.TombstoneGrace, nil })
+}

@@ -44,6 +44,11 @@ type Status struct {
 	Unavailable     uint64 `json:"unavailable"`
 	Unknown         uint64 `json:"unknown"`
 	Fenced          uint64 `json:"fenced"`
+	// Tombstones are the deleted keys' tombstones the node holds that its
+	// rule may drop in time (counted in keys), and TombstonesDropped those
+	// it dropped since it started (node/grave.go).
+	Tombstones        int    `json:"tombstones"`
+	TombstonesDropped uint64 `json:"tombstones_dropped"`
 	// Rebuilding is set while the node rebuilds state it lost (its data
 	// directory was emptied while the cluster had it on the ring): it takes
 	// writes but answers no reads nor Paxos until done. Rebuilds counts the
@@ -128,12 +133,14 @@ func (s *Server) status() (Status, node.Stats) {
 			CatchUps: ns.CatchUps, RepairRounds: ns.RepairRounds, RepairArcs: ns.RepairArcs, RepairSpans: ns.RepairSpans,
 			Hints: ns.Hints, HintsDelivered: ns.HintsDelivered, ReadRepairs: ns.ReadRepairs,
 			Unavailable: ns.Unavailable, Unknown: ns.Unknown, Fenced: ns.Fenced,
+			TombstonesDropped: ns.TombstonesDropped,
 			Rebuilding: s.node.Rebuilding(), Rebuilds: ns.Rebuilds,
 			Paxos: PaxosStats{Requests: ns.PaxosRequests, Attempts: ns.PaxosAttempts, Phases: ns.PaxosPhases, Retries: ns.PaxosRetries,
 				Finished: ns.PaxosFinished, Done: ns.PaxosDone, Contention: ns.PaxosContention, Unknown: ns.PaxosUnknown,
 				ReadOnly: ns.PaxosReadOnly, ReadFallbacks: ns.PaxosReadFallbacks},
 			HintsPending: s.node.HintsPending(),
 		}
+		st.Tombstones, _ = s.node.Tombstones()
 	})
 	st.Peers = s.peerStatus()
 	st.RequestsPerSec = s.rate.Rate()

@@ -243,6 +243,8 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintf(w, "# HELP memdb_hints_total Writes held for an unreachable replica (stored), delivered to it later (delivered), or dropped over the bound.\n# TYPE memdb_hints_total counter\n")
 	fmt.Fprintf(w, "memdb_hints_total{event=\"stored\"} %d\nmemdb_hints_total{event=\"delivered\"} %d\nmemdb_hints_total{event=\"dropped\"} %d\n", ns.Hints, ns.HintsDelivered, ns.HintsDropped)
 	gauge("memdb_hints_pending", "Hints waiting for their replica.", st.HintsPending)
+	gauge("memdb_tombstones", "Tombstones of deleted keys the node holds that its rule may drop in time.", st.Tombstones)
+	counter("memdb_tombstones_dropped_total", "Tombstones the node dropped, giving their memory back.", ns.TombstonesDropped)
 	fmt.Fprintf(w, "# HELP memdb_streamed_bytes_total Bytes of entries streamed (catch-up, join, leave, repair): key, value and 16 bytes each.\n# TYPE memdb_streamed_bytes_total counter\n")
 	fmt.Fprintf(w, "memdb_streamed_bytes_total{direction=\"in\"} %d\nmemdb_streamed_bytes_total{direction=\"out\"} %d\n", ns.StreamedInBytes, ns.StreamedOutBytes)
 	fmt.Fprintf(w, "# HELP memdb_streamed_entries_total Entries streamed (catch-up, join, leave, repair).\n# TYPE memdb_streamed_entries_total counter\n")
