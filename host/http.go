@@ -134,7 +134,7 @@ func (s *Server) status() (Status, node.Stats) {
 			Hints: ns.Hints, HintsDelivered: ns.HintsDelivered, ReadRepairs: ns.ReadRepairs,
 			Unavailable: ns.Unavailable, Unknown: ns.Unknown, Fenced: ns.Fenced,
 			TombstonesDropped: ns.TombstonesDropped,
-			Rebuilding: s.node.Rebuilding(), Rebuilds: ns.Rebuilds,
+			Rebuilding:        s.node.Rebuilding(), Rebuilds: ns.Rebuilds,
 			Paxos: PaxosStats{Requests: ns.PaxosRequests, Attempts: ns.PaxosAttempts, Phases: ns.PaxosPhases, Retries: ns.PaxosRetries,
 				Finished: ns.PaxosFinished, Done: ns.PaxosDone, Contention: ns.PaxosContention, Unknown: ns.PaxosUnknown,
 				ReadOnly: ns.PaxosReadOnly, ReadFallbacks: ns.PaxosReadFallbacks},
