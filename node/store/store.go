@@ -66,8 +66,11 @@ type Store struct {
 	// reverse is node.MutantReverseTies's planted bug (ReverseTies).
 	reverse bool
 	// dropped counts the keys Drop removed since Keys last sorted: they
-	// may still be in sorted (or added), which Keys then filters.
+	// may still be in sorted (or added), which Keys then filters. peak is
+	// the most keys m held since it was last rebuilt: a Go map never
+	// shrinks, so Drop rebuilds it once it holds a quarter of that.
 	dropped int
+	peak    int
 }
 
 // New returns an empty store.
@@ -173,9 +176,19 @@ func (s *Store) Drop(key []byte) {
 		return
 	}
 	s.bytes -= len(key) + v.size()
+	s.peak = max(s.peak, len(s.m))
 	delete(s.m, string(key))
 	delete(s.pending, string(key))
 	s.dropped++
+	if s.peak >= 4096 && len(s.m) <= s.peak/4 {
+		// Give the map's buckets back too (each rebuild costs the keys
+		// left, at most a third of those dropped since the last).
+		m := make(map[string]Version, len(s.m))
+		for k, v := range s.m { // order-free: a copy
+			m[k] = v
+		}
+		s.m, s.peak = m, len(m)
+	}
 }
 
 // Order returns, at once, what Keys would sort: the keys in order as of
