@@ -62,6 +62,37 @@ func TestHintsBounds(t *testing.T) {
 	}
 }
 
+// A hint older than MaxAge is dropped before a batch is taken, oldest
+// first, but not while a batch of them is in flight; with no MaxAge none
+// expires.
+func TestHintsExpire(t *testing.T) {
+	h := NewHints(1<<20, time.Hour, time.Minute)
+	h.Add(2, sized(1, 30), 0, 1)
+	h.Add(2, sized(2, 30), 30*time.Second, 1)
+	h.Add(2, sized(3, 30), 50*time.Second, 1)
+	if got := h.Expire(2, time.Minute); got != 0 {
+		t.Fatalf("Expire at exactly MaxAge dropped %d, want 0", got)
+	}
+	if got := h.Expire(2, 95*time.Second); got != 2 {
+		t.Fatalf("Expire(95s) dropped %d, want the 2 queued before 35s", got)
+	}
+	if n, b := h.Held(2); n != 1 || b != 30 {
+		t.Fatalf("Held(2) = %d entries, %d bytes after Expire; want 1, 30", n, b)
+	}
+	if batch := h.Take(2); len(batch) != 1 || batch[0].Stamp.Counter != 3 {
+		t.Fatalf("Take after Expire = %v, want the third hint", batch)
+	}
+	if got := h.Expire(2, time.Hour); got != 0 {
+		t.Fatalf("Expire with a batch in flight dropped %d, want 0", got)
+	}
+	h.Delivered(2, 1, time.Hour, 1)
+	keep := NewHints(1<<20, time.Hour, 0)
+	keep.Add(2, sized(1, 30), 0, 1)
+	if got := keep.Expire(2, 24*time.Hour); got != 0 {
+		t.Fatalf("Expire without MaxAge dropped %d, want 0", got)
+	}
+}
+
 func TestHintsBatches(t *testing.T) {
 	h := NewHints(4*Batch, time.Hour, 0)
 	for c := range uint64(5) {

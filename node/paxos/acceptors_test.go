@@ -13,6 +13,27 @@ func b(c uint64, n uint16) clock.Timestamp { return clock.Timestamp{Counter: c, 
 
 var k = []byte("k")
 
+// Below floors every key: a dropped tombstone took its key's committed
+// stamp with it, and a prepare or proposal drawn below that stamp is
+// still refused, on a key the table knows nothing of, with Below as the
+// floor to beat.
+func TestBelowFloorsEveryKey(t *testing.T) {
+	a := NewAcceptors()
+	a.Below = b(9, 2)
+	if _, floor, ok := a.Promise(k, clock.Timestamp{}, b(8, 3)); ok || floor != b(9, 2) {
+		t.Fatalf("Promise below Below: ok %v, floor %v; want refused, floor %v", ok, floor, b(9, 2))
+	}
+	if v, _, no := a.Accept(k, clock.Timestamp{}, b(9, 1), []byte("x")); v != Refused || no.Promised != b(9, 2) {
+		t.Fatalf("Accept below Below: %v, refusal %+v; want refused at %v", v, no, b(9, 2))
+	}
+	if _, _, ok := a.Promise(k, clock.Timestamp{}, b(9, 3)); !ok {
+		t.Fatal("Promise above Below refused")
+	}
+	if _, floor, _ := a.Promise([]byte("other"), b(12, 1), b(11, 1)); floor != b(12, 1) {
+		t.Fatalf("a committed stamp above Below: floor %v, want %v", floor, b(12, 1))
+	}
+}
+
 func TestPromise(t *testing.T) {
 	tests := []struct {
 		name      string

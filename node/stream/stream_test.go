@@ -255,3 +255,30 @@ func TestDigestBeforeHorizon(t *testing.T) {
 		t.Error("without a horizon the stores' digests agree")
 	}
 }
+
+// Expired leaves out the plain tombstones stamped at or before it, and
+// nothing else: a store that dropped such a tombstone and one that still
+// holds it agree; a younger tombstone, or a live value, still differs.
+func TestDigestLeavesOutExpiredTombstones(t *testing.T) {
+	sum := func(st *store.Store) uint64 {
+		d := NewDigest(whole, st.Keys(), ts(9000, 0))
+		d.Expired = ts(3000, 0)
+		d.Step(st, 1000)
+		return d.Sums.Sums[0]
+	}
+	a, b := fill(300), fill(300)
+	b.Apply([]byte("gone"), store.Version{Deleted: true, Stamp: ts(2000, 2)})
+	if sum(a) != sum(b) {
+		t.Error("an expired tombstone counts in the digest")
+	}
+	c := fill(300)
+	c.Apply([]byte("gone"), store.Version{Deleted: true, Stamp: ts(3001, 2)})
+	if sum(a) == sum(c) {
+		t.Error("a tombstone younger than Expired is left out")
+	}
+	d := fill(300)
+	d.Apply([]byte("old"), store.Version{Value: []byte("v"), Stamp: ts(100, 2)})
+	if sum(a) == sum(d) {
+		t.Error("a live value older than Expired is left out")
+	}
+}
