@@ -31,6 +31,10 @@ import (
 //     still holds it compare equal).
 //
 // What could bring an older value back after that is closed separately:
+// a node forgets the keys of arcs it no longer replicates once a movement
+// has settled (forgetUnowned: a leftover copy, missed by every check
+// above because its holder was no replica, would come back the day that
+// node owns the arc again);
 // hints wait at most half the grace (coordinate.go), an entry that is an
 // expired tombstone of a key this node holds nothing of is not stored
 // (replica.go), and a Paxos ballot at or below a dropped tombstone's stamp
@@ -226,6 +230,42 @@ func (n *Node) othersClean(arcs []view.Arc, key []byte, g grave) bool {
 		}
 	}
 	return slices.Contains(a.Read, uint16(n.cfg.ID))
+}
+
+// forgetUnowned drops, once per ring epoch, the state of every key this
+// node does not replicate on the settled ring, graveSlice keys a turn: a
+// movement moved it to its new owners before the ring settled. Only a
+// node that drops tombstones does it (a leftover is what could bring a
+// dropped tombstone's value back); it starts over if the ring moves
+// meanwhile.
+func (n *Node) forgetUnowned() {
+	if !n.purging() || n.forgetting || n.forgotEpoch == n.view.Epoch || n.life != Member || n.phase() != view.Normal || n.err != nil {
+		return
+	}
+	n.forgetting = true
+	epoch, self, keys := n.view.Epoch, uint16(n.cfg.ID), n.store.Keys()
+	var step func()
+	step = func() {
+		if n.stopped || n.view.Epoch != epoch || n.life != Member || n.phase() != view.Normal {
+			n.forgetting = false
+			return
+		}
+		k := min(graveSlice, len(keys))
+		for _, key := range keys[:k] {
+			if !slices.Contains(n.view.Replicas([]byte(key)), self) {
+				if _, ok := n.store.Get([]byte(key)); ok && !n.mutant(MutantKeepUnowned) {
+					n.store.Drop([]byte(key))
+					n.stats.KeysForgotten++
+				}
+			}
+		}
+		if keys = keys[k:]; len(keys) > 0 {
+			n.later(0, step)
+			return
+		}
+		n.forgotEpoch, n.forgetting = epoch, false
+	}
+	step()
 }
 
 // Tombstones is the number of tombstones the node holds that the rule may

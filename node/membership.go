@@ -92,6 +92,7 @@ func (n *Node) tick() {
 		n.replayHints()
 		n.sweepIntents()
 		n.sweepGraves()
+		n.forgetUnowned()
 	}
 	n.later(n.cfg.Gossip.ProbeInterval/4, n.tick)
 }

@@ -170,6 +170,10 @@ const (
 	// floor (and a restart does not refuse the ballots its log saw), so a
 	// ballot drawn before the delete can still choose a value.
 	MutantTombstoneFloorForgotten = "tombstone-floor-forgotten"
+	// MutantKeepUnowned: a node keeps the keys of arcs a movement took
+	// from it, so a value whose tombstone the new owners dropped comes
+	// back if the arc returns to it (a leave or removal later).
+	MutantKeepUnowned = "tombstone-keep-unowned"
 )
 
 // Mutants lists every planted bug by name.
@@ -179,7 +183,7 @@ var Mutants = []string{MutantIgnoreAccepted, MutantForgetPromise, MutantReadUnco
 	// --- issue 19 (sim19)
 	MutantReverseTies, MutantRepairAsync, MutantAckBeforeSync, MutantCompactInFlight, MutantCompactTombstones,
 	MutantQuorumAsOne, MutantHintDropLast, MutantNoFence, MutantCatchUpOwnClock, MutantCatchUpLiveMarks, MutantSessionIgnored,
-	MutantTombstoneUnverified, MutantTombstoneHintsKept, MutantTombstoneStaleClean, MutantTombstoneFloorForgotten,
+	MutantTombstoneUnverified, MutantTombstoneHintsKept, MutantTombstoneStaleClean, MutantTombstoneFloorForgotten, MutantKeepUnowned,
 }
 
 // MutantsBuilt reports whether this binary can switch mutants on.

@@ -114,6 +114,10 @@ type Node struct {
 	cleanEpoch     uint64
 	nextGraveSweep time.Duration
 	sweepingGraves bool
+	// forgotEpoch is the ring epoch whose unowned keys the node last
+	// dropped; forgetting is set while it walks them (grave.go).
+	forgotEpoch uint64
+	forgetting  bool
 	// err, once set, is why the node cannot go on (its log broke); the host
 	// must stop it and start it again, which replays the log.
 	err   error
@@ -175,8 +179,11 @@ type Stats struct {
 	BatchesCommitted uint64
 	BatchesAborted   uint64
 	IntentsSwept     uint64
-	// TombstonesDropped counts the tombstones the rule dropped (grave.go).
+	// TombstonesDropped counts the tombstones the rule dropped, and
+	// KeysForgotten the keys of arcs it no longer replicates a node
+	// dropped once a movement settled (grave.go).
 	TombstonesDropped uint64
+	KeysForgotten     uint64
 	// Paxos counts the Paxos requests by how they ended and the ballots
 	// each took (paxosstats.go).
 	Paxos PaxosTally

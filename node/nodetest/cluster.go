@@ -110,6 +110,9 @@ func (c *Cluster) AddNodes(n, rf int) []net.NodeID {
 		id := net.NodeID(len(c.hosts) + 1)
 		cfg := node.DefaultConfig(id)
 		cfg.Addr, cfg.ReplicationFactor = fmt.Sprintf("node-%d", id), rf
+		// Tombstones are kept, as in the simulator, unless a test
+		// configures a grace: the scripts print every store.
+		cfg.TombstoneGrace = -1
 		if id != 1 {
 			cfg.Seeds = []string{"node-1"}
 		}

@@ -2,6 +2,8 @@ package nodetest
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,5 +112,48 @@ func TestTombstonesKeptWhileAReplicaIsDown(t *testing.T) {
 		if got := c.read(3, k); got != "value current=none" {
 			t.Fatalf("a quorum read of %s through node 3 answered %s, want value current=none (not found)", k, got)
 		}
+	}
+}
+
+// A node forgets what a movement took from it: after node 3 joins a ring
+// of two (rf 2), nodes 1 and 2 hold only the keys they still replicate,
+// node 3 holds the rest, and every key still reads back.
+func TestMovedKeysForgotten(t *testing.T) {
+	grace := func(cfg *node.Config) { cfg.Vnodes, cfg.AntiEntropy, cfg.TombstoneGrace = 4, 5*time.Second, 20*time.Second }
+	c := formed(2, 2, grace)
+	c.Quietly(func() {
+		for i := range 60 {
+			c.Request(1+i%2, &net.Set{Key: fmt.Appendf(nil, "k%03d", i), Value: []byte("v"), Level: net.All})
+		}
+		c.Stabilize()
+	})
+	c.Configure = grace
+	c.AddNodes(1, 2)
+	c.Quietly(func() {
+		c.Start(3)
+		c.Run(40 * time.Second)
+	})
+	if !c.Node(3).Normal() {
+		t.Fatalf("node 3 did not finish its join:\n%s", c.Status())
+	}
+	moved := 0
+	for i := range 60 {
+		key := fmt.Appendf(nil, "k%03d", i)
+		owners := c.Node(3).Replicas(key)
+		for _, id := range []int{1, 2, 3} {
+			_, ok := c.Node(id).Store().Get(key)
+			if mine := slices.Contains(owners, uint16(id)); ok != mine {
+				t.Errorf("%s (owners %v): node %d holds it %v", key, owners, id, ok)
+			}
+		}
+		if !slices.Contains(owners, 1) || !slices.Contains(owners, 2) {
+			moved++
+		}
+		if got := c.read(1, string(key)); got != "value current=v" && !strings.HasPrefix(got, "value current=v@") {
+			t.Errorf("%s reads %s after the join, want v", key, got)
+		}
+	}
+	if moved == 0 {
+		t.Fatal("no key moved to node 3: the test checks nothing")
 	}
 }
