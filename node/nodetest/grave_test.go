@@ -119,7 +119,9 @@ func TestTombstonesKeptWhileAReplicaIsDown(t *testing.T) {
 // of two (rf 2), nodes 1 and 2 hold only the keys they still replicate,
 // node 3 holds the rest, and every key still reads back.
 func TestMovedKeysForgotten(t *testing.T) {
-	grace := func(cfg *node.Config) { cfg.Vnodes, cfg.AntiEntropy, cfg.TombstoneGrace = 4, 5*time.Second, 20*time.Second }
+	grace := func(cfg *node.Config) {
+		cfg.Vnodes, cfg.AntiEntropy, cfg.TombstoneGrace = 4, 5*time.Second, 20*time.Second
+	}
 	c := formed(2, 2, grace)
 	c.Quietly(func() {
 		for i := range 60 {
