@@ -66,7 +66,9 @@
 // parts and design are node/movement's: membership.go (gossip, the view,
 // the node's phase), lifecycle.go (the node's own life: Life, its join
 // and its leave), move.go (the movement lock, taken and given back),
-// remove.go, rebuild.go and paxosrepair.go; then compact.go, probe.go and
+// remove.go, rebuild.go and paxosrepair.go; grave.go (the tombstone rule:
+// when a deleted key's tombstone is dropped, and forgetting the keys of
+// arcs a movement took); then compact.go, probe.go and
 // mutant*.go (rare-state counters and planted bugs for the simulator).
 // lint_test.go holds every file under node/ to the rules above.
 //

@@ -14,9 +14,8 @@ import (
 )
 
 // The tombstone rule: when a node drops a tombstone, giving its memory
-// back (and its disk, at the next compaction). The argument is in the
-// node's doc ("Tombstones") and PAPER §2; in short, a replica drops a
-// tombstone X of key k once
+// back (and its disk, at the next compaction). PAPER §2 has the argument;
+// in short, a replica drops a tombstone X of key k once
 //
 //  1. X is plain (a register's tombstone, no batch intents or markers),
 //     has been in this node's store for the grace (Config.TombstoneGrace)
