@@ -62,31 +62,15 @@ func (n *Node) noteGrave(key []byte, v store.Version, at time.Duration) {
 	}
 }
 
-// sampleGrace records the node's clock every 1/64 of the grace, for
-// expired; samples older than the grace needs are dropped.
-func (n *Node) sampleGrace() {
-	if !n.purging() {
-		return
-	}
-	now, g := n.now(), n.cfg.TombstoneGrace
-	if k := len(n.graceSamples); k == 0 || now-n.graceSamples[k-1].at >= g/64 {
-		n.graceSamples = append(n.graceSamples, clockSample{now, n.lamport.Now()})
-	}
-	i := 0
-	for i+1 < len(n.graceSamples) && n.graceSamples[i+1].at <= now-g {
-		i++
-	}
-	n.graceSamples = n.graceSamples[i:]
-}
-
 // expired is the node's clock as it read the grace ago (zero if it has not
-// run that long, or does not drop tombstones): a plain tombstone stamped
-// at or before it is expired, and digests leave it out.
+// run that long, or does not drop tombstones; read every 1/64 of the
+// grace): a plain tombstone stamped at or before it is expired, and
+// digests leave it out.
 func (n *Node) expired() clock.Timestamp {
-	if !n.purging() || len(n.graceSamples) == 0 || n.graceSamples[0].at > n.now()-n.cfg.TombstoneGrace {
+	if !n.purging() {
 		return clock.Timestamp{}
 	}
-	return n.graceSamples[0].stamp
+	return n.graceAgo.Ago(n.now())
 }
 
 // A clean is an anti-entropy comparison that found a span equal with a

@@ -85,7 +85,6 @@ func (n *Node) tick() {
 	}
 	n.ticks++
 	n.sampleClock()
-	n.sampleGrace()
 	n.sendGossip(n.gossip.Tick(n.now()))
 	n.absorb()
 	if n.ticks%4 == 0 {

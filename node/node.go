@@ -87,9 +87,10 @@ type Node struct {
 	// it), incrs the increments it applied by id, pendingSlots its own
 	// counter slots not yet durable, by key, and incrWaiting the attempts
 	// waiting for an attempt of the same increment to be durable (incr.go).
-	// clockSamples are the node's clock at recent ticks, oldest first, for
-	// anti-entropy's horizon (stream.go).
-	clockSamples []clockSample
+	// recent and graceAgo are the node's clock over the last inFlight, for
+	// anti-entropy's horizon (stream.go), and over the last tombstone
+	// grace, for expiry (grave.go).
+	recent, graceAgo clock.History
 	gen          uint64
 	incrs        *counter.Table
 	pendingSlots map[string]store.Version
@@ -105,11 +106,9 @@ type Node struct {
 	settling map[string][]func()
 	passing  map[string]bool
 	// graves are the tombstones the rule may drop in time, in the order
-	// they came; graceSamples the node's clock over the last grace;
-	// cleans the spans anti-entropy found equal with each peer on ring
+	// they came; cleans the spans anti-entropy found equal with each peer on ring
 	// cleanEpoch; nextGraveSweep when the next sweep may run (grave.go).
 	graves         []grave
-	graceSamples   []clockSample
 	cleans         map[uint16]map[net.Span]clean
 	cleanEpoch     uint64
 	nextGraveSweep time.Duration
@@ -225,6 +224,8 @@ func New(cfg Config, env Env) (*Node, error) {
 		taking:   make(map[string][]func(bool)),
 
 		acceptors: paxos.NewAcceptors(),
+		recent:    clock.History{Window: inFlight(cfg)},
+		graceAgo:  clock.History{Window: cfg.TombstoneGrace, Every: cfg.TombstoneGrace / 64},
 		unapplied: make(map[uint64][]oplog.Record),
 
 		incrs:        counter.New(0),

@@ -320,35 +320,21 @@ func (n *Node) digestFrom(from uint16, id uint64, epoch uint64, spans []net.Span
 // inFlight is how far back anti-entropy's horizon lies: a write stamped
 // since is left to replication, hints and read repair, which are still
 // carrying it (its coordinator waits a request timeout, then hints).
-func (n *Node) inFlight() time.Duration { return 2 * n.cfg.RequestTimeout }
+func inFlight(cfg Config) time.Duration { return 2 * cfg.RequestTimeout }
 
-// sampleClock records the node's clock at this tick, for horizon; samples
-// older than the horizon needs are dropped.
+// sampleClock records the node's clock at this tick, for horizon and (if
+// the node drops tombstones) expired.
 func (n *Node) sampleClock() {
-	now := n.now()
-	n.clockSamples = append(n.clockSamples, clockSample{now, n.lamport.Now()})
-	i := 0
-	for i+1 < len(n.clockSamples) && n.clockSamples[i+1].at <= now-n.inFlight() {
-		i++
+	n.recent.Record(n.now(), n.lamport.Now())
+	if n.purging() {
+		n.graceAgo.Record(n.now(), n.lamport.Now())
 	}
-	n.clockSamples = n.clockSamples[i:]
 }
 
 // horizon is the node's clock as it read inFlight ago (zero if it has not
 // run that long): anti-entropy compares the versions stamped at or before
 // it.
-func (n *Node) horizon() clock.Timestamp {
-	if len(n.clockSamples) == 0 || n.clockSamples[0].at > n.now()-n.inFlight() {
-		return clock.Timestamp{}
-	}
-	return n.clockSamples[0].stamp
-}
-
-// A clockSample is the node's clock at a time since boot.
-type clockSample struct {
-	at    time.Duration
-	stamp clock.Timestamp
-}
+func (n *Node) horizon() clock.Timestamp { return n.recent.Ago(n.now()) }
 
 // otherRing refuses a request about arcs made at another ring epoch than
 // this node's (the two cut the ring differently) and reports whether it
