@@ -106,6 +106,9 @@ func (n *Node) seenClean(peer uint16, arc net.Span, h uint64, stamp clock.Timest
 		return false
 	}
 	m := n.cleans[peer]
+	if m == nil {
+		return false
+	}
 	span := arc
 	for depth := 0; ; depth++ {
 		if c, ok := m[span]; ok && (c.at >= at || n.mutant(MutantTombstoneStaleClean)) && !c.horizon.Less(stamp) {
@@ -114,11 +117,12 @@ func (n *Node) seenClean(peer uint16, arc net.Span, h uint64, stamp clock.Timest
 		if depth == refineDepth {
 			return false
 		}
-		i := slices.IndexFunc(stream.Split(span, refineFanout), func(s net.Span) bool { return stream.Contains([]net.Span{s}, h) })
+		subs := stream.Split(span, refineFanout)
+		i := slices.IndexFunc(subs, func(s net.Span) bool { return stream.Contains([]net.Span{s}, h) })
 		if i < 0 {
 			return false
 		}
-		span = stream.Split(span, refineFanout)[i]
+		span = subs[i]
 	}
 }
 
