@@ -39,6 +39,8 @@
 //	node/paxos     the acceptor table and its durability contract; the
 //	               proposer's round (answers in, steps out)
 //	node/stream    scans and digests for streaming and anti-entropy
+//	node/grave     the tombstone rule's record of the spans anti-entropy
+//	               found equal with each peer (who was seen clean, when)
 //	node/movement  the ring's life: the movement lock's value, the plans of
 //	               joins, leaves, removals and catch-up over a view, and
 //	               the drivers of their steps; its doc has the design

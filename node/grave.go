@@ -7,9 +7,9 @@ import (
 
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/grave"
 	"github.com/memdb/memdb/node/ring"
 	"github.com/memdb/memdb/node/store"
-	"github.com/memdb/memdb/node/stream"
 	"github.com/memdb/memdb/node/view"
 )
 
@@ -33,20 +33,11 @@ import (
 // a node forgets the keys of arcs it no longer replicates once a movement
 // has settled (forgetUnowned: a leftover copy, missed by every check
 // above because its holder was no replica, would come back the day that
-// node owns the arc again);
-// hints wait at most half the grace (coordinate.go), an entry that is an
+// node owns the arc again); hints wait at most half the grace (coordinate.go), an entry that is an
 // expired tombstone of a key this node holds nothing of is not stored
 // (replica.go), and a Paxos ballot at or below a dropped tombstone's stamp
 // is refused (Acceptors.Below), as is, after a restart, any ballot below
 // the clock the log restarts it at.
-
-// A grave is a tombstone the node holds, with the stamp it had and when it
-// came (the node's time since boot; boot itself for the replayed ones).
-type grave struct {
-	key   string
-	stamp clock.Timestamp
-	at    time.Duration
-}
 
 // graveSlice bounds the graves one turn of the loop looks at.
 const graveSlice = 8192
@@ -58,7 +49,7 @@ func (n *Node) purging() bool { return n.cfg.TombstoneGrace > 0 }
 // tombstone the rule may drop.
 func (n *Node) noteGrave(key []byte, v store.Version, at time.Duration) {
 	if n.purging() {
-		n.graves = append(n.graves, grave{string(key), v.Stamp, at})
+		n.graves = append(n.graves, grave.Grave{Key: string(key), Stamp: v.Stamp, At: at})
 	}
 }
 
@@ -73,56 +64,11 @@ func (n *Node) expired() clock.Timestamp {
 	return n.graceAgo.Ago(n.now())
 }
 
-// A clean is an anti-entropy comparison that found a span equal with a
-// peer: when it began, and at what horizon.
-type clean struct {
-	at      time.Duration
-	horizon clock.Timestamp
-}
-
 // noteClean records that peer's digest of span equalled this node's in a
 // comparison begun at at, at horizon, on the current ring.
 func (n *Node) noteClean(peer uint16, span net.Span, at time.Duration, horizon clock.Timestamp) {
-	if !n.purging() || horizon.IsZero() {
-		return
-	}
-	if n.cleanEpoch != n.view.Epoch {
-		n.cleans, n.cleanEpoch = make(map[uint16]map[net.Span]clean), n.view.Epoch
-	}
-	m := n.cleans[peer]
-	if m == nil {
-		m = make(map[net.Span]clean)
-		n.cleans[peer] = m
-	}
-	m[span] = clean{at, horizon}
-}
-
-// seenClean reports whether peer was seen clean for a tombstone stamped
-// stamp that came at at, of a key at ring position h in arc: a comparison
-// of the arc, or of the sub-span anti-entropy narrowed it to that holds h,
-// begun at or after at, at a horizon at or past stamp.
-func (n *Node) seenClean(peer uint16, arc net.Span, h uint64, stamp clock.Timestamp, at time.Duration) bool {
-	if n.cleanEpoch != n.view.Epoch {
-		return false
-	}
-	m := n.cleans[peer]
-	if m == nil {
-		return false
-	}
-	span := arc
-	for depth := 0; ; depth++ {
-		if c, ok := m[span]; ok && (c.at >= at || n.mutant(MutantTombstoneStaleClean)) && !c.horizon.Less(stamp) {
-			return true
-		}
-		if depth == refineDepth {
-			return false
-		}
-		subs := stream.Split(span, refineFanout)
-		i := slices.IndexFunc(subs, func(s net.Span) bool { return stream.Contains([]net.Span{s}, h) })
-		if i < 0 {
-			return false
-		}
-		span = subs[i]
+	if n.purging() && !horizon.IsZero() {
+		n.cleans.Note(n.view.Epoch, peer, span, grave.Clean{At: at, Horizon: horizon})
 	}
 }
 
@@ -152,22 +98,22 @@ func (n *Node) sweepGraves() {
 		now, expired, young := n.now(), n.expired(), false
 		for end := min(r+graveSlice, len(n.graves)); r < end; r++ {
 			g := n.graves[r]
-			v, ok := n.store.Get([]byte(g.key))
-			if !ok || !v.Tombstone() || v.Stamp != g.stamp {
+			v, ok := n.store.Get([]byte(g.Key))
+			if !ok || !v.Tombstone() || v.Stamp != g.Stamp {
 				continue // gone, or replaced: a newer tombstone has its own grave
 			}
-			if now-g.at < n.cfg.TombstoneGrace {
+			if now-g.At < n.cfg.TombstoneGrace {
 				young = true // and so are the rest, which came later
 				break
 			}
-			if expired.Less(g.stamp) || !n.mutant(MutantTombstoneUnverified) && !n.othersClean(arcs, []byte(g.key), g) {
+			if expired.Less(g.Stamp) || !n.mutant(MutantTombstoneUnverified) && !n.othersClean(arcs, []byte(g.Key), g) {
 				n.graves[w] = g
 				w++
 				continue
 			}
-			n.store.Drop([]byte(g.key))
+			n.store.Drop([]byte(g.Key))
 			if !n.mutant(MutantTombstoneFloorForgotten) {
-				n.acceptors.Below = n.acceptors.Below.Max(g.stamp)
+				n.acceptors.Below = n.acceptors.Below.Max(g.Stamp)
 			}
 			n.stats.TombstonesDropped++
 		}
@@ -197,7 +143,7 @@ func (n *Node) sweepEvery() time.Duration {
 
 // othersClean reports whether every other replica of g's key was seen
 // clean for it (seenClean), arcs being the ring's.
-func (n *Node) othersClean(arcs []view.Arc, key []byte, g grave) bool {
+func (n *Node) othersClean(arcs []view.Arc, key []byte, g grave.Grave) bool {
 	h := ring.Hash(key)
 	// The arc holding h: the first whose end is at or past h, or the first
 	// (which wraps) if none is.
@@ -211,7 +157,11 @@ func (n *Node) othersClean(arcs []view.Arc, key []byte, g grave) bool {
 	a := arcs[i]
 	for _, gr := range [][]uint16{a.Read, a.Write} {
 		for _, id := range gr {
-			if id != uint16(n.cfg.ID) && !n.seenClean(id, a.Span, h, g.stamp, g.at) {
+			since := g.At
+			if n.mutant(MutantTombstoneStaleClean) {
+				since = 0
+			}
+			if id != uint16(n.cfg.ID) && !n.cleans.Seen(n.view.Epoch, id, a.Span, h, g.Stamp, since) {
 				return false
 			}
 		}

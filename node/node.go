@@ -13,6 +13,7 @@ import (
 	"github.com/memdb/memdb/node/coord"
 	"github.com/memdb/memdb/node/counter"
 	"github.com/memdb/memdb/node/gossip"
+	"github.com/memdb/memdb/node/grave"
 	"github.com/memdb/memdb/node/oplog"
 	"github.com/memdb/memdb/node/paxos"
 	"github.com/memdb/memdb/node/store"
@@ -91,10 +92,10 @@ type Node struct {
 	// anti-entropy's horizon (stream.go), and over the last tombstone
 	// grace, for expiry (grave.go).
 	recent, graceAgo clock.History
-	gen          uint64
-	incrs        *counter.Table
-	pendingSlots map[string]store.Version
-	incrWaiting  map[counter.OpID][]func()
+	gen              uint64
+	incrs            *counter.Table
+	pendingSlots     map[string]store.Version
+	incrWaiting      map[counter.OpID][]func()
 	// intentsSince is when the sweeper first saw each undecided intent (by
 	// key, token and version), and sweeping the keys it is settling
 	// (batch.go).
@@ -106,11 +107,10 @@ type Node struct {
 	settling map[string][]func()
 	passing  map[string]bool
 	// graves are the tombstones the rule may drop in time, in the order
-	// they came; cleans the spans anti-entropy found equal with each peer on ring
-	// cleanEpoch; nextGraveSweep when the next sweep may run (grave.go).
-	graves         []grave
-	cleans         map[uint16]map[net.Span]clean
-	cleanEpoch     uint64
+	// they came; cleans the spans anti-entropy found equal with each peer;
+	// nextGraveSweep when the next sweep may run (grave.go).
+	graves         []grave.Grave
+	cleans         grave.Cleans
 	nextGraveSweep time.Duration
 	sweepingGraves bool
 	// forgotEpoch is the ring epoch whose unowned keys the node last
@@ -224,6 +224,7 @@ func New(cfg Config, env Env) (*Node, error) {
 		taking:   make(map[string][]func(bool)),
 
 		acceptors: paxos.NewAcceptors(),
+		cleans:    grave.Cleans{Fanout: refineFanout, Depth: refineDepth},
 		recent:    clock.History{Window: inFlight(cfg)},
 		graceAgo:  clock.History{Window: cfg.TombstoneGrace, Every: cfg.TombstoneGrace / 64},
 		unapplied: make(map[uint64][]oplog.Record),
