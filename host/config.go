@@ -73,6 +73,12 @@ type Config struct {
 	// other replica was seen clean of older values (node/grave.go);
 	// negative: keep every tombstone ("off").
 	TombstoneGrace time.Duration
+	// AntiEntropy is how often, on average, the node compares its ranges
+	// with each replica's and pulls what differs; negative: never ("off":
+	// replicas then converge only through replication, hints, read repair
+	// and catch-up, and tombstones of keys with other replicas are never
+	// dropped, since the rule needs a comparison to see them clean).
+	AntiEntropy time.Duration
 }
 
 // DefaultConfig returns the defaults.
@@ -90,6 +96,7 @@ func DefaultConfig() Config {
 		LogLevel:          "info",
 		GCPercent:         100,
 		TombstoneGrace:    10 * time.Minute,
+		AntiEntropy:       10 * time.Second,
 	}
 }
 
@@ -116,9 +123,10 @@ func parseGCPercent(s string) (int, error) {
 	return n, nil
 }
 
-// parseGrace reads a tombstone grace: a duration of at least a second
-// ("90s", "10m", "1h"), or "off" (-1: keep every tombstone).
-func parseGrace(s string) (time.Duration, error) {
+// parseEvery reads a period of background work (-tombstone-grace,
+// -anti-entropy): a duration of at least a second ("90s", "10m", "1h"),
+// or "off" (-1).
+func parseEvery(s string) (time.Duration, error) {
 	if strings.EqualFold(strings.TrimSpace(s), "off") {
 		return -1, nil
 	}
@@ -277,6 +285,7 @@ type fileConfig struct {
 	} `toml:"auth"`
 	MaxMemory      *any    `toml:"max_memory"`
 	TombstoneGrace *string `toml:"tombstone_grace"`
+	AntiEntropy    *string `toml:"anti_entropy"`
 	GC             struct {
 		Percent     *int64 `toml:"percent"`
 		MemoryLimit *any   `toml:"memory_limit"`
@@ -329,6 +338,7 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	gcPercent := fs.String("gc-percent", "", "the Go collector's GOGC: the heap may grow this many percent past what the last collection left live (default 100); off: only -memory-limit collects (env MEMDB_GC_PERCENT)")
 	memoryLimit := fs.String("memory-limit", "", "the Go runtime's soft memory limit (GOMEMLIMIT), e.g. 3GiB: past it the collector runs as often as it must (default: none) (env MEMDB_MEMORY_LIMIT)")
 	tombstoneGrace := fs.String("tombstone-grace", "", "how long a deleted key's tombstone stays at least before the node drops it and gives its memory back, once every replica was seen clean of older values (default 10m); off keeps every tombstone (env MEMDB_TOMBSTONE_GRACE)")
+	antiEntropy := fs.String("anti-entropy", "", "how often, on average, the node compares its ranges with each replica's and pulls what differs (default 10s); off: never (then tombstones of keys with other replicas are never dropped) (env MEMDB_ANTI_ENTROPY)")
 	maxMemory := fs.String("max-memory", "", "refuse the writes this node coordinates that add data past this many bytes of keys and values (e.g. 512MiB; default: no bound; nothing is evicted)")
 	onCorrupt := fs.String("on-corrupt", cfg.OnCorrupt, "a corrupt operation log at boot: stop (exit with an error naming it), or rebuild (move the data directory aside and rebuild from the replicas; needs seeds)")
 	fs.Usage = func() {
@@ -413,11 +423,17 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 			}
 			cfg.MemoryLimit = n
 		case "tombstone-grace":
-			d, err := parseGrace(*tombstoneGrace)
+			d, err := parseEvery(*tombstoneGrace)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("-tombstone-grace: %v", err))
 			}
 			cfg.TombstoneGrace = d
+		case "anti-entropy":
+			d, err := parseEvery(*antiEntropy)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("-anti-entropy: %v", err))
+			}
+			cfg.AntiEntropy = d
 		case "max-memory":
 			n, err := ParseBytes(*maxMemory)
 			if err != nil {
@@ -508,11 +524,18 @@ func loadFile(cfg *Config, path string, explicit bool) error {
 		}
 	}
 	if fc.TombstoneGrace != nil {
-		d, err := parseGrace(*fc.TombstoneGrace)
+		d, err := parseEvery(*fc.TombstoneGrace)
 		if err != nil {
 			return fmt.Errorf("%w: config file %s: tombstone_grace: %v", ErrUsage, path, err)
 		}
 		cfg.TombstoneGrace = d
+	}
+	if fc.AntiEntropy != nil {
+		d, err := parseEvery(*fc.AntiEntropy)
+		if err != nil {
+			return fmt.Errorf("%w: config file %s: anti_entropy: %v", ErrUsage, path, err)
+		}
+		cfg.AntiEntropy = d
 	}
 	if fc.GC.Percent != nil {
 		cfg.GCPercent = int(*fc.GC.Percent)
@@ -583,11 +606,18 @@ func loadEnv(cfg *Config, getenv func(string) string) error {
 		cfg.GCPercent = n
 	}
 	if v := getenv("MEMDB_TOMBSTONE_GRACE"); v != "" {
-		d, err := parseGrace(v)
+		d, err := parseEvery(v)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("MEMDB_TOMBSTONE_GRACE: %v", err))
 		}
 		cfg.TombstoneGrace = d
+	}
+	if v := getenv("MEMDB_ANTI_ENTROPY"); v != "" {
+		d, err := parseEvery(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("MEMDB_ANTI_ENTROPY: %v", err))
+		}
+		cfg.AntiEntropy = d
 	}
 	if v := getenv("MEMDB_MEMORY_LIMIT"); v != "" {
 		n, err := ParseBytes(v)

@@ -323,3 +323,18 @@ func TestTombstoneGraceConfig(t *testing.T) {
 		{name: "bad env", env: map[string]string{"MEMDB_TOMBSTONE_GRACE": "1 day"}, bad: true},
 	}, func(c Config) (time.Duration, error) { return c.TombstoneGrace, nil })
 }
+
+// -anti-entropy (file key anti_entropy, MEMDB_ANTI_ENTROPY): how often a
+// node compares its ranges with each replica's; off never.
+func TestAntiEntropyConfig(t *testing.T) {
+	dir, file := configFile(t, "anti_entropy = \"30s\"\n")
+	checkLoads(t, dir, []loadCase[time.Duration]{
+		{name: "default: 10s", want: 10 * time.Second},
+		{name: "flag", args: []string{"-anti-entropy", "1m"}, want: time.Minute},
+		{name: "off", args: []string{"-anti-entropy", "off"}, want: -1},
+		{name: "env", env: map[string]string{"MEMDB_ANTI_ENTROPY": "OFF"}, want: -1},
+		{name: "file", args: []string{"-config", file}, want: 30 * time.Second},
+		{name: "under a second", args: []string{"-anti-entropy", "10ms"}, bad: true},
+		{name: "not a duration", args: []string{"-anti-entropy", "often"}, bad: true},
+	}, func(c Config) (time.Duration, error) { return c.AntiEntropy, nil })
+}
