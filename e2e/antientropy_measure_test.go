@@ -17,19 +17,31 @@ import (
 // What anti-entropy costs under a write load (issue 23): two nodes, rf 2,
 // fsync none; 64 writers set -ae.keys distinct keys of 100 bytes at level
 // one (so the second replica lags, and every round finds differences);
-// then the load's length and what anti-entropy streamed. A measurement for
-// PAPER, not a test (no threshold):
+// then the load's length and what anti-entropy streamed — with
+// anti-entropy at its default and off, -ae.runs times each, alternating.
+// A measurement for PAPER, not a test (no threshold):
 //
 //	go test ./e2e -run TestAntiEntropyUnderLoad -ae.keys 300000 -v
-var aeKeys = flag.Int("ae.keys", 0, "keys to write for TestAntiEntropyUnderLoad (0 skips it)")
+var (
+	aeKeys = flag.Int("ae.keys", 0, "keys to write for TestAntiEntropyUnderLoad (0 skips it)")
+	aeRuns = flag.Int("ae.runs", 1, "runs of TestAntiEntropyUnderLoad with anti-entropy on and off each")
+)
 
 func TestAntiEntropyUnderLoad(t *testing.T) {
 	if *aeKeys == 0 {
 		t.Skip("a measurement: run with -ae.keys N")
 	}
+	for run := range *aeRuns {
+		for _, ae := range []string{"10s", "off"} {
+			t.Run(fmt.Sprintf("run%d/anti-entropy=%s", run+1, ae), func(t *testing.T) { antiEntropyUnderLoad(t, ae) })
+		}
+	}
+}
+
+func antiEntropyUnderLoad(t *testing.T, ae string) {
 	c := &cluster{t: t, rf: 2}
 	for i := range 2 {
-		c.nodes = append(c.nodes, &cnode{id: i + 1, listen: freeAddr(t), dir: t.TempDir(), extra: []string{"-fsync", "none"}})
+		c.nodes = append(c.nodes, &cnode{id: i + 1, listen: freeAddr(t), dir: t.TempDir(), extra: []string{"-fsync", "none", "-anti-entropy", ae}})
 		c.start(i + 1)
 	}
 	c.waitNormal(moveDeadline)
