@@ -45,12 +45,10 @@ const graveSlice = 8192
 // purging reports whether the node drops tombstones at all.
 func (n *Node) purging() bool { return n.cfg.TombstoneGrace > 0 }
 
-// noteGrave remembers key's state v, just applied at time at, if it is a
-// tombstone the rule may drop.
+// noteGrave remembers key's state v, a tombstone the rule may drop, just
+// applied at time at.
 func (n *Node) noteGrave(key []byte, v store.Version, at time.Duration) {
-	if n.purging() {
-		n.graves = append(n.graves, grave.Grave{Key: string(key), Stamp: v.Stamp, At: at})
-	}
+	n.graves = append(n.graves, grave.Grave{Key: string(key), Stamp: v.Stamp, At: at})
 }
 
 // expired is the node's clock as it read the grace ago (zero if it has not
