@@ -31,9 +31,11 @@ var tombKeys = flag.Int("tomb.keys", 5000, "keys the TestTombstone tests set and
 
 // tombDeadline bounds every wait for tombstones to be dropped: a grace,
 // then an anti-entropy round or two with each replica (~10 s apart), after
-// a catch-up for a restarted node. A deadline for a hang, not a
-// performance threshold.
-const tombDeadline = 120 * time.Second
+// a catch-up for a restarted node; 2 minutes, and a millisecond a key
+// more for large runs. A deadline for a hang, not a performance threshold.
+func tombDeadline() time.Duration {
+	return 2*time.Minute + time.Duration(max(*tombKeys, *tombMem))*time.Millisecond
+}
 
 // One node, rf 1: N keys of 100 bytes set and deleted; every tombstone is
 // dropped, and after a compaction the node holds no key, none reads back,
@@ -125,8 +127,8 @@ func TestTombstonesKeptWhileReplicaDown(t *testing.T) {
 	rounds := map[int]uint64{1: c.node(1).status(t).RepairRounds, 2: c.node(2).status(t).RepairRounds}
 	for id := 1; id <= 2; id++ {
 		for start := time.Now(); c.node(id).status(t).RepairRounds < rounds[id]+2; time.Sleep(200 * time.Millisecond) {
-			if time.Since(start) > tombDeadline {
-				t.Fatalf("node %d: no two anti-entropy comparisons within %v:\n%s", id, tombDeadline, c.dump())
+			if time.Since(start) > tombDeadline() {
+				t.Fatalf("node %d: no two anti-entropy comparisons within %v:\n%s", id, tombDeadline(), c.dump())
 			}
 		}
 	}
@@ -300,8 +302,8 @@ func waitDropped(t *testing.T, c *cluster, id, n int) nodeStatus {
 		if st.TombstonesDropped >= uint64(n) {
 			return st
 		}
-		if time.Since(start) > tombDeadline {
-			t.Fatalf("node %d dropped %d tombstones within %v, want %d: status %+v\n%s", id, st.TombstonesDropped, tombDeadline, n, st, c.dump())
+		if time.Since(start) > tombDeadline() {
+			t.Fatalf("node %d dropped %d tombstones within %v, want %d: status %+v\n%s", id, st.TombstonesDropped, tombDeadline(), n, st, c.dump())
 		}
 	}
 }
@@ -315,8 +317,8 @@ func waitNoKeys(t *testing.T, c *cluster, id int) nodeStatus {
 		if st.Keys == 0 && st.Tombstones == 0 {
 			return st
 		}
-		if time.Since(start) > tombDeadline {
-			t.Fatalf("node %d still holds %d keys, %d tombstones after %v: status %+v\n%s", id, st.Keys, st.Tombstones, tombDeadline, st, c.dump())
+		if time.Since(start) > tombDeadline() {
+			t.Fatalf("node %d still holds %d keys, %d tombstones after %v: status %+v\n%s", id, st.Keys, st.Tombstones, tombDeadline(), st, c.dump())
 		}
 	}
 }
