@@ -160,6 +160,10 @@ type nodeStatus struct {
 	Fenced          uint64 `json:"fenced"`
 	Rebuilding      bool   `json:"rebuilding"`
 	Rebuilds        uint64 `json:"rebuilds"`
+	// Tombstones held that the rule may drop, and those dropped since
+	// the node started (node/grave.go).
+	Tombstones        int    `json:"tombstones"`
+	TombstonesDropped uint64 `json:"tombstones_dropped"`
 }
 
 // getJSON GETs path from the node's admin API into v and returns the raw

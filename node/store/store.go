@@ -145,18 +145,7 @@ func (s *Store) Bytes() int { return s.bytes }
 // until the next key is added: callers must not modify it.
 func (s *Store) Keys() []string {
 	if s.dropped > 0 {
-		// New slices: the old ones' elements may be held (Order).
-		held := func(keys []string) []string {
-			kept := keys[:0:0]
-			for _, k := range keys {
-				if _, ok := s.m[k]; ok {
-					kept = append(kept, k)
-				}
-			}
-			return kept
-		}
-		s.sorted, s.added, s.dropped = held(s.sorted), held(s.added), 0
-		s.order++
+		s.unlist()
 	}
 	if len(s.added) > 0 {
 		s.sorted, s.added = MergeKeys(s.sorted, s.added), nil
@@ -168,7 +157,8 @@ func (s *Store) Keys() []string {
 // Drop forgets key and its state, as if it had never held one (a
 // tombstone that has served its purpose: the node's tombstone rule,
 // node/grave.go). Keys stops listing it; Order may still hand it out
-// until Keys sorts again, and whoever walks those keys finds no state for
+// until Keys sorts again or Drop unlists the dropped keys (once they are
+// half of those listed), and whoever walks those keys finds no state for
 // it (Get's ok is false), as with any key dropped during a walk.
 func (s *Store) Drop(key []byte) {
 	v, ok := s.m[string(key)]
@@ -180,6 +170,14 @@ func (s *Store) Drop(key []byte) {
 	delete(s.m, string(key))
 	delete(s.pending, string(key))
 	s.dropped++
+	if s.dropped >= unlistAfter && 2*s.dropped >= len(s.sorted)+len(s.added) {
+		// The dropped keys are half of those listed: unlist them, or a
+		// node that drops as many keys as it adds (new keys set and
+		// deleted, an Order-and-Adopt walk between each few thousand, which
+		// never calls Keys) lists every key it ever held. Each unlisting
+		// costs at most twice the drops since the last.
+		s.unlist()
+	}
 	if s.peak >= 4096 && len(s.m) <= s.peak/4 {
 		// Give the map's buckets back too (each rebuild costs the keys
 		// left, at most a third of those dropped since the last).
@@ -189,6 +187,29 @@ func (s *Store) Drop(key []byte) {
 		}
 		s.m, s.peak = m, len(m)
 	}
+}
+
+// unlistAfter is the least number of keys dropped since they were last
+// unlisted that Drop unlists.
+const unlistAfter = 4096
+
+// unlist takes the dropped keys out of sorted and added, into new slices:
+// the old ones' elements may be held (Order), and an Adopt of them is
+// refused.
+func (s *Store) unlist() {
+	held := func(keys []string) []string {
+		// Not keys[:0:0]: with nothing appended, that would still point
+		// at the old array and keep every key in it.
+		var kept []string
+		for _, k := range keys {
+			if _, ok := s.m[k]; ok {
+				kept = append(kept, k)
+			}
+		}
+		return kept
+	}
+	s.sorted, s.added, s.dropped = held(s.sorted), held(s.added), 0
+	s.order++
 }
 
 // Order returns, at once, what Keys would sort: the keys in order as of

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -207,4 +209,73 @@ func TestUnknownKindPanics(t *testing.T) {
 		}
 	}()
 	Merge(Version{Kind: 99, Stamp: ts(1, 1)}, Version{Kind: 99, Stamp: ts(2, 1)})
+}
+
+// A store that drops as many keys as it adds lists only about the keys it
+// holds, even when no one calls Keys between walks that merge off the loop
+// (Order, MergeKeys, Adopt), as a node's anti-entropy and compactions do
+// once more than a slice of keys was added: new keys set, deleted and
+// dropped, 3,000 between walks, for 100 walks. Keys is still every key
+// held, in order.
+func TestDroppedKeysUnlisted(t *testing.T) {
+	s := New()
+	const rounds, perRound, kept = 100, 3000, 10
+	held := map[string]bool{}
+	for r := range rounds {
+		for i := range perRound {
+			k := fmt.Sprintf("r%03d-%05d", r, i)
+			s.Apply([]byte(k), Version{Value: []byte("v"), Stamp: ts(uint64(r*perRound+i+1), 1)})
+			if i < kept {
+				held[k] = true
+				continue
+			}
+			s.Apply([]byte(k), Version{Deleted: true, Stamp: ts(uint64(rounds*perRound+r*perRound+i+1), 1)})
+			s.Drop([]byte(k))
+		}
+		sorted, added, token := s.Order()
+		s.Adopt(MergeKeys(sorted, added), len(added), token)
+	}
+	sorted, added, _ := s.Order()
+	if listed, most := len(sorted)+len(added), 2*s.Len()+2*unlistAfter; listed > most {
+		t.Fatalf("after %d keys added and %d dropped: %d listed for %d held, want at most %d", rounds*perRound, rounds*(perRound-kept), listed, s.Len(), most)
+	}
+	if got, want := s.Keys(), slices.Sorted(maps.Keys(held)); !slices.Equal(got, want) {
+		t.Fatalf("Keys() = %d keys, want the %d held (first got %q, first want %q)", len(got), len(want), got[:min(3, len(got))], want[:min(3, len(want))])
+	}
+}
+
+// Dropping every key gives back its memory: the map's, and the lists'
+// (sorted and added, whose old arrays a filtered-out slice must not keep).
+// 200,000 keys of 100-byte values, listed once by an off-loop walk, then
+// deleted and dropped; what the store still holds once collected is
+// under 8 bytes a key (the keys alone, listed, take 32).
+func TestDropGivesMemoryBack(t *testing.T) {
+	heap := func() int64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return int64(m.HeapAlloc)
+	}
+	const n = 200_000
+	key := func(i int) []byte { return fmt.Appendf(nil, "tomb:%08d", i) }
+	before := heap()
+	s := New()
+	for i := range n {
+		s.Apply(key(i), Version{Value: make([]byte, 100), Stamp: ts(uint64(i+1), 1)})
+	}
+	sorted, added, token := s.Order()
+	s.Adopt(MergeKeys(sorted, added), len(added), token)
+	for i := range n {
+		s.Apply(key(i), Version{Deleted: true, Stamp: ts(uint64(n+i+1), 1)})
+	}
+	loaded := heap() - before
+	for i := range n {
+		s.Drop(key(i))
+	}
+	left := heap() - before
+	runtime.KeepAlive(s)
+	if left > 8*n {
+		t.Fatalf("%d keys held %d bytes; every one dropped, the store still holds %d (%.1f a key), want under %d (8 a key)", n, loaded, left, float64(left)/n, 8*n)
+	}
+	t.Logf("%d keys held %d bytes; every one dropped, %d (%.1f a key)", n, loaded, left, float64(left)/n)
 }
