@@ -141,12 +141,13 @@ func (s *Store) Len() int { return len(s.m) }
 func (s *Store) Bytes() int { return s.bytes }
 
 // Keys returns every key, tombstones included, in sorted order, so that
-// whatever iterates them does so deterministically. The slice is shared
+// whatever iterates them does so deterministically — and perhaps keys
+// dropped since they were last unlisted (Drop), fewer than those held,
+// for which Get finds nothing: a walk skips them, as it skips a key
+// dropped during the walk. (Unlisting at every call would cost a walk of
+// every key on the node's loop after each drop.) The slice is shared
 // until the next key is added: callers must not modify it.
 func (s *Store) Keys() []string {
-	if s.dropped > 0 {
-		s.unlist()
-	}
 	if len(s.added) > 0 {
 		s.sorted, s.added = MergeKeys(s.sorted, s.added), nil
 		s.order++
@@ -156,10 +157,10 @@ func (s *Store) Keys() []string {
 
 // Drop forgets key and its state, as if it had never held one (a
 // tombstone that has served its purpose: the node's tombstone rule,
-// node/grave.go). Keys stops listing it; Order may still hand it out
-// until Keys sorts again or Drop unlists the dropped keys (once they are
-// half of those listed), and whoever walks those keys finds no state for
-// it (Get's ok is false), as with any key dropped during a walk.
+// node/grave.go). Keys and Order may still list it until Drop unlists
+// the dropped keys (once they are half of those listed), and whoever
+// walks those keys finds no state for it (Get's ok is false), as with any
+// key dropped during a walk.
 func (s *Store) Drop(key []byte) {
 	v, ok := s.m[string(key)]
 	if !ok {

@@ -47,9 +47,9 @@ func scanKeys(st *store.Store, keys []string, ss []net.Span, marks []net.Mark, a
 		if !Contains(ss, ring.Hash(k)) {
 			continue
 		}
-		v, _ := st.Get(k)
-		if store.Seen(v, mark) {
-			continue
+		v, ok := st.Get(k)
+		if !ok || store.Seen(v, mark) {
+			continue // dropped (store.Drop), or seen
 		}
 		e := store.Entry(k, v)
 		// The bound leaves the next entry's 16 bytes of stamp and framing
