@@ -8,6 +8,8 @@ import (
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/grave"
+	"github.com/memdb/memdb/node/movement"
+	"github.com/memdb/memdb/node/oplog"
 	"github.com/memdb/memdb/node/ring"
 	"github.com/memdb/memdb/node/store"
 	"github.com/memdb/memdb/node/view"
@@ -78,7 +80,7 @@ func (n *Node) sweepGraves() {
 		return
 	}
 	n.nextGraveSweep = n.now() + n.sweepEvery()
-	if len(n.graves) == 0 || n.life != Member || n.phase() != view.Normal || n.err != nil {
+	if len(n.graves) == 0 || n.life != Member || !n.settled() || n.err != nil {
 		return
 	}
 	n.sweepingGraves = true
@@ -87,7 +89,7 @@ func (n *Node) sweepGraves() {
 	w, r := 0, 0
 	var step func()
 	step = func() {
-		if n.stopped || n.view.Epoch != epoch || n.phase() != view.Normal {
+		if n.stopped || n.view.Epoch != epoch || !n.settled() {
 			// The ring moved: keep what is left for the next sweep.
 			n.graves = append(n.graves[:w], n.graves[r:]...)
 			n.sweepingGraves = false
@@ -167,40 +169,62 @@ func (n *Node) othersClean(arcs []view.Arc, key []byte, g grave.Grave) bool {
 	return slices.Contains(a.Read, uint16(n.cfg.ID))
 }
 
-// forgetUnowned drops, once per ring epoch, the state of every key this
-// node does not replicate on the settled ring, graveSlice keys a turn: a
-// movement moved it to its new owners before the ring settled. Only a
-// node that drops tombstones does it (a leftover is what could bring a
-// dropped tombstone's value back); it starts over if the ring moves
-// meanwhile.
+// forgetUnowned drops, once per settled ring, the state of every key this
+// node does not replicate on it, graveSlice keys a turn, each slice made
+// durable by TypeForget records before the next (a replay must not bring
+// a forgotten copy back): a movement moved those keys to their new owners
+// before the ring settled. Only a node that drops tombstones does it (a
+// leftover is what could bring a dropped tombstone's value back); it
+// starts over if the ring moves meanwhile.
 func (n *Node) forgetUnowned() {
-	if !n.purging() || n.forgetting || n.forgotEpoch == n.view.Epoch || n.life != Member || n.phase() != view.Normal || n.err != nil {
+	if !n.purging() || n.forgetting || n.forgotEpoch == n.view.Epoch || n.life != Member || !n.settled() || n.err != nil {
 		return
 	}
 	n.forgetting = true
 	epoch, self, keys := n.view.Epoch, uint16(n.cfg.ID), n.store.Keys()
 	var step func()
 	step = func() {
-		if n.stopped || n.view.Epoch != epoch || n.life != Member || n.phase() != view.Normal {
+		if n.stopped || n.view.Epoch != epoch || n.life != Member || !n.settled() {
 			n.forgetting = false
 			return
 		}
 		k := min(graveSlice, len(keys))
+		var recs []oplog.Record
 		for _, key := range keys[:k] {
-			if !slices.Contains(n.view.Replicas([]byte(key)), self) {
-				if _, ok := n.store.Get([]byte(key)); ok && !n.mutant(MutantKeepUnowned) {
-					n.store.Drop([]byte(key))
-					n.stats.KeysForgotten++
-				}
+			if _, ok := n.store.Get([]byte(key)); !ok || n.mutant(MutantKeepUnowned) || slices.Contains(n.view.Groups([]byte(key)).All(), self) {
+				continue
 			}
+			n.store.Drop([]byte(key))
+			n.stats.KeysForgotten++
+			recs = append(recs, oplog.Record{Type: oplog.TypeForget, Key: []byte(key)})
 		}
-		if keys = keys[k:]; len(keys) > 0 {
-			n.later(0, step)
+		keys = keys[k:]
+		next := func() {
+			if len(keys) > 0 {
+				n.later(0, step)
+				return
+			}
+			n.forgotEpoch, n.forgetting = epoch, false
+		}
+		if len(recs) == 0 {
+			next()
 			return
 		}
-		n.forgotEpoch, n.forgetting = epoch, false
+		n.persist(recs, next)
 	}
 	step()
+}
+
+// settled reports whether the node is a member of a ring with no movement
+// under way: every member on it is Normal, so each key's replicas are one
+// group (a node gaining arcs in another's join, leave or removal is on the
+// write ring only until it settles).
+func (n *Node) settled() bool {
+	if n.phase() != view.Normal {
+		return false
+	}
+	_, moving := movement.Moving(n.view, uint16(n.cfg.ID))
+	return !moving
 }
 
 // Tombstones is the number of tombstones the node holds that the rule may

@@ -332,6 +332,9 @@ func (n *Node) replay(r oplog.Record) error {
 		return nil
 	case oplog.TypeCounter:
 		return n.replayCounter(r)
+	case oplog.TypeForget:
+		n.store.Drop(r.Key)
+		return nil
 	case oplog.TypePromise, oplog.TypeAccept:
 		n.replayAcceptor(r)
 		return nil

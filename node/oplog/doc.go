@@ -54,7 +54,8 @@
 //
 // length counts the bytes after itself (23+K+V); crc covers them and the
 // length field. type: 1 set, 2 delete, 3 lease, 4 member, 5 Paxos promise,
-// 6 Paxos accept, 7 node flag, 8 member with explicit tokens (record.go
+// 6 Paxos accept, 7 node flag, 8 member with explicit tokens, 9 counter
+// state, 10 register state with batch intents, 11 forget a key (record.go
 // says what each field holds);
 // numbers are never reused.
 //

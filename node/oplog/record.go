@@ -55,8 +55,13 @@ const (
 	// and the intents. Its Stamp, Origin and Seq are the latest write in
 	// it. Replay merges it.
 	TypeIntents Type = 10
+	// TypeForget drops whatever the records before it hold for Key: the
+	// node stopped replicating the key once a movement settled, and a
+	// replay must not bring back the copy it had (node/grave.go). Value
+	// is empty, Stamp, Origin and Seq zero.
+	TypeForget Type = 11
 
-	typeEnd Type = 11 // one past the last known type
+	typeEnd Type = 12 // one past the last known type
 )
 
 func (t Type) String() string {
@@ -81,6 +86,8 @@ func (t Type) String() string {
 		return "intents"
 	case TypeCounter:
 		return "counter"
+	case TypeForget:
+		return "forget"
 	}
 	return fmt.Sprintf("Type(%d)", uint8(t))
 }
