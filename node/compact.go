@@ -158,9 +158,8 @@ func (n *Node) endCompaction(res CompactResult, err error) {
 // store's keys, as they are when it begins: the lease, the members, the
 // flags, the increments kept, the acceptors, and the writes appended but
 // not yet committed. The store's keys follow, a slice at a time
-// (compactWalk). Tombstones are kept: a tombstone may be dropped only
-// once no replica can resurrect the value it deleted, and until the
-// cluster can tell that, keeping them is the safe rule.
+// (compactWalk), tombstones with them: one leaves the base only once the
+// tombstone rule dropped it from the store (grave.go).
 func (n *Node) fixedState() iter.Seq[oplog.Record] {
 	return func(yield func(oplog.Record) bool) {
 		if !yield(leaseRecord(n.lease)) {

@@ -65,10 +65,11 @@ func (n *Node) expired() clock.Timestamp {
 }
 
 // noteClean records that peer's digest of span equalled this node's in a
-// comparison begun at at, at horizon, on the current ring.
-func (n *Node) noteClean(peer uint16, span net.Span, at time.Duration, horizon clock.Timestamp) {
-	if n.purging() && !horizon.IsZero() {
-		n.cleans.Note(n.view.Epoch, peer, span, grave.Clean{At: at, Horizon: horizon})
+// comparison begun at at on ring epoch, at horizon — if the node is still
+// on that ring (the spans are its cuts).
+func (n *Node) noteClean(peer uint16, epoch uint64, span net.Span, at time.Duration, horizon clock.Timestamp) {
+	if n.purging() && !horizon.IsZero() && epoch == n.view.Epoch {
+		n.cleans.Note(epoch, peer, span, grave.Clean{At: at, Horizon: horizon})
 	}
 }
 
@@ -112,6 +113,7 @@ func (n *Node) sweepGraves() {
 				continue
 			}
 			n.store.Drop([]byte(g.Key))
+			n.noteDropped()
 			if !n.mutant(MutantTombstoneFloorForgotten) {
 				n.acceptors.Below = n.acceptors.Below.Max(g.Stamp)
 			}
@@ -169,15 +171,36 @@ func (n *Node) othersClean(arcs []view.Arc, key []byte, g grave.Grave) bool {
 	return slices.Contains(a.Read, uint16(n.cfg.ID))
 }
 
-// forgetUnowned drops, once per settled ring, the state of every key this
-// node does not replicate on it, graveSlice keys a turn, each slice made
-// durable by TypeForget records before the next (a replay must not bring
-// a forgotten copy back): a movement moved those keys to their new owners
-// before the ring settled. Only a node that drops tombstones does it (a
-// leftover is what could bring a dropped tombstone's value back); it
-// starts over if the ring moves meanwhile.
+// noteDropped logs, at the node's first drop, the flag that makes every
+// later boot floor the ballots (Acceptors.Below), whatever the grace is
+// then: the dropped tombstone left no record. It needs no sync of its
+// own: until a compaction's base (which carries the flag) replaces the
+// segments, the tombstone's record is in them.
+func (n *Node) noteDropped() {
+	if n.droppedAny {
+		return
+	}
+	n.droppedAny = true
+	if err := n.log.Append(flagRecord(flagDropped, true)); err != nil {
+		n.broke(err)
+	}
+}
+
+// flagDropped is the log flag of a node that dropped a tombstone.
+const flagDropped = "tombstones-dropped"
+
+// forgetUnowned drops, once a ring settles and again every half grace, the
+// registers this node does not replicate on it, graveSlice keys a turn,
+// each slice made durable by TypeForget records before the next (a replay
+// must not bring a forgotten copy back): a movement moved those keys to
+// their new owners before the ring settled, and what lands here later (a
+// hint queued for this node when it was a replica) is at most half a
+// grace old. Only a node that drops tombstones does it (a leftover is what
+// could bring a dropped tombstone's value back); it starts over if the
+// ring moves meanwhile.
 func (n *Node) forgetUnowned() {
-	if !n.purging() || n.forgetting || n.forgotEpoch == n.view.Epoch || n.life != Member || !n.settled() || n.err != nil {
+	if !n.purging() || n.forgetting || n.forgotEpoch == n.view.Epoch && n.now() < n.forgotAt+n.cfg.TombstoneGrace/2 ||
+		n.life != Member || !n.settled() || n.err != nil {
 		return
 	}
 	n.forgetting = true
@@ -191,7 +214,13 @@ func (n *Node) forgetUnowned() {
 		k := min(graveSlice, len(keys))
 		var recs []oplog.Record
 		for _, key := range keys[:k] {
-			if _, ok := n.store.Get([]byte(key)); !ok || n.mutant(MutantKeepUnowned) || slices.Contains(n.view.Groups([]byte(key)).All(), self) {
+			v, ok := n.store.Get([]byte(key))
+			if !ok || v.Kind != store.Register || v.Pending != nil || n.mutant(MutantKeepUnowned) || slices.Contains(n.view.Groups([]byte(key)).All(), self) {
+				// A counter is never forgotten: it cannot be deleted (so no
+				// copy of it can undo a delete), and a node that led it
+				// must keep its own slot, or it would rebuild the slot from
+				// nothing when it leads it again (review). A state with
+				// batch intents waits for them to settle.
 				continue
 			}
 			n.store.Drop([]byte(key))
@@ -204,7 +233,7 @@ func (n *Node) forgetUnowned() {
 				n.later(0, step)
 				return
 			}
-			n.forgotEpoch, n.forgetting = epoch, false
+			n.forgotEpoch, n.forgotAt, n.forgetting = epoch, n.now(), false
 		}
 		if len(recs) == 0 {
 			next()

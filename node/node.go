@@ -113,10 +113,16 @@ type Node struct {
 	cleans         grave.Cleans
 	nextGraveSweep time.Duration
 	sweepingGraves bool
-	// forgotEpoch is the ring epoch whose unowned keys the node last
-	// dropped; forgetting is set while it walks them (grave.go).
+	// forgotEpoch and forgotAt are the ring epoch and the time the node
+	// last forgot the keys it does not replicate; forgetting is set while
+	// it walks them (grave.go).
 	forgotEpoch uint64
+	forgotAt    time.Duration
 	forgetting  bool
+	// droppedAny says the node (this life or an earlier one, by its log's
+	// flag) dropped a tombstone: a restart then floors every ballot
+	// (grave.go).
+	droppedAny bool
 	// err, once set, is why the node cannot go on (its log broke); the host
 	// must stop it and start it again, which replays the log.
 	err   error
@@ -272,7 +278,7 @@ func (n *Node) Start() error {
 	n.lamport = clock.NewLamport(uint16(n.cfg.ID), rep.MaxCounter)
 	n.lease = rep.MaxCounter
 	n.incrs.Boot(rep.MaxCounter)
-	if n.purging() && !n.mutant(MutantTombstoneFloorForgotten) {
+	if (n.purging() || n.droppedAny) && !n.mutant(MutantTombstoneFloorForgotten) {
 		// A tombstone dropped before the restart left no record: every
 		// ballot the log could have seen is refused (grave.go).
 		n.acceptors.Below = clock.Timestamp{Counter: rep.MaxCounter + 1}

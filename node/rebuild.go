@@ -176,6 +176,9 @@ func (n *Node) replayFlag(r oplog.Record) error {
 	switch string(r.Key) {
 	case flagGeneration:
 		return n.replayGeneration(r)
+	case flagDropped:
+		n.droppedAny = len(r.Value) > 0
+		return nil
 	case flagRebuilding:
 		switch {
 		case len(r.Value) > 0:
@@ -190,5 +193,6 @@ func (n *Node) replayFlag(r oplog.Record) error {
 
 // flagRecords yields the records of the flags set, for compaction.
 func (n *Node) flagRecords(yield func(oplog.Record) bool) bool {
-	return (n.life != Rebuilding || yield(flagRecord(flagRebuilding, true))) && n.incrRecords(yield)
+	return (n.life != Rebuilding || yield(flagRecord(flagRebuilding, true))) &&
+		(!n.droppedAny || yield(flagRecord(flagDropped, true))) && n.incrRecords(yield)
 }

@@ -40,10 +40,11 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 		if ok && store.Covers(cur, store.FromEntry(e)) {
 			continue
 		}
-		if !ok && store.FromEntry(e).Tombstone() && !expired.Less(e.Stamp) {
-			// An expired tombstone of a key this node holds nothing of:
-			// nothing here to delete, and the rule would drop it (one
-			// streamed back from a replica that has not dropped it yet).
+		if _, paxos := n.acceptors.Get(e.Key); !ok && !paxos && store.FromEntry(e).Tombstone() && !expired.Less(e.Stamp) {
+			// An expired tombstone of a key this node holds nothing of
+			// (no state, no Paxos round): nothing here to delete, and the
+			// rule would drop it (one streamed back from a replica that
+			// has not dropped it yet).
 			continue
 		}
 		if n.mutant(MutantCanary) && !e.Deleted && !e.Counter && !e.Intents { // the canary: keep a value no one wrote

@@ -209,8 +209,8 @@ func (n *Node) compareAll(shared map[uint16][]net.Span, done func(ok bool)) {
 func (n *Node) compare(peer uint16, spans []net.Span, b bounds, done func(ok bool)) {
 	n.stats.RepairRounds++
 	n.env.Log.Debug("anti-entropy: comparing", "peer", peer, "arcs", len(spans))
-	began := n.now()
-	n.narrow(peer, spans, b, 0, func(span net.Span) { n.noteClean(peer, span, began, b.horizon) }, func(pull []net.Span, ok bool) {
+	began, epoch := n.now(), n.view.Epoch
+	n.narrow(peer, spans, b, 0, func(span net.Span) { n.noteClean(peer, epoch, span, began, b.horizon) }, func(pull []net.Span, ok bool) {
 		if !ok || len(pull) == 0 {
 			done(ok)
 			return

@@ -68,7 +68,7 @@ type Store struct {
 	// dropped counts the keys Drop removed since Keys last sorted: they
 	// may still be in sorted (or added), which Keys then filters. peak is
 	// the most keys m held since it was last rebuilt: a Go map never
-	// shrinks, so Drop rebuilds it once it holds a quarter of that.
+	// shrinks, so Drop rebuilds it once it holds an eighth of that.
 	dropped int
 	peak    int
 }
@@ -179,9 +179,9 @@ func (s *Store) Drop(key []byte) {
 		// costs at most twice the drops since the last.
 		s.unlist()
 	}
-	if s.peak >= 4096 && len(s.m) <= s.peak/4 {
+	if s.peak >= 4096 && len(s.m) <= s.peak/8 {
 		// Give the map's buckets back too (each rebuild costs the keys
-		// left, at most a third of those dropped since the last).
+		// left, at most a seventh of those dropped since the last).
 		m := make(map[string]Version, len(s.m))
 		for k, v := range s.m { // order-free: a copy
 			m[k] = v
