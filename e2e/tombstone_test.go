@@ -108,18 +108,22 @@ func TestTombstonesKeptWhileReplicaDown(t *testing.T) {
 	c.waitNormal(moveDeadline)
 	cl := dialNodes(t, true, strings.Split(c.addrs(1, 2, 3), ",")...)
 	value := []byte(strings.Repeat("v", 100))
+	took := time.Now()
 	forEach(t, "set", n, func(i int) error { return cl.Set(context.Background(), tombKey(i), value) })
+	t.Logf("%d sets at quorum: %v", n, time.Since(took).Round(time.Millisecond))
 	const casKey = "tomb:cas"
 	casStep(t, cl, casKey, nil, "a", true)
 	casStep(t, cl, casKey, "a", "b", true)
 
 	c.kill(3)
 	cl2 := dialNodes(t, true, strings.Split(c.addrs(1, 2), ",")...)
+	took = time.Now()
 	forEach(t, "delete", n, func(i int) error { return cl2.Delete(context.Background(), tombKey(i)) })
 	if err := cl2.Delete(context.Background(), casKey); err != nil {
 		t.Fatalf("delete %s: %v", casKey, err)
 	}
 	deleted := time.Now()
+	t.Logf("%d deletes at quorum with node 3 down: %v", n+1, deleted.Sub(took).Round(time.Millisecond))
 
 	// Past the grace, two anti-entropy comparisons more on each live
 	// node: had node 3 not been a replica, they would have dropped.
@@ -145,6 +149,9 @@ func TestTombstonesKeptWhileReplicaDown(t *testing.T) {
 	c.start(3)
 	back := time.Now()
 	c.waitNormal(moveDeadline)
+	settledAfter := time.Since(back)
+	c.waitCatchUp(3, 0)
+	t.Logf("node 3 back: ring settled %v after its restart, caught up %v after", settledAfter.Round(time.Millisecond), time.Since(back).Round(time.Millisecond))
 	for id := 1; id <= 3; id++ {
 		st := waitNoKeys(t, c, id)
 		t.Logf("node %d: every tombstone dropped %v after node 3's restart (dropped %d)", id, time.Since(back).Round(time.Millisecond), st.TombstonesDropped)
