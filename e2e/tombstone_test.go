@@ -22,15 +22,19 @@ import (
 // keys it replicates until it is back and compared; and nothing deleted
 // reads back, at any level, from any node, nor wins a CAS.
 //
-// The graces are short (the least memdbd takes is 1s), so what these tests
-// wait on is mostly anti-entropy, which compares replicas every ~10 s.
-// -tomb.keys sets how many keys they set and delete:
+// The graces are short (the least memdbd takes is 1s), and so is the
+// anti-entropy period of the three nodes (-tomb.ae; memdbd's default is
+// 10s), which is what they wait on most. -tomb.keys sets how many keys the
+// tests set and delete:
 //
-//	go test ./e2e -run TestTombstone -tomb.keys 200000 -v
-var tombKeys = flag.Int("tomb.keys", 5000, "keys the TestTombstone tests set and delete")
+//	go test ./e2e -run TestTombstone -tomb.keys 200000 -tomb.ae 10s -v
+var (
+	tombKeys = flag.Int("tomb.keys", 5000, "keys the TestTombstone tests set and delete")
+	tombAE   = flag.String("tomb.ae", "1s", "the -anti-entropy period of TestTombstonesKeptWhileReplicaDown's nodes")
+)
 
 // tombDeadline bounds every wait for tombstones to be dropped: a grace,
-// then an anti-entropy round or two with each replica (~10 s apart), after
+// then an anti-entropy round or two with each replica, after
 // a catch-up for a restarted node; 2 minutes, and a millisecond a key
 // more for large runs. A deadline for a hang, not a performance threshold.
 func tombDeadline() time.Duration {
@@ -102,7 +106,7 @@ func TestTombstonesKeptWhileReplicaDown(t *testing.T) {
 	n := *tombKeys
 	c := newCluster(t, 3, 3)
 	for _, x := range c.nodes {
-		x.extra = []string{"-tombstone-grace", "2s"}
+		x.extra = []string{"-tombstone-grace", "2s", "-anti-entropy", *tombAE}
 	}
 	c.startAll()
 	c.waitNormal(moveDeadline)
