@@ -113,6 +113,9 @@ type Node struct {
 	cleans         grave.Cleans
 	nextGraveSweep time.Duration
 	sweepingGraves bool
+	// digesting counts the digests being summed, a slice a turn
+	// (stream.go).
+	digesting int
 	// forgotEpoch and forgotAt are the ring epoch and the time the node
 	// last forgot the keys it does not replicate; forgetting is set while
 	// it walks them (grave.go).

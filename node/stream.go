@@ -176,6 +176,12 @@ func (n *Node) repairAll() {
 	if n.stopped || n.err != nil || n.phase() != view.Normal {
 		return
 	}
+	if n.digesting > 0 {
+		// The last round's digests are still being summed (a large table,
+		// a short interval): rounds must not pile up on the loop.
+		n.env.Log.Debug("anti-entropy: skipping a round; digests still being summed", "running", n.digesting)
+		return
+	}
 	shared := n.sharedArcs(false)
 	for _, p := range slices.Sorted(maps.Keys(shared)) {
 		n.compare(p, shared[p], bounds{n.horizon(), n.expired()}, func(bool) {})
@@ -314,6 +320,12 @@ func (n *Node) digestFrom(from uint16, id uint64, epoch uint64, spans []net.Span
 	if n.otherRing(from, id, epoch) {
 		return
 	}
+	if n.digesting >= maxDigesting {
+		// As many walks of the table as the loop should carry at once: the
+		// asker's comparison fails, and its next round asks again.
+		n.send(from, id, &net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("node %d is summing %d digests already", n.cfg.ID, n.digesting)})
+		return
+	}
 	n.digests(spans, b, func(d stream.Sums) { n.send(from, id, &net.DigestReply{Sums: d.Sums}) })
 }
 
@@ -348,19 +360,26 @@ func (n *Node) otherRing(from uint16, id uint64, epoch uint64) bool {
 	return true
 }
 
-// digestSlice bounds the keys a digest sums in one turn of the loop.
-const digestSlice = 8192
+// digestSlice bounds the keys a digest sums in one turn of the loop, and
+// maxDigesting the digests being summed at once that a peer's request may
+// add to.
+const (
+	digestSlice  = 8192
+	maxDigesting = 4
+)
 
 // digests sums the store's digests of spans within bounds, digestSlice
 // keys per turn of the loop, and calls done with them (in the same turn if
 // the store is small).
 func (n *Node) digests(spans []net.Span, b bounds, done func(stream.Sums)) {
+	n.digesting++
 	n.withKeys(func(keys []string) {
 		d := stream.NewDigest(spans, keys, b.horizon)
 		d.Expired = b.expired
 		var step func()
 		step = func() {
 			if d.Step(n.store, digestSlice) {
+				n.digesting--
 				done(d.Sums)
 				return
 			}
