@@ -56,6 +56,8 @@ func mutantScenarios(m string) []string {
 		return counterScenarios
 	case strings.HasPrefix(m, "batch-"):
 		return []string{"batch"}
+	case strings.HasPrefix(m, "tombstone-"):
+		return []string{"tombstone"} // the one scenario whose nodes drop tombstones
 	}
 	if s, ok := registerScenarios[m]; ok {
 		return s

@@ -43,7 +43,7 @@ var (
 //
 // failover runs 32: cluster's shape with clients that fail over; a seed
 // takes about as long as a cluster seed.
-var ciSeeds = map[string]int{"failover": 32, "read-race": 64, "single-node": 256, "cluster": 256, "cas": 64, "cas-crash": 16, "lock": 64, "churn": 32, "cas-churn": 16, "chaos": 48, "cas-chaos": 16, "cas-race": 32, "counter": 32, "batch": 32}
+var ciSeeds = map[string]int{"failover": 32, "read-race": 64, "single-node": 256, "cluster": 256, "cas": 64, "cas-crash": 16, "lock": 64, "churn": 32, "cas-churn": 16, "chaos": 48, "cas-chaos": 16, "cas-race": 32, "counter": 32, "batch": 32, "tombstone": 24}
 
 // regressions are seeds that once failed, per scenario, kept forever in the
 // CI set. PAPER.md's table of bugs found says what each one caught.

@@ -104,7 +104,11 @@ func (w *world) checkCatchUp(h *host) {
 			continue // no longer its key: the ring moved since it asked
 		}
 		cur, _ := in.Store().Get([]byte(k))
-		if wt := want[k]; !store.Covers(cur, wt.v) {
+		wt := want[k]
+		if w.p.TombstoneGrace > 0 && cur.Stamp.IsZero() && wt.v.Tombstone() {
+			continue // a tombstone the node dropped, or did not store, expired (node/grave.go)
+		}
+		if !store.Covers(cur, wt.v) {
 			w.safety("catch-up: node %d reported its catch-up done at %v holding %s for %.40q, but node %d held %s when asked, stamped past the node's boot mark for its origin",
 				h.id, w.now, briefly(cur), k, wt.from, briefly(wt.v))
 			return

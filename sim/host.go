@@ -69,6 +69,9 @@ type host struct {
 	// (catchup.go).
 	catchUp  map[string]catchUpWant
 	catchUps uint64
+	// watched is when the tombstone watch last looked at the node's store
+	// (tombstone.go).
+	watched time.Duration
 }
 
 // local is what the machine's clock reads at virtual time now.
@@ -121,6 +124,9 @@ func (h *host) boot() {
 	if h.w.p.TombstoneGrace > 0 {
 		cfg.TombstoneGrace = h.w.p.TombstoneGrace
 	}
+	if h.w.p.AntiEntropy > 0 {
+		cfg.AntiEntropy = h.w.p.AntiEntropy
+	}
 	p, err := h.w.newP(cfg, env)
 	if err != nil {
 		panic(fmt.Sprintf("sim: building node %d: %v", h.id, err))
@@ -152,6 +158,7 @@ func (h *host) boot() {
 				h.crash()
 				h.disk.Wipe()
 				h.durable = nil
+				h.w.forgetGraves(h)
 				h.restart()
 			})
 		case err != nil:
@@ -251,6 +258,10 @@ func (h *host) crash() {
 	h.unpause()
 	if in, ok := h.proc.(inspectable); ok {
 		h.durable = durableAtCrash(in.Store())
+	}
+	if t, ok := h.proc.(interface{ Tombstones() (int, uint64) }); ok {
+		_, d := t.Tombstones()
+		w.dropped += d
 	}
 	w.addProbes(h.proc)
 	if nm, ok := h.proc.(interface {

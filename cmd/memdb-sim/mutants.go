@@ -26,8 +26,9 @@ func catches(v sim.Verdict) bool { return v != sim.Pass && v != sim.Undecided }
 
 // sees reports whether scenario sc can see mutant m at all: a Paxos bug
 // needs a workload that goes through Paxos (cas, lock), a counter bug one
-// with counters (counter, churn, chaos); every other mutant, the canary
-// among them, is for every scenario.
+// with counters (counter, churn, chaos), a tombstone bug one whose nodes
+// drop tombstones (tombstone); every other mutant, the canary among them,
+// is for every scenario.
 func sees(sc scenarios.Scenario, m string) bool {
 	switch {
 	case strings.HasPrefix(m, "paxos-"):
@@ -36,6 +37,8 @@ func sees(sc scenarios.Scenario, m string) bool {
 		return sc.Swarm.Counters || sc.Swarm.CountersOnly
 	case strings.HasPrefix(m, "batch-"):
 		return sc.Swarm.Batches
+	case strings.HasPrefix(m, "tombstone-"):
+		return sc.Swarm.Tombstones // only there do nodes drop tombstones
 	}
 	return true
 }
