@@ -42,8 +42,12 @@ func drawTombstones(seed uint64, p *Params) []string {
 	p.Client.Mix = [4]int{1 + x.IntN(4), 2 + x.IntN(5), 2 + x.IntN(5), x.IntN(2)}
 	p.Keys = 16 + x.IntN(100)
 	p.Client.ThinkMax = time.Duration(uniform(x, int64(50*time.Millisecond), int64(600*time.Millisecond)))
-	notes := []string{fmt.Sprintf("tombstones: grace %v, anti-entropy every %v, %d keys, mix %v, think ≤%v",
-		p.TombstoneGrace, p.AntiEntropy, p.Keys, p.Client.Mix, p.Client.ThinkMax)}
+	// Some compare-and-sets (through Paxos) on the same keys: a key's
+	// committed stamp is its version's, which a dropped tombstone takes
+	// with it (node/paxos Acceptors.Below).
+	p.Client.CAS = x.IntN(3)
+	notes := []string{fmt.Sprintf("tombstones: grace %v, anti-entropy every %v, %d keys, mix %v, cas %d, think ≤%v",
+		p.TombstoneGrace, p.AntiEntropy, p.Keys, p.Client.Mix, p.Client.CAS, p.Client.ThinkMax)}
 	for range 1 + x.IntN(3) {
 		f := Fault{At: time.Duration(uniform(x, 0, int64(p.Duration*2/3))).Round(time.Microsecond)}
 		long := time.Duration(between(x, 0.6, 2.5) * float64(p.TombstoneGrace)).Round(time.Microsecond)
@@ -59,7 +63,7 @@ func drawTombstones(seed uint64, p *Params) []string {
 		case 1:
 			f.Kind, f.Node, f.For = Crash, 1+x.IntN(p.Nodes), long
 		default:
-			f.Kind, f.Node, f.For = Pause, 1+x.IntN(p.Nodes), min(long, p.TombstoneGrace*3/2)
+			f.Kind, f.Node, f.For = Pause, 1+x.IntN(p.Nodes), long
 		}
 		if f.Kind == Partition && p.Nodes < 2 {
 			continue
@@ -74,7 +78,7 @@ func drawTombstones(seed uint64, p *Params) []string {
 // graveWatch is what watchGraves saw: per node and key, the highest
 // tombstone held, and the times a node took an older value back.
 type graveWatch struct {
-	keys  [][]byte                   // the workload keys
+	keys  [][]byte                    // the workload keys
 	marks map[graveSpot]store.Version // the highest tombstone held since the disk was last replaced
 	back  []takenBack
 	seen  map[takenBack]bool // back, without the time, to record each once
@@ -104,7 +108,7 @@ const watchEvery = 10 * time.Millisecond
 // watchGraves looks at h's store after a call into its node, in a run
 // whose nodes drop tombstones.
 func (w *world) watchGraves(h *host) {
-	if w.p.TombstoneGrace <= 0 || !h.up || h.watched > 0 && w.now-h.watched < watchEvery {
+	if w.p.TombstoneGrace <= 0 || !h.up || h.setAside || debugKey == "" && h.watched > 0 && w.now-h.watched < watchEvery {
 		return
 	}
 	h.watched = w.now
@@ -123,6 +127,21 @@ func (w *world) watchGraves(h *host) {
 	st := in.Store()
 	for _, k := range g.keys {
 		v, _ := st.Get(k)
+		if debugKey == string(k) {
+			spot := debugSpot{h.id, string(k)}
+			if debugLast[spot] != v.Stamp || debugLastDel[spot] != v.Deleted {
+				debugLast[spot], debugLastDel[spot] = v.Stamp, v.Deleted
+				ev := ""
+				if w.cur != nil {
+					ev = w.cur.kind.String()
+				}
+				held, dropped := 0, uint64(0)
+				if t, ok := h.proc.(interface{ Tombstones() (int, uint64) }); ok {
+					held, dropped = t.Tombstones()
+				}
+				fmt.Printf("DEBUG %v node %d %s: %s (event %s, inc %d, graves %d dropped %d, epoch %d reps %v)\n", w.now, h.id, k, describe(v), ev, h.inc, held, dropped, in.Epoch(), in.Replicas(k))
+			}
+		}
 		if v.Stamp.IsZero() {
 			continue
 		}
@@ -164,3 +183,13 @@ func (w *world) tombstones() (held int, dropped uint64) {
 	}
 	return held, dropped
 }
+
+var debugKey string
+
+type debugSpot struct {
+	n net.NodeID
+	k string
+}
+
+var debugLast = map[debugSpot]clock.Timestamp{}
+var debugLastDel = map[debugSpot]bool{}
