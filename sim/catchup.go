@@ -105,8 +105,11 @@ func (w *world) checkCatchUp(h *host) {
 		}
 		cur, _ := in.Store().Get([]byte(k))
 		wt := want[k]
-		if w.p.TombstoneGrace > 0 && cur.Stamp.IsZero() && wt.v.Tombstone() {
-			continue // a tombstone the node dropped, or did not store, expired (node/grave.go)
+		if w.p.TombstoneGrace > 0 && cur.Stamp.IsZero() && (wt.v.Tombstone() || w.heldTombstone(h.id, k, wt.v.Stamp)) {
+			// A tombstone the node dropped or did not store, expired, or
+			// one it dropped that covered what the source held
+			// (node/grave.go).
+			continue
 		}
 		if !store.Covers(cur, wt.v) {
 			w.safety("catch-up: node %d reported its catch-up done at %v holding %s for %.40q, but node %d held %s when asked, stamped past the node's boot mark for its origin",

@@ -169,7 +169,7 @@ func (w *world) checkAtRest(nodes map[uint16]inspectable, ref inspectable) (Verd
 			continue
 		}
 		v, _ := nodes[reps[0]].Store().Get([]byte(key))
-		if l := acked[key]; l != nil && v.Stamp.IsZero() && w.mayCollect(key, l.Version, w.now) {
+		if l := acked[key]; l != nil && !v.Live() && w.mayCollect(key, l.Version, w.now) {
 			continue // a tombstone at or after the latest write, dropped
 		}
 		if why := behind(key, v, acked[key]); why != "" {

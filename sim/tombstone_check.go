@@ -6,6 +6,7 @@ import (
 
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/linearize"
+	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/store"
 )
 
@@ -107,19 +108,30 @@ func (w *world) mayCollect(key string, after clock.Timestamp, by time.Duration) 
 	return false
 }
 
-// collectedRead reports whether read r found nothing at no version, in a
-// run whose nodes drop tombstones: what a read of a key whose tombstone
-// was dropped answers.
+// collectedRead reports whether read r found nothing, in a run whose nodes
+// drop tombstones: what a read of a key whose tombstone was dropped
+// answers, at no version, or at an older tombstone's that came back after
+// it (one that a replica had not dropped yet, or whose expiry it judged by
+// a clock further behind): absent all the same.
 func (w *world) collectedRead(r *linearize.Op) bool {
-	return w.p.TombstoneGrace > 0 && !r.Found && r.Version.IsZero()
+	return w.p.TombstoneGrace > 0 && !r.Found
 }
 
 // sameAbsent reports whether a and b, two replicas' states of a key, both
-// say it is absent, one of them as a plain tombstone and the other by
-// holding nothing, in a run whose nodes drop tombstones: a tombstone one
-// replica dropped and another has not yet.
+// say it is absent — each holds nothing or a plain tombstone — in a run
+// whose nodes drop tombstones: a tombstone one replica dropped and another
+// has not yet, or an older one that came back where a later one was
+// dropped. Anti-entropy leaves expired tombstones out of its digests, so
+// nothing makes such replicas agree to the stamp.
 func (w *world) sameAbsent(a, b store.Version) bool {
-	return w.p.TombstoneGrace > 0 && (a.Stamp.IsZero() && b.Tombstone() || b.Stamp.IsZero() && a.Tombstone())
+	absent := func(v store.Version) bool { return v.Stamp.IsZero() || v.Tombstone() }
+	return w.p.TombstoneGrace > 0 && absent(a) && absent(b)
+}
+
+// heldTombstone reports whether the tombstone watch saw node id hold a
+// tombstone of key at or after stamp since its disk was last replaced.
+func (w *world) heldTombstone(id net.NodeID, key string, stamp clock.Timestamp) bool {
+	return w.graves != nil && !w.graves.marks[graveSpot{id, key}].Stamp.Less(stamp)
 }
 
 // checkGraves fails the run if a node took back a deleted value after it
