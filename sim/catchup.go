@@ -105,10 +105,11 @@ func (w *world) checkCatchUp(h *host) {
 		}
 		cur, _ := in.Store().Get([]byte(k))
 		wt := want[k]
-		if w.p.TombstoneGrace > 0 && cur.Stamp.IsZero() && (wt.v.Tombstone() || w.heldTombstone(h.id, k, wt.v.Stamp)) {
-			// A tombstone the node dropped or did not store, expired, or
-			// one it dropped that covered what the source held
-			// (node/grave.go).
+		if w.p.TombstoneGrace > 0 && !cur.Live() && (wt.v.Tombstone() || w.heldTombstone(h.id, k, wt.v.Stamp)) {
+			// Absent, as the source's tombstone says (one the node dropped
+			// or did not store, expired, maybe under an older tombstone
+			// that came back), or under a tombstone the node held that
+			// covered what the source held (node/grave.go).
 			continue
 		}
 		if !store.Covers(cur, wt.v) {

@@ -51,8 +51,8 @@ func drawTombstones(seed uint64, p *Params) []string {
 	for range 1 + x.IntN(3) {
 		f := Fault{At: time.Duration(uniform(x, 0, int64(p.Duration*2/3))).Round(time.Microsecond)}
 		long := time.Duration(between(x, 0.6, 2.5) * float64(p.TombstoneGrace)).Round(time.Microsecond)
-		switch x.IntN(3) {
-		case 0:
+		switch kind := x.IntN(4); kind {
+		case 0, 3:
 			f.Kind, f.For = Partition, long
 			perm := x.Perm(p.Nodes)
 			for _, i := range perm[:1+x.IntN(max(p.Nodes/2, 1))] {
@@ -60,6 +60,20 @@ func drawTombstones(seed uint64, p *Params) []string {
 			}
 			slices.Sort(f.Side)
 			f.OneWay = x.IntN(4) == 0
+			if kind == 3 {
+				// One node of the side goes down as the partition ends, for
+				// longer than a grace: its replicas compared with it while
+				// cut off together, and see it no more (a comparison from
+				// before a tombstone came must not count as seeing it
+				// clean of the tombstone's older values).
+				end := max(f.At+long-time.Duration(x.IntN(500))*time.Millisecond, f.At)
+				down := time.Duration(between(x, 1.2, 2.5) * float64(p.TombstoneGrace)).Round(time.Microsecond)
+				c := Fault{At: end, Kind: Crash, Node: f.Side[x.IntN(len(f.Side))], For: down}
+				if c.At < p.Duration {
+					p.Faults = append(p.Faults, c)
+					notes = append(notes, fmt.Sprintf("tombstones: a long fault:%v", c))
+				}
+			}
 		case 1:
 			f.Kind, f.Node, f.For = Crash, 1+x.IntN(p.Nodes), long
 		default:
@@ -108,7 +122,7 @@ const watchEvery = 10 * time.Millisecond
 // watchGraves looks at h's store after a call into its node, in a run
 // whose nodes drop tombstones.
 func (w *world) watchGraves(h *host) {
-	if w.p.TombstoneGrace <= 0 || !h.up || h.setAside || debugKey == "" && h.watched > 0 && w.now-h.watched < watchEvery {
+	if w.p.TombstoneGrace <= 0 || !h.up || h.setAside || h.watched > 0 && w.now-h.watched < watchEvery {
 		return
 	}
 	h.watched = w.now
@@ -127,21 +141,6 @@ func (w *world) watchGraves(h *host) {
 	st := in.Store()
 	for _, k := range g.keys {
 		v, _ := st.Get(k)
-		if debugKey == string(k) {
-			spot := debugSpot{h.id, string(k)}
-			if debugLast[spot] != v.Stamp || debugLastDel[spot] != v.Deleted {
-				debugLast[spot], debugLastDel[spot] = v.Stamp, v.Deleted
-				ev := ""
-				if w.cur != nil {
-					ev = w.cur.kind.String()
-				}
-				held, dropped := 0, uint64(0)
-				if t, ok := h.proc.(interface{ Tombstones() (int, uint64) }); ok {
-					held, dropped = t.Tombstones()
-				}
-				fmt.Printf("DEBUG %v node %d %s: %s (event %s, inc %d, graves %d dropped %d, epoch %d reps %v)\n", w.now, h.id, k, describe(v), ev, h.inc, held, dropped, in.Epoch(), in.Replicas(k))
-			}
-		}
 		if v.Stamp.IsZero() {
 			continue
 		}
@@ -184,12 +183,3 @@ func (w *world) tombstones() (held int, dropped uint64) {
 	return held, dropped
 }
 
-var debugKey string
-
-type debugSpot struct {
-	n net.NodeID
-	k string
-}
-
-var debugLast = map[debugSpot]clock.Timestamp{}
-var debugLastDel = map[debugSpot]bool{}
