@@ -182,4 +182,3 @@ func (w *world) tombstones() (held int, dropped uint64) {
 	}
 	return held, dropped
 }
-
