@@ -17,7 +17,10 @@ import (
 // survivors mirrors the list in scenarios/mutants_test.go: planted bugs the
 // seeds are known not to catch, each with why. A listed survivor that
 // nothing catches does not fail the command; keep the two lists in step.
-var survivors = map[string]string{}
+var survivors = map[string]string{
+	node.MutantTombstoneStaleClean:     "needs a tombstone stamped at or below the horizon of an earlier equal comparison with a replica that then stays away for the grace holding an older value",
+	node.MutantTombstoneFloorForgotten: "needs a Paxos ballot drawn below a tombstone's stamp and sent a grace later, after the tombstone was dropped",
+}
 
 // catches reports whether a run with a planted bug caught it: a verdict
 // that found something. An undecided run (its linearizability search ran
