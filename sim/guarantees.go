@@ -243,11 +243,30 @@ func (h *host) checkRestart() {
 	if !ok || h.durable == nil {
 		return
 	}
-	if k, was, now, lost := lostAtRestart(h.durable, in.Store()); lost {
+	durable := h.durable
+	if h.w.p.TombstoneGrace > 0 {
+		durable = forgettable(durable, in, h.id)
+	}
+	if k, was, now, lost := lostAtRestart(durable, in.Store()); lost {
 		h.w.safety("durable at restart: node %d held %s for %.40q when it crashed at %v, and replayed %s at %v: a synced version lost",
 			h.id, briefly(was), k, h.downAt, briefly(now), h.w.now)
 	}
 	h.durable = nil
+}
+
+// forgettable leaves out of what a node's store held when it crashed what
+// a node that drops tombstones may have forgotten since, by a record its
+// replay honours (node/grave.go): plain tombstones, and keys of arcs it
+// no longer replicates.
+func forgettable(before map[string]store.Version, in inspectable, id net.NodeID) map[string]store.Version {
+	kept := make(map[string]store.Version, len(before))
+	for k, v := range before {
+		if v.Tombstone() || !slices.Contains(in.Replicas([]byte(k)), uint16(id)) {
+			continue
+		}
+		kept[k] = v
+	}
+	return kept
 }
 
 // briefly is describe with long values (counters' slots, system keys'

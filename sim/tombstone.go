@@ -23,9 +23,10 @@ import (
 // What is watched while the run goes on (watchGraves, after every call
 // into a node) is each node's store for the workload keys: the highest
 // tombstone it has held for each key since its disk was last replaced.
-// A node that then holds a live value stamped below such a tombstone took
-// an older value back, which a store that never drops a tombstone cannot
-// do (its versions only move forward). tombstone_check.go judges it.
+// A replica of the key (by its own ring) that then holds a live value
+// stamped below such a tombstone took an older value back, which a store
+// that never drops a tombstone cannot do (its versions only move
+// forward). tombstone_check.go judges it.
 
 // drawTombstones draws a tombstone scenario's grace, anti-entropy
 // interval, operation mix and long faults from the "tombstone" stream, so
@@ -149,7 +150,10 @@ func (w *world) watchGraves(h *host) {
 		switch {
 		case v.Deleted && mark.Stamp.Less(v.Stamp):
 			g.marks[spot] = v
-		case v.Live() && v.Stamp.Less(mark.Stamp):
+		case v.Live() && v.Stamp.Less(mark.Stamp) && slices.Contains(in.Replicas(k), uint16(h.id)):
+			// Only a replica's copy is read: a node that no longer
+			// replicates k may take a leftover (a late hint), which it
+			// forgets in time (node/grave.go, forgetUnowned).
 			b := takenBack{spot: spot, value: string(v.Value), stamp: v.Stamp, tomb: mark.Stamp}
 			if !g.seen[b] && len(g.back) < 100 {
 				g.seen[b] = true
