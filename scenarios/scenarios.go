@@ -123,6 +123,16 @@ var all = []Scenario{
 		},
 	},
 	{
+		Name:        "tombstone",
+		Description: "chaos's cluster and faults (joins, leaves, a removal, a wipe, crashes, pauses, partitions, loss, clock skew and jumps, disk faults) plus one to three long partitions, crashes or pauses of about one to two graces, nodes dropping tombstones after a grace of 4-15 s with anti-entropy every 0.5-4 s, 2-8 slow clients setting, deleting, reading and now and then compare-and-setting 16-115 keys (sets and deletes outweigh reads) for 40 s; no deleted value taken back by a node that held its tombstone or left on a replica after heal, quorum visibility, monotonic reads, sessions and convergence, a dropped tombstone counting as the absence it stood for",
+		Swarm: sim.Swarm{
+			Nodes: 4, MaxNodes: 7, MaxClients: 8, MaxKeys: 6,
+			Duration: 40 * time.Second, Liveness: 20 * time.Second,
+			Faults:     chaosFaults,
+			Tombstones: true,
+		},
+	},
+	{
 		Name:        "cas-chaos",
 		Description: "cas-churn's cluster, Paxos workload and faults, plus processes paused (1 ms-10 s), clocks jumping forward (1 ms-30 s), clogged links (10 ms-5 s) and, with rf 3 and up, one node's disk wiped or a bit flipped in its log, one dead for good and removed, and majorities-ring partitions; linearizable per key (Porcupine) and convergence after heal",
 		Swarm: sim.Swarm{

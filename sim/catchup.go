@@ -104,7 +104,15 @@ func (w *world) checkCatchUp(h *host) {
 			continue // no longer its key: the ring moved since it asked
 		}
 		cur, _ := in.Store().Get([]byte(k))
-		if wt := want[k]; !store.Covers(cur, wt.v) {
+		wt := want[k]
+		if w.p.TombstoneGrace > 0 && !cur.Live() && (wt.v.Tombstone() || w.heldTombstone(h.id, k, wt.v.Stamp)) {
+			// Absent, as the source's tombstone says (one the node dropped
+			// or did not store, expired, maybe under an older tombstone
+			// that came back), or under a tombstone the node held that
+			// covered what the source held (node/grave.go).
+			continue
+		}
+		if !store.Covers(cur, wt.v) {
 			w.safety("catch-up: node %d reported its catch-up done at %v holding %s for %.40q, but node %d held %s when asked, stamped past the node's boot mark for its origin",
 				h.id, w.now, briefly(cur), k, wt.from, briefly(wt.v))
 			return

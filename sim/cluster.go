@@ -84,7 +84,7 @@ func (w *world) checkVisibility() (Verdict, string) {
 			if wr.ret >= int64(r.Call) {
 				break
 			}
-			if r.Version.Less(wr.stamp) {
+			if r.Version.Less(wr.stamp) && !(w.collectedRead(r) && w.mayCollect(r.Key, wr.stamp, r.Return)) {
 				return Safety, fmt.Sprintf("quorum visibility: %v read version %v, but %v was acknowledged with %v before the read began",
 					*r, r.Version, *wr.op, wr.stamp)
 			}
@@ -143,7 +143,7 @@ func (w *world) checkConvergence() (Verdict, string) {
 				first = v
 				continue
 			}
-			if v.Stamp != first.Stamp || v.Deleted != first.Deleted || string(v.Value) != string(first.Value) {
+			if (v.Stamp != first.Stamp || v.Deleted != first.Deleted || string(v.Value) != string(first.Value)) && !w.sameAbsent(v, first) {
 				if w.resolving(first) || w.resolving(v) {
 					continue // a batch's resolution may still be on its way (batch_check.go)
 				}
@@ -151,6 +151,9 @@ func (w *world) checkConvergence() (Verdict, string) {
 					reps, key, w.p.Liveness, reps[0], describe(first), r, describe(v))
 			}
 		}
+	}
+	if v, why := w.checkBuried(nodes, ref); v != Pass {
+		return v, why
 	}
 	if v, why := w.checkAtRest(nodes, ref); v != Pass {
 		return v, why

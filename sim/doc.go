@@ -68,8 +68,10 @@
 // checks monotonic quorum reads, that nothing acknowledged is lost or
 // deleted comes back once the cluster is at rest, and that a restarted
 // node replays what its store held when it lost power; catchup.go checks
-// what a restarted node's catch-up promises when it reports done. They
-// only observe: no event hash depends on them.
+// what a restarted node's catch-up promises when it reports done;
+// tombstone_check.go, in a run whose nodes drop tombstones (tombstone.go),
+// that no deleted value comes back. They only observe: no event hash
+// depends on them.
 //
 // Swarm.Draw derives Params from a seed: each seed switches fault kinds on
 // or off and draws every rate, and the schedule is drawn up front, so a

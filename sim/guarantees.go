@@ -119,7 +119,10 @@ func (w *world) checkMonotonicReads() (Verdict, string) {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if v, why := monotonic(byKey[k]); v != Pass {
+		collected := func(r, latest *linearize.Op) bool {
+			return w.collectedRead(r) && w.mayCollect(r.Key, latest.Version, r.Return)
+		}
+		if v, why := monotonic(byKey[k], collected); v != Pass {
 			return v, why
 		}
 	}
@@ -128,8 +131,9 @@ func (w *world) checkMonotonicReads() (Verdict, string) {
 
 // monotonic checks one key's answered reads: each must answer a version
 // no older than the latest answered by a read that returned before it
-// was called.
-func monotonic(reads []*linearize.Op) (Verdict, string) {
+// was called, unless collected says that read r found a tombstone at or
+// after latest's version dropped (tombstone_check.go; nil: none is).
+func monotonic(reads []*linearize.Op, collected func(r, latest *linearize.Op) bool) (Verdict, string) {
 	byReturn := slices.Clone(reads)
 	slices.SortStableFunc(byReturn, func(a, b *linearize.Op) int { return cmp.Compare(a.Return, b.Return) })
 	byCall := slices.Clone(reads)
@@ -142,7 +146,7 @@ func monotonic(reads []*linearize.Op) (Verdict, string) {
 				latest = byReturn[j]
 			}
 		}
-		if latest != nil && r.Version.Less(latest.Version) {
+		if latest != nil && r.Version.Less(latest.Version) && (collected == nil || !collected(r, latest)) {
 			return Safety, fmt.Sprintf("monotonic reads: %v (client %d, node %d, called %v) read version %v, older than version %v that %v (client %d, node %d) read and returned at %v, before it began",
 				*r, r.Client, r.Node, r.Call, r.Version, latest.Version, *latest, latest.Client, latest.Node, latest.Return)
 		}
@@ -165,6 +169,9 @@ func (w *world) checkAtRest(nodes map[uint16]inspectable, ref inspectable) (Verd
 			continue
 		}
 		v, _ := nodes[reps[0]].Store().Get([]byte(key))
+		if l := acked[key]; l != nil && !v.Live() && w.mayCollect(key, l.Version, w.now) {
+			continue // a tombstone at or after the latest write, dropped
+		}
 		if why := behind(key, v, acked[key]); why != "" {
 			return Safety, fmt.Sprintf("at rest: replicas %v of %q %s", reps, key, why)
 		}
@@ -236,11 +243,30 @@ func (h *host) checkRestart() {
 	if !ok || h.durable == nil {
 		return
 	}
-	if k, was, now, lost := lostAtRestart(h.durable, in.Store()); lost {
+	durable := h.durable
+	if h.w.p.TombstoneGrace > 0 {
+		durable = forgettable(durable, in, h.id)
+	}
+	if k, was, now, lost := lostAtRestart(durable, in.Store()); lost {
 		h.w.safety("durable at restart: node %d held %s for %.40q when it crashed at %v, and replayed %s at %v: a synced version lost",
 			h.id, briefly(was), k, h.downAt, briefly(now), h.w.now)
 	}
 	h.durable = nil
+}
+
+// forgettable leaves out of what a node's store held when it crashed what
+// a node that drops tombstones may have forgotten since, by a record its
+// replay honours (node/grave.go): plain tombstones, and keys of arcs it
+// no longer replicates.
+func forgettable(before map[string]store.Version, in inspectable, id net.NodeID) map[string]store.Version {
+	kept := make(map[string]store.Version, len(before))
+	for k, v := range before {
+		if v.Tombstone() || !slices.Contains(in.Replicas([]byte(k)), uint16(id)) {
+			continue
+		}
+		kept[k] = v
+	}
+	return kept
 }
 
 // briefly is describe with long values (counters' slots, system keys'

@@ -69,6 +69,12 @@ type host struct {
 	// (catchup.go).
 	catchUp  map[string]catchUpWant
 	catchUps uint64
+	// watched is when the tombstone watch last looked at the node's store
+	// (tombstone.go); setAside is set from a boot that found a Corrupt
+	// fault's flipped bit until the next, on the wiped disk: the store
+	// holds what replay read up to the damage, which nothing serves.
+	watched  time.Duration
+	setAside bool
 }
 
 // local is what the machine's clock reads at virtual time now.
@@ -97,7 +103,7 @@ func (h *host) alive(inc uint64) bool { return h.up && h.inc == inc }
 // boot starts a new incarnation on the existing disk.
 func (h *host) boot() {
 	h.inc++
-	h.up = true
+	h.up, h.setAside = true, false
 	h.catchUp, h.catchUps = nil, 0
 	env := node.Env{
 		Clock:     &vclock{h: h, inc: h.inc},
@@ -120,6 +126,9 @@ func (h *host) boot() {
 	cfg.TombstoneGrace = -1
 	if h.w.p.TombstoneGrace > 0 {
 		cfg.TombstoneGrace = h.w.p.TombstoneGrace
+	}
+	if h.w.p.AntiEntropy > 0 {
+		cfg.AntiEntropy = h.w.p.AntiEntropy
 	}
 	p, err := h.w.newP(cfg, env)
 	if err != nil {
@@ -145,13 +154,14 @@ func (h *host) boot() {
 			// starts on an empty directory (here the disk is wiped), and
 			// the node rebuilds from its replicas. A corrupt log no fault
 			// made is a bug, and panics below.
-			h.corrupted = false
+			h.corrupted, h.setAside = false, true
 			h.w.logger(h.id).Warn("sim: corrupt log at boot; starting on an empty disk to rebuild", "err", err)
 			h.w.stats.CorruptFound++
 			h.w.after(0, evFaultEnd, h.id, 0, nil, func() {
 				h.crash()
 				h.disk.Wipe()
 				h.durable = nil
+				h.w.forgetGraves(h)
 				h.restart()
 			})
 		case err != nil:
@@ -251,6 +261,10 @@ func (h *host) crash() {
 	h.unpause()
 	if in, ok := h.proc.(inspectable); ok {
 		h.durable = durableAtCrash(in.Store())
+	}
+	if t, ok := h.proc.(interface{ Tombstones() (int, uint64) }); ok {
+		_, d := t.Tombstones()
+		w.dropped += d
 	}
 	w.addProbes(h.proc)
 	if nm, ok := h.proc.(interface {

@@ -29,6 +29,7 @@ func (w *world) inject(f Fault) {
 		case Wipe:
 			h.disk.Wipe()
 			h.durable = nil
+			w.forgetGraves(h)
 			w.stats.Wipes++
 		case Corrupt:
 			if !h.flipBit() {
@@ -285,6 +286,7 @@ func (w *world) askRemove(r *removal) {
 // them.
 func (w *world) heal() {
 	w.healed = true
+	w.stats.TombstonesAtHeal, _ = w.tombstones()
 	for _, h := range w.hosts {
 		h.disk.SetFaults(disk.Faults{})
 		if h.rate != 0 {

@@ -82,6 +82,17 @@ type Stats struct {
 	JumpFired int `json:"jump_fired,omitempty"`
 	Clogs     int `json:"clogs,omitempty"`
 	ClogHeld  int `json:"clog_held,omitempty"`
+
+	// What the tombstone rule did, in a run whose nodes drop tombstones
+	// (tombstone.go): the tombstones dropped over the run, those the
+	// running nodes held at the heal and at the end, and the times a node
+	// took back a value older than a tombstone it had held where the
+	// value was not provably deleted (tombstone_check.go; the provably
+	// deleted ones fail the run).
+	TombstonesDropped uint64 `json:"tombstones_dropped,omitempty"`
+	TombstonesAtHeal  int    `json:"tombstones_at_heal,omitempty"`
+	TombstonesAtEnd   int    `json:"tombstones_at_end,omitempty"`
+	TakenBack         int    `json:"taken_back,omitempty"`
 }
 
 // Result is the outcome of one run.
@@ -137,6 +148,10 @@ func Run(p Params, o Options) (Result, error) {
 		Windows:   w.windows,
 	}
 	w.stats.Events, w.stats.Virtual = w.events, w.now
+	if w.p.TombstoneGrace > 0 {
+		held, dropped := w.tombstones()
+		w.stats.TombstonesAtEnd, w.stats.TombstonesDropped = held, w.dropped+dropped
+	}
 	_, _, w.stats.Unknown = w.history.Counts()
 	switch {
 	case perr != nil:
@@ -201,6 +216,9 @@ func (w *world) judgeAll(res *Result, steps int) (Verdict, string) {
 		return v, why
 	}
 	if w.p.Nodes > 1 {
+		if v, why := w.checkGraves(); v != Pass {
+			return v, why
+		}
 		if !w.p.Client.Serial {
 			if v, why := w.checkVisibility(); v != Pass {
 				return v, why

@@ -46,6 +46,10 @@ type Swarm struct {
 	Race Race
 	// Failover gives the clients Params.Client.Failover; it draws nothing.
 	Failover bool
+	// Tombstones makes the nodes drop tombstones (Params.TombstoneGrace)
+	// under a workload heavy in deletes, with long faults besides the
+	// drawn kinds (tombstone.go); it draws from the "tombstone" stream.
+	Tombstones bool
 }
 
 // Draw returns the parameters for seed: every rate is drawn from the
@@ -141,6 +145,9 @@ func (s Swarm) Draw(seed uint64) (p Params, notes []string) {
 		p.Client.Timeout = time.Duration(uniform(x, int64(2500*time.Millisecond), int64(5*time.Second)))
 	}
 	p.Faults, notes = schedule(Stream(seed, "faults"), p, s.Faults)
+	if s.Tombstones {
+		notes = append(notes, drawTombstones(seed, &p)...)
+	}
 	if len(s.CrashAfter) > 0 || s.MinRF > 0 {
 		notes = append(notes, s.drawCrashPoint(seed, &p))
 	}

@@ -85,6 +85,14 @@ type world struct {
 	// no change.
 	ringChanged time.Duration
 	maxEpoch    uint64
+	// graves is what the tombstone watch saw (tombstone.go), made on
+	// first use in a run whose nodes drop tombstones; dropped counts the
+	// tombstones dropped by processes that have since crashed.
+	graves  *graveWatch
+	dropped uint64
+	// tombIdx indexes the history for the tombstone checkers, once the
+	// run is over (tombstone_check.go).
+	tombIdx *tombIndex
 }
 
 type failure struct {
@@ -138,6 +146,7 @@ func (w *world) callNode(h *host, f func()) {
 		}
 	}
 	w.checkCatchUp(h)
+	w.watchGraves(h)
 	if h.up && h.proc != nil && h.proc.Err() != nil {
 		h.supervise()
 	}

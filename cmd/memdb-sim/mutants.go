@@ -17,7 +17,10 @@ import (
 // survivors mirrors the list in scenarios/mutants_test.go: planted bugs the
 // seeds are known not to catch, each with why. A listed survivor that
 // nothing catches does not fail the command; keep the two lists in step.
-var survivors = map[string]string{}
+var survivors = map[string]string{
+	node.MutantTombstoneStaleClean:     "needs a tombstone stamped at or below the horizon of an earlier equal comparison with a replica that then stays away for the grace holding an older value",
+	node.MutantTombstoneFloorForgotten: "needs a Paxos ballot drawn below a tombstone's stamp and sent a grace later, after the tombstone was dropped",
+}
 
 // catches reports whether a run with a planted bug caught it: a verdict
 // that found something. An undecided run (its linearizability search ran
@@ -26,8 +29,9 @@ func catches(v sim.Verdict) bool { return v != sim.Pass && v != sim.Undecided }
 
 // sees reports whether scenario sc can see mutant m at all: a Paxos bug
 // needs a workload that goes through Paxos (cas, lock), a counter bug one
-// with counters (counter, churn, chaos); every other mutant, the canary
-// among them, is for every scenario.
+// with counters (counter, churn, chaos), a tombstone bug one whose nodes
+// drop tombstones (tombstone); every other mutant, the canary among them,
+// is for every scenario.
 func sees(sc scenarios.Scenario, m string) bool {
 	switch {
 	case strings.HasPrefix(m, "paxos-"):
@@ -36,6 +40,8 @@ func sees(sc scenarios.Scenario, m string) bool {
 		return sc.Swarm.Counters || sc.Swarm.CountersOnly
 	case strings.HasPrefix(m, "batch-"):
 		return sc.Swarm.Batches
+	case strings.HasPrefix(m, "tombstone-"):
+		return sc.Swarm.Tombstones // only there do nodes drop tombstones
 	}
 	return true
 }
