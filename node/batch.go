@@ -250,7 +250,7 @@ func (n *Node) resolveRead(o *op, intents []store.Intent) {
 // writeBehind writes state v of key to every replica in the background:
 // replicas that do not acknowledge it within wait get a hint.
 func (n *Node) writeBehind(key []byte, v store.Version, wait time.Duration) {
-	e := store.Entry(key, v)
+	e, began := store.Entry(key, v), n.now()
 	_, all := n.groups(key)
 	for _, id := range all {
 		switch {
@@ -259,11 +259,11 @@ func (n *Node) writeBehind(key []byte, v store.Version, wait time.Duration) {
 		case n.up(id):
 			n.ask(id, &net.Replicate{Epoch: n.view.Epoch, Entries: []net.Entry{e}}, wait, func(m net.Message) {
 				if _, ok := m.(*net.Done); !ok {
-					n.hint(id, e)
+					n.hint(id, e, began)
 				}
 			})
 		default:
-			n.hint(id, e)
+			n.hint(id, e, began)
 		}
 	}
 }

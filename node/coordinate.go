@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/net"
@@ -32,6 +33,10 @@ type op struct {
 	// delta is the increment a counter write carries the slot of; set only
 	// under MutantHintDelta (hintWrite).
 	delta int64
+	// began is when the request began (the node's time since boot): a
+	// hint of its write is as old as the write, not as the moment its
+	// replica was given up on (a coordinator paused in between).
+	began time.Duration
 }
 
 // respond answers o's client with m.
@@ -50,7 +55,7 @@ func (n *Node) respondErr(o *op, code net.Code, format string, args ...any) {
 
 func (n *Node) newOp() *op {
 	n.nextOp++
-	o := &op{id: n.nextOp}
+	o := &op{id: n.nextOp, began: n.now()}
 	n.ops[o.id] = o
 	return o
 }
@@ -377,14 +382,15 @@ func (n *Node) hintWrite(o *op, r uint16) {
 			e = store.Entry(e.Key, store.CounterAt(slots))
 		}
 	}
-	n.hint(r, e)
+	n.hint(r, e, o.began)
 }
 
-func (n *Node) hint(r uint16, e net.Entry) {
+// hint keeps entry e for replica r, a write that began at began.
+func (n *Node) hint(r uint16, e net.Entry, began time.Duration) {
 	if r == uint16(n.cfg.ID) {
 		return // a local write that failed: this node's log broke
 	}
-	if !n.hints.Add(r, e, n.now(), n.incarnation(r)) {
+	if !n.hints.Add(r, e, n.now(), began, n.incarnation(r)) {
 		n.stats.HintsDropped++
 		n.probe(ProbeHintDropped)
 		return

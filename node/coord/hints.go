@@ -49,10 +49,12 @@ func NewHints(bytes int, window, maxAge time.Duration) *Hints {
 	return &Hints{Bytes: bytes, Window: window, MaxAge: maxAge, q: make(map[uint16]*queue)}
 }
 
-// Add keeps e for replica r at time now, when r's incarnation is inc. It
-// reports false, keeping nothing, if e would take r's queue over its byte
-// bound, or if r has taken none of its hints for longer than the window.
-func (h *Hints) Add(r uint16, e net.Entry, now time.Duration, inc uint64) bool {
+// Add keeps e, of a write that began at began, for replica r at time now,
+// when r's incarnation is inc. It reports false, keeping nothing, if e
+// would take r's queue over its byte bound, or if r has taken none of its
+// hints for longer than the window. A hint's age (MaxAge) counts from
+// began.
+func (h *Hints) Add(r uint16, e net.Entry, now, began time.Duration, inc uint64) bool {
 	q := h.q[r]
 	if q == nil {
 		q = &queue{}
@@ -65,7 +67,7 @@ func (h *Hints) Add(r uint16, e net.Entry, now time.Duration, inc uint64) bool {
 		q.inc, q.since = inc, now
 	}
 	q.entries = append(q.entries, e)
-	q.at = append(q.at, now)
+	q.at = append(q.at, began)
 	q.bytes += e.Size()
 	return true
 }
@@ -77,13 +79,18 @@ func (h *Hints) Expire(r uint16, now time.Duration) int {
 	if q == nil || q.inflight || h.MaxAge <= 0 {
 		return 0
 	}
-	k := 0
-	for k < len(q.at) && now-q.at[k] > h.MaxAge {
-		q.bytes -= q.entries[k].Size()
-		k++
+	kept, bytes := 0, 0
+	for i, e := range q.entries {
+		if now-q.at[i] <= h.MaxAge {
+			q.entries[kept], q.at[kept] = e, q.at[i]
+			kept++
+			bytes += e.Size()
+		}
 	}
-	q.entries, q.at = slices.Delete(q.entries, 0, k), slices.Delete(q.at, 0, k)
-	return k
+	dropped := len(q.entries) - kept
+	clear(q.entries[kept:])
+	q.entries, q.at, q.bytes = q.entries[:kept], q.at[:kept], bytes
+	return dropped
 }
 
 // Replicas are the replicas with hints or a batch in flight, in id order.

@@ -24,13 +24,13 @@ func TestHintsBounds(t *testing.T) {
 		ok   bool
 		add  func() bool
 	}{
-		{"within the bound", true, func() bool { return h.Add(2, sized(1, 60), 0, 1) }},
-		{"over the byte bound", false, func() bool { return h.Add(2, sized(2, 41), time.Second, 1) }},
-		{"up to the byte bound", true, func() bool { return h.Add(2, sized(3, 40), time.Second, 1) }},
-		{"another replica has its own bound", true, func() bool { return h.Add(3, sized(4, 60), 2*time.Minute, 1) }},
-		{"too big alone", false, func() bool { return h.Add(4, sized(5, 101), 0, 1) }},
-		{"within the window", true, func() bool { return h.Add(3, net.Entry{}, 3*time.Minute, 1) }},
-		{"past the window", false, func() bool { return h.Add(3, net.Entry{}, 3*time.Minute+1, 1) }},
+		{"within the bound", true, func() bool { return h.Add(2, sized(1, 60), 0, 0, 1) }},
+		{"over the byte bound", false, func() bool { return h.Add(2, sized(2, 41), time.Second, time.Second, 1) }},
+		{"up to the byte bound", true, func() bool { return h.Add(2, sized(3, 40), time.Second, time.Second, 1) }},
+		{"another replica has its own bound", true, func() bool { return h.Add(3, sized(4, 60), 2*time.Minute, 2*time.Minute, 1) }},
+		{"too big alone", false, func() bool { return h.Add(4, sized(5, 101), 0, 0, 1) }},
+		{"within the window", true, func() bool { return h.Add(3, net.Entry{}, 3*time.Minute, 3*time.Minute, 1) }},
+		{"past the window", false, func() bool { return h.Add(3, net.Entry{}, 3*time.Minute+1, 3*time.Minute+1, 1) }},
 	}
 	for _, s := range steps {
 		if got := s.add(); got != s.ok {
@@ -48,7 +48,7 @@ func TestHintsBounds(t *testing.T) {
 	}
 	// 3 has held its hints since 2m, so a minute later it takes no more;
 	// once it takes some it does again for another window.
-	if h.Add(3, net.Entry{}, 4*time.Minute, 1) {
+	if h.Add(3, net.Entry{}, 4*time.Minute, 4*time.Minute, 1) {
 		t.Error("Add past the window since the queue started is kept")
 	}
 	if batch := h.Take(3); !h.Busy(3) || len(batch) != 2 {
@@ -57,7 +57,7 @@ func TestHintsBounds(t *testing.T) {
 	if restarted := h.Delivered(3, 1, 4*time.Minute, 2); !restarted { // as if the batch were the first entry
 		t.Error("Delivered at a higher incarnation did not report a restart")
 	}
-	if !h.Add(3, net.Entry{}, 4*time.Minute+30*time.Second, 2) {
+	if !h.Add(3, net.Entry{}, 4*time.Minute+30*time.Second, 4*time.Minute+30*time.Second, 2) {
 		t.Error("Add within the window since a delivery is refused")
 	}
 }
@@ -67,9 +67,9 @@ func TestHintsBounds(t *testing.T) {
 // expires.
 func TestHintsExpire(t *testing.T) {
 	h := NewHints(1<<20, time.Hour, time.Minute)
-	h.Add(2, sized(1, 30), 0, 1)
-	h.Add(2, sized(2, 30), 30*time.Second, 1)
-	h.Add(2, sized(3, 30), 50*time.Second, 1)
+	h.Add(2, sized(1, 30), 0, 0, 1)
+	h.Add(2, sized(2, 30), 30*time.Second, 30*time.Second, 1)
+	h.Add(2, sized(3, 30), 50*time.Second, 50*time.Second, 1)
 	if got := h.Expire(2, time.Minute); got != 0 {
 		t.Fatalf("Expire at exactly MaxAge dropped %d, want 0", got)
 	}
@@ -86,8 +86,19 @@ func TestHintsExpire(t *testing.T) {
 		t.Fatalf("Expire with a batch in flight dropped %d, want 0", got)
 	}
 	h.Delivered(2, 1, time.Hour, 1)
+	// A hint's age counts from its write's start, not from when it was
+	// queued (a coordinator paused between the two).
+	h.Add(2, sized(4, 30), 2*time.Hour, 2*time.Hour-2*time.Minute, 1)
+	h.Add(2, sized(5, 30), 2*time.Hour, 2*time.Hour, 1)
+	if got := h.Expire(2, 2*time.Hour); got != 1 {
+		t.Fatalf("Expire of a hint queued now for a write begun 2 minutes ago dropped %d, want 1", got)
+	}
+	if batch := h.Take(2); len(batch) != 1 || batch[0].Stamp.Counter != 5 {
+		t.Fatalf("Take = %v, want the hint of the write begun now", batch)
+	}
+	h.Delivered(2, 1, 2*time.Hour, 1)
 	keep := NewHints(1<<20, time.Hour, 0)
-	keep.Add(2, sized(1, 30), 0, 1)
+	keep.Add(2, sized(1, 30), 0, 0, 1)
 	if got := keep.Expire(2, 24*time.Hour); got != 0 {
 		t.Fatalf("Expire without MaxAge dropped %d, want 0", got)
 	}
@@ -96,7 +107,7 @@ func TestHintsExpire(t *testing.T) {
 func TestHintsBatches(t *testing.T) {
 	h := NewHints(4*Batch, time.Hour, 0)
 	for c := range uint64(5) {
-		h.Add(2, sized(c, Batch/2), 0, 1)
+		h.Add(2, sized(c, Batch/2), 0, 0, 1)
 	}
 	var got []string
 	for h.Pending() > 0 {
@@ -139,7 +150,7 @@ func TestHintsProperties(t *testing.T) {
 			case op <= 1:
 				c++
 				e := sized(c, rapid.IntRange(17, Batch).Draw(t, "size"))
-				if h.Add(r, e, now, 1) {
+				if h.Add(r, e, now, now, 1) {
 					model[r] = append(model[r], e)
 				}
 			case inflight[r] > 0:
