@@ -84,6 +84,7 @@ func (n *Node) tick() {
 		return
 	}
 	n.ticks++
+	n.advanceSteady()
 	n.sampleClock()
 	n.sendGossip(n.gossip.Tick(n.now()))
 	n.absorb()

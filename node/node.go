@@ -113,6 +113,10 @@ type Node struct {
 	cleans         grave.Cleans
 	nextGraveSweep time.Duration
 	sweepingGraves bool
+	// steady is the node's time since boot as the tombstone rule counts
+	// it, advanced at each tick by at most two ticks' worth (lastTick is
+	// when the last one ran; grave.go).
+	steady, lastTick time.Duration
 	// digesting counts the digests being summed, a slice a turn
 	// (stream.go).
 	digesting int

@@ -84,7 +84,7 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 		// The planted bug: visible and acknowledged before it is durable.
 		for _, r := range recs {
 			v, _, _ := store.FromRecord(r)
-			n.apply(r.Key, v, n.now())
+			n.apply(r.Key, v, n.steady)
 			n.marks[r.Origin] = max(n.marks[r.Origin], r.Seq)
 		}
 		n.log.Commit(func(err error) {
@@ -111,7 +111,7 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 		}
 		for _, r := range recs {
 			v, _, _ := store.FromRecord(r)
-			n.apply(r.Key, v, n.now())
+			n.apply(r.Key, v, n.steady)
 			n.settleAcceptor(r.Key)
 			n.marks[r.Origin] = max(n.marks[r.Origin], r.Seq)
 		}

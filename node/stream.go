@@ -215,7 +215,7 @@ func (n *Node) compareAll(shared map[uint16][]net.Span, done func(ok bool)) {
 func (n *Node) compare(peer uint16, spans []net.Span, b bounds, done func(ok bool)) {
 	n.stats.RepairRounds++
 	n.env.Log.Debug("anti-entropy: comparing", "peer", peer, "arcs", len(spans))
-	began, epoch := n.now(), n.view.Epoch
+	began, epoch := n.steady, n.view.Epoch
 	n.narrow(peer, spans, b, 0, func(span net.Span) { n.noteClean(peer, epoch, span, began, b.horizon) }, func(pull []net.Span, ok bool) {
 		if !ok || len(pull) == 0 {
 			done(ok)
@@ -339,7 +339,7 @@ func inFlight(cfg Config) time.Duration { return 2 * cfg.RequestTimeout }
 func (n *Node) sampleClock() {
 	n.recent.Record(n.now(), n.lamport.Now())
 	if n.purging() {
-		n.graceAgo.Record(n.now(), n.lamport.Now())
+		n.graceAgo.Record(n.steady, n.lamport.Now())
 	}
 }
 
