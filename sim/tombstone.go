@@ -33,7 +33,12 @@ import (
 // that the rest of the draw is what chaos draws.
 func drawTombstones(seed uint64, p *Params) []string {
 	x := Stream(seed, "tombstone")
-	p.TombstoneGrace = logUniform(x, 3*time.Second, 12*time.Second)
+	// At least four request timeouts (2 s): a hint waits half a grace at
+	// most from its write's start, and a write waits a timeout before it
+	// hints, so a shorter grace leaves hints no time to be sent and a node
+	// that runs no anti-entropy (a leaving one) misses writes for good
+	// (tombstone 42, drawn at 3.6 s).
+	p.TombstoneGrace = logUniform(x, 8*time.Second, 16*time.Second)
 	p.AntiEntropy = logUniform(x, 500*time.Millisecond, 4*time.Second)
 	// Sets and deletes outweigh reads: most deletes find a value, and a
 	// value is often written again after a delete (each write's value is

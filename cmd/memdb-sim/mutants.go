@@ -20,6 +20,8 @@ import (
 var survivors = map[string]string{
 	node.MutantTombstoneStaleClean:     "needs a tombstone stamped at or below the horizon of an earlier equal comparison with a replica that then stays away for the grace holding an older value",
 	node.MutantTombstoneFloorForgotten: "needs a Paxos ballot drawn below a tombstone's stamp and sent a grace later, after the tombstone was dropped",
+	node.MutantTombstoneHintsKept:      "needs a coordinator, no replica of the key, holding a hint for a replica it cannot reach for a grace after the replica took the tombstone, while the key's replicas see one another clean",
+	node.MutantIntentsAtOne:            "needs a partition that splits a key's replicas 1:2 from a coordinator that still reaches the batch record's quorum",
 }
 
 // catches reports whether a run with a planted bug caught it: a verdict
