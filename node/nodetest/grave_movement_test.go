@@ -115,25 +115,7 @@ func TestGainerKeepsTakenArcsDuringRemoval(t *testing.T) {
 // Node 3 leaves: the arcs come back. Node 2 restarts: the values it forgot
 // come back from its log, and a quorum read returns them.
 func TestForgottenValueNotReplayedAfterArcReturns(t *testing.T) {
-	grace := func(cfg *node.Config) {
-		cfg.Vnodes, cfg.AntiEntropy, cfg.TombstoneGrace = 4, 5*time.Second, 20*time.Second
-	}
-	c := formed(2, 2, grace)
-	c.Quietly(func() {
-		for i := range 60 {
-			c.Request(1+i%2, &net.Set{Key: fmt.Appendf(nil, "k%03d", i), Value: []byte("v"), Level: net.All})
-		}
-		c.Stabilize()
-	})
-	c.Configure = grace
-	c.AddNodes(1, 2)
-	c.Quietly(func() {
-		c.Start(3)
-		c.Run(40 * time.Second)
-	})
-	if !c.Node(3).Normal() {
-		t.Fatalf("node 3 did not finish its join:\n%s", c.Status())
-	}
+	c := joinedThird(t)
 	// Delete every key that moved (some node of 1, 2 forgot it).
 	var moved []string
 	for i := range 60 {

@@ -119,25 +119,7 @@ func TestTombstonesKeptWhileAReplicaIsDown(t *testing.T) {
 // of two (rf 2), nodes 1 and 2 hold only the keys they still replicate,
 // node 3 holds the rest, and every key still reads back.
 func TestMovedKeysForgotten(t *testing.T) {
-	grace := func(cfg *node.Config) {
-		cfg.Vnodes, cfg.AntiEntropy, cfg.TombstoneGrace = 4, 5*time.Second, 20*time.Second
-	}
-	c := formed(2, 2, grace)
-	c.Quietly(func() {
-		for i := range 60 {
-			c.Request(1+i%2, &net.Set{Key: fmt.Appendf(nil, "k%03d", i), Value: []byte("v"), Level: net.All})
-		}
-		c.Stabilize()
-	})
-	c.Configure = grace
-	c.AddNodes(1, 2)
-	c.Quietly(func() {
-		c.Start(3)
-		c.Run(40 * time.Second)
-	})
-	if !c.Node(3).Normal() {
-		t.Fatalf("node 3 did not finish its join:\n%s", c.Status())
-	}
+	c := joinedThird(t)
 	moved := 0
 	for i := range 60 {
 		key := fmt.Appendf(nil, "k%03d", i)
@@ -158,4 +140,30 @@ func TestMovedKeysForgotten(t *testing.T) {
 	if moved == 0 {
 		t.Fatal("no key moved to node 3: the test checks nothing")
 	}
+}
+
+// joinedThird is nodes 1 and 2, rf 2, that drop tombstones after 20 s,
+// holding k000..k059, once node 3 has joined them.
+func joinedThird(t *testing.T) *Cluster {
+	t.Helper()
+	grace := func(cfg *node.Config) {
+		cfg.Vnodes, cfg.AntiEntropy, cfg.TombstoneGrace = 4, 5*time.Second, 20*time.Second
+	}
+	c := formed(2, 2, grace)
+	c.Quietly(func() {
+		for i := range 60 {
+			c.Request(1+i%2, &net.Set{Key: fmt.Appendf(nil, "k%03d", i), Value: []byte("v"), Level: net.All})
+		}
+		c.Stabilize()
+	})
+	c.Configure = grace
+	c.AddNodes(1, 2)
+	c.Quietly(func() {
+		c.Start(3)
+		c.Run(40 * time.Second)
+	})
+	if !c.Node(3).Normal() {
+		t.Fatalf("node 3 did not finish its join:\n%s", c.Status())
+	}
+	return c
 }
