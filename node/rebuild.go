@@ -105,6 +105,16 @@ func (n *Node) rebuild() {
 		n.env.Log.Info("rebuild: will try again", "step", failed)
 		n.later(n.retryDelay(), n.rebuild)
 	}
+	if len(movement.Confirmers(n.view, uint16(n.cfg.ID), n.removing)) == 0 {
+		// Gossip told this node that it is on the ring before it told it
+		// who else is (its own record can ride alone on a peer's
+		// message): with no other owner in its view, the rebuild would
+		// ask no one and serve an empty store and empty acceptors as a
+		// cluster of one (cas-chaos 3129, PAPER bug 70), as startJoin
+		// already guards a join against (bug 14).
+		again("find the ring's other members")
+		return
+	}
 	running := func() bool { return !n.stopped }
 	movement.Sequence(running, again, n.rebuilt, movement.RebuildSteps(mover{n})...)
 }
