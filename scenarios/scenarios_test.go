@@ -48,7 +48,7 @@ var ciSeeds = map[string]int{"failover": 32, "read-race": 64, "single-node": 256
 // regressions are seeds that once failed, per scenario, kept forever in the
 // CI set. PAPER.md's table of bugs found says what each one caught.
 var regressions = map[string][]uint64{
-	"churn":       {40, 116, 1208},
+	"churn":       {40, 116, 1208, 2711},
 	"single-node": {129},
 	"cluster":     {215, 251, 252, 464},
 	"cas":         {29, 98, 182, 246},

@@ -63,15 +63,30 @@ func Confirmers(v view.View, self uint16, removing map[uint16]bool) []uint16 {
 
 // HandOff is what a leaving member self pushes to whom: each arc it
 // replicates on the read ring, to every member that replicates it on the
-// write ring and not on the read ring.
+// write ring and not on the read ring — or, if no member gains the arc,
+// to every other member that replicates it.
 func HandOff(v view.View, self uint16) map[uint16][]net.Span {
 	byPeer := map[uint16][]net.Span{}
 	for _, a := range v.Arcs() {
 		if !slices.Contains(a.Read, self) {
 			continue
 		}
+		gained := false
 		for _, r := range a.Write {
 			if !slices.Contains(a.Read, r) {
+				byPeer[r] = stream.Append(byPeer[r], a.Span)
+				gained = true
+			}
+		}
+		if gained {
+			continue
+		}
+		// No member gains the arc (no more members than replicas): the
+		// remaining owners get it, or what the leaver alone holds (a
+		// write acknowledged at one whose hint was lost) leaves with it
+		// (churn 2711, PAPER bug 71).
+		for _, r := range a.Write {
+			if r != self {
 				byPeer[r] = stream.Append(byPeer[r], a.Span)
 			}
 		}
