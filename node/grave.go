@@ -64,10 +64,10 @@ func (n *Node) advanceSteady() {
 // purging reports whether the node drops tombstones at all.
 func (n *Node) purging() bool { return n.cfg.TombstoneGrace > 0 }
 
-// noteGrave remembers key's state v, a tombstone the rule may drop, just
-// applied at time at.
-func (n *Node) noteGrave(key []byte, v store.Version, at time.Duration) {
-	n.graves = append(n.graves, grave.Grave{Key: string(key), Stamp: v.Stamp, At: at})
+// noteGrave remembers key's tombstone, stamped stamp, which the rule may
+// drop in time, just applied at time at (steady time).
+func (n *Node) noteGrave(key []byte, stamp clock.Timestamp, at time.Duration) {
+	n.graves = append(n.graves, grave.Grave{Key: string(key), Stamp: stamp, At: at})
 }
 
 // expired is the node's clock as it read the grace ago (zero if it has not
@@ -160,9 +160,13 @@ func (n *Node) sweepEvery() time.Duration {
 	return max(d, time.Millisecond)
 }
 
-// othersClean reports whether every other replica of g's key was seen
-// clean for it (seenClean), arcs being the ring's.
+// othersClean reports whether this node replicates g's key and every
+// other replica of it was seen clean for g (grave.Cleans.Seen), arcs being
+// the settled ring's (whose read and write replicas are one).
 func (n *Node) othersClean(arcs []view.Arc, key []byte, g grave.Grave) bool {
+	if len(arcs) == 0 {
+		return false
+	}
 	h := ring.Hash(key)
 	// The arc holding h: the first whose end is at or past h, or the first
 	// (which wraps) if none is.
@@ -170,22 +174,16 @@ func (n *Node) othersClean(arcs []view.Arc, key []byte, g grave.Grave) bool {
 	if i == len(arcs) {
 		i = 0
 	}
-	if len(arcs) == 0 {
-		return false
+	a, self, since := arcs[i], uint16(n.cfg.ID), g.At
+	if n.mutant(MutantTombstoneStaleClean) {
+		since = 0
 	}
-	a := arcs[i]
-	for _, gr := range [][]uint16{a.Read, a.Write} {
-		for _, id := range gr {
-			since := g.At
-			if n.mutant(MutantTombstoneStaleClean) {
-				since = 0
-			}
-			if id != uint16(n.cfg.ID) && !n.cleans.Seen(n.view.Epoch, id, a.Span, h, g.Stamp, since) {
-				return false
-			}
+	for _, id := range a.Read {
+		if id != self && !n.cleans.Seen(n.view.Epoch, id, a.Span, h, g.Stamp, since) {
+			return false
 		}
 	}
-	return slices.Contains(a.Read, uint16(n.cfg.ID))
+	return slices.Contains(a.Read, self)
 }
 
 // noteDropped logs, at the node's first drop, the flag that makes every

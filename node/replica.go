@@ -127,7 +127,7 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 func (n *Node) apply(key []byte, v store.Version, at time.Duration) {
 	if n.store.Apply(key, v) && n.purging() {
 		if cur, _ := n.store.Get(key); cur.Tombstone() {
-			n.noteGrave(key, cur, at)
+			n.noteGrave(key, cur.Stamp, at)
 		}
 	}
 }
