@@ -137,6 +137,17 @@ func parseEvery(s string) (time.Duration, error) {
 	return d, nil
 }
 
+// setEvery sets *dst to period s (parseEvery); an error names what, the
+// flag, file key or variable s came from, and leaves *dst as it was.
+func setEvery(dst *time.Duration, s, what string) error {
+	d, err := parseEvery(s)
+	if err != nil {
+		return fmt.Errorf("%s: %v", what, err)
+	}
+	*dst = d
+	return nil
+}
+
 // ParseBytes reads a size: a whole number of bytes, or one with a unit
 // (KB, MB, GB, TB: powers of 1000; KiB, MiB, GiB, TiB: of 1024; B).
 func ParseBytes(s string) (int64, error) {
@@ -423,17 +434,9 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 			}
 			cfg.MemoryLimit = n
 		case "tombstone-grace":
-			d, err := parseEvery(*tombstoneGrace)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("-tombstone-grace: %v", err))
-			}
-			cfg.TombstoneGrace = d
+			errs = append(errs, setEvery(&cfg.TombstoneGrace, *tombstoneGrace, "-tombstone-grace"))
 		case "anti-entropy":
-			d, err := parseEvery(*antiEntropy)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("-anti-entropy: %v", err))
-			}
-			cfg.AntiEntropy = d
+			errs = append(errs, setEvery(&cfg.AntiEntropy, *antiEntropy, "-anti-entropy"))
 		case "max-memory":
 			n, err := ParseBytes(*maxMemory)
 			if err != nil {
@@ -523,19 +526,17 @@ func loadFile(cfg *Config, path string, explicit bool) error {
 			return fmt.Errorf("%w: config file %s: max_memory must be a number of bytes or a string such as \"512MiB\", not %v", ErrUsage, path, v)
 		}
 	}
-	if fc.TombstoneGrace != nil {
-		d, err := parseEvery(*fc.TombstoneGrace)
-		if err != nil {
-			return fmt.Errorf("%w: config file %s: tombstone_grace: %v", ErrUsage, path, err)
+	for _, p := range []struct {
+		key string
+		v   *string
+		dst *time.Duration
+	}{{"tombstone_grace", fc.TombstoneGrace, &cfg.TombstoneGrace}, {"anti_entropy", fc.AntiEntropy, &cfg.AntiEntropy}} {
+		if p.v == nil {
+			continue
 		}
-		cfg.TombstoneGrace = d
-	}
-	if fc.AntiEntropy != nil {
-		d, err := parseEvery(*fc.AntiEntropy)
-		if err != nil {
-			return fmt.Errorf("%w: config file %s: anti_entropy: %v", ErrUsage, path, err)
+		if err := setEvery(p.dst, *p.v, p.key); err != nil {
+			return fmt.Errorf("%w: config file %s: %v", ErrUsage, path, err)
 		}
-		cfg.AntiEntropy = d
 	}
 	if fc.GC.Percent != nil {
 		cfg.GCPercent = int(*fc.GC.Percent)
@@ -605,19 +606,13 @@ func loadEnv(cfg *Config, getenv func(string) string) error {
 		}
 		cfg.GCPercent = n
 	}
-	if v := getenv("MEMDB_TOMBSTONE_GRACE"); v != "" {
-		d, err := parseEvery(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("MEMDB_TOMBSTONE_GRACE: %v", err))
+	for _, p := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"MEMDB_TOMBSTONE_GRACE", &cfg.TombstoneGrace}, {"MEMDB_ANTI_ENTROPY", &cfg.AntiEntropy}} {
+		if v := getenv(p.name); v != "" {
+			errs = append(errs, setEvery(p.dst, v, p.name))
 		}
-		cfg.TombstoneGrace = d
-	}
-	if v := getenv("MEMDB_ANTI_ENTROPY"); v != "" {
-		d, err := parseEvery(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("MEMDB_ANTI_ENTROPY: %v", err))
-		}
-		cfg.AntiEntropy = d
 	}
 	if v := getenv("MEMDB_MEMORY_LIMIT"); v != "" {
 		n, err := ParseBytes(v)
