@@ -245,6 +245,8 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	gauge("memdb_hints_pending", "Hints waiting for their replica.", st.HintsPending)
 	gauge("memdb_tombstones", "Tombstones of deleted keys the node holds that its rule may drop in time.", st.Tombstones)
 	counter("memdb_tombstones_dropped_total", "Tombstones the node dropped, giving their memory back.", ns.TombstonesDropped)
+	fmt.Fprintf(w, "# HELP memdb_stale_stamps_total Writes stamped at or below a replica's tombstone floor for a key it held nothing of: refused as a replica (refused), stamped again as coordinator (restamped), copies left out as a replica (skipped).\n# TYPE memdb_stale_stamps_total counter\n")
+	fmt.Fprintf(w, "memdb_stale_stamps_total{event=\"refused\"} %d\nmemdb_stale_stamps_total{event=\"restamped\"} %d\nmemdb_stale_stamps_total{event=\"skipped\"} %d\n", ns.StaleRefused, ns.WritesRestamped, ns.StaleSkipped)
 	fmt.Fprintf(w, "# HELP memdb_streamed_bytes_total Bytes of entries streamed (catch-up, join, leave, repair): key, value and 16 bytes each.\n# TYPE memdb_streamed_bytes_total counter\n")
 	fmt.Fprintf(w, "memdb_streamed_bytes_total{direction=\"in\"} %d\nmemdb_streamed_bytes_total{direction=\"out\"} %d\n", ns.StreamedInBytes, ns.StreamedOutBytes)
 	fmt.Fprintf(w, "# HELP memdb_streamed_entries_total Entries streamed (catch-up, join, leave, repair).\n# TYPE memdb_streamed_entries_total counter\n")

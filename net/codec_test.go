@@ -689,6 +689,7 @@ func TestNumbersFixed(t *testing.T) {
 		CodeMalformed: 1, CodeTooLarge: 2, CodeBadKey: 3, CodeAuth: 4, CodeUnknownKind: 5,
 		CodeUnavailable: 6, CodeUnknownOutcome: 7, CodeInternal: 8, CodeUnsupported: 9,
 		CodeShuttingDown: 10, CodeContention: 11, CodeStaleRing: 12, CodeWrongKind: 13, CodeOverflow: 14, CodeAborted: 15,
+		CodeStaleStamp: 16,
 	}
 	for c, n := range codes {
 		if uint16(c) != n {

@@ -292,10 +292,11 @@
 //	              ring epoch)                 4        n entries in key
 //	     8     4  entry count n                        order, e bytes
 //	    12        n entries, e bytes        4+e     1  more (bool)
-//	  12+e        end                       5+e     2  next length c
-//	                                        7+e     c  next: a cursor, to
-//	                                                   ask after if more
-//	                                      7+e+c        end
+//	  12+e     1  carry (optional:          5+e     2  next length c
+//	              absent means 0): 0        7+e     c  next: a cursor, to
+//	              state, 1 write,                      ask after if more
+//	              2 copy (Carry)          7+e+c        end
+//	  13+e        end (12+e without carry)
 //
 //	Sync (63)
 //	offset      size  field
@@ -511,6 +512,9 @@
 //	                       int64; nothing applied
 //	  15  aborted          a batch was aborted: none of its writes    no
 //	                       applied, nor ever will
+//	  16  stale stamp      (peers) a write stamped at or below the    no
+//	                       replica's tombstone floor, of a key it
+//	                       holds nothing of; nothing done, restamp
 //
 // A frame the receiver cannot trust ends the connection: the receiver sends
 // one Error frame with the matching code and closes, and the node goes on

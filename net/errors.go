@@ -51,6 +51,12 @@ const (
 	// CodeAborted: a batch was aborted; none of its writes applied, nor
 	// ever will.
 	CodeAborted Code = 15
+	// CodeStaleStamp: a coordinator's write was stamped at or below the
+	// replica's tombstone floor for a key the replica holds nothing of (a
+	// tombstone above it may have been dropped there: node/grave.go);
+	// nothing was done. Only peers send it: the coordinator stamps the
+	// write again, above the clock the refusal carries, and resends it.
+	CodeStaleStamp Code = 16
 )
 
 var codeNames = map[Code]string{
@@ -59,6 +65,7 @@ var codeNames = map[Code]string{
 	CodeUnknownOutcome: "unknown outcome", CodeInternal: "internal", CodeUnsupported: "unsupported",
 	CodeShuttingDown: "shutting down", CodeContention: "contention", CodeStaleRing: "stale ring",
 	CodeWrongKind: "wrong kind", CodeOverflow: "overflow", CodeAborted: "aborted",
+	CodeStaleStamp: "stale stamp",
 }
 
 func (c Code) String() string {

@@ -48,10 +48,36 @@ type Gossip struct {
 // are (or Error); with id 0 it is a push that wants no answer (read repair).
 // Epoch is the sender's ring epoch: a receiver on an older ring learns that
 // its view is stale.
+//
+// Carry says what the entries are to their sender, which decides what a
+// replica that drops tombstones does with a register's value stamped at or
+// below its tombstone floor for a key it holds nothing of (a tombstone
+// above the value may have been dropped there: node/grave.go).
 type Replicate struct {
 	Epoch   uint64
 	Entries []Entry
+	Carry   Carry
 }
+
+// Carry is what a Replicate's entries are to their sender. It travels only
+// if not CarryState (the layout before it), which a node that drops no
+// tombstones sends for everything.
+type Carry uint8
+
+const (
+	// CarryState is state the sender holds and hands over (a leaving
+	// node's push): taken whatever its stamps, as a stream's is.
+	CarryState Carry = iota
+	// CarryWrite is a client's write its coordinator has just stamped (or
+	// sends again): refused with CodeStaleStamp if stale, and the
+	// coordinator stamps it again.
+	CarryWrite
+	// CarryCopy is a copy of a write made earlier — a hint, a read's
+	// repair, a commit or a resolution written behind: a stale entry is
+	// left out, as the tombstone that outranked it would have covered it,
+	// and the rest taken.
+	CarryCopy
+)
 
 // Read asks a replica for its version of Key. It is answered with Value:
 // Found false with a nonzero Version is a tombstone.
@@ -223,12 +249,22 @@ func (m *Gossip) appendBody(b []byte) []byte { return appendBytes(b, m.Payload) 
 func (m *Gossip) decodeBody(d *decoder)      { m.Payload = d.value() }
 
 func (m *Replicate) appendBody(b []byte) []byte {
-	return appendEntries(binary.BigEndian.AppendUint64(b, m.Epoch), m.Entries)
+	b = appendEntries(binary.BigEndian.AppendUint64(b, m.Epoch), m.Entries)
+	if m.Carry != CarryState {
+		b = append(b, byte(m.Carry))
+	}
+	return b
 }
 
 func (m *Replicate) decodeBody(d *decoder) {
 	m.Epoch = d.u64("epoch")
 	m.Entries = d.entries()
+	if d.err == nil && len(d.buf) > 0 {
+		m.Carry = Carry(d.u8("carry"))
+		if m.Carry == CarryState || m.Carry > CarryCopy {
+			d.fail("replicate carry %d is not 1 or 2", m.Carry)
+		}
+	}
 }
 
 func (m *Read) appendBody(b []byte) []byte {

@@ -56,6 +56,10 @@ func peerSamples() []sample {
 			[]byte{0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0}},
 		{"replicate empty value", Frame{ID: 1, Msg: &Replicate{Epoch: 1, Entries: []Entry{entryEmpty}}},
 			cat(u64(1), []byte{0, 0, 0, 1}, entryEmptyBytes)},
+		{"replicate a coordinator's write", Frame{ID: 2, Msg: &Replicate{Epoch: 1, Entries: []Entry{entryLive}, Carry: CarryWrite}},
+			cat(u64(1), []byte{0, 0, 0, 1}, entryLiveBytes, []byte{1})},
+		{"replicate a copy", Frame{ID: 3, Msg: &Replicate{Epoch: 1, Entries: []Entry{entryLive, entryTombstone}, Carry: CarryCopy}},
+			cat(u64(1), []byte{0, 0, 0, 2}, entryLiveBytes, entryTombBytes, []byte{2})},
 		{"read", Frame{ID: 22, Clock: testClock, Msg: &Read{Epoch: 9, Key: []byte("k1")}},
 			[]byte{0, 0, 0, 0, 0, 0, 0, 9, 0x00, 0x02, 'k', '1'}},
 		{"sync", Frame{ID: 23, Clock: testClock, Msg: &Sync{
@@ -129,6 +133,9 @@ func TestPeerRejected(t *testing.T) {
 		{"replicate state byte 4", replicate(1, entry([]byte("k"), 4, stamp)), ErrMalformed},
 		{"replicate value over MaxValue", replicate(1, cat([]byte{0, 1, 'k', 0}, stamp, []byte{0x00, 0x80, 0x00, 0x01})), ErrTooLarge},
 		{"replicate short epoch", raw(KindReplicate, 5, 0, 0, 0, 1), ErrMalformed},
+		{"replicate carry 0 sent", raw(KindReplicate, 5, cat(epoch, []byte{0, 0, 0, 1}, entry([]byte("k"), 0, stamp, 'v'), []byte{0})...), ErrMalformed},
+		{"replicate carry 3", raw(KindReplicate, 5, cat(epoch, []byte{0, 0, 0, 1}, entry([]byte("k"), 0, stamp, 'v'), []byte{3})...), ErrMalformed},
+		{"replicate two bytes of carry", raw(KindReplicate, 5, cat(epoch, []byte{0, 0, 0, 1}, entry([]byte("k"), 0, stamp, 'v'), []byte{1, 1})...), ErrMalformed},
 		{"read empty key", raw(KindRead, 5, cat(epoch, []byte{0, 0})...), ErrBadKey},
 		{"read trailing byte", raw(KindRead, 5, cat(epoch, []byte{0, 1, 'k', 0})...), ErrMalformed},
 		{"gossip over MaxValue", raw(KindGossip, 5, 0x00, 0x80, 0x00, 0x01), ErrTooLarge},
@@ -256,7 +263,7 @@ func genPeerMessage() *rapid.Generator[Message] {
 			return &Gossip{Payload: genValue().Draw(t, "payload")}
 		}),
 		rapid.Custom(func(t *rapid.T) Message {
-			return &Replicate{Epoch: rapid.Uint64().Draw(t, "epoch"), Entries: rapid.SliceOfN(genEntry(), 0, 8).Draw(t, "entries")}
+			return &Replicate{Epoch: rapid.Uint64().Draw(t, "epoch"), Entries: rapid.SliceOfN(genEntry(), 0, 8).Draw(t, "entries"), Carry: Carry(rapid.IntRange(0, 2).Draw(t, "carry"))}
 		}),
 		rapid.Custom(func(t *rapid.T) Message {
 			return &Read{Epoch: rapid.Uint64().Draw(t, "epoch"), Key: genKey().Draw(t, "key")}

@@ -257,7 +257,7 @@ func (n *Node) writeBehind(key []byte, v store.Version, wait time.Duration) {
 		case id == uint16(n.cfg.ID):
 			n.applyEntries([]net.Entry{e}, func(error) {})
 		case n.up(id):
-			n.ask(id, &net.Replicate{Epoch: n.view.Epoch, Entries: []net.Entry{e}}, wait, func(m net.Message) {
+			n.ask(id, &net.Replicate{Epoch: n.view.Epoch, Entries: []net.Entry{e}, Carry: n.carry(net.CarryCopy)}, wait, func(m net.Message) {
 				if _, ok := m.(*net.Done); !ok {
 					n.hint(id, e, began)
 				}

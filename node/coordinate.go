@@ -37,6 +37,8 @@ type op struct {
 	// hint of its write is as old as the write, not as the moment its
 	// replica was given up on (a coordinator paused in between).
 	began time.Duration
+	// restamps counts the times write w was stamped again (restamp).
+	restamps int
 }
 
 // respond answers o's client with m.
@@ -104,13 +106,19 @@ func (n *Node) coordinateWrite(c net.ConnID, id uint64, key []byte, v store.Vers
 func (n *Node) sendWrite(o *op, r uint16) {
 	switch {
 	case r == uint16(n.cfg.ID):
+		if n.buried(o.w.Entry, n.floor()) {
+			// Stamped before this node dropped a tombstone of the key
+			// (a resend on a newer ring, long after): as a replica would.
+			n.restamp(o, r, fmt.Errorf("node %d: the write's stamp is at or below this node's tombstone floor", n.cfg.ID))
+			return
+		}
 		if err := n.admit([]net.Entry{o.w.Entry}); err != nil {
 			n.writeAnswered(o, r, err)
 			return
 		}
 		n.applyEntries([]net.Entry{o.w.Entry}, func(err error) { n.writeAnswered(o, r, err) })
 	case n.up(r):
-		n.send(r, o.id, &net.Replicate{Epoch: o.w.Epoch, Entries: []net.Entry{o.w.Entry}})
+		n.send(r, o.id, &net.Replicate{Epoch: o.w.Epoch, Entries: []net.Entry{o.w.Entry}, Carry: n.carry(net.CarryWrite)})
 	case o.w.Hint(r):
 		n.hintWrite(o, r)
 	}
@@ -148,6 +156,47 @@ func (n *Node) resendWrite(o *op) {
 		}
 	}
 	n.writeStep(o, w.Decide(), nil)
+}
+
+// maxRestamps bounds the times a write is stamped again: once should do
+// (the new stamp is above the clock of every refusal heard), and a write
+// refused more often fails as refused.
+const maxRestamps = 3
+
+// restamp handles replica r's refusal of write o as stamped at or below
+// its tombstone floor (net.CodeStaleStamp; err says so): unless the client
+// has been answered (a later write by another may then be stamped between
+// the two stamps, and must not be overwritten), the write is stamped again
+// — above the refusal's clock, which this node has observed — and sent to
+// every replica asked, under a new id so that answers to the old stamp
+// count for nothing: a replica that took the old stamp may have taken it
+// under a tombstone. The deadline stays the first one.
+func (n *Node) restamp(o *op, r uint16, err error) {
+	if o.w.Over() || o.w.Replied() || o.restamps >= maxRestamps {
+		n.writeAnswered(o, r, err)
+		return
+	}
+	o.restamps++
+	delete(n.ops, o.id)
+	n.nextOp++
+	o.id = n.nextOp
+	n.ops[o.id] = o
+	n.stats.WritesRestamped++
+	n.probe(ProbeWriteRestamped)
+	n.stamp(func(t clock.Timestamp) {
+		if o.w.Over() {
+			return
+		}
+		if t.IsZero() {
+			n.writeAnswered(o, r, err)
+			return
+		}
+		n.env.Log.Debug("write stamped again above a tombstone floor", "key", string(o.w.Entry.Key), "was", o.w.Entry.Stamp, "now", t, "refused by", r)
+		o.w.Restamp(t)
+		for _, r := range o.w.Asked {
+			n.sendWrite(o, r)
+		}
+	})
 }
 
 // reachable checks, before anything is sent, that enough replicas are up
@@ -319,7 +368,7 @@ func (n *Node) repair(r uint16, rid uint64, o *op) {
 		})
 		return
 	}
-	n.send(r, rid, &net.Replicate{Epoch: n.view.Epoch, Entries: []net.Entry{e}})
+	n.send(r, rid, &net.Replicate{Epoch: n.view.Epoch, Entries: []net.Entry{e}, Carry: n.carry(net.CarryCopy)})
 }
 
 func (n *Node) readTimedOut(o *op) {
@@ -352,6 +401,8 @@ func (n *Node) peerAnswer(from uint16, f net.Frame) {
 		switch {
 		case o.w != nil && m.Code == net.CodeStaleRing:
 			n.writeFenced(o, from)
+		case o.w != nil && m.Code == net.CodeStaleStamp:
+			n.restamp(o, from, err)
 		case o.w != nil:
 			n.writeAnswered(o, from, err)
 		default:
@@ -419,7 +470,7 @@ func (n *Node) replayHints() {
 		// A batch unanswered within a quarter of a request timeout goes
 		// again at a later round: on a lossy network that is what bounds
 		// how long a replica can miss a write.
-		n.ask(r, &net.Replicate{Epoch: n.view.Epoch, Entries: sent}, n.cfg.RequestTimeout/4, func(m net.Message) {
+		n.ask(r, &net.Replicate{Epoch: n.view.Epoch, Entries: sent, Carry: n.carry(net.CarryCopy)}, n.cfg.RequestTimeout/4, func(m net.Message) {
 			if e, ok := m.(*net.Error); ok && (e.Code == net.CodeWrongKind || e.Code == net.CodeTooLarge) {
 				// A definite refusal of an entry the replica will never
 				// take (a batch's intent on a counter): dropped.

@@ -35,11 +35,16 @@ import (
 // a node forgets the keys of arcs it no longer replicates once a movement
 // has settled (forgetUnowned: a leftover copy, missed by every check
 // above because its holder was no replica, would come back the day that
-// node owns the arc again); hints wait at most half the grace (coordinate.go), an entry that is an
-// expired tombstone of a key this node holds nothing of is not stored
-// (replica.go), and a Paxos ballot at or below a dropped tombstone's stamp
-// is refused (Acceptors.Below), as is, after a restart, any ballot below
-// the clock the log restarts it at.
+// node owns the arc again); hints wait at most half the grace
+// (coordinate.go); an entry that is an expired tombstone of a key this
+// node holds nothing of is not stored, and a register's value stamped at
+// or below the node's floor (the newest tombstone it dropped, or its clock
+// a grace ago) for a key it holds nothing of is refused if a coordinator's
+// write, which its coordinator then stamps again, and left out if a copy
+// of an earlier write — a hint, a repair, a commit held back by a pause
+// (replica.go: unburied); and a Paxos ballot at or below a dropped
+// tombstone's stamp is refused (Acceptors.Below), as is, after a restart,
+// any ballot below the clock the log restarts it at.
 
 // graveSlice bounds the graves one turn of the loop looks at.
 const graveSlice = 8192

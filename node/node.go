@@ -163,6 +163,12 @@ type Stats struct {
 	RingChanges     uint64 // ring epochs seen
 	Fenced          uint64 // requests refused because they came from an older ring
 	WritesResent    uint64 // writes sent again on a newer ring after a replica refused the older one
+	// Writes this node coordinated that a replica refused as stamped at or
+	// below its tombstone floor, stamped again; as a replica, writes it
+	// refused so and copies of earlier writes it left out (replica.go).
+	WritesRestamped uint64
+	StaleRefused    uint64
+	StaleSkipped    uint64
 	// Paxos, as proposer: client requests (cas, serial reads and puts),
 	// attempts (ballots), phases (prepares and proposes: round trips),
 	// retries after a refusal, in-progress proposals finished, requests

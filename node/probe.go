@@ -111,6 +111,9 @@ const (
 	// ProbeWriteResent: a write that a replica refused as made on an older
 	// ring was sent again on the newer one the coordinator then learned.
 	ProbeWriteResent = "write-resent"
+	// ProbeWriteRestamped: a write that a replica refused as stamped at
+	// or below its tombstone floor was stamped again (restamp).
+	ProbeWriteRestamped = "write-restamped"
 )
 
 // Probes lists every probe by name, in the order of the constants.
@@ -123,7 +126,7 @@ var Probes = []string{
 	ProbeMoveLockTakeover, ProbeLeaveResumed,
 	ProbeRepairArcsDiffer, ProbeSyncBehindEpoch, ProbeFenced,
 	ProbeReadRepairWait, ProbeWriteUnknownPartial, ProbeCatchUpGap, ProbeSyncGaveUp,
-	ProbeStateLost, ProbeWriteResent,
+	ProbeStateLost, ProbeWriteResent, ProbeWriteRestamped,
 }
 
 // probe counts one arrival at the rare state name (one of Probes).

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/oplog"
 	"github.com/memdb/memdb/node/store"
@@ -164,6 +165,71 @@ func refusalOf(err error) *net.Error {
 	return &net.Error{Code: net.CodeUnavailable, Message: err.Error()}
 }
 
+// unburied returns the entries of m this replica may take, or the refusal
+// of a coordinator's write: a register's value stamped at or below the
+// node's tombstone floor (floor) for a key it holds nothing of may be a
+// value whose delete's tombstone this node dropped, and taking it would
+// bring the deleted value back. A coordinator's write (net.CarryWrite) is
+// refused, and its coordinator stamps it again above this node's clock,
+// which the refusal carries: a write stamped by a clock that lagged the
+// cluster's by a grace (a coordinator cut off, or paused between a
+// request's arrival and its handling) then lands after the delete, in
+// stamp order as in time. A copy of an earlier write (net.CarryCopy: a
+// hint, a repair, a commit or resolution written behind, held back by a
+// pause) is left out and the rest taken, as the dropped tombstone would
+// have covered it. A leaving node's push (net.CarryState) is taken whole:
+// its sender is a replica, held to the rule itself.
+func (n *Node) unburied(m *net.Replicate) ([]net.Entry, error) {
+	if m.Carry == net.CarryState {
+		return m.Entries, nil
+	}
+	floor := n.floor()
+	if floor.IsZero() || !slices.ContainsFunc(m.Entries, func(e net.Entry) bool { return n.buried(e, floor) }) {
+		return m.Entries, nil
+	}
+	if m.Carry == net.CarryWrite {
+		n.stats.StaleRefused++
+		// The refusal's frame carries the node's clock, at the floor or
+		// past it, for the coordinator to stamp above.
+		n.lamport.Observe(floor)
+		return nil, &refusal{net.CodeStaleStamp, fmt.Sprintf("node %d: the write is stamped at or below %v, this node's tombstone floor, and the key holds nothing here; stamp it again", n.cfg.ID, floor)}
+	}
+	es := slices.DeleteFunc(slices.Clone(m.Entries), func(e net.Entry) bool { return n.buried(e, floor) })
+	n.stats.StaleSkipped += uint64(len(m.Entries) - len(es))
+	return es, nil
+}
+
+// floor is the stamp at or below which a register's value may lie under a
+// tombstone this node dropped: the newest tombstone it dropped (this life,
+// or after a restart the clock its log restarts it at: Acceptors.Below,
+// the Paxos floor), or its clock as it read the grace ago, whichever is
+// later; zero if it drops no tombstones and never did.
+func (n *Node) floor() clock.Timestamp { return n.expired().Max(n.acceptors.Below) }
+
+// buried reports whether entry e is a register's value stamped at or below
+// floor for a key this node holds nothing of, in its store or its Paxos
+// acceptors.
+func (n *Node) buried(e net.Entry, floor clock.Timestamp) bool {
+	if e.Deleted || e.Counter || e.Intents || floor.Less(e.Stamp) {
+		return false
+	}
+	if _, ok := n.store.Get(e.Key); ok {
+		return false
+	}
+	_, paxos := n.acceptors.Get(e.Key)
+	return !paxos
+}
+
+// carry is what a Replicate of entries that are c to this node carries: c
+// if the node drops tombstones, else net.CarryState (the receiver takes
+// everything, as before the rule).
+func (n *Node) carry(c net.Carry) net.Carry {
+	if !n.purging() {
+		return net.CarryState
+	}
+	return c
+}
+
 // maxIntents bounds the undecided intents a key's state holds at once.
 const maxIntents = 32
 
@@ -218,13 +284,17 @@ func (n *Node) replicate(from uint16, id uint64, m *net.Replicate) {
 		return
 	}
 	n.stats.Replicated += uint64(len(m.Entries))
-	if err := n.admit(m.Entries); err != nil {
+	es, err := n.unburied(m)
+	if err == nil {
+		err = n.admit(es)
+	}
+	if err != nil {
 		if id != 0 {
 			n.send(from, id, refusalOf(err))
 		}
 		return
 	}
-	n.applyEntries(m.Entries, func(err error) {
+	n.applyEntries(es, func(err error) {
 		if id == 0 {
 			return
 		}

@@ -3,6 +3,7 @@ package coord
 import (
 	"slices"
 
+	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/quorum"
 	"github.com/memdb/memdb/node/store"
@@ -197,6 +198,18 @@ func (w *Write) Reask(r uint16) bool {
 		w.Asked = append(w.Asked, r)
 	}
 	return true
+}
+
+// Restamp gives the write stamp t, the node's answer to a replica's
+// refusal of its stamp as at or below a tombstone floor (net.CodeStaleStamp)
+// before the client was answered: every answer to the old stamp is
+// forgotten (a replica that took it may have taken it under a tombstone,
+// where it counts for nothing), and the node sends the write to every
+// replica in Asked again. Replicas refused as stale (Fenced) are asked
+// again too.
+func (w *Write) Restamp(t clock.Timestamp) {
+	w.Entry.Stamp = t
+	w.Acked, w.Failed, w.Hinted, w.Stale = nil, nil, nil, nil
 }
 
 // TimedOut ends a write whose replicas did not all answer in time: those

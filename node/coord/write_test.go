@@ -127,6 +127,31 @@ func TestWriteResend(t *testing.T) {
 	}
 }
 
+// A restamped write forgets every answer to its old stamp: an
+// acknowledgement of it counts for nothing toward the new one, and a
+// replica hinted or refused before is asked and may be hinted again.
+func TestWriteRestamp(t *testing.T) {
+	w := NewWrite(entry, net.Quorum, quorum.Joint{ids(1, 2, 3)}, ids(1, 2, 3), 1)
+	w.Answer(1, true)
+	if s := w.Answer(2, false); !slices.Equal(s.Hint, ids(2)) {
+		t.Fatalf("Answer(2, false) = %+v, want a hint for 2", s)
+	}
+	t2 := clock.Timestamp{Counter: 90, Node: 1}
+	w.Restamp(t2)
+	if w.Entry.Stamp != t2 || w.Acked != nil || w.Failed != nil || w.Hinted != nil || !slices.Equal(w.Asked, ids(1, 2, 3)) {
+		t.Fatalf("after Restamp: stamp %v acked %v failed %v hinted %v asked %v; want stamp %v, no answers, asked 1 2 3", w.Entry.Stamp, w.Acked, w.Failed, w.Hinted, w.Asked, t2)
+	}
+	if s := w.Answer(1, true); s.Reply != Wait {
+		t.Errorf("the first acknowledgement of the new stamp = %+v, want to wait for a second", s)
+	}
+	if s := w.Answer(2, false); !slices.Equal(s.Hint, ids(2)) {
+		t.Errorf("a refusal of the new stamp = %+v, want a hint for 2 again", s)
+	}
+	if s := w.Answer(3, true); s.Reply != Done || !s.Finish {
+		t.Errorf("Answer(3) = %+v, want Done and finished", s)
+	}
+}
+
 var levels = []net.Consistency{net.One, net.Quorum, net.All, net.Default}
 
 // drawJoint draws one or two groups of distinct replicas from ids 1..6.
