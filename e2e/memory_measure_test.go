@@ -74,18 +74,26 @@ func TestMemoryPerKey(t *testing.T) {
 }
 
 // rss is process pid's resident memory in bytes (Linux /proc).
-func rss(t *testing.T, pid int) int64 {
+func rss(t *testing.T, pid int) int64 { return procStatus(t, pid, "VmRSS") }
+
+// rssAnon is the part of rss that is the process's own memory: the heap
+// and stacks, not the pages of its binary it has run (RssFile), which a
+// node that has served more kinds of request has touched more of.
+func rssAnon(t *testing.T, pid int) int64 { return procStatus(t, pid, "RssAnon") }
+
+// procStatus is field (in kB) of process pid's /proc status, in bytes.
+func procStatus(t *testing.T, pid int, field string) int64 {
 	t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == field+":" {
 			kb, _ := strconv.ParseInt(f[1], 10, 64)
 			return kb << 10
 		}
 	}
-	t.Fatal("no VmRSS")
+	t.Fatalf("no %s in /proc/%d/status", field, pid)
 	return 0
 }

@@ -111,9 +111,10 @@ func TestTombstonesKeptWhileReplicaDown(t *testing.T) {
 	c.startAll()
 	c.waitNormal(moveDeadline)
 	// What each node holds empty, formed: what it must come back to.
-	emptyRSS, emptyDir := map[int]int64{}, map[int]int64{}
+	emptyRSS, emptyAnon, emptyDir := map[int]int64{}, map[int]int64{}, map[int]int64{}
 	for id := 1; id <= 3; id++ {
-		emptyRSS[id], emptyDir[id] = rss(t, c.node(id).d.cmd.Process.Pid), dirSize(t, c.node(id).dir)
+		pid := c.node(id).d.cmd.Process.Pid
+		emptyRSS[id], emptyAnon[id], emptyDir[id] = rss(t, pid), rssAnon(t, pid), dirSize(t, c.node(id).dir)
 	}
 	cl := dialNodes(t, true, strings.Split(c.addrs(1, 2, 3), ",")...)
 	value := []byte(strings.Repeat("v", 100))
@@ -186,9 +187,10 @@ func TestTombstonesKeptWhileReplicaDown(t *testing.T) {
 			t.Fatalf("node %d: POST /v1/compact: %d %s %v", id, code, body, err)
 		}
 		st := c.node(id).status(t)
-		dir, mem := dirSize(t, c.node(id).dir), rss(t, c.node(id).d.cmd.Process.Pid)
-		t.Logf("node %d after the compaction: keys %d, data directory %d B (empty: %d B), VmRSS %.1f MiB (empty: %.1f MiB)",
-			id, st.Keys, dir, emptyDir[id], float64(mem)/(1<<20), float64(emptyRSS[id])/(1<<20))
+		pid := c.node(id).d.cmd.Process.Pid
+		dir, mem, anon := dirSize(t, c.node(id).dir), rss(t, pid), rssAnon(t, pid)
+		t.Logf("node %d after the compaction: keys %d, data directory %d B (empty: %d B), VmRSS %.1f MiB (empty: %.1f), RssAnon %.1f MiB (empty: %.1f)",
+			id, st.Keys, dir, emptyDir[id], float64(mem)/(1<<20), float64(emptyRSS[id])/(1<<20), float64(anon)/(1<<20), float64(emptyAnon[id])/(1<<20))
 		if st.Keys != 0 {
 			t.Fatalf("node %d after the compaction: keys %d, want 0", id, st.Keys)
 		}

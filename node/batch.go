@@ -257,7 +257,9 @@ func (n *Node) writeBehind(key []byte, v store.Version, wait time.Duration) {
 		case id == uint16(n.cfg.ID):
 			n.applyEntries([]net.Entry{e}, func(error) {})
 		case n.up(id):
+			n.behind++
 			n.ask(id, &net.Replicate{Epoch: n.view.Epoch, Entries: []net.Entry{e}, Carry: n.carry(net.CarryCopy)}, wait, func(m net.Message) {
+				n.behind--
 				if _, ok := m.(*net.Done); !ok {
 					n.hint(id, e, began)
 				}

@@ -46,9 +46,9 @@ const (
 	LeaveAsked
 	// LeftSelf: it turned itself left, the last step of a leave.
 	LeftSelf
-	// Departed: its leave has finished and every member on the ring has
-	// confirmed it (depart), or another member removed it: the host should
-	// stop it for good.
+	// Departed: its leave has finished, every member on the ring has
+	// confirmed it and the writes it coordinated are handed on (depart),
+	// or another member removed it: the host should stop it for good.
 	Departed
 )
 
@@ -286,13 +286,14 @@ func (n *Node) handOff(mv movement.Move, done func(error)) {
 
 // depart ends a leave once every member on the ring has confirmed the ring
 // in which this node is left (confirmRing; one behind learns it from the
-// exchange of membership its refusal starts), trying again until all have:
-// only then may the host stop the node. Turning left needs no one's
-// answer (a leaver with no peer to push to or repair with is done at
-// once), and news the node alone holds dies with it: a leaver partitioned
-// away that stopped after a fixed delay stayed leaving on every other
-// member for good, holding the movement lock, and every later join waited
-// for it (cas-churn and cas-chaos seed 1082).
+// exchange of membership its refusal starts), trying again until all have,
+// and the node has handed on the writes it coordinated (drain): only then
+// may the host stop the node. Turning left needs no one's answer (a leaver
+// with no peer to push to or repair with is done at once), and news the
+// node alone holds dies with it: a leaver partitioned away that stopped
+// after a fixed delay stayed leaving on every other member for good,
+// holding the movement lock, and every later join waited for it (cas-churn
+// and cas-chaos seed 1082).
 func (n *Node) depart(done func(error)) {
 	n.confirmRing(func(ok bool) {
 		switch {
@@ -302,7 +303,35 @@ func (n *Node) depart(done func(error)) {
 			n.later(n.retryDelay(), func() { n.depart(done) })
 			return
 		}
-		n.life = Departed
-		done(nil)
+		n.drain(n.now()+drainFor*n.cfg.RequestTimeout, done)
 	})
+}
+
+// drainFor bounds, in request timeouts, how long a leave waits for what
+// its node coordinated to be handed on: a write waits a request timeout
+// and is then hinted, and a hint batch a quarter of one, so a few are
+// enough unless a replica that looks up never acknowledges (a one-way
+// partition), whose hints then go with the node as a crash takes them.
+const drainFor = 5
+
+// drain ends a leave once nothing the node coordinated is still on its way
+// to a replica that is up: no write waits for its replicas (one that does
+// not answer in time is hinted), no write behind for its answer, and no
+// hint for a live replica is undelivered. A node that has turned left takes
+// no new requests (Request), so this comes. Stopped earlier, a write it
+// acknowledged at level one reached only the replicas that answered at
+// once, and the others waited for anti-entropy (chaos seed 2495, churn
+// 1270). Hints for a replica that is down are dropped with the node, as a
+// crash drops them: the replica's catch-up covers them; so is whatever is
+// left once until has passed (drainFor).
+func (n *Node) drain(until time.Duration, done func(error)) {
+	if n.stopped {
+		return
+	}
+	if (len(n.ops) > 0 || n.behind > 0 || slices.ContainsFunc(n.hints.Replicas(), n.up)) && n.now() < until {
+		n.later(n.cfg.Gossip.ProbeInterval/4, func() { n.drain(until, done) })
+		return
+	}
+	n.life = Departed
+	done(nil)
 }

@@ -56,6 +56,9 @@ type Node struct {
 	ops    map[uint64]*op
 	calls  map[uint64]*call
 	hints  *coord.Hints
+	// behind counts the writes written behind (batch.go's writeBehind)
+	// still waiting for a replica's answer.
+	behind int
 	// waiting are the callbacks of requests the node made of itself
 	// (move.go), by request id.
 	waiting map[uint64]func(net.Message)

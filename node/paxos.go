@@ -97,6 +97,16 @@ func (n *Node) attempt(r *round) {
 			n.fail(r.conn, r.req, net.CodeUnavailable, "node %d could not reserve a ballot (its log broke): %v", n.cfg.ID, n.err)
 			return
 		}
+		// The acceptors found up above may have been declared dead while
+		// the ballot waited for its lease (a sync of the log): a prepare
+		// sent to none would never be answered, and a round has no timer
+		// of its own (only its calls do), so it would never end — a join
+		// reading the movement lock waited for good (cas-chaos seed 2569).
+		if !n.reachable(r.conn, r.req, r.p.Request().Kind.String(), gs, all, net.Quorum) {
+			r.p.Stop()
+			n.paxosEnded(r, PaxosUnavailable)
+			return
+		}
 		if n.mutant(MutantSharedBallots) {
 			t.Node = 0
 		}

@@ -21,6 +21,13 @@ func (n *Node) Request(c net.ConnID, f net.Frame) {
 		n.fail(c, f.ID, net.CodeShuttingDown, "node %d is not serving (stopping or not started); retry on another node", n.cfg.ID)
 		return
 	}
+	if n.life == LeftSelf {
+		// It turned itself left, and its leave waits for what it
+		// coordinates to be handed on (drain): new requests would keep
+		// it waiting.
+		n.fail(c, f.ID, net.CodeShuttingDown, "node %d has left the cluster; retry on another node", n.cfg.ID)
+		return
+	}
 	switch m := f.Msg.(type) {
 	case *net.Get:
 		switch {

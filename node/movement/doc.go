@@ -37,8 +37,9 @@
 //   - a node that restarts keeps its phase and catches up on what it missed;
 //   - Leave takes the movement lock, turns it leaving, pushes each of its
 //     ranges to the nodes that gain them, then turns it left and gives the
-//     lock back; it is done (and may be stopped) only once every member
-//     on the ring has confirmed the ring in which it left.
+//     lock back; it takes no new requests, and is done (and may be
+//     stopped) only once every member on the ring has confirmed the ring
+//     in which it left and the writes it coordinated are handed on.
 //
 // # Range movements
 //
