@@ -48,15 +48,15 @@ var ciSeeds = map[string]int{"failover": 32, "read-race": 64, "single-node": 256
 // regressions are seeds that once failed, per scenario, kept forever in the
 // CI set. PAPER.md's table of bugs found says what each one caught.
 var regressions = map[string][]uint64{
-	"churn":       {40, 116, 1208, 2711},
+	"churn":       {40, 116, 1208, 2711, 1270},
 	"single-node": {129},
 	"cluster":     {215, 251, 252, 464},
 	"cas":         {29, 98, 182, 246},
 	"lock":        {10, 13, 21, 93},
-	"chaos":       {370, 263, 116, 1008},
+	"chaos":       {370, 263, 116, 1008, 2495},
 	"batch":       {311, 1370, 2099},
 	"cas-churn":   {1082},
-	"cas-chaos":   {1082, 1039, 3129},
+	"cas-chaos":   {1082, 1039, 3129, 2569},
 	"cas-race":    {1501},
 	"read-race":   {1346},
 	"tombstone":   {43, 57, 130, 189, 301, 624},
