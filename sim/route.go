@@ -185,14 +185,19 @@ func (cl *client) retryRead(why string) bool {
 
 // connectedRouted: c is open to c.h; the pending operation goes on it if
 // it waited for it, else the client thinks. The client learns the ring
-// of the node it connected to.
+// of the node it connected to. A connection that broke before the client
+// heard it was up counts as refused: its evBroken does nothing (no
+// operation is on it), so the client goes on from here.
 func (cl *client) connectedRouted(c *conn) {
 	p := cl.pending
 	waiting := p != nil && p.dialing == c.h
 	if !c.open {
 		cl.down(c.h.id)
-		if waiting {
+		switch {
+		case waiting:
 			cl.route()
+		case p == nil:
+			cl.firstRefused() // else nothing would make it think again
 		}
 		return
 	}
@@ -213,16 +218,22 @@ func (cl *client) connectedRouted(c *conn) {
 func (cl *client) refusedRouted() {
 	p := cl.pending
 	if p == nil || p.dialing == nil {
-		// The first connection of the run: try the next node.
-		cl.down(cl.h.id)
-		if h := cl.next("", []net.NodeID{cl.h.id}); h != nil {
-			cl.h = h
-		}
-		cl.reconnectLater()
+		cl.firstRefused()
 		return
 	}
 	cl.down(p.dialing.id)
 	cl.route()
+}
+
+// firstRefused: the first connection of the run, to cl.h, was refused or
+// broke before it was up; the client tries the next node after a backoff
+// drawn up to Backoff.
+func (cl *client) firstRefused() {
+	cl.down(cl.h.id)
+	if h := cl.next("", []net.NodeID{cl.h.id}); h != nil {
+		cl.h = h
+	}
+	cl.reconnectLater()
 }
 
 // brokenRouted: c broke; an operation in flight on it has an unknown
