@@ -59,6 +59,7 @@ var regressions = map[string][]uint64{
 	"cas-chaos":   {1082, 1039, 3129, 2569},
 	"cas-race":    {1501},
 	"read-race":   {1346},
+	"failover":    {849, 2390},
 	"tombstone":   {43, 57, 130, 189, 301, 624},
 }
 
