@@ -32,7 +32,7 @@ func catches(v sim.Verdict) bool { return v != sim.Pass && v != sim.Undecided }
 // sees reports whether scenario sc can see mutant m at all: a Paxos bug
 // needs a workload that goes through Paxos (cas, lock), a counter bug one
 // with counters (counter, churn, chaos), a tombstone bug one whose nodes
-// drop tombstones (tombstone); every other mutant, the canary among them,
+// drop tombstones (tombstone, tomb-race); every other mutant, the canary among them,
 // is for every scenario.
 func sees(sc scenarios.Scenario, m string) bool {
 	switch {
@@ -43,7 +43,7 @@ func sees(sc scenarios.Scenario, m string) bool {
 	case strings.HasPrefix(m, "batch-"):
 		return sc.Swarm.Batches
 	case strings.HasPrefix(m, "tombstone-"):
-		return sc.Swarm.Tombstones // only there do nodes drop tombstones
+		return sc.Swarm.Tombstones || sc.Swarm.TombRace // only there do nodes drop tombstones
 	}
 	return true
 }
