@@ -45,8 +45,9 @@ import (
 //   - stale clean (seed ≡ 2 mod 3; node.MutantTombstoneStaleClean): at t0
 //     node 3 sets k at level all; at t0+1 s node 3 pauses for 6.5 s, and
 //     at t0+1.1 s its client's delete of k (level one, a 15 s timeout)
-//     waits in its queue, ahead of every later message. Meanwhile the
-//     other keys' writes move A's clock on, and A compares k's arc with B
+//     waits in its queue, ahead of every later message. Meanwhile A
+//     writes another key three times at t0+1.2-1.4 s (and the random
+//     clients others), which moves its clock on, and A compares k's arc with B
 //     at horizons past the clock node 3 will stamp the delete with. At
 //     t0+7 s B is cut off for G+3.5 s; at t0+7.5 s node 3 wakes and
 //     stamps the delete below those horizons, A takes it (B does not). A
@@ -57,7 +58,8 @@ import (
 //   - floor (seed ≡ 0 mod 3; node.MutantTombstoneFloorForgotten): at t0 A
 //     sets k at level all; at t0+1 s node 3 pauses for G+5.5 s, its
 //     client's compare-and-set of k from absent waiting in its queue from
-//     t0+1.1 s; at t0+2 s A deletes k at level all, and A and B drop the
+//     t0+1.1 s; A writes another key three times at t0+1.2-1.4 s, so
+//     its clock is ahead of node 3's; at t0+2 s A deletes k at level all, and A and B drop the
 //     tombstone a grace later. Node 3 wakes and draws its ballot from a
 //     clock that has not heard of the delete: an acceptor that forgot the
 //     dropped tombstone's floor accepts it, and the value chosen sits at
@@ -80,9 +82,13 @@ func drawTombRace(seed uint64, p *Params) []string {
 	p.Keys = 4 + x.IntN(9)
 	p.Client.Mix = [4]int{1 + x.IntN(4), 2 + x.IntN(5), 1 + x.IntN(4), x.IntN(2)}
 	p.Client.CAS = x.IntN(2)
-	p.Client.ReadLevel, p.Client.WriteLevel = net.Quorum, net.Quorum
+	// Writes at level one: while node 3 is paused, a write at quorum of a
+	// key it replicates waits out its timeout, the clocks all but stop, and
+	// the stale-clean plot's horizons never pass the delete's stamp (seed 5
+	// of a first version). Reads at quorum or one.
+	p.Client.ReadLevel, p.Client.WriteLevel = net.Quorum, net.One
 	if x.IntN(2) == 0 {
-		p.Client.WriteLevel = net.One
+		p.Client.ReadLevel = net.One
 	}
 	a, b := 1, 2
 	if x.IntN(2) == 0 {
@@ -97,6 +103,15 @@ func drawTombRace(seed uint64, p *Params) []string {
 			p.Keys++
 			key = outsiderKey(p.Keys, outsider)
 		}
+	}
+	// Pace: three writes of another key through A right after node 3's
+	// operation is queued, so that A's clock is past the stamp node 3 will
+	// give it, whatever the random clients manage meanwhile (a paused
+	// replica stalls their reads and Paxos rounds: stale-clean seed 8 and
+	// floor seed 6 of a first version, whose clocks moved by 3 and tied).
+	pace := []Step{}
+	for i := range 3 {
+		pace = append(pace, Step{At: 8*time.Second + time.Duration(1200+100*i)*time.Millisecond, Node: a, Op: StepSet, Key: (key + 1) % p.Keys, Level: net.One})
 	}
 	g := p.TombstoneGrace
 	t0 := 8 * time.Second
@@ -123,6 +138,7 @@ func drawTombRace(seed uint64, p *Params) []string {
 			{At: t0, Node: outsider, Op: StepSet, Key: key, Level: net.All},
 			{At: t0 + ms(1.1), Node: outsider, Op: StepDelete, Key: key, Level: net.One, Timeout: 15 * time.Second},
 		}
+		p.Script = append(p.Script, pace...)
 	default:
 		plot = "floor"
 		p.Faults = []Fault{
@@ -133,6 +149,7 @@ func drawTombRace(seed uint64, p *Params) []string {
 			{At: t0 + ms(1.1), Node: outsider, Op: StepCAS, Key: key},
 			{At: t0 + 2*time.Second, Node: a, Op: StepDelete, Key: key, Level: net.All},
 		}
+		p.Script = append(p.Script, pace...)
 	}
 	end := t0 + g + 12*time.Second
 	p.Duration, p.Liveness = end, 10*time.Second
@@ -142,8 +159,8 @@ func drawTombRace(seed uint64, p *Params) []string {
 			p.Script = append(p.Script, Step{At: end + 4*time.Second, Node: n, Op: StepGet, Key: key, Level: net.Quorum})
 		}
 	}
-	return []string{fmt.Sprintf("tomb-race: plot %s on k%d (replicas A=%d, B=%d; node %d holds no copy), grace %v, anti-entropy every %v, %d keys, mix %v, cas %d, writes at %v",
-		plot, key, a, b, outsider, g, p.AntiEntropy, p.Keys, p.Client.Mix, p.Client.CAS, p.Client.WriteLevel)}
+	return []string{fmt.Sprintf("tomb-race: plot %s on k%d (replicas A=%d, B=%d; node %d holds no copy), grace %v, anti-entropy every %v, %d keys, mix %v, cas %d, reads at %v",
+		plot, key, a, b, outsider, g, p.AntiEntropy, p.Keys, p.Client.Mix, p.Client.CAS, p.Client.ReadLevel)}
 }
 
 // outsiderKey is the first of keys k0..k<keys-1> that node outsider holds
