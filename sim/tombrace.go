@@ -20,59 +20,62 @@ import (
 // particular operation waiting on one side of it. A tomb-race seed plays
 // one of three plots, deterministically lined up, on one key k of three
 // nodes with replication factor 2: replicas A and B (nodes 1 and 2 in a
-// drawn order) and node 3, which replicates no copy of k (the key is
-// chosen so). Two random clients, on nodes 1 and 2, keep every other key
-// busy throughout (so Lamport clocks move on, and the checkers have the
-// usual material), scripted clients do k's operations, and the only
-// faults are the plot's: a pause of node 3 and a partition of B, each of
-// about a grace or less.
+// drawn order) and node 3, which holds no copy of k (the key is chosen
+// so, from the ring every node derives from its id). Two random clients,
+// on nodes 1 and 2, keep every other key but one busy throughout (writes
+// at level one, reads at one or quorum), scripted clients (script.go) do
+// k's operations and the pace writes below, and the only faults are the
+// plot's: a pause of node 3 and, in two plots, a partition of B.
 //
 // The grace is 8-10 s and anti-entropy runs every 0.5-1 s: a contrived
 // setting, but one a deployment may choose (the rule is the same at any
-// grace); a pause of a grace is then a VM stalled or suspended for 10-15
-// s, and the same plots run at the default 10 min grace with a host
-// suspended for a quarter of an hour, or a partition as long. t0 is 8 s,
-// once the cluster has formed; G the grace.
+// grace); a pause of a grace and a half is then a VM stalled or suspended
+// for 13-16 s, and the same plots run at the default 10 min grace with a
+// host suspended for a quarter of an hour. The faults are the simulator's
+// ordinary ones: a paused process handles what arrived meanwhile in the
+// order it arrived (pause.go), a partition loses what crosses it. t0 is 8
+// s, once the cluster has formed; G is the grace.
 //
-//   - hints (seed ≡ 1 mod 3; node.MutantTombstoneHintsKept): B is cut
-//     off from t0 for 3 s; at t0+0.2 s node 3 sets k at level one (A
+//   - hints (seed ≡ 1 mod 3; node.MutantTombstoneHintsKept): B is cut off
+//     from t0 for 3 s; at t0+0.2 s node 3 sets k at level one (A
 //     acknowledges) and, a request timeout later, hints the write for B;
-//     at t0+2.6 s node 3 pauses, its hint undelivered, and stays paused
-//     until G+3.5 s after t0+4 s, when A deletes k at level all. A and B
-//     see each other clean and drop the tombstone a grace after it came;
-//     a hint kept past half a grace then lands on B after the drop, and
-//     B takes the deleted value back.
+//     at t0+2.6 s node 3 pauses, its hint undelivered, until G+3.5 s after
+//     t0+4 s, when A deletes k at level all. A and B see each other clean
+//     and drop the tombstone a grace after it came. A hint kept past half
+//     a grace lands on B after the drop, and B takes the deleted value
+//     back (the take-back checker).
 //   - stale clean (seed ≡ 2 mod 3; node.MutantTombstoneStaleClean): at t0
 //     node 3 sets k at level all; at t0+1 s node 3 pauses for 6.5 s, and
-//     at t0+1.1 s its client's delete of k (level one, a 15 s timeout)
-//     waits in its queue, ahead of every later message. Meanwhile A
-//     writes another key three times at t0+1.2-1.4 s (and the random
-//     clients others), which moves its clock on, and A compares k's arc with B
-//     at horizons past the clock node 3 will stamp the delete with. At
-//     t0+7 s B is cut off for G+3.5 s; at t0+7.5 s node 3 wakes and
-//     stamps the delete below those horizons, A takes it (B does not). A
-//     comparison begun before the tombstone came must not count as
-//     seeing B clean of the value under it: if it does, A drops the
-//     tombstone a grace later, and takes the value back from B when B
-//     returns.
+//     from t0+1.1 s its client's delete of k (level one, a 15 s timeout)
+//     waits in its queue, ahead of every later message. A writes another
+//     key three times at t0+1.2-1.4 s, which moves its clock past the one
+//     node 3 will stamp the delete with, and goes on comparing k's arc
+//     with B, at horizons (its clock two request timeouts before) past
+//     that stamp from t0+5.4 s. At t0+7 s B is cut off for G+3.5 s; at
+//     t0+7.5 s node 3 wakes and stamps the delete below those horizons,
+//     and A takes it (B does not). A comparison begun before the tombstone
+//     came must not count as seeing B clean of the value under it: if it
+//     does, A drops the tombstone a grace later, and takes the value back
+//     from B when B returns (the take-back checker).
 //   - floor (seed ≡ 0 mod 3; node.MutantTombstoneFloorForgotten): at t0 A
 //     sets k at level all; at t0+1 s node 3 pauses for G+5.5 s, its
 //     client's compare-and-set of k from absent waiting in its queue from
-//     t0+1.1 s; A writes another key three times at t0+1.2-1.4 s, so
-//     its clock is ahead of node 3's; at t0+2 s A deletes k at level all, and A and B drop the
-//     tombstone a grace later. Node 3 wakes and draws its ballot from a
-//     clock that has not heard of the delete: an acceptor that forgot the
-//     dropped tombstone's floor accepts it, and the value chosen sits at
-//     rest stamped below the acknowledged delete (the at-rest checker:
-//     "brought the deleted value back"); one that kept the floor refuses,
-//     and the proposer tries again above it.
+//     t0+1.1 s; A writes another key three times at t0+1.2-1.4 s, so that
+//     its clock is ahead of node 3's, and at t0+2 s deletes k at level
+//     all; A and B drop the tombstone a grace later. Node 3 wakes and
+//     draws its ballot from a clock that has not heard of the delete: an
+//     acceptor that forgot the dropped tombstone's floor accepts it, and
+//     the value chosen is stamped below the acknowledged delete (quorum
+//     visibility sees the final read return it; at rest it is "the
+//     deleted value brought back"). One that kept the floor refuses, and
+//     the proposer tries again above it.
 //
-// Every scripted client ends with a read of k at quorum 4 s after the heal
-// (t0+G+12 s).
-// What the draws take from the seed: the grace, anti-entropy interval,
-// which replica is A, how many keys and the random clients' mix, and the
-// usual network and disk draws (no loss, no duplication: a lost digest or
-// hint would move a plot's timing off its mark).
+// Every scripted client ends with a read of k at quorum 4 s after the
+// heal (at t0+G+12 s). The draws take from the seed the grace, the
+// anti-entropy interval, which replica is A, how many keys, the random
+// clients' mix and read level, and the usual network and disk draws, but
+// no loss and no duplication (a lost digest or hint would move a plot off
+// its mark).
 func drawTombRace(seed uint64, p *Params) []string {
 	x := Stream(seed, "tombrace")
 	p.Nodes, p.RF, p.Clients = 3, 2, 2
@@ -95,6 +98,7 @@ func drawTombRace(seed uint64, p *Params) []string {
 		a, b = 2, 1
 	}
 	const outsider = 3
+	t0 := 8 * time.Second
 	key := outsiderKey(p.Keys, outsider)
 	if key < 0 {
 		// No key of the set is off node 3 (none in practice: about a third
@@ -106,15 +110,14 @@ func drawTombRace(seed uint64, p *Params) []string {
 	}
 	// Pace: three writes of another key through A right after node 3's
 	// operation is queued, so that A's clock is past the stamp node 3 will
-	// give it, whatever the random clients manage meanwhile (a paused
-	// replica stalls their reads and Paxos rounds: stale-clean seed 8 and
-	// floor seed 6 of a first version, whose clocks moved by 3 and tied).
+	// give it, whatever the random clients manage meanwhile (a paused node
+	// stalls their reads and Paxos rounds: in stale-clean seed 8 and floor
+	// seed 6 of a first version A's clock moved by 3, and tied).
 	pace := []Step{}
 	for i := range 3 {
-		pace = append(pace, Step{At: 8*time.Second + time.Duration(1200+100*i)*time.Millisecond, Node: a, Op: StepSet, Key: (key + 1) % p.Keys, Level: net.One})
+		pace = append(pace, Step{At: t0 + time.Duration(1200+100*i)*time.Millisecond, Node: a, Op: StepSet, Key: (key + 1) % p.Keys, Level: net.One})
 	}
 	g := p.TombstoneGrace
-	t0 := 8 * time.Second
 	ms := func(f float64) time.Duration { return time.Duration(math.Round(f * float64(time.Second))) }
 	var plot string
 	switch seed % 3 {
