@@ -43,6 +43,11 @@ type client struct {
 	// incrSession and incrSeq name its increments (counter.go); the
 	// session is drawn at its first increment.
 	incrSession, incrSeq uint64
+	// A scripted client (script.go) issues its steps, nextStep the one to
+	// come, each given up on after stepTimeout (0: the run's timeout).
+	script      []Step
+	nextStep    int
+	stepTimeout time.Duration
 }
 
 // A Lock client loops: read the lock (serial); if it is free, cas it from
@@ -144,6 +149,10 @@ func (cl *client) think() {
 	if cl.thinking || cl.pending != nil || cl.w.stopping {
 		return
 	}
+	if cl.script != nil {
+		cl.thinkScript()
+		return
+	}
 	cl.thinking = true
 	d := time.Duration(uniform(cl.rng, 0, int64(cl.w.p.Client.ThinkMax)))
 	cl.w.after(d, evIssue, cl.h.id, uint64(cl.idx), nil, cl.issue)
@@ -172,7 +181,7 @@ func (cl *client) issue() {
 	if m, ok := m.(*net.Batch); ok {
 		p.batch = &batchCall{m: m, deadline: w.now + batchDeadline*w.p.Client.Timeout}
 	}
-	p.timeout = w.after(w.p.Client.Timeout, evTimeout, cl.h.id, uint64(cl.idx), nil, func() { cl.lost("timeout") })
+	p.timeout = w.after(cl.opTimeout(), evTimeout, cl.h.id, uint64(cl.idx), nil, func() { cl.lost("timeout") })
 	cl.pending = p
 	w.request(cl.conn, net.Encode(net.Frame{ID: p.id, Clock: cl.session, Msg: m}))
 }
@@ -180,6 +189,9 @@ func (cl *client) issue() {
 // draw picks the next operation and builds its request.
 func (cl *client) draw() (linearize.Op, net.Message) {
 	c := cl.w.p.Client
+	if cl.script != nil {
+		return cl.drawStep()
+	}
 	if c.Lock {
 		return cl.drawLock()
 	}
@@ -192,7 +204,7 @@ func (cl *client) draw() (linearize.Op, net.Message) {
 		return cl.drawBatch()
 	}
 	pick := cl.rng.IntN(weight)
-	op := linearize.Op{Key: fmt.Sprintf("k%d", cl.rng.IntN(cl.w.p.Keys)), Serial: c.Serial}
+	op := linearize.Op{Key: cl.randomKey(), Serial: c.Serial}
 	read, write := c.ReadLevel, c.WriteLevel
 	if c.Serial {
 		read, write = net.Serial, net.Serial

@@ -48,6 +48,10 @@ type Params struct {
 	// often on average a node compares its arcs with a replica's); zero
 	// keeps the node's default (10 s).
 	AntiEntropy time.Duration `json:"anti_entropy_ns,omitempty"`
+	// Script is operations that scripted clients issue at set times
+	// through set nodes, besides the random clients' (script.go); none by
+	// default.
+	Script []Step `json:"script,omitempty"`
 }
 
 // NetParams shapes the simulated network.
@@ -174,6 +178,7 @@ func (p Params) Validate() error {
 	check(!c.counters() || !c.Serial && !c.Lock, "counters do not go through Paxos: no counter operations in a serial or lock workload")
 	check(!c.Serial || c.Mix[2] == 0, "a serial workload has no deletes (mix %v)", c.Mix)
 	check(p.Disk.SyncMin >= 0 && p.Disk.SyncMax >= p.Disk.SyncMin, "disk sync delays must satisfy 0 <= min <= max")
+	errs = append(errs, validateScript(p)...)
 	if err := p.CrashPoint.validate(p.Nodes); err != nil {
 		errs = append(errs, err.Error())
 	}
@@ -235,6 +240,12 @@ func (p Params) String() string {
 	fmt.Fprintf(&b, "  disk: sync in [%v, %v]\n", p.Disk.SyncMin, p.Disk.SyncMax)
 	if p.CrashPoint.On() {
 		fmt.Fprintf(&b, "  crash point: %v\n", p.CrashPoint)
+	}
+	if len(p.Script) > 0 {
+		fmt.Fprintf(&b, "  script: %d steps\n", len(p.Script))
+		for _, s := range p.Script {
+			fmt.Fprintf(&b, "    %v\n", s)
+		}
 	}
 	fmt.Fprintf(&b, "  faults: %d scheduled\n", len(p.Faults))
 	for _, f := range p.Faults {

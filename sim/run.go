@@ -138,6 +138,7 @@ func Run(p Params, o Options) (Result, error) {
 	for i := range p.Clients {
 		w.clients = append(w.clients, newClient(w, i+1))
 	}
+	w.scriptClients()
 	perr := w.run()
 	w.collectProbes()
 

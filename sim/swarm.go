@@ -50,6 +50,10 @@ type Swarm struct {
 	// under a workload heavy in deletes, with long faults besides the
 	// drawn kinds (tombstone.go); it draws from the "tombstone" stream.
 	Tombstones bool
+	// TombRace plays one of the tombstone races (tombrace.go), which fixes
+	// the cluster, the faults and a script; it draws from the "tombrace"
+	// stream, after everything else.
+	TombRace bool
 }
 
 // Draw returns the parameters for seed: every rate is drawn from the
@@ -153,6 +157,9 @@ func (s Swarm) Draw(seed uint64) (p Params, notes []string) {
 	}
 	if s.Race.on() {
 		notes = append(notes, s.Race.draw(seed, &p)...)
+	}
+	if s.TombRace {
+		notes = append(notes, drawTombRace(seed, &p)...)
 	}
 	p.Client.Failover = s.Failover
 	return p, notes

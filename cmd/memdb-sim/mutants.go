@@ -18,10 +18,7 @@ import (
 // seeds are known not to catch, each with why. A listed survivor that
 // nothing catches does not fail the command; keep the two lists in step.
 var survivors = map[string]string{
-	node.MutantTombstoneStaleClean:     "needs a tombstone stamped at or below the horizon of an earlier equal comparison with a replica that then stays away for the grace holding an older value",
-	node.MutantTombstoneFloorForgotten: "needs a Paxos ballot drawn below a tombstone's stamp and sent a grace later, after the tombstone was dropped",
-	node.MutantTombstoneHintsKept:      "needs a coordinator, no replica of the key, holding a hint for a replica it cannot reach for a grace after the replica took the tombstone, while the key's replicas see one another clean",
-	node.MutantIntentsAtOne:            "needs a partition that splits a key's replicas 1:2 from a coordinator that still reaches the batch record's quorum",
+	node.MutantIntentsAtOne: "needs a partition that splits a key's replicas 1:2 from a coordinator that still reaches the batch record's quorum",
 }
 
 // catches reports whether a run with a planted bug caught it: a verdict
@@ -32,8 +29,8 @@ func catches(v sim.Verdict) bool { return v != sim.Pass && v != sim.Undecided }
 // sees reports whether scenario sc can see mutant m at all: a Paxos bug
 // needs a workload that goes through Paxos (cas, lock), a counter bug one
 // with counters (counter, churn, chaos), a tombstone bug one whose nodes
-// drop tombstones (tombstone); every other mutant, the canary among them,
-// is for every scenario.
+// drop tombstones (tombstone, tomb-race); every other mutant, the canary
+// among them, is for every scenario.
 func sees(sc scenarios.Scenario, m string) bool {
 	switch {
 	case strings.HasPrefix(m, "paxos-"):
@@ -43,7 +40,7 @@ func sees(sc scenarios.Scenario, m string) bool {
 	case strings.HasPrefix(m, "batch-"):
 		return sc.Swarm.Batches
 	case strings.HasPrefix(m, "tombstone-"):
-		return sc.Swarm.Tombstones // only there do nodes drop tombstones
+		return sc.Swarm.Tombstones || sc.Swarm.TombRace // only there do nodes drop tombstones
 	}
 	return true
 }
