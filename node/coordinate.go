@@ -106,7 +106,7 @@ func (n *Node) coordinateWrite(c net.ConnID, id uint64, key []byte, v store.Vers
 func (n *Node) sendWrite(o *op, r uint16) {
 	switch {
 	case r == uint16(n.cfg.ID):
-		if n.buried(o.w.Entry, n.floor()) {
+		if n.buried(o.w.Entry, n.floor()) && !n.mutant(MutantTombstoneStaleTaken) {
 			// Stamped before this node dropped a tombstone of the key
 			// (a resend on a newer ring, long after): as a replica would.
 			n.restamp(o, r, fmt.Errorf("node %d: the write's stamp is at or below this node's tombstone floor", n.cfg.ID))

@@ -170,6 +170,12 @@ const (
 	// floor (and a restart does not refuse the ballots its log saw), so a
 	// ballot drawn before the delete can still choose a value.
 	MutantTombstoneFloorForgotten = "tombstone-floor-forgotten"
+	// MutantTombstoneStaleTaken: a replica takes a register's value
+	// stamped at or below its tombstone floor for a key it holds nothing
+	// of (a write from a coordinator whose clock lagged by a grace, a copy
+	// held back by a pause) as it takes any other, so the value lands on
+	// the nothing a dropped tombstone left.
+	MutantTombstoneStaleTaken = "tombstone-stale-taken"
 	// MutantKeepUnowned: a node keeps the keys of arcs a movement took
 	// from it, so a value whose tombstone the new owners dropped comes
 	// back if the arc returns to it (a leave or removal later).
@@ -184,6 +190,7 @@ var Mutants = []string{MutantIgnoreAccepted, MutantForgetPromise, MutantReadUnco
 	MutantReverseTies, MutantRepairAsync, MutantAckBeforeSync, MutantCompactInFlight, MutantCompactTombstones,
 	MutantQuorumAsOne, MutantHintDropLast, MutantNoFence, MutantCatchUpOwnClock, MutantCatchUpLiveMarks, MutantSessionIgnored,
 	MutantTombstoneUnverified, MutantTombstoneHintsKept, MutantTombstoneStaleClean, MutantTombstoneFloorForgotten, MutantKeepUnowned,
+	MutantTombstoneStaleTaken,
 }
 
 // MutantsBuilt reports whether this binary can switch mutants on.

@@ -180,7 +180,7 @@ func refusalOf(err error) *net.Error {
 // have covered it. A leaving node's push (net.CarryState) is taken whole:
 // its sender is a replica, held to the rule itself.
 func (n *Node) unburied(m *net.Replicate) ([]net.Entry, error) {
-	if m.Carry == net.CarryState {
+	if m.Carry == net.CarryState || n.mutant(MutantTombstoneStaleTaken) {
 		return m.Entries, nil
 	}
 	floor := n.floor()

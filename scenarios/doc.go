@@ -34,11 +34,12 @@
 // count a dropped tombstone as the absence it stood for. Every other
 // scenario keeps every tombstone, so its runs are what they were.
 //
-// tomb-race (issue 22) is tombstone's cas-race: three planted bugs of the
-// tombstone rule (tombstone-hints-kept, -stale-clean, -floor-forgotten)
-// need a node away for about a grace across a delete with one particular
-// operation waiting on the far side of it, which no random tombstone seed
-// lines up. Each tomb-race seed plays one of three plots (seed mod 3) on
+// tomb-race (issue 22) is tombstone's cas-race: four planted bugs of the
+// tombstone rule (tombstone-hints-kept, -stale-clean, -floor-forgotten,
+// -stale-taken) need a node away for about a grace across a delete with
+// one particular operation waiting on the far side of it, which no random
+// tombstone seed lines up. Each tomb-race seed plays one of four plots
+// (seed mod 4) on
 // one key of three nodes at replication factor 2, with scripted clients
 // (sim/script.go) doing that key's operations at set times through set
 // nodes and two random clients keeping the other keys busy; its faults are

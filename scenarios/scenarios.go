@@ -134,7 +134,7 @@ var all = []Scenario{
 	},
 	{
 		Name:        "tomb-race",
-		Description: "3 nodes, replication factor 2, a grace of 8-10 s and anti-entropy every 0.5-1 s; 2 random clients on nodes 1 and 2 keep every other key busy while scripted clients play one of three plots on a key node 3 holds no copy of (by seed mod 3): a hint node 3 holds for a replica while it is paused across a delete and its tombstone's grace; a delete node 3 stamps as it wakes from a pause, below the horizon of its replicas' last comparison, while one replica is cut off for a grace; a compare-and-set node 3 drew its ballot for while paused across a delete and its grace; no deleted value taken back or left at rest, quorum visibility, sessions and convergence",
+		Description: "3 nodes, replication factor 2, a grace of 8-10 s and anti-entropy every 0.5-1 s; 2 random clients on nodes 1 and 2 keep every other key busy while scripted clients play one of four plots on a key node 3 holds no copy of (by seed mod 4): a hint node 3 holds for a replica while it is paused across a delete and its tombstone's grace; a delete node 3 stamps as it wakes from a pause, below the horizon of its replicas' last comparison, while one replica is cut off for a grace; a compare-and-set, or a plain set, node 3 stamps or draws its ballot for as it wakes from a pause across a delete and its grace; no deleted value taken back or left at rest, quorum visibility, sessions and convergence",
 		Swarm: sim.Swarm{
 			Nodes: 3, MaxClients: 2, MaxKeys: 8,
 			Duration: 30 * time.Second, Liveness: 10 * time.Second,

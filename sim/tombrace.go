@@ -18,7 +18,7 @@ import (
 // tombstone run exercises in hundreds of seeds: each needs a node to be
 // away (paused, cut off) for about a grace across a delete, with a
 // particular operation waiting on one side of it. A tomb-race seed plays
-// one of three plots, deterministically lined up, on one key k of three
+// one of four plots, deterministically lined up, on one key k of three
 // nodes with replication factor 2: replicas A and B (nodes 1 and 2 in a
 // drawn order) and node 3, which holds no copy of k (the key is chosen
 // so, from the ring every node derives from its id). Two random clients,
@@ -36,7 +36,7 @@ import (
 // order it arrived (pause.go), a partition loses what crosses it. t0 is 8
 // s, once the cluster has formed; G is the grace.
 //
-//   - hints (seed ≡ 1 mod 3; node.MutantTombstoneHintsKept): B is cut off
+//   - hints (seed ≡ 1 mod 4; node.MutantTombstoneHintsKept): B is cut off
 //     from t0 for 3 s; at t0+0.2 s node 3 sets k at level one (A
 //     acknowledges) and, a request timeout later, hints the write for B;
 //     at t0+2.6 s node 3 pauses, its hint undelivered, until G+3.5 s after
@@ -44,7 +44,7 @@ import (
 //     and drop the tombstone a grace after it came. A hint kept past half
 //     a grace lands on B after the drop, and B takes the deleted value
 //     back (the take-back checker).
-//   - stale clean (seed ≡ 2 mod 3; node.MutantTombstoneStaleClean): at t0
+//   - stale clean (seed ≡ 2 mod 4; node.MutantTombstoneStaleClean): at t0
 //     node 3 sets k at level all; at t0+1 s node 3 pauses for 6.5 s, and
 //     from t0+1.1 s its client's delete of k (level one, a 15 s timeout)
 //     waits in its queue, ahead of every later message. A writes another
@@ -57,7 +57,7 @@ import (
 //     came must not count as seeing B clean of the value under it: if it
 //     does, A drops the tombstone a grace later, and takes the value back
 //     from B when B returns (the take-back checker).
-//   - floor (seed ≡ 0 mod 3; node.MutantTombstoneFloorForgotten): at t0 A
+//   - floor (seed ≡ 0 mod 4; node.MutantTombstoneFloorForgotten): at t0 A
 //     sets k at level all; at t0+1 s node 3 pauses for G+5.5 s, its
 //     client's compare-and-set of k from absent waiting in its queue from
 //     t0+1.1 s; A writes another key three times at t0+1.2-1.4 s, so that
@@ -69,6 +69,14 @@ import (
 //     visibility sees the final read return it; at rest it is "the
 //     deleted value brought back"). One that kept the floor refuses, and
 //     the proposer tries again above it.
+//   - lagging write (seed ≡ 3 mod 4; node.MutantTombstoneStaleTaken): the
+//     floor plot with a plain set at level one queued on node 3 in place
+//     of the compare-and-set. Node 3 wakes and stamps it from a clock that
+//     has not heard of the delete; a replica that dropped the tombstone
+//     and took the write as it takes any other would hold a value stamped
+//     below the acknowledged delete (quorum visibility, at rest). One that
+//     refuses it as stamped at or below its floor makes node 3 stamp it
+//     again, above the delete (PAPER §2 (e), bug 74).
 //
 // Every scripted client ends with a read of k at quorum 4 s after the
 // heal (at t0+G+12 s). The draws take from the seed the grace, the
@@ -120,7 +128,7 @@ func drawTombRace(seed uint64, p *Params) []string {
 	g := p.TombstoneGrace
 	ms := func(f float64) time.Duration { return time.Duration(math.Round(f * float64(time.Second))) }
 	var plot string
-	switch seed % 3 {
+	switch seed % 4 {
 	case 1:
 		plot = "hints"
 		p.Faults = []Fault{
@@ -143,13 +151,19 @@ func drawTombRace(seed uint64, p *Params) []string {
 		}
 		p.Script = append(p.Script, pace...)
 	default:
+		// floor (seed ≡ 0 mod 4) queues a compare-and-set on the paused
+		// node, lagging write (≡ 3) a plain set at level one.
 		plot = "floor"
+		op := Step{At: t0 + ms(1.1), Node: outsider, Op: StepCAS, Key: key}
+		if seed%4 == 3 {
+			plot, op.Op, op.Level = "lagging write", StepSet, net.One
+		}
 		p.Faults = []Fault{
 			{At: t0 + time.Second, Kind: Pause, Node: outsider, For: g + ms(5.5)},
 		}
 		p.Script = []Step{
 			{At: t0, Node: a, Op: StepSet, Key: key, Level: net.All},
-			{At: t0 + ms(1.1), Node: outsider, Op: StepCAS, Key: key},
+			op,
 			{At: t0 + 2*time.Second, Node: a, Op: StepDelete, Key: key, Level: net.All},
 		}
 		p.Script = append(p.Script, pace...)
