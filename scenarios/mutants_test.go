@@ -34,10 +34,12 @@ import (
 // stays away for the grace; a Paxos ballot drawn below a tombstone's stamp
 // and sent a grace later. tomb-race plays one of four plots per seed
 // (seed mod 4), each a node paused across a delete and its grace, and each
-// seed catches its plot's mutant: stale-clean by seeds 2, 6, 10, ...,
-// stale-taken (planted with its fix, bug 74) by 3, 7, 11, ...,
-// floor-forgotten by 4, 8, 12, ...; hints-kept by 1, 5, 9, ... until bug
-// 74's fix masked it there (below).
+// seed catches its plot's mutant: hints-kept by seeds 1, 5, 9, ...,
+// stale-clean by 2, 6, 10, ..., stale-taken (planted with its fix, bug
+// 74) by 3, 7, 11, ..., floor-forgotten by 4, 8, 12, .... (Bug 74's fix
+// masked the first hints plot, whose target replica had dropped the
+// tombstone: its floor now leaves the hint out. The plot now lands the
+// hint on a replica that never held the tombstone, whose floor cannot.)
 var survivors = map[string]string{
 	// It needs a batch whose record committed while its intents are on
 	// too few replicas for a later quorum read to meet one, and no
@@ -47,17 +49,6 @@ var survivors = map[string]string{
 	// keeps it open: a scenario that lines this up, as cas-race does for
 	// Paxos, is the way to catch it).
 	node.MutantIntentsAtOne: "needs a partition that splits a key's replicas 1:2 from a coordinator that still reaches the batch record's quorum",
-	// tomb-race's hints plot caught it on every seed of its plot until the
-	// floor check of bug 74 (a replica holding nothing of a key leaves
-	// out a copy stamped at or below its floor): B dropped the tombstone,
-	// so its floor is above the kept hint, which it now leaves out. Hints
-	// still expire at half a grace because a replica that never held the
-	// tombstone (it had nothing of the key when it was compared clean)
-	// has a floor that passes the tombstone's stamp only a grace after
-	// that comparison; a plot that lands the hint in that window (the
-	// target cut off across the delete with its clock kept still) is left
-	// for issue 22. None of tomb-race 1-40 or tombstone 1-24.
-	node.MutantTombstoneHintsKept: "needs a hint of a write older than a dropped tombstone to land on a replica that never held the tombstone, within a grace of its clean comparison (before its floor passes the tombstone's stamp): since bug 74 a replica that dropped the tombstone leaves the hint out",
 }
 
 // paxosScenarios are the scenarios a planted Paxos bug (or the canary)

@@ -19,7 +19,6 @@ import (
 // nothing catches does not fail the command; keep the two lists in step.
 var survivors = map[string]string{
 	node.MutantIntentsAtOne:       "needs a partition that splits a key's replicas 1:2 from a coordinator that still reaches the batch record's quorum",
-	node.MutantTombstoneHintsKept: "needs a hint of a write older than a dropped tombstone to land on a replica that never held the tombstone, within a grace of its clean comparison (before its floor passes the tombstone's stamp): since bug 74 a replica that dropped the tombstone leaves the hint out",
 }
 
 // catches reports whether a run with a planted bug caught it: a verdict
