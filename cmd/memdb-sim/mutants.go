@@ -18,7 +18,7 @@ import (
 // seeds are known not to catch, each with why. A listed survivor that
 // nothing catches does not fail the command; keep the two lists in step.
 var survivors = map[string]string{
-	node.MutantIntentsAtOne:       "needs a partition that splits a key's replicas 1:2 from a coordinator that still reaches the batch record's quorum",
+	node.MutantIntentsAtOne: "needs a partition that splits a key's replicas 1:2 from a coordinator that still reaches the batch record's quorum",
 }
 
 // catches reports whether a run with a planted bug caught it: a verdict
