@@ -5,6 +5,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -195,8 +197,8 @@ func TestTombstonesKeptWhileReplicaDown(t *testing.T) {
 			time.Sleep(250 * time.Millisecond)
 			mem, anon = min(mem, rss(t, pid)), min(anon, rssAnon(t, pid))
 		}
-		t.Logf("node %d after the compaction: keys %d, data directory %d B (empty: %d B), VmRSS %.1f MiB (empty: %.1f), RssAnon %.1f MiB (empty: %.1f)",
-			id, st.Keys, dir, emptyDir[id], float64(mem)/(1<<20), float64(emptyRSS[id])/(1<<20), float64(anon)/(1<<20), float64(emptyAnon[id])/(1<<20))
+		t.Logf("node %d after the compaction: keys %d, data directory %d B (empty: %d B), VmRSS %.1f MiB (empty: %.1f), RssAnon %.1f MiB (empty: %.1f); Go runtime: %s",
+			id, st.Keys, dir, emptyDir[id], float64(mem)/(1<<20), float64(emptyRSS[id])/(1<<20), float64(anon)/(1<<20), float64(emptyAnon[id])/(1<<20), goMemory(t, c.node(id)))
 		if st.Keys != 0 {
 			t.Fatalf("node %d after the compaction: keys %d, want 0", id, st.Keys)
 		}
@@ -356,4 +358,29 @@ func waitNoKeys(t *testing.T, c *cluster, id int) nodeStatus {
 			t.Fatalf("node %d still holds %d keys, %d tombstones after %v: status %+v\n%s", id, st.Keys, st.Tombstones, tombDeadline(), st, c.dump())
 		}
 	}
+}
+
+// goMemory is the node's Go runtime memory as /metrics reports it
+// (memdb_go_memory_bytes), in MiB.
+func goMemory(t *testing.T, n *cnode) string {
+	t.Helper()
+	cl, base := n.adminClient(5 * time.Second)
+	resp, err := cl.Get(base + "/metrics")
+	if err != nil {
+		t.Fatalf("node %d: GET /metrics: %v", n.id, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("node %d: GET /metrics: %v", n.id, err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "memdb_go_memory_bytes{kind=\""); ok {
+			kind, v, _ := strings.Cut(rest, "\"} ")
+			bytes, _ := strconv.ParseFloat(v, 64)
+			out = append(out, fmt.Sprintf("%s %.1f MiB", kind, bytes/(1<<20)))
+		}
+	}
+	return strings.Join(out, ", ")
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -194,6 +195,15 @@ func (s *Server) serveMetrics(w http.ResponseWriter, _ *http.Request) {
 	gauge("memdb_keys", "Keys held, tombstones included.", st.Keys)
 	gauge("memdb_bytes", "Bytes held in keys and values.", st.Bytes)
 	gauge("memdb_connections", "Open connections.", st.Connections)
+	// The Go runtime's own account of the process's memory: what the
+	// collector holds live (heap in use), what it holds free, what it has
+	// given back to the operating system, and all it has mapped (sys).
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(w, "# HELP memdb_go_memory_bytes The Go runtime's memory: heap in use (inuse), heap held free (idle, released included), heap returned to the operating system (released), all obtained from it (sys).\n# TYPE memdb_go_memory_bytes gauge\n")
+	fmt.Fprintf(w, "memdb_go_memory_bytes{kind=\"inuse\"} %d\nmemdb_go_memory_bytes{kind=\"idle\"} %d\nmemdb_go_memory_bytes{kind=\"released\"} %d\nmemdb_go_memory_bytes{kind=\"sys\"} %d\n",
+		ms.HeapInuse, ms.HeapIdle, ms.HeapReleased, ms.Sys)
+	counter("memdb_go_gc_total", "Garbage collections the Go runtime completed.", uint64(ms.NumGC))
 	counter("memdb_requests_total", "Client requests received.", st.Requests)
 	counter("memdb_writes_total", "Writes applied.", st.Writes)
 	counter("memdb_errors_total", "Error replies sent.", st.Errors)

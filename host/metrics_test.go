@@ -234,6 +234,10 @@ func TestMetricsHistograms(t *testing.T) {
 	}
 	value("memdb_hints_total", "event=stored")
 	value("memdb_streamed_bytes_total", "direction=out")
+	value("memdb_stale_stamps_total", "event=restamped")
+	if inuse, sys := value("memdb_go_memory_bytes", "kind=inuse"), value("memdb_go_memory_bytes", "kind=sys"); inuse <= 0 || sys < inuse {
+		t.Errorf("memdb_go_memory_bytes: inuse %v, sys %v; want 0 < inuse <= sys", inuse, sys)
+	}
 	if t.Failed() {
 		t.Logf("/metrics:\n%s", body)
 	}
