@@ -24,6 +24,9 @@ type arena struct {
 	// size is the bytes of all chunks' records, used or not; used is the
 	// bytes of records in use.
 	size, used int
+	// chunk is the chunks' capacity if not zero, else chunkSize (tests
+	// make it small, to reclaim with few records).
+	chunk int
 }
 
 // chunkSize is an arena chunk's capacity. A record over a quarter of it
@@ -46,11 +49,11 @@ func (a *arena) alloc(n int) (ref, []byte) {
 	}
 	var id uint32
 	switch {
-	case n > chunkSize/4:
+	case n > a.chunkCap()/4:
 		id = a.newChunk(n)
 	case !a.hasCur || len(a.chunks[a.cur])+n > cap(a.chunks[a.cur]):
 		old, had := a.cur, a.hasCur
-		id = a.newChunk(chunkSize)
+		id = a.newChunk(a.chunkCap())
 		a.cur, a.hasCur = id, true
 		if had && a.live[old] == 0 && !(a.hasKeep && old == a.keep) {
 			a.forget(old)
@@ -65,6 +68,13 @@ func (a *arena) alloc(n int) (ref, []byte) {
 	a.size += n
 	a.used += n
 	return mkref(id, off), c[off : off+n : off+n]
+}
+
+func (a *arena) chunkCap() int {
+	if a.chunk != 0 {
+		return a.chunk
+	}
+	return chunkSize
 }
 
 func (a *arena) newChunk(n int) uint32 {
@@ -134,7 +144,7 @@ func (a *arena) garbage() int { return a.size - a.used }
 func (a *arena) sparsest() (id uint32, ok bool) {
 	most := 0
 	for i, c := range a.chunks {
-		if c == nil || a.hasCur && uint32(i) == a.cur || cap(c) != chunkSize {
+		if c == nil || a.hasCur && uint32(i) == a.cur || cap(c) != a.chunkCap() {
 			continue
 		}
 		if g := len(c) - a.live[i]; g > most {

@@ -31,6 +31,7 @@ type itable struct {
 const (
 	tableMin = 8
 	tableMax = 1 << 14
+	maxDepth = 16
 )
 
 func newIndex() index {
@@ -71,7 +72,9 @@ func mix(a, b uint64) uint64 {
 func (x *index) insert(h uint32, id uint32) {
 	t := x.table(h)
 	for (t.n+1)*5 > len(t.slots)*4 {
-		if len(t.slots) < tableMax {
+		if len(t.slots) < tableMax || t.depth == maxDepth {
+			// (A table told apart by maxDepth bits grows instead: the
+			// directory stays at most 1<<maxDepth, whatever the keys.)
 			t.resize(2 * len(t.slots))
 		} else {
 			x.split(t)

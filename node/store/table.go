@@ -33,6 +33,9 @@ type table struct {
 	keys    arena
 	vals    arena
 	intents map[uint32]*Intents
+	// slack is the garbage reclaim leaves beyond a quarter of the live
+	// bytes: a few chunks (tests set less).
+	slack int
 	// cursor is the offset reached in the values' chunk being copied
 	// out (vals.keep, if vals.hasKeep).
 	cursor int
@@ -64,7 +67,7 @@ const maxKey = 1<<16 - 1
 const recHeader = 8
 
 func newTable() table {
-	return table{idx: newIndex(), intents: make(map[uint32]*Intents)}
+	return table{idx: newIndex(), intents: make(map[uint32]*Intents), slack: 4 * chunkSize}
 }
 
 // bytesOf views s's bytes as a slice, to look a key up without a copy;
@@ -210,7 +213,7 @@ func (t *table) remove(id uint32, h uint32) int {
 // with a budget a multiple of what they wrote or released, so that
 // reclaim keeps up with them.
 func (t *table) reclaim(budget int) {
-	for budget > 0 && (t.vals.hasKeep || t.vals.garbage() > t.vals.used/4+4*chunkSize) {
+	for budget > 0 && (t.vals.hasKeep || t.vals.garbage() > t.vals.used/4+t.slack) {
 		if !t.vals.hasKeep {
 			id, ok := t.vals.sparsest()
 			if !ok {
@@ -247,7 +250,7 @@ func (t *table) reclaim(budget int) {
 // It walks every entry: the store calls it when it unlists the keys it
 // dropped, a walk as long, and rebuilds its lists from key.
 func (t *table) relocate() {
-	var keys arena
+	keys := arena{chunk: t.keys.chunk}
 	for _, page := range t.ents.pages {
 		for i := range page {
 			e := &page[i]
