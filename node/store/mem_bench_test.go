@@ -10,7 +10,9 @@ import (
 // BenchmarkMemoryPerKey reports the heap a store holds per key: counters
 // with 1, 3 and 10 slots (their values in the low thousands, as after
 // some use), registers with an 8-byte value for comparison, and issue
-// 20's case, a million registers of 100-byte values. Keys are 16 bytes.
+// 20's case, a million registers of 100-byte values, also after each was
+// overwritten twice in a scattered order (what reclaim leaves). Keys are
+// 16 bytes.
 // gc-ms is one full collection's time once loaded: what the collector
 // spends marking the table. It is a measurement for PAPER, not a test:
 //
@@ -19,17 +21,21 @@ func BenchmarkMemoryPerKey(b *testing.B) {
 	key := func(i int) []byte { return fmt.Appendf(nil, "counter:%08d", i) }
 	value := make([]byte, 100)
 	for _, tc := range []struct {
-		name  string
-		n     int
-		state func(i int) Version
+		name     string
+		n        int
+		state    func(i int) Version
+		rewrites int
 	}{
-		{"register-8B", 200_000, func(i int) Version { return Version{Value: []byte("12345678"), Stamp: ts(uint64(i+1), 1)} }},
-		{"counter-1-slot", 200_000, func(i int) Version { return counterOf(1, i) }},
-		{"counter-3-slots", 200_000, func(i int) Version { return counterOf(3, i) }},
-		{"counter-10-slots", 200_000, func(i int) Version { return counterOf(10, i) }},
+		{"register-8B", 200_000, func(i int) Version { return Version{Value: []byte("12345678"), Stamp: ts(uint64(i+1), 1)} }, 0},
+		{"counter-1-slot", 200_000, func(i int) Version { return counterOf(1, i) }, 0},
+		{"counter-3-slots", 200_000, func(i int) Version { return counterOf(3, i) }, 0},
+		{"counter-10-slots", 200_000, func(i int) Version { return counterOf(10, i) }, 0},
 		{"register-100B-1M", 1_000_000, func(i int) Version {
 			return Version{Value: append([]byte(nil), value...), Stamp: ts(uint64(i+1), 1)}
-		}},
+		}, 0},
+		{"register-100B-1M-overwritten", 1_000_000, func(i int) Version {
+			return Version{Value: append([]byte(nil), value...), Stamp: ts(uint64(i+1), 1)}
+		}, 2},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			for range b.N {
@@ -37,6 +43,14 @@ func BenchmarkMemoryPerKey(b *testing.B) {
 				s := New()
 				for i := range tc.n {
 					s.Apply(key(i), tc.state(i))
+				}
+				for r := range tc.rewrites {
+					for i := range tc.n {
+						j := i * 7919 % tc.n
+						v := tc.state(j)
+						v.Stamp.Counter += uint64((r + 1) * tc.n)
+						s.Apply(key(j), v)
+					}
 				}
 				s.Keys()
 				after := heap()
