@@ -6,13 +6,15 @@ import (
 )
 
 // An index maps a key's hash to the entries of the keys with it: open
-// addressing with linear probing, in tables of at most tableMax slots
-// found by the hash's top bits (extendible hashing). A slot is the
+// addressing with linear probing, in tables of about tableMax slots at
+// most, found by the hash's top bits (extendible hashing). A slot is the
 // entry's id and the hash's 32 bits, so that a probe compares keys only
 // on a match of all 32, and a table is rehashed without reading keys. A
-// full table splits in two, its slots' hashes telling which half each
-// goes to, so that no insertion rehashes more than one table: growth
-// costs a bounded step, never a walk of every key (issue 23).
+// table grows by a quarter at a time, so that slots stay between 64% and
+// 80% used (8 to 13 bytes a key); a full one splits in two, its slots'
+// hashes telling which half each goes to. No insertion rehashes more than
+// one table: growth costs a bounded step, never a walk of every key
+// (issue 23).
 type index struct {
 	dir   []*itable // 1<<depth of them, by the hash's top depth bits
 	depth uint
@@ -20,7 +22,9 @@ type index struct {
 }
 
 // An itable is one table of the index; every slot of dir whose top
-// depth bits (its local depth) are prefix points to it.
+// depth bits (its local depth) are prefix points to it. A hash's home
+// slot is its low 16 bits scaled to the table's size (not the top bits,
+// which the directory uses).
 type itable struct {
 	slots  []uint64 // hash<<32 | (entry id + 1); 0 is empty
 	n      int
@@ -42,6 +46,18 @@ func newIndex() index {
 func (x *index) table(h uint32) *itable {
 	return x.dir[uint64(h)>>(32-x.depth)]
 }
+
+// home is hash h's first slot in t.
+func (t *itable) home(h uint32) int {
+	return int(uint64(h&0xffff) * uint64(len(t.slots)) >> 16)
+}
+
+// full reports whether t, holding n slots, must grow before one more.
+func full(n, slots int) bool { return (n+1)*5 > slots*4 }
+
+// sized is the slots for n entries after a growth, split or shrink: 70%
+// used.
+func sized(n int) int { return max(tableMin, n*10/7+1) }
 
 // hashKey is a fixed hash of a key (no per-process seed: nothing the
 // store does may differ between runs). It mixes 8 bytes at a time by
@@ -71,11 +87,11 @@ func mix(a, b uint64) uint64 {
 // insert adds entry id under hash h (not already there).
 func (x *index) insert(h uint32, id uint32) {
 	t := x.table(h)
-	for (t.n+1)*5 > len(t.slots)*4 {
+	for full(t.n, len(t.slots)) {
 		if len(t.slots) < tableMax || t.depth == maxDepth {
 			// (A table told apart by maxDepth bits grows instead: the
 			// directory stays at most 1<<maxDepth, whatever the keys.)
-			t.resize(2 * len(t.slots))
+			t.resize(max(len(t.slots)+tableMin, len(t.slots)*5/4))
 		} else {
 			x.split(t)
 			t = x.table(h)
@@ -88,11 +104,13 @@ func (x *index) insert(h uint32, id uint32) {
 
 // put stores slot s in the first empty slot from its home.
 func (t *itable) put(s uint64) {
-	mask := uint32(len(t.slots) - 1)
-	for i := uint32(s>>32) & mask; ; i = (i + 1) & mask {
+	for i := t.home(uint32(s >> 32)); ; {
 		if t.slots[i] == 0 {
 			t.slots[i] = s
 			return
+		}
+		if i++; i == len(t.slots) {
+			i = 0
 		}
 	}
 }
@@ -120,17 +138,22 @@ func (x *index) split(t *itable) {
 		x.dir, x.depth = dir, x.depth+1
 	}
 	d := t.depth + 1
-	a := &itable{slots: make([]uint64, len(t.slots)), depth: d, prefix: t.prefix << 1}
-	b := &itable{slots: make([]uint64, len(t.slots)), depth: d, prefix: t.prefix<<1 | 1}
+	one := func(s uint64) bool { return (s>>32)>>(32-d)&1 == 1 }
+	ones := 0
+	for _, s := range t.slots {
+		if s != 0 && one(s) {
+			ones++
+		}
+	}
+	a := &itable{slots: make([]uint64, sized(t.n-ones)), n: t.n - ones, depth: d, prefix: t.prefix << 1}
+	b := &itable{slots: make([]uint64, sized(ones)), n: ones, depth: d, prefix: t.prefix<<1 | 1}
 	for _, s := range t.slots {
 		switch {
 		case s == 0:
-		case (s>>32)>>(32-d)&1 == 0:
-			a.put(s)
-			a.n++
-		default:
+		case one(s):
 			b.put(s)
-			b.n++
+		default:
+			a.put(s)
 		}
 	}
 	span := 1 << (x.depth - d)
@@ -146,16 +169,22 @@ func (x *index) split(t *itable) {
 func (x *index) remove(h uint32, id uint32) {
 	t := x.table(h)
 	want := uint64(h)<<32 | uint64(id+1)
-	mask := uint32(len(t.slots) - 1)
-	i := h & mask
+	n := len(t.slots)
+	next := func(i int) int {
+		if i++; i == n {
+			return 0
+		}
+		return i
+	}
+	i := t.home(h)
 	for t.slots[i] != want {
 		if t.slots[i] == 0 {
 			panic("store: removing an entry the index does not hold")
 		}
-		i = (i + 1) & mask
+		i = next(i)
 	}
-	for j := (i + 1) & mask; t.slots[j] != 0; j = (j + 1) & mask {
-		home := uint32(t.slots[j]>>32) & mask
+	for j := next(i); t.slots[j] != 0; j = next(j) {
+		home := t.home(uint32(t.slots[j] >> 32))
 		// The slot at j stays unless its home is cyclically outside (i, j].
 		if i <= j && (home <= i || home > j) || i > j && home <= i && home > j {
 			t.slots[i], i = t.slots[j], j
@@ -165,6 +194,6 @@ func (x *index) remove(h uint32, id uint32) {
 	t.n--
 	x.n--
 	if len(t.slots) > tableMin && t.n*8 < len(t.slots) {
-		t.resize(max(tableMin, len(t.slots)/4))
+		t.resize(sized(t.n))
 	}
 }

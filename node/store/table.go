@@ -77,19 +77,20 @@ func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)
 // find returns the id of key's entry, whose hash is h.
 func (t *table) find(key []byte, h uint32) (uint32, bool) {
 	it := t.idx.table(h)
-	mask := uint32(len(it.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
+	for i := it.home(h); ; {
 		s := it.slots[i]
 		if s == 0 {
 			return 0, false
 		}
-		if uint32(s>>32) != h {
-			continue
+		if uint32(s>>32) == h {
+			id := uint32(s) - 1
+			e := t.ents.at(id)
+			if int(e.klen) == len(key) && string(t.keys.bytes(e.key, int(e.klen))) == string(key) {
+				return id, true
+			}
 		}
-		id := uint32(s) - 1
-		e := t.ents.at(id)
-		if int(e.klen) == len(key) && string(t.keys.bytes(e.key, int(e.klen))) == string(key) {
-			return id, true
+		if i++; i == len(it.slots) {
+			i = 0
 		}
 	}
 }
