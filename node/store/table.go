@@ -17,7 +17,7 @@ import (
 //	         kind and flags, and refs to the key's and the value's records
 //	keys     an arena (arena.go) of key bytes, each key once
 //	values   an arena of value records: the owner's entry id (4 bytes,
-//	         little-endian), the value's length (4), then its bytes
+//	         little-endian), the value's length (uvarint), then its bytes
 //	intents  the rare batch intents, by entry id (a side table)
 //
 // None but the last holds a pointer per key. A value that changes is
@@ -63,8 +63,15 @@ const (
 // maxKey bounds a key's bytes (net.MaxKey's bound): an entry's klen.
 const maxKey = 1<<16 - 1
 
-// recHeader is a value record's header: its owner and length.
-const recHeader = 8
+// record reads the value record at r: its chunk, its owner, and where
+// its value starts and ends in the chunk.
+func (t *table) record(r ref) (c []byte, owner uint32, start, end int) {
+	c = t.vals.chunks[r.chunk()]
+	off := r.off()
+	n, k := binary.Uvarint(c[off+4:])
+	start = off + 4 + k
+	return c, binary.LittleEndian.Uint32(c[off:]), start, start + int(n)
+}
 
 func newTable() table {
 	return table{idx: newIndex(), intents: make(map[uint32]*Intents), slack: 4 * chunkSize}
@@ -122,10 +129,8 @@ func (t *table) version(id uint32) Version {
 	v := Version{Stamp: clock.Timestamp{Counter: e.ctr, Node: e.node}, Kind: e.kind, Deleted: e.flags&fDeleted != 0}
 	switch {
 	case e.flags&fValue != 0:
-		c := t.vals.chunks[e.val.chunk()]
-		off := e.val.off()
-		n := int(binary.LittleEndian.Uint32(c[off+4:]))
-		v.Value = c[off+recHeader : off+recHeader+n : off+recHeader+n]
+		c, _, start, end := t.record(e.val)
+		v.Value = c[start:end:end]
 	case e.flags&fEmpty != 0:
 		v.Value = []byte{}
 	}
@@ -150,10 +155,11 @@ func (t *table) set(id uint32, v Version) int {
 		// intents changed): its record stays.
 		flags |= fValue
 	case len(v.Value) > 0:
-		r, b := t.vals.alloc(recHeader + len(v.Value))
-		binary.LittleEndian.PutUint32(b, id)
-		binary.LittleEndian.PutUint32(b[4:], uint32(len(v.Value)))
-		copy(b[recHeader:], v.Value)
+		var hdr [4 + binary.MaxVarintLen64]byte
+		binary.LittleEndian.PutUint32(hdr[:], id)
+		h := hdr[:4+binary.PutUvarint(hdr[4:], uint64(len(v.Value)))]
+		r, b := t.vals.alloc(len(h) + len(v.Value))
+		copy(b[copy(b, h):], v.Value)
 		t.dropValue(e)
 		e.val, written = r, len(b)
 		flags |= fValue
@@ -176,10 +182,8 @@ func (t *table) set(id uint32, v Version) int {
 
 // holds reports whether value is the bytes of value record r.
 func (t *table) holds(r ref, value []byte) bool {
-	c := t.vals.chunks[r.chunk()]
-	off := r.off()
-	n := int(binary.LittleEndian.Uint32(c[off+4:]))
-	return n == len(value) && unsafe.SliceData(c[off+recHeader:]) == unsafe.SliceData(value)
+	c, _, start, end := t.record(r)
+	return end-start == len(value) && unsafe.SliceData(c[start:]) == unsafe.SliceData(value)
 }
 
 // dropValue releases e's value record, if it has one, and returns its size.
@@ -187,8 +191,8 @@ func (t *table) dropValue(e *entry) int {
 	if e.flags&fValue == 0 {
 		return 0
 	}
-	c := t.vals.chunks[e.val.chunk()]
-	n := recHeader + int(binary.LittleEndian.Uint32(c[e.val.off()+4:]))
+	_, _, _, end := t.record(e.val)
+	n := end - e.val.off()
 	t.vals.release(e.val, n)
 	e.flags &^= fValue
 	return n
@@ -226,9 +230,9 @@ func (t *table) reclaim(budget int) {
 		c := t.vals.chunks[victim]
 		for budget > 0 && t.cursor < len(c) {
 			off := t.cursor
-			owner := binary.LittleEndian.Uint32(c[off:])
-			n := recHeader + int(binary.LittleEndian.Uint32(c[off+4:]))
 			r := mkref(victim, off)
+			_, owner, _, end := t.record(r)
+			n := end - off
 			if e := t.ents.find(owner); e != nil && e.flags&fValue != 0 && e.val == r {
 				nr, b := t.vals.alloc(n)
 				copy(b, c[off:off+n])

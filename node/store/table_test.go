@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"maps"
 	"reflect"
@@ -44,12 +43,11 @@ func (s *Store) check() error {
 				if c == nil {
 					return fmt.Errorf("entry %d: its value's chunk %d was forgotten", id, e.val.chunk())
 				}
-				owner := binary.LittleEndian.Uint32(c[e.val.off():])
-				vlen := int(binary.LittleEndian.Uint32(c[e.val.off()+4:]))
-				if owner != id || vlen == 0 {
-					return fmt.Errorf("entry %d: its value record names entry %d, %d bytes", id, owner, vlen)
+				_, owner, start, end := t.record(e.val)
+				if owner != id || end <= start || end > len(c) {
+					return fmt.Errorf("entry %d: its value record names entry %d, bytes %d to %d of %d", id, owner, start, end, len(c))
 				}
-				valLive[e.val.chunk()] += recHeader + vlen
+				valLive[e.val.chunk()] += end - e.val.off()
 			}
 			if (e.flags&fIntents != 0) != (t.intents[id] != nil) {
 				return fmt.Errorf("entry %d: intents flag %v, side table %v", id, e.flags&fIntents != 0, t.intents[id])
