@@ -37,7 +37,7 @@ func TestMemoryPerKey(t *testing.T) {
 	value := []byte(strings.Repeat("v", 100))
 	for _, gc := range strings.Split(*memGC, ",") {
 		d := startDaemon(t, "-rf", "1", "-fsync", "none", "-gc-percent", gc)
-		rss0 := rss(t, d.cmd.Process.Pid)
+		rss0, cpu0 := rss(t, d.cmd.Process.Pid), cpu(t, d.cmd.Process.Pid)
 		ctx := context.Background()
 		cl, err := client.Dial(ctx, client.Options{Addrs: []string{d.addr}, Timeout: 30 * time.Second})
 		if err != nil {
@@ -64,13 +64,32 @@ func TestMemoryPerKey(t *testing.T) {
 		took := time.Since(start)
 		runtime.GC()
 		time.Sleep(2 * time.Second) // let the node's own collector settle
-		rss1 := rss(t, d.cmd.Process.Pid)
+		rss1, cpu1 := rss(t, d.cmd.Process.Pid), cpu(t, d.cmd.Process.Pid)
 		n := float64(*memKeys)
-		t.Logf("gc-percent %s: %d keys in %v (%.0f sets/s); resident %d MiB → %d MiB: %.0f bytes per key (keys and values: %d bytes per key)",
-			gc, *memKeys, took.Round(time.Millisecond), n/took.Seconds(), rss0>>20, rss1>>20, float64(rss1-rss0)/n, len("key:000000000000")+len(value))
+		t.Logf("gc-percent %s: %d keys in %v (%.0f sets/s, node CPU %.1f µs a set); resident %d MiB → %d MiB: %.0f bytes per key (keys and values: %d bytes per key)",
+			gc, *memKeys, took.Round(time.Millisecond), n/took.Seconds(), (cpu1-cpu0).Seconds()*1e6/n, rss0>>20, rss1>>20, float64(rss1-rss0)/n, len("key:000000000000")+len(value))
 		cl.Close()
 		d.stop(15)
 	}
+}
+
+// cpu is the CPU time process pid has used, user and system (Linux
+// /proc, in clock ticks of 10ms).
+func cpu(t *testing.T, pid int) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fields after the command's name, which is in parentheses.
+	_, rest, _ := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		t.Fatalf("short /proc/%d/stat: %q", pid, b)
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // rss is process pid's resident memory in bytes (Linux /proc).

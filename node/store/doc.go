@@ -29,4 +29,19 @@
 // intents it has not settled (intent.go): they travel with its state down
 // every path above, so a batch's intents are streamed, caught up, hinted,
 // repaired and compacted like its values, with no path of their own.
+//
+// # The table
+//
+// A node may hold millions of keys, so the store is laid out for the
+// garbage collector (issue 20; table.go): keys and values live in arenas,
+// large pointer-free chunks of bytes (arena.go); each key has a 32-byte
+// entry of integers (its stamp, kind, flags and where its bytes are), in
+// pages; an index of integer slots finds the entry by a fixed hash of the
+// key (index.go); the rare batch intents sit in a side table. Nothing
+// per key is a heap object, and only the sorted key list (strings of the
+// key arena) holds a pointer per key. Bytes the store hands out — Get's
+// values, the keys of Keys and Order — are never written again: a value
+// that changes is written anew, and space is reclaimed by copying what is
+// live out of a sparse chunk, a bounded step per write, and leaving the
+// old chunk to the collector, which frees it once no holder refers to it.
 package store

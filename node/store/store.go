@@ -43,16 +43,20 @@ func (v Version) size() int {
 
 // Store maps keys to their latest version. It is not safe for concurrent
 // use. It owns the value slices given to Apply: callers must not modify them
-// afterwards.
+// afterwards. It keeps keys and values in a table of its own (table.go),
+// so the slices and strings it hands out (Get's value, Keys' and Order's
+// keys) are its bytes: it never writes them again, and a holder may keep
+// them for as long as it likes, but must not modify them either.
 type Store struct {
-	m     map[string]Version
+	t     table
 	bytes int
 	// sorted is every key in order as of the last time Keys sorted them,
 	// and added the keys added since, in the order they were: streaming
 	// and anti-entropy ask for the keys again and again while new keys
 	// are few, so Keys merges the added ones in rather than sorting all.
 	// Neither slice's elements are ever written once appended, so a
-	// caller may hold them (Order) while the store goes on.
+	// caller may hold them (Order) while the store goes on. Their strings
+	// are the key arena's bytes, so they cost no allocation per key.
 	sorted []string
 	added  []string
 	// order counts the times sorted was replaced, so that a merge made
@@ -66,15 +70,12 @@ type Store struct {
 	// reverse is node.MutantReverseTies's planted bug (ReverseTies).
 	reverse bool
 	// dropped counts the keys Drop removed since Keys last sorted: they
-	// may still be in sorted (or added), which Keys then filters. peak is
-	// the most keys m held since it was last rebuilt: a Go map never
-	// shrinks, so Drop rebuilds it once it holds an eighth of that.
+	// may still be in sorted (or added), which Keys then filters.
 	dropped int
-	peak    int
 }
 
 // New returns an empty store.
-func New() *Store { return &Store{m: make(map[string]Version), pending: make(map[string]struct{})} }
+func New() *Store { return &Store{t: newTable(), pending: make(map[string]struct{})} }
 
 // WithIntents returns the keys whose state holds batch intents that wait
 // for a decision, in order.
@@ -88,17 +89,27 @@ func (s *Store) WithIntents() []string {
 }
 
 // Get returns the key's latest version; ok is false if the key has none.
-// A tombstone is returned with ok true and Deleted set.
+// A tombstone is returned with ok true and Deleted set. The value is the
+// store's bytes (its capacity its length): the caller may hold it, not
+// modify it.
 func (s *Store) Get(key []byte) (v Version, ok bool) {
-	v, ok = s.m[string(key)]
-	return v, ok
+	id, ok := s.t.find(key, hashKey(key))
+	if !ok {
+		return Version{}, false
+	}
+	return s.t.version(id), true
 }
 
 // Apply merges v into the key by its kind's rule (Merge) and reports
 // whether the key's state changed (false if the store already held all
 // of v).
 func (s *Store) Apply(key []byte, v Version) bool {
-	cur, ok := s.m[string(key)]
+	h := hashKey(key)
+	id, ok := s.t.find(key, h)
+	var cur Version
+	if ok {
+		cur = s.t.version(id)
+	}
 	var changed bool
 	switch {
 	case s.sum && cur.Kind == Counter && v.Kind == Counter && !cur.Stamp.IsZero() && !v.Stamp.IsZero():
@@ -115,18 +126,31 @@ func (s *Store) Apply(key []byte, v Version) bool {
 		s.bytes -= cur.size()
 	} else {
 		s.bytes += len(key)
-		s.added = append(s.added, string(key))
+		id = s.t.insert(key, h)
+		s.added = append(s.added, s.t.key(id))
 	}
 	s.bytes += v.size()
-	s.m[string(key)] = v
+	w := s.t.set(id, v)
 	switch {
 	case v.undecided():
 		s.pending[string(key)] = struct{}{}
 	case len(cur.Intents()) > 0:
 		delete(s.pending, string(key))
 	}
+	s.t.reclaim(reclaimRate*w + reclaimStep)
 	return true
 }
+
+// reclaimRate and reclaimStep set the bounded step of reclaim a write
+// takes: reclaimRate times the bytes it wrote or released, plus
+// reclaimStep. Reclaim runs only while the garbage is over a quarter of
+// the live bytes, so the chunk it copies out is at least a fifth
+// garbage, and copying 8 bytes of it for each written frees more than
+// was written: reclaim keeps up.
+const (
+	reclaimRate = 8
+	reclaimStep = 256
+)
 
 // ReverseTies makes the store order two register versions whose stamps
 // share a counter by the lower node id, where the clock's order (and
@@ -135,7 +159,7 @@ func (s *Store) Apply(key []byte, v Version) bool {
 func (s *Store) ReverseTies() { s.reverse = true }
 
 // Len returns the number of keys, tombstones included.
-func (s *Store) Len() int { return len(s.m) }
+func (s *Store) Len() int { return s.t.idx.n }
 
 // Bytes returns the bytes held in keys and values.
 func (s *Store) Bytes() int { return s.bytes }
@@ -162,14 +186,15 @@ func (s *Store) Keys() []string {
 // walks those keys finds no state for it (Get's ok is false), as with any
 // key dropped during a walk.
 func (s *Store) Drop(key []byte) {
-	v, ok := s.m[string(key)]
+	h := hashKey(key)
+	id, ok := s.t.find(key, h)
 	if !ok {
 		return
 	}
+	v := s.t.version(id)
 	s.bytes -= len(key) + v.size()
-	s.peak = max(s.peak, len(s.m))
-	delete(s.m, string(key))
 	delete(s.pending, string(key))
+	w := s.t.remove(id, h)
 	s.dropped++
 	if s.dropped >= unlistAfter && 2*s.dropped >= len(s.sorted)+len(s.added) {
 		// The dropped keys are half of those listed: unlist them, or a
@@ -179,15 +204,7 @@ func (s *Store) Drop(key []byte) {
 		// costs at most twice the drops since the last.
 		s.unlist()
 	}
-	if s.peak >= 4096 && len(s.m) <= s.peak/8 {
-		// Give the map's buckets back too (each rebuild costs the keys
-		// left, at most a seventh of those dropped since the last).
-		m := make(map[string]Version, len(s.m))
-		for k, v := range s.m { // order-free: a copy
-			m[k] = v
-		}
-		s.m, s.peak = m, len(m)
-	}
+	s.t.reclaim(reclaimRate*w + reclaimStep)
 }
 
 // unlistAfter is the least number of keys dropped since they were last
@@ -196,15 +213,18 @@ const unlistAfter = 4096
 
 // unlist takes the dropped keys out of sorted and added, into new slices:
 // the old ones' elements may be held (Order), and an Adopt of them is
-// refused.
+// refused. The keys move to a new key arena, without the dropped ones'
+// bytes; the lists are rebuilt of it, so that the old arena's chunks are
+// freed once no holder refers to them.
 func (s *Store) unlist() {
+	s.t.relocate()
 	held := func(keys []string) []string {
 		// Not keys[:0:0]: with nothing appended, that would still point
 		// at the old array and keep every key in it.
 		var kept []string
 		for _, k := range keys {
-			if _, ok := s.m[k]; ok {
-				kept = append(kept, k)
+			if id, ok := s.t.find(bytesOf(k), hashKey(bytesOf(k))); ok {
+				kept = append(kept, s.t.key(id))
 			}
 		}
 		return kept
