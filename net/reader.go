@@ -71,11 +71,21 @@ func (r *reader) decodeAll() (fs []Frame, err error) {
 	}
 }
 
-// fill reads once, first growing the buffer so the frame at its start fits.
+// keepRead is the most buffer a reader keeps between frames: one grown
+// for a large frame (a hint batch, a streamed batch, a big value) is given
+// back once that frame is decoded, so an idle connection holds at most
+// this much, not its largest frame for the rest of its life.
+const keepRead = 16 * minRead
+
+// fill reads once, first growing the buffer so the frame at its start fits
+// (or shrinking one grown for a frame already decoded).
 func (r *reader) fill() error {
 	need := minRead
 	if n, err := FrameLen(r.buf); err == nil && n > need {
 		need = n
+	}
+	if cap(r.buf) > keepRead && need <= minRead && len(r.buf) <= minRead/2 {
+		r.buf = append(make([]byte, 0, minRead), r.buf...)
 	}
 	if cap(r.buf) < need || cap(r.buf)-len(r.buf) < 4<<10 {
 		nb := make([]byte, len(r.buf), max(need, 2*cap(r.buf), minRead))
