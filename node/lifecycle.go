@@ -201,7 +201,7 @@ func (n *Node) confirmRing(done func(ok bool)) {
 	movement.All(others, func(id uint16, done func(bool)) {
 		n.askAgain(id, &net.Sync{Epoch: n.view.Epoch}, isBatch, func(m net.Message) {
 			if !isBatch(m) {
-				n.env.Log.Debug("ring not confirmed", "member", id, "answer", describeAnswer(m))
+				n.env.Log.Debug("ring not confirmed", "member", id, "answer", net.Describe(m))
 			}
 			done(isBatch(m))
 		})
@@ -281,7 +281,7 @@ func (n *Node) handOff(mv movement.Move, done func(error)) {
 			n.later(n.spreadDelay(), func() { n.depart(done) })
 		})
 	}
-	movement.All(slices.Sorted(maps.Keys(byPeer)), func(p uint16, done func(bool)) { n.push(p, byPeer[p], done) }, finish)
+	movement.All(slices.Sorted(maps.Keys(byPeer)), func(p uint16, done func(bool)) { n.streams.Push(p, byPeer[p], done) }, finish)
 }
 
 // depart ends a leave once every member on the ring has confirmed the ring

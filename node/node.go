@@ -64,9 +64,10 @@ type Node struct {
 	waiting map[uint64]func(net.Message)
 	// life is where the node stands in its own life (lifecycle.go).
 	life Life
-	// sourceTurn counts failed catch-ups, to pull from other owners next
-	// (stream.go).
+	// sourceTurn counts failed catch-ups, to pull from other owners next;
+	// streams runs the node's streams and comparisons (stream.go).
 	sourceTurn int
+	streams    *stream.Driver
 	// removing are the members this node is removing, and taking the Takes
 	// it runs for a remover, with who waits for each (remove.go).
 	removing map[uint16]bool
@@ -120,9 +121,6 @@ type Node struct {
 	// it, advanced at each tick by at most two ticks' worth (lastTick is
 	// when the last one ran; grave.go).
 	steady, lastTick time.Duration
-	// digesting counts the digests being summed, a slice a turn
-	// (stream.go).
-	digesting int
 	// forgotEpoch and forgotAt are the ring epoch and the time the node
 	// last forgot the keys it does not replicate; forgetting is set while
 	// it walks them (grave.go).
@@ -246,7 +244,7 @@ func New(cfg Config, env Env) (*Node, error) {
 		taking:   make(map[string][]func(bool)),
 
 		acceptors: paxos.NewAcceptors(),
-		cleans:    grave.Cleans{Fanout: refineFanout, Depth: refineDepth},
+		cleans:    grave.Cleans{Fanout: stream.RefineFanout, Depth: stream.RefineDepth},
 		recent:    clock.History{Window: inFlight(cfg)},
 		graceAgo:  clock.History{Window: cfg.TombstoneGrace, Every: cfg.TombstoneGrace / 64},
 		unapplied: make(map[uint64][]oplog.Record),
@@ -258,6 +256,15 @@ func New(cfg Config, env Env) (*Node, error) {
 		sweeping:     make(map[string]bool),
 		settling:     make(map[string][]func()),
 		passing:      make(map[string]bool),
+	}
+	n.streams = &stream.Driver{
+		Node:           streamer{n},
+		Store:          n.store,
+		ID:             uint16(cfg.ID),
+		RequestTimeout: cfg.RequestTimeout,
+		Refused:        cfg.Gossip.ProbeInterval / 4,
+		Log:            env.Log,
+		DropIntents:    n.mutant(MutantStreamDropsIntents),
 	}
 	if n.mutant(MutantMergeSum) {
 		n.store.SumCounters()
@@ -440,7 +447,7 @@ func (n *Node) Deliver(from net.NodeID, f net.Frame) {
 	case *net.Read:
 		n.read(id, f.ID, m)
 	case *net.Sync:
-		n.serveSync(id, f.ID, m)
+		n.streams.ServeSync(id, f.ID, m)
 	case *net.Prepare:
 		n.prepareFrom(id, f.ID, m)
 	case *net.Propose:
@@ -448,9 +455,9 @@ func (n *Node) Deliver(from net.NodeID, f net.Frame) {
 	case *net.Peek:
 		n.peekFrom(id, f.ID, m)
 	case *net.Digest:
-		n.digestFrom(id, f.ID, m.Epoch, m.Spans, bounds{})
+		n.digestFrom(id, f.ID, m.Epoch, m.Spans, stream.Bounds{})
 	case *net.DigestBefore:
-		n.digestFrom(id, f.ID, m.Epoch, m.Spans, bounds{m.Horizon, m.Expired})
+		n.digestFrom(id, f.ID, m.Epoch, m.Spans, stream.Bounds{Horizon: m.Horizon, Expired: m.Expired})
 	case *net.PaxosKeys:
 		n.paxosKeysFrom(id, f.ID, m)
 	case *net.Take:

@@ -63,7 +63,7 @@ func (n *Node) askPaxosKeys(shared map[uint16][]net.Span, states bool, take func
 			}
 			n.askAgain(p, &net.PaxosKeys{Epoch: n.view.Epoch, Spans: shared[p], States: states, After: after}, isReply, func(m net.Message) {
 				if !isReply(m) {
-					n.env.Log.Debug("no paxos key list", "peer", p, "answer", describeAnswer(m))
+					n.env.Log.Debug("no paxos key list", "peer", p, "answer", net.Describe(m))
 					done(false)
 					return
 				}
@@ -113,7 +113,7 @@ func (n *Node) finishKeys(keys []string, done func(ok bool)) {
 				fill()
 				return
 			}
-			n.env.Log.Info("paxos repair: could not finish a proposal", "key", keys[i], "tries", tries+1, "answer", describeAnswer(m))
+			n.env.Log.Info("paxos repair: could not finish a proposal", "key", keys[i], "tries", tries+1, "answer", net.Describe(m))
 			if n.stopped || tries+1 >= repairKeyTries {
 				finish(false)
 				return

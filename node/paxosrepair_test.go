@@ -72,7 +72,7 @@ func TestPaxosKeysPages(t *testing.T) {
 		h.n.Deliver(2, net.Frame{ID: 1, Msg: &net.PaxosKeys{Epoch: h.n.view.Epoch, Spans: whole, States: true, After: after}})
 		r, ok := h.sent[0].Msg.(*net.PaxosKeysReply)
 		if !ok || len(r.Keys) == 0 || len(r.States) != len(r.Keys) {
-			t.Fatalf("page after %q: %s", after, describeAnswer(h.sent[0].Msg))
+			t.Fatalf("page after %q: %s", after, net.Describe(h.sent[0].Msg))
 		}
 		var page []string
 		for i, k := range r.Keys {
