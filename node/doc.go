@@ -38,6 +38,10 @@
 //	               judges a retry (a counter's state is node/store's kind)
 //	node/paxos     the acceptor table and its durability contract; the
 //	               proposer's round (answers in, steps out)
+//	node/paxos/repair
+//	               Paxos repair: the keys in progress on arcs that change
+//	               hands, asked of their owners and finished by full
+//	               rounds, behind a small interface to the node
 //	node/stream    moving data between replicas: scans and digests, and
 //	               the Driver of pulls, pushes, Syncs served and
 //	               anti-entropy's comparisons, behind a small interface
@@ -72,7 +76,8 @@
 // parts and design are node/movement's: membership.go (gossip, the view,
 // the node's phase), lifecycle.go (the node's own life: Life, its join
 // and its leave), move.go (the movement lock, taken and given back),
-// remove.go, rebuild.go and paxosrepair.go; grave.go (the tombstone rule:
+// remove.go, rebuild.go and paxosrepair.go (the acceptor table and the
+// rounds Paxos repair asks for); grave.go (the tombstone rule:
 // when a deleted key's tombstone is dropped, and forgetting the keys of
 // arcs a movement took); then compact.go, probe.go and
 // mutant*.go (rare-state counters and planted bugs for the simulator).

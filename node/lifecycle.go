@@ -89,7 +89,7 @@ func (m mover) Compare(shared map[uint16][]net.Span, done func(bool)) {
 	m.n.compareAll(shared, done)
 }
 func (m mover) PaxosRepair(shared map[uint16][]net.Span, done func(bool)) {
-	m.n.paxosRepair(shared, done)
+	m.n.repairs.Run(shared, done)
 }
 func (m mover) CopyAcceptors(shared map[uint16][]net.Span, done func(bool)) {
 	m.n.copyAcceptors(shared, done)
@@ -260,7 +260,7 @@ func (n *Node) handOff(mv movement.Move, done func(error)) {
 		}
 		// Finish every proposal in progress on its arcs, with joint
 		// quorums, before the replica sets change (paxosrepair.go).
-		n.paxosRepair(n.sharedArcs(false), func(repaired bool) {
+		n.repairs.Run(n.sharedArcs(false), func(repaired bool) {
 			switch {
 			case n.stopped:
 				return

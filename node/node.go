@@ -16,6 +16,7 @@ import (
 	"github.com/memdb/memdb/node/grave"
 	"github.com/memdb/memdb/node/oplog"
 	"github.com/memdb/memdb/node/paxos"
+	"github.com/memdb/memdb/node/paxos/repair"
 	"github.com/memdb/memdb/node/store"
 	"github.com/memdb/memdb/node/stream"
 	"github.com/memdb/memdb/node/view"
@@ -68,6 +69,8 @@ type Node struct {
 	// streams runs the node's streams and comparisons (stream.go).
 	sourceTurn int
 	streams    *stream.Driver
+	// repairs runs Paxos repair (paxosrepair.go).
+	repairs *repair.Driver
 	// removing are the members this node is removing, and taking the Takes
 	// it runs for a remover, with who waits for each (remove.go).
 	removing map[uint16]bool
@@ -266,6 +269,7 @@ func New(cfg Config, env Env) (*Node, error) {
 		Log:            env.Log,
 		DropIntents:    n.mutant(MutantStreamDropsIntents),
 	}
+	n.repairs = &repair.Driver{Node: repairer{n}, ID: uint16(cfg.ID), Backoff: cfg.Gossip.ProbeInterval / 4, Log: env.Log}
 	if n.mutant(MutantMergeSum) {
 		n.store.SumCounters()
 	}
