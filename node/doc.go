@@ -69,15 +69,15 @@
 // batches: intents, the decision on the batch's record, resolution, the
 // readers' lookups and the sweeper), paxos.go (the proposer's
 // effects: ballots, acceptors asked, sending, backoff, commit) and
-// acceptor.go (the acceptor's), peers.go (sending to a peer, and calls:
+// acceptor.go (the acceptor's, and its side of Paxos repair:
+// repair.Node), peers.go (sending to a peer, and calls:
 // requests to one peer that want one answer), stream.go (the node's
 // side of streaming: catch-up's sources, anti-entropy's rounds, and
 // stream.Node), and the effects of the ring's life, whose pure
 // parts and design are node/movement's: membership.go (gossip, the view,
 // the node's phase), lifecycle.go (the node's own life: Life, its join
 // and its leave), move.go (the movement lock, taken and given back),
-// remove.go, rebuild.go and paxosrepair.go (the acceptor table and the
-// rounds Paxos repair asks for); grave.go (the tombstone rule:
+// remove.go and rebuild.go; grave.go (the tombstone rule:
 // when a deleted key's tombstone is dropped, and forgetting the keys of
 // arcs a movement took); then compact.go, probe.go and
 // mutant*.go (rare-state counters and planted bugs for the simulator).

@@ -259,7 +259,7 @@ func (n *Node) handOff(mv movement.Move, done func(error)) {
 			return
 		}
 		// Finish every proposal in progress on its arcs, with joint
-		// quorums, before the replica sets change (paxosrepair.go).
+		// quorums, before the replica sets change (node/paxos/repair).
 		n.repairs.Run(n.sharedArcs(false), func(repaired bool) {
 			switch {
 			case n.stopped:

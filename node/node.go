@@ -69,7 +69,7 @@ type Node struct {
 	// streams runs the node's streams and comparisons (stream.go).
 	sourceTurn int
 	streams    *stream.Driver
-	// repairs runs Paxos repair (paxosrepair.go).
+	// repairs runs Paxos repair (node/paxos/repair).
 	repairs *repair.Driver
 	// removing are the members this node is removing, and taking the Takes
 	// it runs for a remover, with who waits for each (remove.go).
@@ -185,7 +185,7 @@ type Stats struct {
 	PaxosDone       uint64
 	PaxosContention uint64
 	PaxosUnknown    uint64
-	PaxosRepaired   uint64 // proposals in progress a movement finished (paxosrepair.go)
+	PaxosRepaired   uint64 // proposals in progress a movement finished (node/paxos/repair)
 	Incrs           uint64 // increments this node applied to its own slots (incr.go)
 	IncrRetries     uint64 // retries of increments it had applied, answered again
 	Rebuilds        uint64 // times this node found its state lost (rebuild.go)
