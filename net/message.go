@@ -104,6 +104,18 @@ type Message interface {
 	decodeBody(d *decoder)
 }
 
+// Describe says what answer m is, for logs: its kind, an error's code
+// and message, or "no answer" for nil (a call that timed out).
+func Describe(m Message) string {
+	switch m := m.(type) {
+	case nil:
+		return "no answer"
+	case *Error:
+		return m.Code.String() + ": " + m.Message
+	}
+	return m.Kind().String()
+}
+
 // Frame is what crosses a connection: a message with the request id it
 // belongs to and the sender's Lamport clock. Every frame carries a clock, so
 // a receiver's clock is never behind what a sender has seen; a client sends

@@ -38,7 +38,14 @@
 //	               judges a retry (a counter's state is node/store's kind)
 //	node/paxos     the acceptor table and its durability contract; the
 //	               proposer's round (answers in, steps out)
-//	node/stream    scans and digests for streaming and anti-entropy
+//	node/paxos/repair
+//	               Paxos repair: the keys in progress on arcs that change
+//	               hands, asked of their owners and finished by full
+//	               rounds, behind a small interface to the node
+//	node/stream    moving data between replicas: scans and digests, and
+//	               the Driver of pulls, pushes, Syncs served and
+//	               anti-entropy's comparisons, behind a small interface
+//	               to the node (stream.Node)
 //	node/grave     the tombstone rule's record of the spans anti-entropy
 //	               found equal with each peer (who was seen clean, when)
 //	node/movement  the ring's life: the movement lock's value, the plans of
@@ -62,13 +69,15 @@
 // batches: intents, the decision on the batch's record, resolution, the
 // readers' lookups and the sweeper), paxos.go (the proposer's
 // effects: ballots, acceptors asked, sending, backoff, commit) and
-// acceptor.go (the acceptor's), peers.go (sending to a peer, and calls:
-// requests to one peer that want one answer), stream.go (streaming,
-// catch-up, anti-entropy), and the effects of the ring's life, whose pure
+// acceptor.go (the acceptor's, and its side of Paxos repair:
+// repair.Node), peers.go (sending to a peer, and calls:
+// requests to one peer that want one answer), stream.go (the node's
+// side of streaming: catch-up's sources, anti-entropy's rounds, and
+// stream.Node), and the effects of the ring's life, whose pure
 // parts and design are node/movement's: membership.go (gossip, the view,
 // the node's phase), lifecycle.go (the node's own life: Life, its join
 // and its leave), move.go (the movement lock, taken and given back),
-// remove.go, rebuild.go and paxosrepair.go; grave.go (the tombstone rule:
+// remove.go and rebuild.go; grave.go (the tombstone rule:
 // when a deleted key's tombstone is dropped, and forgetting the keys of
 // arcs a movement took); then compact.go, probe.go and
 // mutant*.go (rare-state counters and planted bugs for the simulator).

@@ -89,7 +89,7 @@ func (m mover) Compare(shared map[uint16][]net.Span, done func(bool)) {
 	m.n.compareAll(shared, done)
 }
 func (m mover) PaxosRepair(shared map[uint16][]net.Span, done func(bool)) {
-	m.n.paxosRepair(shared, done)
+	m.n.repairs.Run(shared, done)
 }
 func (m mover) CopyAcceptors(shared map[uint16][]net.Span, done func(bool)) {
 	m.n.copyAcceptors(shared, done)
@@ -201,7 +201,7 @@ func (n *Node) confirmRing(done func(ok bool)) {
 	movement.All(others, func(id uint16, done func(bool)) {
 		n.askAgain(id, &net.Sync{Epoch: n.view.Epoch}, isBatch, func(m net.Message) {
 			if !isBatch(m) {
-				n.env.Log.Debug("ring not confirmed", "member", id, "answer", describeAnswer(m))
+				n.env.Log.Debug("ring not confirmed", "member", id, "answer", net.Describe(m))
 			}
 			done(isBatch(m))
 		})
@@ -259,8 +259,8 @@ func (n *Node) handOff(mv movement.Move, done func(error)) {
 			return
 		}
 		// Finish every proposal in progress on its arcs, with joint
-		// quorums, before the replica sets change (paxosrepair.go).
-		n.paxosRepair(n.sharedArcs(false), func(repaired bool) {
+		// quorums, before the replica sets change (node/paxos/repair).
+		n.repairs.Run(n.sharedArcs(false), func(repaired bool) {
 			switch {
 			case n.stopped:
 				return
@@ -281,7 +281,7 @@ func (n *Node) handOff(mv movement.Move, done func(error)) {
 			n.later(n.spreadDelay(), func() { n.depart(done) })
 		})
 	}
-	movement.All(slices.Sorted(maps.Keys(byPeer)), func(p uint16, done func(bool)) { n.push(p, byPeer[p], done) }, finish)
+	movement.All(slices.Sorted(maps.Keys(byPeer)), func(p uint16, done func(bool)) { n.streams.Push(p, byPeer[p], done) }, finish)
 }
 
 // depart ends a leave once every member on the ring has confirmed the ring

@@ -29,7 +29,7 @@ func (n *Node) takeMove(want movement.Move, done func(bool)) {
 	n.internal(&net.Get{Key: []byte(movement.Key), Level: net.Serial}, func(m net.Message) {
 		v, ok := m.(*net.Value)
 		if !ok {
-			n.env.Log.Info("could not read the movement lock", "want", want.String(), "answer", describeAnswer(m))
+			n.env.Log.Info("could not read the movement lock", "want", want.String(), "answer", net.Describe(m))
 			done(false)
 			return
 		}
@@ -50,7 +50,7 @@ func (n *Node) takeMove(want movement.Move, done func(bool)) {
 		n.internal(cas, func(m net.Message) {
 			b, ok := m.(*net.Bool)
 			if !ok || !b.Value {
-				n.env.Log.Info("could not take the movement lock", "want", want.String(), "answer", describeAnswer(m))
+				n.env.Log.Info("could not take the movement lock", "want", want.String(), "answer", net.Describe(m))
 			}
 			done(ok && b.Value)
 		})
@@ -177,15 +177,4 @@ func (n *Node) answerInternal(id uint64, m net.Message) {
 	}
 	delete(n.waiting, id)
 	done(m)
-}
-
-// describeAnswer says what answer m is, for logs; nil is no answer in time.
-func describeAnswer(m net.Message) string {
-	switch m := m.(type) {
-	case nil:
-		return "no answer"
-	case *net.Error:
-		return m.Code.String() + ": " + m.Message
-	}
-	return m.Kind().String()
 }

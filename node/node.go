@@ -16,6 +16,7 @@ import (
 	"github.com/memdb/memdb/node/grave"
 	"github.com/memdb/memdb/node/oplog"
 	"github.com/memdb/memdb/node/paxos"
+	"github.com/memdb/memdb/node/paxos/repair"
 	"github.com/memdb/memdb/node/store"
 	"github.com/memdb/memdb/node/stream"
 	"github.com/memdb/memdb/node/view"
@@ -64,9 +65,12 @@ type Node struct {
 	waiting map[uint64]func(net.Message)
 	// life is where the node stands in its own life (lifecycle.go).
 	life Life
-	// sourceTurn counts failed catch-ups, to pull from other owners next
-	// (stream.go).
+	// sourceTurn counts failed catch-ups, to pull from other owners next;
+	// streams runs the node's streams and comparisons (stream.go).
 	sourceTurn int
+	streams    *stream.Driver
+	// repairs runs Paxos repair (node/paxos/repair).
+	repairs *repair.Driver
 	// removing are the members this node is removing, and taking the Takes
 	// it runs for a remover, with who waits for each (remove.go).
 	removing map[uint16]bool
@@ -120,9 +124,6 @@ type Node struct {
 	// it, advanced at each tick by at most two ticks' worth (lastTick is
 	// when the last one ran; grave.go).
 	steady, lastTick time.Duration
-	// digesting counts the digests being summed, a slice a turn
-	// (stream.go).
-	digesting int
 	// forgotEpoch and forgotAt are the ring epoch and the time the node
 	// last forgot the keys it does not replicate; forgetting is set while
 	// it walks them (grave.go).
@@ -184,7 +185,7 @@ type Stats struct {
 	PaxosDone       uint64
 	PaxosContention uint64
 	PaxosUnknown    uint64
-	PaxosRepaired   uint64 // proposals in progress a movement finished (paxosrepair.go)
+	PaxosRepaired   uint64 // proposals in progress a movement finished (node/paxos/repair)
 	Incrs           uint64 // increments this node applied to its own slots (incr.go)
 	IncrRetries     uint64 // retries of increments it had applied, answered again
 	Rebuilds        uint64 // times this node found its state lost (rebuild.go)
@@ -246,7 +247,7 @@ func New(cfg Config, env Env) (*Node, error) {
 		taking:   make(map[string][]func(bool)),
 
 		acceptors: paxos.NewAcceptors(),
-		cleans:    grave.Cleans{Fanout: refineFanout, Depth: refineDepth},
+		cleans:    grave.Cleans{Fanout: stream.RefineFanout, Depth: stream.RefineDepth},
 		recent:    clock.History{Window: inFlight(cfg)},
 		graceAgo:  clock.History{Window: cfg.TombstoneGrace, Every: cfg.TombstoneGrace / 64},
 		unapplied: make(map[uint64][]oplog.Record),
@@ -259,6 +260,16 @@ func New(cfg Config, env Env) (*Node, error) {
 		settling:     make(map[string][]func()),
 		passing:      make(map[string]bool),
 	}
+	n.streams = &stream.Driver{
+		Node:           streamer{n},
+		Store:          n.store,
+		ID:             uint16(cfg.ID),
+		RequestTimeout: cfg.RequestTimeout,
+		Refused:        cfg.Gossip.ProbeInterval / 4,
+		Log:            env.Log,
+		DropIntents:    n.mutant(MutantStreamDropsIntents),
+	}
+	n.repairs = &repair.Driver{Node: repairer{n}, ID: uint16(cfg.ID), Backoff: cfg.Gossip.ProbeInterval / 4, Log: env.Log}
 	if n.mutant(MutantMergeSum) {
 		n.store.SumCounters()
 	}
@@ -440,7 +451,7 @@ func (n *Node) Deliver(from net.NodeID, f net.Frame) {
 	case *net.Read:
 		n.read(id, f.ID, m)
 	case *net.Sync:
-		n.serveSync(id, f.ID, m)
+		n.streams.ServeSync(id, f.ID, m)
 	case *net.Prepare:
 		n.prepareFrom(id, f.ID, m)
 	case *net.Propose:
@@ -448,9 +459,9 @@ func (n *Node) Deliver(from net.NodeID, f net.Frame) {
 	case *net.Peek:
 		n.peekFrom(id, f.ID, m)
 	case *net.Digest:
-		n.digestFrom(id, f.ID, m.Epoch, m.Spans, bounds{})
+		n.digestFrom(id, f.ID, m.Epoch, m.Spans, stream.Bounds{})
 	case *net.DigestBefore:
-		n.digestFrom(id, f.ID, m.Epoch, m.Spans, bounds{m.Horizon, m.Expired})
+		n.digestFrom(id, f.ID, m.Epoch, m.Spans, stream.Bounds{Horizon: m.Horizon, Expired: m.Expired})
 	case *net.PaxosKeys:
 		n.paxosKeysFrom(id, f.ID, m)
 	case *net.Take:

@@ -17,7 +17,7 @@ import (
 type round struct {
 	conn     net.ConnID
 	req      uint64
-	full     bool // a read that must run a full round, never the peek (paxosrepair.go)
+	full     bool // a read that must run a full round, never the peek (node/paxos/repair)
 	deadline time.Time
 	p        *paxos.Round
 }

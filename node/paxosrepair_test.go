@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node/paxos/repair"
 )
 
 // Paxos repair finds a proposal accepted and never committed — on this
@@ -40,7 +41,7 @@ func TestPaxosRepairFinishesAProposal(t *testing.T) {
 	}
 
 	var ok *bool
-	h.n.finishKeys([]string{"k"}, func(repaired bool) { ok = &repaired })
+	h.n.repairs.Finish([]string{"k"}, func(repaired bool) { ok = &repaired })
 	h.drain()
 	if ok == nil || !*ok {
 		t.Fatalf("paxos repair: done %v", ok)
@@ -53,13 +54,13 @@ func TestPaxosRepairFinishesAProposal(t *testing.T) {
 	}
 }
 
-// PaxosKeys answers in pages of about paxosKeysPage bytes, each at least
-// one key, and askPaxosKeys follows them to the end: a peer with many large
+// PaxosKeys answers in pages of about repair.PageBytes bytes, each at least
+// one key, and Driver.Keys follows them to the end: a peer with many large
 // accepted values never builds a frame past the limit.
 func TestPaxosKeysPages(t *testing.T) {
 	h := newHarness(t)
 	h.drain()
-	big := strings.Repeat("v", paxosKeysPage/3)
+	big := strings.Repeat("v", repair.PageBytes/3)
 	want := []string{"a", "b", "c", "d", "e", "f", "g"}
 	for i, k := range want {
 		h.acceptAt(k, big, h.ballotPast(uint64(1+i)))
@@ -72,7 +73,7 @@ func TestPaxosKeysPages(t *testing.T) {
 		h.n.Deliver(2, net.Frame{ID: 1, Msg: &net.PaxosKeys{Epoch: h.n.view.Epoch, Spans: whole, States: true, After: after}})
 		r, ok := h.sent[0].Msg.(*net.PaxosKeysReply)
 		if !ok || len(r.Keys) == 0 || len(r.States) != len(r.Keys) {
-			t.Fatalf("page after %q: %s", after, describeAnswer(h.sent[0].Msg))
+			t.Fatalf("page after %q: %s", after, net.Describe(h.sent[0].Msg))
 		}
 		var page []string
 		for i, k := range r.Keys {
@@ -87,7 +88,7 @@ func TestPaxosKeysPages(t *testing.T) {
 	var got []string
 	for _, p := range pages {
 		if len(p) > 3 {
-			t.Errorf("a page of %d keys of %d bytes each, over the %d-byte page", len(p), len(big), paxosKeysPage)
+			t.Errorf("a page of %d keys of %d bytes each, over the %d-byte page", len(p), len(big), repair.PageBytes)
 		}
 		got = append(got, p...)
 	}
@@ -96,7 +97,7 @@ func TestPaxosKeysPages(t *testing.T) {
 	}
 }
 
-// Paxos repair runs its keys' rounds side by side, up to repairsInFlight:
+// Paxos repair runs its keys' rounds side by side, up to repair.InFlight:
 // eight keys in progress take at most twice the disk round trips of one
 // (the log syncs one group at a time, so records appended while a sync is
 // under way wait for the next), not eight times. One at a time, a list of
@@ -113,7 +114,7 @@ func TestPaxosRepairRunsKeysTogether(t *testing.T) {
 			list = append(list, k)
 		}
 		var ok *bool
-		h.n.finishKeys(list, func(repaired bool) { ok = &repaired })
+		h.n.repairs.Finish(list, func(repaired bool) { ok = &repaired })
 		n := 0
 		for ok == nil && len(h.pending) > 0 {
 			// One round trip to the disk: the syncs pending now, not those

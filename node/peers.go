@@ -133,6 +133,11 @@ const (
 	askWaitStep = 2
 )
 
+// askWait is how long the k-th try of a call asked again waits.
+func (n *Node) askWait(k int) time.Duration {
+	return n.cfg.RequestTimeout / 4 << min(k, askWaitStep)
+}
+
 // askAgain asks peer m as a call until it is answered with anything
 // accepted reports true, up to askTries times: the waits double from a
 // quarter of a request timeout to a request timeout, and a refusal (an answer not accepted,
@@ -141,7 +146,7 @@ const (
 func (n *Node) askAgain(peer uint16, m net.Message, accepted func(net.Message) bool, done func(net.Message)) {
 	var try func(k int)
 	try = func(k int) {
-		n.ask(peer, m, n.cfg.RequestTimeout/4<<min(k, askWaitStep), func(a net.Message) {
+		n.ask(peer, m, n.askWait(k), func(a net.Message) {
 			switch {
 			case a != nil && accepted(a), k+1 >= askTries, n.stopped:
 				done(a)

@@ -1,6 +1,10 @@
 package node
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/memdb/memdb/node/stream"
+)
 
 // Coverage probes: named rare states a node can reach, each counted when
 // the node reaches it. The simulator sums every node's counts over a run
@@ -77,15 +81,9 @@ const (
 	ProbeMoveLockTakeover = "move-lock-takeover"
 	// ProbeLeaveResumed: a node restarted while leaving and resumed its
 	// hand-off after catching up.
-	ProbeLeaveResumed = "leave-resumed"
-	// ProbeRepairArcsDiffer: an anti-entropy comparison found arcs whose
-	// digests differ from a replica's, and pulled them: a write that
-	// hints, read repair and catch-up all missed.
-	ProbeRepairArcsDiffer = "repair-arcs-differ"
-	// ProbeSyncBehindEpoch: a Sync refused because this node was behind
-	// the ring epoch the asker was at (it had not yet heard of a ring
-	// change the asker had).
-	ProbeSyncBehindEpoch = "sync-behind-epoch"
+	ProbeLeaveResumed     = "leave-resumed"
+	ProbeRepairArcsDiffer = stream.ProbeRepairArcsDiffer // node/stream
+	ProbeSyncBehindEpoch  = stream.ProbeSyncBehindEpoch  // node/stream
 	// ProbeFenced: a peer's request refused because its coordinator was
 	// on an older ring epoch than this node.
 	ProbeFenced = "fenced-stale-ring"
@@ -97,13 +95,8 @@ const (
 	// replicas acknowledging it but too few for its level: an unknown
 	// outcome that is on disk somewhere.
 	ProbeWriteUnknownPartial = "write-unknown-partial"
-	// ProbeCatchUpGap: a restarted node's catch-up received entries past
-	// its boot marks: it had missed writes while down and streamed them.
-	ProbeCatchUpGap = "catchup-gap"
-	// ProbeSyncGaveUp: a pull gave up after its Sync went unanswered or
-	// refused syncTries times in a row (catch-up, a join's stream or an
-	// anti-entropy pull then tries again later).
-	ProbeSyncGaveUp = "sync-gave-up"
+	ProbeCatchUpGap          = stream.ProbeCatchUpGap // node/stream
+	ProbeSyncGaveUp          = stream.ProbeSyncGaveUp // node/stream
 	// ProbeStateLost: a node started with an empty log found the cluster
 	// has it on the ring (its disk was wiped or replaced) and rebuilt its
 	// state from its replicas before serving.

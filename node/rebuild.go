@@ -125,7 +125,7 @@ func (n *Node) rebuild() {
 // whether every owner answered and what it took is durable.
 func (n *Node) copyAcceptors(shared map[uint16][]net.Span, done func(ok bool)) {
 	got := map[string]net.Acceptor{}
-	n.askPaxosKeys(shared, true, func(r *net.PaxosKeysReply) {
+	n.repairs.Keys(shared, true, func(r *net.PaxosKeysReply) {
 		for i, k := range r.Keys {
 			cur, s := got[string(k)], r.States[i]
 			cur.Promised = cur.Promised.Max(s.Promised)

@@ -51,7 +51,7 @@ func TestRebuildLostState(t *testing.T) {
 	for _, f := range h.sent {
 		e, refused := f.Msg.(*net.Error)
 		if want := f.ID != 4 && f.ID != 6; refused != want || refused && e.Code != net.CodeUnavailable {
-			t.Errorf("request %d answered %s, want a refusal: %v", f.ID, describeAnswer(f.Msg), want)
+			t.Errorf("request %d answered %s, want a refusal: %v", f.ID, net.Describe(f.Msg), want)
 		}
 	}
 	if v, _ := h.n.store.Get([]byte("w")); string(v.Value) != "v" {
@@ -72,7 +72,7 @@ func TestRebuildLostState(t *testing.T) {
 	for i, f := range h.sent {
 		ask, ok := f.Msg.(*net.PaxosKeys)
 		if !ok || !ask.States {
-			t.Fatalf("copyAcceptors sent %s", describeAnswer(f.Msg))
+			t.Fatalf("copyAcceptors sent %s", net.Describe(f.Msg))
 		}
 		h.n.Deliver(net.NodeID(2+i), net.Frame{ID: f.ID, Msg: answers[net.NodeID(2+i)]})
 	}
@@ -103,6 +103,6 @@ func TestRebuildLostState(t *testing.T) {
 		t.Fatalf("a read after the rebuild got %d answers", len(h.sent))
 	}
 	if v, ok := h.sent[0].Msg.(*net.Value); !ok || string(v.Value) != "v" {
-		t.Fatalf("a read after the rebuild: %s", describeAnswer(h.sent[0].Msg))
+		t.Fatalf("a read after the rebuild: %s", net.Describe(h.sent[0].Msg))
 	}
 }

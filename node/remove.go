@@ -144,7 +144,7 @@ func (n *Node) askTake(g uint16, t *net.Take, wait time.Duration, done func(bool
 				try()
 				return
 			}
-			n.env.Log.Info("removal: a gainer did not take its arcs", "gainer", g, "answer", describeAnswer(m))
+			n.env.Log.Info("removal: a gainer did not take its arcs", "gainer", g, "answer", net.Describe(m))
 			done(false)
 		})
 	}
@@ -192,7 +192,7 @@ func (n *Node) take(spans []net.Span, owners []uint16, done func(ok bool)) {
 			done(false)
 			return
 		}
-		n.pull(others[i], spans, nil, func(ok bool) {
+		n.streams.Pull(others[i], spans, nil, func(ok bool) {
 			if !ok {
 				from(i + 1)
 				return

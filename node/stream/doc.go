@@ -1,8 +1,13 @@
-// Package stream holds the pure parts of moving data between replicas:
-// scanning a store for the entries a peer lacks, and digesting arcs of
-// the ring for anti-entropy. The protocols around them — Sync and
-// SyncBatch, pushes, Digest, retries — are the node's
-// (node/stream.go); everything here is a function of a store and spans.
+// Package stream moves data between replicas. Its pure parts scan a
+// store for the entries a peer lacks (Scan) and digest arcs of the ring
+// for anti-entropy (Digest); they are functions of a store and spans.
+// Driver runs the protocols around them — pulls (Sync and SyncBatch),
+// pushes, Syncs and Digests served, comparisons narrowed and pulled, and
+// their retries — on the node's loop, and reaches the node only through
+// Node: calls to peers, answers, timers, the store's keys and durable
+// applies, and counters. Which peer to pull from and when to compare
+// stay the node's (node/stream.go), as do the movements that use them
+// (node/movement).
 //
 // # Streaming
 //
