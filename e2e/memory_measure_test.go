@@ -27,7 +27,7 @@ import (
 //	go test ./e2e -run TestMemoryPerKey -mem.keys 1000000 -v
 var (
 	memKeys = flag.Int("mem.keys", 0, "keys to load for TestMemoryPerKey (0 skips it)")
-	memGC   = flag.String("mem.gc", "50,100,200", "the -gc-percent values TestMemoryPerKey compares")
+	memGC   = flag.String("mem.gc", "15,25,100", "the -gc-percent values TestMemoryPerKey compares")
 )
 
 func TestMemoryPerKey(t *testing.T) {
