@@ -10,8 +10,8 @@ import (
 )
 
 // The admin key (-admin-key): with one set, every request of the admin API
-// but GET and HEAD must carry "Authorization: Bearer KEY", or is answered
-// 401. The key is compared in constant time, through SHA-256 digests so
+// but GET and HEAD — and every one under /debug/ (Go's profiles), GETs
+// included — must carry "Authorization: Bearer KEY", or is answered 401. The key is compared in constant time, through SHA-256 digests so
 // that even its length does not show, and it is never logged nor echoed.
 // There is no key built into the binary: without -admin-key the admin API
 // is as open as its address (memdbd warns when that is beyond loopback).
@@ -38,7 +38,7 @@ func (s *Server) requireAdminKey(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !strings.HasPrefix(r.URL.Path, "/debug/") {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -125,6 +125,18 @@ func TestAdminKeyRequired(t *testing.T) {
 	if code, body := do(t, "GET", base+"/v1/status", ""); code != http.StatusOK {
 		t.Errorf("GET /v1/status without a key: %d %s, want 200", code, body)
 	}
+	// Profiles show the node's insides: the key even to read them.
+	for _, auth := range []string{"", "Bearer wrong"} {
+		if code, body := do(t, "GET", base+"/debug/pprof/heap", auth); code != http.StatusUnauthorized {
+			t.Errorf("GET /debug/pprof/heap with Authorization %q: %d %s, want 401", auth, code, body)
+		}
+	}
+	if code, body := do(t, "GET", base+"/debug/pprof/heap?debug=1", "Bearer "+key); code != http.StatusOK || !strings.Contains(body, "heap profile") {
+		t.Errorf("GET /debug/pprof/heap with the key: %d %.200s, want 200 and a heap profile", code, body)
+	}
+	if code, _ := do(t, "GET", base+"/debug/pprof/cmdline", "Bearer "+key); code != http.StatusNotFound {
+		t.Errorf("GET /debug/pprof/cmdline with the key: %d, want 404 (the command line may hold keys)", code)
+	}
 	if code, body := do(t, "POST", base+"/v1/compact", "Bearer "+key); code != http.StatusOK {
 		t.Errorf("POST /v1/compact with the key: %d %s, want 200", code, body)
 	}

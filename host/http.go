@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	stdnet "net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -308,6 +309,13 @@ func (s *Server) startHTTP() error {
 		writeJSON(w, ring, err)
 	})
 	mux.HandleFunc("POST /v1/shutdown", s.serveShutdown)
+	// Go's profiles, where the node's memory and CPU go (go tool pprof
+	// http://ADMIN/debug/pprof/heap): behind the admin key even to read
+	// (requireAdminKey). Not its command line, which may hold keys.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 	s.clusterRoutes(mux)
 	ln, err := stdnet.Listen("tcp", s.cfg.HTTP)
 	if err != nil {
