@@ -2,7 +2,6 @@ package sim
 
 import (
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -54,18 +53,8 @@ func TestCrashPointFiresAndReplays(t *testing.T) {
 			t.Errorf("seed %d: %d crash points but %d crashes", seed, res.Stats.CrashPoints, res.Stats.Crashes)
 		}
 		fired += res.Stats.CrashPoints
-		dir := t.TempDir()
-		if err := WriteArtifacts(dir, NewTrace("crash-point", notes, res), res); err != nil {
-			t.Fatal(err)
-		}
-		tr, err := ReadTrace(filepath.Join(dir, "trace.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		again, err := Run(tr.RunParams(), Options{})
-		if err != nil || again.EventHash != res.EventHash || again.Stats.CrashPoints != res.Stats.CrashPoints {
-			t.Errorf("seed %d: replay from the trace: hash %s, %d crash points, %v; want %s, %d",
-				seed, again.EventHash, again.Stats.CrashPoints, err, res.EventHash, res.Stats.CrashPoints)
+		if again := replayTrace(t, seed, "crash-point", notes, res); again.Stats.CrashPoints != res.Stats.CrashPoints {
+			t.Errorf("seed %d: replay from the trace: %d crash points, want %d", seed, again.Stats.CrashPoints, res.Stats.CrashPoints)
 		}
 	}
 	if fired == 0 {

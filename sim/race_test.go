@@ -95,18 +95,7 @@ func TestRaceRunsAndReplays(t *testing.T) {
 			}
 		}
 		fired += res.Stats.CrashPoints
-		dir := t.TempDir()
-		if err := WriteArtifacts(dir, NewTrace("race", notes, res), res); err != nil {
-			t.Fatal(err)
-		}
-		tr, err := ReadTrace(filepath.Join(dir, "trace.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		again, err := Run(tr.RunParams(), Options{})
-		if err != nil || again.EventHash != res.EventHash {
-			t.Errorf("seed %d: replay from the trace: hash %s, %v; want %s", seed, again.EventHash, err, res.EventHash)
-		}
+		replayTrace(t, seed, "race", notes, res)
 	}
 	if fired == 0 {
 		t.Errorf("no crash point fired in 2 seeds")
@@ -185,4 +174,24 @@ func ExampleRace() {
 	p, _ := raceSwarm.Draw(1)
 	fmt.Println(p.Nodes, p.RF, p.Clients, p.CrashPoint.Nodes, p.Client.Start, len(p.Net.Links))
 	// Output: 3 3 2 [3] 8s 6
+}
+
+// replayTrace writes run res of seed (of scenario name, drawn with notes)
+// as a trace, reads it back and runs it again: the replay must give the
+// same event hash. It returns the replay's result.
+func replayTrace(t *testing.T, seed uint64, name string, notes []string, res Result) Result {
+	t.Helper()
+	dir := t.TempDir()
+	if err := WriteArtifacts(dir, NewTrace(name, notes, res), res); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := ReadTrace(filepath.Join(dir, "trace.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Run(tr.RunParams(), Options{})
+	if err != nil || again.EventHash != res.EventHash {
+		t.Errorf("seed %d: replay from the trace: hash %s, %v; want %s", seed, again.EventHash, err, res.EventHash)
+	}
+	return again
 }

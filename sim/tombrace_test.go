@@ -2,7 +2,6 @@ package sim
 
 import (
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -142,17 +141,6 @@ func TestTombRaceRuns(t *testing.T) {
 		if res.Stats.TombstonesDropped == 0 {
 			t.Errorf("seed %d: no tombstone dropped", seed)
 		}
-		dir := t.TempDir()
-		if err := WriteArtifacts(dir, NewTrace("tomb-race", notes, res), res); err != nil {
-			t.Fatal(err)
-		}
-		tr, err := ReadTrace(filepath.Join(dir, "trace.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		again, err := Run(tr.RunParams(), Options{})
-		if err != nil || again.EventHash != res.EventHash {
-			t.Errorf("seed %d: replay from the trace: hash %s, %v; want %s", seed, again.EventHash, err, res.EventHash)
-		}
+		replayTrace(t, seed, "tomb-race", notes, res)
 	}
 }

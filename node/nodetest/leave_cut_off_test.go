@@ -15,23 +15,11 @@ import (
 func TestLeaveDoneOnlyOnceOthersKnow(t *testing.T) {
 	c := formed(4, 1, noAntiEntropy)
 	done := false
-	h := c.host(4)
 	c.Quietly(func() {
-		h.call(func() {
-			h.n.Leave(func(err error) {
-				if err != nil {
-					t.Errorf("node 4's leave: %v", err)
-				}
-				done = true
-			})
-		})
-		for i := 0; c.Node(4).Normal(); i++ {
-			if i == 200 {
-				t.Fatalf("node 4 did not turn leaving in 10 s:\n%s", c.Status())
-			}
+		c.startLeave(t, 4, &done, func() {
 			c.Advance(50 * time.Millisecond)
 			c.Stabilize()
-		}
+		})
 		// Stabilize, but everything node 4 sends or is sent is lost.
 		cutOff := func() {
 			for {
@@ -66,5 +54,26 @@ func TestLeaveDoneOnlyOnceOthersKnow(t *testing.T) {
 		if c.Node(id).Epoch() != c.Node(4).Epoch() {
 			t.Errorf("node %d is at ring epoch %d, node 4 (left) at %d:\n%s", id, c.Node(id).Epoch(), c.Node(4).Epoch(), c.Status())
 		}
+	}
+}
+
+// startLeave asks node id to leave, setting *done once its leave is done,
+// and calls step (a turn of the cluster) until it has turned leaving.
+func (c *Cluster) startLeave(t *testing.T, id int, done *bool, step func()) {
+	t.Helper()
+	h := c.host(id)
+	h.call(func() {
+		h.n.Leave(func(err error) {
+			if err != nil {
+				t.Errorf("node %d's leave: %v", id, err)
+			}
+			*done = true
+		})
+	})
+	for i := 0; c.Node(id).Normal(); i++ {
+		if i == 200 {
+			t.Fatalf("node %d did not turn leaving in 10 s:\n%s", id, c.Status())
+		}
+		step()
 	}
 }

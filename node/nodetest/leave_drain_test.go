@@ -39,20 +39,7 @@ func TestLeaveDoneOnlyOnceWritesHandedOn(t *testing.T) {
 	}
 	var req uint64
 	c.Quietly(func() {
-		h.call(func() {
-			h.n.Leave(func(err error) {
-				if err != nil {
-					t.Errorf("node 4's leave: %v", err)
-				}
-				done = true
-			})
-		})
-		for i := 0; c.Node(4).Normal(); i++ {
-			if i == 200 {
-				t.Fatalf("node 4 did not turn leaving in 10 s:\n%s", c.Status())
-			}
-			step()
-		}
+		c.startLeave(t, 4, &done, step)
 		// It hands its ranges off 1.5 s after it turned leaving, and then
 		// turns left at once (a perfect network, instant disks).
 		for range 28 {
