@@ -34,6 +34,12 @@
 // count a dropped tombstone as the absence it stood for. Every other
 // scenario keeps every tombstone, so its runs are what they were.
 //
+// batch-race (issue 15) is batch's: one batch through a coordinator just
+// as the other two replicas of one of its keys are cut off, with the
+// other key and the batch's record on the coordinator's side, then a
+// quorum read of each key from either side (sim/batchrace.go); intents
+// written at level one give a fractured read there on every seed.
+//
 // tomb-race (issue 22) is tombstone's cas-race: four planted bugs of the
 // tombstone rule (tombstone-hints-kept, -stale-clean, -floor-forgotten,
 // -stale-taken) need a node away for about a grace across a delete with

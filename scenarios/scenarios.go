@@ -142,6 +142,15 @@ var all = []Scenario{
 		},
 	},
 	{
+		Name:        "batch-race",
+		Description: "4 nodes, replication factor 3; a batch of two keys through node 1 just as the two other replicas of one of them are cut off (before node 1 suspects them), the batch's record and the other key on node 1 and node 4; then a quorum read of each key from either side; 2 random clients reading at quorum; no fractured read, no aborted value read",
+		Swarm: sim.Swarm{
+			Nodes: 4, MaxClients: 2, MaxKeys: 8,
+			Duration: 30 * time.Second, Liveness: 10 * time.Second,
+			BatchRace: true,
+		},
+	},
+	{
 		Name:        "cas-chaos",
 		Description: "cas-churn's cluster, Paxos workload and faults, plus processes paused (1 ms-10 s), clocks jumping forward (1 ms-30 s), clogged links (10 ms-5 s) and, with rf 3 and up, one node's disk wiped or a bit flipped in its log, one dead for good and removed, and majorities-ring partitions; linearizable per key (Porcupine) and convergence after heal",
 		Swarm: sim.Swarm{

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/memdb/memdb/linearize"
@@ -34,12 +35,15 @@ const (
 	StepDelete StepOp = "delete" // a plain delete
 	StepCAS    StepOp = "cas"    // a compare-and-set from absent to a fresh value (through Paxos)
 	StepGet    StepOp = "get"    // a plain read
+	StepBatch  StepOp = "batch"  // an atomic batch setting k<Key> and each of k<Also> to a fresh value
 )
 
 // A Step is one scripted operation: at At (or once the client's previous
 // step returned), through node Node, Op on key k<Key> at Level (reads and
 // writes; a cas goes through Paxos), given up on as unknown after Timeout
-// (0: the run's client timeout).
+// (0: the run's client timeout). A batch also writes the keys k<Also>,
+// with token Token (a batch's record key follows from its token, so a
+// plot that needs the record on given nodes names one).
 type Step struct {
 	At      time.Duration   `json:"at_ns"`
 	Node    int             `json:"node"`
@@ -47,6 +51,8 @@ type Step struct {
 	Key     int             `json:"key"`
 	Level   net.Consistency `json:"level,omitempty"`
 	Timeout time.Duration   `json:"timeout_ns,omitempty"`
+	Also    []int           `json:"also,omitempty"`
+	Token   string          `json:"token,omitempty"`
 }
 
 func (s Step) String() string {
@@ -62,8 +68,12 @@ func validateScript(p Params) []string {
 			errs = append(errs, fmt.Sprintf("step %d: node %d, but nodes are 1..%d", i, s.Node, p.Nodes))
 		case s.Key < 0 || s.Key >= p.Keys:
 			errs = append(errs, fmt.Sprintf("step %d: key k%d, but keys are k0..k%d", i, s.Key, p.Keys-1))
-		case s.Op != StepSet && s.Op != StepDelete && s.Op != StepCAS && s.Op != StepGet:
+		case s.Op != StepSet && s.Op != StepDelete && s.Op != StepCAS && s.Op != StepGet && s.Op != StepBatch:
 			errs = append(errs, fmt.Sprintf("step %d: unknown op %q", i, s.Op))
+		case s.Op == StepBatch && (len(s.Also) == 0 || s.Token == "" || slices.ContainsFunc(s.Also, func(k int) bool { return k < 0 || k >= p.Keys || k == s.Key })):
+			errs = append(errs, fmt.Sprintf("step %d: a batch needs a token and other keys among k0..k%d, not %v", i, p.Keys-1, s.Also))
+		case s.Op != StepBatch && (len(s.Also) > 0 || s.Token != ""):
+			errs = append(errs, fmt.Sprintf("step %d: only a batch has other keys or a token", i))
 		case s.At < 0 || s.At >= p.Duration+p.Liveness || s.Timeout < 0:
 			errs = append(errs, fmt.Sprintf("step %d at %v (timeout %v) is outside the workload [0, %v)", i, s.At, s.Timeout, p.Duration+p.Liveness))
 		}
@@ -84,8 +94,10 @@ func validateScript(p Params) []string {
 func scriptKeys(script []Step) []int {
 	var ks []int
 	for _, s := range script {
-		if !slices.Contains(ks, s.Key) {
-			ks = append(ks, s.Key)
+		for _, k := range append([]int{s.Key}, s.Also...) {
+			if !slices.Contains(ks, k) {
+				ks = append(ks, k)
+			}
 		}
 	}
 	slices.Sort(ks)
@@ -142,6 +154,17 @@ func (cl *client) drawStep() (linearize.Op, net.Message) {
 	case StepCAS:
 		op.Kind, op.Value, op.OldAbsent = linearize.Cas, cl.fresh(), true
 		return op, &net.CAS{Key: key, New: []byte(op.Value)}
+	case StepBatch:
+		op = linearize.Op{Kind: linearize.Batch, Value: cl.fresh(), Attempts: 1, Token: s.Token}
+		m := &net.Batch{Token: []byte(s.Token)}
+		var names []string
+		for _, k := range append([]int{s.Key}, s.Also...) {
+			name := fmt.Sprintf("k%d", k)
+			names = append(names, name)
+			m.Writes = append(m.Writes, net.BatchWrite{Key: []byte(name), Value: []byte(op.Value)})
+		}
+		op.Key = strings.Join(names, " ")
+		return op, m
 	}
 	op.Kind = linearize.Get
 	return op, &net.Get{Key: key, Level: s.Level}

@@ -54,6 +54,10 @@ type Swarm struct {
 	// the cluster, the faults and a script; it draws from the "tombrace"
 	// stream, after everything else.
 	TombRace bool
+	// BatchRace plays the batch race (batchrace.go), which fixes the
+	// cluster, the fault and a script; it draws from the "batchrace"
+	// stream, after everything else.
+	BatchRace bool
 }
 
 // Draw returns the parameters for seed: every rate is drawn from the
@@ -160,6 +164,9 @@ func (s Swarm) Draw(seed uint64) (p Params, notes []string) {
 	}
 	if s.TombRace {
 		notes = append(notes, drawTombRace(seed, &p)...)
+	}
+	if s.BatchRace {
+		notes = append(notes, drawBatchRace(seed, &p)...)
 	}
 	p.Client.Failover = s.Failover
 	return p, notes

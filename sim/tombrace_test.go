@@ -10,6 +10,7 @@ import (
 	"github.com/memdb/memdb/linearize"
 	"github.com/memdb/memdb/node"
 	"github.com/memdb/memdb/node/ring"
+	"github.com/memdb/memdb/node/store"
 )
 
 // tombRaceSwarm is the tomb-race scenario's shape (scenarios.go).
@@ -143,4 +144,76 @@ func TestTombRaceRuns(t *testing.T) {
 		}
 		replayTrace(t, seed, "tomb-race", notes, res)
 	}
+}
+
+// TestBatchRaceDraw: key a is on nodes 1-3 and not 4, key b and the
+// batch's record on nodes 1 and 4; the partition cuts nodes 2 and 3 off
+// just before the batch; scripted batches validate (and bad ones do not).
+func TestBatchRaceDraw(t *testing.T) {
+	r, err := ring.New(1, ring.Virtual([]uint16{1, 2, 3, 4}, node.DefaultConfig(1).Vnodes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw := Swarm{Nodes: 4, MaxClients: 2, MaxKeys: 8, Duration: 30 * time.Second, Liveness: 10 * time.Second, BatchRace: true}
+	for seed := uint64(1); seed <= 20; seed++ {
+		p, _ := sw.Draw(seed)
+		if err := p.Validate(); err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		i := slices.IndexFunc(p.Script, func(s Step) bool { return s.Op == StepBatch })
+		if i < 0 {
+			t.Fatalf("seed %d: no batch in %v", seed, p.Script)
+		}
+		batch := p.Script[i]
+		reps := func(key []byte) []uint16 { return r.Replicas(key, p.RF) }
+		if a := reps(fmt.Appendf(nil, "k%d", batch.Key)); slices.Contains(a, 4) || !slices.Contains(a, 1) {
+			t.Errorf("seed %d: key a is on %v; want nodes 1-3", seed, a)
+		}
+		for what, key := range map[string][]byte{"key b": fmt.Appendf(nil, "k%d", batch.Also[0]), "the record": store.RecordKey([]byte(batch.Token))} {
+			if on := reps(key); !slices.Contains(on, 1) || !slices.Contains(on, 4) {
+				t.Errorf("seed %d: %s is on %v; want nodes 1 and 4 among them", seed, what, on)
+			}
+		}
+		if len(p.Faults) != 1 || p.Faults[0].Kind != Partition || !slices.Equal(p.Faults[0].Side, []int{2, 3}) || p.Faults[0].At >= batch.At {
+			t.Errorf("seed %d: faults %v; want nodes 2 and 3 cut off just before the batch at %v", seed, p.Faults, batch.At)
+		}
+		for name, bad := range map[string]func(s *Step){
+			"no token":      func(s *Step) { s.Token = "" },
+			"no other keys": func(s *Step) { s.Also = nil },
+			"its own key":   func(s *Step) { s.Also = []int{s.Key} },
+			"a key too far": func(s *Step) { s.Also = []int{p.Keys} },
+		} {
+			q := p
+			q.Script = slices.Clone(p.Script)
+			bad(&q.Script[i])
+			if q.Validate() == nil {
+				t.Errorf("seed %d: a batch step with %s validates", seed, name)
+			}
+		}
+		q := p
+		q.Script = slices.Clone(p.Script)
+		q.Script[0].Token = "x"
+		if q.Validate() == nil {
+			t.Errorf("seed %d: a set step with a token validates", seed)
+		}
+	}
+}
+
+// TestBatchRaceRuns: a batch-race seed passes without a planted bug, its
+// batch aborts (a's intent met no quorum), and its trace replays.
+func TestBatchRaceRuns(t *testing.T) {
+	sw := Swarm{Nodes: 4, MaxClients: 2, MaxKeys: 8, Duration: 30 * time.Second, Liveness: 10 * time.Second, BatchRace: true}
+	p, notes := sw.Draw(1)
+	res, err := Run(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != Pass {
+		t.Fatalf("%s: %s", res.Verdict, res.Reason)
+	}
+	i := slices.IndexFunc(res.History, func(op linearize.Op) bool { return op.Kind == linearize.Batch })
+	if i < 0 || res.History[i].Outcome != linearize.Failed {
+		t.Errorf("the batch: %v; want it aborted", res.History)
+	}
+	replayTrace(t, 1, "batch-race", notes, res)
 }
