@@ -27,10 +27,10 @@ run: build
 test: lint
 	@./scripts/need.sh redis-tools "the redis-cli and redis-benchmark tests" "redis-cli redis-benchmark" redis-tools
 	@$(CHROMIUM)
-	$(GO) test -count=1 ./...
-	$(GO) test -count=1 -race $(RACE_PKGS)
-	$(GO) test -count=1 -tags mutants -run TestMutantsCaught ./scenarios/
-	$(GO) test -count=1 -tags mutants ./cmd/memdb-sim/
+	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -timeout 20m -race $(RACE_PKGS)
+	$(GO) test -count=1 -timeout 20m -tags mutants -run TestMutantsCaught ./scenarios/
+	$(GO) test -count=1 -timeout 20m -tags mutants ./cmd/memdb-sim/
 	$(MAKE) --no-print-directory java-test
 
 lint:
