@@ -147,10 +147,20 @@ func (w *world) watchGraves(h *host) {
 	st := in.Store()
 	for _, k := range g.keys {
 		v, _ := st.Get(k)
+		spot := graveSpot{h.id, string(k)}
 		if v.Stamp.IsZero() {
+			if !slices.Contains(in.Replicas(k), uint16(h.id)) {
+				// The node forgot k with its arc (node/grave.go,
+				// forgetUnowned), tombstone and all: what it holds of k
+				// if the arc comes back is its new replicas' state — a
+				// leaving node's push, a stream — which their own marks
+				// judge. A replica that missed the delete may rightly
+				// hand on the older value while the tombstone's other
+				// holders keep it (tombstone seed 3487).
+				delete(g.marks, spot)
+			}
 			continue
 		}
-		spot := graveSpot{h.id, string(k)}
 		mark := g.marks[spot]
 		switch {
 		case v.Deleted && mark.Stamp.Less(v.Stamp):

@@ -31,7 +31,9 @@ import (
 //     runs every node with fsync=always (a synced tombstone is replayed;
 //     with a weaker fsync a crash could lose a tombstone and take an older
 //     value back legitimately, and this check would not hold). A wiped or
-//     corrupt disk resets what the node held.
+//     corrupt disk resets what the node held, and so does a key the node
+//     forgot with its arc (seen holding nothing of it while no replica):
+//     what it holds once the arc returns is its replicas' state.
 //   - buried (checkBuried): after the heal, no replica of a key holds a
 //     deleted value.
 //

@@ -93,3 +93,50 @@ func TestCollected(t *testing.T) {
 		t.Errorf("sameAbsent: a tombstone and nothing must agree, a tombstone and a value must not")
 	}
 }
+
+// ownerDouble is a replicaDouble whose replicas of every key are owners.
+type ownerDouble struct {
+	replicaDouble
+	owners []uint16
+}
+
+func (o *ownerDouble) Replicas(key []byte) []uint16 { return o.owners }
+
+// TestWatchGravesForgotten: node 1 holds a tombstone of k0 at 9.1 as a
+// replica, then an older value 5.1. That is taken back if it dropped the
+// tombstone as a replica (its store held nothing of k0 while it
+// replicated it), and not if it forgot k0 with its arc (it held nothing
+// while no replica) and the value came with the arc's return, from a
+// replica that missed the delete (a leaving node's push: tombstone seed
+// 3487).
+func TestWatchGravesForgotten(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		owners   []uint16 // node 1's replicas of k0 while it holds nothing
+		takeBack bool
+	}{
+		{"dropped as a replica", []uint16{1, 2, 3}, true},
+		{"forgot with its arc", []uint16{2, 3, 4}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &world{p: Params{Nodes: 4, RF: 3, Keys: 1, TombstoneGrace: time.Second}}
+			p := &ownerDouble{replicaDouble: replicaDouble{id: 1, st: store.New()}, owners: []uint16{1, 2, 3}}
+			h := &host{w: w, id: 1, up: true, proc: p}
+			step := func() {
+				w.now += watchEvery
+				w.watchGraves(h)
+			}
+			p.st.Apply([]byte("k0"), store.RegisterAt(nil, true, ts(9, 1)))
+			step()
+			p.st.Drop([]byte("k0"))
+			p.owners = tc.owners
+			step()
+			p.owners = []uint16{1, 2, 3}
+			p.st.Apply([]byte("k0"), store.RegisterAt([]byte("v5"), false, ts(5, 1)))
+			step()
+			if got := len(w.graves.back) > 0; got != tc.takeBack {
+				t.Errorf("taken back: %v, want %v (%+v)", got, tc.takeBack, w.graves.back)
+			}
+		})
+	}
+}
