@@ -69,7 +69,7 @@ var regressions = map[string][]uint64{
 	"cas-race":    {1501},
 	"read-race":   {1346},
 	"failover":    {849, 2390},
-	"tombstone":   {43, 57, 130, 189, 301, 624},
+	"tombstone":   {43, 57, 130, 189, 301, 624, 3487},
 }
 
 // catching are seeds kept in the CI set, per scenario, because they catch
