@@ -279,6 +279,11 @@ func (l *Log) replayBase(s segment, data []byte, apply func(Record) error, rep *
 		l.maxSeq[o] = max(l.maxSeq[o], seq)
 		off += 10
 	}
+	if l.cfg.Reserve != nil {
+		// A record takes recHeader bytes at least: a damaged header's
+		// count cannot make the caller reserve more than the payload holds.
+		l.cfg.Reserve(int(min(h.records, uint64((len(p)-off)/recHeader))))
+	}
 	var count uint64
 	for off < len(p) {
 		r, size, st := decodeRecord(p[off:])

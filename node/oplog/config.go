@@ -66,6 +66,11 @@ type Config struct {
 	// after); cost is the bytes to compress (0 for the old segments'
 	// removal). Nil runs both at once, inline.
 	Offload func(cost int, work, done func())
+	// Reserve, if not nil, is told by Open how many records a base holds
+	// before they are replayed (at most that many reach apply), so that
+	// whoever applies them can size its tables for them at once. It runs
+	// on the node's loop; nil does nothing.
+	Reserve func(records int)
 }
 
 // DefaultConfig returns the defaults: fsync always, 64 MiB segments.

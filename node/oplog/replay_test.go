@@ -3,6 +3,7 @@ package oplog
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -192,5 +193,47 @@ func TestEmptyLeftoverWithoutManifest(t *testing.T) {
 	_, _, rep := w.open(t, Config{})
 	if !rep.Fresh || len(rep.Removed) != 1 {
 		t.Fatalf("report %+v: want a fresh log and the empty segment removed", rep)
+	}
+}
+
+// Open tells Config.Reserve how many records a base holds before it
+// replays any of them, and nothing of a log without a base.
+func TestReserve(t *testing.T) {
+	w := newWorld(3)
+	type call struct{ n, replayedBefore int }
+	reopen := func() []call {
+		t.Helper()
+		var calls []call
+		replayed := 0
+		cfg := Config{Reserve: func(n int) { calls = append(calls, call{n, replayed}) }}
+		l, _, err := Open(w.mem, cfg, func(Record) error { replayed++; return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Sync(func(error) {})
+		w.drain()
+		l.Close()
+		return calls
+	}
+	l, _, _ := w.open(t, Config{})
+	commitAll(t, w, l, recs(0, 20)...)
+	l.Close()
+	if got := reopen(); len(got) != 0 {
+		t.Fatalf("a log without a base: Reserve told %v, want nothing", got)
+	}
+	l, got, _ := w.open(t, Config{})
+	live := lww(got)
+	if err := l.Compact(live.live(), func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w.drain()
+	commitAll(t, w, l, recs(20, 25)...)
+	l.Close()
+	if got, want := reopen(), []call{{len(live), 0}}; !slices.Equal(got, want) {
+		t.Fatalf("a base of %d records: Reserve told (records, replayed before) %v, want %v", len(live), got, want)
 	}
 }

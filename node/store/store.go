@@ -104,13 +104,21 @@ func (s *Store) Get(key []byte) (v Version, ok bool) {
 // whether the key's state changed (false if the store already held all
 // of v).
 func (s *Store) Apply(key []byte, v Version) bool {
+	_, changed := s.Update(key, v)
+	return changed
+}
+
+// Update is Apply, and also returns the key's state once v is merged in
+// (the state it had if nothing changed), saving the caller a Get: its
+// Value may be v's bytes (or the state's before) rather than the store's
+// copy of them, which Get would return; the rest is Get's.
+func (s *Store) Update(key []byte, v Version) (now Version, changed bool) {
 	h := hashKey(key)
 	id, ok := s.t.find(key, h)
 	var cur Version
 	if ok {
 		cur = s.t.version(id)
 	}
-	var changed bool
 	switch {
 	case s.sum && cur.Kind == Counter && v.Kind == Counter && !cur.Stamp.IsZero() && !v.Stamp.IsZero():
 		v, changed = mergeSum(cur, v)
@@ -120,7 +128,7 @@ func (s *Store) Apply(key []byte, v Version) bool {
 		v, changed = Merge(cur, v)
 	}
 	if !changed {
-		return false
+		return cur, false
 	}
 	if ok {
 		s.bytes -= cur.size()
@@ -138,7 +146,19 @@ func (s *Store) Apply(key []byte, v Version) bool {
 		delete(s.pending, string(key))
 	}
 	s.t.reclaim(reclaimRate*w + reclaimStep)
-	return true
+	return v, true
+}
+
+// Reserve readies an empty store for n keys about to be applied (a
+// boot's replay of a base, whose header counts its records): its index
+// is sized for them at once rather than grown and split as they come.
+// It changes nothing else; a store that holds keys ignores it.
+func (s *Store) Reserve(n int) {
+	if s.t.idx.n != 0 {
+		return
+	}
+	s.t.idx.reserve(n)
+	s.added = slices.Grow(s.added, n)
 }
 
 // reclaimRate and reclaimStep set the bounded step of reclaim a write
