@@ -42,11 +42,13 @@ func (v Version) size() int {
 }
 
 // Store maps keys to their latest version. It is not safe for concurrent
-// use. It owns the value slices given to Apply: callers must not modify them
-// afterwards. It keeps keys and values in a table of its own (table.go),
-// so the slices and strings it hands out (Get's value, Keys' and Order's
-// keys) are its bytes: it never writes them again, and a holder may keep
-// them for as long as it likes, but must not modify them either.
+// use. It keeps keys and values in a table of its own (table.go): Apply
+// copies the key's and the value's bytes into it (a caller may reuse them
+// once Apply returns: a boot's replay does) and keeps Pending's Intents
+// as they are. The slices and strings it hands out (Get's value, Keys'
+// and Order's keys) are its bytes: it never writes them again, and a
+// holder may keep them for as long as it likes, but must not modify them
+// either.
 type Store struct {
 	t     table
 	bytes int
