@@ -294,7 +294,7 @@ func (n *Node) Start() error {
 	}
 	n.started = true
 	lcfg := n.cfg.Log
-	lcfg.Reserve = n.store.Reserve
+	lcfg.Reserve, lcfg.Prefetch = n.store.Reserve, n.store.Prefetch
 	l, rep, err := oplog.Open(n.env.Disk, lcfg, n.replay)
 	if err != nil {
 		n.err = fmt.Errorf("replay the operation log: %w", err)

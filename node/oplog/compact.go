@@ -303,6 +303,8 @@ func (l *Log) replayBase(s segment, data []byte, apply func(Record) error, rep *
 		l.cfg.Reserve(int(min(h.records, (h.rawLen-uint64(w.off))/recHeader)))
 	}
 	var count uint64
+	ahead := 0 // the payload offset the keys were prefetched up to
+	var keys [][]byte
 	for {
 		b := w.unread()
 		r, size, st := decodeRecord(b)
@@ -323,6 +325,12 @@ func (l *Log) replayBase(s segment, data []byte, apply func(Record) error, rep *
 				return err
 			}
 			return corrupt(baseHeaderLen, "payload offset %d: %s", w.off, describe(st))
+		}
+		if l.cfg.Prefetch != nil && w.off >= ahead {
+			var n int
+			keys, n = nextKeys(keys[:0], w.unread())
+			l.cfg.Prefetch(keys)
+			ahead = w.off + n
 		}
 		if err := l.replayRecord(r, apply, rep); err != nil {
 			return fmt.Errorf("oplog: replay %s payload offset %d: %w", s.name(), w.off, err)
@@ -383,4 +391,27 @@ func (w *window) fill(n int) []byte {
 		w.err = err
 	}
 	return w.unread()
+}
+
+// prefetchAhead is how many records' keys replayBase prefetches at once.
+const prefetchAhead = 16
+
+// nextKeys appends to keys those of the first prefetchAhead whole records
+// in b, unchecked (decodeRecord checks them when their turn comes), and
+// returns them and the bytes they span.
+func nextKeys(keys [][]byte, b []byte) ([][]byte, int) {
+	off := 0
+	for range prefetchAhead {
+		if len(b)-off < recHeader {
+			break
+		}
+		n := int(binary.BigEndian.Uint32(b[off+4:]))
+		klen := int(binary.BigEndian.Uint16(b[off+recPrefix+21:]))
+		if n < recFixed+klen || n > len(b)-off-recPrefix {
+			break
+		}
+		keys = append(keys, b[off+recHeader:off+recHeader+klen])
+		off += recPrefix + n
+	}
+	return keys, off
 }

@@ -71,6 +71,12 @@ type Config struct {
 	// whoever applies them can size its tables for them at once. It runs
 	// on the node's loop; nil does nothing.
 	Reserve func(records int)
+	// Prefetch, if not nil, is given the keys of a base's next records,
+	// a few at a time, ahead of their replay, so that whoever applies
+	// them can read what it will look up for them all at once: their
+	// cache misses overlap rather than come one record at a time. It runs
+	// on the node's loop and must not keep the keys; nil does nothing.
+	Prefetch func(keys [][]byte)
 }
 
 // DefaultConfig returns the defaults: fsync always, 64 MiB segments.

@@ -268,6 +268,30 @@ func TestBaseWindow(t *testing.T) {
 	if rep.MaxCounter != 10+2999 || rep.MaxSeq[5] != 3000 {
 		t.Fatalf("high-water marks: counter %d, origin 5's sequence %d; want %d and %d", rep.MaxCounter, rep.MaxSeq[5], 10+2999, 3000)
 	}
+
+	// Config.Prefetch is given every record's key, in order, before the
+	// record is applied.
+	var fetched []string
+	applied := 0
+	cfg := Config{Prefetch: func(keys [][]byte) {
+		for _, k := range keys {
+			fetched = append(fetched, string(k))
+		}
+	}}
+	l, _, err := Open(w.mem, cfg, func(r Record) error {
+		if applied >= len(fetched) || fetched[applied] != string(r.Key) {
+			t.Fatalf("record %d (key %q) applied with keys %d to %d prefetched", applied, r.Key, applied, len(fetched))
+		}
+		applied++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if applied != len(want) || len(fetched) != len(want) {
+		t.Fatalf("%d records applied, %d keys prefetched; want %d", applied, len(fetched), len(want))
+	}
 }
 
 // compacted returns a world whose log is a base holding s.

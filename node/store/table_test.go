@@ -405,6 +405,10 @@ func TestTableModel(t *testing.T) {
 			case 4, 5:
 				m.drop(key)
 			case 6:
+				if rapid.Bool().Draw(t, "prefetch") {
+					// As a boot does before applying them: nothing changes.
+					s.Prefetch([][]byte{[]byte(key), []byte(key + "/1")})
+				}
 				m.get(key, rapid.Bool().Draw(t, "hold"))
 			case 7:
 				m.keys()
