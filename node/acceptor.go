@@ -169,8 +169,14 @@ func (n *Node) persist(recs []oplog.Record, done func()) {
 }
 
 // settleAcceptor forgets key's acceptor state once the stored version
-// subsumes it. Every path that applies a version to the store calls it.
-func (n *Node) settleAcceptor(key []byte) { n.acceptors.Settle(key, n.committed(key)) }
+// subsumes it. Every path that applies a version to the store calls it,
+// so it reads the store only if some key has acceptor state: most of the
+// time none does (a boot's replay of millions of keys, for one).
+func (n *Node) settleAcceptor(key []byte) {
+	if n.acceptors.Len() > 0 {
+		n.acceptors.Settle(key, n.committed(key))
+	}
+}
 
 // replayAcceptor restores acceptor state from a log record at boot.
 func (n *Node) replayAcceptor(r oplog.Record) {

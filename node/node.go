@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -293,6 +294,7 @@ func (n *Node) Start() error {
 	}
 	n.started = true
 	lcfg := n.cfg.Log
+	lcfg.Reserve, lcfg.Prefetch = n.store.Reserve, n.store.Prefetch
 	l, rep, err := oplog.Open(n.env.Disk, lcfg, n.replay)
 	if err != nil {
 		n.err = fmt.Errorf("replay the operation log: %w", err)
@@ -349,6 +351,13 @@ func (n *Node) Start() error {
 
 // replay applies one record of the log at boot.
 func (n *Node) replay(r oplog.Record) error {
+	if r.Type != oplog.TypeSet && r.Type != oplog.TypeDelete {
+		// The log overwrites a record's bytes once this returns
+		// (oplog.Open), and these records' states may keep them (intents,
+		// acceptor state, members, flags): they get bytes of their own.
+		// A set's or a delete's are copied into the store's table.
+		r.Key, r.Value = bytes.Clone(r.Key), bytes.Clone(r.Value)
+	}
 	switch r.Type {
 	case oplog.TypeSet, oplog.TypeDelete:
 		v, _, _ := store.FromRecord(r)

@@ -126,10 +126,8 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 // time since boot; 0 at replay), and remembers a tombstone the rule may
 // drop in time (grave.go).
 func (n *Node) apply(key []byte, v store.Version, at time.Duration) {
-	if n.store.Apply(key, v) && n.purging() {
-		if cur, _ := n.store.Get(key); cur.Tombstone() {
-			n.noteGrave(key, cur.Stamp, at)
-		}
+	if now, changed := n.store.Update(key, v); changed && n.purging() && now.Tombstone() {
+		n.noteGrave(key, now.Stamp, at)
 	}
 }
 

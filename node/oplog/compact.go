@@ -1,8 +1,10 @@
 package oplog
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"iter"
 	"slices"
 
@@ -255,44 +257,161 @@ func (l *Log) replayBase(s segment, data []byte, apply func(Record) error, rep *
 	if h.rawLen > 1<<40 {
 		return corrupt(0, "implausible payload length %d", h.rawLen)
 	}
-	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(max(h.rawLen, 1<<20)))
+	// The payload is decompressed a window at a time, not into one
+	// buffer as large as it (a gigabyte, for ten million keys): the
+	// records' slices are the window's, which apply may not keep.
+	dec, err := zstd.NewReader(bytes.NewReader(z), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(max(h.rawLen, 1<<20)))
 	if err != nil {
 		return fmt.Errorf("oplog: replay %s: %w", s.name(), err)
 	}
 	defer dec.Close()
-	p, err := dec.DecodeAll(z, make([]byte, 0, h.rawLen))
-	if err != nil || uint64(len(p)) != h.rawLen {
-		return corrupt(baseHeaderLen, "payload does not decompress to %d bytes: %v", h.rawLen, err)
+	w := window{r: dec, buf: make([]byte, min(windowSize, max(h.rawLen, 64)))}
+	// failed is the error of a stream that ended before its end.
+	failed := func() error {
+		if w.err != nil && w.err != io.EOF {
+			return corrupt(baseHeaderLen, "payload does not decompress to %d bytes: %v", h.rawLen, w.err)
+		}
+		return nil
 	}
 	// Offsets below are in the decompressed payload.
-	if len(p) < 12 {
-		return corrupt(baseHeaderLen, "payload of %d bytes", len(p))
+	if b := w.fill(12); len(b) < 12 {
+		if err := failed(); err != nil {
+			return err
+		}
+		return corrupt(baseHeaderLen, "payload of %d bytes", len(b))
 	}
-	l.maxCounter = max(l.maxCounter, binary.BigEndian.Uint64(p))
-	n := int(binary.BigEndian.Uint32(p[8:]))
-	off := 12
-	if len(p)-off < 10*n {
+	b := w.unread()
+	l.maxCounter = max(l.maxCounter, binary.BigEndian.Uint64(b))
+	n := int(binary.BigEndian.Uint32(b[8:]))
+	if uint64(12+10*n) > h.rawLen {
 		return corrupt(baseHeaderLen, "payload too short for %d origins", n)
 	}
-	for range n {
-		o, seq := binary.BigEndian.Uint16(p[off:]), binary.BigEndian.Uint64(p[off+2:])
+	if b = w.fill(12 + 10*n); len(b) < 12+10*n {
+		if err := failed(); err != nil {
+			return err
+		}
+		return corrupt(baseHeaderLen, "payload too short for %d origins", n)
+	}
+	for i := range n {
+		o, seq := binary.BigEndian.Uint16(b[12+10*i:]), binary.BigEndian.Uint64(b[12+10*i+2:])
 		l.maxSeq[o] = max(l.maxSeq[o], seq)
-		off += 10
+	}
+	w.consume(12 + 10*n)
+	if l.cfg.Reserve != nil {
+		// A record takes recHeader bytes at least: a damaged header's
+		// count cannot make the caller reserve more than the payload holds.
+		l.cfg.Reserve(int(min(h.records, (h.rawLen-uint64(w.off))/recHeader)))
 	}
 	var count uint64
-	for off < len(p) {
-		r, size, st := decodeRecord(p[off:])
+	ahead := 0 // the payload offset the keys were prefetched up to
+	var keys [][]byte
+	for {
+		b := w.unread()
+		r, size, st := decodeRecord(b)
+		if st == decodeShort {
+			// The window ends inside the record: read on, at least to
+			// its end if its length is known.
+			need := recPrefix
+			if len(b) >= recPrefix {
+				need += int(binary.BigEndian.Uint32(b[4:]))
+			}
+			if b = w.fill(need); len(b) == 0 {
+				break
+			}
+			r, size, st = decodeRecord(b)
+		}
 		if st != decodeOK {
-			return corrupt(baseHeaderLen, "payload offset %d: %s", off, describe(st))
+			if err := failed(); err != nil {
+				return err
+			}
+			return corrupt(baseHeaderLen, "payload offset %d: %s", w.off, describe(st))
+		}
+		if l.cfg.Prefetch != nil && w.off >= ahead {
+			var n int
+			keys, n = nextKeys(keys[:0], w.unread())
+			l.cfg.Prefetch(keys)
+			ahead = w.off + n
 		}
 		if err := l.replayRecord(r, apply, rep); err != nil {
-			return fmt.Errorf("oplog: replay %s payload offset %d: %w", s.name(), off, err)
+			return fmt.Errorf("oplog: replay %s payload offset %d: %w", s.name(), w.off, err)
 		}
-		off += size
+		w.consume(size)
 		count++
+	}
+	if err := failed(); err != nil {
+		return err
+	}
+	if uint64(w.off) != h.rawLen {
+		return corrupt(baseHeaderLen, "payload does not decompress to %d bytes: %d", h.rawLen, w.off)
 	}
 	if count != h.records {
 		return corrupt(baseHeaderLen, "%d records, header says %d", count, h.records)
 	}
 	return nil
+}
+
+// windowSize is the size of the window a base's payload is read through:
+// a record larger than it gets a larger one.
+const windowSize = 1 << 20
+
+// A window reads a stream a piece at a time into one buffer, reused:
+// buf[lo:hi] is read and not yet consumed, and starts at offset off of
+// the stream.
+type window struct {
+	r      io.Reader
+	buf    []byte
+	lo, hi int
+	off    int
+	// err is what ended the stream (io.EOF at its end), once it ended.
+	err error
+}
+
+// unread returns the bytes read and not consumed.
+func (w *window) unread() []byte { return w.buf[w.lo:w.hi] }
+
+// consume drops the first n unread bytes.
+func (w *window) consume(n int) { w.lo, w.off = w.lo+n, w.off+n }
+
+// fill reads until at least n bytes are unread, or the stream ends, and
+// returns the unread bytes: fewer than n only at the end. The slices
+// returned before are overwritten.
+func (w *window) fill(n int) []byte {
+	if w.hi-w.lo >= n || w.err != nil {
+		return w.unread()
+	}
+	if n > len(w.buf) {
+		buf := make([]byte, max(n, 2*len(w.buf)))
+		w.buf, w.lo, w.hi = buf, 0, copy(buf, w.unread())
+	} else {
+		w.lo, w.hi = 0, copy(w.buf, w.unread())
+	}
+	for w.hi-w.lo < n && w.err == nil {
+		k, err := w.r.Read(w.buf[w.hi:])
+		w.hi += k
+		w.err = err
+	}
+	return w.unread()
+}
+
+// prefetchAhead is how many records' keys replayBase prefetches at once.
+const prefetchAhead = 16
+
+// nextKeys appends to keys those of the first prefetchAhead whole records
+// in b, unchecked (decodeRecord checks them when their turn comes), and
+// returns them and the bytes they span.
+func nextKeys(keys [][]byte, b []byte) ([][]byte, int) {
+	off := 0
+	for range prefetchAhead {
+		if len(b)-off < recHeader {
+			break
+		}
+		n := int(binary.BigEndian.Uint32(b[off+4:]))
+		klen := int(binary.BigEndian.Uint16(b[off+recPrefix+21:]))
+		if n < recFixed+klen || n > len(b)-off-recPrefix {
+			break
+		}
+		keys = append(keys, b[off+recHeader:off+recHeader+klen])
+		off += recPrefix + n
+	}
+	return keys, off
 }

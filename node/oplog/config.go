@@ -66,6 +66,17 @@ type Config struct {
 	// after); cost is the bytes to compress (0 for the old segments'
 	// removal). Nil runs both at once, inline.
 	Offload func(cost int, work, done func())
+	// Reserve, if not nil, is told by Open how many records a base holds
+	// before they are replayed (at most that many reach apply), so that
+	// whoever applies them can size its tables for them at once. It runs
+	// on the node's loop; nil does nothing.
+	Reserve func(records int)
+	// Prefetch, if not nil, is given the keys of a base's next records,
+	// a few at a time, ahead of their replay, so that whoever applies
+	// them can read what it will look up for them all at once: their
+	// cache misses overlap rather than come one record at a time. It runs
+	// on the node's loop and must not keep the keys; nil does nothing.
+	Prefetch func(keys [][]byte)
 }
 
 // DefaultConfig returns the defaults: fsync always, 64 MiB segments.

@@ -116,7 +116,7 @@ func TestCrashRestartProperty(t *testing.T) {
 		check := func() {
 			w.crash()
 			var got []Record
-			nl, rep, err := Open(w.mem, cfg, func(r Record) error { got = append(got, r); return nil })
+			nl, rep, err := Open(w.mem, cfg, func(r Record) error { got = append(got, r.clone()); return nil })
 			if err != nil {
 				t.Fatalf("reopen: %v", err)
 			}

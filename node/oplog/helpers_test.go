@@ -1,6 +1,7 @@
 package oplog
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -56,7 +57,7 @@ func (w *world) open(t tb, cfg Config) (*Log, []Record, Report) {
 	t.Helper()
 	var got []Record
 	l, rep, err := Open(w.mem, cfg, func(r Record) error {
-		got = append(got, r)
+		got = append(got, r.clone())
 		return nil
 	})
 	if err != nil {
@@ -149,4 +150,11 @@ func (c *fakeClock) advance(d time.Duration) {
 			t.f()
 		}
 	}
+}
+
+// clone returns r with slices of its own: Open's are valid only until
+// its apply returns.
+func (r Record) clone() Record {
+	r.Key, r.Value = bytes.Clone(r.Key), bytes.Clone(r.Value)
+	return r
 }

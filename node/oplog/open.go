@@ -46,8 +46,10 @@ type Torn struct {
 // offset: nothing is ever skipped. An error from apply stops it too, and is
 // returned wrapped.
 //
-// apply may keep the records' slices. Open must run on the node's loop; it
-// starts a first durability round, whose callbacks arrive there later.
+// apply must not keep a record's slices past its return: they may be
+// overwritten then (a base is read through a window, reused); it copies
+// what it keeps. Open must run on the node's loop; it starts a first
+// durability round, whose callbacks arrive there later.
 func Open(fs disk.FS, cfg Config, apply func(Record) error) (*Log, Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, Report{}, err

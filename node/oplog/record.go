@@ -102,7 +102,8 @@ const (
 )
 
 // Record is one entry of the log. Key and Value are owned by whoever holds
-// the Record: Append copies them, and the records Open yields are not reused.
+// the Record: Append copies them. Those of the records Open yields are
+// Open's, valid only until its apply returns.
 type Record struct {
 	Type  Type
 	Key   []byte

@@ -1,12 +1,18 @@
 package oplog
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/klauspost/compress/zstd"
+	"github.com/memdb/memdb/clock"
 )
 
 // image is a log's files, to rebuild on a fresh disk with changes.
@@ -192,5 +198,175 @@ func TestEmptyLeftoverWithoutManifest(t *testing.T) {
 	_, _, rep := w.open(t, Config{})
 	if !rep.Fresh || len(rep.Removed) != 1 {
 		t.Fatalf("report %+v: want a fresh log and the empty segment removed", rep)
+	}
+}
+
+// Open tells Config.Reserve how many records a base holds before it
+// replays any of them, and nothing of a log without a base.
+func TestReserve(t *testing.T) {
+	w := newWorld(3)
+	type call struct{ n, replayedBefore int }
+	reopen := func() []call {
+		t.Helper()
+		var calls []call
+		replayed := 0
+		cfg := Config{Reserve: func(n int) { calls = append(calls, call{n, replayed}) }}
+		l, _, err := Open(w.mem, cfg, func(Record) error { replayed++; return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Sync(func(error) {})
+		w.drain()
+		l.Close()
+		return calls
+	}
+	l, _, _ := w.open(t, Config{})
+	commitAll(t, w, l, recs(0, 20)...)
+	l.Close()
+	if got := reopen(); len(got) != 0 {
+		t.Fatalf("a log without a base: Reserve told %v, want nothing", got)
+	}
+	l, got, _ := w.open(t, Config{})
+	live := lww(got)
+	if err := l.Compact(live.live(), func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w.drain()
+	commitAll(t, w, l, recs(20, 25)...)
+	l.Close()
+	if got, want := reopen(), []call{{len(live), 0}}; !slices.Equal(got, want) {
+		t.Fatalf("a base of %d records: Reserve told (records, replayed before) %v, want %v", len(live), got, want)
+	}
+}
+
+// A base read through its window: records that straddle the window's
+// end, and records larger than the window, replay as they were written;
+// the high-water marks come back too.
+func TestBaseWindow(t *testing.T) {
+	want := state{}
+	for i := range 3000 {
+		size := 1000 + i%700
+		switch i {
+		case 17, 2999:
+			size = 3*windowSize + i // larger than the window, first or last
+		case 1500:
+			size = 0
+		}
+		r := Record{Type: TypeSet, Key: fmt.Appendf(nil, "key-%05d", i), Value: bytes.Repeat([]byte{byte(i)}, size),
+			Stamp: clock.Timestamp{Counter: uint64(10 + i), Node: uint16(1 + i%5)}, Origin: uint16(1 + i%5), Seq: uint64(i + 1)}
+		want.apply(r)
+	}
+	w := compacted(t, want)
+	_, got, rep := w.open(t, Config{})
+	if !strings.HasSuffix(rep.Segments[0], ".base") || len(got) != len(want) || !sameState(want, lww(got)) {
+		t.Fatalf("replayed %d records from %v, want the %d written to a base", len(got), rep.Segments, len(want))
+	}
+	if rep.MaxCounter != 10+2999 || rep.MaxSeq[5] != 3000 {
+		t.Fatalf("high-water marks: counter %d, origin 5's sequence %d; want %d and %d", rep.MaxCounter, rep.MaxSeq[5], 10+2999, 3000)
+	}
+
+	// Config.Prefetch is given every record's key, in order, before the
+	// record is applied.
+	var fetched []string
+	applied := 0
+	cfg := Config{Prefetch: func(keys [][]byte) {
+		for _, k := range keys {
+			fetched = append(fetched, string(k))
+		}
+	}}
+	l, _, err := Open(w.mem, cfg, func(r Record) error {
+		if applied >= len(fetched) || fetched[applied] != string(r.Key) {
+			t.Fatalf("record %d (key %q) applied with keys %d to %d prefetched", applied, r.Key, applied, len(fetched))
+		}
+		applied++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if applied != len(want) || len(fetched) != len(want) {
+		t.Fatalf("%d records applied, %d keys prefetched; want %d", applied, len(fetched), len(want))
+	}
+}
+
+// compacted returns a world whose log is a base holding s.
+func compacted(t *testing.T, s state) *world {
+	t.Helper()
+	w := newWorld(4)
+	l, _, _ := w.open(t, Config{})
+	if err := l.Compact(s.live(), func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w.drain()
+	l.Close()
+	return w
+}
+
+// Damage inside a base's payload that its checksum cannot see (a payload
+// written wrong, and compressed and summed as it was) is reported with
+// its offset in the payload.
+func TestBaseDamage(t *testing.T) {
+	want := lww(recs(0, 7))
+	img := snapshot(t, compacted(t, want))
+	var name string
+	for n := range img {
+		if strings.HasSuffix(n, ".base") {
+			name = n
+		}
+	}
+	h, err := decodeBaseHeader(img[name])
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, _ := zstd.NewReader(nil)
+	payload, err := dec.DecodeAll(img[name][baseHeaderLen:], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := 12 + 10*int(binary.BigEndian.Uint32(payload[8:]))
+	second := first + len(appendRecord(nil, ptr(want["key-0"])))
+	cases := []struct {
+		name   string
+		modify func(p []byte) []byte
+		rawLen func(n int) int
+		want   string
+	}{
+		{"a record's checksum", func(p []byte) []byte { p[second+30] ^= 1; return p }, nil,
+			fmt.Sprintf("payload offset %d: record checksum mismatch", second)},
+		{"the last record cut short", func(p []byte) []byte { return p[:len(p)-3] }, nil,
+			"record runs past the end of the segment"},
+		{"a length past the payload", nil, func(n int) int { return n + 5 }, "payload does not decompress to"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := slices.Clone(payload)
+			if c.modify != nil {
+				p = c.modify(p)
+			}
+			z, err := compress(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := h
+			h.rawLen, h.zLen, h.zCRC = uint64(len(p)), uint64(len(z)), crc(z)
+			if c.rawLen != nil {
+				h.rawLen = uint64(c.rawLen(len(p)))
+			}
+			mod := maps.Clone(img)
+			mod[name] = append(h.encode(), z...)
+			_, _, err = Open(restore(mod).mem, Config{}, func(Record) error { return nil })
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Open: %v, want ErrCorrupt saying %q", err, c.want)
+			}
+		})
 	}
 }

@@ -84,6 +84,30 @@ func mix(a, b uint64) uint64 {
 	return hi ^ lo
 }
 
+// reserve sizes an empty index for n entries at once: as many tables as
+// n entries would split it into, each with the slots its share needs (a
+// sixteenth more, for the hashes' spread), so that loading n keys grows
+// and splits none, or few. An index that holds entries is left as is.
+func (x *index) reserve(n int) {
+	if x.n != 0 || n <= 0 {
+		return
+	}
+	var depth uint
+	for depth < maxDepth && sized((n>>depth)+(n>>depth)/16) > reserveMax {
+		depth++
+	}
+	per := n >> depth
+	x.dir, x.depth = make([]*itable, 1<<depth), depth
+	for i := range x.dir {
+		x.dir[i] = &itable{slots: make([]uint64, min(sized(per+per/16), tableMax)), depth: depth, prefix: uint32(i)}
+	}
+}
+
+// reserveMax bounds a reserved table's slots: well under tableMax, so
+// that a table whose share of the hashes runs over its reserve grows
+// rather than splits.
+const reserveMax = tableMax * 3 / 4
+
 // insert adds entry id under hash h (not already there).
 func (x *index) insert(h uint32, id uint32) {
 	t := x.table(h)

@@ -42,11 +42,13 @@ func (v Version) size() int {
 }
 
 // Store maps keys to their latest version. It is not safe for concurrent
-// use. It owns the value slices given to Apply: callers must not modify them
-// afterwards. It keeps keys and values in a table of its own (table.go),
-// so the slices and strings it hands out (Get's value, Keys' and Order's
-// keys) are its bytes: it never writes them again, and a holder may keep
-// them for as long as it likes, but must not modify them either.
+// use. It keeps keys and values in a table of its own (table.go): Apply
+// copies the key's and the value's bytes into it (a caller may reuse them
+// once Apply returns: a boot's replay does) and keeps Pending's Intents
+// as they are. The slices and strings it hands out (Get's value, Keys'
+// and Order's keys) are its bytes: it never writes them again, and a
+// holder may keep them for as long as it likes, but must not modify them
+// either.
 type Store struct {
 	t     table
 	bytes int
@@ -69,6 +71,9 @@ type Store struct {
 	pending map[string]struct{}
 	// reverse is node.MutantReverseTies's planted bug (ReverseTies).
 	reverse bool
+	// touched sums the slots Prefetch read, so that the reads are not
+	// optimized away; it means nothing.
+	touched uint64
 	// dropped counts the keys Drop removed since Keys last sorted: they
 	// may still be in sorted (or added), which Keys then filters.
 	dropped int
@@ -104,13 +109,21 @@ func (s *Store) Get(key []byte) (v Version, ok bool) {
 // whether the key's state changed (false if the store already held all
 // of v).
 func (s *Store) Apply(key []byte, v Version) bool {
+	_, changed := s.Update(key, v)
+	return changed
+}
+
+// Update is Apply, and also returns the key's state once v is merged in
+// (the state it had if nothing changed), saving the caller a Get: its
+// Value may be v's bytes (or the state's before) rather than the store's
+// copy of them, which Get would return; the rest is Get's.
+func (s *Store) Update(key []byte, v Version) (now Version, changed bool) {
 	h := hashKey(key)
 	id, ok := s.t.find(key, h)
 	var cur Version
 	if ok {
 		cur = s.t.version(id)
 	}
-	var changed bool
 	switch {
 	case s.sum && cur.Kind == Counter && v.Kind == Counter && !cur.Stamp.IsZero() && !v.Stamp.IsZero():
 		v, changed = mergeSum(cur, v)
@@ -120,7 +133,7 @@ func (s *Store) Apply(key []byte, v Version) bool {
 		v, changed = Merge(cur, v)
 	}
 	if !changed {
-		return false
+		return cur, false
 	}
 	if ok {
 		s.bytes -= cur.size()
@@ -138,7 +151,45 @@ func (s *Store) Apply(key []byte, v Version) bool {
 		delete(s.pending, string(key))
 	}
 	s.t.reclaim(reclaimRate*w + reclaimStep)
-	return true
+	return v, true
+}
+
+// Reserve readies an empty store for n keys about to be applied (a
+// boot's replay of a base, whose header counts its records): its index
+// is sized for them at once rather than grown and split as they come.
+// It changes nothing else; a store that holds keys ignores it.
+func (s *Store) Reserve(n int) {
+	if s.t.idx.n != 0 {
+		return
+	}
+	s.t.idx.reserve(n)
+	s.added = slices.Grow(s.added, n)
+}
+
+// Prefetch reads the index slots a look-up of each key reads first, so
+// that an Apply of the keys soon after finds them in the cache. A boot's
+// replay calls it with the next few records' keys: their slots are read
+// together, so that their cache misses (the index of millions of keys is
+// far larger than the cache) overlap rather than stall each Apply in
+// turn. It changes nothing.
+func (s *Store) Prefetch(keys [][]byte) {
+	var at [16]*uint64
+	for len(keys) > 0 {
+		n := min(len(keys), len(at))
+		for i, k := range keys[:n] {
+			h := hashKey(k)
+			it := s.t.idx.table(h)
+			at[i] = &it.slots[it.home(h)]
+		}
+		// The loads depend on nothing but the addresses: the processor
+		// has them all in flight at once.
+		var sum uint64
+		for _, p := range at[:n] {
+			sum += *p
+		}
+		s.touched += sum
+		keys = keys[n:]
+	}
 }
 
 // reclaimRate and reclaimStep set the bounded step of reclaim a write

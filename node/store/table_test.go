@@ -200,6 +200,9 @@ func TestIndex(t *testing.T) {
 		n := rapid.IntRange(1, most).Draw(t, "n")
 		seed := rapid.Uint64().Draw(t, "seed")
 		x := newIndex()
+		if rapid.Bool().Draw(t, "reserve") {
+			x.reserve(rapid.IntRange(0, 2*n).Draw(t, "reserved"))
+		}
 		hashOf := func(id uint32) uint32 { return uint32(mix(uint64(id)^seed, 0x9e3779b97f4a7c15)) & mask }
 		has := func(h, id uint32) bool {
 			it := x.table(h)
@@ -289,8 +292,12 @@ func (m *machine) apply(key string, v Version) {
 	m.log = append(m.log, fmt.Sprintf("Apply(%q, %v)", key, v))
 	cur, ok := m.model[key]
 	next, changed := Merge(cur, v)
-	if got := m.s.Apply([]byte(key), v); got != changed {
-		m.failf("Apply(%q, %v) = %v, the model %v", key, v, got, changed)
+	now, got := m.s.Update([]byte(key), v)
+	if got != changed {
+		m.failf("Update(%q, %v) = %v, the model %v", key, v, got, changed)
+	}
+	if after, _ := m.s.Get([]byte(key)); !sameVersion(now, after) {
+		m.failf("Update(%q, %v) returned %v, Get then %v", key, v, now, after)
 	}
 	if changed {
 		m.model[key] = next
@@ -384,6 +391,10 @@ func TestTableModel(t *testing.T) {
 		if rapid.Bool().Draw(t, "small") {
 			small(s)
 		}
+		if rapid.Bool().Draw(t, "reserve") {
+			// As a boot does for a base: the store must behave the same.
+			s.Reserve(rapid.IntRange(0, 50_000).Draw(t, "reserved"))
+		}
 		m := newMachine(s, t.Fatalf)
 		for range rapid.IntRange(0, 400).Draw(t, "ops") {
 			key := rapid.SampledFrom(keys).Draw(t, "key")
@@ -394,6 +405,10 @@ func TestTableModel(t *testing.T) {
 			case 4, 5:
 				m.drop(key)
 			case 6:
+				if rapid.Bool().Draw(t, "prefetch") {
+					// As a boot does before applying them: nothing changes.
+					s.Prefetch([][]byte{[]byte(key), []byte(key + "/1")})
+				}
 				m.get(key, rapid.Bool().Draw(t, "hold"))
 			case 7:
 				m.keys()
