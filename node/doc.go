@@ -114,7 +114,10 @@
 // after a randomized, growing backoff, until the request's deadline; then
 // the client hears "contention". Once any acceptor may hold the client's
 // own value the round never retries it: if it cannot finish, the client
-// hears "unknown outcome".
+// hears "unknown outcome". Only a refusal that shows the acceptor never
+// took the ballot says it does not hold it; an error does not (a
+// duplicate of the proposal can be fenced or refused after the first
+// copy was taken, lock seed 3939).
 //
 // A serial read first takes the read-only path (below): it peeks at
 // a quorum of acceptor states without a ballot, and runs the round above

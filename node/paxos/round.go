@@ -118,6 +118,16 @@ func (r *Round) Answer(seq int, from uint16, m net.Message) (s Step, counted boo
 	case *net.AcceptorState:
 		r.count(from, a)
 	case *net.Error:
+		if ph.kind == Propose {
+			// An error (a fence on a stale ring, a node not serving) says
+			// nothing of the proposal: the network may have delivered a
+			// copy of it earlier that the acceptor took, whose acceptance
+			// is still syncing while the error to the later copy comes
+			// back at once (lock seed 3939). Like a refusal that does not
+			// show the ballot was never taken, it is silence.
+			ph.silent = append(ph.silent, from)
+			break
+		}
 		ph.refused = append(ph.refused, from)
 	default:
 		ph.silent = append(ph.silent, from)

@@ -64,11 +64,10 @@ func drawAnswer(t *rapid.T, s Send) net.Message {
 
 // mayHaveTaken reports whether answer m to an own proposal at ballot says
 // the acceptor may hold that proposal: anything but a refusal that shows
-// it never accepted it.
+// it never accepted it. An error does not show that: it may answer a
+// duplicate of a proposal the acceptor took.
 func mayHaveTaken(m net.Message, ballot clock.Timestamp) bool {
 	switch a := m.(type) {
-	case *net.Error:
-		return false
 	case *net.Accepted:
 		return a.OK || !a.Accepted.Less(ballot)
 	}
