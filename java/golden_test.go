@@ -199,6 +199,7 @@ func goldenConsts() []goldenConst {
 		{"CodeWrongKind", uint64(net.CodeWrongKind)},
 		{"CodeOverflow", uint64(net.CodeOverflow)},
 		{"CodeAborted", uint64(net.CodeAborted)},
+		{"CodeStaleStamp", uint64(net.CodeStaleStamp)},
 	}
 }
 

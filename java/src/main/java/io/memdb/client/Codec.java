@@ -52,7 +52,7 @@ final class Codec {
     static final int CODE_MALFORMED = 1, CODE_TOO_LARGE = 2, CODE_BAD_KEY = 3, CODE_AUTH = 4,
             CODE_UNKNOWN_KIND = 5, CODE_UNAVAILABLE = 6, CODE_UNKNOWN_OUTCOME = 7, CODE_INTERNAL = 8,
             CODE_UNSUPPORTED = 9, CODE_SHUTTING_DOWN = 10, CODE_CONTENTION = 11, CODE_STALE_RING = 12,
-            CODE_WRONG_KIND = 13, CODE_OVERFLOW = 14, CODE_ABORTED = 15;
+            CODE_WRONG_KIND = 13, CODE_OVERFLOW = 14, CODE_ABORTED = 15, CODE_STALE_STAMP = 16;
 
     /** How the TLS preamble's message begins (net.TLSRequired). */
     static final String TLS_REQUIRED = "this node serves TLS only";
