@@ -198,12 +198,7 @@ func TestPull(t *testing.T) {
 	p := newPeers(t, 1, 2)
 	a, b := p.nodes[1], p.nodes[2]
 	put(b.d.Store, 1000, 1000) // about 1 MB: four batches or so
-	var got []bool
-	a.d.Pull(2, whole, nil, func(ok bool) { got = append(got, ok) })
-	p.run()
-	if !slices.Equal(got, []bool{true}) {
-		t.Fatalf("pull done %v, want [true]", got)
-	}
+	p.runDone(t, "pull", func(done func(bool)) { a.d.Pull(2, whole, nil, done) })
 	same(t, a.d.Store, b.d.Store)
 	if len(a.in) < 4 || b.out != 1000 {
 		t.Errorf("streamed in batches %v, out %d entries: want at least 4 batches of 1000 entries in all", a.in, b.out)
@@ -260,12 +255,7 @@ func TestPullLossy(t *testing.T) {
 		n++
 		return n%2 == 0
 	}
-	var got []bool
-	a.d.Pull(2, whole, nil, func(ok bool) { got = append(got, ok) })
-	p.run()
-	if !slices.Equal(got, []bool{true}) {
-		t.Fatalf("pull done %v, want [true]", got)
-	}
+	p.runDone(t, "pull", func(done func(bool)) { a.d.Pull(2, whole, nil, done) })
 	same(t, a.d.Store, b.d.Store)
 	if n < 7 {
 		t.Errorf("%d batches sent, want at least 4 kept and 3 lost between them", n)
@@ -278,12 +268,7 @@ func TestPush(t *testing.T) {
 	p := newPeers(t, 1, 2)
 	a, b := p.nodes[1], p.nodes[2]
 	put(a.d.Store, 1000, 1000)
-	var got []bool
-	a.d.Push(2, whole, func(ok bool) { got = append(got, ok) })
-	p.run()
-	if !slices.Equal(got, []bool{true}) {
-		t.Fatalf("push done %v, want [true]", got)
-	}
+	p.runDone(t, "push", func(done func(bool)) { a.d.Push(2, whole, done) })
 	same(t, a.d.Store, b.d.Store)
 	if a.out != 1000 {
 		t.Errorf("streamed out %d entries, want 1000", a.out)
@@ -301,12 +286,9 @@ func TestCompareNarrows(t *testing.T) {
 	put(b.d.Store, keys, 10)
 	b.d.Store.Apply([]byte("k4321"), store.Version{Value: []byte("newer"), Stamp: ts(keys+1, 2)})
 	var equal []net.Span
-	var got []bool
-	a.d.Compare(2, whole, Bounds{}, func(s net.Span) { equal = append(equal, s) }, func(ok bool) { got = append(got, ok) })
-	p.run()
-	if !slices.Equal(got, []bool{true}) {
-		t.Fatalf("compare done %v, want [true]", got)
-	}
+	p.runDone(t, "compare", func(done func(bool)) {
+		a.d.Compare(2, whole, Bounds{}, func(s net.Span) { equal = append(equal, s) }, done)
+	})
 	same(t, a.d.Store, b.d.Store)
 	in := 0
 	for _, n := range a.in {
@@ -324,7 +306,8 @@ func TestCompareNarrows(t *testing.T) {
 		t.Errorf("told %d spans equal, want %d", len(equal), want)
 	}
 	// Compared again, the stores are equal at the arc.
-	equal, got = nil, nil
+	equal = nil
+	var got []bool
 	a.d.Compare(2, whole, Bounds{}, func(s net.Span) { equal = append(equal, s) }, func(ok bool) { got = append(got, ok) })
 	p.run()
 	if !slices.Equal(got, []bool{true}) || !slices.Equal(equal, whole) {
@@ -369,4 +352,17 @@ func btoi(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// runDone starts what (a pull, a push, a comparison) with its done
+// callback, runs the peers until nothing is left to deliver, and fails
+// the test unless done was called exactly once, with true.
+func (p *peers) runDone(t *testing.T, what string, start func(done func(bool))) {
+	t.Helper()
+	var got []bool
+	start(func(ok bool) { got = append(got, ok) })
+	p.run()
+	if !slices.Equal(got, []bool{true}) {
+		t.Fatalf("%s done %v, want [true]", what, got)
+	}
 }
