@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -60,6 +61,9 @@ type Server struct {
 	adminHTTPOnce sync.Once
 	// laterFns run on the loop after the event that queued them (later).
 	laterFns []func()
+	// soon holds the node's background slices (clock.Posting.Soon), in
+	// order: next runs one once the events queued have had their turn.
+	soon []func()
 
 	events   chan func()
 	loopDone chan struct{}
@@ -203,7 +207,7 @@ func start(cfg Config, log *slog.Logger) (*Server, error) {
 		pcfg.TLS = ts.peer
 	}
 	s.peers = net.NewPeers(pcfg)
-	clk := &clock.Posting{Base: clock.Real{}, Post: s.post}
+	clk := &clock.Posting{Base: clock.Real{}, Post: s.post, Soon: func(f func()) { s.soon = append(s.soon, f) }}
 	var seed [16]byte
 	crand.Read(seed[:])
 	n, err := node.New(ncfg, node.Env{
@@ -367,7 +371,9 @@ func (s *Server) call(f func()) {
 
 func (s *Server) loop() {
 	defer close(s.loopDone)
-	for f := range s.events {
+	turns := 0
+	for {
+		f := s.next(&turns)
 		if f == nil {
 			return
 		}
@@ -389,6 +395,39 @@ func (s *Server) loop() {
 			s.requestShutdown(nil)
 		}
 	}
+}
+
+// soonAfter is the most events the loop runs while a background slice
+// waits: a request waits for at most one slice (a few hundred µs), and a
+// long walk still moves under a load that never lets the queue empty.
+const soonAfter = 64
+
+// next returns the loop's next event: a queued one, or — when none is
+// queued, or after soonAfter of them in a row (turns counts them) — the
+// oldest background slice. Before a slice it yields the processor, so
+// that the goroutines the loop's last events woke (connection writers
+// with replies to send, readers) run first instead of queuing behind a
+// loop that never blocks while it has slices to run: on a machine with
+// few cores a long walk once kept a writer waiting for 25 ms.
+func (s *Server) next(turns *int) func() {
+	if len(s.soon) == 0 {
+		*turns = 0
+		return <-s.events
+	}
+	if *turns < soonAfter {
+		select {
+		case f := <-s.events:
+			*turns++
+			return f
+		default:
+		}
+	}
+	*turns = 0
+	f := s.soon[0]
+	s.soon[0] = nil
+	s.soon = s.soon[1:]
+	runtime.Gosched()
+	return f
 }
 
 // later queues f to run on the loop once the current event is done. It is
