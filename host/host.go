@@ -217,6 +217,7 @@ func start(cfg Config, log *slog.Logger) (*Server, error) {
 		Rand:      rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:]))),
 		Log:       log.With("node", cfg.ID),
 		Offload:   s.offload,
+		Async:     async,
 	})
 	if err != nil {
 		ln.Close()
@@ -357,6 +358,18 @@ func (s *Server) offload(_ int, work, done func()) {
 			s.post(done)
 		}
 	}()
+}
+
+// async runs work on its own goroutine; wait blocks until it returned.
+// Replay decompresses a base's next frames so on the other cores while the
+// loop applies the current one.
+func async(work func()) (wait func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		work()
+	}()
+	return func() { <-done }
 }
 
 // call runs f on the loop and waits for it.

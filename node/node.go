@@ -224,9 +224,9 @@ type Stats struct {
 // New returns a node that has not started. It validates cfg (filling its
 // defaults) and env.
 func New(cfg Config, env Env) (*Node, error) {
-	// The log runs on the node's loop: its timers and offloaded work go
-	// through the node's Env.
-	cfg.Log.Clock, cfg.Log.Offload = env.Clock, env.Offload
+	// The log runs on the node's loop: its timers, offloaded work and
+	// replay's concurrent decompression go through the node's Env.
+	cfg.Log.Clock, cfg.Log.Offload, cfg.Log.Async = env.Clock, env.Offload, env.Async
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("node config: %w", err)
 	}
@@ -525,6 +525,12 @@ type Env struct {
 	// size in bytes, from which the simulator draws how long it takes. Nil
 	// runs both inline.
 	Offload func(cost int, work, done func())
+	// Async starts self-contained work (decompressing a base's frames at
+	// boot) that may run on another goroutine while the loop, which is
+	// busy replaying, goes on, and returns a function that waits for it
+	// (oplog.Config.Async says how it is used). Nil runs work inline: the
+	// simulator's choice, so that boot takes no virtual time either way.
+	Async func(work func()) (wait func())
 }
 
 func (e Env) validate() error {
