@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -64,6 +63,10 @@ type Server struct {
 	// soon holds the node's background slices (clock.Posting.Soon), in
 	// order: next runs one once the events queued have had their turn.
 	soon []func()
+	// parked is when the loop last blocked, and park the timer it parks
+	// on while background slices wait (next).
+	parked time.Time
+	park   *time.Timer
 
 	events   chan func()
 	loopDone chan struct{}
@@ -384,6 +387,8 @@ func (s *Server) call(f func()) {
 
 func (s *Server) loop() {
 	defer close(s.loopDone)
+	s.park = time.NewTimer(time.Hour)
+	s.park.Stop()
 	turns := 0
 	for {
 		f := s.next(&turns)
@@ -415,19 +420,24 @@ func (s *Server) loop() {
 // long walk still moves under a load that never lets the queue empty.
 const soonAfter = 64
 
+// The loop parks for parkFor at least every parkEvery while it runs
+// background slices. A goroutine that never blocks keeps its processor
+// from looking at the network: Go's scheduler polls it only when it has
+// nothing else to run (or from its monitor thread, every 10 ms or more),
+// and with the collector's workers on the other core a request's bytes
+// once waited 40 ms in the kernel while the loop ran slice after slice.
+// Parking also lets the writers the loop woke send their replies.
+const (
+	parkEvery = time.Millisecond
+	parkFor   = 20 * time.Microsecond
+)
+
 // next returns the loop's next event: a queued one, or — when none is
 // queued, or after soonAfter of them in a row (turns counts them) — the
-// oldest background slice. Before a slice it yields the processor, so
-// that the goroutines the loop's last events woke (connection writers
-// with replies to send, readers) run first instead of queuing behind a
-// loop that never blocks while it has slices to run: on a machine with
-// few cores a long walk once kept a writer waiting for 25 ms.
+// oldest background slice, parking first if the loop has not parked for
+// parkEvery.
 func (s *Server) next(turns *int) func() {
-	if len(s.soon) == 0 {
-		*turns = 0
-		return <-s.events
-	}
-	if *turns < soonAfter {
+	if len(s.soon) == 0 || *turns < soonAfter {
 		select {
 		case f := <-s.events:
 			*turns++
@@ -435,11 +445,28 @@ func (s *Server) next(turns *int) func() {
 		default:
 		}
 	}
+	if len(s.soon) == 0 {
+		*turns = 0
+		f := <-s.events
+		s.parked = time.Now()
+		return f
+	}
+	if time.Since(s.parked) >= parkEvery {
+		s.park.Reset(parkFor)
+		select {
+		case f := <-s.events:
+			s.park.Stop()
+			s.parked = time.Now()
+			*turns++
+			return f
+		case <-s.park.C:
+		}
+		s.parked = time.Now()
+	}
 	*turns = 0
 	f := s.soon[0]
 	s.soon[0] = nil
 	s.soon = s.soon[1:]
-	runtime.Gosched()
 	return f
 }
 
