@@ -55,7 +55,7 @@ type Node struct {
 	// to single peers; both are keyed by the id their frames carry, drawn
 	// from nextOp. hints are writes held for replicas (node/coord).
 	nextOp uint64
-	ops    map[uint64]*op
+	ops    *coord.Ops
 	calls  map[uint64]*call
 	hints  *coord.Hints
 	// behind counts the writes written behind (batch.go's writeBehind)
@@ -240,7 +240,6 @@ func New(cfg Config, env Env) (*Node, error) {
 		store:    store.New(),
 		known:    make(map[uint16]gossip.Member),
 		marks:    make(map[uint16]uint64),
-		ops:      make(map[uint64]*op),
 		calls:    make(map[uint64]*call),
 		hints:    coord.NewHints(cfg.HintBytes, cfg.HintWindow, cfg.TombstoneGrace/2),
 		waiting:  make(map[uint64]func(net.Message)),
@@ -269,6 +268,11 @@ func New(cfg Config, env Env) (*Node, error) {
 		Refused:        cfg.Gossip.ProbeInterval / 4,
 		Log:            env.Log,
 		DropIntents:    n.mutant(MutantStreamDropsIntents),
+	}
+	n.ops = coord.NewOps(coord.Config{ID: uint16(cfg.ID), Timeout: cfg.RequestTimeout, RepairAsync: n.mutant(MutantRepairAsync)})
+	n.hints.DropLast = n.mutant(MutantHintDropLast)
+	if n.mutant(MutantTombstoneHintsKept) {
+		n.hints.MaxAge = 0 // hints wait as long as their window allows
 	}
 	n.repairs = &repair.Driver{Node: repairer{n}, ID: uint16(cfg.ID), Backoff: cfg.Gossip.ProbeInterval / 4, Log: env.Log}
 	if n.mutant(MutantMergeSum) {
