@@ -31,9 +31,10 @@
 //	node/view      phases, the read and write rings, a key's groups, arcs
 //	node/store     the table, and value kinds: how states merge, hash and
 //	               encode (the one seam every path that moves data uses)
-//	node/coord     the requests the node coordinates: a write's and a
-//	               read's state and what each answer decides (reply, repair,
-//	               hint, finish), and the hint queues with their bounds
+//	node/coord     the requests the node coordinates: their table, a
+//	               write's and a read's state and what each answer or
+//	               deadline decides (route, reply, repair, hint, finish),
+//	               and the hint queues with their bounds and replays
 //	node/counter   the increments a node applied, by id, and the rule that
 //	               judges a retry (a counter's state is node/store's kind)
 //	node/paxos     the acceptor table and its durability contract; the
@@ -62,8 +63,8 @@
 // The files of this package are its effects and protocols: node.go (the
 // Node, its Env, its boot and log replay, dispatch of peers' messages,
 // and stamping under a logged Lamport lease), config.go, request.go
-// (client requests), coordinate.go (the effects of node/coord: the table
-// of requests, sending, local applies, timers, hint replays), replica.go
+// (client requests), coordinate.go (the effects of node/coord:
+// stamping, sending, local applies, timers, hints kept and replayed), replica.go
 // (a replica's side: applyEntries, fencing), incr.go (leading and
 // forwarding counter increments, the log generation), batch.go (atomic
 // batches: intents, the decision on the batch's record, resolution, the
