@@ -48,7 +48,9 @@
 //	               anti-entropy's comparisons, behind a small interface
 //	               to the node (stream.Node)
 //	node/grave     the tombstone rule's record of the spans anti-entropy
-//	               found equal with each peer (who was seen clean, when)
+//	               found equal with each peer (who was seen clean, when),
+//	               its verdict on a tombstone, and the graves with their
+//	               sweeps
 //	node/movement  the ring's life: the movement lock's value, the plans of
 //	               joins, leaves, removals and catch-up over a view, and
 //	               the drivers of their steps; its doc has the design

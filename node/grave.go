@@ -2,7 +2,6 @@ package node
 
 import (
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/memdb/memdb/clock"
@@ -10,7 +9,6 @@ import (
 	"github.com/memdb/memdb/node/grave"
 	"github.com/memdb/memdb/node/movement"
 	"github.com/memdb/memdb/node/oplog"
-	"github.com/memdb/memdb/node/ring"
 	"github.com/memdb/memdb/node/store"
 	"github.com/memdb/memdb/node/view"
 )
@@ -72,7 +70,7 @@ func (n *Node) purging() bool { return n.cfg.TombstoneGrace > 0 }
 // noteGrave remembers key's tombstone, stamped stamp, which the rule may
 // drop in time, just applied at time at (steady time).
 func (n *Node) noteGrave(key []byte, stamp clock.Timestamp, at time.Duration) {
-	n.graves = append(n.graves, grave.Grave{Key: string(key), Stamp: stamp, At: at})
+	n.graves.Add(grave.Grave{Key: string(key), Stamp: stamp, At: at})
 }
 
 // expired is the node's clock as it read the grace ago (zero if it has not
@@ -96,61 +94,52 @@ func (n *Node) noteClean(peer uint16, epoch uint64, span net.Span, at time.Durat
 }
 
 // sweepGraves, every sweepEvery, looks at the graves in the order they
-// came, graveSlice a turn, drops the tombstones the rule allows and keeps
-// the others; it stops at the first one younger than the grace.
+// came, graveSlice a turn, drops the tombstones the rule allows
+// (grave.Rule) and keeps the others; it stops at the first one younger
+// than the grace.
 func (n *Node) sweepGraves() {
-	if !n.purging() || n.sweepingGraves || n.now() < n.nextGraveSweep {
+	if !n.purging() || !n.graves.Due(n.now(), n.sweepEvery()) {
 		return
 	}
-	n.nextGraveSweep = n.now() + n.sweepEvery()
-	if len(n.graves) == 0 || n.life != Member || !n.settled() || n.err != nil {
+	if n.graves.Len() == 0 || n.life != Member || !n.settled() || n.err != nil {
 		return
 	}
-	n.sweepingGraves = true
-	arcs := n.view.Arcs()
-	epoch := n.view.Epoch
-	w, r := 0, 0
+	n.graves.Begin()
+	rule := grave.Rule{
+		Grace:      n.cfg.TombstoneGrace,
+		Epoch:      n.view.Epoch,
+		Arcs:       n.view.Arcs(),
+		Self:       uint16(n.cfg.ID),
+		Cleans:     &n.cleans,
+		Unverified: n.mutant(MutantTombstoneUnverified),
+		StaleClean: n.mutant(MutantTombstoneStaleClean),
+	}
 	var step func()
 	step = func() {
-		if n.stopped || n.view.Epoch != epoch || !n.settled() {
+		if n.stopped || n.view.Epoch != rule.Epoch || !n.settled() {
 			// The ring moved: keep what is left for the next sweep.
-			n.graves = append(n.graves[:w], n.graves[r:]...)
-			n.sweepingGraves = false
+			n.graves.End()
 			return
 		}
-		now, expired, young := n.steady, n.expired(), false
-		for end := min(r+graveSlice, len(n.graves)); r < end; r++ {
-			g := n.graves[r]
+		rule.Now, rule.Expired = n.steady, n.expired()
+		more := n.graves.Turn(graveSlice, func(g grave.Grave) grave.Verdict {
 			v, ok := n.store.Get([]byte(g.Key))
-			if !ok || !v.Tombstone() || v.Stamp != g.Stamp {
-				continue // gone, or replaced: a newer tombstone has its own grave
+			verdict := rule.Judge(g, v, ok)
+			if verdict == grave.Drop {
+				n.store.Drop([]byte(g.Key))
+				n.noteDropped()
+				if !n.mutant(MutantTombstoneFloorForgotten) {
+					n.acceptors.Below = n.acceptors.Below.Max(g.Stamp)
+				}
+				n.stats.TombstonesDropped++
 			}
-			if now-g.At < n.cfg.TombstoneGrace {
-				young = true // and so are the rest, which came later
-				break
-			}
-			if expired.Less(g.Stamp) || !n.mutant(MutantTombstoneUnverified) && !n.othersClean(arcs, []byte(g.Key), g) {
-				n.graves[w] = g
-				w++
-				continue
-			}
-			n.store.Drop([]byte(g.Key))
-			n.noteDropped()
-			if !n.mutant(MutantTombstoneFloorForgotten) {
-				n.acceptors.Below = n.acceptors.Below.Max(g.Stamp)
-			}
-			n.stats.TombstonesDropped++
-		}
-		if !young && r < len(n.graves) {
+			return verdict
+		})
+		if more {
 			n.later(0, step)
 			return
 		}
-		// Graves that came during the sweep are after r.
-		n.graves = append(n.graves[:w], n.graves[r:]...)
-		if cap(n.graves) > 1024 && len(n.graves) < cap(n.graves)/4 {
-			n.graves = slices.Clone(n.graves)
-		}
-		n.sweepingGraves = false
+		n.graves.End()
 	}
 	step()
 }
@@ -163,32 +152,6 @@ func (n *Node) sweepEvery() time.Duration {
 		d = min(d, n.cfg.AntiEntropy)
 	}
 	return max(d, time.Millisecond)
-}
-
-// othersClean reports whether this node replicates g's key and every
-// other replica of it was seen clean for g (grave.Cleans.Seen), arcs being
-// the settled ring's (whose read and write replicas are one).
-func (n *Node) othersClean(arcs []view.Arc, key []byte, g grave.Grave) bool {
-	if len(arcs) == 0 {
-		return false
-	}
-	h := ring.Hash(key)
-	// The arc holding h: the first whose end is at or past h, or the first
-	// (which wraps) if none is.
-	i := sort.Search(len(arcs), func(i int) bool { return arcs[i].Span.End >= h })
-	if i == len(arcs) {
-		i = 0
-	}
-	a, self, since := arcs[i], uint16(n.cfg.ID), g.At
-	if n.mutant(MutantTombstoneStaleClean) {
-		since = 0
-	}
-	for _, id := range a.Read {
-		if id != self && !n.cleans.Seen(n.view.Epoch, id, a.Span, h, g.Stamp, since) {
-			return false
-		}
-	}
-	return slices.Contains(a.Read, self)
 }
 
 // noteDropped logs, at the node's first drop, the flag that makes every
@@ -279,5 +242,5 @@ func (n *Node) settled() bool {
 // Tombstones is the number of tombstones the node holds that the rule may
 // drop in time, and dropped how many it has dropped since boot.
 func (n *Node) Tombstones() (held int, dropped uint64) {
-	return len(n.graves), n.stats.TombstonesDropped
+	return n.graves.Len(), n.stats.TombstonesDropped
 }

@@ -115,12 +115,10 @@ type Node struct {
 	settling map[string][]func()
 	passing  map[string]bool
 	// graves are the tombstones the rule may drop in time, in the order
-	// they came; cleans the spans anti-entropy found equal with each peer;
-	// nextGraveSweep when the next sweep may run (grave.go).
-	graves         []grave.Grave
-	cleans         grave.Cleans
-	nextGraveSweep time.Duration
-	sweepingGraves bool
+	// they came, and their sweeps; cleans the spans anti-entropy found
+	// equal with each peer (grave.go).
+	graves grave.Yard
+	cleans grave.Cleans
 	// steady is the node's time since boot as the tombstone rule counts
 	// it, advanced at each tick by at most two ticks' worth (lastTick is
 	// when the last one ran; grave.go).

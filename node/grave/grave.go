@@ -2,7 +2,11 @@
 // node's grave.go has the rule, PAPER §2 the argument): the record of
 // which spans anti-entropy found equal with each peer, and when, that
 // tells whether a peer was seen clean of the values older than a
-// tombstone.
+// tombstone (Cleans); the rule's verdict on one tombstone (Rule.Judge);
+// and the graves a node holds with the sweeps over them, a turn at a
+// time (Yard). The node keeps the effects: reading and dropping from its
+// store, the log flag of a node that dropped one, the Paxos floor, timers
+// and stats.
 package grave
 
 import (
