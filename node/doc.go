@@ -49,8 +49,9 @@
 //	               to the node (stream.Node)
 //	node/grave     the tombstone rule's record of the spans anti-entropy
 //	               found equal with each peer (who was seen clean, when),
-//	               its verdict on a tombstone, and the graves with their
-//	               sweeps
+//	               its verdict on a tombstone, the graves with their
+//	               sweeps, and the Driver of sweeps and of forgetting
+//	               the keys of arcs a movement took (grave.Node)
 //	node/movement  the ring's life: the movement lock's value, the plans of
 //	               joins, leaves, removals and catch-up over a view, and
 //	               the drivers of their steps; its doc has the design
@@ -80,9 +81,8 @@
 // parts and design are node/movement's: membership.go (gossip, the view,
 // the node's phase), lifecycle.go (the node's own life: Life, its join
 // and its leave), move.go (the movement lock, taken and given back),
-// remove.go and rebuild.go; grave.go (the tombstone rule:
-// when a deleted key's tombstone is dropped, and forgetting the keys of
-// arcs a movement took); then compact.go, probe.go and
+// remove.go and rebuild.go; grave.go (the tombstone rule, and the
+// node's side of node/grave's Driver: grave.Node); then compact.go, probe.go and
 // mutant*.go (rare-state counters and planted bugs for the simulator).
 // lint_test.go holds every file under node/ to the rules above.
 //

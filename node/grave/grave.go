@@ -3,10 +3,12 @@
 // which spans anti-entropy found equal with each peer, and when, that
 // tells whether a peer was seen clean of the values older than a
 // tombstone (Cleans); the rule's verdict on one tombstone (Rule.Judge);
-// and the graves a node holds with the sweeps over them, a turn at a
-// time (Yard). The node keeps the effects: reading and dropping from its
-// store, the log flag of a node that dropped one, the Paxos floor, timers
-// and stats.
+// the graves a node holds with the sweeps over them, a turn at a time
+// (Yard); and the Driver that runs the sweeps, and the forgetting of the
+// keys of arcs the node no longer replicates, on the node's loop. The node
+// keeps, behind a small interface (Node), the effects beyond its store:
+// the log flag of a node that dropped a tombstone, the Paxos floor, the
+// durability of what it forgot, timers and stats.
 package grave
 
 import (
