@@ -13,6 +13,7 @@ import (
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/quorum"
 	"github.com/memdb/memdb/node/store"
+	"pgregory.net/rapid"
 )
 
 // TestOpScripts runs the scripts under testdata/ops: each drives one table
@@ -271,4 +272,91 @@ func TestUnreachable(t *testing.T) {
 			t.Errorf("%s: Unreachable(write, %v, live %v, %v) (-want +got):\n%s", tt.name, tt.groups, tt.live, tt.level, diff)
 		}
 	}
+}
+
+// Whatever the answers, refusals of the stamp, fences, resends and
+// deadlines, a write op tells its client once — a Done only with the
+// stamp it then holds — and finishes once; after that every event is the
+// zero Do. A reply's message is there exactly when its Step says the
+// client hears.
+func TestOpWriteProperties(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		gs := drawJoint(t)
+		level := rapid.SampledFrom([]net.Consistency{net.One, net.Quorum, net.All, net.Default}).Draw(t, "level")
+		ops := NewOps(Config{ID: 1, Timeout: time.Second})
+		id := uint64(1)
+		o := ops.Write(id, NewWrite(entry, level, gs, gs.All(), 1), 0)
+		replies, finishes := 0, 0
+		check := func(d Do, what string) {
+			if (d.Msg != nil) != (d.Reply != Wait) {
+				t.Fatalf("%s: reply %v with message %v", what, d.Reply, d.Msg)
+			}
+			if finishes > 0 && (d.Msg != nil || d.Finish || len(d.Hint) > 0) {
+				t.Fatalf("%s after the op finished: %+v", what, d)
+			}
+			if done, ok := d.Msg.(*net.Done); ok && done.Version != o.W.Entry.Stamp {
+				t.Fatalf("%s: Done at %v, the write holds %v", what, done.Version, o.W.Entry.Stamp)
+			}
+			if d.Msg != nil {
+				replies++
+			}
+			if d.Finish {
+				finishes++
+				ops.Finish(o)
+			}
+		}
+		// The node's contract: answers come from replicas asked, and a
+		// replica answers each send once — a duplicate repeats the same
+		// answer. (Write takes an answer from a replica it never asked, or
+		// a second answer of another kind, and may then count every
+		// replica answered while one has not; noted, not changed.)
+		answered := map[uint16]string{}
+		for i := range rapid.IntRange(1, 30).Draw(t, "events") {
+			r := rapid.SampledFrom(o.W.Asked).Draw(t, fmt.Sprintf("r%d", i))
+			ev := rapid.SampledFrom([]string{"ack", "refuse", "restamp", "fenced", "resend", "timeout"}).Draw(t, fmt.Sprintf("e%d", i))
+			if ev != "resend" && ev != "timeout" {
+				if first, ok := answered[r]; ok {
+					ev = first
+				}
+				answered[r] = ev
+			}
+			switch ev {
+			case "ack":
+				check(o.WriteAnswered(r, nil), ev)
+			case "refuse":
+				check(o.WriteAnswered(r, fmt.Errorf("no")), ev)
+			case "restamp":
+				if o.Restamp() {
+					id++
+					ops.Renumber(o, id)
+					o.W.Restamp(clock.Timestamp{Counter: 100 + id, Node: 1})
+					clear(answered) // sent again to every replica
+				} else {
+					check(o.WriteAnswered(r, fmt.Errorf("stale stamp")), ev)
+				}
+			case "fenced":
+				o.W.Fenced(r)
+			case "resend":
+				if !o.W.Over() {
+					ng := drawJoint(t)
+					o.W.Resend(ng, ng.All(), 2)
+					for _, r := range ng.All() {
+						if o.W.Reask(r) {
+							delete(answered, r) // sent again
+						}
+					}
+					check(o.Resent(), ev)
+				}
+			case "timeout":
+				check(o.WriteTimedOut(), ev)
+			}
+		}
+		check(o.WriteTimedOut(), "the deadline")
+		if replies != 1 || finishes != 1 {
+			t.Fatalf("the client heard %d times and the op finished %d times, want once each", replies, finishes)
+		}
+		if ops.Len() != 0 || ops.Get(id) != nil {
+			t.Fatalf("a finished op is still in the table (%d ops)", ops.Len())
+		}
+	})
 }
