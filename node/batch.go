@@ -116,7 +116,7 @@ func (n *Node) writeIntent(b *batchRun, w net.BatchWrite) {
 		level = net.One
 	}
 	o := n.ops.Write(n.opID(), coord.NewWrite(store.Entry(w.Key, store.IntentAt(b.intent(w))), level, gs, all, n.view.Epoch), n.now())
-	o.Reply = func(a net.Message) { n.intentAnswered(b, w, a) }
+	o.Respond = func(a net.Message) { n.intentAnswered(b, w, a) }
 	// Half a request timeout, so that the decision has the other half.
 	n.startWrite(o, n.cfg.RequestTimeout/2)
 }

@@ -28,8 +28,8 @@ func (n *Node) opID() uint64 {
 
 // respond answers o's client with m.
 func (n *Node) respond(o *coord.Op, m net.Message) {
-	if o.Reply != nil {
-		o.Reply(m)
+	if o.Respond != nil {
+		o.Respond(m)
 		return
 	}
 	n.reply(o.Conn, o.Req, m)

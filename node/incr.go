@@ -276,7 +276,7 @@ func (n *Node) replicateSlot(reply func(net.Message), key []byte, level net.Cons
 	}
 	gs, all := n.groups(key)
 	o := n.ops.Write(n.opID(), coord.NewWrite(store.Entry(key, store.CounterAt(slots[i:i+1])), level, gs, all, n.view.Epoch), n.now())
-	o.Reply = reply
+	o.Respond = reply
 	o.Done = &net.CounterValue{Value: value}
 	if n.mutant(MutantHintDelta) {
 		o.Delta = delta

@@ -24,19 +24,19 @@ type Config struct {
 // An Op is a request a node coordinates — a client's write or read that
 // waits for replicas — with what the node keeps around it: who asked, and
 // the timer. Peer answers find it by ID, the request id of every frame
-// sent for it. The node sets the fields it owns (Conn, Req, Reply, Done,
+// sent for it. The node sets the fields it owns (Conn, Req, Respond, Done,
 // Counter, Delta, Timer) before the first event; coord reads them but for
 // Timer, which it never touches.
 type Op struct {
 	ID uint64
 	W  *Write // a write, or
 	R  *Read  // a read
-	// Conn and Req are the client's connection and request id. Reply, if
+	// Conn and Req are the client's connection and request id. Respond, if
 	// set, takes the answer instead (an increment's client, or the peer
 	// that forwarded it; a batch's intent).
-	Conn  net.ConnID
-	Req   uint64
-	Reply func(net.Message)
+	Conn    net.ConnID
+	Req     uint64
+	Respond func(net.Message)
 	// Done is what a write that met its level answers instead of net.Done.
 	Done net.Message
 	// Counter says that read R is of a counter.
