@@ -158,7 +158,7 @@ func (n *Node) startIncr(reply func(net.Message), m *net.Incr, first clock.Times
 	}
 	if live := n.live(all); !gs.Met(m.Level, live) {
 		n.stats.Unavailable++
-		fail(net.CodeUnavailable, "%s increment needs replicas %v at that level, only %v are up; nothing was done", levelName(m.Level), gs, live)
+		fail(net.CodeUnavailable, "%s increment needs replicas %v at that level, only %v are up; nothing was done", coord.LevelName(m.Level), gs, live)
 		return
 	}
 	if msg := n.overMemory(); msg != "" {
@@ -289,17 +289,13 @@ func (n *Node) replicateSlot(reply func(net.Message), key []byte, level net.Cons
 		return
 	}
 	gs, all := n.groups(key)
-	o := n.newOp()
-	o.reply = reply
-	o.answer = &net.CounterValue{Value: value}
+	o := n.ops.Write(n.opID(), coord.NewWrite(store.Entry(key, store.CounterAt(slots[i:i+1])), level, gs, all, n.view.Epoch), n.now())
+	o.Respond = reply
+	o.Done = &net.CounterValue{Value: value}
 	if n.mutant(MutantHintDelta) {
-		o.delta = delta
+		o.Delta = delta
 	}
-	o.w = coord.NewWrite(store.Entry(key, store.CounterAt(slots[i:i+1])), level, gs, all, n.view.Epoch)
-	o.timer = n.env.Clock.AfterFunc(n.cfg.RequestTimeout, func() { n.writeTimedOut(o) })
-	for _, r := range all {
-		n.sendWrite(o, r)
-	}
+	n.startWrite(o, n.cfg.RequestTimeout)
 }
 
 // forwardIncr sends increment m to the first live replica of its key, and
