@@ -61,8 +61,16 @@ type Server struct {
 	// laterFns run on the loop after the event that queued them (later).
 	laterFns []func()
 
-	events   chan func()
-	loopDone chan struct{}
+	// mu is the node's lock. Whoever holds it runs the node: the loop, for
+	// each event posted to it, or a connection's reader, for the requests
+	// one read brought (run), which saves handing them to the loop and back
+	// (issue 17). One holder at a time keeps the node single-threaded;
+	// loopStopped (under mu) is set once the loop has stopped, after which
+	// nothing runs, as nothing posted after that did.
+	mu          sync.Mutex
+	loopStopped bool
+	events      chan func()
+	loopDone    chan struct{}
 	// conns maps connection ids to connections; touched only on the loop.
 	conns map[net.ConnID]*net.Conn
 
@@ -368,26 +376,49 @@ func (s *Server) call(f func()) {
 func (s *Server) loop() {
 	defer close(s.loopDone)
 	for f := range s.events {
+		s.mu.Lock()
 		if f == nil {
+			s.loopStopped = true
+			s.mu.Unlock()
 			return
 		}
-		f()
-		for len(s.laterFns) > 0 {
-			fns := s.laterFns
-			s.laterFns = nil
-			for _, g := range fns {
-				g()
-			}
+		s.runLocked(f)
+		s.mu.Unlock()
+	}
+}
+
+// run runs f as an event of the loop, on the calling goroutine: under the
+// node's lock, after any event running now and before the next. It is
+// for a connection's reader, whose requests then cost no hand-off; what
+// one goroutine runs or posts still runs in the order it did so only if it
+// does not mix run and post (each reader uses run alone).
+func (s *Server) run(f func()) {
+	s.mu.Lock()
+	if !s.loopStopped {
+		s.runLocked(f)
+	}
+	s.mu.Unlock()
+}
+
+// runLocked runs one event, then what it queued with later, then checks
+// whether the node failed or left. Called with mu held.
+func (s *Server) runLocked(f func()) {
+	f()
+	for len(s.laterFns) > 0 {
+		fns := s.laterFns
+		s.laterFns = nil
+		for _, g := range fns {
+			g()
 		}
-		switch {
-		case s.node == nil:
-		case s.node.Err() != nil:
-			s.requestShutdown(s.node.Err())
-		case s.node.Departed():
-			// A leave resumed after a restart ends here; one asked through
-			// the admin API ends in Leave, too.
-			s.requestShutdown(nil)
-		}
+	}
+	switch {
+	case s.node == nil:
+	case s.node.Err() != nil:
+		s.requestShutdown(s.node.Err())
+	case s.node.Departed():
+		// A leave resumed after a restart ends here; one asked through
+		// the admin API ends in Leave, too.
+		s.requestShutdown(nil)
 	}
 }
 
@@ -438,7 +469,10 @@ func (h handler) Frames(c *net.Conn, fs []net.Frame) {
 	if len(fs) == 0 {
 		return
 	}
-	s.post(func() {
+	// The reader runs the node itself (run), and writes the replies of
+	// what it read itself, in one write (Hold, Flush).
+	c.Hold()
+	s.run(func() {
 		s.conns[c.ID()] = c
 		for _, f := range fs {
 			if c.Role() == net.RolePeer {
@@ -448,6 +482,7 @@ func (h handler) Frames(c *net.Conn, fs []net.Frame) {
 			}
 		}
 	})
+	c.Flush()
 }
 
 // deliverOutbound hands the node what a peer sent back on one of our own

@@ -25,7 +25,7 @@ type respHarness struct {
 
 func newRESPHarness(t *testing.T, id net.ConnID) *respHarness {
 	s := &Server{respSessions: map[net.ConnID]*respSession{}}
-	c := &respConn{id: respConnBit | id, wake: make(chan struct{}, 1), drained: make(chan struct{}, 1), done: make(chan struct{})}
+	c := &respConn{id: respConnBit | id}
 	s.respOpen(c)
 	h := &respHarness{t: t, s: s, c: c, ss: s.respSessions[c.id]}
 	h.ss.send = func(f net.Frame) { h.sent = append(h.sent, f) }
@@ -67,10 +67,8 @@ func (h *respHarness) answer(m net.Message) {
 
 // out returns the replies written since the last call.
 func (h *respHarness) out() string {
-	h.c.mu.Lock()
-	defer h.c.mu.Unlock()
-	s := string(h.c.out)
-	h.c.out = nil
+	s := string(h.c.sink)
+	h.c.sink = nil
 	return s
 }
 
