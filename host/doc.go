@@ -8,7 +8,7 @@
 // replies the node gave at once in one write, itself (net.Writer's Hold
 // and Flush): a request costs no hand-off between goroutines. Everything
 // else is posted to the loop, a goroutine that runs each posted event
-// under the lock: timer callbacks (clock.Posting), disk completions (the
+// under the lock: timer callbacks (timers.go), disk completions (the
 // disk's sync goroutine posts them) and admin queries. Replies the node
 // gives later leave through each connection's writer goroutine, which
 // coalesces whatever was queued since its last write into one write.

@@ -17,7 +17,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/disk"
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node"
@@ -211,7 +210,7 @@ func start(cfg Config, log *slog.Logger) (*Server, error) {
 		pcfg.TLS = ts.peer
 	}
 	s.peers = net.NewPeers(pcfg)
-	clk := &clock.Posting{Base: clock.Real{}, Post: s.post}
+	clk := newTimers(s.post)
 	var seed [16]byte
 	crand.Read(seed[:])
 	n, err := node.New(ncfg, node.Env{
