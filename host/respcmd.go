@@ -65,13 +65,20 @@ type respSession struct {
 	// ending: the connection takes no more commands (QUIT, a protocol
 	// error, the client closed); it closes once queue is empty.
 	ending bool
-	// busy counts, per key, the commands in queue not finished with it;
-	// deferred are the commands waiting for their turn (see above); keys
-	// are the keys of the command being run, which the reply it queues
-	// holds until done.
+	// busy counts, per key, the commands in queue not finished with it
+	// once they were run (marked: marked counts those replies); running
+	// are the keys of the commands being run, which hold them meanwhile
+	// (run can run deferred commands within, from an answer the node
+	// gives). A command the node answers at once, as on one node (rf 1),
+	// never enters busy. deferred are the commands waiting for their turn
+	// (see above); keys are the keys of the command being run, which the
+	// reply it queues (last) holds until done.
 	busy     map[string]int
+	marked   int
+	running  [][][]byte
 	deferred [][][]byte
 	keys     [][]byte
+	last     *respReply
 	// session names this connection's increments, each numbered by
 	// seq (see counters): the connection is the client, with one session.
 	session, seq uint64
@@ -83,9 +90,10 @@ type respSession struct {
 // respReply is one command's reply: done once out holds all of it. keys
 // are the keys its command holds (busy) until it is done.
 type respReply struct {
-	out  []byte
-	done bool
-	keys [][]byte
+	out    []byte
+	done   bool
+	keys   [][]byte
+	marked bool // keys are counted in busy
 	// answer, when set, turns the node's answer into out (GET, SET: the
 	// commands that make one request), with proto the connection's
 	// protocol when the command was read; the rest pass a function.
@@ -177,33 +185,64 @@ func (c *respCommand) keysOf(args [][]byte) [][]byte {
 // waitsFor reports whether the command names a key an earlier command of
 // the connection has not finished with.
 func (ss *respSession) waitsFor(args [][]byte) bool {
+	if len(ss.busy) == 0 && len(ss.running) == 0 {
+		return false
+	}
 	for _, k := range commandKeys(args) {
 		if ss.busy[string(k)] > 0 {
 			return true
+		}
+		for _, keys := range ss.running {
+			for _, rk := range keys {
+				if bytes.Equal(k, rk) {
+					return true
+				}
+			}
 		}
 	}
 	return false
 }
 
-// run executes one command, holding its keys until its reply is done.
+// run executes one command, holding its keys until its reply is done:
+// while it runs (running), then, if the node has not answered it all by
+// then, in busy.
 func (ss *respSession) run(args [][]byte) {
 	c := lookupCommand(args[0])
-	ss.keys = c.keysOf(args)
+	keys := c.keysOf(args)
+	ss.keys = keys
+	last := ss.last
+	ss.last = nil
+	if keys != nil {
+		ss.running = append(ss.running, keys)
+	}
 	ss.exec(c, args)
-	ss.keys = nil
+	if keys != nil {
+		ss.running[len(ss.running)-1] = nil
+		ss.running = ss.running[:len(ss.running)-1]
+	}
+	r := ss.last
+	ss.keys, ss.last = nil, last
+	if r != nil && !r.done && r.keys != nil {
+		for _, k := range r.keys {
+			ss.busy[string(k)]++
+		}
+		r.marked = true
+		ss.marked++
+	}
 }
 
 // release frees the keys of the replies done since it last ran, then runs
 // the deferred commands whose turn has come.
 func (ss *respSession) release() {
-	for _, r := range ss.queue {
-		if r.done && r.keys != nil {
+	for i := 0; i < len(ss.queue) && ss.marked > 0; i++ {
+		if r := ss.queue[i]; r.done && r.marked {
 			for _, k := range r.keys {
 				if ss.busy[string(k)]--; ss.busy[string(k)] == 0 {
 					delete(ss.busy, string(k))
 				}
 			}
-			r.keys = nil
+			r.keys, r.marked = nil, false
+			ss.marked--
 		}
 	}
 	for len(ss.deferred) > 0 && !ss.ending && !ss.waitsFor(ss.deferred[0]) {
@@ -328,10 +367,7 @@ func (ss *respSession) pending() *respReply {
 	} else {
 		r = &respReply{keys: ss.keys}
 	}
-	for _, k := range ss.keys {
-		ss.busy[string(k)]++
-	}
-	ss.keys = nil
+	ss.keys, ss.last = nil, r
 	ss.queue = append(ss.queue, r)
 	return r
 }

@@ -247,3 +247,28 @@ func TestRESPCountersEndToEnd(t *testing.T) {
 		t.Errorf("after a refused overflow: %d, %v; want %d (nothing applied)", v, err, int64(9223372036854775807-9))
 	}
 }
+
+// The pipeline-order rule when the node answers later (as on several
+// nodes): a command on a key an earlier one has not finished with is not
+// sent until that one is answered, and every command after it waits too;
+// commands on other keys before it go at once.
+func TestRESPOrderAnsweredLater(t *testing.T) {
+	h := newRESPHarness(t, 1)
+	h.run("SET k a", "GET j", "GET k", "GET i")
+	if got := h.take(); len(got) != 2 {
+		t.Fatalf("sent before any answer: %v, want SET k and GET j", got)
+	}
+	h.answer(&net.Done{}) // SET k
+	if got := h.take(); len(got) != 3 {
+		t.Fatalf("after SET k's answer: %v, want GET j, GET k, GET i", got)
+	}
+	h.answer(&net.Value{Found: true, Value: []byte("J")})
+	h.answer(&net.Value{Found: true, Value: []byte("a")})
+	h.answer(&net.Value{})
+	if got, want := h.out(), "+OK\r\n$1\r\nJ\r\n$1\r\na\r\n$-1\r\n"; got != want {
+		t.Fatalf("replies %q, want %q", got, want)
+	}
+	if len(h.ss.busy) != 0 || h.ss.marked != 0 || len(h.ss.running) != 0 {
+		t.Fatalf("keys still held: busy %v, marked %d, running %d", h.ss.busy, h.ss.marked, len(h.ss.running))
+	}
+}
