@@ -79,7 +79,7 @@ type reqKey struct {
 }
 
 type reqStart struct {
-	at time.Time
+	at time.Duration // monotonic, since metrics.base (mono)
 	h  *histogram
 }
 
@@ -90,6 +90,9 @@ type metrics struct {
 	requests [numOps][len(levelNames)]*histogram
 	fsync    *histogram
 	inflight map[reqKey]reqStart
+	// base is when the metrics were made; requests are timed by the
+	// monotonic clock since it (mono: one clock read, not time.Now's two).
+	base time.Time
 	// current is the request being handed to the node (start), which the
 	// node may answer before Request returns (every read and write on one
 	// node, rf 1): replied matches it without touching inflight, which
@@ -100,7 +103,7 @@ type metrics struct {
 }
 
 func newMetrics() *metrics {
-	m := &metrics{fsync: newHistogram(), inflight: make(map[reqKey]reqStart)}
+	m := &metrics{fsync: newHistogram(), inflight: make(map[reqKey]reqStart), base: time.Now()}
 	for o := range m.requests {
 		for l := range m.requests[o] {
 			if l == int(net.Default) {
@@ -123,10 +126,13 @@ func (s *Server) request(c net.ConnID, f net.Frame) {
 	}
 	m := s.metrics
 	k := reqKey{c, f.ID}
-	m.start(k, reqStart{time.Now(), m.requests[op][level]})
+	m.start(k, reqStart{m.mono(), m.requests[op][level]})
 	s.node.Request(c, f)
 	m.end(k)
 }
+
+// mono is the monotonic time since m.base.
+func (m *metrics) mono() time.Duration { return time.Since(m.base) }
 
 // start notes that request k is being handed to the node; end, that the
 // node returned: a request not answered by then waits in inflight. A
@@ -154,7 +160,7 @@ func (m *metrics) replied(c net.ConnID, id uint64) {
 	}
 	k := reqKey{c, id}
 	if m.inRequest && k == m.current {
-		m.currentAt.h.Observe(time.Since(m.currentAt.at))
+		m.currentAt.h.Observe(m.mono() - m.currentAt.at)
 		m.inRequest = false
 		return
 	}
@@ -162,7 +168,7 @@ func (m *metrics) replied(c net.ConnID, id uint64) {
 		return
 	}
 	if r, ok := m.inflight[k]; ok {
-		r.h.Observe(time.Since(r.at))
+		r.h.Observe(m.mono() - r.at)
 		delete(m.inflight, k)
 	}
 }

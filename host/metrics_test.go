@@ -378,7 +378,7 @@ func BenchmarkRequestTiming(b *testing.B) {
 	var id uint64
 	for b.Loop() {
 		id++
-		m.start(reqKey{1, id}, reqStart{time.Now(), h})
+		m.start(reqKey{1, id}, reqStart{m.mono(), h})
 		m.end(reqKey{1, id})
 		m.replied(1, id)
 	}
@@ -392,7 +392,7 @@ func BenchmarkRequestTimingAtOnce(b *testing.B) {
 	var id uint64
 	for b.Loop() {
 		id++
-		m.start(reqKey{1, id}, reqStart{time.Now(), h})
+		m.start(reqKey{1, id}, reqStart{m.mono(), h})
 		m.replied(1, id)
 		m.end(reqKey{1, id})
 	}
@@ -471,18 +471,18 @@ func TestRequestTimingNested(t *testing.T) {
 		return n
 	}
 	k1, k2, k3 := reqKey{1, 1}, reqKey{1, 2}, reqKey{2, 1}
-	m.start(k1, reqStart{time.Now(), h})
+	m.start(k1, reqStart{m.mono(), h})
 	m.replied(k1.conn, k1.id)
 	m.end(k1)
 	if len(m.inflight) != 0 || count() != 1 {
 		t.Fatalf("answered at once: %d in flight, %d timed", len(m.inflight), count())
 	}
-	m.start(k1, reqStart{time.Now(), h}) // not answered at once
-	m.start(k2, reqStart{time.Now(), h}) // made while k1 is handed over
+	m.start(k1, reqStart{m.mono(), h}) // not answered at once
+	m.start(k2, reqStart{m.mono(), h}) // made while k1 is handed over
 	m.replied(k2.conn, k2.id)
 	m.end(k2)
 	m.end(k1)
-	m.start(k3, reqStart{time.Now(), h})
+	m.start(k3, reqStart{m.mono(), h})
 	m.end(k3)
 	if len(m.inflight) != 2 || count() != 2 {
 		t.Fatalf("k1 and k3 waiting: %d in flight, %d timed", len(m.inflight), count())

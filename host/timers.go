@@ -22,23 +22,28 @@ import (
 type timers struct {
 	post func(func())
 
+	// base is when the clock was made: deadlines are monotonic time since
+	// base (time.Since reads one clock, time.Now two, at a quarter to
+	// half a microsecond on this project's virtual machines).
+	base time.Time
+
 	mu    sync.Mutex
-	heap  []*hostTimer // a min-heap by at
-	wake  *time.Timer  // fires the heap's head; nil until the first timer
-	armed time.Time    // when wake fires; zero when it is not set
+	heap  []*hostTimer  // a min-heap by at
+	wake  *time.Timer   // fires the heap's head; nil until the first timer
+	armed time.Duration // when wake fires (since base); 0 when it is not set
 }
 
 var _ clock.Clock = (*timers)(nil)
 
 type hostTimer struct {
 	ts      *timers
-	at      time.Time
+	at      time.Duration // since ts.base
 	f       func()
 	i       int // index in ts.heap; -1 once out of it
 	stopped atomic.Bool
 }
 
-func newTimers(post func(func())) *timers { return &timers{post: post} }
+func newTimers(post func(func())) *timers { return &timers{post: post, base: time.Now()} }
 
 // Now returns the operating system's time.
 func (ts *timers) Now() time.Time { return time.Now() }
@@ -46,12 +51,12 @@ func (ts *timers) Now() time.Time { return time.Now() }
 // AfterFunc posts f to the loop once d has passed. A timer stopped after
 // its callback was posted but before the loop ran it still suppresses it.
 func (ts *timers) AfterFunc(d time.Duration, f func()) clock.Timer {
-	t := &hostTimer{ts: ts, at: time.Now().Add(d), f: f}
+	t := &hostTimer{ts: ts, at: time.Since(ts.base) + max(d, 0), f: f}
 	ts.mu.Lock()
 	t.i = len(ts.heap)
 	ts.heap = append(ts.heap, t)
 	ts.up(t.i)
-	if t.i == 0 && (ts.armed.IsZero() || t.at.Before(ts.armed)) {
+	if t.i == 0 && (ts.armed == 0 || t.at < ts.armed) {
 		ts.arm(t.at)
 	}
 	ts.mu.Unlock()
@@ -73,27 +78,28 @@ func (t *hostTimer) Stop() bool {
 }
 
 // arm sets the runtime timer to fire at at. Called with mu held.
-func (ts *timers) arm(at time.Time) {
-	ts.armed = at
+func (ts *timers) arm(at time.Duration) {
+	ts.armed = max(at, 1) // 0 means not armed
+	d := at - time.Since(ts.base)
 	if ts.wake == nil {
-		ts.wake = time.AfterFunc(time.Until(at), ts.fire)
+		ts.wake = time.AfterFunc(d, ts.fire)
 		return
 	}
-	ts.wake.Reset(time.Until(at))
+	ts.wake.Reset(d)
 }
 
 // fire posts the callbacks that are due, in one event, and arms the
 // runtime timer for the next.
 func (ts *timers) fire() {
-	now := time.Now()
+	now := time.Since(ts.base)
 	var due []*hostTimer
 	ts.mu.Lock()
-	for len(ts.heap) > 0 && !ts.heap[0].at.After(now) {
+	for len(ts.heap) > 0 && ts.heap[0].at <= now {
 		t := ts.heap[0]
 		ts.remove(0)
 		due = append(due, t)
 	}
-	ts.armed = time.Time{}
+	ts.armed = 0
 	if len(ts.heap) > 0 {
 		ts.arm(ts.heap[0].at)
 	}
@@ -131,7 +137,7 @@ func (ts *timers) up(i int) {
 	h := ts.heap
 	for i > 0 {
 		p := (i - 1) / 2
-		if !h[i].at.Before(h[p].at) {
+		if h[i].at >= h[p].at {
 			break
 		}
 		h[i], h[p] = h[p], h[i]
@@ -148,10 +154,10 @@ func (ts *timers) down(i int) {
 			return
 		}
 		m := l
-		if r := l + 1; r < len(h) && h[r].at.Before(h[l].at) {
+		if r := l + 1; r < len(h) && h[r].at < h[l].at {
 			m = r
 		}
-		if !h[m].at.Before(h[i].at) {
+		if h[m].at >= h[i].at {
 			return
 		}
 		h[i], h[m] = h[m], h[i]
