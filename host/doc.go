@@ -1,13 +1,17 @@
 // Package host is the live host: it runs one memdb node over real TCP, real
 // time and real files, as memdbd does.
 //
-// The node is single-threaded, so the host gives it one goroutine, the
-// loop, and turns everything else into events posted to that loop: frames
-// read from connections (each reader hands over every frame a read brought,
-// in one event), timer callbacks (clock.Posting), disk completions (the
-// disk's sync goroutine posts them) and admin queries. Replies leave through
-// each connection's writer, which coalesces whatever was queued since its
-// last write into one write.
+// The node is single-threaded, so the host runs it under one lock, and
+// turns everything into events that run under that lock one at a time.
+// A connection's reader runs what one read brought (every frame or RESP
+// command) as one event on its own goroutine (Server.run), and writes the
+// replies the node gave at once in one write, itself (net.Writer's Hold
+// and Flush): a request costs no hand-off between goroutines. Everything
+// else is posted to the loop, a goroutine that runs each posted event
+// under the lock: timer callbacks (timers.go), disk completions (the
+// disk's sync goroutine posts them) and admin queries. Replies the node
+// gives later leave through each connection's writer goroutine, which
+// coalesces whatever was queued since its last write into one write.
 //
 // Messages to other nodes leave through a net.Peers: one outbound
 // connection per peer address, dialed on demand with the cluster key,

@@ -12,12 +12,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/disk"
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node"
@@ -60,14 +60,21 @@ type Server struct {
 	adminHTTPOnce sync.Once
 	// laterFns run on the loop after the event that queued them (later).
 	laterFns []func()
-	// soon holds the node's background slices (clock.Posting.Soon), in
-	// order: next runs one once the events queued have had their turn.
-	soon []func()
-	// parked is when the loop last blocked, and park the timer it parks
-	// on while background slices wait (next).
-	parked time.Time
-	park   *time.Timer
 
+	// mu is the node's lock. Whoever holds it runs the node: the loop, for
+	// each event posted to it, or a connection's reader, for the requests
+	// one read brought (run), which saves handing them to the loop and back
+	// (issue 17). One holder at a time keeps the node single-threaded;
+	// loopStopped (under mu) is set once the loop has stopped, after which
+	// nothing runs, as nothing posted after that did.
+	mu          sync.Mutex
+	loopStopped bool
+	// readers counts the readers waiting for mu (run): the loop yields
+	// to them after each event, or a loop with events queued back to
+	// back (a long walk's slices) would take mu again before a woken
+	// reader ran, and readers would wait for Go's mutex to turn fair,
+	// after a millisecond (issue 23).
+	readers  atomic.Int32
 	events   chan func()
 	loopDone chan struct{}
 	// conns maps connection ids to connections; touched only on the loop.
@@ -210,7 +217,7 @@ func start(cfg Config, log *slog.Logger) (*Server, error) {
 		pcfg.TLS = ts.peer
 	}
 	s.peers = net.NewPeers(pcfg)
-	clk := &clock.Posting{Base: clock.Real{}, Post: s.post, Soon: func(f func()) { s.soon = append(s.soon, f) }}
+	clk := newTimers(s.post)
 	var seed [16]byte
 	crand.Read(seed[:])
 	n, err := node.New(ncfg, node.Env{
@@ -387,87 +394,56 @@ func (s *Server) call(f func()) {
 
 func (s *Server) loop() {
 	defer close(s.loopDone)
-	s.park = time.NewTimer(time.Hour)
-	s.park.Stop()
-	turns := 0
-	for {
-		f := s.next(&turns)
+	for f := range s.events {
+		s.mu.Lock()
 		if f == nil {
+			s.loopStopped = true
+			s.mu.Unlock()
 			return
 		}
-		f()
-		for len(s.laterFns) > 0 {
-			fns := s.laterFns
-			s.laterFns = nil
-			for _, g := range fns {
-				g()
-			}
-		}
-		switch {
-		case s.node == nil:
-		case s.node.Err() != nil:
-			s.requestShutdown(s.node.Err())
-		case s.node.Departed():
-			// A leave resumed after a restart ends here; one asked through
-			// the admin API ends in Leave, too.
-			s.requestShutdown(nil)
+		s.runLocked(f)
+		s.mu.Unlock()
+		if s.readers.Load() > 0 {
+			runtime.Gosched()
 		}
 	}
 }
 
-// soonAfter is the most events the loop runs while a background slice
-// waits: a request waits for at most one slice (a few hundred µs), and a
-// long walk still moves under a load that never lets the queue empty.
-const soonAfter = 64
+// run runs f as an event of the loop, on the calling goroutine: under the
+// node's lock, after any event running now and before the next. It is
+// for a connection's reader, whose requests then cost no hand-off; what
+// one goroutine runs or posts still runs in the order it did so only if it
+// does not mix run and post (each reader uses run alone).
+func (s *Server) run(f func()) {
+	s.readers.Add(1)
+	s.mu.Lock()
+	s.readers.Add(-1)
+	if !s.loopStopped {
+		s.runLocked(f)
+	}
+	s.mu.Unlock()
+}
 
-// The loop parks for parkFor at least every parkEvery while it runs
-// background slices. A goroutine that never blocks keeps its processor
-// from looking at the network: Go's scheduler polls it only when it has
-// nothing else to run (or from its monitor thread, every 10 ms or more),
-// and with the collector's workers on the other core a request's bytes
-// once waited 40 ms in the kernel while the loop ran slice after slice.
-// Parking also lets the writers the loop woke send their replies.
-const (
-	parkEvery = time.Millisecond
-	parkFor   = 20 * time.Microsecond
-)
-
-// next returns the loop's next event: a queued one, or — when none is
-// queued, or after soonAfter of them in a row (turns counts them) — the
-// oldest background slice, parking first if the loop has not parked for
-// parkEvery.
-func (s *Server) next(turns *int) func() {
-	if len(s.soon) == 0 || *turns < soonAfter {
-		select {
-		case f := <-s.events:
-			*turns++
-			return f
-		default:
+// runLocked runs one event, then what it queued with later, then checks
+// whether the node failed or left. Called with mu held.
+func (s *Server) runLocked(f func()) {
+	f()
+	for len(s.laterFns) > 0 {
+		fns := s.laterFns
+		s.laterFns = nil
+		for _, g := range fns {
+			g()
 		}
 	}
-	if len(s.soon) == 0 {
-		*turns = 0
-		f := <-s.events
-		s.parked = time.Now()
-		return f
+	switch {
+	case s.node == nil:
+	case s.node.Err() != nil:
+		s.requestShutdown(s.node.Err())
+	case s.node.Departed():
+		// A leave resumed after a restart ends here; one asked through
+		// the admin API ends in Leave, too.
+		s.requestShutdown(nil)
 	}
-	if time.Since(s.parked) >= parkEvery {
-		s.park.Reset(parkFor)
-		select {
-		case f := <-s.events:
-			s.park.Stop()
-			s.parked = time.Now()
-			*turns++
-			return f
-		case <-s.park.C:
-		}
-		s.parked = time.Now()
-	}
-	*turns = 0
-	f := s.soon[0]
-	s.soon[0] = nil
-	s.soon = s.soon[1:]
-	return f
 }
 
 // later queues f to run on the loop once the current event is done. It is
@@ -517,7 +493,10 @@ func (h handler) Frames(c *net.Conn, fs []net.Frame) {
 	if len(fs) == 0 {
 		return
 	}
-	s.post(func() {
+	// The reader runs the node itself (run), and writes the replies of
+	// what it read itself, in one write (Hold, Flush).
+	c.Hold()
+	s.run(func() {
 		s.conns[c.ID()] = c
 		for _, f := range fs {
 			if c.Role() == net.RolePeer {
@@ -527,6 +506,7 @@ func (h handler) Frames(c *net.Conn, fs []net.Frame) {
 			}
 		}
 	})
+	c.Flush()
 }
 
 // deliverOutbound hands the node what a peer sent back on one of our own

@@ -79,7 +79,7 @@ type reqKey struct {
 }
 
 type reqStart struct {
-	at time.Time
+	at time.Duration // monotonic, since metrics.base (mono)
 	h  *histogram
 }
 
@@ -90,10 +90,20 @@ type metrics struct {
 	requests [numOps][len(levelNames)]*histogram
 	fsync    *histogram
 	inflight map[reqKey]reqStart
+	// base is when the metrics were made; requests are timed by the
+	// monotonic clock since it (mono: one clock read, not time.Now's two).
+	base time.Time
+	// current is the request being handed to the node (start), which the
+	// node may answer before Request returns (every read and write on one
+	// node, rf 1): replied matches it without touching inflight, which
+	// only requests answered later enter (end).
+	current   reqKey
+	currentAt reqStart
+	inRequest bool
 }
 
 func newMetrics() *metrics {
-	m := &metrics{fsync: newHistogram(), inflight: make(map[reqKey]reqStart)}
+	m := &metrics{fsync: newHistogram(), inflight: make(map[reqKey]reqStart), base: time.Now()}
 	for o := range m.requests {
 		for l := range m.requests[o] {
 			if l == int(net.Default) {
@@ -109,21 +119,56 @@ func newMetrics() *metrics {
 // request hands client request f on connection c to the node, timing it.
 // It runs on the loop.
 func (s *Server) request(c net.ConnID, f net.Frame) {
-	if op, level, ok := classify(f.Msg); ok && int(level) < len(levelNames) {
-		s.metrics.inflight[reqKey{c, f.ID}] = reqStart{time.Now(), s.metrics.requests[op][level]}
+	op, level, ok := classify(f.Msg)
+	if !ok || int(level) >= len(levelNames) {
+		s.node.Request(c, f)
+		return
 	}
+	m := s.metrics
+	k := reqKey{c, f.ID}
+	m.start(k, reqStart{m.mono(), m.requests[op][level]})
 	s.node.Request(c, f)
+	m.end(k)
+}
+
+// mono is the monotonic time since m.base.
+func (m *metrics) mono() time.Duration { return time.Since(m.base) }
+
+// start notes that request k is being handed to the node; end, that the
+// node returned: a request not answered by then waits in inflight. A
+// request made while another is being handed over (from an answer the node
+// gave meanwhile) puts that one in inflight first.
+func (m *metrics) start(k reqKey, r reqStart) {
+	if m.inRequest {
+		m.inflight[m.current] = m.currentAt
+	}
+	m.current, m.currentAt, m.inRequest = k, r, true
+}
+
+func (m *metrics) end(k reqKey) {
+	if m.inRequest && m.current == k {
+		m.inflight[k] = m.currentAt
+		m.inRequest = false
+	}
 }
 
 // replied ends the timing of the request f answers, if it was timed. It
 // runs on the loop.
 func (m *metrics) replied(c net.ConnID, id uint64) {
-	if m == nil || len(m.inflight) == 0 {
+	if m == nil {
 		return
 	}
 	k := reqKey{c, id}
+	if m.inRequest && k == m.current {
+		m.currentAt.h.Observe(m.mono() - m.currentAt.at)
+		m.inRequest = false
+		return
+	}
+	if len(m.inflight) == 0 {
+		return
+	}
 	if r, ok := m.inflight[k]; ok {
-		r.h.Observe(time.Since(r.at))
+		r.h.Observe(m.mono() - r.at)
 		delete(m.inflight, k)
 	}
 }

@@ -378,8 +378,23 @@ func BenchmarkRequestTiming(b *testing.B) {
 	var id uint64
 	for b.Loop() {
 		id++
-		m.inflight[reqKey{1, id}] = reqStart{time.Now(), h}
+		m.start(reqKey{1, id}, reqStart{m.mono(), h})
+		m.end(reqKey{1, id})
 		m.replied(1, id)
+	}
+}
+
+// BenchmarkRequestTimingAtOnce is BenchmarkRequestTiming for a request
+// the node answers before Request returns (one node, rf 1).
+func BenchmarkRequestTimingAtOnce(b *testing.B) {
+	m := newMetrics()
+	h := m.requests[opSet][net.Quorum]
+	var id uint64
+	for b.Loop() {
+		id++
+		m.start(reqKey{1, id}, reqStart{m.mono(), h})
+		m.replied(1, id)
+		m.end(reqKey{1, id})
 	}
 }
 
@@ -439,4 +454,43 @@ func TestMetricsStreamsAndHints(t *testing.T) {
 		_, values := scrape(a)
 		return values["memdb_hints_total{event=stored}"] > 0
 	})
+}
+
+// A request answered at once is timed without entering inflight; one
+// answered later is found there; a request made while another is being
+// handed to the node (from an answer meanwhile) moves that one to inflight
+// first, so both are timed once.
+func TestRequestTimingNested(t *testing.T) {
+	m := newMetrics()
+	h := m.requests[opGet][net.One]
+	count := func() uint64 {
+		var n uint64
+		for _, c := range h.snapshot().counts {
+			n += c
+		}
+		return n
+	}
+	k1, k2, k3 := reqKey{1, 1}, reqKey{1, 2}, reqKey{2, 1}
+	m.start(k1, reqStart{m.mono(), h})
+	m.replied(k1.conn, k1.id)
+	m.end(k1)
+	if len(m.inflight) != 0 || count() != 1 {
+		t.Fatalf("answered at once: %d in flight, %d timed", len(m.inflight), count())
+	}
+	m.start(k1, reqStart{m.mono(), h}) // not answered at once
+	m.start(k2, reqStart{m.mono(), h}) // made while k1 is handed over
+	m.replied(k2.conn, k2.id)
+	m.end(k2)
+	m.end(k1)
+	m.start(k3, reqStart{m.mono(), h})
+	m.end(k3)
+	if len(m.inflight) != 2 || count() != 2 {
+		t.Fatalf("k1 and k3 waiting: %d in flight, %d timed", len(m.inflight), count())
+	}
+	m.replied(k1.conn, k1.id)
+	m.replied(k3.conn, k3.id)
+	m.replied(k3.conn, k3.id) // twice: nothing more
+	if len(m.inflight) != 0 || count() != 4 {
+		t.Fatalf("all answered: %d in flight, %d timed", len(m.inflight), count())
+	}
 }

@@ -91,7 +91,7 @@ func (rs *respServer) close() {
 	deadline := time.After(5 * time.Second)
 	for _, c := range conns {
 		select {
-		case <-c.done:
+		case <-c.w.Done():
 		case <-deadline:
 			c.nc.Close()
 		}
@@ -117,17 +117,17 @@ func (rs *respServer) acceptLoop() {
 		if rs.s.tls != nil {
 			nc = tls.Server(nc, rs.s.tls.resp)
 		}
-		c := &respConn{id: respConnBit | net.ConnID(rs.nextID.Add(1)), nc: nc, log: rs.log,
-			wake: make(chan struct{}, 1), drained: make(chan struct{}, 1), done: make(chan struct{})}
+		id := respConnBit | net.ConnID(rs.nextID.Add(1))
+		c := &respConn{id: id, nc: nc, log: rs.log,
+			w: net.NewWriter(nc, func(err error) { rs.log.Debug("resp: write failed", "conn", id, "err", err) })}
 		rs.mu.Lock()
 		if rs.closed {
 			rs.mu.Unlock()
-			nc.Close()
+			c.w.Abort()
 			continue
 		}
 		rs.conns[c] = struct{}{}
 		rs.mu.Unlock()
-		go c.writeLoop()
 		rs.wg.Add(1)
 		go rs.serve(c)
 	}
@@ -147,11 +147,14 @@ func (rs *respServer) serve(c *respConn) {
 		if err := rs.handshakeTLS(tc); err != nil {
 			rs.log.Info("resp: TLS handshake failed", "conn", c.id, "remote", c.nc.RemoteAddr().String(), "err", err)
 			c.close()
-			<-c.done
+			<-c.w.Done()
 			return
 		}
 	}
-	s.post(func() { s.respOpen(c) })
+	// The reader runs its commands on the node itself (Server.run), and
+	// writes their replies itself when the node answers them at once
+	// (Hold, Flush): no hand-off to the loop or the writer.
+	s.run(func() { s.respOpen(c) })
 	r := respReader{nc: c.nc}
 	for {
 		// Back-pressure: a client that sends without reading its replies
@@ -162,7 +165,9 @@ func (rs *respServer) serve(c *respConn) {
 		cmds, err := r.read()
 		if len(cmds) > 0 {
 			c.pending.Add(int64(len(cmds)))
-			s.post(func() { s.respCommands(c.id, cmds) })
+			c.w.Hold()
+			s.run(func() { s.respCommands(c.id, cmds) })
+			c.w.Flush()
 		}
 		if err != nil {
 			var pe *resp.ProtocolError
@@ -171,11 +176,11 @@ func (rs *respServer) serve(c *respConn) {
 			} else if !errors.Is(err, io.EOF) && !errors.Is(err, stdnet.ErrClosed) {
 				rs.log.Debug("resp: read failed", "conn", c.id, "err", err)
 			}
-			s.post(func() { s.respEnd(c.id, pe) })
+			s.run(func() { s.respEnd(c.id, pe) })
 			break
 		}
 	}
-	<-c.done
+	<-c.w.Done()
 }
 
 // respTLSRequired is the reply of a TLS RESP port to a client that spoke
@@ -204,18 +209,14 @@ type respConn struct {
 	id  net.ConnID
 	nc  stdnet.Conn
 	log *slog.Logger
+	// w writes the replies (nil in tests of the commands alone, which
+	// find them in sink).
+	w    *net.Writer
+	sink []byte
 
 	// pending counts the commands read whose replies are not written yet
 	// (added by the reader, taken off by the loop as it writes them).
 	pending atomic.Int64
-
-	mu      sync.Mutex
-	out     []byte // replies waiting for the writer
-	spare   []byte // the writer's last buffer, reused
-	closing bool   // write what is queued, then close
-	wake    chan struct{}
-	drained chan struct{} // signalled after each write
-	done    chan struct{} // closed once the socket is closed
 }
 
 // respMaxOut bounds the replies queued for one connection before its
@@ -233,15 +234,12 @@ const (
 // if the connection closed first.
 func (c *respConn) waitDrained() bool {
 	for {
-		c.mu.Lock()
-		n := len(c.out)
-		c.mu.Unlock()
-		if n < respMaxOut && c.pending.Load() < respMaxPending {
+		if c.w.Queued() < respMaxOut && c.pending.Load() < respMaxPending {
 			return true
 		}
 		select {
-		case <-c.drained:
-		case <-c.done:
+		case <-c.w.Drained():
+		case <-c.w.Done():
 			return false
 		}
 	}
@@ -249,58 +247,17 @@ func (c *respConn) waitDrained() bool {
 
 // write queues b for the writer (it copies b).
 func (c *respConn) write(b []byte) {
-	c.mu.Lock()
-	if !c.closing {
-		c.out = append(c.out, b...)
+	if c.w == nil {
+		c.sink = append(c.sink, b...)
+		return
 	}
-	c.mu.Unlock()
-	c.signal()
+	c.w.Write(b)
 }
 
 // close writes what is queued, then closes the connection.
 func (c *respConn) close() {
-	c.mu.Lock()
-	c.closing = true
-	c.mu.Unlock()
-	c.signal()
-}
-
-func (c *respConn) signal() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (c *respConn) writeLoop() {
-	defer close(c.done)
-	defer c.nc.Close()
-	for range c.wake {
-		c.mu.Lock()
-		buf, closing := c.out, c.closing
-		c.out, c.spare = c.spare[:0], nil
-		c.mu.Unlock()
-		if len(buf) > 0 {
-			if _, err := c.nc.Write(buf); err != nil {
-				c.mu.Lock()
-				c.closing, c.out = true, nil
-				c.mu.Unlock()
-				return
-			}
-		}
-		c.mu.Lock()
-		if c.spare == nil && cap(buf) <= 1<<20 {
-			c.spare = buf[:0]
-		}
-		more := len(c.out) > 0
-		c.mu.Unlock()
-		select {
-		case c.drained <- struct{}{}:
-		default:
-		}
-		if closing && !more {
-			return
-		}
+	if c.w != nil {
+		c.w.Close()
 	}
 }
 

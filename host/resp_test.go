@@ -407,3 +407,56 @@ func TestRESPPipelineOrder(t *testing.T) {
 		t.Errorf("a GET after HELLO 3 answered a null as %q, want RESP3's _", r)
 	}
 }
+
+// MSET holds its keys like the other commands: a GET pipelined after it
+// reads what it wrote, and a SET after it is not undone by it.
+func TestRESPPipelineOrderMSET(t *testing.T) {
+	s := startRESPServer(t, "")
+	c := dialRESP(t, s.RESPAddr())
+	c.send("MSET a 1 b 2\r\nGET b\r\nSET a 3\r\nGET a\r\n")
+	var got []string
+	for range 4 {
+		got = append(got, c.reply())
+	}
+	if want := []string{"+OK\r\n", "$1\r\n2\r\n", "+OK\r\n", "$1\r\n3\r\n"}; !slices.Equal(got, want) {
+		t.Errorf("MSET pipeline: replies %q, want %q", got, want)
+	}
+}
+
+// Replies are reused once written (respSession.free): a long pipeline of
+// values of varied lengths, misses, errors and protocol changes answers
+// each command with its own reply, nothing left of an earlier one.
+func TestRESPRepliesReused(t *testing.T) {
+	s := startRESPServer(t, "")
+	c := dialRESP(t, s.RESPAddr())
+	var req strings.Builder
+	var want []string
+	null := "$-1\r\n" // RESP2's; RESP3's after HELLO 3
+	for i := range 300 {
+		v := strings.Repeat("v", 1+(i*37)%200)
+		key := fmt.Sprintf("k%d", i%7)
+		fmt.Fprintf(&req, "SET %s %s\r\nGET %s\r\nGET nothing%d\r\nGET\r\n", key, v, key, i)
+		want = append(want, "+OK\r\n", fmt.Sprintf("$%d\r\n%s\r\n", len(v), v), null,
+			"-ERR wrong number of arguments for 'get' command\r\n")
+		if i%50 == 49 {
+			req.WriteString("HELLO 3\r\n")
+			want = append(want, "HELLO")
+			null = "_\r\n"
+		}
+		if i%100 == 99 {
+			req.WriteString("HELLO 2\r\n")
+			want = append(want, "HELLO")
+			null = "$-1\r\n"
+		}
+	}
+	c.send(req.String())
+	for i, w := range want {
+		got := c.reply()
+		if w == "HELLO" {
+			continue
+		}
+		if got != w {
+			t.Fatalf("reply %d: %q, want %q", i, got, w)
+		}
+	}
+}

@@ -51,18 +51,34 @@ type respSession struct {
 	// written once done.
 	queue []*respReply
 	// waits maps the ids of requests made to the node to what is done with
-	// their answers.
-	waits map[uint64]func(net.Frame)
+	// their answers. The request being sent (sending) is not in it: the
+	// node answers most at once (all on one node, rf 1), and only one not
+	// answered by the time it returns enters waits.
+	waits   map[uint64]respWait
+	sending bool
+	sendID  uint64
+	sendW   respWait
+	// free holds replies written out, for pending to reuse; out is
+	// flush's buffer.
+	free []*respReply
+	out  []byte
 	// ending: the connection takes no more commands (QUIT, a protocol
 	// error, the client closed); it closes once queue is empty.
 	ending bool
-	// busy counts, per key, the commands in queue not finished with it;
-	// deferred are the commands waiting for their turn (see above); keys
-	// are the keys of the command being run, which the reply it queues
-	// holds until done.
+	// busy counts, per key, the commands in queue not finished with it
+	// once they were run (marked: marked counts those replies); running
+	// are the keys of the commands being run, which hold them meanwhile
+	// (run can run deferred commands within, from an answer the node
+	// gives). A command the node answers at once, as on one node (rf 1),
+	// never enters busy. deferred are the commands waiting for their turn
+	// (see above); keys are the keys of the command being run, which the
+	// reply it queues (last) holds until done.
 	busy     map[string]int
+	marked   int
+	running  [][][]byte
 	deferred [][][]byte
 	keys     [][]byte
+	last     *respReply
 	// session names this connection's increments, each numbered by
 	// seq (see counters): the connection is the client, with one session.
 	session, seq uint64
@@ -74,14 +90,40 @@ type respSession struct {
 // respReply is one command's reply: done once out holds all of it. keys
 // are the keys its command holds (busy) until it is done.
 type respReply struct {
-	out  []byte
-	done bool
-	keys [][]byte
+	out    []byte
+	done   bool
+	keys   [][]byte
+	marked bool // keys are counted in busy
+	// answer, when set, turns the node's answer into out (GET, SET: the
+	// commands that make one request), with proto the connection's
+	// protocol when the command was read; the rest pass a function.
+	answer respAnswerKind
+	proto  int
 }
+
+// respAnswerKind is how a one-request command's reply is made from its
+// answer, without a function of its own per command.
+type respAnswerKind uint8
+
+const (
+	answerFunc  respAnswerKind = iota // respWait.then does it
+	answerValue                       // GET: the value or null
+	answerOK                          // SET: +OK
+)
+
+// respWait is what is done with the answer to one request: then, or, for
+// an answer kind, r.
+type respWait struct {
+	then func(net.Frame)
+	r    *respReply
+}
+
+// okReply is SET's reply.
+var okReply = []byte("+OK\r\n")
 
 func (s *Server) respOpen(c *respConn) {
 	s.respSessions[c.id] = &respSession{s: s, c: c, proto: resp.RESP2, authed: s.cfg.ClientKey == "",
-		waits: make(map[uint64]func(net.Frame)), busy: make(map[string]int),
+		waits: make(map[uint64]respWait), busy: make(map[string]int),
 		session: newCounterSession(), send: func(f net.Frame) { s.request(c.id, f) }}
 }
 
@@ -106,13 +148,36 @@ func (s *Server) respCommands(id net.ConnID, cmds [][][]byte) {
 
 // commandKeys are the keys a command reads or writes (none for the rest).
 func commandKeys(args [][]byte) [][]byte {
-	switch strings.ToLower(string(args[0])) {
-	case "get", "set", "setnx", "incr", "decr", "incrby", "decrby":
-		if len(args) > 1 {
-			return args[1:2]
-		}
-	case "del", "unlink", "exists", "mget":
+	return lookupCommand(args[0]).keysOf(args)
+}
+
+// respKeys says which of a command's arguments are keys.
+type respKeys uint8
+
+const (
+	keysNone  respKeys = iota
+	keysFirst          // the first argument
+	keysAll            // every argument
+	keysPairs          // every other one from the first (MSET's keys)
+)
+
+// keysOf returns the keys of a command's arguments (c may be nil: an
+// unknown command, which has none).
+func (c *respCommand) keysOf(args [][]byte) [][]byte {
+	if c == nil || len(args) < 2 {
+		return nil
+	}
+	switch c.keys {
+	case keysFirst:
+		return args[1:2]
+	case keysAll:
 		return args[1:]
+	case keysPairs:
+		keys := make([][]byte, 0, len(args)/2)
+		for i := 1; i < len(args); i += 2 {
+			keys = append(keys, args[i])
+		}
+		return keys
 	}
 	return nil
 }
@@ -120,32 +185,64 @@ func commandKeys(args [][]byte) [][]byte {
 // waitsFor reports whether the command names a key an earlier command of
 // the connection has not finished with.
 func (ss *respSession) waitsFor(args [][]byte) bool {
+	if len(ss.busy) == 0 && len(ss.running) == 0 {
+		return false
+	}
 	for _, k := range commandKeys(args) {
 		if ss.busy[string(k)] > 0 {
 			return true
+		}
+		for _, keys := range ss.running {
+			for _, rk := range keys {
+				if bytes.Equal(k, rk) {
+					return true
+				}
+			}
 		}
 	}
 	return false
 }
 
-// run executes one command, holding its keys until its reply is done.
+// run executes one command, holding its keys until its reply is done:
+// while it runs (running), then, if the node has not answered it all by
+// then, in busy.
 func (ss *respSession) run(args [][]byte) {
-	ss.keys = commandKeys(args)
-	ss.exec(args)
-	ss.keys = nil
+	c := lookupCommand(args[0])
+	keys := c.keysOf(args)
+	ss.keys = keys
+	last := ss.last
+	ss.last = nil
+	if keys != nil {
+		ss.running = append(ss.running, keys)
+	}
+	ss.exec(c, args)
+	if keys != nil {
+		ss.running[len(ss.running)-1] = nil
+		ss.running = ss.running[:len(ss.running)-1]
+	}
+	r := ss.last
+	ss.keys, ss.last = nil, last
+	if r != nil && !r.done && r.keys != nil {
+		for _, k := range r.keys {
+			ss.busy[string(k)]++
+		}
+		r.marked = true
+		ss.marked++
+	}
 }
 
 // release frees the keys of the replies done since it last ran, then runs
 // the deferred commands whose turn has come.
 func (ss *respSession) release() {
-	for _, r := range ss.queue {
-		if r.done && r.keys != nil {
+	for i := 0; i < len(ss.queue) && ss.marked > 0; i++ {
+		if r := ss.queue[i]; r.done && r.marked {
 			for _, k := range r.keys {
 				if ss.busy[string(k)]--; ss.busy[string(k)] == 0 {
 					delete(ss.busy, string(k))
 				}
 			}
-			r.keys = nil
+			r.keys, r.marked = nil, false
+			ss.marked--
 		}
 	}
 	for len(ss.deferred) > 0 && !ss.ending && !ss.waitsFor(ss.deferred[0]) {
@@ -179,35 +276,62 @@ func (s *Server) respAnswer(id net.ConnID, f net.Frame) {
 	if ss == nil {
 		return
 	}
-	then := ss.waits[f.ID]
-	if then == nil {
+	var w respWait
+	if ss.sending && f.ID == ss.sendID {
+		w, ss.sending = ss.sendW, false
+	} else if w = ss.waits[f.ID]; w.then != nil || w.r != nil {
+		delete(ss.waits, f.ID)
+	} else {
 		return
 	}
-	delete(ss.waits, f.ID)
 	ss.clock = ss.clock.Max(f.Clock)
-	then(f)
+	if w.then != nil {
+		w.then(f)
+	} else {
+		ss.answer(w.r, f.Msg)
+	}
 	ss.release()
 	ss.flush()
+}
+
+// answer completes r, a one-request command's reply, from the answer m.
+func (ss *respSession) answer(r *respReply, m net.Message) {
+	switch r.answer {
+	case answerValue:
+		r.out = ss.valueReply(r.out[:0], m, r.proto)
+	case answerOK:
+		if e := ss.doneReply(m, nil); e != nil {
+			r.out = append(r.out[:0], e...)
+		} else {
+			r.out = append(r.out[:0], okReply...)
+		}
+	}
+	r.done = true
 }
 
 // flush writes the replies at the head of the queue that are done, and
 // closes an ending connection once nothing is left.
 func (ss *respSession) flush() {
 	n := 0
-	var out []byte
+	out := ss.out[:0]
 	for n < len(ss.queue) && ss.queue[n].done {
-		if out == nil {
-			out = ss.queue[n].out
-		} else {
-			out = append(out, ss.queue[n].out...)
-		}
+		r := ss.queue[n]
+		out = append(out, r.out...)
 		ss.queue[n] = nil
+		if r.answer != answerFunc && len(ss.free) < respMaxFree && cap(r.out) <= respMaxFreeBytes {
+			// No function refers to r: it can be used again.
+			*r = respReply{out: r.out[:0]}
+			ss.free = append(ss.free, r)
+		}
 		n++
 	}
 	if n > 0 {
 		ss.queue = ss.queue[:copy(ss.queue, ss.queue[n:])]
 		ss.c.pending.Add(-int64(n))
-		ss.c.write(out)
+		ss.c.write(out) // it copies out
+		if cap(out) <= respMaxFreeBytes {
+			ss.out = out[:0]
+		}
 	}
 	if ss.ending && len(ss.queue) == 0 {
 		ss.c.close()
@@ -226,14 +350,24 @@ func (ss *respSession) immediate(out []byte) {
 	ss.queue = append(ss.queue, &respReply{out: out, done: true})
 }
 
+// respMaxFree bounds the replies a session keeps to reuse, and
+// respMaxFreeBytes the buffer of one it keeps (and of flush's).
+const (
+	respMaxFree      = 64
+	respMaxFreeBytes = 64 << 10
+)
+
 // pending queues a reply the node's answers will complete; it holds the
 // keys of the command being run until then.
 func (ss *respSession) pending() *respReply {
-	r := &respReply{keys: ss.keys}
-	for _, k := range ss.keys {
-		ss.busy[string(k)]++
+	var r *respReply
+	if n := len(ss.free); n > 0 {
+		r, ss.free = ss.free[n-1], ss.free[:n-1]
+		r.keys = ss.keys
+	} else {
+		r = &respReply{keys: ss.keys}
 	}
-	ss.keys = nil
+	ss.keys, ss.last = nil, r
 	ss.queue = append(ss.queue, r)
 	return r
 }
@@ -242,10 +376,29 @@ func (ss *respSession) pending() *respReply {
 // then runs with the answer. The node may answer at once (a refused key),
 // so the wait is registered first.
 func (ss *respSession) request(msg net.Message, then func(net.Frame)) {
+	ss.send1(msg, respWait{then: then})
+}
+
+// requestFor is request for a one-request command, whose reply r is made
+// from the answer as r.answer says.
+func (ss *respSession) requestFor(r *respReply, msg net.Message) {
+	ss.send1(msg, respWait{r: r})
+}
+
+func (ss *respSession) send1(msg net.Message, w respWait) {
 	ss.nextID++
 	id := ss.nextID
-	ss.waits[id] = then
+	if ss.sending {
+		// A request made while another is being sent (from an answer
+		// the node gave meanwhile): that one waits in the map.
+		ss.waits[ss.sendID] = ss.sendW
+	}
+	ss.sending, ss.sendID, ss.sendW = true, id, w
 	ss.send(net.Frame{ID: id, Clock: ss.clock, Msg: msg})
+	if ss.sending && ss.sendID == id {
+		ss.waits[id] = w
+		ss.sending = false
+	}
 }
 
 // nodeError returns the RESP error for a node's error answer, or nil if m
@@ -284,6 +437,7 @@ func unexpected(m net.Message) []byte {
 // included; negative means at least that many) and what it does.
 type respCommand struct {
 	arity int
+	keys  respKeys
 	run   func(ss *respSession, args [][]byte)
 	// beforeAuth: the command may run before AUTH on a connection that
 	// must authenticate.
@@ -294,19 +448,19 @@ var respCommands map[string]*respCommand
 
 func init() {
 	cmds := map[string]*respCommand{
-		"get":               {arity: 2, run: (*respSession).get},
-		"set":               {arity: -3, run: (*respSession).set},
-		"setnx":             {arity: 3, run: (*respSession).setnx},
-		"del":               {arity: -2, run: (*respSession).del},
-		"unlink":            {arity: -2, run: (*respSession).del},
-		"exists":            {arity: -2, run: (*respSession).exists},
-		"mget":              {arity: -2, run: (*respSession).mget},
-		"mset":              {arity: -3, run: (*respSession).mset},
+		"get":               {keys: keysFirst, arity: 2, run: (*respSession).get},
+		"set":               {keys: keysFirst, arity: -3, run: (*respSession).set},
+		"setnx":             {keys: keysFirst, arity: 3, run: (*respSession).setnx},
+		"del":               {keys: keysAll, arity: -2, run: (*respSession).del},
+		"unlink":            {keys: keysAll, arity: -2, run: (*respSession).del},
+		"exists":            {keys: keysAll, arity: -2, run: (*respSession).exists},
+		"mget":              {keys: keysAll, arity: -2, run: (*respSession).mget},
+		"mset":              {keys: keysPairs, arity: -3, run: (*respSession).mset},
 		"msetnx":            {arity: -3, run: refuseMsetnx},
-		"incr":              {arity: 2, run: (*respSession).incr},
-		"decr":              {arity: 2, run: (*respSession).incr},
-		"incrby":            {arity: 3, run: (*respSession).incr},
-		"decrby":            {arity: 3, run: (*respSession).incr},
+		"incr":              {keys: keysFirst, arity: 2, run: (*respSession).incr},
+		"decr":              {keys: keysFirst, arity: 2, run: (*respSession).incr},
+		"incrby":            {keys: keysFirst, arity: 3, run: (*respSession).incr},
+		"decrby":            {keys: keysFirst, arity: 3, run: (*respSession).incr},
 		"ping":              {arity: -1, run: (*respSession).ping},
 		"echo":              {arity: 2, run: (*respSession).echo},
 		"hello":             {arity: -1, run: (*respSession).hello, beforeAuth: true},
@@ -327,12 +481,17 @@ func init() {
 	}
 }
 
-// exec runs one command.
-func (ss *respSession) exec(args [][]byte) {
-	c := respCommands[string(args[0])]
+// lookupCommand returns the command named name, or nil.
+func lookupCommand(name []byte) *respCommand {
+	c := respCommands[string(name)]
 	if c == nil {
-		c = respCommands[string(bytes.ToLower(args[0]))]
+		c = respCommands[string(bytes.ToLower(name))]
 	}
+	return c
+}
+
+// exec runs one command, c (nil if args[0] names none).
+func (ss *respSession) exec(c *respCommand, args [][]byte) {
 	switch {
 	case c == nil:
 		ss.immediate(resp.AppendError(nil, unknownCommand(args)))
@@ -356,10 +515,9 @@ func unknownCommand(args [][]byte) string {
 }
 
 func (ss *respSession) get(args [][]byte) {
-	r, proto := ss.pending(), ss.proto
-	ss.request(&net.Get{Level: ss.level, Key: args[1]}, func(f net.Frame) {
-		r.out, r.done = ss.valueReply(nil, f.Msg, proto), true
-	})
+	r := ss.pending()
+	r.answer, r.proto = answerValue, ss.proto
+	ss.requestFor(r, &net.Get{Level: ss.level, Key: args[1]})
 }
 
 // valueReply appends the reply to a Get: the value, or null in protocol
@@ -414,9 +572,8 @@ func (ss *respSession) set(args [][]byte) {
 		})
 		return
 	}
-	ss.request(&net.Set{Level: ss.level, Key: args[1], Value: args[2]}, func(f net.Frame) {
-		r.out, r.done = ss.doneReply(f.Msg, resp.AppendSimple(nil, "OK")), true
-	})
+	r.answer = answerOK
+	ss.requestFor(r, &net.Set{Level: ss.level, Key: args[1], Value: args[2]})
 }
 
 // setnx is SETNX key value: SET NX answering 1 or 0.

@@ -25,7 +25,7 @@ type respHarness struct {
 
 func newRESPHarness(t *testing.T, id net.ConnID) *respHarness {
 	s := &Server{respSessions: map[net.ConnID]*respSession{}}
-	c := &respConn{id: respConnBit | id, wake: make(chan struct{}, 1), drained: make(chan struct{}, 1), done: make(chan struct{})}
+	c := &respConn{id: respConnBit | id}
 	s.respOpen(c)
 	h := &respHarness{t: t, s: s, c: c, ss: s.respSessions[c.id]}
 	h.ss.send = func(f net.Frame) { h.sent = append(h.sent, f) }
@@ -67,10 +67,8 @@ func (h *respHarness) answer(m net.Message) {
 
 // out returns the replies written since the last call.
 func (h *respHarness) out() string {
-	h.c.mu.Lock()
-	defer h.c.mu.Unlock()
-	s := string(h.c.out)
-	h.c.out = nil
+	s := string(h.c.sink)
+	h.c.sink = nil
 	return s
 }
 
@@ -247,5 +245,30 @@ func TestRESPCountersEndToEnd(t *testing.T) {
 	}
 	if v, err := rc.IncrBy(ctx, "c", 0).Result(); err != nil || v != 9223372036854775807-9 {
 		t.Errorf("after a refused overflow: %d, %v; want %d (nothing applied)", v, err, int64(9223372036854775807-9))
+	}
+}
+
+// The pipeline-order rule when the node answers later (as on several
+// nodes): a command on a key an earlier one has not finished with is not
+// sent until that one is answered, and every command after it waits too;
+// commands on other keys before it go at once.
+func TestRESPOrderAnsweredLater(t *testing.T) {
+	h := newRESPHarness(t, 1)
+	h.run("SET k a", "GET j", "GET k", "GET i")
+	if got := h.take(); len(got) != 2 {
+		t.Fatalf("sent before any answer: %v, want SET k and GET j", got)
+	}
+	h.answer(&net.Done{}) // SET k
+	if got := h.take(); len(got) != 3 {
+		t.Fatalf("after SET k's answer: %v, want GET j, GET k, GET i", got)
+	}
+	h.answer(&net.Value{Found: true, Value: []byte("J")})
+	h.answer(&net.Value{Found: true, Value: []byte("a")})
+	h.answer(&net.Value{})
+	if got, want := h.out(), "+OK\r\n$1\r\nJ\r\n$1\r\na\r\n$-1\r\n"; got != want {
+		t.Fatalf("replies %q, want %q", got, want)
+	}
+	if len(h.ss.busy) != 0 || h.ss.marked != 0 || len(h.ss.running) != 0 {
+		t.Fatalf("keys still held: busy %v, marked %d, running %d", h.ss.busy, h.ss.marked, len(h.ss.running))
 	}
 }

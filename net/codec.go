@@ -82,6 +82,13 @@ func FrameLen(buf []byte) (int, error) {
 // reply; ErrMalformed, ErrTooLarge or ErrBadKey in the body are refused and
 // the connection closes.
 func Decode(buf []byte) (f Frame, n int, err error) {
+	var d decoder
+	return decodeFrame(buf, &d)
+}
+
+// decodeFrame is Decode with the decoder to use: a reader reuses one, one
+// allocation less per frame.
+func decodeFrame(buf []byte, d *decoder) (f Frame, n int, err error) {
 	n, err = FrameLen(buf)
 	if err != nil {
 		return Frame{}, 0, err
@@ -106,8 +113,8 @@ func Decode(buf []byte) (f Frame, n int, err error) {
 		return f, n, fmt.Errorf("%w %d", ErrUnknownKind, uint8(kind))
 	}
 	body := append([]byte(nil), buf[HeaderSize:n]...)
-	d := decoder{buf: body}
-	m.decodeBody(&d)
+	*d = decoder{buf: body}
+	m.decodeBody(d)
 	if d.err == nil && len(d.buf) != 0 {
 		d.err = fmt.Errorf("%w: %d trailing bytes after %s body", ErrMalformed, len(d.buf), kind)
 	}

@@ -1,16 +1,13 @@
 package net
 
 import (
-	"errors"
-	"io"
 	"log/slog"
 	stdnet "net"
-	"sync"
 )
 
 // Conn is one accepted connection after a successful handshake. Send may be
-// called from any goroutine; frames sent between two flushes go to the
-// socket in one write.
+// called from any goroutine; frames sent between two writes go to the
+// socket in one write (Writer).
 type Conn struct {
 	id   ConnID
 	role Role
@@ -18,19 +15,12 @@ type Conn struct {
 	nc   stdnet.Conn
 	raw  stdnet.Conn // the TCP connection under nc (nc itself without TLS)
 	log  *slog.Logger
-
-	mu      sync.Mutex
-	out     []byte // encoded frames waiting for the writer
-	spare   []byte // the writer's last buffer, reused
-	closing bool   // no more frames accepted; close once out is flushed
-	closed  bool
-	wake    chan struct{}
-	done    chan struct{}
+	w    *Writer
 }
 
 func newConn(id ConnID, nc stdnet.Conn, log *slog.Logger) *Conn {
-	c := &Conn{id: id, nc: nc, log: log, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	go c.writeLoop()
+	c := &Conn{id: id, nc: nc, log: log}
+	c.w = NewWriter(nc, func(err error) { log.Debug("write failed", "conn", id, "err", err) })
 	return c
 }
 
@@ -49,89 +39,31 @@ func (c *Conn) RemoteAddr() string { return c.nc.RemoteAddr().String() }
 // Send queues f for the writer. It never blocks on the network; frames sent
 // after Close are dropped.
 func (c *Conn) Send(f Frame) {
-	c.mu.Lock()
-	if c.closing {
-		c.mu.Unlock()
+	w := c.w
+	w.mu.Lock()
+	if w.closing {
+		w.mu.Unlock()
 		return
 	}
-	c.out = AppendFrame(c.out, f)
-	c.mu.Unlock()
-	c.signal()
+	w.out = AppendFrame(w.out, f)
+	w.queued()
 }
+
+// Hold and Flush bracket a batch of Sends made for what one read brought
+// (Handler.Frames): the frames go out in one write, made by Flush on the
+// caller's goroutine (Writer.Hold).
+func (c *Conn) Hold()  { c.w.Hold() }
+func (c *Conn) Flush() { c.w.Flush() }
 
 // CloseAfter queues f, then closes the connection once it is written. It is
 // how an error frame that ends a connection reaches the other side.
-func (c *Conn) CloseAfter(f Frame) {
-	c.mu.Lock()
-	if !c.closing {
-		c.out = AppendFrame(c.out, f)
-		c.closing = true
-	}
-	c.mu.Unlock()
-	c.signal()
-}
+func (c *Conn) CloseAfter(f Frame) { c.w.CloseAfter(AppendFrame(nil, f)) }
 
 // Close flushes what is queued and closes the connection.
-func (c *Conn) Close() {
-	c.mu.Lock()
-	c.closing = true
-	c.mu.Unlock()
-	c.signal()
-}
+func (c *Conn) Close() { c.w.Close() }
 
 // Done is closed once the connection's socket is closed.
-func (c *Conn) Done() <-chan struct{} { return c.done }
-
-func (c *Conn) signal() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
+func (c *Conn) Done() <-chan struct{} { return c.w.Done() }
 
 // abort closes the socket at once, without flushing.
-func (c *Conn) abort() {
-	c.mu.Lock()
-	c.closing = true
-	c.out = nil
-	c.mu.Unlock()
-	c.signal()
-}
-
-// writeLoop coalesces: everything queued since its last write goes out in
-// the next one.
-func (c *Conn) writeLoop() {
-	defer close(c.done)
-	defer c.nc.Close()
-	for range c.wake {
-		c.mu.Lock()
-		buf, closing := c.out, c.closing
-		c.out, c.spare = c.spare[:0], nil
-		c.mu.Unlock()
-		if len(buf) > 0 {
-			if _, err := c.nc.Write(buf); err != nil {
-				if !errors.Is(err, stdnet.ErrClosed) && !errors.Is(err, io.EOF) {
-					c.log.Debug("write failed", "conn", c.id, "err", err)
-				}
-				c.markClosed()
-				return
-			}
-		}
-		c.mu.Lock()
-		if c.spare == nil && cap(buf) <= 1<<20 {
-			c.spare = buf[:0]
-		}
-		more := len(c.out) > 0
-		c.mu.Unlock()
-		if closing && !more {
-			c.markClosed()
-			return
-		}
-	}
-}
-
-func (c *Conn) markClosed() {
-	c.mu.Lock()
-	c.closing, c.closed, c.out = true, true, nil
-	c.mu.Unlock()
-}
+func (c *Conn) abort() { c.w.Abort() }

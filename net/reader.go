@@ -54,8 +54,23 @@ func (r *reader) one() (Frame, error) {
 func (r *reader) decodeAll() (fs []Frame, err error) {
 	off := 0
 	defer func() { r.buf = r.buf[:copy(r.buf, r.buf[off:])] }()
+	// One decoder for all the frames (each frame's message still gets a
+	// copy of its own bytes: a message the node keeps, a hint, must not
+	// pin the rest of what was read), and fs sized for them at once.
+	count := 0
+	for end := 0; ; count++ {
+		n, err := FrameLen(r.buf[end:])
+		if err != nil || len(r.buf)-end < n {
+			break
+		}
+		end += n
+	}
+	if count > 0 {
+		fs = make([]Frame, 0, count)
+	}
+	d := new(decoder)
 	for {
-		f, n, derr := Decode(r.buf[off:])
+		f, n, derr := decodeFrame(r.buf[off:], d)
 		switch {
 		case derr == nil:
 			fs = append(fs, f)

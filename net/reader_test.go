@@ -39,3 +39,22 @@ func TestReaderGivesBackLargeBuffer(t *testing.T) {
 		t.Errorf("the buffer holds %d bytes once the large frame was decoded, want at most %d", c, keepRead)
 	}
 }
+
+// BenchmarkDecodeAll16 decodes what one read of a pipelined client brings:
+// 16 Set frames of 100-byte values (allocations per frame: the reader's
+// decoder is shared, fs is sized once).
+func BenchmarkDecodeAll16(b *testing.B) {
+	var batch []byte
+	for i := range 16 {
+		batch = AppendFrame(batch, Frame{ID: uint64(i + 1), Msg: &Set{Key: []byte("key:000000000042"), Value: make([]byte, 100)}})
+	}
+	r := &reader{reject: func(Frame) {}}
+	b.ReportAllocs()
+	for b.Loop() {
+		r.buf = append(r.buf[:0], batch...)
+		fs, err := r.decodeAll()
+		if err != nil || len(fs) != 16 {
+			b.Fatal(len(fs), err)
+		}
+	}
+}

@@ -117,20 +117,34 @@ func (v View) Replicas(key []byte) []uint16 { return v.Read.Replicas(key, v.rf) 
 // other made on either side. With no member owning its ranges yet (a
 // joining node that has not heard from the cluster) there is no group.
 func (v View) Groups(key []byte) quorum.Joint {
-	old := v.Read.Replicas(key, v.rf)
-	next := v.Write.Replicas(key, v.rf)
-	if len(old) == 0 {
+	// Both lists share one array, and the groups another: a request's two
+	// allocations here (issue 17). The old group is capped, so appending
+	// to it cannot run into the next.
+	h := ring.Hash(key)
+	ids := v.Read.AppendReplicasOf(make([]uint16, 0, 2*v.rf), h, v.rf)
+	if len(ids) == 0 {
 		return nil
 	}
-	gs := quorum.Joint{old}
-	if len(next) > 0 && !slices.Equal(sorted(old), sorted(next)) {
+	old := ids[:len(ids):len(ids)]
+	next := v.Write.AppendReplicasOf(ids, h, v.rf)[len(old):]
+	gs := make(quorum.Joint, 1, 2)
+	gs[0] = old
+	if len(next) > 0 && !sameSet(old, next) {
 		gs = append(gs, next)
 	}
 	return gs
 }
 
-func sorted(ids []uint16) []uint16 {
-	s := slices.Clone(ids)
-	slices.Sort(s)
-	return s
+// sameSet reports whether a and b, each without repeats (a preference
+// list), hold the same ids.
+func sameSet(a, b []uint16) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, id := range a {
+		if !slices.Contains(b, id) {
+			return false
+		}
+	}
+	return true
 }

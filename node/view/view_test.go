@@ -166,3 +166,49 @@ func TestShared(t *testing.T) {
 		t.Errorf("Shared(1) = %v with rf 1: no one shares its arcs", got)
 	}
 }
+
+// Groups is the read ring's replicas, then the write ring's when they are
+// not the same set; appending to a group does not touch the other; and it
+// makes two allocations.
+func TestGroupsProperty(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var ms []gossip.Member
+		members := rapid.Uint16Range(1, 6).Draw(t, "members")
+		for id := uint16(1); id <= members; id++ {
+			p := rapid.SampledFrom([]Phase{Joining, Normal, Normal, Leaving}).Draw(t, "phase")
+			ms = append(ms, gossip.Member{ID: id, Addr: "a", Ring: NextVersion(0, p), Vnodes: rapid.Uint16Range(1, 8).Draw(t, "vnodes")})
+		}
+		v := New(1, rapid.IntRange(1, 4).Draw(t, "rf"), ms)
+		key := []byte(rapid.StringN(1, 8, 8).Draw(t, "key"))
+		old, next := v.Read.Replicas(key, v.rf), v.Write.Replicas(key, v.rf)
+		var want [][]uint16
+		if len(old) > 0 {
+			want = append(want, old)
+			a, b := slices.Sorted(slices.Values(old)), slices.Sorted(slices.Values(next))
+			if len(next) > 0 && !slices.Equal(a, b) {
+				want = append(want, next)
+			}
+		}
+		gs := v.Groups(key)
+		if len(gs) != len(want) {
+			t.Fatalf("Groups = %v, want %v", gs, want)
+		}
+		for i := range want {
+			if !slices.Equal(gs[i], want[i]) {
+				t.Fatalf("Groups = %v, want %v", gs, want)
+			}
+		}
+		if len(gs) == 2 {
+			second := slices.Clone(gs[1])
+			_ = append(gs[0], 99, 99, 99, 99)
+			if !slices.Equal(gs[1], second) {
+				t.Fatalf("appending to the first group changed the second: %v, was %v", gs[1], second)
+			}
+		}
+	})
+	v := New(1, 3, []gossip.Member{member(1, Normal, 1<<62), member(2, Normal, 2<<62), member(3, Joining, 3<<62)})
+	key := []byte("key")
+	if n := testing.AllocsPerRun(100, func() { v.Groups(key) }); n > 2 {
+		t.Errorf("Groups makes %v allocations, want 2", n)
+	}
+}
