@@ -113,3 +113,57 @@ func TestCompactionAcrossChunks(t *testing.T) {
 		t.Fatalf("state after a compaction of several chunks (-want +got):\n%s", d)
 	}
 }
+
+// The next chunk's buffer is allocated off the loop (Config.Offload) as
+// soon as a chunk is started, one ahead, so that Add does not allocate a
+// megabyte on the loop when it is ready in time.
+func TestCompactionChunkAllocatedOffLoop(t *testing.T) {
+	w := newWorld(13)
+	var jobs []func()
+	cfg := DefaultConfig()
+	cfg.Offload = func(_ int, work, done func()) {
+		jobs = append(jobs, func() {
+			work()
+			if done != nil {
+				done()
+			}
+		})
+	}
+	l, _, _ := w.open(t, cfg)
+	big := make([]Record, 30)
+	for i := range big {
+		big[i] = rec(i)
+		big[i].Value = bytes.Repeat([]byte{byte('a' + i%26)}, 100_000)
+	}
+	commitAll(t, w, l, big...)
+	c, err := l.BeginCompaction()
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(rs []Record) {
+		for _, r := range rs {
+			if err := c.Add(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	add(big[:12]) // the first chunk full, a second started
+	if len(c.chunks) != 2 || len(jobs) != 1 || c.ready != nil {
+		t.Fatalf("%d chunks, %d jobs, a buffer ready %v; want 2, 1 (the next buffer asked for), false", len(c.chunks), len(jobs), c.ready != nil)
+	}
+	jobs[0]()
+	jobs = jobs[1:]
+	ready := c.ready
+	if ready == nil || cap(ready) < chunkSize {
+		t.Fatal("the buffer allocated off the loop is not ready")
+	}
+	add(big[12:23]) // the second full, a third started in the ready buffer
+	if len(c.chunks) != 3 || c.ready != nil || len(jobs) != 1 || &c.chunks[2][:1][0] != &ready[:1][0] {
+		t.Fatalf("%d chunks, a buffer ready %v, %d jobs; want 3, false (taken), 1, and the third chunk in the buffer made off the loop", len(c.chunks), c.ready != nil, len(jobs))
+	}
+	c.Abort()
+	jobs[0]()
+	if c.ready != nil {
+		t.Fatal("a buffer allocated after the compaction ended is kept")
+	}
+}
