@@ -54,45 +54,12 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 command -v go >/dev/null || { echo "error: go not found" >&2; exit 2; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/compare.XXXXXX")
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+NAME=compare . "$repo/bench/lib.sh"
 
 echo "building memdb and bench/etcdload..." >&2
 (cd "$repo" && go build -o bin/ ./cmd/... && go build -o "$work/etcdload" ./bench/etcdload)
 memdbd=$repo/bin/memdbd
 memdb=$repo/bin/memdb
-
-# port_free P: nothing listens on 127.0.0.1:P.
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-# ports BASE COUNT STEP: COUNT free ports BASE, BASE+STEP, ... (moving the
-# whole block up by 100 until every one is free).
-ports() {
-	local base=$1 count=$2 step=$3 i ok out
-	while :; do
-		ok=1 out=()
-		for ((i = 0; i < count; i++)); do
-			port_free $((base + i * step)) || { ok=0; break; }
-			out+=($((base + i * step)))
-		done
-		[ $ok = 1 ] && { echo "${out[@]}"; return; }
-		base=$((base + 100))
-	done
-}
-# wait_for CMD...: retry CMD for up to 20 s.
-wait_for() {
-	for _ in $(seq 200); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-	echo "error: timed out waiting for: $*" >&2
-	return 1
-}
-stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 # rps TEST FILE: requests per second of TEST in a redis-benchmark / memdb bench /
 # etcdload output (progress lines end in \r; the result line is the last).

@@ -41,6 +41,13 @@ func (Real) AfterFunc(d time.Duration, f func()) Timer { return time.AfterFunc(d
 type Posting struct {
 	Base Clock
 	Post func(f func())
+	// Soon, if set, takes the callbacks of AfterFunc with no delay — the
+	// next slice of a long walk the node hands itself (a compaction, a
+	// digest, a scan) — instead of a timer of Base: no timer, no goroutine
+	// per slice, and the host may let the events already queued go first.
+	// AfterFunc calls it on the caller's goroutine, which for a node is
+	// its loop.
+	Soon func(f func())
 }
 
 var _ Clock = (*Posting)(nil)
@@ -53,22 +60,27 @@ func (p *Posting) Now() time.Time { return p.Base.Now() }
 // still suppresses the callback.
 func (p *Posting) AfterFunc(d time.Duration, f func()) Timer {
 	t := &postedTimer{}
-	t.base = p.Base.AfterFunc(d, func() {
-		p.Post(func() {
-			if t.stopped.CompareAndSwap(false, true) {
-				f()
-			}
-		})
-	})
+	run := func() {
+		if t.stopped.CompareAndSwap(false, true) {
+			f()
+		}
+	}
+	if d <= 0 && p.Soon != nil {
+		p.Soon(run)
+		return t
+	}
+	t.base = p.Base.AfterFunc(d, func() { p.Post(run) })
 	return t
 }
 
 type postedTimer struct {
-	base    Timer
+	base    Timer // nil for a callback handed to Soon
 	stopped atomic.Bool
 }
 
 func (t *postedTimer) Stop() bool {
-	t.base.Stop()
+	if t.base != nil {
+		t.base.Stop()
+	}
 	return t.stopped.CompareAndSwap(false, true)
 }

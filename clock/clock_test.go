@@ -85,3 +85,41 @@ func TestPostingStop(t *testing.T) {
 		t.Fatalf("ran = %d, want 1 (only the unstopped timer)", ran)
 	}
 }
+
+// With Soon set, a callback with no delay goes to Soon at once, not through
+// a timer and Post; one with a delay still goes through both; Stop before
+// the callback ran suppresses it.
+func TestPostingSoon(t *testing.T) {
+	var soon, posted []func()
+	var mu sync.Mutex
+	p := &Posting{Base: Real{}, Post: func(f func()) { mu.Lock(); posted = append(posted, f); mu.Unlock() }, Soon: func(f func()) { soon = append(soon, f) }}
+	ran := 0
+	p.AfterFunc(0, func() { ran++ })
+	stopped := p.AfterFunc(0, func() { ran += 100 })
+	p.AfterFunc(time.Millisecond, func() { ran += 10 })
+	if len(soon) != 2 {
+		t.Fatalf("Soon got %d callbacks, want the 2 with no delay", len(soon))
+	}
+	if !stopped.Stop() || stopped.Stop() {
+		t.Fatal("the first Stop of a callback not run yet must return true, the second false")
+	}
+	for _, f := range soon {
+		f()
+	}
+	if ran != 1 {
+		t.Fatalf("ran = %d, want 1 (the unstopped callback with no delay)", ran)
+	}
+	for {
+		mu.Lock()
+		n := len(posted)
+		mu.Unlock()
+		if n == 1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	posted[0]()
+	if ran != 11 {
+		t.Fatalf("ran = %d, want 11 (the delayed callback posted)", ran)
+	}
+}

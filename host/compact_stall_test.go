@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	stdnet "net"
+	"os"
+	"runtime/trace"
 	"slices"
 	"testing"
 	"time"
@@ -21,7 +23,10 @@ import (
 // PAPER, not a test (it has no threshold):
 //
 //	go test ./host -run TestCompactionStall -compact.keys 2000000 -v
-var compactKeys = flag.Int("compact.keys", 0, "keys to load for TestCompactionStall (0 skips it)")
+var (
+	compactKeys  = flag.Int("compact.keys", 0, "keys to load for TestCompactionStall (0 skips it)")
+	compactTrace = flag.String("compact.trace", "", "write a runtime trace of the measured compaction to this file (go tool trace)")
+)
 
 func TestCompactionStall(t *testing.T) {
 	if *compactKeys == 0 {
@@ -50,6 +55,17 @@ func TestCompactionStall(t *testing.T) {
 	if m := ctl.call(1, &net.Compact{}); m.Kind() != net.KindDone {
 		t.Fatalf("compact: %v", m)
 	}
+	if *compactTrace != "" {
+		f, err := os.Create(*compactTrace)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			t.Fatal(err)
+		}
+		defer trace.Stop()
+	}
 	done := make(chan time.Duration, 1)
 	began := time.Now()
 	go func() {
@@ -61,7 +77,7 @@ func TestCompactionStall(t *testing.T) {
 		done <- time.Since(began)
 	}()
 	var lat []time.Duration
-	var took time.Duration
+	var took, worst, worstAt time.Duration
 	for id := uint64(10); ; id++ {
 		select {
 		case took = <-done:
@@ -73,6 +89,9 @@ func TestCompactionStall(t *testing.T) {
 		t0 := time.Now()
 		probe.call(id, &net.Get{Key: fmt.Appendf(nil, "key:%012d", id*7919%uint64(*compactKeys)), Level: net.One})
 		lat = append(lat, time.Since(t0))
+		if d := lat[len(lat)-1]; d > worst {
+			worst, worstAt = d, t0.Sub(began)
+		}
 	}
 	slices.Sort(lat)
 	q := func(p float64) time.Duration {
@@ -80,6 +99,7 @@ func TestCompactionStall(t *testing.T) {
 	}
 	t.Logf("compaction of %d keys took %v; %d GETs during it: p50 %v, p99 %v, p99.9 %v, max %v",
 		*compactKeys, took.Round(time.Millisecond), len(lat), q(0.5), q(0.99), q(0.999), lat[len(lat)-1].Round(10*time.Microsecond))
+	t.Logf("the longest GET began %v after the compaction was asked for", worstAt.Round(time.Microsecond))
 }
 
 // load sets n keys of 100-byte values through one pipelined connection.

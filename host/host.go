@@ -60,6 +60,13 @@ type Server struct {
 	adminHTTPOnce sync.Once
 	// laterFns run on the loop after the event that queued them (later).
 	laterFns []func()
+	// soon holds the node's background slices (clock.Posting.Soon), in
+	// order: next runs one once the events queued have had their turn.
+	soon []func()
+	// parked is when the loop last blocked, and park the timer it parks
+	// on while background slices wait (next).
+	parked time.Time
+	park   *time.Timer
 
 	events   chan func()
 	loopDone chan struct{}
@@ -203,7 +210,7 @@ func start(cfg Config, log *slog.Logger) (*Server, error) {
 		pcfg.TLS = ts.peer
 	}
 	s.peers = net.NewPeers(pcfg)
-	clk := &clock.Posting{Base: clock.Real{}, Post: s.post}
+	clk := &clock.Posting{Base: clock.Real{}, Post: s.post, Soon: func(f func()) { s.soon = append(s.soon, f) }}
 	var seed [16]byte
 	crand.Read(seed[:])
 	n, err := node.New(ncfg, node.Env{
@@ -213,6 +220,7 @@ func start(cfg Config, log *slog.Logger) (*Server, error) {
 		Rand:      rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:]))),
 		Log:       log.With("node", cfg.ID),
 		Offload:   s.offload,
+		Async:     async,
 	})
 	if err != nil {
 		ln.Close()
@@ -355,6 +363,18 @@ func (s *Server) offload(_ int, work, done func()) {
 	}()
 }
 
+// async runs work on its own goroutine; wait blocks until it returned.
+// Replay decompresses a base's next frames so on the other cores while the
+// loop applies the current one.
+func async(work func()) (wait func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		work()
+	}()
+	return func() { <-done }
+}
+
 // call runs f on the loop and waits for it.
 func (s *Server) call(f func()) {
 	done := make(chan struct{})
@@ -367,7 +387,11 @@ func (s *Server) call(f func()) {
 
 func (s *Server) loop() {
 	defer close(s.loopDone)
-	for f := range s.events {
+	s.park = time.NewTimer(time.Hour)
+	s.park.Stop()
+	turns := 0
+	for {
+		f := s.next(&turns)
 		if f == nil {
 			return
 		}
@@ -389,6 +413,61 @@ func (s *Server) loop() {
 			s.requestShutdown(nil)
 		}
 	}
+}
+
+// soonAfter is the most events the loop runs while a background slice
+// waits: a request waits for at most one slice (a few hundred µs), and a
+// long walk still moves under a load that never lets the queue empty.
+const soonAfter = 64
+
+// The loop parks for parkFor at least every parkEvery while it runs
+// background slices. A goroutine that never blocks keeps its processor
+// from looking at the network: Go's scheduler polls it only when it has
+// nothing else to run (or from its monitor thread, every 10 ms or more),
+// and with the collector's workers on the other core a request's bytes
+// once waited 40 ms in the kernel while the loop ran slice after slice.
+// Parking also lets the writers the loop woke send their replies.
+const (
+	parkEvery = time.Millisecond
+	parkFor   = 20 * time.Microsecond
+)
+
+// next returns the loop's next event: a queued one, or — when none is
+// queued, or after soonAfter of them in a row (turns counts them) — the
+// oldest background slice, parking first if the loop has not parked for
+// parkEvery.
+func (s *Server) next(turns *int) func() {
+	if len(s.soon) == 0 || *turns < soonAfter {
+		select {
+		case f := <-s.events:
+			*turns++
+			return f
+		default:
+		}
+	}
+	if len(s.soon) == 0 {
+		*turns = 0
+		f := <-s.events
+		s.parked = time.Now()
+		return f
+	}
+	if time.Since(s.parked) >= parkEvery {
+		s.park.Reset(parkFor)
+		select {
+		case f := <-s.events:
+			s.park.Stop()
+			s.parked = time.Now()
+			*turns++
+			return f
+		case <-s.park.C:
+		}
+		s.parked = time.Now()
+	}
+	*turns = 0
+	f := s.soon[0]
+	s.soon[0] = nil
+	s.soon = s.soon[1:]
+	return f
 }
 
 // later queues f to run on the loop once the current event is done. It is

@@ -24,9 +24,11 @@ import (
 // clock its first attempt carried), the same in every attempt. A client
 // sends every attempt of a call to the same node: that node can then judge
 // a retry exactly (it applied the operation, or never saw it) as long as
-// its table still covers increments of First's age; otherwise, or
-// elsewhere, a retry it has no record of is answered unknown outcome,
-// never applied (node/counter has the rule).
+// its table still covers increments of First's age — a node that is not a
+// replica of the key forwards every attempt to the one replica it sent the
+// first to, which judges them so; otherwise, or elsewhere, a retry it has
+// no record of is answered unknown outcome, never applied (node/counter
+// has the rule).
 type Incr struct {
 	Level   Consistency
 	Key     []byte

@@ -160,14 +160,10 @@ func (n *Node) writeIntent(b *batchRun, w net.BatchWrite) {
 	if n.mutant(MutantIntentsAtOne) {
 		level = net.One
 	}
-	o := n.newOp()
-	o.reply = func(a net.Message) { n.intentAnswered(b, w, a) }
-	o.w = coord.NewWrite(store.Entry(w.Key, store.IntentAt(b.intent(w))), level, gs, all, n.view.Epoch)
+	o := n.ops.Write(n.opID(), coord.NewWrite(store.Entry(w.Key, store.IntentAt(b.intent(w))), level, gs, all, n.view.Epoch), n.now())
+	o.Respond = func(a net.Message) { n.intentAnswered(b, w, a) }
 	// Half a request timeout, so that the decision has the other half.
-	o.timer = n.env.Clock.AfterFunc(n.cfg.RequestTimeout/2, func() { n.writeTimedOut(o) })
-	for _, r := range all {
-		n.sendWrite(o, r)
-	}
+	n.startWrite(o, n.cfg.RequestTimeout/2)
 }
 
 // intentAnswered records whether w's intent met its quorum (a Done) or not;
@@ -278,16 +274,16 @@ func (n *Node) lookupBatch(token []byte, done func(store.Outcome, clock.Timestam
 
 // resolveRead looks up the records of the undecided intents read o found,
 // and goes on with the read once each is known.
-func (n *Node) resolveRead(o *op, intents []store.Intent) {
+func (n *Node) resolveRead(o *coord.Op, intents []store.Intent) {
 	for _, i := range intents {
 		n.lookupBatch(i.Token, func(out store.Outcome, t clock.Timestamp, err error) {
 			if err != nil {
-				n.env.Log.Debug("a read could not look up a batch's record", "key", string(o.r.Key), "err", err)
-				n.readStep(o, o.r.TimedOut())
+				n.env.Log.Debug("a read could not look up a batch's record", "key", string(o.R.Key), "err", err)
+				n.do(o, o.Unresolved())
 				return
 			}
 			v, ok := n.decide(i, out, t)
-			n.readStep(o, o.r.Decided(v, ok))
+			n.do(o, o.Decided(v, ok))
 		})
 	}
 }

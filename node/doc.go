@@ -31,9 +31,10 @@
 //	node/view      phases, the read and write rings, a key's groups, arcs
 //	node/store     the table, and value kinds: how states merge, hash and
 //	               encode (the one seam every path that moves data uses)
-//	node/coord     the requests the node coordinates: a write's and a
-//	               read's state and what each answer decides (reply, repair,
-//	               hint, finish), and the hint queues with their bounds
+//	node/coord     the requests the node coordinates: their table, a
+//	               write's and a read's state and what each answer or
+//	               deadline decides (route, reply, repair, hint, finish),
+//	               and the hint queues with their bounds and replays
 //	node/counter   the increments a node applied, by id, and the rule that
 //	               judges a retry (a counter's state is node/store's kind)
 //	node/paxos     the acceptor table and its durability contract; the
@@ -47,7 +48,10 @@
 //	               anti-entropy's comparisons, behind a small interface
 //	               to the node (stream.Node)
 //	node/grave     the tombstone rule's record of the spans anti-entropy
-//	               found equal with each peer (who was seen clean, when)
+//	               found equal with each peer (who was seen clean, when),
+//	               its verdict on a tombstone, the graves with their
+//	               sweeps, and the Driver of sweeps and of forgetting
+//	               the keys of arcs a movement took (grave.Node)
 //	node/movement  the ring's life: the movement lock's value, the plans of
 //	               joins, leaves, removals and catch-up over a view, and
 //	               the drivers of their steps; its doc has the design
@@ -62,8 +66,8 @@
 // The files of this package are its effects and protocols: node.go (the
 // Node, its Env, its boot and log replay, dispatch of peers' messages,
 // and stamping under a logged Lamport lease), config.go, request.go
-// (client requests), coordinate.go (the effects of node/coord: the table
-// of requests, sending, local applies, timers, hint replays), replica.go
+// (client requests), coordinate.go (the effects of node/coord:
+// stamping, sending, local applies, timers, hints kept and replayed), replica.go
 // (a replica's side: applyEntries, fencing), incr.go (leading and
 // forwarding counter increments, the log generation), batch.go (atomic
 // batches: intents, the decision on the batch's record, resolution, the
@@ -77,9 +81,8 @@
 // parts and design are node/movement's: membership.go (gossip, the view,
 // the node's phase), lifecycle.go (the node's own life: Life, its join
 // and its leave), move.go (the movement lock, taken and given back),
-// remove.go and rebuild.go; grave.go (the tombstone rule:
-// when a deleted key's tombstone is dropped, and forgetting the keys of
-// arcs a movement took); then compact.go, probe.go and
+// remove.go and rebuild.go; grave.go (the tombstone rule, and the
+// node's side of node/grave's Driver: grave.Node); then compact.go, probe.go and
 // mutant*.go (rare-state counters and planted bugs for the simulator).
 // lint_test.go holds every file under node/ to the rules above.
 //

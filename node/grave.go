@@ -1,8 +1,6 @@
 package node
 
 import (
-	"slices"
-	"sort"
 	"time"
 
 	"github.com/memdb/memdb/clock"
@@ -10,8 +8,6 @@ import (
 	"github.com/memdb/memdb/node/grave"
 	"github.com/memdb/memdb/node/movement"
 	"github.com/memdb/memdb/node/oplog"
-	"github.com/memdb/memdb/node/ring"
-	"github.com/memdb/memdb/node/store"
 	"github.com/memdb/memdb/node/view"
 )
 
@@ -33,7 +29,7 @@ import (
 //
 // What could bring an older value back after that is closed separately:
 // a node forgets the keys of arcs it no longer replicates once a movement
-// has settled (forgetUnowned: a leftover copy, missed by every check
+// has settled (grave.Driver.ForgetUnowned: a leftover copy, missed by every check
 // above because its holder was no replica, would come back the day that
 // node owns the arc again); hints wait at most half the grace
 // (coordinate.go); an entry that is an expired tombstone of a key this
@@ -46,8 +42,9 @@ import (
 // tombstone's stamp is refused (Acceptors.Below), as is, after a restart,
 // any ballot below the clock the log restarts it at.
 
-// graveSlice bounds the graves one turn of the loop looks at.
-const graveSlice = 8192
+// The rule's sweeps and the forgetting of keys not replicated are
+// node/grave's Driver; what is here is its side of the node (graver),
+// and the clocks the rule reads.
 
 // advanceSteady moves the node's steady time on by the time since the
 // last tick, but by no more than two ticks' worth and never back: the
@@ -67,12 +64,12 @@ func (n *Node) advanceSteady() {
 }
 
 // purging reports whether the node drops tombstones at all.
-func (n *Node) purging() bool { return n.cfg.TombstoneGrace > 0 }
+func (n *Node) purging() bool { return n.graves.Purging() }
 
 // noteGrave remembers key's tombstone, stamped stamp, which the rule may
 // drop in time, just applied at time at (steady time).
 func (n *Node) noteGrave(key []byte, stamp clock.Timestamp, at time.Duration) {
-	n.graves = append(n.graves, grave.Grave{Key: string(key), Stamp: stamp, At: at})
+	n.graves.Buried(key, stamp, at)
 }
 
 // expired is the node's clock as it read the grace ago (zero if it has not
@@ -91,68 +88,8 @@ func (n *Node) expired() clock.Timestamp {
 // on that ring (the spans are its cuts).
 func (n *Node) noteClean(peer uint16, epoch uint64, span net.Span, at time.Duration, horizon clock.Timestamp) {
 	if n.purging() && !horizon.IsZero() && epoch == n.view.Epoch {
-		n.cleans.Note(epoch, peer, span, grave.Clean{At: at, Horizon: horizon})
+		n.graves.Cleans.Note(epoch, peer, span, grave.Clean{At: at, Horizon: horizon})
 	}
-}
-
-// sweepGraves, every sweepEvery, looks at the graves in the order they
-// came, graveSlice a turn, drops the tombstones the rule allows and keeps
-// the others; it stops at the first one younger than the grace.
-func (n *Node) sweepGraves() {
-	if !n.purging() || n.sweepingGraves || n.now() < n.nextGraveSweep {
-		return
-	}
-	n.nextGraveSweep = n.now() + n.sweepEvery()
-	if len(n.graves) == 0 || n.life != Member || !n.settled() || n.err != nil {
-		return
-	}
-	n.sweepingGraves = true
-	arcs := n.view.Arcs()
-	epoch := n.view.Epoch
-	w, r := 0, 0
-	var step func()
-	step = func() {
-		if n.stopped || n.view.Epoch != epoch || !n.settled() {
-			// The ring moved: keep what is left for the next sweep.
-			n.graves = append(n.graves[:w], n.graves[r:]...)
-			n.sweepingGraves = false
-			return
-		}
-		now, expired, young := n.steady, n.expired(), false
-		for end := min(r+graveSlice, len(n.graves)); r < end; r++ {
-			g := n.graves[r]
-			v, ok := n.store.Get([]byte(g.Key))
-			if !ok || !v.Tombstone() || v.Stamp != g.Stamp {
-				continue // gone, or replaced: a newer tombstone has its own grave
-			}
-			if now-g.At < n.cfg.TombstoneGrace {
-				young = true // and so are the rest, which came later
-				break
-			}
-			if expired.Less(g.Stamp) || !n.mutant(MutantTombstoneUnverified) && !n.othersClean(arcs, []byte(g.Key), g) {
-				n.graves[w] = g
-				w++
-				continue
-			}
-			n.store.Drop([]byte(g.Key))
-			n.noteDropped()
-			if !n.mutant(MutantTombstoneFloorForgotten) {
-				n.acceptors.Below = n.acceptors.Below.Max(g.Stamp)
-			}
-			n.stats.TombstonesDropped++
-		}
-		if !young && r < len(n.graves) {
-			n.later(0, step)
-			return
-		}
-		// Graves that came during the sweep are after r.
-		n.graves = append(n.graves[:w], n.graves[r:]...)
-		if cap(n.graves) > 1024 && len(n.graves) < cap(n.graves)/4 {
-			n.graves = slices.Clone(n.graves)
-		}
-		n.sweepingGraves = false
-	}
-	step()
 }
 
 // sweepEvery is how often the graves are swept: an eighth of the grace,
@@ -163,32 +100,6 @@ func (n *Node) sweepEvery() time.Duration {
 		d = min(d, n.cfg.AntiEntropy)
 	}
 	return max(d, time.Millisecond)
-}
-
-// othersClean reports whether this node replicates g's key and every
-// other replica of it was seen clean for g (grave.Cleans.Seen), arcs being
-// the settled ring's (whose read and write replicas are one).
-func (n *Node) othersClean(arcs []view.Arc, key []byte, g grave.Grave) bool {
-	if len(arcs) == 0 {
-		return false
-	}
-	h := ring.Hash(key)
-	// The arc holding h: the first whose end is at or past h, or the first
-	// (which wraps) if none is.
-	i := sort.Search(len(arcs), func(i int) bool { return arcs[i].Span.End >= h })
-	if i == len(arcs) {
-		i = 0
-	}
-	a, self, since := arcs[i], uint16(n.cfg.ID), g.At
-	if n.mutant(MutantTombstoneStaleClean) {
-		since = 0
-	}
-	for _, id := range a.Read {
-		if id != self && !n.cleans.Seen(n.view.Epoch, id, a.Span, h, g.Stamp, since) {
-			return false
-		}
-	}
-	return slices.Contains(a.Read, self)
 }
 
 // noteDropped logs, at the node's first drop, the flag that makes every
@@ -209,61 +120,6 @@ func (n *Node) noteDropped() {
 // flagDropped is the log flag of a node that dropped a tombstone.
 const flagDropped = "tombstones-dropped"
 
-// forgetUnowned drops, once a ring settles and again every half grace, the
-// registers this node does not replicate on it, graveSlice keys a turn,
-// each slice made durable by TypeForget records before the next (a replay
-// must not bring a forgotten copy back): a movement moved those keys to
-// their new owners before the ring settled, and what lands here later (a
-// hint queued for this node when it was a replica) is at most half a
-// grace old. Only a node that drops tombstones does it (a leftover is what
-// could bring a dropped tombstone's value back); it starts over if the
-// ring moves meanwhile.
-func (n *Node) forgetUnowned() {
-	if !n.purging() || n.forgetting || n.forgotEpoch == n.view.Epoch && n.now() < n.forgotAt+n.cfg.TombstoneGrace/2 ||
-		n.life != Member || !n.settled() || n.err != nil {
-		return
-	}
-	n.forgetting = true
-	epoch, self, keys := n.view.Epoch, uint16(n.cfg.ID), n.store.Keys()
-	var step func()
-	step = func() {
-		if n.stopped || n.view.Epoch != epoch || n.life != Member || !n.settled() {
-			n.forgetting = false
-			return
-		}
-		k := min(graveSlice, len(keys))
-		var recs []oplog.Record
-		for _, key := range keys[:k] {
-			v, ok := n.store.Get([]byte(key))
-			if !ok || v.Kind != store.Register || v.Pending != nil || n.mutant(MutantKeepUnowned) || slices.Contains(n.view.Groups([]byte(key)).All(), self) {
-				// A counter is never forgotten: it cannot be deleted (so no
-				// copy of it can undo a delete), and a node that led it
-				// must keep its own slot, or it would rebuild the slot from
-				// nothing when it leads it again (review). A state with
-				// batch intents waits for them to settle.
-				continue
-			}
-			n.store.Drop([]byte(key))
-			n.stats.KeysForgotten++
-			recs = append(recs, oplog.Record{Type: oplog.TypeForget, Key: []byte(key)})
-		}
-		keys = keys[k:]
-		next := func() {
-			if len(keys) > 0 {
-				n.later(0, step)
-				return
-			}
-			n.forgotEpoch, n.forgotAt, n.forgetting = epoch, n.now(), false
-		}
-		if len(recs) == 0 {
-			next()
-			return
-		}
-		n.persist(recs, next)
-	}
-	step()
-}
-
 // settled reports whether the node is a member of a ring with no movement
 // under way: every member on it is Normal, so each key's replicas are one
 // group (a node gaining arcs in another's join, leave or removal is on the
@@ -279,5 +135,35 @@ func (n *Node) settled() bool {
 // Tombstones is the number of tombstones the node holds that the rule may
 // drop in time, and dropped how many it has dropped since boot.
 func (n *Node) Tombstones() (held int, dropped uint64) {
-	return len(n.graves), n.stats.TombstonesDropped
+	return n.graves.Graves(), n.stats.TombstonesDropped
+}
+
+// graver is the node as its grave.Driver sees it.
+type graver struct{ n *Node }
+
+var _ grave.Node = graver{}
+
+func (g graver) View() view.View                 { return g.n.view }
+func (g graver) Ready() bool                     { return g.n.life == Member && g.n.settled() && g.n.err == nil }
+func (g graver) Member() bool                    { return g.n.life == Member }
+func (g graver) Now() time.Duration              { return g.n.now() }
+func (g graver) Steady() time.Duration           { return g.n.steady }
+func (g graver) Expired() clock.Timestamp        { return g.n.expired() }
+func (g graver) Later(d time.Duration, f func()) { g.n.later(d, f) }
+func (g graver) Settled(epoch uint64) bool {
+	return !g.n.stopped && g.n.view.Epoch == epoch && g.n.settled()
+}
+
+func (g graver) Dropped(gr grave.Grave) {
+	n := g.n
+	n.noteDropped()
+	if !n.mutant(MutantTombstoneFloorForgotten) {
+		n.acceptors.Below = n.acceptors.Below.Max(gr.Stamp)
+	}
+	n.stats.TombstonesDropped++
+}
+
+func (g graver) Forget(recs []oplog.Record, done func()) {
+	g.n.stats.KeysForgotten += uint64(len(recs))
+	g.n.persist(recs, done)
 }

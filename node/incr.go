@@ -116,11 +116,26 @@ func (n *Node) startIncr(reply func(net.Message), m *net.Incr, first clock.Times
 		// what its rebuild brought, its lost generation's slots included.)
 		n.incrs.Boot(n.lamport.Now().Counter)
 	}
-	verdict, applied := n.incrs.Judge(op, m.Attempt, first, from == 0)
+	verdict, applied := n.incrs.Judge(op, m.Attempt, first)
 	if n.mutant(MutantIncrTableSkipped) {
 		verdict = counter.Apply
 	}
+	gs, all := n.groups(m.Key)
 	switch verdict {
+	case counter.Forwarded:
+		// A retry of an increment this node forwarded goes to the same
+		// replica, which judges it, if that is still where it would go
+		// (PAPER bug 78). A peer's forward of it, or one this node would
+		// lead now, or send elsewhere, may meet an earlier attempt
+		// applied where it cannot look.
+		to, _ := n.incrs.ForwardedTo(op)
+		if live := n.live(all); from == 0 && len(gs) > 0 && !slices.Contains(all, uint16(n.cfg.ID)) && len(live) > 0 && live[0] == to {
+			n.forwardIncr(reply, m, first, from, all)
+			return
+		}
+		n.stats.Unknown++
+		fail(net.CodeUnknownOutcome, "node %d forwarded an earlier attempt of this increment to node %d and cannot send this one there; it was not applied now", n.cfg.ID, to)
+		return
 	case counter.Unknown:
 		n.stats.Unknown++
 		fail(net.CodeUnknownOutcome, "node %d cannot tell whether it applied this increment (a retry it has no record of, older than what it can judge); it was not applied now", n.cfg.ID)
@@ -133,7 +148,6 @@ func (n *Node) startIncr(reply func(net.Message), m *net.Incr, first clock.Times
 		n.replicateSlot(reply, m.Key, m.Level, applied.Value, 0)
 		return
 	}
-	gs, all := n.groups(m.Key)
 	if len(gs) > 0 && !slices.Contains(all, uint16(n.cfg.ID)) {
 		n.forwardIncr(reply, m, first, from, all)
 		return
@@ -144,7 +158,7 @@ func (n *Node) startIncr(reply func(net.Message), m *net.Incr, first clock.Times
 	}
 	if live := n.live(all); !gs.Met(m.Level, live) {
 		n.stats.Unavailable++
-		fail(net.CodeUnavailable, "%s increment needs replicas %v at that level, only %v are up; nothing was done", levelName(m.Level), gs, live)
+		fail(net.CodeUnavailable, "%s increment needs replicas %v at that level, only %v are up; nothing was done", coord.LevelName(m.Level), gs, live)
 		return
 	}
 	if msg := n.overMemory(); msg != "" {
@@ -275,17 +289,13 @@ func (n *Node) replicateSlot(reply func(net.Message), key []byte, level net.Cons
 		return
 	}
 	gs, all := n.groups(key)
-	o := n.newOp()
-	o.reply = reply
-	o.answer = &net.CounterValue{Value: value}
+	o := n.ops.Write(n.opID(), coord.NewWrite(store.Entry(key, store.CounterAt(slots[i:i+1])), level, gs, all, n.view.Epoch), n.now())
+	o.Respond = reply
+	o.Done = &net.CounterValue{Value: value}
 	if n.mutant(MutantHintDelta) {
-		o.delta = delta
+		o.Delta = delta
 	}
-	o.w = coord.NewWrite(store.Entry(key, store.CounterAt(slots[i:i+1])), level, gs, all, n.view.Epoch)
-	o.timer = n.env.Clock.AfterFunc(n.cfg.RequestTimeout, func() { n.writeTimedOut(o) })
-	for _, r := range all {
-		n.sendWrite(o, r)
-	}
+	n.startWrite(o, n.cfg.RequestTimeout)
 }
 
 // forwardIncr sends increment m to the first live replica of its key, and
@@ -296,15 +306,17 @@ func (n *Node) forwardIncr(reply func(net.Message), m *net.Incr, first clock.Tim
 		reply(&net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("node %d is not a replica of the key and cannot reach one of %v; nothing was done", n.cfg.ID, all)})
 		return
 	}
-	// Remembered at a stamp of this node's: the lease that covers it is
-	// durable, so after a restart the table's horizon (the clock at boot)
-	// is past it, and past the increment's first clock.
+	// Remembered now, with where it goes and a clock past the first
+	// (observed), so that a retry that comes while this one waits for its
+	// stamp goes there too; and sent at a stamp of this node's: the lease
+	// that covers it is durable, so after a restart the table's horizon
+	// (the clock at boot) is past it, and past the increment's first clock.
+	n.incrs.Forwarded(counter.OpID{Session: m.Session, Seq: m.Seq}, live[0], n.lamport.Now().Counter+1, n.env.Clock.Now(), n.cfg.IncrRetention)
 	n.stamp(func(t clock.Timestamp) {
 		if t.IsZero() {
 			reply(&net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("node %d could not reserve a timestamp (its log broke), so did not forward the increment", n.cfg.ID)})
 			return
 		}
-		n.incrs.Forwarded(counter.OpID{Session: m.Session, Seq: m.Seq}, t.Counter, n.env.Clock.Now(), n.cfg.IncrRetention)
 		fwd := *m
 		fwd.First = first
 		n.ask(live[0], &fwd, n.cfg.RequestTimeout, func(a net.Message) {

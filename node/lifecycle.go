@@ -328,7 +328,7 @@ func (n *Node) drain(until time.Duration, done func(error)) {
 	if n.stopped {
 		return
 	}
-	if (len(n.ops) > 0 || n.behind > 0 || slices.ContainsFunc(n.hints.Replicas(), n.up)) && n.now() < until {
+	if (n.ops.Len() > 0 || n.behind > 0 || slices.ContainsFunc(n.hints.Replicas(), n.up)) && n.now() < until {
 		n.later(n.cfg.Gossip.ProbeInterval/4, func() { n.drain(until, done) })
 		return
 	}

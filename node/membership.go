@@ -91,8 +91,8 @@ func (n *Node) tick() {
 	if n.ticks%4 == 0 {
 		n.replayHints()
 		n.sweepIntents()
-		n.sweepGraves()
-		n.forgetUnowned()
+		n.graves.Sweep()
+		n.graves.ForgetUnowned()
 	}
 	n.later(n.cfg.Gossip.ProbeInterval/4, n.tick)
 }

@@ -55,7 +55,7 @@ type Node struct {
 	// to single peers; both are keyed by the id their frames carry, drawn
 	// from nextOp. hints are writes held for replicas (node/coord).
 	nextOp uint64
-	ops    map[uint64]*op
+	ops    *coord.Ops
 	calls  map[uint64]*call
 	hints  *coord.Hints
 	// behind counts the writes written behind (batch.go's writeBehind)
@@ -114,23 +114,14 @@ type Node struct {
 	// whose waiting requests run now (acceptor.go's unsettled).
 	settling map[string][]func()
 	passing  map[string]bool
-	// graves are the tombstones the rule may drop in time, in the order
-	// they came; cleans the spans anti-entropy found equal with each peer;
-	// nextGraveSweep when the next sweep may run (grave.go).
-	graves         []grave.Grave
-	cleans         grave.Cleans
-	nextGraveSweep time.Duration
-	sweepingGraves bool
+	// graves runs the tombstone rule: the tombstones it may drop in time,
+	// the spans anti-entropy found equal with each peer, the sweeps, and
+	// the forgetting of keys not replicated (grave.go).
+	graves *grave.Driver
 	// steady is the node's time since boot as the tombstone rule counts
 	// it, advanced at each tick by at most two ticks' worth (lastTick is
 	// when the last one ran; grave.go).
 	steady, lastTick time.Duration
-	// forgotEpoch and forgotAt are the ring epoch and the time the node
-	// last forgot the keys it does not replicate; forgetting is set while
-	// it walks them (grave.go).
-	forgotEpoch uint64
-	forgotAt    time.Duration
-	forgetting  bool
 	// droppedAny says the node (this life or an earlier one, by its log's
 	// flag) dropped a tombstone: a restart then floors every ballot
 	// (grave.go).
@@ -224,9 +215,9 @@ type Stats struct {
 // New returns a node that has not started. It validates cfg (filling its
 // defaults) and env.
 func New(cfg Config, env Env) (*Node, error) {
-	// The log runs on the node's loop: its timers and offloaded work go
-	// through the node's Env.
-	cfg.Log.Clock, cfg.Log.Offload = env.Clock, env.Offload
+	// The log runs on the node's loop: its timers, offloaded work and
+	// replay's concurrent decompression go through the node's Env.
+	cfg.Log.Clock, cfg.Log.Offload, cfg.Log.Async = env.Clock, env.Offload, env.Async
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("node config: %w", err)
 	}
@@ -240,7 +231,6 @@ func New(cfg Config, env Env) (*Node, error) {
 		store:    store.New(),
 		known:    make(map[uint16]gossip.Member),
 		marks:    make(map[uint16]uint64),
-		ops:      make(map[uint64]*op),
 		calls:    make(map[uint64]*call),
 		hints:    coord.NewHints(cfg.HintBytes, cfg.HintWindow, cfg.TombstoneGrace/2),
 		waiting:  make(map[uint64]func(net.Message)),
@@ -248,7 +238,6 @@ func New(cfg Config, env Env) (*Node, error) {
 		taking:   make(map[string][]func(bool)),
 
 		acceptors: paxos.NewAcceptors(),
-		cleans:    grave.Cleans{Fanout: stream.RefineFanout, Depth: stream.RefineDepth},
 		recent:    clock.History{Window: inFlight(cfg)},
 		graceAgo:  clock.History{Window: cfg.TombstoneGrace, Every: cfg.TombstoneGrace / 64},
 		unapplied: make(map[uint64][]oplog.Record),
@@ -269,6 +258,22 @@ func New(cfg Config, env Env) (*Node, error) {
 		Refused:        cfg.Gossip.ProbeInterval / 4,
 		Log:            env.Log,
 		DropIntents:    n.mutant(MutantStreamDropsIntents),
+	}
+	n.graves = &grave.Driver{
+		Node:        graver{n},
+		Store:       n.store,
+		Self:        uint16(cfg.ID),
+		Grace:       cfg.TombstoneGrace,
+		Every:       n.sweepEvery(),
+		Unverified:  n.mutant(MutantTombstoneUnverified),
+		StaleClean:  n.mutant(MutantTombstoneStaleClean),
+		KeepUnowned: n.mutant(MutantKeepUnowned),
+		Cleans:      grave.Cleans{Fanout: stream.RefineFanout, Depth: stream.RefineDepth},
+	}
+	n.ops = coord.NewOps(coord.Config{ID: uint16(cfg.ID), Timeout: cfg.RequestTimeout, RepairAsync: n.mutant(MutantRepairAsync)})
+	n.hints.DropLast = n.mutant(MutantHintDropLast)
+	if n.mutant(MutantTombstoneHintsKept) {
+		n.hints.MaxAge = 0 // hints wait as long as their window allows
 	}
 	n.repairs = &repair.Driver{Node: repairer{n}, ID: uint16(cfg.ID), Backoff: cfg.Gossip.ProbeInterval / 4, Log: env.Log}
 	if n.mutant(MutantMergeSum) {
@@ -525,6 +530,12 @@ type Env struct {
 	// size in bytes, from which the simulator draws how long it takes. Nil
 	// runs both inline.
 	Offload func(cost int, work, done func())
+	// Async starts self-contained work (decompressing a base's frames at
+	// boot) that may run on another goroutine while the loop, which is
+	// busy replaying, goes on, and returns a function that waits for it
+	// (oplog.Config.Async says how it is used). Nil runs work inline: the
+	// simulator's choice, so that boot takes no virtual time either way.
+	Async func(work func()) (wait func())
 }
 
 func (e Env) validate() error {

@@ -71,6 +71,7 @@ var regressions = map[string][]uint64{
 	"read-race":   {1346},
 	"failover":    {849, 2390},
 	"tombstone":   {43, 57, 130, 189, 301, 624, 3487},
+	"counter":     {3453},
 }
 
 // catching are seeds kept in the CI set, per scenario, because they catch

@@ -150,8 +150,8 @@ func (w *world) watchGraves(h *host) {
 		spot := graveSpot{h.id, string(k)}
 		if v.Stamp.IsZero() {
 			if !slices.Contains(in.Replicas(k), uint16(h.id)) {
-				// The node forgot k with its arc (node/grave.go,
-				// forgetUnowned), tombstone and all: what it holds of k
+				// The node forgot k with its arc (node/grave,
+				// Driver.ForgetUnowned), tombstone and all: what it holds of k
 				// if the arc comes back is its new replicas' state — a
 				// leaving node's push, a stream — which their own marks
 				// judge. A replica that missed the delete may rightly
@@ -168,7 +168,7 @@ func (w *world) watchGraves(h *host) {
 		case v.Live() && v.Stamp.Less(mark.Stamp) && slices.Contains(in.Replicas(k), uint16(h.id)):
 			// Only a replica's copy is read: a node that no longer
 			// replicates k may take a leftover (a late hint), which it
-			// forgets in time (node/grave.go, forgetUnowned).
+			// forgets in time (node/grave, Driver.ForgetUnowned).
 			b := takenBack{spot: spot, value: string(v.Value), stamp: v.Stamp, tomb: mark.Stamp}
 			if !g.seen[b] && len(g.back) < 100 {
 				g.seen[b] = true

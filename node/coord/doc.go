@@ -13,11 +13,21 @@
 // duplicates and reorders delivers. Hints holds the writes kept for each
 // replica with their bounds, and hands them out in batches.
 //
-// The node keeps everything else: the table of requests by id, stamping,
-// sending, applying locally (which may answer within the call that sent,
-// so a Step's effects can come back into the request they belong to),
-// timers, stats, probes and logging. Nothing here reads a clock, draws a
-// random number or sends; times are passed in.
+// Ops is the table of the requests in flight, by the id their frames
+// carry (the node draws the ids). An Op is a Write or a Read with what the
+// node keeps around it — who asked, what a write that met its level
+// answers, the node's timer — and turns each event into a Do: the Step,
+// and the message the client hears, its text written here. Op.Route says
+// how a write reaches each replica (apply here, send, hint), Op.Restamp
+// whether a refusal of its stamp sends it again.
+//
+// The node keeps everything else: drawing ids, stamping, sending,
+// applying locally (which may answer within the call that sent, so a
+// Do's effects can come back into the request they belong to), timers,
+// stats, probes and logging. Nothing here reads a clock, draws a random
+// number or sends; times are passed in. The scripts under testdata/ops
+// drive ops through answers and deadlines and show what each has the
+// node do.
 //
 // # Writes
 //
@@ -57,5 +67,7 @@
 // in time: once a replica has taken none of its hints for a window, as
 // one down that long, it gets no more until it takes some (node's doc,
 // "Hinted handoff"). The node replays the next batch of each replica that
-// is up, one batch in flight per replica, oldest first.
+// is up, one batch in flight per replica, oldest first (Replay), and
+// hands each answer back (Answered): delivered, dropped for good, or kept
+// for the next round.
 package coord

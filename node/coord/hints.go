@@ -28,6 +28,9 @@ type Hints struct {
 	// that arrived after every replica dropped the tombstone that
 	// superseded it would bring a deleted value back (node/grave.go).
 	MaxAge time.Duration
+	// DropLast is MutantHintDropLast: a batch replayed leaves out its last
+	// entry, though the replica's acknowledgement drops it.
+	DropLast bool
 
 	q map[uint16]*queue
 }
@@ -179,4 +182,63 @@ func (h *Hints) must(r uint16, what string) *queue {
 		panic(fmt.Sprintf("coord: Hints.%s(%d): no batch is in flight", what, r))
 	}
 	return q
+}
+
+// A Replay is one batch of hints to send replica To: Count entries taken
+// (Take), of which Entries are sent — all of them, but for
+// MutantHintDropLast.
+type Replay struct {
+	To      uint16
+	Entries []net.Entry
+	Count   int
+}
+
+// Replay is the batches to send now, at time now: one for each replica
+// that up says is up, has hints and none in flight, in id order. Each
+// batch is in flight until Answered. Before its batch is taken, a
+// replica's hints older than MaxAge are dropped: expired counts them.
+func (h *Hints) Replay(now time.Duration, up func(uint16) bool) (batches []Replay, expired int) {
+	for _, r := range h.Replicas() {
+		if h.Busy(r) {
+			continue
+		}
+		expired += h.Expire(r, now)
+		if held, _ := h.Held(r); !up(r) || held == 0 {
+			continue
+		}
+		batch := h.Take(r)
+		sent := batch
+		if h.DropLast && len(batch) > 0 {
+			sent = batch[:len(batch)-1]
+		}
+		batches = append(batches, Replay{To: r, Entries: sent, Count: len(batch)})
+	}
+	return batches, expired
+}
+
+// Replayed is what became of a batch of hints.
+type Replayed struct {
+	// Delivered and Dropped count the batch's entries that the replica
+	// took, or refused for good; neither, and the batch is kept for the
+	// next round.
+	Delivered, Dropped int
+	// Restarted: the replica restarted since the oldest of them was queued.
+	Restarted bool
+}
+
+// Answered records replica b.To's answer m to batch b (nil if none came in
+// time) at time now, when its incarnation is inc. A Done delivers the
+// batch; a definite refusal of an entry the replica will never take (a
+// batch's intent on a counter: net.CodeWrongKind, net.CodeTooLarge) drops
+// it; anything else keeps it for the next round.
+func (h *Hints) Answered(b Replay, m net.Message, now time.Duration, inc uint64) Replayed {
+	if e, ok := m.(*net.Error); ok && (e.Code == net.CodeWrongKind || e.Code == net.CodeTooLarge) {
+		h.Delivered(b.To, b.Count, now, inc)
+		return Replayed{Dropped: b.Count}
+	}
+	if _, ok := m.(*net.Done); !ok {
+		h.Lost(b.To)
+		return Replayed{}
+	}
+	return Replayed{Delivered: b.Count, Restarted: h.Delivered(b.To, b.Count, now, inc)}
 }

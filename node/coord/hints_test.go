@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/net"
 	"pgregory.net/rapid"
@@ -192,4 +193,85 @@ func TestHintsProperties(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestHintsReplay: a replay takes one batch for each replica that is up,
+// has hints and none in flight, in id order, after dropping the expired;
+// an answer delivers, drops or keeps its batch.
+func TestHintsReplay(t *testing.T) {
+	h := NewHints(1<<20, time.Hour, time.Minute)
+	h.Add(3, sized(1, 40), 0, 0, 1)
+	h.Add(3, sized(2, 40), 50*time.Second, 50*time.Second, 1)
+	h.Add(2, sized(3, 40), 50*time.Second, 50*time.Second, 1)
+	h.Add(4, sized(4, 40), 50*time.Second, 50*time.Second, 1)
+	h.Add(5, sized(5, 40), 50*time.Second, 50*time.Second, 1)
+	up := func(r uint16) bool { return r != 4 }
+
+	batches, expired := h.Replay(70*time.Second, up)
+	type got struct {
+		To    uint16
+		Sent  []uint64 // the stamps' counters
+		Count int
+	}
+	show := func(bs []Replay) []got {
+		var out []got
+		for _, b := range bs {
+			g := got{To: b.To, Count: b.Count}
+			for _, e := range b.Entries {
+				g.Sent = append(g.Sent, e.Stamp.Counter)
+			}
+			out = append(out, g)
+		}
+		return out
+	}
+	want := []got{{2, []uint64{3}, 1}, {3, []uint64{2}, 1}, {5, []uint64{5}, 1}}
+	if diff := cmp.Diff(want, show(batches)); diff != "" || expired != 1 {
+		t.Fatalf("Replay at 70s: expired %d, want 1; batches (-want +got):\n%s", expired, diff)
+	}
+	if again, _ := h.Replay(70*time.Second, up); len(again) != 0 {
+		t.Fatalf("Replay with every batch in flight = %v, want none", show(again))
+	}
+
+	answers := []struct {
+		b    Replay
+		m    net.Message
+		want Replayed
+	}{
+		{batches[0], &net.Done{}, Replayed{Delivered: 1}},
+		{batches[1], &net.Error{Code: net.CodeWrongKind}, Replayed{Dropped: 1}},
+		{batches[2], nil, Replayed{}},
+	}
+	for _, a := range answers {
+		if got := h.Answered(a.b, a.m, 80*time.Second, 1); got != a.want {
+			t.Errorf("Answered(to %d, %v) = %+v, want %+v", a.b.To, a.m, got, a.want)
+		}
+	}
+	if got, want := h.Pending(), 2; got != want {
+		t.Errorf("after the answers: %d pending, want %d (4's, and 5's kept for the next round)", got, want)
+	}
+
+	// 5's batch went again; delivered, it says 5 restarted since it was queued.
+	batches, _ = h.Replay(80*time.Second, up)
+	if len(batches) != 1 || batches[0].To != 5 {
+		t.Fatalf("Replay after the answers = %v, want 5's batch", show(batches))
+	}
+	if got := h.Answered(batches[0], &net.Done{}, 90*time.Second, 2); got != (Replayed{Delivered: 1, Restarted: true}) {
+		t.Errorf("Answered(5's batch again) = %+v, want delivered after a restart", got)
+	}
+}
+
+// TestHintsDropLast: MutantHintDropLast sends a batch without its last
+// entry and counts it all delivered.
+func TestHintsDropLast(t *testing.T) {
+	h := NewHints(1<<20, time.Hour, 0)
+	h.DropLast = true
+	h.Add(2, sized(1, 40), 0, 0, 1)
+	h.Add(2, sized(2, 40), 0, 0, 1)
+	bs, _ := h.Replay(time.Second, func(uint16) bool { return true })
+	if len(bs) != 1 || len(bs[0].Entries) != 1 || bs[0].Count != 2 {
+		t.Fatalf("Replay = %+v, want one batch of 2 sending 1", bs)
+	}
+	if got := h.Answered(bs[0], &net.Done{}, time.Second, 1); got.Delivered != 2 || h.Pending() != 0 {
+		t.Errorf("Answered = %+v with %d pending, want 2 delivered and none", got, h.Pending())
+	}
 }

@@ -21,21 +21,30 @@
 // stamps), so an id the table forgot has a first clock below the horizon.
 // Judge therefore applies an increment absent from the table only if it is
 // a first attempt, or a retry whose first clock is at or past the horizon;
-// any other retry is answered unknown outcome — never applied twice.
+// any other retry is answered unknown outcome — never applied twice. That
+// rests on every attempt of a call reaching one leader (a client sends
+// them all to one node; a node forwards them all to one replica).
 //
 // A node that is not a replica of the key forwards the increment to one
-// that is; it remembers the ids it forwarded, each at a stamp of its own
-// clock (past the op's first clock, and under its durable lease), so that
-// should it lead the key later (the ring moved) it does not apply a retry
-// whose first attempt it sent elsewhere. It remembers them in memory only:
-// at boot the horizon rises to the node's clock (Boot), which starts past
-// every lease it logged, so a retry whose first attempt came before the
-// restart is judged by the logged table alone. A node with no log
-// generation yet (it never applied an increment: new, or wiped) raises the
-// horizon to its clock before it judges one, so a retry of an increment a
-// lost earlier generation applied is below it as long as the node's clock
-// has passed that increment's stamp — which its rebuild, from the replicas
-// that took the slot, gives it (PAPER §2 has the argument and its limit).
+// that is; it remembers the ids it forwarded, and to which node, each at
+// its clock when it chose to (past the op's first clock; the forward
+// itself leaves only under a stamp of its durable lease). A retry of one
+// it forwarded (Judge: Forwarded) goes to the same node again, or is
+// answered unknown outcome if that node is no longer the one to send it
+// to, or the forwarding node now leads the key itself (the ring moved):
+// so every attempt of a call that reaches a leader reaches the same one,
+// directly from the client or through the client's node, and that leader
+// judges a forwarded retry as it judges a client's own (PAPER bug 78: a
+// forward lost once made every retry of the call unknown). The ids
+// forwarded are kept in memory only: at boot the horizon rises to the
+// node's clock (Boot), which starts past every lease it logged, so a retry
+// whose first attempt came before the restart is judged by the logged
+// table alone. A node with no log generation yet (it never applied an
+// increment: new, or wiped) raises the horizon to its clock before it
+// judges one, so a retry of an increment a lost earlier generation applied
+// is below it as long as the node's clock has passed that increment's
+// stamp — which its rebuild, from the replicas that took the slot, gives
+// it (PAPER §2 has the argument and its limit).
 //
 // Time (the node's clock) decides only when ids are forgotten, never
 // whether an increment is applied: a clock that jumps makes the table
@@ -80,7 +89,8 @@ type Table struct {
 
 // A forward is an increment the node sent to another leader.
 type forward struct {
-	clock uint64 // the node's clock when it did, past the op's first clock
+	to    uint16 // the leader every attempt it forwards goes to
+	clock uint64 // the node's clock when it last did, past the op's first clock
 	at    time.Time
 }
 
@@ -96,11 +106,17 @@ func (t *Table) Boot(clock uint64) { t.horizon = max(t.horizon, clock) }
 // node that only forwards never compacts for its own writes.
 const maxForwarded = 1 << 16
 
-// Forwarded records that the node sent op to another node to apply, at
-// its clock reading clock and time now; past maxForwarded ids it first
+// Forwarded records that the node sends op to node to to apply, at its
+// clock reading clock and time now; past maxForwarded ids it first
 // forgets those older than retention, then, if still full, all of them
 // (the horizon rises past each: retries become unknown, never applied).
-func (t *Table) Forwarded(op OpID, clock uint64, now time.Time, retention time.Duration) {
+// A node records a forward before it sends it, and sends a retry of op
+// only to ForwardedTo(op).
+func (t *Table) Forwarded(op OpID, to uint16, clock uint64, now time.Time, retention time.Duration) {
+	if f, ok := t.forwarded[op]; ok {
+		t.forwarded[op] = forward{f.to, max(f.clock, clock), now}
+		return
+	}
 	if len(t.forwarded) >= maxForwarded {
 		cutoff := now.Add(-retention)
 		all := len(t.forwarded)-t.forget(cutoff) >= maxForwarded
@@ -111,7 +127,13 @@ func (t *Table) Forwarded(op OpID, clock uint64, now time.Time, retention time.D
 			}
 		}
 	}
-	t.forwarded[op] = forward{clock, now}
+	t.forwarded[op] = forward{to, clock, now}
+}
+
+// ForwardedTo is the node the node forwarded op to, if it did.
+func (t *Table) ForwardedTo(op OpID) (uint16, bool) {
+	f, ok := t.forwarded[op]
+	return f.to, ok
 }
 
 // Verdict is Judge's decision on an increment.
@@ -124,26 +146,26 @@ const (
 	// nothing.
 	Again
 	// Unknown: the node cannot tell whether it applied it (the table
-	// forgot ids of its age, or an earlier attempt may have gone to
-	// another node); answer unknown outcome, apply nothing.
+	// forgot ids of its age); answer unknown outcome, apply nothing.
 	Unknown
+	// Forwarded: the node sent an earlier attempt to another leader
+	// (ForwardedTo); send this one there too, or, if that is no longer
+	// the node to send it to, answer unknown outcome.
+	Forwarded
 )
 
 // Judge decides increment op's fate at this node: attempt is its retry
-// count (0 the first send), first the client's clock when it began, and
-// pinned whether every earlier attempt came to this node (a client sends
-// them to one node; a forwarding node cannot promise that).
-func (t *Table) Judge(op OpID, attempt uint32, first clock.Timestamp, pinned bool) (Verdict, Applied) {
+// count (0 the first send), first the client's clock when it began. Every
+// earlier attempt came to this node, from the client or forwarded by the
+// client's node (see the package doc).
+func (t *Table) Judge(op OpID, attempt uint32, first clock.Timestamp) (Verdict, Applied) {
 	if a, ok := t.ops[op]; ok {
 		return Again, a
 	}
 	if _, ok := t.forwarded[op]; ok {
-		return Unknown, Applied{}
+		return Forwarded, Applied{}
 	}
-	switch {
-	case attempt == 0:
-		return Apply, Applied{}
-	case pinned && first.Counter >= t.horizon:
+	if attempt == 0 || first.Counter >= t.horizon {
 		return Apply, Applied{}
 	}
 	return Unknown, Applied{}

@@ -2,7 +2,13 @@
 // node's grave.go has the rule, PAPER §2 the argument): the record of
 // which spans anti-entropy found equal with each peer, and when, that
 // tells whether a peer was seen clean of the values older than a
-// tombstone.
+// tombstone (Cleans); the rule's verdict on one tombstone (Rule.Judge);
+// the graves a node holds with the sweeps over them, a turn at a time
+// (Yard); and the Driver that runs the sweeps, and the forgetting of the
+// keys of arcs the node no longer replicates, on the node's loop. The node
+// keeps, behind a small interface (Node), the effects beyond its store:
+// the log flag of a node that dropped a tombstone, the Paxos floor, the
+// durability of what it forgot, timers and stats.
 package grave
 
 import (

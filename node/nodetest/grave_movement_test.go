@@ -33,9 +33,9 @@ func missing(c *Cluster, n int) []string {
 	return out
 }
 
-// Found by review (issue 22, PAPER bug 60): forgetUnowned ran whenever the
-// node's own phase was normal, and asked the read ring whether it
-// replicates a key. While a member is being removed (or leaves), a gainer
+// Found by review (issue 22, PAPER bug 60): forgetUnowned (now
+// grave.Driver.ForgetUnowned) ran whenever the node's own phase was
+// normal, and asked the read ring whether it replicates a key. While a member is being removed (or leaves), a gainer
 // is on the write ring only, so it forgot what it had just taken; a gainer
 // that restarted after its Take forgot all of it, and once the removal
 // finished it was a replica holding nothing. Now a node forgets only on a
@@ -101,9 +101,9 @@ func TestGainerKeepsTakenArcsDuringRemoval(t *testing.T) {
 	}
 }
 
-// Found by review (issue 22, PAPER bug 61): forgetUnowned dropped a key
-// from memory only, and the node's log still held the key's records until
-// a compaction. A node that forgot a value when an arc moved away, and got
+// Found by review (issue 22, PAPER bug 61): forgetUnowned (now
+// grave.Driver.ForgetUnowned) dropped a key from memory only, and the
+// node's log still held the key's records until a compaction. A node that forgot a value when an arc moved away, and got
 // the arc back (the node that took it leaves), brought the value back
 // from its own log at its next restart — after the arc's replicas dropped
 // the tombstone that deleted it while it was away, so nothing covered it.

@@ -1,14 +1,11 @@
 package oplog
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"iter"
 	"slices"
 
-	"github.com/klauspost/compress/zstd"
 	"github.com/memdb/memdb/disk"
 )
 
@@ -51,15 +48,18 @@ type Compaction struct {
 	base    segment
 	keepNum uint64
 	// chunks hold the base's bytes before compression, in order, each
-	// about chunkSize: one growing slice would be copied whole, on the
-	// loop, every time it doubled.
+	// about chunkSize and made of whole records (the first also holds the
+	// high-water marks): one growing slice would be copied whole, on the
+	// loop, every time it doubled. Each becomes a frame of the base.
 	chunks  [][]byte
 	size    int
 	records uint64
 	over    bool
 }
 
-// chunkSize is the size past which Add starts a new chunk.
+// chunkSize is the size past which Add starts a new chunk, and so a new
+// frame of the base: large enough that zstd finds most of what it would in
+// one frame, small enough that replay holds a few at once.
 const chunkSize = 1 << 20
 
 // BeginCompaction starts a compaction: it starts a new log segment, into
@@ -125,9 +125,11 @@ func (c *Compaction) Abort() {
 }
 
 // Finish compresses the base through Config.Offload, off the node's loop,
-// then writes and fsyncs it and swaps it in through the manifest; the old
-// segments are removed once the new manifest is durable, and done is
-// called. A crash at any point leaves either the old log or the new one.
+// each chunk to a frame of its own, then writes and fsyncs it and swaps it
+// in through the manifest; the old segments are removed once the new
+// manifest is durable, and done is called. A crash at any point leaves
+// either the old log or the new one. The chunks are the offloaded work's
+// from then on: it drops each once compressed.
 func (c *Compaction) Finish(done func(error)) {
 	if c.over {
 		done(fmt.Errorf("oplog: compact: the compaction was aborted"))
@@ -135,12 +137,13 @@ func (c *Compaction) Finish(done func(error)) {
 	}
 	c.over = true
 	l, chunks := c.l, c.chunks
-	// Joining the chunks, compressing them and writing the base's file
-	// are the heavy part: they run off the loop, on bytes and a file the
-	// loop does not touch. Appends go on meanwhile, into the new segment.
+	c.chunks = nil
+	// Compressing the chunks and writing the base's file are the heavy
+	// part: they run off the loop, on bytes and a file the loop does not
+	// touch. Appends go on meanwhile, into the new segment.
 	var f disk.File
 	var err error
-	l.cfg.Offload(c.size, func() { f, err = l.writeBase(c.base, c.records, chunks) }, func() {
+	l.cfg.Offload(c.size, func() { f, err = l.writeBase(c.base, c.records, c.size, chunks) }, func() {
 		if err == nil {
 			if err = l.usable(); err != nil {
 				f.Close()
@@ -154,43 +157,6 @@ func (c *Compaction) Finish(done func(error)) {
 		}
 		l.installBase(c.base, c.keepNum, f, done)
 	})
-}
-
-// compress is the one zstd configuration bases use: a fixed level and a
-// single goroutine, so the same state gives the same bytes.
-func compress(payload []byte) ([]byte, error) {
-	enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedDefault))
-	if err != nil {
-		return nil, err
-	}
-	defer enc.Close()
-	return enc.EncodeAll(payload, nil), nil
-}
-
-// writeBase joins the base's chunks, compresses them and writes the base's
-// file, unsynced; off the loop, it touches nothing the loop does (the
-// file system is safe for that, and the file is new).
-func (l *Log) writeBase(base segment, records uint64, chunks [][]byte) (disk.File, error) {
-	payload := slices.Concat(chunks...)
-	z, err := compress(payload)
-	if err != nil {
-		return nil, err
-	}
-	h := baseHeader{num: base.num, records: records, rawLen: uint64(len(payload)), zLen: uint64(len(z)), zCRC: crc(z)}
-	f, err := l.fs.Create(base.name())
-	if err == nil {
-		if err = f.Write(h.encode()); err == nil {
-			err = f.Write(z)
-		}
-		if err != nil {
-			f.Close()
-			l.fs.Remove(base.name())
-		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("write %s: %w", base.name(), err)
-	}
-	return f, nil
 }
 
 // installBase fsyncs the written base, then swaps it in for every segment
@@ -236,182 +202,4 @@ func (l *Log) installBase(base segment, keepNum uint64, f disk.File, done func(e
 		}})
 		l.kick()
 	})
-}
-
-// replayBase replays a base segment: its high-water marks, then its records.
-func (l *Log) replayBase(s segment, data []byte, apply func(Record) error, rep *Report) error {
-	corrupt := func(off int, format string, args ...any) error {
-		return fmt.Errorf("%w: %s offset %d: %s", ErrCorrupt, s.name(), off, fmt.Sprintf(format, args...))
-	}
-	h, err := decodeBaseHeader(data)
-	if err != nil {
-		return corrupt(0, "%v", err)
-	}
-	if h.num != s.num {
-		return corrupt(0, "header says segment %d", h.num)
-	}
-	z := data[baseHeaderLen:]
-	if uint64(len(z)) != h.zLen || crc(z) != h.zCRC {
-		return corrupt(baseHeaderLen, "compressed payload of %d bytes fails its checksum (header says %d bytes)", len(z), h.zLen)
-	}
-	if h.rawLen > 1<<40 {
-		return corrupt(0, "implausible payload length %d", h.rawLen)
-	}
-	// The payload is decompressed a window at a time, not into one
-	// buffer as large as it (a gigabyte, for ten million keys): the
-	// records' slices are the window's, which apply may not keep.
-	dec, err := zstd.NewReader(bytes.NewReader(z), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(max(h.rawLen, 1<<20)))
-	if err != nil {
-		return fmt.Errorf("oplog: replay %s: %w", s.name(), err)
-	}
-	defer dec.Close()
-	w := window{r: dec, buf: make([]byte, min(windowSize, max(h.rawLen, 64)))}
-	// failed is the error of a stream that ended before its end.
-	failed := func() error {
-		if w.err != nil && w.err != io.EOF {
-			return corrupt(baseHeaderLen, "payload does not decompress to %d bytes: %v", h.rawLen, w.err)
-		}
-		return nil
-	}
-	// Offsets below are in the decompressed payload.
-	if b := w.fill(12); len(b) < 12 {
-		if err := failed(); err != nil {
-			return err
-		}
-		return corrupt(baseHeaderLen, "payload of %d bytes", len(b))
-	}
-	b := w.unread()
-	l.maxCounter = max(l.maxCounter, binary.BigEndian.Uint64(b))
-	n := int(binary.BigEndian.Uint32(b[8:]))
-	if uint64(12+10*n) > h.rawLen {
-		return corrupt(baseHeaderLen, "payload too short for %d origins", n)
-	}
-	if b = w.fill(12 + 10*n); len(b) < 12+10*n {
-		if err := failed(); err != nil {
-			return err
-		}
-		return corrupt(baseHeaderLen, "payload too short for %d origins", n)
-	}
-	for i := range n {
-		o, seq := binary.BigEndian.Uint16(b[12+10*i:]), binary.BigEndian.Uint64(b[12+10*i+2:])
-		l.maxSeq[o] = max(l.maxSeq[o], seq)
-	}
-	w.consume(12 + 10*n)
-	if l.cfg.Reserve != nil {
-		// A record takes recHeader bytes at least: a damaged header's
-		// count cannot make the caller reserve more than the payload holds.
-		l.cfg.Reserve(int(min(h.records, (h.rawLen-uint64(w.off))/recHeader)))
-	}
-	var count uint64
-	ahead := 0 // the payload offset the keys were prefetched up to
-	var keys [][]byte
-	for {
-		b := w.unread()
-		r, size, st := decodeRecord(b)
-		if st == decodeShort {
-			// The window ends inside the record: read on, at least to
-			// its end if its length is known.
-			need := recPrefix
-			if len(b) >= recPrefix {
-				need += int(binary.BigEndian.Uint32(b[4:]))
-			}
-			if b = w.fill(need); len(b) == 0 {
-				break
-			}
-			r, size, st = decodeRecord(b)
-		}
-		if st != decodeOK {
-			if err := failed(); err != nil {
-				return err
-			}
-			return corrupt(baseHeaderLen, "payload offset %d: %s", w.off, describe(st))
-		}
-		if l.cfg.Prefetch != nil && w.off >= ahead {
-			var n int
-			keys, n = nextKeys(keys[:0], w.unread())
-			l.cfg.Prefetch(keys)
-			ahead = w.off + n
-		}
-		if err := l.replayRecord(r, apply, rep); err != nil {
-			return fmt.Errorf("oplog: replay %s payload offset %d: %w", s.name(), w.off, err)
-		}
-		w.consume(size)
-		count++
-	}
-	if err := failed(); err != nil {
-		return err
-	}
-	if uint64(w.off) != h.rawLen {
-		return corrupt(baseHeaderLen, "payload does not decompress to %d bytes: %d", h.rawLen, w.off)
-	}
-	if count != h.records {
-		return corrupt(baseHeaderLen, "%d records, header says %d", count, h.records)
-	}
-	return nil
-}
-
-// windowSize is the size of the window a base's payload is read through:
-// a record larger than it gets a larger one.
-const windowSize = 1 << 20
-
-// A window reads a stream a piece at a time into one buffer, reused:
-// buf[lo:hi] is read and not yet consumed, and starts at offset off of
-// the stream.
-type window struct {
-	r      io.Reader
-	buf    []byte
-	lo, hi int
-	off    int
-	// err is what ended the stream (io.EOF at its end), once it ended.
-	err error
-}
-
-// unread returns the bytes read and not consumed.
-func (w *window) unread() []byte { return w.buf[w.lo:w.hi] }
-
-// consume drops the first n unread bytes.
-func (w *window) consume(n int) { w.lo, w.off = w.lo+n, w.off+n }
-
-// fill reads until at least n bytes are unread, or the stream ends, and
-// returns the unread bytes: fewer than n only at the end. The slices
-// returned before are overwritten.
-func (w *window) fill(n int) []byte {
-	if w.hi-w.lo >= n || w.err != nil {
-		return w.unread()
-	}
-	if n > len(w.buf) {
-		buf := make([]byte, max(n, 2*len(w.buf)))
-		w.buf, w.lo, w.hi = buf, 0, copy(buf, w.unread())
-	} else {
-		w.lo, w.hi = 0, copy(w.buf, w.unread())
-	}
-	for w.hi-w.lo < n && w.err == nil {
-		k, err := w.r.Read(w.buf[w.hi:])
-		w.hi += k
-		w.err = err
-	}
-	return w.unread()
-}
-
-// prefetchAhead is how many records' keys replayBase prefetches at once.
-const prefetchAhead = 16
-
-// nextKeys appends to keys those of the first prefetchAhead whole records
-// in b, unchecked (decodeRecord checks them when their turn comes), and
-// returns them and the bytes they span.
-func nextKeys(keys [][]byte, b []byte) ([][]byte, int) {
-	off := 0
-	for range prefetchAhead {
-		if len(b)-off < recHeader {
-			break
-		}
-		n := int(binary.BigEndian.Uint32(b[off+4:]))
-		klen := int(binary.BigEndian.Uint16(b[off+recPrefix+21:]))
-		if n < recFixed+klen || n > len(b)-off-recPrefix {
-			break
-		}
-		keys = append(keys, b[off+recHeader:off+recHeader+klen])
-		off += recPrefix + n
-	}
-	return keys, off
 }

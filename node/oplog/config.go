@@ -59,13 +59,24 @@ type Config struct {
 	// SegmentSize is the size in bytes past which appends go to a new
 	// segment. Default 64 MiB.
 	SegmentSize int64
-	// Offload runs a compaction's heavy part off the node's loop — joining
-	// the base's chunks, compressing them, writing the base's file (which
-	// the FS must allow from another goroutine: disk.OS does) — work on
+	// Offload runs a compaction's heavy part off the node's loop —
+	// compressing the base's chunks, writing the base's file (which the
+	// FS must allow from another goroutine: disk.OS does) — work on
 	// any goroutine, then done on the loop (done may be nil: nothing to do
 	// after); cost is the bytes to compress (0 for the old segments'
 	// removal). Nil runs both at once, inline.
 	Offload func(cost int, work, done func())
+	// Async starts work, which may run on another goroutine, concurrently
+	// with the caller and with other work Async started, and returns a
+	// function that waits until work has returned. Open uses it to
+	// decompress a base's next frames while it applies the current one
+	// (at most a few at once, each a frame's worth of memory); work
+	// touches only what it was handed, and Open waits for all of it
+	// before it returns. Async and wait are called on the node's loop,
+	// which Open holds meanwhile, so nothing can be posted to it (why this
+	// is not Offload). Nil runs work at once, inline, as the simulator
+	// does.
+	Async func(work func()) (wait func())
 	// Reserve, if not nil, is told by Open how many records a base holds
 	// before they are replayed (at most that many reach apply), so that
 	// whoever applies them can size its tables for them at once. It runs
@@ -102,6 +113,12 @@ func (c *Config) Validate() error {
 			if done != nil {
 				done()
 			}
+		}
+	}
+	if c.Async == nil {
+		c.Async = func(work func()) func() {
+			work()
+			return func() {}
 		}
 	}
 	var errs []error

@@ -24,7 +24,8 @@
 // # Replay
 //
 // Open reads the manifest, then each segment in order, passing every record
-// to the caller, and reports the highest Lamport counter and per-origin
+// to the caller (a base's next frames decompress meanwhile, through
+// Config.Async), and reports the highest Lamport counter and per-origin
 // sequence seen. Damage at the end of the last segment with no valid record
 // after it is a torn tail, what a crash leaves of unsynced writes: it is cut
 // off (File.Truncate) and reported. Damage anywhere else, or a record
@@ -36,10 +37,11 @@
 //
 // # Compaction
 //
-// Compact writes a base segment from the live state the caller gives, fsyncs
-// it, and swaps it in through the manifest (write MANIFEST.tmp, fsync,
-// rename over MANIFEST, fsync the directory). A crash before the rename is
-// durable leaves the old log; after it, the new one.
+// Compact writes a base segment from the live state the caller gives
+// (compressed off the loop, through Config.Offload), fsyncs it, and swaps
+// it in through the manifest (write MANIFEST.tmp, fsync, rename over
+// MANIFEST, fsync the directory). A crash before the rename is durable
+// leaves the old log; after it, the new one.
 //
 // # Format
 //
@@ -66,14 +68,32 @@
 //	| 8          | 2 (1)   | 2(1) | 8       | 4   |
 //	+------------+---------+------+---------+-----+
 //
-// A base segment, NNNNNN.base, is a header and then a zstd frame:
+// A base segment, NNNNNN.base, is a header, a zstd frame per chunk of the
+// payload, and a frame table (version 2, frames.go):
 //
-//	+------------+---------+-------+------+---------+---------+---------+-------+-------+------------+
-//	| "memdbase" | version | codec | zero | segment | records | raw len | z len | z crc | header crc |
-//	| 8          | 2 (1)   | 2 (1) | 4    | 8       | 8       | 8       | 8     | 4     | 4          |
-//	+------------+---------+-------+------+---------+---------+---------+-------+-------+------------+
+//	+------------+---------+-------+------+---------+---------+---------+--------+------+------------+
+//	| "memdbase" | version | codec | zero | segment | records | raw len | frames | zero | header crc |
+//	| 8          | 2 (2)   | 2 (1) | 4    | 8       | 8       | 8       | 8 (n)  | 4    | 4          |
+//	+------------+---------+-------+------+---------+---------+---------+--------+------+------------+
+//	| frame 0 | frame 1 | ... | n × (raw len, z len, z crc) | count | table crc |
+//	| z len 0 | z len 1 | ... | n × (4 + 4 + 4)             | 4 (n) | 4         |
+//	+---------+---------+-----+-----------------------------+-------+-----------+
 //
-// whose decompressed payload is the high-water marks, then records:
+// Each frame is an independent zstd frame of whole records (about 1 MiB of
+// them, a record never split between frames); the first also starts with
+// the high-water marks. A table entry gives the frame's length before
+// compression, its length after, and the CRC of its compressed bytes;
+// frames lie back to back from the header on, so the entries locate them.
+// The table is at the end, found from the count before its CRC, which
+// covers the entries and the count. The header's raw len is the sum of the
+// frames' raw lengths, and records their records' count.
+//
+// Version 1 bases, written before, are still read: the same header with
+// z len (8) and z crc (4) where frames and zero are, then the whole
+// payload as one zstd frame (single.go).
+//
+// The payload, the frames' contents in order, is the high-water marks,
+// then records:
 //
 //	+-------------+---------+---------------------------+---------+
 //	| max counter | origins | origins × (origin, seq)   | records |

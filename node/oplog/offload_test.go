@@ -65,8 +65,7 @@ func TestCompactOffloaded(t *testing.T) {
 
 // A base of several chunks (Compaction.Add starts a new one past
 // chunkSize), built a record at a time across events with appends in
-// between, replays as the state it was given, records whole across chunk
-// boundaries.
+// between, replays as the state it was given, a frame per chunk.
 func TestCompactionAcrossChunks(t *testing.T) {
 	w := newWorld(9)
 	l, _, _ := w.open(t, DefaultConfig())
@@ -93,10 +92,18 @@ func TestCompactionAcrossChunks(t *testing.T) {
 		t.Fatalf("%d bytes made %d chunks, want several", c.Bytes(), len(c.chunks))
 	}
 	var result error = errors.New("never finished")
+	chunks := c.chunks
 	c.Finish(func(err error) { result = err })
 	w.drain()
 	if result != nil {
 		t.Fatal(result)
+	}
+	// Each chunk was dropped once compressed: nothing holds the payload
+	// whole while the base is written.
+	for i, ch := range chunks {
+		if ch != nil || c.chunks != nil {
+			t.Fatalf("chunk %d of %d still held after Finish", i, len(chunks))
+		}
 	}
 	l.Close()
 	w.crash()

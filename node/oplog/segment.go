@@ -70,6 +70,16 @@ const (
 	codecZstd     = 1
 )
 
+// Base format versions. A base is written in the newest; the older is
+// still read, from data directories written before it.
+const (
+	// baseSingle: the whole payload in one zstd frame.
+	baseSingle = 1
+	// baseFrames: a zstd frame per chunk of whole records, and a frame
+	// table at the end (frames.go).
+	baseFrames = 2
+)
+
 func crc(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
 
 // logHeader returns the header that opens log segment num.
@@ -99,28 +109,33 @@ func checkLogHeader(b []byte, num uint64) error {
 	return nil
 }
 
-// baseHeader is the fixed part of a base segment.
+// baseHeader is the fixed part of a base segment, of either version.
 type baseHeader struct {
+	hversion uint16
+	codec    uint16
 	num      uint64
 	records  uint64
 	rawLen   uint64
-	zLen     uint64
-	zCRC     uint32
-	codec    uint16
-	hversion uint16
+	// zLen and zCRC are the single frame's length and checksum
+	// (baseSingle); frames is the number of frames (baseFrames).
+	zLen   uint64
+	zCRC   uint32
+	frames uint64
 }
 
+// encode returns the header of a base in the newest version: the only one
+// this build writes.
 func (h baseHeader) encode() []byte {
 	b := make([]byte, 0, baseHeaderLen)
 	b = append(b, baseMagic...)
-	b = binary.BigEndian.AppendUint16(b, version)
+	b = binary.BigEndian.AppendUint16(b, baseFrames)
 	b = binary.BigEndian.AppendUint16(b, codecZstd)
 	b = binary.BigEndian.AppendUint32(b, 0)
 	b = binary.BigEndian.AppendUint64(b, h.num)
 	b = binary.BigEndian.AppendUint64(b, h.records)
 	b = binary.BigEndian.AppendUint64(b, h.rawLen)
-	b = binary.BigEndian.AppendUint64(b, h.zLen)
-	b = binary.BigEndian.AppendUint32(b, h.zCRC)
+	b = binary.BigEndian.AppendUint64(b, h.frames)
+	b = binary.BigEndian.AppendUint32(b, 0)
 	return binary.BigEndian.AppendUint32(b, crc(b))
 }
 
@@ -140,11 +155,14 @@ func decodeBaseHeader(b []byte) (baseHeader, error) {
 		num:      binary.BigEndian.Uint64(b[16:]),
 		records:  binary.BigEndian.Uint64(b[24:]),
 		rawLen:   binary.BigEndian.Uint64(b[32:]),
-		zLen:     binary.BigEndian.Uint64(b[40:]),
-		zCRC:     binary.BigEndian.Uint32(b[48:]),
 	}
-	if h.hversion != version {
-		return h, fmt.Errorf("format version %d, this build reads %d", h.hversion, version)
+	switch h.hversion {
+	case baseSingle:
+		h.zLen, h.zCRC = binary.BigEndian.Uint64(b[40:]), binary.BigEndian.Uint32(b[48:])
+	case baseFrames:
+		h.frames = binary.BigEndian.Uint64(b[40:])
+	default:
+		return h, fmt.Errorf("format version %d, this build reads %d and %d", h.hversion, baseSingle, baseFrames)
 	}
 	if h.codec != codecZstd {
 		return h, fmt.Errorf("unknown codec %d", h.codec)
