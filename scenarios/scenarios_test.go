@@ -82,8 +82,10 @@ var regressions = map[string][]uint64{
 // one place a reused slot id (counter-slot-reused) loses an acknowledged
 // increment. Since the runs changed (Paxos repair of many keys at once,
 // and a join's comparison without the horizon, bugs 46 and 53) only 271
-// still caught it, and since batches joined chaos's workload (issue 15)
-// only 228 does; the other three stay, as wipes mid-join.
+// still caught it. Since batches joined chaos's workload (issue 15) and
+// a forwarder's retries go to one replica (bug 78), none of the four
+// does and chaos 35, a consecutive seed, does; the four stay, as wipes
+// mid-join.
 //
 // chaos 136 was where a restarted node that catches up past its own
 // highest counter for every origin (catchup-own-clock) missed a write its
@@ -91,8 +93,9 @@ var regressions = map[string][]uint64{
 // whose clock fell behind. It was one of two in chaos 1–248 (86 the
 // other, which stopped catching it when a timer set during a clock skew
 // began to run true once the skew ends, bug 56). Since batches joined
-// chaos's workload 136 no longer catches it and chaos 43, a consecutive
-// seed, does, so 136 left this list.
+// chaos's workload no chaos seed of the CI set catches it and churn 3, a
+// consecutive seed, does (a restarted node's catch-up missed a batch
+// record), so 136 left this list.
 // cluster 111 catches fence-off (a replica that serves requests made on
 // an older ring): 1 of cluster 1–150 does, none of chaos 49–248 or churn,
 // failover and read-race 1–150, once bug 58 let joins retry their steps
