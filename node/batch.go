@@ -37,6 +37,51 @@ import (
 // intents left undecided longer than a few request timeouts the same way,
 // aborting through the record what nobody decided.
 
+// Collection (not built: records and aborted markers are kept forever
+// today; PAPER §2 and §6). This is the rule a collector must keep, where
+// it binds. A replica of batch B's record may drop it (its value and its
+// Paxos state) only once all of these hold:
+//
+//  1. Retention: B was decided longer ago than the token retention
+//     window, which exceeds (a) any client's retry deadline for the token
+//     plus the longest an attempt can take from its client's send to its
+//     decision's proposal, so no attempt can still propose from absence
+//     (and commit a batch its client heard aborted), and no retrying
+//     client hears "aborted" for a committed token; and
+//     (b) the hint window (Config.HintWindow), the longest a hint holding
+//     one of B's intents can still be on its way.
+//  2. Settled ring: this node is a member of a ring with no movement in
+//     flight, so no leaving node's push, which no replica check below
+//     sees, can still carry an intent of B.
+//  3. If B committed at T, every replica on that ring of every key of B
+//     holds, durably (a resolution written at fsync none can be lost by
+//     a crash, leaving the intent), a state at or past T and no undecided
+//     intent of B. An intent held undecided past the window by a replica
+//     that was away is otherwise settled by a sweeper that finds no
+//     record: it aborts the batch through a fresh record, and if no
+//     replica of that key took T, the committed write is lost there while
+//     the other keys keep it. This needs the record to name B's keys,
+//     which today's record ('C' and T) does not. An aborted record needs
+//     no such check: an intent of it that finds no record is aborted
+//     again by the same compare-and-set from absence, the same outcome.
+//
+// After that, an intent of B arriving late is harmless: one of the
+// committed attempt merges below a state at or past T and is dropped;
+// one of another attempt, or of an aborted B, finds no record and is
+// aborted through a fresh one (a marker; no value changes).
+//
+// An aborted marker of B may be dropped on 1 and 2 alone: a pending copy
+// arriving later is undecided again, looked up and aborted (by the record
+// or a fresh one), and readers meanwhile read the key's settled state. A
+// marker dropped on one replica but held by another comes back through
+// anti-entropy, so digests must leave expired markers out, as they do
+// expired tombstones (grave.go), before markers can be dropped at all.
+//
+// The planted bug a collector must ship with: a record collected on 1
+// and 2 without 3 (while an intent of it is still in flight or held
+// undecided), which the simulator sees as a committed batch that is not
+// all or nothing after heal.
+
 // batchRun is one batch this node coordinates.
 type batchRun struct {
 	token  []byte

@@ -34,6 +34,17 @@
 // count a dropped tombstone as the absence it stood for. Every other
 // scenario keeps every tombstone, so its runs are what they were.
 //
+// Batches (issue 15): the batch scenario's clients mix atomic batches of
+// 2-4 register keys into plain reads and writes at quorum or all, with
+// chaos's faults; churn and chaos mix them in too, on three seeds in
+// four (a weight of 1-4 drawn from the seed's "batch" stream), at the
+// seed's own levels, each batch attempt waiting 2.5-5 s (longer than a
+// batch's own deadlines) while every other operation keeps the seed's
+// timeout. The batch checkers (sim/batch_check.go: no aborted value read,
+// no fractured read above level one, all or nothing and no undecided
+// intent after heal) judge every run that has batches. The fourth churn
+// or chaos seed draws none and runs as it did before batches.
+//
 // batch-race (issue 15) is batch's: one batch through a coordinator just
 // as the other two replicas of one of its keys are cut off, with the
 // other key and the batch's record on the coordinator's side, then a

@@ -84,12 +84,13 @@ var all = []Scenario{
 	},
 	{
 		Name:        "churn",
-		Description: "4-7 nodes, one or two of them joining mid-run and one leaving (decommissioned), random replication factor and levels, 2-8 clients, with registers and counters (increments at the write level, reads at the read level), under crashes, partitions, loss, duplication, slow links, disk faults and clocks running 0.25-4x; quorum visibility, exact counters and convergence after heal",
+		Description: "4-7 nodes, one or two of them joining mid-run and one leaving (decommissioned), random replication factor and levels, 2-8 clients, with registers, counters (increments at the write level, reads at the read level) and, on three seeds in four, atomic batches of 2-4 keys, under crashes, partitions, loss, duplication, slow links, disk faults and clocks running 0.25-4x; quorum visibility, exact counters, no aborted value read, no fractured read above level one, all or nothing and no undecided intent after heal, and convergence",
 		Swarm: sim.Swarm{
 			Nodes: 4, MaxNodes: 7, MaxClients: 8, MaxKeys: 8,
 			Duration: 20 * time.Second, Liveness: 15 * time.Second,
-			Faults:   churnFaults,
-			Counters: true,
+			Faults:     churnFaults,
+			Counters:   true,
+			MixBatches: true,
 		},
 	},
 	{
@@ -104,12 +105,13 @@ var all = []Scenario{
 	},
 	{
 		Name:        "chaos",
-		Description: "churn's cluster, workload and faults, plus processes paused (1 ms-10 s: deliveries, timers and requests wait, nothing lost), clocks jumping forward (1 ms-30 s: overdue timers fire at once) and clogged links (10 ms-5 s: messages held, then delivered in order) and, where every write is on two replicas or more, one node's disk wiped or a bit flipped in its log (it must rebuild from its replicas) one node dead for good and removed by an operator, and majorities-ring partitions; quorum visibility, exact counters and convergence after heal",
+		Description: "churn's cluster, workload and faults, plus processes paused (1 ms-10 s: deliveries, timers and requests wait, nothing lost), clocks jumping forward (1 ms-30 s: overdue timers fire at once) and clogged links (10 ms-5 s: messages held, then delivered in order) and, where every write is on two replicas or more, one node's disk wiped or a bit flipped in its log (it must rebuild from its replicas) one node dead for good and removed by an operator, and majorities-ring partitions; churn's checks, batches' among them",
 		Swarm: sim.Swarm{
 			Nodes: 4, MaxNodes: 7, MaxClients: 8, MaxKeys: 8,
 			Duration: 20 * time.Second, Liveness: 15 * time.Second,
-			Faults:   chaosFaults,
-			Counters: true,
+			Faults:     chaosFaults,
+			Counters:   true,
+			MixBatches: true,
 		},
 	},
 	{

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -86,8 +87,15 @@ func (cl *client) resendBatch() {
 	w.history[p.op].Attempts++
 	cl.nextID++
 	p.id = cl.nextID
-	p.timeout = w.after(w.p.Client.Timeout, evTimeout, cl.h.id, uint64(cl.idx), nil, func() { cl.lost("timeout") })
+	p.timeout = w.after(cl.batchTimeout(), evTimeout, cl.h.id, uint64(cl.idx), nil, func() { cl.lost("timeout") })
 	w.request(cl.conn, net.Encode(net.Frame{ID: p.id, Clock: cl.session, Msg: p.batch.m}))
+}
+
+// batchTimeout is how long a resent attempt of a batch waits, and a
+// batch call's deadline is batchDeadline of them: the batch timeout if
+// the workload has one (churn, chaos), else the client timeout.
+func (cl *client) batchTimeout() time.Duration {
+	return cmp.Or(cl.w.p.Client.BatchTimeout, cl.w.p.Client.Timeout)
 }
 
 // drawBatch picks a batch and builds its request.

@@ -179,9 +179,9 @@ func (cl *client) issue() {
 		p.call = &incrCall{m: m, node: cl.h.id, deadline: w.now + w.p.Client.IncrDeadline}
 	}
 	if m, ok := m.(*net.Batch); ok {
-		p.batch = &batchCall{m: m, deadline: w.now + batchDeadline*w.p.Client.Timeout}
+		p.batch = &batchCall{m: m, deadline: w.now + batchDeadline*cl.batchTimeout()}
 	}
-	p.timeout = w.after(cl.opTimeout(), evTimeout, cl.h.id, uint64(cl.idx), nil, func() { cl.lost("timeout") })
+	p.timeout = w.after(cl.opTimeout(p.batch != nil), evTimeout, cl.h.id, uint64(cl.idx), nil, func() { cl.lost("timeout") })
 	cl.pending = p
 	w.request(cl.conn, net.Encode(net.Frame{ID: p.id, Clock: cl.session, Msg: m}))
 }

@@ -113,6 +113,11 @@ type ClientParams struct {
 	// Batch weighs atomic batches against the mix (batch.go): each writes
 	// 2-4 of the register keys (some deletes), a value of its own.
 	Batch int `json:"batch,omitempty"`
+	// BatchTimeout, if set, is how long each attempt of a batch waits
+	// instead of Timeout (and a batch call retries for batchDeadline of
+	// them), so that a workload whose other operations time out fast
+	// still waits out a batch's own deadlines (churn and chaos).
+	BatchTimeout time.Duration `json:"batch_timeout_ns,omitempty"`
 	// Failover makes clients route and fail over as the client package
 	// does (route.go): each operation goes to its key's first replica on
 	// the ring the client last learned, then the other nodes, those that
@@ -170,6 +175,7 @@ func (p Params) Validate() error {
 	check(c.Timeout > 0, "client timeout must be positive, not %v", c.Timeout)
 	check(c.Start >= 0 && c.Start < p.Duration, "clients must start within the fault phase [0, %v), not at %v", p.Duration, c.Start)
 	check(c.Batch >= 0 && (c.Batch == 0 || !c.Serial && !c.Lock), "batches (weight %d) are plain writes: none in a serial or lock workload", c.Batch)
+	check(c.BatchTimeout >= 0, "batch timeout must be non-negative, not %v", c.BatchTimeout)
 	check(c.Mix[0] >= 0 && c.Mix[1] >= 0 && c.Mix[2] >= 0 && c.Mix[3] >= 0 && c.CAS >= 0 && c.Counter[0] >= 0 && c.Counter[1] >= 0 &&
 		c.Mix[0]+c.Mix[1]+c.Mix[2]+c.Mix[3]+c.CAS+c.Counter[0]+c.Counter[1] > 0,
 		"the op mix %v, cas weight %d and counter weights %v must be non-negative with a positive sum", c.Mix, c.CAS, c.Counter)
@@ -229,6 +235,9 @@ func (p Params) String() string {
 	}
 	if c.Batch > 0 {
 		fmt.Fprintf(&b, "; batches weighing %d", c.Batch)
+		if c.BatchTimeout > 0 {
+			fmt.Fprintf(&b, " (each attempt waiting %v)", c.BatchTimeout)
+		}
 	}
 	b.WriteString("\n")
 	if p.Mutant != "" {

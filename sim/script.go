@@ -188,9 +188,12 @@ func (cl *client) randomKey() string {
 }
 
 // opTimeout is how long a client waits for its operation's answer.
-func (cl *client) opTimeout() time.Duration {
+func (cl *client) opTimeout(batch bool) time.Duration {
 	if cl.script != nil && cl.stepTimeout > 0 {
 		return cl.stepTimeout
+	}
+	if batch && cl.w.p.Client.BatchTimeout > 0 {
+		return cl.w.p.Client.BatchTimeout
 	}
 	return cl.w.p.Client.Timeout
 }

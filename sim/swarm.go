@@ -34,6 +34,15 @@ type Swarm struct {
 	// Batches adds atomic batches to the workload (batch.go), their
 	// weight drawn from the "batch" stream.
 	Batches bool
+	// MixBatches adds atomic batches to a scenario's own workload (churn
+	// and chaos), drawn from the "batch" stream: on three seeds in four a
+	// weight of 1-4 against the mix, each batch call's attempts waiting a
+	// batch timeout of 2.5-5 s (Params.Client.BatchTimeout), longer than
+	// the node's own deadlines for a batch (bug 55), while every other
+	// operation keeps the seed's timeout and levels (a read at one is
+	// promised no read atomicity, so the fractured-read check skips it).
+	// The fourth seed draws no batches and runs as it did before batches.
+	MixBatches bool
 	// CrashAfter turns crash points on (crashpoint.go): each seed crashes
 	// a node after it sends the first kind named here, and after each
 	// further kind with probability 1/2, at a drawn rate, and restarts it
@@ -151,6 +160,15 @@ func (s Swarm) Draw(seed uint64) (p Params, notes []string) {
 		// on answers its node gave 1.55 s in, and completed nothing for
 		// 15 s (batch seed 1370, PAPER bug 55).
 		p.Client.Timeout = time.Duration(uniform(x, int64(2500*time.Millisecond), int64(5*time.Second)))
+	}
+	if s.MixBatches {
+		// A stream of its own, drawn whether or not the seed batches.
+		x := Stream(seed, "batch")
+		on, weight := x.IntN(4) != 0, 1+x.IntN(4)
+		timeout := time.Duration(uniform(x, int64(2500*time.Millisecond), int64(5*time.Second)))
+		if on {
+			p.Client.Batch, p.Client.BatchTimeout = weight, timeout
+		}
 	}
 	p.Faults, notes = schedule(Stream(seed, "faults"), p, s.Faults)
 	if s.Tombstones {

@@ -36,7 +36,7 @@ func sees(sc scenarios.Scenario, m string) bool {
 	case strings.HasPrefix(m, "counter-"):
 		return sc.Swarm.Counters || sc.Swarm.CountersOnly
 	case strings.HasPrefix(m, "batch-"):
-		return sc.Swarm.Batches || sc.Swarm.BatchRace
+		return sc.Swarm.Batches || sc.Swarm.MixBatches || sc.Swarm.BatchRace
 	case strings.HasPrefix(m, "tombstone-"):
 		return sc.Swarm.Tombstones || sc.Swarm.TombRace // only there do nodes drop tombstones
 	}

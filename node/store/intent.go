@@ -347,7 +347,9 @@ func decodeIntents(b []byte) (Version, error) {
 
 // A batch's record is the decision on it, one Paxos compare-and-set on the
 // record key: absent while undecided, then committed at a version or
-// aborted, never changed once decided.
+// aborted, never changed once decided. Records are never collected yet;
+// node/batch.go has the rule a collector must keep (a committed record
+// would need to name its keys).
 
 // RecordKey is the key of the record of the batch with token.
 func RecordKey(token []byte) []byte {
