@@ -71,8 +71,11 @@ load() {
 latency() {
 	redis-benchmark -h 127.0.0.1 -p "$1" -t set,get -n "$REQ" -c 50 -d "$D" -r "$2" --csv >"$3" 2>>"$work/rb.err"
 }
-# p99 TEST FILE: the p99 latency (ms) of TEST in a redis-benchmark CSV.
+# p99 TEST FILE: the p99 latency (ms) of TEST in a redis-benchmark CSV; p50
+# and rps likewise.
 p99() { awk -F'"' -v t="$1" '$2 == t {print $14}' "$2"; }
+p50() { awk -F'"' -v t="$1" '$2 == t {print $10}' "$2"; }
+rps() { awk -F'"' -v t="$1" '$2 == t {printf "%.0f", $4}' "$2"; }
 
 start_redis() {
 	mkdir -p "$work/redis"
@@ -143,6 +146,8 @@ for t in GET SET; do
 	echo "| p99 $t at $SMALL keys | ${R[redis,$t,small]} | ${R[memdb,$t,small]} | $(ratio "${R[memdb,$t,small]}" "${R[redis,$t,small]}") |"
 	echo "| p99 $t at $N keys | ${R[redis,$t,big]} | ${R[memdb,$t,big]} | $(ratio "${R[memdb,$t,big]}" "${R[redis,$t,big]}") |"
 	echo "| p99 $t, $N keys ÷ $SMALL | $(ratio "${R[redis,$t,big]}" "${R[redis,$t,small]}") | $(ratio "${R[memdb,$t,big]}" "${R[memdb,$t,small]}") | |"
+	echo "| p50 $t at $SMALL / $N keys | $(p50 $t "$work/redis-small") / $(p50 $t "$work/redis-big") | $(p50 $t "$work/memdb-small") / $(p50 $t "$work/memdb-big") | |"
+	echo "| $t requests/s at $SMALL / $N keys | $(rps $t "$work/redis-small") / $(rps $t "$work/redis-big") | $(rps $t "$work/memdb-small") / $(rps $t "$work/memdb-big") | |"
 done
 echo
 awk -v t0="$t0" -v t1="$t1" -v r="$records" 'BEGIN {
