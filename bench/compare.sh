@@ -43,18 +43,9 @@ NB=${NB:-20000}    # three nodes, 64 clients, atomic batches of 2 and 8 keys
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # ---- tools ------------------------------------------------------------------
-need=()
-command -v redis-server >/dev/null || need+=(redis-server)
-command -v redis-benchmark >/dev/null || need+=(redis-tools)
-command -v etcd >/dev/null || need+=(etcd-server)
-if [ ${#need[@]} -gt 0 ]; then
-	echo "installing ${need[*]} with apt-get..." >&2
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
-command -v go >/dev/null || { echo "error: go not found" >&2; exit 2; }
 
 NAME=compare . "$repo/bench/lib.sh"
+need_tools redis-server:redis-server redis-benchmark:redis-tools etcd:etcd-server
 
 echo "building memdb and bench/etcdload..." >&2
 (cd "$repo" && go build -o bin/ ./cmd/... && go build -o "$work/etcdload" ./bench/etcdload)

@@ -38,3 +38,15 @@ wait_for() {
 	return 1
 }
 stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+# need_tools COMMAND:PACKAGE...: installs with apt-get the packages whose
+# command is missing (needs root); go must be there.
+need_tools() {
+	local need=() t
+	for t in "$@"; do command -v "${t%%:*}" >/dev/null || need+=("${t#*:}"); done
+	if [ ${#need[@]} -gt 0 ]; then
+		echo "installing ${need[*]} with apt-get..." >&2
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+	fi
+	command -v go >/dev/null || { echo "error: go not found" >&2; exit 2; }
+}

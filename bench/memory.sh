@@ -27,17 +27,9 @@ D=${D:-100}
 REQ=${REQ:-200000} # requests per latency test
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-need=()
-command -v redis-server >/dev/null || need+=(redis-server)
-command -v redis-benchmark >/dev/null || need+=(redis-tools)
-if [ ${#need[@]} -gt 0 ]; then
-	echo "installing ${need[*]} with apt-get..." >&2
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
-command -v go >/dev/null || { echo "error: go not found" >&2; exit 2; }
 
 NAME=memory . "$repo/bench/lib.sh"
+need_tools redis-server:redis-server redis-benchmark:redis-tools
 
 echo "building memdbd..." >&2
 (cd "$repo" && go build -o bin/ ./cmd/memdbd)
