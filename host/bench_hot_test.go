@@ -98,6 +98,13 @@ func benchRESP(b *testing.B, addr, op string, depth int) {
 			}
 		}
 	}
+	runHot(b, op, depth, send, recv)
+}
+
+// runHot loads the keys a GET test reads, then times b.N requests of op
+// sent depth at a time: send(op, from, n) sends n requests for keys from
+// on, recv(n) reads n replies.
+func runHot(b *testing.B, op string, depth int, send func(op string, from, n int), recv func(n int)) {
 	if op == "get" {
 		for i := 0; i < hotKeys; i += 100 {
 			send("set", i, 100)
@@ -175,17 +182,5 @@ func benchBinary(b *testing.B, addr, op string, depth int) {
 			b.Fatal(err)
 		}
 	}
-	if op == "get" {
-		for i := 0; i < hotKeys; i += 100 {
-			send("set", i, 100)
-			recv(100)
-		}
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i += depth {
-		n := min(depth, b.N-i)
-		send(op, i, n)
-		recv(n)
-	}
+	runHot(b, op, depth, send, recv)
 }

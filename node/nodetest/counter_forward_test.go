@@ -8,7 +8,6 @@ import (
 
 	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/net"
-	"github.com/memdb/memdb/node"
 )
 
 // requestAt is Request with the client's session clock on the frame.
@@ -31,25 +30,7 @@ func (c *Cluster) requestAt(id int, m net.Message, at uint64) uint64 {
 // applied again (found by review: it was, until the forward was remembered
 // at a stamp under the node's durable lease).
 func TestCounterForwardedRetryAfterRestartNotApplied(t *testing.T) {
-	c := New()
-	c.Configure = func(cfg *node.Config) { cfg.AntiEntropy = -1 }
-	c.AddNodes(4, 3)
-	for _, id := range c.IDs() {
-		c.Start(int(id))
-	}
-	c.Run(40 * time.Second)
-	key := ""
-	for i := 0; i < 1000; i++ {
-		k := fmt.Sprintf("k%d", i)
-		if reps := c.Node(1).Replicas([]byte(k)); len(reps) == 3 && !slices.Contains(reps, 1) {
-			key = k
-			t.Logf("key %s replicas %v", k, reps)
-			break
-		}
-	}
-	if key == "" {
-		t.Fatal("no key off node 1")
-	}
+	c, key, _ := keyOffNode1(t, 4, 3)
 	for i := 0; i < 1000; i++ { // node 1 leads an increment first: it has a generation
 		k := fmt.Sprintf("k%d", i)
 		if slices.Contains(c.Node(1).Replicas([]byte(k)), 1) {

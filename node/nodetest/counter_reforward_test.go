@@ -19,23 +19,8 @@ import (
 func TestCounterForwardLostRetryJudged(t *testing.T) {
 	for _, lose := range []string{"forward", "answer"} {
 		t.Run(lose, func(t *testing.T) {
-			c := New()
-			c.Configure = func(cfg *node.Config) { cfg.AntiEntropy = -1 }
-			c.AddNodes(3, 1)
-			for _, id := range c.IDs() {
-				c.Start(int(id))
-			}
-			c.Run(40 * time.Second)
-			key, leader := "", net.NodeID(0)
-			for i := 0; i < 1000 && key == ""; i++ {
-				k := fmt.Sprintf("k%d", i)
-				if reps := c.Node(1).Replicas([]byte(k)); len(reps) == 1 && !slices.Contains(reps, 1) {
-					key, leader = k, net.NodeID(reps[0])
-				}
-			}
-			if key == "" {
-				t.Fatal("no key off node 1")
-			}
+			c, key, reps := keyOffNode1(t, 3, 1)
+			leader := net.NodeID(reps[0])
 			// The leader has a log generation (it led an increment), as
 			// node 4 had in the seed: a node without one judges no
 			// retry (node/counter's package doc).
@@ -86,24 +71,7 @@ func TestCounterForwardLostRetryJudged(t *testing.T) {
 // replica, which has no record of it and would apply it again; it is
 // answered unknown outcome.
 func TestCounterForwardRetryNotSentElsewhere(t *testing.T) {
-	c := New()
-	c.Configure = func(cfg *node.Config) { cfg.AntiEntropy = -1 }
-	c.AddNodes(4, 3)
-	for _, id := range c.IDs() {
-		c.Start(int(id))
-	}
-	c.Run(40 * time.Second)
-	key := ""
-	var reps []uint16
-	for i := 0; i < 1000 && key == ""; i++ {
-		k := fmt.Sprintf("k%d", i)
-		if reps = c.Node(1).Replicas([]byte(k)); len(reps) == 3 && !slices.Contains(reps, 1) {
-			key = k
-		}
-	}
-	if key == "" {
-		t.Fatal("no key off node 1")
-	}
+	c, key, reps := keyOffNode1(t, 4, 3)
 	// Every replica leads an increment of 1 first: each has a log
 	// generation, so each could judge a retry.
 	for i, r := range reps {
@@ -161,4 +129,28 @@ func TestCounterForwardRetryNotSentElsewhere(t *testing.T) {
 	if cv, ok := c.Replies[r3].(*net.CounterValue); !ok || cv.Value != 8 {
 		t.Errorf("after increments of 1, 1, 1 and 5 (and its retry) the counter reads %v, want 8 (first attempt %v)", FormatMessage(c.Replies[r3]), FormatMessage(c.Replies[r]))
 	}
+}
+
+// keyOffNode1 starts a cluster of nodes nodes at replication factor rf
+// (anti-entropy off), runs it until its ring settles, and returns a key
+// with rf replicas, none of them node 1 (which forwards what it is asked
+// of the key), and those replicas.
+func keyOffNode1(t *testing.T, nodes, rf int) (*Cluster, string, []uint16) {
+	t.Helper()
+	c := New()
+	c.Configure = func(cfg *node.Config) { cfg.AntiEntropy = -1 }
+	c.AddNodes(nodes, rf)
+	for _, id := range c.IDs() {
+		c.Start(int(id))
+	}
+	c.Run(40 * time.Second)
+	for i := 0; i < 1000; i++ {
+		k := fmt.Sprintf("k%d", i)
+		if reps := c.Node(1).Replicas([]byte(k)); len(reps) == rf && !slices.Contains(reps, 1) {
+			t.Logf("key %s replicas %v", k, reps)
+			return c, k, reps
+		}
+	}
+	t.Fatal("no key off node 1")
+	return nil, "", nil
 }
