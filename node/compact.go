@@ -69,22 +69,22 @@ func (n *Node) startCompaction() {
 		}
 		n.endCompaction(res, err)
 	}
-	n.withKeys(func(keys []string) { n.compactWalk(c, keys, finish) })
+	n.withKeys(func(keys store.Keys) { n.compactWalk(c, keys, finish) })
 }
 
 // withKeys calls f with the store's keys in order: at once if few were
 // added since they were last sorted, else once they are merged in off the
 // loop (the store never writes what Order handed out) — the keys as of
 // the call; one added meanwhile is not among them.
-func (n *Node) withKeys(f func(keys []string)) {
-	sorted, added, token := n.store.Order()
-	if len(added) <= compactSlice {
+func (n *Node) withKeys(f func(keys store.Keys)) {
+	o := n.store.Order()
+	if o.Added() <= compactSlice {
 		f(n.store.Keys())
 		return
 	}
-	var keys []string
-	n.offload(16*len(added), func() { keys = store.MergeKeys(sorted, added) }, func() {
-		n.store.Adopt(keys, len(added), token)
+	var keys store.Keys
+	n.offload(16*o.Added(), func() { keys = o.Merge() }, func() {
+		n.store.Adopt(o, keys)
 		f(keys)
 	})
 }
@@ -110,26 +110,25 @@ const compactSlice = 1024
 // event, and finishes it. A key's state is read when its slice runs, so
 // it may be newer than when the compaction began: that is fine, since
 // the segments after the base hold every write since (Compaction's doc).
-func (n *Node) compactWalk(c *oplog.Compaction, keys []string, finish func(error)) {
+func (n *Node) compactWalk(c *oplog.Compaction, keys store.Keys, finish func(error)) {
 	if n.log == nil || n.err != nil {
 		c.Abort()
 		finish(fmt.Errorf("node %d stopped or broke during a compaction", n.cfg.ID))
 		return
 	}
-	i := 0
-	for ; i < len(keys) && i < compactSlice; i++ {
-		v, ok := n.store.Get([]byte(keys[i]))
+	slice, rest := keys.Cut(compactSlice)
+	for key := range slice.All() {
+		v, ok := n.store.Get([]byte(key))
 		if !ok || v.Deleted && n.mutant(MutantCompactTombstones) {
 			continue
 		}
-		if err := c.Add(store.Record([]byte(keys[i]), v)); err != nil {
+		if err := c.Add(store.Record([]byte(key), v)); err != nil {
 			c.Abort()
 			finish(err)
 			return
 		}
 	}
-	if i < len(keys) {
-		rest := keys[i:]
+	if rest.Len() > 0 {
 		n.later(0, func() { n.compactWalk(c, rest, finish) })
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/gossip"
 	"github.com/memdb/memdb/node/movement"
+	"github.com/memdb/memdb/node/store"
 	"github.com/memdb/memdb/node/stream"
 	"github.com/memdb/memdb/node/view"
 )
@@ -34,7 +35,7 @@ func (s streamer) AskAgain(peer uint16, m net.Message, accepted func(net.Message
 func (s streamer) Wait(try int) time.Duration                 { return s.n.askWait(try) }
 func (s streamer) Send(peer uint16, id uint64, m net.Message) { s.n.send(peer, id, m) }
 func (s streamer) Later(d time.Duration, f func())            { s.n.later(d, f) }
-func (s streamer) WithKeys(f func(keys []string))             { s.n.withKeys(f) }
+func (s streamer) WithKeys(f func(keys store.Keys))           { s.n.withKeys(f) }
 func (s streamer) Apply(es []net.Entry, done func(error))     { s.n.applyEntries(es, done) }
 func (s streamer) SyncWith(peer uint16)                       { s.n.sendGossip(s.n.gossip.SyncWith(peer)) }
 func (s streamer) Probe(name string)                          { s.n.probe(name) }

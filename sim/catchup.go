@@ -66,17 +66,14 @@ func (w *world) expectCatchUp(h *host, to net.NodeID, m *net.Sync) {
 	if h.catchUp == nil {
 		h.catchUp = map[string]catchUpWant{}
 	}
-	sorted, added, _ := in.Store().Order()
-	for _, keys := range [][]string{sorted, added} {
-		for _, k := range keys {
-			if !stream.Contains(m.Spans, ring.Hash([]byte(k))) {
-				continue
-			}
-			if v, _ := in.Store().Get([]byte(k)); !store.Seen(v, marks) {
-				h.catchUp[k] = catchUpWant{v, to}
-			} else {
-				delete(h.catchUp, k)
-			}
+	for k := range in.Store().Listed() {
+		if !stream.Contains(m.Spans, ring.Hash([]byte(k))) {
+			continue
+		}
+		if v, _ := in.Store().Get([]byte(k)); !store.Seen(v, marks) {
+			h.catchUp[k] = catchUpWant{v, to}
+		} else {
+			delete(h.catchUp, k)
 		}
 	}
 }

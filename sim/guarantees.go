@@ -210,15 +210,12 @@ func behind(key string, v store.Version, latest *linearize.Op) string {
 }
 
 // durableAtCrash is what a machine's store holds as it loses power: every
-// key's version. Order reads the store without touching it.
+// key's version. Listed reads the store without touching it.
 func durableAtCrash(s *store.Store) map[string]store.Version {
-	sorted, added, _ := s.Order()
-	snap := make(map[string]store.Version, len(sorted)+len(added))
-	for _, keys := range [][]string{sorted, added} {
-		for _, k := range keys {
-			v, _ := s.Get([]byte(k))
-			snap[k] = v
-		}
+	snap := make(map[string]store.Version, s.Len())
+	for k := range s.Listed() {
+		v, _ := s.Get([]byte(k))
+		snap[k] = v
 	}
 	return snap
 }

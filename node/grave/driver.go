@@ -154,9 +154,10 @@ func (d *Driver) ForgetUnowned() {
 			d.forgetting = false
 			return
 		}
-		k, ring := min(Slice, len(keys)), d.Node.View()
+		slice, rest := keys.Cut(Slice)
+		ring := d.Node.View()
 		var recs []oplog.Record
-		for _, key := range keys[:k] {
+		for key := range slice.All() {
 			v, ok := d.Store.Get([]byte(key))
 			if !ok || v.Kind != store.Register || v.Pending != nil || d.KeepUnowned || slices.Contains(ring.Groups([]byte(key)).All(), d.Self) {
 				// A counter is never forgotten: it cannot be deleted (so no
@@ -169,9 +170,9 @@ func (d *Driver) ForgetUnowned() {
 			d.Store.Drop([]byte(key))
 			recs = append(recs, oplog.Record{Type: oplog.TypeForget, Key: []byte(key)})
 		}
-		keys = keys[k:]
+		keys = rest
 		next := func() {
-			if len(keys) > 0 {
+			if keys.Len() > 0 {
 				d.Node.Later(0, step)
 				return
 			}

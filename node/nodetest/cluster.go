@@ -355,7 +355,7 @@ func (c *Cluster) Store(id int, key string) string {
 	}
 	var b strings.Builder
 	s := h.n.Store()
-	for _, k := range s.Keys() {
+	for k := range s.Keys().All() {
 		if key != "" && k != key {
 			continue
 		}

@@ -27,6 +27,11 @@ type arena struct {
 	// chunk is the chunks' capacity if not zero, else chunkSize (tests
 	// make it small, to reclaim with few records).
 	chunk int
+	// pinned keeps every chunk, even with no record in use, until the
+	// arena is dropped whole: a chunk id then names one chunk for the
+	// arena's life, so that a ref of a released record (a key list's,
+	// keys.go) still reads its bytes.
+	pinned bool
 }
 
 // chunkSize is an arena chunk's capacity. A record over a quarter of it
@@ -55,7 +60,7 @@ func (a *arena) alloc(n int) (ref, []byte) {
 		old, had := a.cur, a.hasCur
 		id = a.newChunk(a.chunkCap())
 		a.cur, a.hasCur = id, true
-		if had && a.live[old] == 0 && !(a.hasKeep && old == a.keep) {
+		if had && a.live[old] == 0 && !(a.hasKeep && old == a.keep) && !a.pinned {
 			a.forget(old)
 		}
 	default:
@@ -118,7 +123,7 @@ func (a *arena) release(r ref, n int) {
 	id := r.chunk()
 	a.live[id] -= n
 	a.used -= n
-	if a.live[id] == 0 && !(a.hasCur && id == a.cur) && !(a.hasKeep && id == a.keep) {
+	if a.live[id] == 0 && !(a.hasCur && id == a.cur) && !(a.hasKeep && id == a.keep) && !a.pinned {
 		a.forget(id)
 	}
 }

@@ -37,10 +37,12 @@
 // large pointer-free chunks of bytes (arena.go); each key has a 32-byte
 // entry of integers (its stamp, kind, flags and where its bytes are), in
 // pages; an index of integer slots finds the entry by a fixed hash of the
-// key (index.go); the rare batch intents sit in a side table. Nothing
-// per key is a heap object, and only the sorted key list (strings of the
-// key arena) holds a pointer per key. Bytes the store hands out — Get's
-// values, the keys of Keys and Order — are never written again: a value
+// key (index.go); the rare batch intents sit in a side table; the sorted
+// key list names each key by its place in the key arena, 8 bytes, in
+// immutable blocks that a merge of new keys copies only where they land
+// (keys.go). Nothing per key is a heap object or a pointer the collector
+// must follow. Bytes the store hands out — Get's values, the keys of Keys
+// and Order — are never written again: a value
 // that changes is written anew, and space is reclaimed by copying what is
 // live out of a sparse chunk, a bounded step per write, and leaving the
 // old chunk to the collector, which frees it once no holder refers to it.

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"iter"
 	"slices"
 
 	"github.com/memdb/memdb/clock"
@@ -52,15 +53,16 @@ func (v Version) size() int {
 type Store struct {
 	t     table
 	bytes int
-	// sorted is every key in order as of the last time Keys sorted them,
+	// sorted is every key in order as of the last time Keys merged them,
 	// and added the keys added since, in the order they were: streaming
 	// and anti-entropy ask for the keys again and again while new keys
-	// are few, so Keys merges the added ones in rather than sorting all.
-	// Neither slice's elements are ever written once appended, so a
-	// caller may hold them (Order) while the store goes on. Their strings
-	// are the key arena's bytes, so they cost no allocation per key.
-	sorted []string
-	added  []string
+	// are few, so Keys merges the added ones into the blocks they land in
+	// rather than sorting all (keys.go). Neither is ever written once
+	// made or appended, so a caller may hold them (Order) while the store
+	// goes on. Both name keys by their place in the key arena: 8 bytes a
+	// key, and no pointer for the collector.
+	sorted *list
+	added  []kref
 	// order counts the times sorted was replaced, so that a merge made
 	// off the loop is adopted only if no other replaced it meanwhile.
 	order uint64
@@ -140,7 +142,7 @@ func (s *Store) Update(key []byte, v Version) (now Version, changed bool) {
 	} else {
 		s.bytes += len(key)
 		id = s.t.insert(key, h)
-		s.added = append(s.added, s.t.key(id))
+		s.added = append(s.added, s.t.kref(id))
 	}
 	s.bytes += v.size()
 	w := s.t.set(id, v)
@@ -220,14 +222,36 @@ func (s *Store) Bytes() int { return s.bytes }
 // dropped since they were last unlisted (Drop), fewer than those held,
 // for which Get finds nothing: a walk skips them, as it skips a key
 // dropped during the walk. (Unlisting at every call would cost a walk of
-// every key on the node's loop after each drop.) The slice is shared
-// until the next key is added: callers must not modify it.
-func (s *Store) Keys() []string {
+// every key on the node's loop after each drop.) It merges the keys added
+// since the last call in, copying the blocks of the list they land in
+// (keys.go): for k keys added, at most k blocks and the table of blocks.
+func (s *Store) Keys() Keys {
 	if len(s.added) > 0 {
-		s.sorted, s.added = MergeKeys(s.sorted, s.added), nil
+		s.sorted, s.added = merge(s.sorted, s.added, s.t.keyChunks()), nil
 		s.order++
 	}
-	return s.sorted
+	return Keys{s.sorted, 0, s.sorted.len()}
+}
+
+// Listed yields every key the store lists — those in order as of the last
+// merge, then those added since, as they were added — without merging
+// them, as Keys would: a checker reads the store this way without
+// changing what it does next. As with Keys, a dropped key may be among
+// them (Get finds nothing); so may a key twice, dropped and added again.
+func (s *Store) Listed() iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for k := range s.inOrder().All() {
+			if !yield(k) {
+				return
+			}
+		}
+		chunks := s.t.keys.chunks
+		for _, r := range s.added {
+			if !yield(r.str(chunks)) {
+				return
+			}
+		}
+	}
 }
 
 // Drop forgets key and its state, as if it had never held one (a
@@ -247,7 +271,7 @@ func (s *Store) Drop(key []byte) {
 	delete(s.pending, string(key))
 	w := s.t.remove(id, h)
 	s.dropped++
-	if s.dropped >= unlistAfter && 2*s.dropped >= len(s.sorted)+len(s.added) {
+	if s.dropped >= unlistAfter && 2*s.dropped >= s.sorted.len()+len(s.added) {
 		// The dropped keys are half of those listed: unlist them, or a
 		// node that drops as many keys as it adds (new keys set and
 		// deleted, an Order-and-Adopt walk between each few thousand, which
@@ -262,64 +286,76 @@ func (s *Store) Drop(key []byte) {
 // unlisted that Drop unlists.
 const unlistAfter = 4096
 
-// unlist takes the dropped keys out of sorted and added, into new slices:
-// the old ones' elements may be held (Order), and an Adopt of them is
-// refused. The keys move to a new key arena, without the dropped ones'
-// bytes; the lists are rebuilt of it, so that the old arena's chunks are
-// freed once no holder refers to them.
+// unlist takes the dropped keys out of sorted and added, into new lists:
+// the old ones may be held (Order), and an Adopt of them is refused. The
+// keys move to a new key arena, without the dropped ones' bytes; the
+// lists are rebuilt of it, so that the old arena's chunks are freed once
+// no holder refers to them.
 func (s *Store) unlist() {
-	s.t.relocate()
-	held := func(keys []string) []string {
-		// Not keys[:0:0]: with nothing appended, that would still point
-		// at the old array and keep every key in it.
-		var kept []string
-		for _, k := range keys {
+	held := func(keys iter.Seq[string]) []kref {
+		var kept []kref
+		for k := range keys {
 			if id, ok := s.t.find(bytesOf(k), hashKey(bytesOf(k))); ok {
-				kept = append(kept, s.t.key(id))
+				kept = append(kept, s.t.kref(id))
 			}
 		}
 		return kept
 	}
-	s.sorted, s.added, s.dropped = held(s.sorted), held(s.added), 0
-	s.order++
-}
-
-// Order returns, at once, what Keys would sort: the keys in order as of
-// the last sort and those added since, and a token for Adopt. Both stay
-// valid while the store changes (it never writes an element it handed
-// out), so another goroutine may merge them (MergeKeys) while the node
-// goes on: long walks (a compaction, digests, scans) start this way.
-func (s *Store) Order() (sorted, added []string, token uint64) {
-	return s.sorted, slices.Clip(s.added), s.order
-}
-
-// Adopt takes merged, the merge of what Order gave with token (the first n
-// added keys), as the sorted keys, unless they were replaced since; keys
-// added after Order stay to be merged.
-func (s *Store) Adopt(merged []string, n int, token uint64) {
-	if token != s.order || n > len(s.added) {
-		return
-	}
-	s.sorted, s.added = merged, s.added[n:]
-	s.order++
-}
-
-// MergeKeys returns sorted (in order) with added (in any order) merged in,
-// in order, as a new slice; a key in both (one dropped and added again,
-// not yet filtered out) is listed once.
-func MergeKeys(sorted, added []string) []string {
-	add := slices.Sorted(slices.Values(added))
-	out := make([]string, 0, len(sorted)+len(add))
-	i, j := 0, 0
-	for i < len(sorted) && j < len(add) {
-		if sorted[i] < add[j] {
-			out = append(out, sorted[i])
-			i++
-		} else {
-			out = append(out, add[j])
-			j++
+	// The old lists are read before the keys move, with the old arena.
+	old := s.t.keys.chunks
+	added := func(yield func(string) bool) {
+		for _, r := range s.added {
+			if !yield(r.str(old)) {
+				return
+			}
 		}
 	}
-	out = append(out, sorted[i:]...)
-	return slices.Compact(append(out, add[j:]...))
+	sorted := s.inOrder().All()
+	s.t.relocate()
+	s.sorted = newList(split(held(sorted)), s.t.keyChunks())
+	s.added, s.dropped = held(added), 0
+	s.order++
+}
+
+// inOrder returns the keys in order as of the last merge, without merging
+// those added since.
+func (s *Store) inOrder() Keys { return Keys{s.sorted, 0, s.sorted.len()} }
+
+// An Order is what Keys would merge, taken at once (Store.Order): the
+// keys in order as of the last merge and those added since. It stays
+// valid while the store changes (the store never writes what it handed
+// out), so another goroutine may Merge it while the node goes on: long
+// walks (a compaction, digests, scans) that find many keys added start
+// this way, and hand the merge back to the store (Adopt).
+type Order struct {
+	sorted *list
+	added  []kref
+	chunks [][]byte
+	token  uint64
+}
+
+// Order returns what Keys would merge.
+func (s *Store) Order() Order {
+	return Order{s.sorted, slices.Clip(s.added), s.t.keyChunks(), s.order}
+}
+
+// Added returns how many keys o has to merge.
+func (o Order) Added() int { return len(o.added) }
+
+// Merge returns o's keys merged, in order: what Keys would have returned.
+// It reads nothing but o, so any goroutine may call it.
+func (o Order) Merge() Keys {
+	l := merge(o.sorted, o.added, o.chunks)
+	return Keys{l, 0, l.len()}
+}
+
+// Adopt takes merged, o's Merge, as the keys in order, unless the store
+// merged or unlisted its keys since Order; keys added after Order stay to
+// be merged.
+func (s *Store) Adopt(o Order, merged Keys) {
+	if o.token != s.order || len(o.added) > len(s.added) {
+		return
+	}
+	s.sorted, s.added = merged.l, s.added[len(o.added):]
+	s.order++
 }

@@ -75,7 +75,7 @@ func TestApplyOrderIndependent(t *testing.T) {
 			return s
 		}
 		a, b := apply(writes), apply(perm)
-		for _, k := range a.Keys() {
+		for k := range a.Keys().All() {
 			va, _ := a.Get([]byte(k))
 			vb, _ := b.Get([]byte(k))
 			if va.Stamp != vb.Stamp {
@@ -94,7 +94,8 @@ func TestApplyOrderIndependent(t *testing.T) {
 // heldKeys is keys without those s does not hold (dropped, not unlisted
 // yet), checking they are sorted, each once, and at most twice as many as
 // those held (plus the bound under which Drop does not unlist).
-func heldKeys(s *Store, keys []string) []string {
+func heldKeys(s *Store, list Keys) []string {
+	keys := slices.Collect(list.All())
 	if !slices.IsSorted(keys) || len(slices.Compact(slices.Clone(keys))) != len(keys) {
 		panic(fmt.Sprintf("keys not sorted or listed twice: %q", keys))
 	}
@@ -114,7 +115,7 @@ func TestKeysSortedAndStable(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		s := New()
 		want := map[string]bool{}
-		var held []string
+		var held Keys
 		var heldCopy []string
 		for i := range rapid.IntRange(0, 60).Draw(t, "writes") {
 			k := rapid.StringN(1, 3, 3).Draw(t, "key")
@@ -130,9 +131,9 @@ func TestKeysSortedAndStable(t *testing.T) {
 					t.Fatalf("Drop(%q): still held %v, bytes %d → %d, len %d (want %d)", k, still, before, s.Bytes(), s.Len(), len(want))
 				}
 			case 1:
-				// A walk begun off the loop (Order, MergeKeys, Adopt).
-				sorted, added, token := s.Order()
-				s.Adopt(MergeKeys(sorted, added), len(added), token)
+				// A walk begun off the loop (Order, Merge, Adopt).
+				o := s.Order()
+				s.Adopt(o, o.Merge())
 			default:
 				s.Apply([]byte(k), Version{Value: []byte("v"), Stamp: clock.Timestamp{Counter: uint64(i + 1), Node: 1}})
 				want[k] = true
@@ -144,13 +145,13 @@ func TestKeysSortedAndStable(t *testing.T) {
 				if !slices.Equal(got, exp) {
 					t.Fatalf("Keys() = %q, want %q", got, exp)
 				}
-				if held == nil {
-					held, heldCopy = raw, slices.Clone(raw)
+				if heldCopy == nil {
+					held, heldCopy = raw, slices.Collect(raw.All())
 				}
 			}
 		}
-		if !slices.Equal(held, heldCopy) {
-			t.Fatalf("a slice Keys returned changed from %q to %q", heldCopy, held)
+		if got := slices.Collect(held.All()); !slices.Equal(got, heldCopy) {
+			t.Fatalf("a list Keys returned changed from %q to %q", heldCopy, got)
 		}
 	})
 }
@@ -233,7 +234,7 @@ func TestUnknownKindPanics(t *testing.T) {
 
 // A store that drops as many keys as it adds lists only about the keys it
 // holds, even when no one calls Keys between walks that merge off the loop
-// (Order, MergeKeys, Adopt), as a node's anti-entropy and compactions do
+// (Order, Merge, Adopt), as a node's anti-entropy and compactions do
 // once more than a slice of keys was added: new keys set, deleted and
 // dropped, 3,000 between walks, for 100 walks. Keys is still every key
 // held, in order.
@@ -252,11 +253,10 @@ func TestDroppedKeysUnlisted(t *testing.T) {
 			s.Apply([]byte(k), Version{Deleted: true, Stamp: ts(uint64(rounds*perRound+r*perRound+i+1), 1)})
 			s.Drop([]byte(k))
 		}
-		sorted, added, token := s.Order()
-		s.Adopt(MergeKeys(sorted, added), len(added), token)
+		o := s.Order()
+		s.Adopt(o, o.Merge())
 	}
-	sorted, added, _ := s.Order()
-	if listed, most := len(sorted)+len(added), 2*s.Len()+2*unlistAfter; listed > most {
+	if listed, most := s.sorted.len()+len(s.added), 2*s.Len()+2*unlistAfter; listed > most {
 		t.Fatalf("after %d keys added and %d dropped: %d listed for %d held, want at most %d", rounds*perRound, rounds*(perRound-kept), listed, s.Len(), most)
 	}
 	if got, want := heldKeys(s, s.Keys()), slices.Sorted(maps.Keys(held)); !slices.Equal(got, want) {
@@ -283,8 +283,8 @@ func TestDropGivesMemoryBack(t *testing.T) {
 	for i := range n {
 		s.Apply(key(i), Version{Value: make([]byte, 100), Stamp: ts(uint64(i+1), 1)})
 	}
-	sorted, added, token := s.Order()
-	s.Adopt(MergeKeys(sorted, added), len(added), token)
+	o := s.Order()
+	s.Adopt(o, o.Merge())
 	for i := range n {
 		s.Apply(key(i), Version{Deleted: true, Stamp: ts(uint64(n+i+1), 1)})
 	}

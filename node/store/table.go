@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"unsafe"
 
 	"github.com/memdb/memdb/clock"
@@ -25,8 +26,9 @@ import (
 // live records out of the sparsest chunk, a bounded step per write, so
 // that garbage stays under a quarter of the live bytes (plus a few
 // chunks). Keys are reclaimed by relocate, when the store unlists the
-// keys it dropped (store.go): the sorted key list holds strings of the
-// key arena, which only a new list can stop holding.
+// keys it dropped (store.go): the sorted key lists name keys by their
+// place in the key arena (keys.go), which therefore keeps every chunk
+// (pinned) until a new arena and new lists replace it.
 type table struct {
 	idx     index
 	ents    entries
@@ -74,7 +76,7 @@ func (t *table) record(r ref) (c []byte, owner uint32, start, end int) {
 }
 
 func newTable() table {
-	return table{idx: newIndex(), intents: make(map[uint32]*Intents), slack: 4 * chunkSize}
+	return table{idx: newIndex(), keys: arena{pinned: true}, intents: make(map[uint32]*Intents), slack: 4 * chunkSize}
 }
 
 // bytesOf views s's bytes as a slice, to look a key up without a copy;
@@ -122,6 +124,16 @@ func (t *table) key(id uint32) string {
 	e := t.ents.at(id)
 	return t.keys.string(e.key, int(e.klen))
 }
+
+// kref returns entry id's key as a key list holds it (keys.go).
+func (t *table) kref(id uint32) kref {
+	e := t.ents.at(id)
+	return mkkref(e.key, int(e.klen))
+}
+
+// keyChunks returns the key arena's chunk table as it is now, to read
+// krefs with: a copy, which the arena's later chunks do not change.
+func (t *table) keyChunks() [][]byte { return slices.Clone(t.keys.chunks) }
 
 // version returns entry id's state.
 func (t *table) version(id uint32) Version {
@@ -255,7 +267,7 @@ func (t *table) reclaim(budget int) {
 // It walks every entry: the store calls it when it unlists the keys it
 // dropped, a walk as long, and rebuilds its lists from key.
 func (t *table) relocate() {
-	keys := arena{chunk: t.keys.chunk}
+	keys := arena{chunk: t.keys.chunk, pinned: true}
 	for _, page := range t.ents.pages {
 		for i := range page {
 			e := &page[i]

@@ -141,7 +141,7 @@ func TestTableVersions(t *testing.T) {
 				if err := s.check(); err != nil {
 					t.Fatal(err)
 				}
-				if keys := s.Keys(); len(keys) != 1 || keys[0] != key {
+				if keys := slices.Collect(s.Keys().All()); len(keys) != 1 || keys[0] != key {
 					t.Fatalf("Keys() = %.10q, want [%.10q]", keys, key)
 				}
 				s.Drop([]byte(key))
@@ -246,13 +246,14 @@ type machine struct {
 	model  map[string]Version
 	held   [][]byte
 	copies []string
-	// lists are Keys and Order slices handed out, beside deep copies.
-	lists, listCopies [][]string
-	// order is a walk begun (Order) and not yet adopted.
+	// lists are the Keys handed out or merged, beside deep copies.
+	lists      []Keys
+	listCopies [][]string
+	// order is a walk begun (Order) and not yet adopted, and early its
+	// merge as of then.
 	order       bool
-	sorted      []string
-	added       []string
-	token       uint64
+	pending     Order
+	early       []string
 	failf       func(format string, args ...any)
 	log         []string
 	stampsTaken uint64
@@ -333,24 +334,33 @@ func (m *machine) keys() {
 }
 
 // hold keeps a list of keys the store handed out, and a deep copy.
-func (m *machine) hold(keys []string) {
-	c := make([]string, len(keys))
-	for i, k := range keys {
-		c[i] = string(append([]byte(nil), k...))
-	}
-	m.lists, m.listCopies = append(m.lists, keys), append(m.listCopies, c)
+func (m *machine) hold(keys Keys) {
+	m.lists, m.listCopies = append(m.lists, keys), append(m.listCopies, deepCopy(keys))
 }
 
-// walk begins an off-loop walk (Order), or adopts the one begun.
+func deepCopy(keys Keys) []string {
+	var c []string
+	for k := range keys.All() {
+		c = append(c, string(append([]byte(nil), k...)))
+	}
+	return c
+}
+
+// walk begins an off-loop walk (Order), or merges and adopts the one
+// begun: its merge then is what it was at the start, whatever the store
+// did meanwhile.
 func (m *machine) walk() {
 	if !m.order {
-		m.sorted, m.added, m.token = m.s.Order()
-		m.hold(m.sorted)
-		m.hold(m.added)
-		m.order = true
+		m.pending, m.order = m.s.Order(), true
+		m.early = deepCopy(m.pending.Merge())
 		return
 	}
-	m.s.Adopt(MergeKeys(m.sorted, m.added), len(m.added), m.token)
+	merged := m.pending.Merge()
+	if got := slices.Collect(merged.All()); !slices.Equal(got, m.early) {
+		m.failf("an Order's merge changed from %q to %q", m.early, got)
+	}
+	m.hold(merged)
+	m.s.Adopt(m.pending, merged)
 	m.order = false
 }
 
@@ -369,8 +379,8 @@ func (m *machine) finish() {
 	}
 	m.keys()
 	for i := range m.lists {
-		if !slices.Equal(m.lists[i], m.listCopies[i]) {
-			m.failf("a list of keys handed out changed from %q to %q", m.listCopies[i], m.lists[i])
+		if got := slices.Collect(m.lists[i].All()); !slices.Equal(got, m.listCopies[i]) {
+			m.failf("a list of keys handed out changed from %q to %q", m.listCopies[i], got)
 		}
 	}
 	for i := range m.held {

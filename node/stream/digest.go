@@ -15,7 +15,7 @@ import (
 // is its end is the whole ring.
 func Digests(st *store.Store, spans []net.Span) []uint64 {
 	d := NewDigest(spans, st.Keys(), clock.Timestamp{})
-	d.Step(st, len(d.keys))
+	d.Step(st, d.keys.Len())
 	return d.Sums.Sums
 }
 
@@ -38,7 +38,7 @@ func (s Sums) add(i int, h uint64) {
 type Digest struct {
 	Sums  Sums
 	spans []net.Span
-	keys  []string
+	keys  store.Keys
 	// horizon, if not zero, leaves out versions stamped after it.
 	horizon clock.Timestamp
 	// Expired, if not zero, leaves out the plain tombstones (store's
@@ -51,7 +51,7 @@ type Digest struct {
 
 // NewDigest starts the digests of spans over keys (sorted; the store's),
 // of the versions stamped at or before horizon (all, if it is zero).
-func NewDigest(spans []net.Span, keys []string, horizon clock.Timestamp) *Digest {
+func NewDigest(spans []net.Span, keys store.Keys, horizon clock.Timestamp) *Digest {
 	d := &Digest{Sums: Sums{make([]uint64, len(spans)), make([]int, len(spans))}, spans: spans, keys: keys, horizon: horizon}
 	// Spans sorted by end: a key's candidates are the first span ending at
 	// or after its hash and every span that wraps past zero.
@@ -81,8 +81,8 @@ func NewDigest(spans []net.Span, keys []string, horizon clock.Timestamp) *Digest
 func (d *Digest) Step(st *store.Store, n int) bool {
 	spans, byEnd := d.spans, d.byEnd
 	in := func(i int, h uint64) bool { return (ring.Range{Start: spans[i].Start, End: spans[i].End}).Contains(h) }
-	k := min(n, len(d.keys))
-	for _, key := range d.keys[:k] {
+	slice, rest := d.keys.Cut(n)
+	for key := range slice.All() {
 		v, ok := st.Get([]byte(key))
 		if !ok || !d.horizon.IsZero() && d.horizon.Less(v.Stamp) || !d.Expired.IsZero() && v.Tombstone() && !d.Expired.Less(v.Stamp) {
 			continue
@@ -100,6 +100,6 @@ func (d *Digest) Step(st *store.Store, n int) bool {
 			}
 		}
 	}
-	d.keys = d.keys[k:]
-	return len(d.keys) == 0
+	d.keys = rest
+	return rest.Len() == 0
 }

@@ -34,7 +34,7 @@ type Node interface {
 	Later(d time.Duration, f func())
 	// WithKeys calls f with the store's keys in order, in this turn or a
 	// later one (the keys as of the call).
-	WithKeys(f func(keys []string))
+	WithKeys(f func(keys store.Keys))
 	// Apply makes es durable and merges them into the store; done hears
 	// nil once they are, or why not.
 	Apply(es []net.Entry, done func(error))
@@ -170,7 +170,7 @@ func (d *Driver) Push(peer uint16, spans []net.Span, done func(ok bool)) {
 			done(false)
 			return
 		}
-		d.Node.WithKeys(func(keys []string) {
+		d.Node.WithKeys(func(keys store.Keys) {
 			es, more, nextKey := ScanKeys(d.Store, keys, spans, nil, after, syncLimit)
 			es = d.streamed(es)
 			switch {
@@ -211,7 +211,7 @@ func (d *Driver) ServeSync(from uint16, id uint64, m *net.Sync) {
 		d.Node.Send(from, id, &net.Error{Code: net.CodeUnavailable, Message: fmt.Sprintf("node %d is at ring epoch %d, behind the %d asked at; ask again", d.ID, epoch, m.Epoch)})
 		return
 	}
-	d.Node.WithKeys(func(keys []string) {
+	d.Node.WithKeys(func(keys store.Keys) {
 		es, more, next := ScanKeys(d.Store, keys, m.Spans, m.Marks, m.After, int(min(m.Limit, syncLimit)))
 		es = d.streamed(es)
 		d.Node.Streamed(false, es)
@@ -329,7 +329,7 @@ func (d *Driver) ServeDigest(from uint16, id uint64, spans []net.Span, b Bounds)
 // store is small).
 func (d *Driver) Digests(spans []net.Span, b Bounds, done func(Sums)) {
 	d.digesting++
-	d.Node.WithKeys(func(keys []string) {
+	d.Node.WithKeys(func(keys store.Keys) {
 		dg := NewDigest(spans, keys, b.Horizon)
 		dg.Expired = b.Expired
 		var step func()

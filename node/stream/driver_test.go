@@ -130,10 +130,10 @@ func (f *fake) Send(peer uint16, id uint64, m net.Message) {
 	f.p.at(time.Millisecond, func() { f.p.nodes[peer].answer(id, m) })
 }
 
-func (f *fake) Later(d time.Duration, fn func()) { f.p.at(d, fn) }
-func (f *fake) WithKeys(fn func(keys []string))  { fn(f.d.Store.Keys()) }
-func (f *fake) SyncWith(peer uint16)             { f.synced = append(f.synced, peer) }
-func (f *fake) Probe(name string)                { f.probes[name]++ }
+func (f *fake) Later(d time.Duration, fn func())  { f.p.at(d, fn) }
+func (f *fake) WithKeys(fn func(keys store.Keys)) { fn(f.d.Store.Keys()) }
+func (f *fake) SyncWith(peer uint16)              { f.synced = append(f.synced, peer) }
+func (f *fake) Probe(name string)                 { f.probes[name]++ }
 func (f *fake) Compared(c Comparison) {
 	f.cmp.Rounds, f.cmp.Arcs, f.cmp.Spans = f.cmp.Rounds+c.Rounds, f.cmp.Arcs+c.Arcs, f.cmp.Spans+c.Spans
 }
@@ -180,10 +180,10 @@ func put(st *store.Store, n, size int) {
 // same fails unless a and b hold the same keys and versions.
 func same(t *testing.T, a, b *store.Store) {
 	t.Helper()
-	if !slices.Equal(a.Keys(), b.Keys()) {
+	if !slices.Equal(slices.Collect(a.Keys().All()), slices.Collect(b.Keys().All())) {
 		t.Fatalf("stores hold %d and %d keys", a.Len(), b.Len())
 	}
-	for _, k := range a.Keys() {
+	for k := range a.Keys().All() {
 		va, _ := a.Get([]byte(k))
 		vb, _ := b.Get([]byte(k))
 		if store.Hash([]byte(k), va) != store.Hash([]byte(k), vb) {

@@ -1,8 +1,6 @@
 package stream
 
 import (
-	"sort"
-
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/ring"
 	"github.com/memdb/memdb/node/store"
@@ -25,25 +23,25 @@ func Scan(st *store.Store, ss []net.Span, marks []net.Mark, after []byte, limit 
 
 // ScanKeys is Scan over keys, st's keys in order (or all of them as of
 // some moment: Store.Order).
-func ScanKeys(st *store.Store, keys []string, ss []net.Span, marks []net.Mark, after []byte, limit int) (es []net.Entry, more bool, next []byte) {
+func ScanKeys(st *store.Store, keys store.Keys, ss []net.Span, marks []net.Mark, after []byte, limit int) (es []net.Entry, more bool, next []byte) {
 	return scanKeys(st, keys, ss, marks, after, limit, ScanWalk)
 }
 
-func scanKeys(st *store.Store, keys []string, ss []net.Span, marks []net.Mark, after []byte, limit, walk int) (es []net.Entry, more bool, next []byte) {
+func scanKeys(st *store.Store, keys store.Keys, ss []net.Span, marks []net.Mark, after []byte, limit, walk int) (es []net.Entry, more bool, next []byte) {
 	mark := make(map[uint16]uint64, len(marks))
 	for _, m := range marks {
 		mark[m.Origin] = m.Counter
 	}
-	i := sort.SearchStrings(keys, string(after))
-	if i < len(keys) && len(after) > 0 && keys[i] == string(after) {
-		i++
+	if len(after) > 0 {
+		keys = keys.After(string(after))
 	}
-	size := 0
-	for n := 0; i < len(keys); i, n = i+1, n+1 {
+	size, n, last := 0, 0, ""
+	for key := range keys.All() {
 		if n == walk {
-			return es, true, []byte(keys[i-1])
+			return es, true, []byte(last)
 		}
-		k := []byte(keys[i])
+		n, last = n+1, key
+		k := []byte(key)
 		if !Contains(ss, ring.Hash(k)) {
 			continue
 		}

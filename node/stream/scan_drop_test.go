@@ -28,8 +28,7 @@ func TestScanSkipsDroppedKey(t *testing.T) {
 		put(i)
 	}
 	s.Drop([]byte("k00003")) // a tombstone the rule dropped, say
-	sorted, added, _ := s.Order()
-	keys := store.MergeKeys(sorted, added)
+	keys := s.Order().Merge()
 	whole := []net.Span{{Start: 0, End: ^uint64(0)}, {Start: ^uint64(0), End: 0}}
 	es, _, _ := ScanKeys(s, keys, whole, nil, nil, 1<<30)
 	for _, e := range es {

@@ -37,7 +37,7 @@ func TestDigests(t *testing.T) {
 	st := fill(200)
 	all := Digests(st, whole)[0]
 	var want uint64
-	for _, k := range st.Keys() {
+	for k := range st.Keys().All() {
 		v, _ := st.Get([]byte(k))
 		want += store.Hash([]byte(k), v)
 	}
@@ -95,7 +95,7 @@ func TestScanPages(t *testing.T) {
 		}
 		limit := rapid.IntRange(1, 200).Draw(t, "limit")
 		var want []string
-		for _, k := range st.Keys() {
+		for k := range st.Keys().All() {
 			v, _ := st.Get([]byte(k))
 			if Contains(spans, ring.Hash([]byte(k))) && !(v.Stamp.Node == 2 && len(marks) > 0 && v.Stamp.Counter <= marks[0].Counter) {
 				want = append(want, k)
