@@ -36,8 +36,11 @@ type Hints struct {
 }
 
 type queue struct {
-	entries  []net.Entry
-	at       []time.Duration // when each entry was queued
+	entries []net.Entry
+	at      []time.Duration // when each entry was queued
+	// low is at most every at: Expire walks the queue only once the
+	// oldest entry may have expired.
+	low      time.Duration
 	bytes    int
 	inflight bool // a batch is being replayed
 	// inc is the replica's gossip incarnation when the oldest entry was
@@ -67,8 +70,9 @@ func (h *Hints) Add(r uint16, e net.Entry, now, began time.Duration, inc uint64)
 		return false
 	}
 	if len(q.entries) == 0 {
-		q.inc, q.since = inc, now
+		q.inc, q.since, q.low = inc, now, began
 	}
+	q.low = min(q.low, began)
 	q.entries = append(q.entries, e)
 	q.at = append(q.at, began)
 	q.bytes += e.Size()
@@ -76,18 +80,23 @@ func (h *Hints) Add(r uint16, e net.Entry, now, began time.Duration, inc uint64)
 }
 
 // Expire drops the entries held for r longer than MaxAge at time now,
-// unless a batch of them is in flight, and returns how many it dropped.
+// unless a batch of them is in flight, and returns how many it dropped. It
+// walks the queue only if its oldest entry may be that old (queue.low), so
+// that a round of replays costs nothing per hint held (a queue may hold
+// half a million).
 func (h *Hints) Expire(r uint16, now time.Duration) int {
 	q := h.q[r]
-	if q == nil || q.inflight || h.MaxAge <= 0 {
+	if q == nil || q.inflight || h.MaxAge <= 0 || now-q.low <= h.MaxAge {
 		return 0
 	}
 	kept, bytes := 0, 0
+	q.low = now
 	for i, e := range q.entries {
 		if now-q.at[i] <= h.MaxAge {
 			q.entries[kept], q.at[kept] = e, q.at[i]
 			kept++
 			bytes += e.Size()
+			q.low = min(q.low, q.at[i])
 		}
 	}
 	dropped := len(q.entries) - kept
@@ -143,7 +152,12 @@ func (h *Hints) Delivered(r uint16, count int, now time.Duration, inc uint64) (r
 	for _, e := range q.entries[:count] {
 		q.bytes -= e.Size()
 	}
-	q.entries, q.at = slices.Delete(q.entries, 0, count), slices.Delete(q.at, 0, count)
+	// Cut the batch off the front rather than move the rest down, which
+	// would cost the whole queue per batch; cleared, the cut entries keep
+	// nothing alive, and the next growth of the queue copies only what is
+	// left.
+	clear(q.entries[:count])
+	q.entries, q.at = q.entries[count:], q.at[count:]
 	q.since = now
 	restarted = inc > q.inc
 	q.inc = inc // what is left was queued by now
