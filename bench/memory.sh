@@ -6,7 +6,7 @@
 # Both servers get N keys key:NNNNNNNNNNNN (16 bytes) of D-byte values, sent
 # with redis-cli --pipe (one loader for both: memdb through its RESP port).
 # Redis runs without persistence (--save '' --appendonly no); memdbd with -rf 1
-# -fsync none and its default -gc-percent (GC=25 changes it). Resident memory
+# -fsync none and its default -gc-percent (GC=25 changes it; the default is 15). Resident memory
 # is VmRSS after the load, minus VmRSS before it, the least of 10 samples over
 # 5 s once the load is done (memdb may be compacting its log: the samples wait
 # for it). Latency is redis-benchmark -t get,set -c 50 -r KEYS (random keys of

@@ -289,7 +289,7 @@ func TestGCConfig(t *testing.T) {
 		Limit   int64
 	}
 	checkLoads(t, dir, []loadCase[gc]{
-		{name: "default: 25, no limit", want: gc{25, 0}},
+		{name: "default: 15, no limit", want: gc{15, 0}},
 		{name: "flags", args: []string{"-gc-percent", "200", "-memory-limit", "3GiB"}, want: gc{200, 3 << 30}},
 		{name: "off with a limit", args: []string{"-gc-percent", "off", "-memory-limit", "512MiB"}, want: gc{-1, 512 << 20}},
 		{name: "env", env: map[string]string{"MEMDB_GC_PERCENT": "75", "MEMDB_MEMORY_LIMIT": "2GiB"}, want: gc{75, 2 << 30}},
