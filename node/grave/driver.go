@@ -1,7 +1,6 @@
 package grave
 
 import (
-	"slices"
 	"time"
 
 	"github.com/memdb/memdb/clock"
@@ -158,8 +157,11 @@ func (d *Driver) ForgetUnowned() {
 		ring := d.Node.View()
 		var recs []oplog.Record
 		for key := range slice.All() {
+			if d.KeepUnowned || ring.Replicates([]byte(key), d.Self) {
+				continue // the common case, decided without reading the store
+			}
 			v, ok := d.Store.Get([]byte(key))
-			if !ok || v.Kind != store.Register || v.Pending != nil || d.KeepUnowned || slices.Contains(ring.Groups([]byte(key)).All(), d.Self) {
+			if !ok || v.Kind != store.Register || v.Pending != nil {
 				// A counter is never forgotten: it cannot be deleted (so no
 				// copy of it can undo a delete), and a node that led it
 				// must keep its own slot, or it would rebuild the slot from

@@ -109,6 +109,20 @@ func (v View) Phase(id uint16) Phase { return v.phase[id] }
 // Replicas is key's preference list on the read ring.
 func (v View) Replicas(key []byte) []uint16 { return v.Read.Replicas(key, v.rf) }
 
+// Replicates reports whether id is among key's replicas on the read ring
+// or the write ring (in Groups(key).All()), without allocating: a walk of
+// every key (the forgetting of keys a node no longer replicates) asks it
+// of millions.
+func (v View) Replicates(key []byte, id uint16) bool {
+	var buf [16]uint16
+	h := ring.Hash(key)
+	read := v.Read.AppendReplicasOf(buf[:0], h, v.rf)
+	if len(read) == 0 {
+		return false // no group at all, as in Groups
+	}
+	return slices.Contains(read, id) || slices.Contains(v.Write.AppendReplicasOf(buf[:0], h, v.rf), id)
+}
+
 // Groups are the replica sets a request must satisfy for key: the
 // replicas on the read ring and, while a member joins or leaves, those on
 // the write ring too, if they differ. A request needs its level's count

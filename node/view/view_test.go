@@ -212,3 +212,27 @@ func TestGroupsProperty(t *testing.T) {
 		t.Errorf("Groups makes %v allocations, want 2", n)
 	}
 }
+
+// Replicates is membership in Groups' union, on any ring and key, and
+// allocates nothing.
+func TestReplicates(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var ms []gossip.Member
+		members := rapid.Uint16Range(1, 6).Draw(t, "members")
+		for id := uint16(1); id <= members; id++ {
+			p := rapid.SampledFrom([]Phase{Joining, Normal, Normal, Leaving}).Draw(t, "phase")
+			ms = append(ms, gossip.Member{ID: id, Addr: "a", Ring: NextVersion(0, p), Vnodes: rapid.Uint16Range(1, 8).Draw(t, "vnodes")})
+		}
+		v := New(1, rapid.IntRange(1, 4).Draw(t, "rf"), ms)
+		key := []byte(rapid.String().Draw(t, "key"))
+		id := rapid.Uint16Range(1, members+1).Draw(t, "id")
+		if got, want := v.Replicates(key, id), slices.Contains(v.Groups(key).All(), id); got != want {
+			t.Fatalf("Replicates(%q, %d) = %v; Groups %v", key, id, got, v.Groups(key))
+		}
+	})
+	v := New(1, 3, []gossip.Member{member(1, Normal, 1<<62), member(2, Normal, 2<<62), member(3, Joining, 3<<62)})
+	key := []byte("key")
+	if n := testing.AllocsPerRun(100, func() { v.Replicates(key, 3) }); n != 0 {
+		t.Errorf("Replicates makes %v allocations, want 0", n)
+	}
+}
