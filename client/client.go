@@ -118,7 +118,7 @@ func (c *Client) pool(addr string) (*pool, error) {
 	p, ok := c.pools[addr]
 	if !ok {
 		p = newPool(addr, c.key, &c.session, c.opts.Conns)
-		p.tls = c.opts.TLS
+		p.tls, p.dialer = c.opts.TLS, c.opts.Dialer
 		c.pools[addr] = p
 	}
 	return p, nil

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	stdnet "net"
+	"strings"
 	"sync"
 	"testing"
 
@@ -231,4 +233,43 @@ func TestAgainstModel(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Options.Dialer opens every connection, with the node's address as the
+// client knows it; its error is the call's.
+func TestDialer(t *testing.T) {
+	srv := startNode(t, "")
+	var mu sync.Mutex
+	var asked []string
+	refuse := false
+	dialer := func(ctx context.Context, addr string) (stdnet.Conn, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		asked = append(asked, addr)
+		if refuse {
+			return nil, errors.New("dialer says no")
+		}
+		var d stdnet.Dialer
+		return d.DialContext(ctx, "tcp", addr)
+	}
+	c, err := Dial(context.Background(), Options{Addrs: []string{srv.Addr()}, Conns: 2, Dialer: dialer})
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	defer c.Close()
+	for i := range 4 {
+		if err := c.Set(context.Background(), fmt.Sprint("k", i), []byte("v")); err != nil {
+			t.Fatalf("Set: %v", err)
+		}
+	}
+	mu.Lock()
+	if len(asked) != 2 || asked[0] != srv.Addr() || asked[1] != srv.Addr() {
+		t.Fatalf("the dialer was asked for %q, want %s twice (two connections)", asked, srv.Addr())
+	}
+	refuse = true
+	mu.Unlock()
+	_, err = Dial(context.Background(), Options{Addrs: []string{srv.Addr()}, Dialer: dialer})
+	if err == nil || !strings.Contains(err.Error(), "dialer says no") {
+		t.Fatalf("Dial through a refusing dialer: %v, want its error", err)
+	}
 }

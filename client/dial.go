@@ -25,10 +25,17 @@ import (
 // prove it knows it, or TLS could not be agreed (the node serves TLS and
 // tc is nil, or the reverse; a certificate that does not verify); any
 // other error means addr could not be reached.
-// Every frame the connection reads is recorded in h.
-func dial(ctx context.Context, addr string, key []byte, tc *tls.Config, s *session, h *health) (*conn, error) {
-	var d stdnet.Dialer
-	nc, err := d.DialContext(ctx, "tcp", addr)
+// Every frame the connection reads is recorded in h. dialer, if not nil,
+// opens the connection (Options.Dialer).
+func dial(ctx context.Context, addr string, key []byte, tc *tls.Config, dialer func(context.Context, string) (stdnet.Conn, error), s *session, h *health) (*conn, error) {
+	var nc stdnet.Conn
+	var err error
+	if dialer != nil {
+		nc, err = dialer(ctx, addr)
+	} else {
+		var d stdnet.Dialer
+		nc, err = d.DialContext(ctx, "tcp", addr)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,10 +1,12 @@
 package client
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	stdnet "net"
 	"os"
 	"time"
 
@@ -85,6 +87,12 @@ type Options struct {
 	// compete for the key's ballots). Default DefaultHedgeAfter; negative
 	// turns hedging off. Without routing there is none.
 	HedgeAfter time.Duration
+	// Dialer, if set, opens the client's TCP connections instead of a
+	// net.Dialer: to reach the nodes through a proxy or a tunnel, say.
+	// It is given a node's address as the client knows it (from Addrs or
+	// the ring) and must return a connection to that node, or an error,
+	// by ctx's deadline. TLS and the handshake run over what it returns.
+	Dialer func(ctx context.Context, addr string) (stdnet.Conn, error)
 }
 
 // DefaultOptions returns the options of a client of a local node.

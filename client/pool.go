@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	stdnet "net"
 	"sync/atomic"
 	"time"
 )
@@ -21,7 +22,8 @@ import (
 type pool struct {
 	addr    string
 	key     []byte
-	tls     *tls.Config // nil: plaintext
+	tls     *tls.Config                                        // nil: plaintext
+	dialer  func(context.Context, string) (stdnet.Conn, error) // nil: a net.Dialer
 	session *session
 	next    atomic.Uint64
 	closed  atomic.Bool
@@ -114,7 +116,7 @@ func (p *pool) getWithin(ctx context.Context, bound time.Duration) (*conn, error
 	if c := s.c.Load(); c != nil && c.alive() {
 		return c, nil
 	}
-	c, err := dial(ctx, p.addr, p.key, p.tls, p.session, &p.health)
+	c, err := dial(ctx, p.addr, p.key, p.tls, p.dialer, p.session, &p.health)
 	if err != nil {
 		// A refused key or a caller that gave up says nothing of the
 		// node's health.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	stdnet "net"
 	"sort"
 	"strings"
 	"sync"
@@ -223,8 +224,9 @@ func pauseKeys(n int) []string {
 	return keys
 }
 
-// pauseClient dials a routing client of every node of c.
-func pauseClient(t *testing.T, c *cluster, timeout time.Duration) *client.Client {
+// pauseClient dials a routing client of every node of c, through dialer
+// if it is not nil (client.Options.Dialer).
+func pauseClient(t *testing.T, c *cluster, timeout time.Duration, dialer func(context.Context, string) (stdnet.Conn, error)) *client.Client {
 	t.Helper()
 	var addrs []string
 	for _, n := range c.nodes {
@@ -232,7 +234,7 @@ func pauseClient(t *testing.T, c *cluster, timeout time.Duration) *client.Client
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cl, err := client.Dial(ctx, client.Options{Addrs: addrs, Timeout: timeout, Consistency: net.Quorum})
+	cl, err := client.Dial(ctx, client.Options{Addrs: addrs, Timeout: timeout, Consistency: net.Quorum, Dialer: dialer})
 	if err != nil {
 		t.Fatal(err)
 	}
