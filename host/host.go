@@ -218,8 +218,9 @@ func start(cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.peers = net.NewPeers(pcfg)
 	clk := newTimers(s.post)
-	var seed [16]byte
+	var seed [24]byte
 	crand.Read(seed[:])
+	ncfg.HashSeed = binary.LittleEndian.Uint64(seed[16:]) // a new one every start
 	n, err := node.New(ncfg, node.Env{
 		Clock:     clk,
 		Transport: transport{s},

@@ -67,6 +67,12 @@ type Config struct {
 	// as unavailable, nothing written; deletes, reads and what other
 	// coordinators replicate to it still go. Nothing is evicted.
 	MaxMemory int64
+	// HashSeed seeds the hash the store's index places keys by
+	// (store.NewSeeded). It decides nothing but which keys share probe
+	// chains, so a server draws it at random at every start, and keys
+	// chosen to collide in one process's index collide in no other's;
+	// the simulator leaves it 0.
+	HashSeed uint64
 	// Mutant names a planted bug to switch on (mutant.go). Only binaries
 	// built with the mutants tag accept one; it is for the simulator.
 	Mutant string

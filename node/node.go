@@ -228,7 +228,7 @@ func New(cfg Config, env Env) (*Node, error) {
 		cfg:      cfg,
 		env:      env,
 		lamport:  clock.NewLamport(uint16(cfg.ID), 0),
-		store:    store.New(),
+		store:    store.NewSeeded(cfg.HashSeed),
 		known:    make(map[uint16]gossip.Member),
 		marks:    make(map[uint16]uint64),
 		calls:    make(map[uint64]*call),

@@ -59,11 +59,14 @@ func full(n, slots int) bool { return (n+1)*5 > slots*4 }
 // used.
 func sized(n int) int { return max(tableMin, n*10/7+1) }
 
-// hashKey is a fixed hash of a key (no per-process seed: nothing the
-// store does may differ between runs). It mixes 8 bytes at a time by
-// 64-bit multiplication, as wyhash does.
-func hashKey(k []byte) uint32 {
-	h := uint64(len(k))*0x9e3779b97f4a7c15 ^ 0xa0761d6478bd642f
+// hashKey is a hash of a key under a seed (Store's: NewSeeded). It mixes
+// 8 bytes at a time by 64-bit multiplication, as wyhash does. The seed
+// changes where keys sit in the index and nothing else the store does
+// (nothing iterates the index), so a node may draw it at random: keys
+// chosen to collide on one node then collide on no other, or after a
+// restart.
+func hashKey(seed uint64, k []byte) uint32 {
+	h := uint64(len(k))*0x9e3779b97f4a7c15 ^ 0xa0761d6478bd642f ^ seed
 	for len(k) >= 8 {
 		h = mix(h^binary.LittleEndian.Uint64(k), 0xe7037ed1a0b428db)
 		k = k[8:]

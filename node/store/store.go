@@ -52,6 +52,7 @@ func (v Version) size() int {
 // either.
 type Store struct {
 	t     table
+	seed  uint64 // the index hash's (NewSeeded)
 	bytes int
 	// sorted is every key in order as of the last time Keys merged them,
 	// and added the keys added since, in the order they were: streaming
@@ -81,8 +82,20 @@ type Store struct {
 	dropped int
 }
 
-// New returns an empty store.
-func New() *Store { return &Store{t: newTable(), pending: make(map[string]struct{})} }
+// New returns an empty store whose index hash has no seed (seed 0).
+func New() *Store { return NewSeeded(0) }
+
+// NewSeeded returns an empty store whose index hashes keys under seed
+// (hashKey): where keys sit in its index, and so which of them share
+// probe chains, depends on it; nothing else the store does. A server
+// draws it at random, so that no one can choose keys that collide on
+// every node.
+func NewSeeded(seed uint64) *Store {
+	return &Store{t: newTable(), pending: make(map[string]struct{}), seed: seed}
+}
+
+// hash is key's hash in the index.
+func (s *Store) hash(key []byte) uint32 { return hashKey(s.seed, key) }
 
 // WithIntents returns the keys whose state holds batch intents that wait
 // for a decision, in order.
@@ -100,7 +113,7 @@ func (s *Store) WithIntents() []string {
 // store's bytes (its capacity its length): the caller may hold it, not
 // modify it.
 func (s *Store) Get(key []byte) (v Version, ok bool) {
-	id, ok := s.t.find(key, hashKey(key))
+	id, ok := s.t.find(key, s.hash(key))
 	if !ok {
 		return Version{}, false
 	}
@@ -120,7 +133,7 @@ func (s *Store) Apply(key []byte, v Version) bool {
 // Value may be v's bytes (or the state's before) rather than the store's
 // copy of them, which Get would return; the rest is Get's.
 func (s *Store) Update(key []byte, v Version) (now Version, changed bool) {
-	h := hashKey(key)
+	h := s.hash(key)
 	id, ok := s.t.find(key, h)
 	var cur Version
 	if ok {
@@ -179,7 +192,7 @@ func (s *Store) Prefetch(keys [][]byte) {
 	for len(keys) > 0 {
 		n := min(len(keys), len(at))
 		for i, k := range keys[:n] {
-			h := hashKey(k)
+			h := s.hash(k)
 			it := s.t.idx.table(h)
 			at[i] = &it.slots[it.home(h)]
 		}
@@ -261,7 +274,7 @@ func (s *Store) Listed() iter.Seq[string] {
 // walks those keys finds no state for it (Get's ok is false), as with any
 // key dropped during a walk.
 func (s *Store) Drop(key []byte) {
-	h := hashKey(key)
+	h := s.hash(key)
 	id, ok := s.t.find(key, h)
 	if !ok {
 		return
@@ -295,7 +308,7 @@ func (s *Store) unlist() {
 	held := func(keys iter.Seq[string]) []kref {
 		var kept []kref
 		for k := range keys {
-			if id, ok := s.t.find(bytesOf(k), hashKey(bytesOf(k))); ok {
+			if id, ok := s.t.find(bytesOf(k), s.hash(bytesOf(k))); ok {
 				kept = append(kept, s.t.kref(id))
 			}
 		}
