@@ -65,6 +65,10 @@ type Step struct {
 // A Write is the state of a client's write that a node coordinates: the
 // stamped entry, the replicas it went to and what each answered. The node
 // reads its fields; it changes them only through the methods.
+//
+// Acked, Failed and Stale are disjoint and within Asked: a replica asked
+// has one answer at most (Answer says why), so every replica has answered
+// exactly when Acked and Failed together are as many as Asked.
 type Write struct {
 	Entry net.Entry // the write, stamped
 	Level net.Consistency
@@ -103,8 +107,22 @@ func (w *Write) Replied() bool { return w.replied }
 // Answer records replica r's answer: ok if the write is durable there,
 // not ok if r refused it (then r gets a hint). A late or repeated answer
 // is the zero Step.
+//
+// One answer per replica per attempt: the first answer from a replica —
+// an acknowledgement, a refusal, or a fence (Fenced) — is what it
+// answered until the write is sent to it again (Reask, Restamp), and any
+// later one is the zero Step, as is an answer from a replica not asked
+// (one a resend dropped). A later answer is a duplicate frame's, and it
+// can differ in kind from the first: a replica that refused a write, and
+// then learned a newer ring, fences the duplicate. The first wins because
+// it was acted on — a hint given, the count toward the reply — and
+// counting the replica twice would reach "every replica answered" while
+// one has not: once a resend drops a fenced replica that also refused
+// from Asked, its refusal filled another's place, the write finished
+// before that one answered, which then got no hint, and at level all its
+// client got no reply.
 func (w *Write) Answer(r uint16, ok bool) Step {
-	if w.over || slices.Contains(w.Acked, r) || slices.Contains(w.Failed, r) {
+	if !w.waiting(r) {
 		return Step{}
 	}
 	var hint []uint16
@@ -119,6 +137,13 @@ func (w *Write) Answer(r uint16, ok bool) Step {
 	s := w.Decide()
 	s.Hint = hint
 	return s
+}
+
+// waiting reports whether the write takes an answer from replica r: it
+// is not over, it asked r, and r has not answered this attempt.
+func (w *Write) waiting(r uint16) bool {
+	return !w.over && slices.Contains(w.Asked, r) &&
+		!slices.Contains(w.Acked, r) && !slices.Contains(w.Failed, r) && !slices.Contains(w.Stale, r)
 }
 
 // Hint records that the write is to be kept for replica r as a hint (it
@@ -162,9 +187,11 @@ func (w *Write) Decide() Step {
 // (one at a time): once the node's ring has moved on, Resend sends the
 // write to the new ring's replicas that have not acknowledged it, so a
 // range movement does not turn writes made meanwhile into unknown
-// outcomes. Until then r counts as not having answered.
+// outcomes. Until then r counts as not having answered. A fence is r's
+// one answer of this attempt, as Answer says: one from a replica that
+// answered already, or that the write does not ask, is nothing.
 func (w *Write) Fenced(r uint16) (schedule bool) {
-	if w.over || slices.Contains(w.Acked, r) || slices.Contains(w.Stale, r) {
+	if !w.waiting(r) {
 		return false
 	}
 	w.Stale = append(w.Stale, r)

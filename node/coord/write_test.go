@@ -256,3 +256,24 @@ func TestWriteProperties(t *testing.T) {
 		}
 	})
 }
+
+// check is the invariant Write's fields document: Acked, Failed and Stale
+// are disjoint, hold each replica once, and are within Asked.
+func (w *Write) check() error {
+	seen := map[uint16]string{}
+	for _, s := range []struct {
+		name string
+		ids  []uint16
+	}{{"acked", w.Acked}, {"failed", w.Failed}, {"stale", w.Stale}} {
+		for _, r := range s.ids {
+			if prev, ok := seen[r]; ok {
+				return fmt.Errorf("replica %d is %s and %s (acked %v failed %v stale %v)", r, prev, s.name, w.Acked, w.Failed, w.Stale)
+			}
+			seen[r] = s.name
+			if !slices.Contains(w.Asked, r) {
+				return fmt.Errorf("replica %d is %s, not asked (asked %v)", r, s.name, w.Asked)
+			}
+		}
+	}
+	return nil
+}
