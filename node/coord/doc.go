@@ -63,7 +63,10 @@
 // is on a quorum and a later quorum read does not return an older one.
 // An answer that comes while it waits is merged for repair but not
 // returned: it may be on that one replica only (PAPER bug 32). Answers
-// that come after the client heard are repaired in the background.
+// that come after the client heard are repaired in the background. A
+// batch's undecided intent among the answers is looked up first; a read
+// that cannot look one up ends, and its client hears Unavailable — every
+// op that ends before its client heard tells it why (Do.Msg).
 //
 // # Hints
 //

@@ -97,7 +97,7 @@ func TestOpScripts(t *testing.T) {
 			case "decided":
 				return show(o.Decided(versionArg(t, d), d.HasArg("v")))
 			case "unresolved":
-				return show(o.Unresolved())
+				return show(o.Unresolved(fmt.Errorf("reading the batch's record: unavailable")))
 			case "timeout":
 				if o.W != nil {
 					return show(o.WriteTimedOut())
@@ -366,6 +366,69 @@ func TestOpWriteProperties(t *testing.T) {
 			t.Fatalf("the client heard %d times and the op finished %d times, want once each", replies, finishes)
 		}
 		if ops.Len() != 0 || ops.Get(id) != nil {
+			t.Fatalf("a finished op is still in the table (%d ops)", ops.Len())
+		}
+	})
+}
+
+// Whatever the answers (undecided intents among them), repairs, intents
+// decided or not looked up, and deadlines, a read op tells its client once
+// and finishes once, and a Do carries a message exactly when its Step
+// says the client hears: an op never finishes before its client heard.
+func TestOpReadProperties(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		gs := drawJoint(t)
+		level := rapid.SampledFrom([]net.Consistency{net.One, net.Quorum, net.All, net.Default}).Draw(t, "level")
+		ops := NewOps(Config{ID: 1, Timeout: time.Second})
+		o := ops.Read(1, NewRead([]byte("k"), level, gs, rapid.Bool().Draw(t, "contains")), 0)
+		o.Counter = rapid.IntRange(0, 4).Draw(t, "counter") == 4
+		for _, r := range gs.All() {
+			o.R.Ask(r)
+		}
+		replies, finishes := 0, 0
+		check := func(d Do, what string) {
+			if (d.Msg != nil) != (d.Reply != Wait) {
+				t.Fatalf("%s: reply %v with message %v", what, d.Reply, d.Msg)
+			}
+			if finishes > 0 && (d.Msg != nil || d.Finish || len(d.Repair) > 0 || len(d.Resolve) > 0) {
+				t.Fatalf("%s after the op finished: %+v", what, d)
+			}
+			if d.Msg != nil {
+				replies++
+			}
+			if d.Finish {
+				finishes++
+				ops.Finish(o)
+			}
+		}
+		for i := range rapid.IntRange(1, 30).Draw(t, "events") {
+			r := rapid.SampledFrom(o.R.Asked).Draw(t, fmt.Sprintf("r%d", i))
+			c := clock.Timestamp{Counter: uint64(rapid.IntRange(1, 9).Draw(t, fmt.Sprintf("c%d", i))), Node: 2}
+			ev := rapid.SampledFrom([]string{"value", "intent", "repaired", "unrepaired", "decided", "undecided", "unresolved", "timeout"}).Draw(t, fmt.Sprintf("e%d", i))
+			switch ev {
+			case "value":
+				check(o.ReadAnswered(r, store.RegisterAt([]byte("v"), false, c)), ev)
+			case "intent":
+				check(o.ReadAnswered(r, store.IntentAt(store.Intent{Token: []byte("t"), Stamp: c, Value: []byte("x")})), ev)
+			case "repaired":
+				check(o.Repaired(r, nil), ev)
+			case "unrepaired":
+				check(o.Repaired(r, fmt.Errorf("no")), ev)
+			case "decided":
+				check(o.Decided(store.RegisterAt([]byte("x"), false, c), true), ev)
+			case "undecided":
+				check(o.Decided(store.Version{}, false), ev)
+			case "unresolved":
+				check(o.Unresolved(fmt.Errorf("unavailable")), ev)
+			case "timeout":
+				check(o.ReadTimedOut(), ev)
+			}
+		}
+		check(o.ReadTimedOut(), "the deadline")
+		if replies != 1 || finishes != 1 {
+			t.Fatalf("the client heard %d times and the op finished %d times, want once each", replies, finishes)
+		}
+		if ops.Len() != 0 {
 			t.Fatalf("a finished op is still in the table (%d ops)", ops.Len())
 		}
 	})
