@@ -46,11 +46,11 @@
 // lacks. Once the coordinator's ring has moved on the write goes again to
 // the new ring's replicas that have not acknowledged it (Fenced, Resend),
 // so a range movement does not turn writes made meanwhile into unknown
-// outcomes. A replica's first answer to a sending — acknowledgement,
-// refusal or fence — is its answer until the write is sent to it again:
-// a duplicate frame may be answered differently (refused, then fenced
-// once the replica learned a newer ring) and counts for nothing
-// (Write.Answer).
+// outcomes. A replica has one answer at most until the write is sent to
+// it again, though the copies of a frame may be answered differently
+// (refused, then fenced once the replica learned a newer ring): a later
+// refusal or fence counts for nothing, a later acknowledgement replaces
+// the answer before it (Write.Answer).
 //
 // # Reads
 //

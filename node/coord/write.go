@@ -108,27 +108,34 @@ func (w *Write) Replied() bool { return w.replied }
 // not ok if r refused it (then r gets a hint). A late or repeated answer
 // is the zero Step.
 //
-// One answer per replica per attempt: the first answer from a replica —
-// an acknowledgement, a refusal, or a fence (Fenced) — is what it
-// answered until the write is sent to it again (Reask, Restamp), and any
-// later one is the zero Step, as is an answer from a replica not asked
-// (one a resend dropped). A later answer is a duplicate frame's, and it
-// can differ in kind from the first: a replica that refused a write, and
-// then learned a newer ring, fences the duplicate. The first wins because
-// it was acted on — a hint given, the count toward the reply — and
-// counting the replica twice would reach "every replica answered" while
-// one has not: once a resend drops a fenced replica that also refused
-// from Asked, its refusal filled another's place, the write finished
-// before that one answered, which then got no hint, and at level all its
-// client got no reply.
+// Each replica asked has one answer at most — acknowledged, refused, or
+// fenced (Fenced) — until the write is sent to it again (Reask, Restamp).
+// Frames are duplicated, and the copies of one, or the frames of two
+// attempts (an old one's answer may come after a resend), can be answered
+// differently: a replica that refused a write and then learned a newer
+// ring fences a copy. So a refusal or a fence from a replica that has an
+// answer is the zero Step — the first was acted on (a hint given, a
+// resend scheduled) — and an acknowledgement replaces a refusal or a
+// fence: the write is durable there whichever frame it answers. An answer
+// from a replica not asked (one a resend dropped) is the zero Step too.
+// Counting a replica twice reached "every replica answered" while one had
+// not: a replica that refused and was then fenced, and that a resend
+// dropped from Asked as none of the new ring's, stayed in Failed, the
+// write finished before a replica of the new ring answered, which got no
+// hint, and at level all the client got no reply.
 func (w *Write) Answer(r uint16, ok bool) Step {
-	if !w.waiting(r) {
+	if w.over || !slices.Contains(w.Asked, r) || slices.Contains(w.Acked, r) {
 		return Step{}
 	}
 	var hint []uint16
-	if ok {
+	switch {
+	case ok:
+		w.Failed = slices.DeleteFunc(w.Failed, func(id uint16) bool { return id == r })
+		w.Stale = slices.DeleteFunc(w.Stale, func(id uint16) bool { return id == r })
 		w.Acked = append(w.Acked, r)
-	} else {
+	case slices.Contains(w.Failed, r) || slices.Contains(w.Stale, r):
+		return Step{}
+	default:
 		w.Failed = append(w.Failed, r)
 		if w.Hint(r) {
 			hint = []uint16{r}
@@ -137,13 +144,6 @@ func (w *Write) Answer(r uint16, ok bool) Step {
 	s := w.Decide()
 	s.Hint = hint
 	return s
-}
-
-// waiting reports whether the write takes an answer from replica r: it
-// is not over, it asked r, and r has not answered this attempt.
-func (w *Write) waiting(r uint16) bool {
-	return !w.over && slices.Contains(w.Asked, r) &&
-		!slices.Contains(w.Acked, r) && !slices.Contains(w.Failed, r) && !slices.Contains(w.Stale, r)
 }
 
 // Hint records that the write is to be kept for replica r as a hint (it
@@ -187,11 +187,11 @@ func (w *Write) Decide() Step {
 // (one at a time): once the node's ring has moved on, Resend sends the
 // write to the new ring's replicas that have not acknowledged it, so a
 // range movement does not turn writes made meanwhile into unknown
-// outcomes. Until then r counts as not having answered. A fence is r's
-// one answer of this attempt, as Answer says: one from a replica that
-// answered already, or that the write does not ask, is nothing.
+// outcomes. Until then r counts as not having answered. A fence is an
+// answer, as Answer says: one from a replica that has an answer, or that
+// the write does not ask, is nothing.
 func (w *Write) Fenced(r uint16) (schedule bool) {
-	if !w.waiting(r) {
+	if w.over || !slices.Contains(w.Asked, r) || slices.Contains(w.Acked, r) || slices.Contains(w.Failed, r) || slices.Contains(w.Stale, r) {
 		return false
 	}
 	w.Stale = append(w.Stale, r)

@@ -213,9 +213,11 @@ func TestWriteProperties(t *testing.T) {
 			default:
 				e = wev{rapid.SampledFrom([]string{"ack", "no"}).Draw(t, "kind"), rapid.SampledFrom(asked).Draw(t, "replica")}
 			}
-			first := e.kind == "timeout" || !slices.Contains(acked, e.r) && !slices.Contains(w.Failed, e.r)
+			// An acknowledgement counts unless the replica acknowledged
+			// already, even after its refusal (Answer).
+			counts := e.kind == "ack" && !w.Over() && !slices.Contains(acked, e.r)
 			s := e.apply(w)
-			if first && e.kind == "ack" {
+			if counts {
 				acked = append(acked, e.r)
 			}
 			for _, r := range s.Hint {
