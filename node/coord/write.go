@@ -116,13 +116,14 @@ func (w *Write) Replied() bool { return w.replied }
 // ring fences a copy. So a refusal or a fence from a replica that has an
 // answer is the zero Step — the first was acted on (a hint given, a
 // resend scheduled) — and an acknowledgement replaces a refusal or a
-// fence: the write is durable there whichever frame it answers. An answer
-// from a replica not asked (one a resend dropped) is the zero Step too.
-// Counting a replica twice reached "every replica answered" while one had
-// not: a replica that refused and was then fenced, and that a resend
-// dropped from Asked as none of the new ring's, stayed in Failed, the
-// write finished before a replica of the new ring answered, which got no
-// hint, and at level all the client got no reply.
+// fence: the write is durable there whichever frame it answers (as a
+// Paxos round takes an acceptance after a fenced copy, PAPER bug 77). An
+// answer from a replica not asked (one a resend dropped) is the zero Step
+// too. Counting a replica twice reached "every replica answered" while
+// one had not: a replica that refused and was then fenced, and that a
+// resend dropped from Asked as none of the new ring's, stayed in Failed,
+// the write finished before a replica of the new ring answered, which got
+// no hint, and at level all the client got no reply.
 func (w *Write) Answer(r uint16, ok bool) Step {
 	if w.over || !slices.Contains(w.Asked, r) || slices.Contains(w.Acked, r) {
 		return Step{}
