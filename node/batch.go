@@ -279,7 +279,7 @@ func (n *Node) resolveRead(o *coord.Op, intents []store.Intent) {
 		n.lookupBatch(i.Token, func(out store.Outcome, t clock.Timestamp, err error) {
 			if err != nil {
 				n.env.Log.Debug("a read could not look up a batch's record", "key", string(o.R.Key), "err", err)
-				n.do(o, o.Unresolved())
+				n.do(o, o.Unresolved(err))
 				return
 			}
 			v, ok := n.decide(i, out, t)

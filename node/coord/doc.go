@@ -46,7 +46,11 @@
 // lacks. Once the coordinator's ring has moved on the write goes again to
 // the new ring's replicas that have not acknowledged it (Fenced, Resend),
 // so a range movement does not turn writes made meanwhile into unknown
-// outcomes.
+// outcomes. A replica has one answer at most until the write is sent to
+// it again, though the copies of a frame may be answered differently
+// (refused, then fenced once the replica learned a newer ring): a later
+// refusal or fence counts for nothing, a later acknowledgement replaces
+// the answer before it (Write.Answer).
 //
 // # Reads
 //
@@ -59,7 +63,10 @@
 // is on a quorum and a later quorum read does not return an older one.
 // An answer that comes while it waits is merged for repair but not
 // returned: it may be on that one replica only (PAPER bug 32). Answers
-// that come after the client heard are repaired in the background.
+// that come after the client heard are repaired in the background. A
+// batch's undecided intent among the answers is looked up first; a read
+// that cannot look one up ends, and its client hears Unavailable — every
+// op that ends before its client heard tells it why (Do.Msg).
 //
 // # Hints
 //

@@ -60,9 +60,12 @@ type Op struct {
 // the read what each became (Decided), send the read's newest state
 // (RepairEntry) to Repair — under the op's id if Wait, so each answer
 // comes back to Repaired, else wanting no answer — answer the client with
-// Reply if not nil, and forget the op if Finish. The zero Do does
-// nothing: the event was late or a duplicate. Step is what the write or
-// read decided, for the node's counts.
+// Msg if not nil, and forget the op if Finish. The zero Do does nothing:
+// the event was late or a duplicate. Step is what the write or read
+// decided, for the node's counts.
+//
+// Msg is set exactly when Step.Reply is not Wait: a reply decided is a
+// reply sent, or the client of an op that finishes never hears.
 type Do struct {
 	Step
 	Msg net.Message
@@ -241,8 +244,17 @@ func (o *Op) Repaired(r uint16, err error) Do { return o.readDo(o.R.Repaired(r, 
 func (o *Op) Decided(v store.Version, ok bool) Do { return o.readDo(o.R.Decided(v, ok)) }
 
 // Unresolved ends read o when an intent it asked about could not be looked
-// up: as if its deadline had come.
-func (o *Op) Unresolved() Do { return o.readDo(o.R.TimedOut()) }
+// up, err says why: the client hears that the read is unavailable
+// (Read.Unresolved).
+func (o *Op) Unresolved(err error) Do {
+	r := o.R
+	d := Do{Step: r.Unresolved()}
+	if d.Reply == Unavailable {
+		d.Msg = errorf(net.CodeUnavailable, "%s read: replicas %v of %v answered, but the record of a batch whose undecided write they hold could not be read: %v",
+			LevelName(r.Level), r.Answerers(), r.Groups, err)
+	}
+	return d
+}
 
 // ReadTimedOut ends read o at its deadline: a client still waiting hears
 // that too few replicas answered.

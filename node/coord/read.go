@@ -170,6 +170,22 @@ func (rd *Read) Decided(v store.Version, ok bool) Step {
 	return s
 }
 
+// Unresolved ends the read when an intent it asked about could not be
+// looked up (the serial read of its batch's record failed): the client
+// hears Unavailable, as at the deadline. The read can neither answer
+// without the intent — its batch may have committed, and an answer that
+// leaves out a committed write goes back in time — nor wait for it: that
+// lookup is over. Every event that ends a read before it answered tells
+// its client so. Unresolved when the read looks up nothing (over,
+// answered, or every lookup back) is the zero Step.
+func (rd *Read) Unresolved() Step {
+	if rd.over || rd.replied || rd.resolving == 0 {
+		return Step{}
+	}
+	rd.resolving = 0
+	return rd.TimedOut()
+}
+
 // Repaired records that stale replica r took the read's newest state (ok)
 // or could not (then the read times out unless it has no other way). Once
 // every stale answerer took it, the read answers.

@@ -65,6 +65,10 @@ type Step struct {
 // A Write is the state of a client's write that a node coordinates: the
 // stamped entry, the replicas it went to and what each answered. The node
 // reads its fields; it changes them only through the methods.
+//
+// Acked, Failed and Stale are disjoint and within Asked: a replica asked
+// has one answer at most (Answer says why), so every replica has answered
+// exactly when Acked and Failed together are as many as Asked.
 type Write struct {
 	Entry net.Entry // the write, stamped
 	Level net.Consistency
@@ -103,14 +107,36 @@ func (w *Write) Replied() bool { return w.replied }
 // Answer records replica r's answer: ok if the write is durable there,
 // not ok if r refused it (then r gets a hint). A late or repeated answer
 // is the zero Step.
+//
+// Each replica asked has one answer at most — acknowledged, refused, or
+// fenced (Fenced) — until the write is sent to it again (Reask, Restamp).
+// Frames are duplicated, and the copies of one, or the frames of two
+// attempts (an old one's answer may come after a resend), can be answered
+// differently: a replica that refused a write and then learned a newer
+// ring fences a copy. So a refusal or a fence from a replica that has an
+// answer is the zero Step — the first was acted on (a hint given, a
+// resend scheduled) — and an acknowledgement replaces a refusal or a
+// fence: the write is durable there whichever frame it answers (as a
+// Paxos round takes an acceptance after a fenced copy, PAPER bug 77). An
+// answer from a replica not asked (one a resend dropped) is the zero Step
+// too. Counting a replica twice reached "every replica answered" while
+// one had not: a replica that refused and was then fenced, and that a
+// resend dropped from Asked as none of the new ring's, stayed in Failed,
+// the write finished before a replica of the new ring answered, which got
+// no hint, and at level all the client got no reply.
 func (w *Write) Answer(r uint16, ok bool) Step {
-	if w.over || slices.Contains(w.Acked, r) || slices.Contains(w.Failed, r) {
+	if w.over || !slices.Contains(w.Asked, r) || slices.Contains(w.Acked, r) {
 		return Step{}
 	}
 	var hint []uint16
-	if ok {
+	switch {
+	case ok:
+		w.Failed = slices.DeleteFunc(w.Failed, func(id uint16) bool { return id == r })
+		w.Stale = slices.DeleteFunc(w.Stale, func(id uint16) bool { return id == r })
 		w.Acked = append(w.Acked, r)
-	} else {
+	case slices.Contains(w.Failed, r) || slices.Contains(w.Stale, r):
+		return Step{}
+	default:
 		w.Failed = append(w.Failed, r)
 		if w.Hint(r) {
 			hint = []uint16{r}
@@ -162,9 +188,11 @@ func (w *Write) Decide() Step {
 // (one at a time): once the node's ring has moved on, Resend sends the
 // write to the new ring's replicas that have not acknowledged it, so a
 // range movement does not turn writes made meanwhile into unknown
-// outcomes. Until then r counts as not having answered.
+// outcomes. Until then r counts as not having answered. A fence is an
+// answer, as Answer says: one from a replica that has an answer, or that
+// the write does not ask, is nothing.
 func (w *Write) Fenced(r uint16) (schedule bool) {
-	if w.over || slices.Contains(w.Acked, r) || slices.Contains(w.Stale, r) {
+	if w.over || !slices.Contains(w.Asked, r) || slices.Contains(w.Acked, r) || slices.Contains(w.Failed, r) || slices.Contains(w.Stale, r) {
 		return false
 	}
 	w.Stale = append(w.Stale, r)

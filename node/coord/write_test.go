@@ -213,9 +213,11 @@ func TestWriteProperties(t *testing.T) {
 			default:
 				e = wev{rapid.SampledFrom([]string{"ack", "no"}).Draw(t, "kind"), rapid.SampledFrom(asked).Draw(t, "replica")}
 			}
-			first := e.kind == "timeout" || !slices.Contains(acked, e.r) && !slices.Contains(w.Failed, e.r)
+			// An acknowledgement counts unless the replica acknowledged
+			// already, even after its refusal (Answer).
+			counts := e.kind == "ack" && !w.Over() && !slices.Contains(acked, e.r)
 			s := e.apply(w)
-			if first && e.kind == "ack" {
+			if counts {
 				acked = append(acked, e.r)
 			}
 			for _, r := range s.Hint {
@@ -255,4 +257,25 @@ func TestWriteProperties(t *testing.T) {
 			}
 		}
 	})
+}
+
+// check is the invariant Write's fields document: Acked, Failed and Stale
+// are disjoint, hold each replica once, and are within Asked.
+func (w *Write) check() error {
+	seen := map[uint16]string{}
+	for _, s := range []struct {
+		name string
+		ids  []uint16
+	}{{"acked", w.Acked}, {"failed", w.Failed}, {"stale", w.Stale}} {
+		for _, r := range s.ids {
+			if prev, ok := seen[r]; ok {
+				return fmt.Errorf("replica %d is %s and %s (acked %v failed %v stale %v)", r, prev, s.name, w.Acked, w.Failed, w.Stale)
+			}
+			seen[r] = s.name
+			if !slices.Contains(w.Asked, r) {
+				return fmt.Errorf("replica %d is %s, not asked (asked %v)", r, s.name, w.Asked)
+			}
+		}
+	}
+	return nil
 }
