@@ -1,7 +1,8 @@
 # memdb — build, run, test. See README.md.
 GO      ?= go
 BIN     := bin
-# Packages that start goroutines: the race detector runs on these.
+# Packages that start goroutines: the race detector runs on these (and on
+# the store's one contract for another goroutine: an Order merged off the loop).
 RACE_PKGS := ./net/... ./host/... ./client/... ./disk/... ./cmd/...
 
 # Chromium, for the dashboard's browser test and make screenshot.
@@ -29,6 +30,7 @@ test: lint
 	@$(CHROMIUM)
 	$(GO) test -count=1 -timeout 20m ./...
 	$(GO) test -count=1 -timeout 20m -race $(RACE_PKGS)
+	$(GO) test -count=1 -race -run TestOrderMergedOffLoop ./node/store/
 	$(GO) test -count=1 -timeout 20m -tags mutants -run TestMutantsCaught ./scenarios/
 	$(GO) test -count=1 -timeout 20m -tags mutants ./cmd/memdb-sim/
 	$(MAKE) --no-print-directory java-test

@@ -173,3 +173,41 @@ func BenchmarkKeysMerge(b *testing.B) {
 		}
 	}
 }
+
+// An Order merged on another goroutine while the store goes on — keys
+// added, overwritten, dropped and unlisted — reads nothing the store
+// writes: run with -race (make test's race set includes this package).
+func TestOrderMergedOffLoop(t *testing.T) {
+	s := New()
+	put := func(i int) {
+		s.Apply(fmt.Appendf(nil, "k%07d", i), Version{Value: []byte("v"), Stamp: ts(uint64(i+1), 1)})
+	}
+	for i := range 3 * maxBlock {
+		put(i)
+	}
+	s.Keys()
+	for round := range 20 {
+		for i := range maxBlock {
+			put(100000*(round+1) + i)
+		}
+		o := s.Order()
+		done := make(chan Keys)
+		go func() { done <- o.Merge() }()
+		// Meanwhile: new keys, overwrites, and enough drops to unlist.
+		for i := range unlistAfter + maxBlock {
+			k := fmt.Appendf(nil, "k%07d", 100000*(round+1)+i%maxBlock)
+			if i%2 == 0 {
+				s.Apply(k, Version{Deleted: true, Stamp: ts(uint64(1<<20+round*100000+i), 1)})
+				s.Drop(k)
+			} else {
+				put(5000000 + round*100000 + i)
+			}
+		}
+		merged := <-done
+		s.Adopt(o, merged)
+		checkList(t, merged.l)
+		if got := heldKeys(s, s.Keys()); !slices.IsSorted(got) {
+			t.Fatalf("round %d: keys out of order", round)
+		}
+	}
+}
