@@ -59,9 +59,10 @@ type Log struct {
 	// pend holds the records appended and not yet written
 	// (Config.Coalesce), pendMarks their marks, and written the callbacks
 	// waiting for Flush to write them.
-	pend      []byte
-	pendMarks []mark
-	written   []func(error)
+	pend         []byte
+	pendMarks    []mark
+	written      []func(error)
+	writtenSpare []func(error)
 }
 
 type sealedFile struct {
@@ -182,11 +183,15 @@ func (l *Log) Flush() error {
 			err = l.write(l.pend, l.pendMarks)
 		}
 		l.dropPending()
+		// The callbacks may wait again (written, from the spare); ws is
+		// the spare afterwards, so a flush allocates nothing.
 		ws := l.written
-		l.written = nil
+		l.written, l.writtenSpare = l.writtenSpare[:0], nil
 		for _, done := range ws {
 			done(err)
 		}
+		clear(ws)
+		l.writtenSpare = ws[:0]
 		if first == nil {
 			first = err
 		}
