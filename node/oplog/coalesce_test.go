@@ -206,3 +206,39 @@ func TestCoalesceOffWritesAtOnce(t *testing.T) {
 		t.Fatalf("without Coalesce: acked %v, written %v; want both at once", acked, segBytes(w) != size)
 	}
 }
+
+// TestCoalesceSyncLeavesCallbacksToFlush: Sync (and a compaction) writes
+// what is buffered at once, but the commits that waited for it are
+// acknowledged by Flush alone, in order, never from inside the caller's
+// Sync.
+func TestCoalesceSyncLeavesCallbacksToFlush(t *testing.T) {
+	w := newWorld(1)
+	l, _, _ := w.open(t, Config{Mode: None, Coalesce: true})
+	w.drain()
+	var order []int
+	l.Append(rec(0))
+	l.Commit(func(err error) { order = append(order, 0) })
+	size := segBytes(w)
+	synced := false
+	l.Sync(func(err error) { synced = err == nil })
+	if segBytes(w) == size {
+		t.Fatal("Sync did not write the buffered record")
+	}
+	if len(order) != 0 {
+		t.Fatal("Sync ran a commit's callback: they run from Flush alone")
+	}
+	// Nothing is buffered now, but a commit made now comes after the one
+	// that waits.
+	l.Commit(func(err error) { order = append(order, 1) })
+	if len(order) != 0 {
+		t.Fatal("a later commit was acknowledged before an earlier one")
+	}
+	l.Flush()
+	if !cmp.Equal(order, []int{0, 1}) {
+		t.Fatalf("Flush acknowledged %v, want [0 1]", order)
+	}
+	w.drain()
+	if !synced {
+		t.Fatal("Sync did not complete")
+	}
+}

@@ -74,8 +74,9 @@ const chunkSize = 1 << 20
 // which appends go from now on. ErrBusy if another compaction runs.
 func (l *Log) BeginCompaction() (*Compaction, error) {
 	// What is buffered goes into the segments the base replaces, and its
-	// marks into the base, as if written at once.
-	l.Flush()
+	// marks into the base, as if written at once (its callbacks wait for
+	// Flush).
+	l.writePending()
 	if err := l.usable(); err != nil {
 		return nil, err
 	}

@@ -58,11 +58,19 @@ type Log struct {
 
 	// pend holds the records appended and not yet written
 	// (Config.Coalesce), pendMarks their marks, and written the callbacks
-	// waiting for Flush to write them.
-	pend         []byte
-	pendMarks    []mark
-	written      []func(error)
-	writtenSpare []func(error)
+	// waiting for them to be written.
+	pend      []byte
+	pendMarks []mark
+	written   []func(error)
+	// wrote are the callbacks whose records were written (or failed to
+	// be) and that wait for Flush to run them; wroteSpare is the slice it
+	// ran last, to reuse.
+	wrote, wroteSpare []wrote
+}
+
+type wrote struct {
+	done func(error)
+	err  error
 }
 
 type sealedFile struct {
@@ -172,31 +180,50 @@ func (l *Log) write(b []byte, marks []mark) error {
 // EverySec and None, Written) in order, with the write's error if it
 // failed: the records were then cut off again, and the log is usable
 // unless the cut failed too (ErrBroken). Callbacks may append: Flush
-// writes again until nothing is buffered. It returns the first error. A
-// caller that coalesces calls it at the end of every event of its loop,
-// before anything it sends can leave: a callback is what acknowledges.
+// writes again until nothing is buffered. It returns the first error.
+//
+// A caller that coalesces calls it at the end of every event of its loop,
+// before anything the event sent can leave: a callback is what
+// acknowledges. Those callbacks run from Flush alone (or from a failure
+// that breaks the log): Sync and BeginCompaction write what is buffered
+// early, but leave its callbacks for Flush, so none runs in the middle of
+// the caller's code.
 func (l *Log) Flush() error {
 	var first error
-	for len(l.pend) > 0 || len(l.written) > 0 {
-		err := l.usable()
-		if err == nil && len(l.pend) > 0 {
-			err = l.write(l.pend, l.pendMarks)
-		}
-		l.dropPending()
-		// The callbacks may wait again (written, from the spare); ws is
-		// the spare afterwards, so a flush allocates nothing.
-		ws := l.written
-		l.written, l.writtenSpare = l.writtenSpare[:0], nil
-		for _, done := range ws {
-			done(err)
-		}
-		clear(ws)
-		l.writtenSpare = ws[:0]
-		if first == nil {
+	for len(l.pend) > 0 || len(l.wrote) > 0 {
+		if err := l.writePending(); first == nil {
 			first = err
 		}
+		// The callbacks may wait again (into wrote, from the spare); ws
+		// is the spare afterwards, so a flush allocates nothing.
+		ws := l.wrote
+		l.wrote, l.wroteSpare = l.wroteSpare[:0], nil
+		for _, w := range ws {
+			w.done(w.err)
+		}
+		clear(ws)
+		l.wroteSpare = ws[:0]
 	}
 	return first
+}
+
+// writePending writes what is buffered, if anything, and moves the
+// callbacks waiting for it to wrote, with the outcome, for Flush to run.
+func (l *Log) writePending() error {
+	if len(l.pend) == 0 {
+		return nil
+	}
+	err := l.usable()
+	if err == nil {
+		err = l.write(l.pend, l.pendMarks)
+	}
+	l.dropPending()
+	for _, done := range l.written {
+		l.wrote = append(l.wrote, wrote{done: done, err: err})
+	}
+	clear(l.written)
+	l.written = l.written[:0]
+	return err
 }
 
 // dropPending empties the buffer of records not yet written.
@@ -213,11 +240,16 @@ func (l *Log) dropPending() {
 // then from that Flush, with its error. A caller that does not wait for
 // durability, but must hear of a failed write, uses it.
 func (l *Log) Written(done func(error)) {
-	if len(l.pend) == 0 {
+	switch {
+	case len(l.pend) > 0:
+		l.written = append(l.written, done)
+	case len(l.wrote) > 0:
+		// Written already, but earlier callbacks wait for Flush: after
+		// them, in order.
+		l.wrote = append(l.wrote, wrote{done: done, err: l.usable()})
+	default:
 		done(l.usable())
-		return
 	}
-	l.written = append(l.written, done)
 }
 
 // A mark is what of a record the high-water marks need.
@@ -255,14 +287,12 @@ func (l *Log) Commit(done func(error)) {
 // the mode. Paxos acceptor state and the like, which must be durable before
 // a reply, use it; so does a clean shutdown. done may run before Sync
 // returns if there is nothing to wait for or the log is broken. Records
-// buffered (Config.Coalesce) are flushed first; if that write fails, done
-// gets its error at once.
+// buffered (Config.Coalesce) are written first (their callbacks still
+// wait for Flush); if that write fails, done gets its error at once.
 func (l *Log) Sync(done func(error)) {
-	if len(l.pend) > 0 {
-		if err := l.Flush(); err != nil {
-			done(err)
-			return
-		}
+	if err := l.writePending(); err != nil {
+		done(err)
+		return
 	}
 	if err := l.usable(); err != nil {
 		done(err)
