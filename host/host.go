@@ -202,6 +202,7 @@ func start(cfg Config, log *slog.Logger) (*Server, error) {
 		log.Warn("listening on an unspecified address: peers cannot reach this node at the address it advertises; listen on a routable one or set -advertise",
 			"listen", cfg.Listen, "advertised", ncfg.Addr)
 	}
+	ncfg.Log.Coalesce = true // runLocked flushes
 	if ncfg.Log.Mode, err = oplog.ParseMode(cfg.Fsync); err != nil {
 		ln.Close()
 		d.Close()
@@ -425,15 +426,32 @@ func (s *Server) run(f func()) {
 	s.mu.Unlock()
 }
 
-// runLocked runs one event, then what it queued with later, then checks
-// whether the node failed or left. Called with mu held.
+// runLocked runs one event, then what it queued with later, then flushes
+// the node's operation log, then checks whether the node failed or left.
+// Called with mu held.
+//
+// The log coalesces (oplog.Config.Coalesce): the records an event appends
+// are written in one write, by the flush, and the commits that waited
+// for them are acknowledged from it. So a reply leaves only after what it
+// acknowledges is written to the OS (a kill -9 loses no acknowledged write
+// under fsync none), and a pipeline of writes costs one write(2), not one
+// each.
 func (s *Server) runLocked(f func()) {
 	f()
-	for len(s.laterFns) > 0 {
-		fns := s.laterFns
-		s.laterFns = nil
-		for _, g := range fns {
-			g()
+	for {
+		for len(s.laterFns) > 0 {
+			fns := s.laterFns
+			s.laterFns = nil
+			for _, g := range fns {
+				g()
+			}
+		}
+		if s.node == nil {
+			break
+		}
+		s.node.Flush()
+		if len(s.laterFns) == 0 {
+			break
 		}
 	}
 	switch {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,7 +74,13 @@ type respSession struct {
 	// never enters busy. deferred are the commands waiting for their turn
 	// (see above); keys are the keys of the command being run, which the
 	// reply it queues (last) holds until done.
-	busy     map[string]int
+	//
+	// busy is keyed by a hash of the key (busyKey), which costs no
+	// allocation per command: on one node the log acknowledges a write
+	// at the end of the event that made it (oplog.Config.Coalesce), so
+	// every write enters busy. Two keys with one hash only make a command
+	// wait for one on another key, which is safe.
+	busy     map[uint64]int
 	marked   int
 	running  [][][]byte
 	deferred [][][]byte
@@ -123,7 +130,7 @@ var okReply = []byte("+OK\r\n")
 
 func (s *Server) respOpen(c *respConn) {
 	s.respSessions[c.id] = &respSession{s: s, c: c, proto: resp.RESP2, authed: s.cfg.ClientKey == "",
-		waits: make(map[uint64]respWait), busy: make(map[string]int),
+		waits: make(map[uint64]respWait), busy: make(map[uint64]int),
 		session: newCounterSession(), send: func(f net.Frame) { s.request(c.id, f) }}
 }
 
@@ -182,6 +189,12 @@ func (c *respCommand) keysOf(args [][]byte) [][]byte {
 	return nil
 }
 
+// busySeed seeds busyKey's hash.
+var busySeed = maphash.MakeSeed()
+
+// busyKey is key's entry in a session's busy counts.
+func busyKey(key []byte) uint64 { return maphash.Bytes(busySeed, key) }
+
 // waitsFor reports whether the command names a key an earlier command of
 // the connection has not finished with.
 func (ss *respSession) waitsFor(args [][]byte) bool {
@@ -189,7 +202,7 @@ func (ss *respSession) waitsFor(args [][]byte) bool {
 		return false
 	}
 	for _, k := range commandKeys(args) {
-		if ss.busy[string(k)] > 0 {
+		if ss.busy[busyKey(k)] > 0 {
 			return true
 		}
 		for _, keys := range ss.running {
@@ -224,7 +237,7 @@ func (ss *respSession) run(args [][]byte) {
 	ss.keys, ss.last = nil, last
 	if r != nil && !r.done && r.keys != nil {
 		for _, k := range r.keys {
-			ss.busy[string(k)]++
+			ss.busy[busyKey(k)]++
 		}
 		r.marked = true
 		ss.marked++
@@ -237,8 +250,10 @@ func (ss *respSession) release() {
 	for i := 0; i < len(ss.queue) && ss.marked > 0; i++ {
 		if r := ss.queue[i]; r.done && r.marked {
 			for _, k := range r.keys {
-				if ss.busy[string(k)]--; ss.busy[string(k)] == 0 {
-					delete(ss.busy, string(k))
+				if h := busyKey(k); ss.busy[h] <= 1 {
+					delete(ss.busy, h)
+				} else {
+					ss.busy[h]--
 				}
 			}
 			r.keys, r.marked = nil, false

@@ -114,7 +114,15 @@ func (n *Node) noteDropped() {
 	n.droppedAny = true
 	if err := n.log.Append(flagRecord(flagDropped, true)); err != nil {
 		n.broke(err)
+		return
 	}
+	// A write the log defers (Config.Coalesce) fails later, as Append
+	// would have.
+	n.log.Written(func(err error) {
+		if err != nil {
+			n.broke(err)
+		}
+	})
 }
 
 // flagDropped is the log flag of a node that dropped a tombstone.

@@ -138,7 +138,7 @@ func (n *Node) absorb() {
 			}
 		} else {
 			n.log.Commit(func(err error) {
-				if err != nil {
+				if err != nil && !errors.Is(err, oplog.ErrNotLogged) {
 					n.broke(err)
 				}
 			})

@@ -424,6 +424,21 @@ func (n *Node) Stop(done func()) {
 	})
 }
 
+// Flush writes what the operation log buffered (oplog.Config.Coalesce)
+// and runs the commits that waited for it, which acknowledge: a host that
+// coalesces calls it at the end of every event it runs on the node, and
+// nothing the node sends in that event leaves before. A failed write
+// fails those commits (their requests are refused); a broken log breaks
+// the node.
+func (n *Node) Flush() {
+	if n.log == nil {
+		return
+	}
+	if err := n.log.Flush(); errors.Is(err, oplog.ErrBroken) {
+		n.broke(err)
+	}
+}
+
 // Err returns why the node cannot go on, or nil. Once set it stays set:
 // the host must stop the node and start a new one on the same disk.
 func (n *Node) Err() error { return n.err }

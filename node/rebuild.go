@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -161,6 +162,11 @@ func (n *Node) rebuilt() {
 		return
 	}
 	n.log.Commit(func(err error) {
+		if errors.Is(err, oplog.ErrNotLogged) {
+			n.env.Log.Warn("rebuild: could not log its end", "err", err)
+			n.later(n.retryDelay(), n.rebuild)
+			return
+		}
 		if err != nil {
 			n.broke(err)
 			return

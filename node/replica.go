@@ -105,6 +105,11 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 	}
 	commit(func(err error) {
 		delete(n.unapplied, batch)
+		if errors.Is(err, oplog.ErrNotLogged) {
+			// The deferred write failed (Config.Coalesce): as if Append had.
+			done(fmt.Errorf("%w: node %d could not log the write: %v", errUnavailable, n.cfg.ID, err))
+			return
+		}
 		if err != nil {
 			n.broke(err)
 			done(fmt.Errorf("node %d: syncing the operation log failed: %w", n.cfg.ID, err))

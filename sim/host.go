@@ -121,6 +121,7 @@ func (h *host) boot() {
 		cfg.Seeds = []string{Addr(1)}
 	}
 	cfg.Log.SegmentSize = h.w.p.Disk.SegmentSize
+	cfg.Log.Coalesce = true // callNode flushes
 	cfg.Compaction = node.Compaction{MinBytes: h.w.p.Disk.CompactMinBytes, Ratio: 1}
 	cfg.Mutant = h.w.p.Mutant
 	cfg.TombstoneGrace = -1

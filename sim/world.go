@@ -26,6 +26,10 @@ type Process interface {
 	Err() error
 }
 
+// flusher is a Process that buffers its log's writes until the end of
+// each event (node.Node.Flush).
+type flusher interface{ Flush() }
+
 // NewProcess builds the process for a machine from the node configuration
 // the run's parameters give it and its Env, at boot and after every
 // restart.
@@ -138,6 +142,11 @@ func (w *world) runUntil(t time.Duration) {
 func (w *world) callNode(h *host, f func()) {
 	w.inNode = h.id
 	f()
+	if fl, ok := h.proc.(flusher); ok && h.up {
+		// The end of the node's event: what its log buffered is written
+		// (oplog.Config.Coalesce), as the live host's loop does.
+		fl.Flush()
+	}
 	w.inNode = 0
 	if in, ok := h.proc.(inspectable); ok && h.up && in.Epoch() != h.epoch {
 		h.epoch = in.Epoch()

@@ -73,6 +73,10 @@ const chunkSize = 1 << 20
 // BeginCompaction starts a compaction: it starts a new log segment, into
 // which appends go from now on. ErrBusy if another compaction runs.
 func (l *Log) BeginCompaction() (*Compaction, error) {
+	// What is buffered goes into the segments the base replaces, and its
+	// marks into the base, as if written at once (its callbacks wait for
+	// Flush).
+	l.writePending()
 	if err := l.usable(); err != nil {
 		return nil, err
 	}

@@ -59,6 +59,13 @@ type Config struct {
 	// SegmentSize is the size in bytes past which appends go to a new
 	// segment. Default 64 MiB.
 	SegmentSize int64
+	// Coalesce makes Append buffer its records instead of writing them:
+	// Flush writes everything buffered in one write, and Commit (under
+	// EverySec and None) and Written call back only once it has. The
+	// caller must Flush at the end of every event of its loop (the live
+	// host and the simulator do), or commits wait for ever. Off, Append
+	// writes at once and Flush has nothing to do.
+	Coalesce bool
 	// Offload runs a compaction's heavy part off the node's loop —
 	// compressing the base's chunks, writing the base's file (which the
 	// FS must allow from another goroutine: disk.OS does) — work on

@@ -17,6 +17,12 @@
 // whatever the mode. See Log for the rounds that do this and why an fsync
 // error breaks the log for good.
 //
+// With Config.Coalesce, Append only buffers, and Flush, which the caller
+// runs at the end of each event of its loop, writes everything buffered in
+// one write; commits under EverySec and None are acknowledged from it,
+// after the write, so what is acknowledged is in the OS (a killed process
+// loses none of it) and a pipeline of writes costs one write(2).
+//
 // A segment is rolled when it passes Config.SegmentSize: the old one is
 // synced before the manifest that lists the new one is installed, so the
 // only segment that can end in a torn write is the last one.

@@ -53,7 +53,24 @@ type Log struct {
 	maxSeq     map[uint16]uint64
 
 	buf   []byte
+	marks []mark // the marks of what buf holds
 	stats Stats
+
+	// pend holds the records appended and not yet written
+	// (Config.Coalesce), pendMarks their marks, and written the callbacks
+	// waiting for them to be written.
+	pend      []byte
+	pendMarks []mark
+	written   []func(error)
+	// wrote are the callbacks whose records were written (or failed to
+	// be) and that wait for Flush to run them; wroteSpare is the slice it
+	// ran last, to reuse.
+	wrote, wroteSpare []wrote
+}
+
+type wrote struct {
+	done func(error)
+	err  error
 }
 
 type sealedFile struct {
@@ -85,10 +102,15 @@ type Stats struct {
 // Stats returns the counters so far.
 func (l *Log) Stats() Stats { return l.stats }
 
-// Append writes records to the current segment, in one write, and returns;
-// they are durable only once a Commit or Sync callback says so. Either all
-// are appended or, on error, none: a failed write (such as disk.ErrNoSpace)
-// is cut off again and the log stays usable, unless the cut fails too.
+// Append adds records to the log. Either all are appended or, on error,
+// none. They are durable only once a Commit or Sync callback says so.
+//
+// Without Config.Coalesce they are written to the current segment at once,
+// in one write: a failed write (such as disk.ErrNoSpace) is cut off again
+// and returned, wrapped in ErrNotLogged, and the log stays usable, unless
+// the cut fails too. With it they are only buffered, and the next Flush
+// writes them with everything else buffered: that write's failure is
+// cut off the same way and reported to the callbacks waiting for it.
 func (l *Log) Append(recs ...Record) error {
 	if err := l.usable(); err != nil {
 		return err
@@ -98,26 +120,45 @@ func (l *Log) Append(recs ...Record) error {
 			return err
 		}
 	}
+	if l.cfg.Coalesce {
+		for i := range recs {
+			l.pend = appendRecord(l.pend, &recs[i])
+			l.pendMarks = append(l.pendMarks, markOf(&recs[i]))
+		}
+		return nil
+	}
 	l.buf = l.buf[:0]
+	marks := l.marks[:0]
 	for i := range recs {
 		l.buf = appendRecord(l.buf, &recs[i])
+		marks = append(marks, markOf(&recs[i]))
 	}
-	size := l.cur.Size()
-	if err := l.cur.Write(l.buf); err != nil {
-		if terr := l.cur.Truncate(size); terr != nil {
-			l.fail(fmt.Errorf("cut a failed append off %s: %w", l.segs[len(l.segs)-1].name(), terr))
-		}
-		return fmt.Errorf("oplog: append: %w", err)
-	}
-	l.curDirty = true
-	l.appended += uint64(len(recs))
-	l.stats.Records += int64(len(recs))
-	l.stats.Bytes += int64(len(l.buf))
+	l.marks = marks
+	err := l.write(l.buf, marks)
 	if cap(l.buf) > 1<<20 {
 		l.buf = nil // do not pin a large buffer
 	}
-	for i := range recs {
-		l.observe(&recs[i])
+	return err
+}
+
+// write writes b, the encoding of records whose marks are marks, to the
+// current segment in one write, and does what an append does after: count
+// them, raise the high-water marks, roll a full segment, arm the EverySec
+// timer. A failed write is cut off again (ErrNotLogged).
+func (l *Log) write(b []byte, marks []mark) error {
+	size := l.cur.Size()
+	if err := l.cur.Write(b); err != nil {
+		if terr := l.cur.Truncate(size); terr != nil {
+			l.fail(fmt.Errorf("cut a failed append off %s: %w", l.segs[len(l.segs)-1].name(), terr))
+		}
+		return fmt.Errorf("%w: %w", ErrNotLogged, err)
+	}
+	l.curDirty = true
+	l.appended += uint64(len(marks))
+	l.stats.Records += int64(len(marks))
+	l.stats.Bytes += int64(len(b))
+	for _, m := range marks {
+		l.observe(m)
 	}
 	if l.cur.Size() >= l.cfg.SegmentSize {
 		// The records are appended whatever happens here: if the new
@@ -134,21 +175,109 @@ func (l *Log) Append(recs ...Record) error {
 	return nil
 }
 
-// observe raises the high-water marks Open reports and compaction keeps.
-func (l *Log) observe(r *Record) {
-	l.maxCounter = max(l.maxCounter, r.Stamp.Counter)
-	if r.Seq > l.maxSeq[r.Origin] {
-		l.maxSeq[r.Origin] = r.Seq
+// Flush writes the records appended since the last write (Config.Coalesce)
+// in one write, then runs the callbacks that waited for it (Commit under
+// EverySec and None, Written) in order, with the write's error if it
+// failed: the records were then cut off again, and the log is usable
+// unless the cut failed too (ErrBroken). Callbacks may append: Flush
+// writes again until nothing is buffered. It returns the first error.
+//
+// A caller that coalesces calls it at the end of every event of its loop,
+// before anything the event sent can leave: a callback is what
+// acknowledges. Those callbacks run from Flush alone (or from a failure
+// that breaks the log): Sync and BeginCompaction write what is buffered
+// early, but leave its callbacks for Flush, so none runs in the middle of
+// the caller's code.
+func (l *Log) Flush() error {
+	var first error
+	for len(l.pend) > 0 || len(l.wrote) > 0 {
+		if err := l.writePending(); first == nil {
+			first = err
+		}
+		// The callbacks may wait again (into wrote, from the spare); ws
+		// is the spare afterwards, so a flush allocates nothing.
+		ws := l.wrote
+		l.wrote, l.wroteSpare = l.wroteSpare[:0], nil
+		for _, w := range ws {
+			w.done(w.err)
+		}
+		clear(ws)
+		l.wroteSpare = ws[:0]
+	}
+	return first
+}
+
+// writePending writes what is buffered, if anything, and moves the
+// callbacks waiting for it to wrote, with the outcome, for Flush to run.
+func (l *Log) writePending() error {
+	if len(l.pend) == 0 {
+		return nil
+	}
+	err := l.usable()
+	if err == nil {
+		err = l.write(l.pend, l.pendMarks)
+	}
+	l.dropPending()
+	for _, done := range l.written {
+		l.wrote = append(l.wrote, wrote{done: done, err: err})
+	}
+	clear(l.written)
+	l.written = l.written[:0]
+	return err
+}
+
+// dropPending empties the buffer of records not yet written.
+func (l *Log) dropPending() {
+	l.pend, l.pendMarks = l.pend[:0], l.pendMarks[:0]
+	if cap(l.pend) > 1<<20 {
+		l.pend = nil // do not pin a large buffer
+	}
+}
+
+// Written calls done once every record appended before it is written to
+// the file (whatever the mode; not necessarily durable): at once, before
+// Written returns, unless Flush has records to write (Config.Coalesce);
+// then from that Flush, with its error. A caller that does not wait for
+// durability, but must hear of a failed write, uses it.
+func (l *Log) Written(done func(error)) {
+	switch {
+	case len(l.pend) > 0:
+		l.written = append(l.written, done)
+	case len(l.wrote) > 0:
+		// Written already, but earlier callbacks wait for Flush: after
+		// them, in order.
+		l.wrote = append(l.wrote, wrote{done: done, err: l.usable()})
+	default:
+		done(l.usable())
+	}
+}
+
+// A mark is what of a record the high-water marks need.
+type mark struct {
+	counter uint64
+	origin  uint16
+	seq     uint64
+}
+
+func markOf(r *Record) mark { return mark{r.Stamp.Counter, r.Origin, r.Seq} }
+
+// observe raises the high-water marks Open reports and compaction keeps,
+// for a record written.
+func (l *Log) observe(m mark) {
+	l.maxCounter = max(l.maxCounter, m.counter)
+	if m.seq > l.maxSeq[m.origin] {
+		l.maxSeq[m.origin] = m.seq
 	}
 }
 
 // Commit calls done once every record appended before it is as durable as
-// the mode promises: under Always, after an fsync; under EverySec and None,
-// at once, before Commit returns. done gets the error that broke the log, if
-// one did.
+// the mode promises: under Always, after an fsync (Sync); under EverySec
+// and None, once written to the file (Written: at once, unless records
+// wait for Flush). done gets the error that broke the log, if one did, or
+// the failed write's (ErrNotLogged).
 func (l *Log) Commit(done func(error)) {
 	if l.cfg.Mode != Always {
-		done(l.usable())
+		l.Written(done)
 		return
 	}
 	l.Sync(done)
@@ -157,8 +286,14 @@ func (l *Log) Commit(done func(error)) {
 // Sync calls done once every record appended before it is durable, whatever
 // the mode. Paxos acceptor state and the like, which must be durable before
 // a reply, use it; so does a clean shutdown. done may run before Sync
-// returns if there is nothing to wait for or the log is broken.
+// returns if there is nothing to wait for or the log is broken. Records
+// buffered (Config.Coalesce) are written first (their callbacks still
+// wait for Flush); if that write fails, done gets its error at once.
 func (l *Log) Sync(done func(error)) {
+	if err := l.writePending(); err != nil {
+		done(err)
+		return
+	}
 	if err := l.usable(); err != nil {
 		done(err)
 		return
@@ -188,10 +323,14 @@ func (l *Log) fail(err error) {
 	}
 	l.err = fmt.Errorf("%w: %w", ErrBroken, err)
 	l.round = false
-	ws, iws := l.waiters, l.onInstalled
-	l.waiters, l.onInstalled = nil, nil
+	ws, iws, wws := l.waiters, l.onInstalled, l.written
+	l.waiters, l.onInstalled, l.written = nil, nil, nil
+	l.dropPending()
 	for _, w := range ws {
 		w.done(l.err)
+	}
+	for _, done := range wws {
+		done(l.err)
 	}
 	for _, w := range iws {
 		w.done(l.err)
@@ -357,13 +496,15 @@ func (l *Log) roll() error {
 	return nil
 }
 
-// Close stops the log: the EverySec timer is stopped and the files are
-// closed. Rounds in flight still complete. Close does not sync: call Sync
+// Close stops the log: what is buffered is written (Flush), the EverySec
+// timer is stopped and the files are closed. Rounds in flight still
+// complete. Close does not sync: call Sync
 // first and Close from its callback for a clean shutdown.
 func (l *Log) Close() error {
 	if l.closed {
 		return ErrClosed
 	}
+	l.Flush()
 	l.closed = true
 	if l.timer != nil {
 		l.timer.Stop()

@@ -202,7 +202,7 @@ func (l *Log) replayLog(s segment, data []byte, last bool, apply func(Record) er
 }
 
 func (l *Log) replayRecord(r Record, apply func(Record) error, rep *Report) error {
-	l.observe(&r)
+	l.observe(markOf(&r))
 	rep.Records++
 	return apply(r)
 }

@@ -130,6 +130,10 @@ var (
 	ErrBusy = errors.New("oplog: compaction already running")
 	// ErrClosed: the log was closed.
 	ErrClosed = errors.New("oplog: closed")
+	// ErrNotLogged wraps a failed write of appended records (such as
+	// disk.ErrNoSpace): they were cut off again and are not in the log,
+	// which is still usable.
+	ErrNotLogged = errors.New("oplog: append")
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
