@@ -8,6 +8,7 @@ import (
 	"github.com/memdb/memdb/node/grave"
 	"github.com/memdb/memdb/node/movement"
 	"github.com/memdb/memdb/node/oplog"
+	"github.com/memdb/memdb/node/store"
 	"github.com/memdb/memdb/node/view"
 )
 
@@ -170,6 +171,8 @@ func (g graver) Dropped(gr grave.Grave) {
 	}
 	n.stats.TombstonesDropped++
 }
+
+func (g graver) WithKeys(f func(keys store.Keys)) { g.n.withKeys(f) }
 
 func (g graver) Forget(recs []oplog.Record, done func()) {
 	g.n.stats.KeysForgotten += uint64(len(recs))

@@ -41,6 +41,10 @@ type Node interface {
 	// Forget makes recs (oplog.TypeForget) durable, then calls done; if
 	// the log broke, done never runs.
 	Forget(recs []oplog.Record, done func())
+	// WithKeys calls f with the store's keys in order, in this turn or,
+	// when many keys were added since they were last merged, a later one
+	// (the merge runs off the loop).
+	WithKeys(f func(keys store.Keys))
 }
 
 // Slice bounds the graves one turn of a sweep looks at, and the keys one
@@ -146,7 +150,13 @@ func (d *Driver) ForgetUnowned() {
 		return
 	}
 	d.forgetting = true
-	epoch, keys := d.Node.View().Epoch, d.Store.Keys()
+	epoch := d.Node.View().Epoch
+	d.Node.WithKeys(func(keys store.Keys) { d.forget(epoch, keys) })
+}
+
+// forget drops, Slice keys a turn, the registers among keys this node
+// does not replicate on the ring of epoch.
+func (d *Driver) forget(epoch uint64, keys store.Keys) {
 	var step func()
 	step = func() {
 		if !d.Node.Settled(epoch) || !d.Node.Member() {

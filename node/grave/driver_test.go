@@ -24,6 +24,7 @@ type fakeNode struct {
 	dropped       []string
 	forgot        []oplog.Record
 	forgetDone    []func()
+	st            *store.Store
 }
 
 func (f *fakeNode) View() view.View                 { return f.v }
@@ -35,6 +36,12 @@ func (f *fakeNode) Steady() time.Duration           { return f.steady }
 func (f *fakeNode) Expired() clock.Timestamp        { return f.expired }
 func (f *fakeNode) Later(d time.Duration, g func()) { f.later = append(f.later, g) }
 func (f *fakeNode) Dropped(g Grave)                 { f.dropped = append(f.dropped, g.Key) }
+
+// WithKeys hands the keys over in a later turn, as a merge made off the
+// loop does.
+func (f *fakeNode) WithKeys(g func(store.Keys)) {
+	f.later = append(f.later, func() { g(f.st.Keys()) })
+}
 func (f *fakeNode) Forget(recs []oplog.Record, done func()) {
 	f.forgot = append(f.forgot, recs...)
 	f.forgetDone = append(f.forgetDone, done)
@@ -75,7 +82,8 @@ func newDriver(rf int) (*Driver, *fakeNode) {
 		ready: true, member: true,
 		now: time.Minute, steady: time.Minute, expired: ts(1000),
 	}
-	d := &Driver{Node: f, Store: store.New(), Self: 1, Grace: 10 * time.Second, Every: time.Second,
+	f.st = store.New()
+	d := &Driver{Node: f, Store: f.st, Self: 1, Grace: 10 * time.Second, Every: time.Second,
 		Cleans: Cleans{Fanout: 16, Depth: 2}}
 	return d, f
 }
@@ -193,6 +201,7 @@ func TestDriverForgetUnowned(t *testing.T) {
 	d.Store.Update([]byte(counter), store.CounterAt([]store.Slot{{Node: 2, Gen: 1, Version: 1, P: 1}}))
 	d.ForgetUnowned()
 	d.ForgetUnowned() // one at a time
+	f.runLater()      // the keys handed over (WithKeys)
 	if len(f.forgetDone) != 1 {
 		t.Fatalf("%d slices waiting to be durable, want 1", len(f.forgetDone))
 	}
