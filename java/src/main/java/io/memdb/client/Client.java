@@ -1532,6 +1532,12 @@ final class Client implements MemDb {
         return out;
     }
 
+    /** For tests: what the client has seen of the node at addr; null if it never met it. */
+    Health healthOf(String addr) {
+        Node n = nodes.get(addr);
+        return n == null ? null : n.health;
+    }
+
     /** For tests: whether the client has learned the ring. */
     boolean routed() {
         return route != null;
