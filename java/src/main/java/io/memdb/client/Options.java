@@ -133,7 +133,8 @@ public final class Options {
         /**
          * Whether to learn the ring and send each call to a replica of its key
          * (default). Without routing, every call goes to the seed that answered
-         * last, which coordinates it.
+         * last, which coordinates it, and there is no health tracking and no
+         * hedging (see {@link #slowAfter}, {@link #hedgeAfter}).
          */
         public Builder routing(boolean routing) {
             this.routing = routing;
