@@ -48,6 +48,12 @@ import java.util.function.Function;
  *       exactly-once at the node that got its first attempt, so one whose
  *       outcome is unknown is sent again to that node, and only that node,
  *       until the call's deadline.
+ *   <li>Health (issue 21), as the Go client's: per node, latency estimates
+ *       by class and the time it was last heard from (Health); a node that
+ *       leaves a request unanswered past its slow bound, with nothing heard
+ *       from it since, is tried after every other and probed until it
+ *       answers; a plain read unanswered after its hedge delay also goes to
+ *       the next node (Exchange); writes are never hedged nor resent.
  * </ul>
  */
 final class Client implements MemDb {
