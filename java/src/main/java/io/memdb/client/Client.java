@@ -76,6 +76,8 @@ final class Client implements MemDb {
     /** Names this client's increments: a random session, and a seq per call (see IncrCall). */
     private final long counterSession = newSession();
     private final AtomicLong counterSeq = new AtomicLong();
+    /** How many reads were hedged (for tests and Bench). */
+    final AtomicLong hedged = new AtomicLong();
     /** For tests: run by each call just before it queues its request. */
     volatile Runnable beforeSend;
 
@@ -934,6 +936,7 @@ final class Client implements MemDb {
             }
             Attempt h = new Attempt(order.nodes().get(next), true, order.lastResort(next));
             next++;
+            hedged.incrementAndGet();
             live.add(h);
             connect(h);
         }

@@ -172,6 +172,7 @@ class HealthTest {
             warm(c, fc);
             fc.nodes[1].pause();
             assertEquals("fake", c.get(keys.get(0)));
+            assertEquals(1, c.hedged.get(), "reads hedged");
             FakeNode second = fc.at(route.get(0).get(1));
             FakeNode third = fc.at(route.get(0).get(2));
             waitFor("the read at node 1", () -> fc.nodes[1].count(Codec.GET) == 1);
@@ -202,6 +203,7 @@ class HealthTest {
             assertThrows(MemDbTimeoutException.class, () -> c.get(keys.get(0), Consistency.SERIAL));
             waitFor("the read at node 1", () -> fc.nodes[1].count(Codec.GET) == 1);
             assertEquals(0, fc.nodes[2].count(Codec.GET) + fc.nodes[3].count(Codec.GET), "the serial read was hedged");
+            assertEquals(0, c.hedged.get(), "reads hedged");
         }
     }
 
