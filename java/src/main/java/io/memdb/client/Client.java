@@ -1547,6 +1547,12 @@ final class Client implements MemDb {
         return n == null ? null : n.health;
     }
 
+    /** For tests: whether the node at addr is down (its last dial failed, within a second). */
+    boolean down(String addr) {
+        Node n = nodes.get(addr);
+        return n != null && n.down(System.nanoTime());
+    }
+
     /** For tests: whether the client has learned the ring. */
     boolean routed() {
         return route != null;

@@ -66,8 +66,12 @@ final class FakeNode implements AutoCloseable {
     /** If set, sent instead of the Challenge, and nothing after it (as a TLS node's preamble). */
     volatile byte[] first;
     private final List<Socket> conns = Collections.synchronizedList(new ArrayList<>());
-    /** The body of the RingInfo that answers Ring; null: Ring is not answered. */
+    /** The body of the RingInfo that answers Ring; null: Ring is not answered (but see noRing). */
     volatile byte[] ringInfo;
+    /** Answer Ring with CodeUnknownKind, as a node that does not serve the ring. */
+    volatile boolean noRing;
+    /** Accept connections and never greet them, as a process that hangs (or a black hole). */
+    volatile boolean mute;
     /** Guards paused and held, and orders every answer. */
     private final Object replies = new Object();
     private boolean paused;
@@ -101,6 +105,10 @@ final class FakeNode implements AutoCloseable {
         try (s) {
             DataInputStream in = new DataInputStream(s.getInputStream());
             OutputStream out = s.getOutputStream();
+            if (mute) {
+                in.read(); // until the client hangs up
+                return;
+            }
             byte[] preamble = first;
             if (preamble != null) {
                 out.write(preamble);
@@ -176,6 +184,8 @@ final class FakeNode implements AutoCloseable {
                         v = counters.getOrDefault(key, 0L);
                     }
                     answer(out, counterValue(id, v));
+                } else if (kind == Codec.RING && noRing) {
+                    answer(out, error(id, Codec.CODE_UNKNOWN_KIND, "unknown kind 21"));
                 } else if (kind == Codec.RING && ringInfo != null) {
                     answer(out, Codec.frame(new Codec.Request(Codec.RING_INFO, ringInfo), id, Timestamp.ZERO));
                 } else if (kind == Codec.SET) {

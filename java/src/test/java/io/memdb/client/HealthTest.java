@@ -233,6 +233,55 @@ class HealthTest {
     }
 
     /**
+     * A dial to a node that is not the call's last resort gives up after
+     * 500 ms: nothing was sent, so the call moves on. Node 1 accepts
+     * connections and never greets them; a write of a key first on it
+     * goes to another replica, within a deadline (60 s) that an unbounded
+     * dial (bounded by the call's timeout too) would use up.
+     */
+    @Test
+    void aDialThatHangsGivesUpForTheNextNode() throws Exception {
+        try (Cluster fc = new Cluster();
+                Client c = client(fc, Options.builder().timeout(Duration.ofSeconds(60))
+                        .slowAfter(Duration.ofHours(1)))) {
+            fc.nodes[1].mute = true;
+            String k = keysFirstOn(c, fc.nodes[1], 1, new ArrayList<>()).get(0);
+            c.set(k, "v");
+            assertEquals(0, fc.nodes[1].count(Codec.SET));
+            assertEquals(1, fc.nodes[2].count(Codec.SET, k) + fc.nodes[3].count(Codec.SET, k));
+        }
+    }
+
+    /**
+     * A hedge that fails never ends the call while the first attempt may
+     * still answer. Without a ring (node 1 does not serve one) the client
+     * reads from node 1, the seed that answered; node 1 is paused, so the
+     * read is hedged to the other seed, which refuses connections. Once
+     * that failure is in, node 1 resumes, and its answer is the call's.
+     */
+    @Test
+    void aFailedHedgeDoesNotEndTheCall() throws Exception {
+        String dead;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            dead = "127.0.0.1:" + s.getLocalPort();
+        }
+        try (FakeNode n1 = new FakeNode("k", FakeNode.Mode.ANSWER)) {
+            n1.noRing = true;
+            try (Client c = Client.connect(Options.builder().key("k").seeds(List.of(n1.addr, dead))
+                    .timeout(Duration.ofSeconds(60)).build())) {
+                assertFalse(c.routed());
+                n1.pause();
+                java.util.concurrent.CompletableFuture<java.util.Optional<String>> f = c.getAsync("k");
+                waitFor("the hedge's dial failed", () -> c.down(dead));
+                assertEquals(1, c.hedged.get(), "reads hedged");
+                assertFalse(f.isDone(), "the call ended with its first attempt in flight: " + f);
+                n1.resume();
+                assertEquals(java.util.Optional.of("fake"), f.get());
+            }
+        }
+    }
+
+    /**
      * Without routing, calls go to the node that answered last and nothing
      * is tracked or hedged: a client of one node waits for that node. The
      * same holds with routing when slowAfter and hedgeAfter are negative.
