@@ -48,6 +48,12 @@ import java.util.function.Function;
  *       exactly-once at the node that got its first attempt, so one whose
  *       outcome is unknown is sent again to that node, and only that node,
  *       until the call's deadline.
+ *   <li>Health (issue 21), as the Go client's: per node, latency estimates
+ *       by class and the time it was last heard from (Health); a node that
+ *       leaves a request unanswered past its slow bound, with nothing heard
+ *       from it since, is tried after every other and probed until it
+ *       answers; a plain read unanswered after its hedge delay also goes to
+ *       the next node (Exchange); writes are never hedged nor resent.
  * </ul>
  */
 final class Client implements MemDb {
@@ -70,6 +76,8 @@ final class Client implements MemDb {
     /** Names this client's increments: a random session, and a seq per call (see IncrCall). */
     private final long counterSession = newSession();
     private final AtomicLong counterSeq = new AtomicLong();
+    /** How many reads were hedged (for tests and Bench). */
+    final AtomicLong hedged = new AtomicLong();
     /** For tests: run by each call just before it queues its request. */
     volatile Runnable beforeSend;
 
@@ -590,53 +598,180 @@ final class Client implements MemDb {
 
     // ---- one call ----
 
+    /** Whether the client tracks node health: when it routes, unless slowAfter is negative. */
+    boolean tracking() {
+        return opts.routing && opts.slowAfterNanos >= 0;
+    }
+
+    /** Whether reads are hedged: when the client routes, unless hedgeAfter is negative. */
+    boolean hedging() {
+        return opts.routing && opts.hedgeAfterNanos >= 0;
+    }
+
     /**
-     * One call's exchange: the nodes it tries, in order, and what happened
-     * with each. At most one request is in flight at a time; its answer,
-     * the connection's failure and the call's deadline race to complete
-     * result, and whatever loses finds it done.
+     * The floor of the slow bound: slowAfter, or its default when tracking
+     * is off (the bound still caps the hedge delay and each latency sample).
+     */
+    private long slowFloor() {
+        return opts.slowAfterNanos >= 0 ? opts.slowAfterNanos : Options.DEFAULT_SLOW_AFTER.toNanos();
+    }
+
+    /** Runs r after nanos on the timer; null if the client is closed. */
+    private ScheduledFuture<?> schedule(Runnable r, long nanos) {
+        try {
+            return timer.schedule(r, Math.max(nanos, 0), TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            return null;
+        }
+    }
+
+    private static void cancel(ScheduledFuture<?> f) {
+        if (f != null) {
+            f.cancel(false);
+        }
+    }
+
+    /** Marks n slow if a request sent to it at sent is overdue now, and starts probing it. */
+    private void overdue(Node n, long sent) {
+        if (n.health.overdue(sent, Health.now())) {
+            startProbe(n);
+        }
+    }
+
+    /** Starts probing n unless a prober runs for it or the client is closed. */
+    private void startProbe(Node n) {
+        if (!n.health.probing.compareAndSet(false, true)) {
+            return;
+        }
+        if (closed.get() || schedule(() -> probe(n), Health.PROBE_EVERY_NANOS) == null) {
+            n.health.probing.set(false);
+        }
+    }
+
+    /**
+     * One tick of n's prober: while n is slow, asks it for the ring every
+     * PROBE_EVERY (unless the last probe is still unanswered, for at most
+     * PROBE_TIMEOUT): any frame it sends, the answer or a late reply, makes
+     * it healthy again (Connection tells its Health).
+     */
+    private void probe(Node n) {
+        Health h = n.health;
+        if (closed.get()) {
+            h.probing.set(false);
+            return;
+        }
+        if (!h.isSlow()) {
+            h.probing.set(false);
+            // A request may have found the node slow again between the
+            // check and the store; then its compareAndSet failed, and this
+            // prober must go on.
+            if (!h.isSlow() || !h.probing.compareAndSet(false, true)) {
+                return;
+            }
+        }
+        n.sendProbe();
+        if (schedule(() -> probe(n), Health.PROBE_EVERY_NANOS) == null) {
+            h.probing.set(false);
+        }
+    }
+
+    /** The nodes a call tries, in order: those from index later on are down or slow. */
+    private record Order(List<Node> nodes, int later, boolean routed) {
+        /** Whether the node at index i is a last resort: none is left after the down and slow ones. */
+        boolean lastResort(int i) {
+            return !routed || i >= later;
+        }
+    }
+
+    /**
+     * One call's exchange, after the Go client's (client/exchange.go): the
+     * nodes it tries, in order, and the attempts in flight — one, or a read
+     * and its hedge. An answer, a connection's failure, the call's deadline,
+     * an attempt's slow bound and the hedge's time race; every method runs
+     * under the exchange's monitor, and whatever loses finds the result done
+     * or its attempt gone.
+     *
+     * <p>With health tracking, a request unanswered past its slow bound
+     * marks its node slow (unless the node sent anything since), so that
+     * later calls go elsewhere first; the call itself goes on waiting if it
+     * is a write, since a write that was sent is never sent again. A plain
+     * read is hedged instead: unanswered after its hedge delay, it goes to
+     * the next node of the order as well, and the first answer wins. A hedge
+     * that cannot be sent is a failure of its node, never of the call while
+     * another attempt may answer. A serial read is not hedged: two
+     * coordinators of one key would fight over its ballots.
      */
     private final class Exchange {
         final String op;
         final String key;
         final Codec.Request req;
         final boolean write;
+        final int cl;
+        final boolean track;
+        /** The read is yet to be hedged (once, timed by its first node). */
+        boolean hedge;
+        final long deadline;
         final CompletableFuture<Codec.Frame> result = new CompletableFuture<>();
-        final List<Node> order;
+        final Order order;
         final List<String> failures = new ArrayList<>();
         int next;
-        Node node;
-        boolean again; // the current node may be tried once more
-        // Guards expired, sent, conn and id against the race between
-        // queuing the request and the deadline.
-        final Object lock = new Object();
-        boolean expired; // the deadline has passed: send nothing more
-        boolean sent; // a request has been queued on a connection
-        volatile Connection conn;
-        volatile long id;
+        /** The attempts connecting or in flight. */
+        final List<Attempt> live = new ArrayList<>(2);
+        /** A request has been queued on a connection: a write's outcome is then unknown. */
+        boolean queued;
+        ScheduledFuture<?> hedgeTimer;
+
+        /** The request sent, or about to be, to one node. */
+        final class Attempt {
+            final Node node;
+            /** Another connection of the node may be tried if this one breaks. */
+            final boolean again;
+            /** No node is left after this one: its dial is not bounded. */
+            final boolean lastResort;
+            /** Whether the request is queued (then conn, id and sent are set); done: it ended. */
+            boolean inFlight, done;
+            Connection conn;
+            long id;
+            long sent;
+            ScheduledFuture<?> dialTimer, slowTimer;
+
+            Attempt(Node node, boolean again, boolean lastResort) {
+                this.node = node;
+                this.again = again;
+                this.lastResort = lastResort;
+            }
+        }
 
         Exchange(String op, String key, byte[] k, Codec.Request req, boolean write) {
             this.op = op;
             this.key = key;
             this.req = req;
             this.write = write;
+            this.cl = Health.classOf(req);
+            this.track = tracking();
+            this.hedge = !write && cl == Health.READ && hedging();
             this.order = order(k);
+            this.deadline = Health.now() + opts.timeout.toNanos();
         }
 
         CompletableFuture<Codec.Frame> start() {
-            ScheduledFuture<?> deadline = timer.schedule(this::timeout, opts.timeout.toNanos(), TimeUnit.NANOSECONDS);
+            ScheduledFuture<?> t = timer.schedule(this::timeout, opts.timeout.toNanos(), TimeUnit.NANOSECONDS);
             result.whenComplete((f, e) -> {
-                deadline.cancel(false);
-                Connection c = conn;
-                if (c != null && e != null) {
-                    c.forget(id);
-                }
+                t.cancel(false);
+                finish();
             });
-            nextNode();
+            synchronized (this) {
+                launch(null, false);
+            }
             return result;
         }
 
-        private void nextNode() {
+        /**
+         * Sends the request to the next node in order, or to node again (not
+         * null: once more, on a fresh connection); with no node left and
+         * nothing in flight, the call is unreachable.
+         */
+        private void launch(Node againNode, boolean lastResort) {
             if (result.isDone()) {
                 return;
             }
@@ -644,80 +779,118 @@ final class Client implements MemDb {
                 result.completeExceptionally(new ClientClosedException("memdb: the client is closed"));
                 return;
             }
-            if (next >= order.size()) {
-                result.completeExceptionally(new UnreachableException(op + " " + quote(key) + ": unreachable: "
-                        + String.join("; ", failures)));
+            Attempt a;
+            if (againNode != null) {
+                a = new Attempt(againNode, false, lastResort);
+            } else {
+                if (next >= order.nodes().size()) {
+                    if (live.isEmpty()) {
+                        result.completeExceptionally(new UnreachableException(op + " " + quote(key)
+                                + ": unreachable: " + String.join("; ", failures)));
+                    }
+                    return;
+                }
+                a = new Attempt(order.nodes().get(next), true, order.lastResort(next));
+                next++;
+            }
+            live.add(a);
+            connect(a);
+        }
+
+        /**
+         * Gets a connection to a's node. A node that is not the last resort
+         * gets a bounded dial (with health tracking): nothing is sent until
+         * it succeeds, so the call can move on.
+         */
+        private void connect(Attempt a) {
+            CompletableFuture<Connection> cf = a.node.connection();
+            if (track && !a.lastResort && !cf.isDone()) {
+                a.dialTimer = schedule(() -> connected(a, null, new IOException("no connection within "
+                        + TimeUnit.NANOSECONDS.toMillis(Health.DIAL_BOUND_NANOS) + " ms")), Health.DIAL_BOUND_NANOS);
+            }
+            cf.whenComplete((c, err) -> connected(a, c, err));
+        }
+
+        private synchronized void connected(Attempt a, Connection c, Throwable err) {
+            if (result.isDone() || a.done || a.inFlight) {
                 return;
             }
-            node = order.get(next++);
-            again = true;
-            tryNode();
-        }
-
-        private void tryNode() {
-            Node n = node;
-            n.connection().whenComplete((c, err) -> {
-                if (result.isDone()) {
+            cancel(a.dialTimer);
+            if (err != null) {
+                end(a);
+                Throwable t = unwrap(err);
+                if ((t instanceof AuthException || t instanceof ClientClosedException) && live.isEmpty()) {
+                    result.completeExceptionally(t);
                     return;
                 }
-                if (err != null) {
-                    Throwable t = unwrap(err);
-                    if (t instanceof AuthException || t instanceof ClientClosedException) {
-                        result.completeExceptionally(t);
-                        return;
-                    }
-                    lost(n, t);
-                    nextNode();
-                    return;
+                lost(a.node, t);
+                if (live.isEmpty()) {
+                    launch(null, false);
                 }
-                Connection.Call call;
-                // Under the lock timeout() takes: the deadline either
-                // passes before this point (and nothing is sent) or after
-                // sent, conn and id are set (and the timeout says the
-                // write may have happened, and forgets the call).
-                synchronized (lock) {
-                    if (expired || result.isDone()) {
-                        return;
-                    }
-                    Runnable hook = beforeSend;
-                    if (hook != null) {
-                        hook.run();
-                    }
-                    try {
-                        call = c.send(req);
-                    } catch (RuntimeException e) {
-                        // Refused before it was queued: nothing was sent.
-                        result.completeExceptionally(new MemDbException(op + " " + quote(key) + ": " + e, 0, e));
-                        return;
-                    }
-                    if (!(call.reply().isCompletedExceptionally())) {
-                        conn = c;
-                        id = call.id();
-                        sent = true;
-                    }
-                }
-                call.reply().whenComplete((f, e) -> answered(n, f, e));
-            });
-        }
-
-        private void answered(Node n, Codec.Frame f, Throwable e) {
+                return;
+            }
+            // Under the monitor timeout() takes: the deadline either passes
+            // before this point (and nothing is sent) or after queued is set
+            // (and the timeout says the write may have happened).
+            Runnable hook = beforeSend;
+            if (hook != null) {
+                hook.run();
+            }
             if (result.isDone()) {
                 return;
             }
+            Connection.Call call;
+            try {
+                call = c.send(req);
+            } catch (RuntimeException e) {
+                // Refused before it was queued: nothing was sent.
+                result.completeExceptionally(new MemDbException(op + " " + quote(key) + ": " + e, 0, e));
+                return;
+            }
+            if (call.reply().isCompletedExceptionally()) {
+                // The connection had broken: nothing was sent; a fresh one may do.
+                end(a);
+                lost(a.node, unwrap(call.reply().handle((x, ex) -> ex).join()));
+                retry(a);
+                return;
+            }
+            long sent = Health.now();
+            a.inFlight = true;
+            a.conn = c;
+            a.id = call.id();
+            a.sent = sent;
+            queued = true;
+            Health h = a.node.health;
+            long slow = h.slowBound(slowFloor(), cl, deadline - sent);
+            if (track) {
+                Node n = a.node;
+                a.slowTimer = schedule(() -> overdue(n, sent), slow);
+            }
+            if (hedge) {
+                hedge = false;
+                hedgeTimer = schedule(this::hedgeDue, h.hedgeDelay(opts.hedgeAfterNanos, cl, slow));
+            }
+            call.reply().whenComplete((f, e) -> answered(a, f, e));
+        }
+
+        private synchronized void answered(Attempt a, Codec.Frame f, Throwable e) {
+            if (result.isDone() || a.done) {
+                return;
+            }
+            end(a);
+            cancel(a.slowTimer);
             if (e == null) {
                 if (f.msg() instanceof Codec.Error err && err.code() == Codec.CODE_SHUTTING_DOWN) {
                     // Refused before it was acted on: safe to send elsewhere.
-                    lost(n, new IOException(err.message()));
-                    nextNode();
+                    lost(a.node, new IOException(err.message()));
+                    if (live.isEmpty()) {
+                        launch(null, false);
+                    }
                     return;
                 }
+                Health h = a.node.health;
+                h.lat[cl].observe(Math.min(Health.now() - a.sent, h.slowBound(slowFloor(), cl, 0)));
                 result.complete(f);
-                return;
-            }
-            if (e instanceof Connection.NotSentException) {
-                // The connection had broken: nothing was sent; a fresh one may do.
-                lost(n, e);
-                retry();
                 return;
             }
             if (write) {
@@ -732,17 +905,46 @@ final class Client implements MemDb {
             }
             // Reading twice is harmless: once more on a fresh connection of
             // the same node, then on the next node.
-            lost(n, e);
-            retry();
+            lost(a.node, e);
+            retry(a);
         }
 
-        private void retry() {
-            if (again) {
-                again = false;
-                tryNode();
-            } else {
-                nextNode();
+        /**
+         * After a ended without an answer, and without having been acted
+         * on or being a read: unless another attempt may still answer, tries
+         * a's node once more on a fresh connection, or the next node.
+         */
+        private void retry(Attempt a) {
+            if (!live.isEmpty()) {
+                return;
             }
+            if (a.again) {
+                launch(a.node, a.lastResort);
+            } else {
+                launch(null, false);
+            }
+        }
+
+        /** The read is due to be hedged: it goes to the next node as well. */
+        private synchronized void hedgeDue() {
+            hedgeTimer = null;
+            if (result.isDone() || live.size() != 1 || !live.get(0).inFlight) {
+                return;
+            }
+            if (next >= order.nodes().size()) {
+                return;
+            }
+            Attempt h = new Attempt(order.nodes().get(next), true, order.lastResort(next));
+            next++;
+            hedged.incrementAndGet();
+            live.add(h);
+            connect(h);
+        }
+
+        /** a is no longer live. */
+        private void end(Attempt a) {
+            a.done = true;
+            live.remove(a);
         }
 
         private void lost(Node n, Throwable t) {
@@ -752,16 +954,29 @@ final class Client implements MemDb {
             }
         }
 
-        private void timeout() {
+        /**
+         * Drops the waiters of attempts still live: their late replies are
+         * discarded (but still heard, see Health). Their slow bounds still
+         * judge their nodes when they come: a read that a hedge answered
+         * must not leave its silent node looking healthy.
+         */
+        private synchronized void finish() {
+            cancel(hedgeTimer);
+            for (Attempt a : live) {
+                a.done = true;
+                cancel(a.dialTimer);
+                if (a.inFlight) {
+                    a.conn.forget(a.id);
+                }
+            }
+            live.clear();
+        }
+
+        private synchronized void timeout() {
             String m = op + " " + quote(key) + ": no answer within " + opts.timeout.toMillis() + " ms";
             MemDbTimeoutException t = new MemDbTimeoutException("timeout: " + m);
-            boolean queued;
-            synchronized (lock) {
-                expired = true;
-                queued = sent;
-            }
             // A write that was never queued certainly did not happen (and,
-            // with expired set, never will be).
+            // with the result done, never will be).
             result.completeExceptionally(write && queued
                     ? new UnknownOutcomeException("outcome unknown: " + m, 0, t)
                     : t);
@@ -812,6 +1027,7 @@ final class Client implements MemDb {
         final List<Node> order;
         final List<String> failures = new ArrayList<>();
         int next;
+        long sent; // Health.now() when the attempt in flight was queued
         Node node; // where the attempt in flight went; every later one goes there once pinned
         boolean pinned; // an attempt was sent: the call keeps to node
         boolean again; // the first attempt may try node once more (its connection had broken)
@@ -827,7 +1043,7 @@ final class Client implements MemDb {
             this.k = k;
             this.level = level;
             this.delta = delta;
-            this.order = order(k);
+            this.order = order(k).nodes();
         }
 
         CompletableFuture<Codec.Frame> start() {
@@ -915,6 +1131,7 @@ final class Client implements MemDb {
             pinned = true;
             conn = c;
             id = call.id();
+            sent = Health.now();
             int a = attempt;
             long left = deadline - System.nanoTime();
             attemptTimer = timer.schedule(() -> overdue(a), Math.max(left / ATTEMPT_SHARE, MIN_ATTEMPT_NANOS),
@@ -927,6 +1144,11 @@ final class Client implements MemDb {
                 return;
             }
             if (e == null && f.msg() instanceof Codec.CounterValue) {
+                if (a == 0 && a == attempt) {
+                    Health h = node.health;
+                    h.lat[Health.WRITE].observe(Math.min(Health.now() - sent,
+                            h.slowBound(slowFloor(), Health.WRITE, 0)));
+                }
                 // The answer of any attempt is the call's: all are one operation.
                 result.complete(f);
                 return;
@@ -974,6 +1196,12 @@ final class Client implements MemDb {
                 return;
             }
             conn.forget(id);
+            if (tracking()) {
+                // Never another node for the next attempt (only this one can
+                // tell whether it applied the increment), but later calls go
+                // elsewhere first if the node went silent.
+                Client.this.overdue(node, sent);
+            }
             unknown = node.addr + ": no answer to attempt " + a;
             if (nextAttempt()) {
                 connect();
@@ -1026,9 +1254,10 @@ final class Client implements MemDb {
     /**
      * The nodes a call about key (null: none) tries, in order: with a route,
      * key's replicas, then every other node known; without one, the seeds
-     * from the one that answered last. Nodes that are down come last.
+     * from the one that answered last. Nodes that are down come last, and
+     * with health tracking so do the slow ones, in the same order.
      */
-    private List<Node> order(byte[] k) {
+    private Order order(byte[] k) {
         Route r = route;
         List<Node> list = new ArrayList<>();
         if (r != null && k != null) {
@@ -1050,13 +1279,15 @@ final class Client implements MemDb {
             }
         }
         long now = System.nanoTime();
+        boolean track = tracking();
         List<Node> up = new ArrayList<>(list.size());
-        List<Node> down = new ArrayList<>();
+        List<Node> later = new ArrayList<>();
         for (Node n : list) {
-            (n.down(now) ? down : up).add(n);
+            (n.down(now) || track && n.health.isSlow() ? later : up).add(n);
         }
-        up.addAll(down);
-        return up;
+        int first = up.size();
+        up.addAll(later);
+        return new Order(up, first, r != null && k != null);
     }
 
     // ---- the ring ----
@@ -1189,6 +1420,10 @@ final class Client implements MemDb {
         private CompletableFuture<Connection> dialing;
         private volatile long downUntil;
         private boolean nodeClosed;
+        /** What calls and the connection have seen of the node. */
+        final Health health = new Health();
+        /** The last probe's answer, while awaited (see probe). */
+        private CompletableFuture<Codec.Frame> probe;
 
         Node(String addr) {
             this.addr = addr;
@@ -1226,7 +1461,7 @@ final class Client implements MemDb {
             Connection c = null;
             Throwable err = null;
             try {
-                c = Connection.open(addr, key, session, (int) opts.timeout.toMillis(), opts.tls);
+                c = Connection.open(addr, key, session, (int) opts.timeout.toMillis(), opts.tls, health);
             } catch (IOException | RuntimeException e) {
                 err = e;
             }
@@ -1251,6 +1486,34 @@ final class Client implements MemDb {
             }
         }
 
+        /**
+         * Asks the node for the ring, unless the last probe is still awaited:
+         * whatever it answers is heard (see Health). A probe unanswered for
+         * PROBE_TIMEOUT is forgotten.
+         */
+        synchronized void sendProbe() {
+            if (probe != null && !probe.isDone()) {
+                return;
+            }
+            CompletableFuture<Codec.Frame> p = new CompletableFuture<>();
+            probe = p;
+            connection().whenComplete((c, err) -> {
+                if (err != null) {
+                    p.complete(null);
+                    return;
+                }
+                Connection.Call call = c.send(Codec.ring());
+                call.reply().whenComplete((f, e) -> p.complete(f));
+                if (schedule(() -> {
+                    c.forget(call.id());
+                    p.complete(null);
+                }, Health.PROBE_TIMEOUT_NANOS) == null) {
+                    c.forget(call.id());
+                    p.complete(null);
+                }
+            });
+        }
+
         void close() {
             Connection c;
             synchronized (this) {
@@ -1272,10 +1535,22 @@ final class Client implements MemDb {
     /** For tests: the replicas the client would send key to first, by address. */
     List<String> routeOf(String key) {
         List<String> out = new ArrayList<>();
-        for (Node n : order(keyBytes(key))) {
+        for (Node n : order(keyBytes(key)).nodes()) {
             out.add(n.addr);
         }
         return out;
+    }
+
+    /** For tests: what the client has seen of the node at addr; null if it never met it. */
+    Health healthOf(String addr) {
+        Node n = nodes.get(addr);
+        return n == null ? null : n.health;
+    }
+
+    /** For tests: whether the node at addr is down (its last dial failed, within a second). */
+    boolean down(String addr) {
+        Node n = nodes.get(addr);
+        return n != null && n.down(System.nanoTime());
     }
 
     /** For tests: whether the client has learned the ring. */

@@ -56,6 +56,8 @@ final class Connection {
     final String addr;
     private final Socket socket;
     private final Session session;
+    /** Hears every frame that comes (see Health); null: nobody listens. */
+    private final Health health;
     private final ConcurrentHashMap<Long, CompletableFuture<Codec.Frame>> pending = new ConcurrentHashMap<>();
 
     private final Object lock = new Object();
@@ -65,10 +67,11 @@ final class Connection {
     private byte[] spare = new byte[4096];
     private volatile IOException failure;
 
-    private Connection(String addr, Socket socket, Session session) {
+    private Connection(String addr, Socket socket, Session session, Health health) {
         this.addr = addr;
         this.socket = socket;
         this.session = session;
+        this.health = health;
     }
 
     /**
@@ -76,10 +79,11 @@ final class Connection {
      * the node's Challenge, this client's Auth with HMAC(key, client-proof
      * ...), and the node's AuthOK, whose MAC this client checks, so the key
      * never crosses the wire and each side knows the other holds it.
-     * timeoutMillis bounds connecting and the handshake.
+     * timeoutMillis bounds connecting and the handshake. Once connected,
+     * every frame the node sends is told to health (null: to nobody).
      */
-    static Connection open(String addr, byte[] key, Session session, int timeoutMillis, SSLContext tls)
-            throws IOException {
+    static Connection open(String addr, byte[] key, Session session, int timeoutMillis, SSLContext tls,
+            Health health) throws IOException {
         Socket s = new Socket();
         try {
             s.setTcpNoDelay(true);
@@ -146,7 +150,7 @@ final class Connection {
                         + " this cluster?)");
             }
             s.setSoTimeout(0);
-            Connection c = new Connection(addr, s, session);
+            Connection c = new Connection(addr, s, session, health);
             c.start(in, os);
             return c;
         } catch (IOException | RuntimeException e) {
@@ -272,6 +276,9 @@ final class Connection {
             while (true) {
                 Codec.Frame f = readFrame(in, addr);
                 session.observe(f.clock());
+                if (health != null) {
+                    health.hear(Health.now());
+                }
                 if (f.id() == 0) {
                     // A frame that answers no request: the node says why it
                     // is about to close the connection.

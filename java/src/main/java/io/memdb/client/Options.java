@@ -15,6 +15,10 @@ public final class Options {
     public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(5);
     /** How often a routing client asks a node for the ring again. */
     public static final Duration DEFAULT_RING_REFRESH = Duration.ofSeconds(30);
+    /** The least time a request goes unanswered before its node may be found slow, as the Go client's. */
+    public static final Duration DEFAULT_SLOW_AFTER = Duration.ofMillis(50);
+    /** The least time a read waits for its node before it goes to another node as well, as the Go client's. */
+    public static final Duration DEFAULT_HEDGE_AFTER = Duration.ofMillis(2);
 
     final List<String> seeds;
     final String key;
@@ -22,6 +26,10 @@ public final class Options {
     final Duration timeout;
     final boolean routing;
     final Duration ringRefresh;
+    /** The floor of the slow bound, in nanoseconds; negative: no health tracking. */
+    final long slowAfterNanos;
+    /** The floor of the hedge delay, in nanoseconds; negative: no hedging. */
+    final long hedgeAfterNanos;
     /** TLS for every connection, or null for plaintext. */
     final javax.net.ssl.SSLContext tls;
 
@@ -43,6 +51,12 @@ public final class Options {
         this.timeout = b.timeout;
         this.routing = b.routing;
         this.ringRefresh = Objects.requireNonNull(b.ringRefresh, "ringRefresh");
+        if (Objects.requireNonNull(b.slowAfter, "slowAfter").isZero()) {
+            throw new IllegalArgumentException("memdb: slowAfter must not be zero (negative turns health tracking off)");
+        }
+        this.slowAfterNanos = b.slowAfter.isNegative() ? -1 : b.slowAfter.toNanos();
+        this.hedgeAfterNanos = Objects.requireNonNull(b.hedgeAfter, "hedgeAfter").isNegative() ? -1
+                : b.hedgeAfter.toNanos();
         this.tls = b.tlsCa == null ? null : Tls.context(b.tlsCa, b.tlsCert, b.tlsKey);
     }
 
@@ -58,6 +72,8 @@ public final class Options {
         private Duration timeout = DEFAULT_TIMEOUT;
         private boolean routing = true;
         private Duration ringRefresh = DEFAULT_RING_REFRESH;
+        private Duration slowAfter = DEFAULT_SLOW_AFTER;
+        private Duration hedgeAfter = DEFAULT_HEDGE_AFTER;
         private java.nio.file.Path tlsCa, tlsCert, tlsKey;
 
         private Builder() {}
@@ -117,7 +133,8 @@ public final class Options {
         /**
          * Whether to learn the ring and send each call to a replica of its key
          * (default). Without routing, every call goes to the seed that answered
-         * last, which coordinates it.
+         * last, which coordinates it, and there is no health tracking and no
+         * hedging (see {@link #slowAfter}, {@link #hedgeAfter}).
          */
         public Builder routing(boolean routing) {
             this.routing = routing;
@@ -127,6 +144,37 @@ public final class Options {
         /** How often a routing client asks for the ring again (besides after failures); zero: only then. */
         public Builder ringRefresh(Duration d) {
             this.ringRefresh = d;
+            return this;
+        }
+
+        /**
+         * The least time a request may go unanswered, with nothing else heard
+         * from its node meanwhile, before a routing client finds the node slow
+         * and tries it after every other node until it is heard from again (a
+         * late answer, or a probe the client sends every 200 ms). The bound
+         * used is 8 times the node's recent latency for that kind of request
+         * (its smoothed mean plus four mean deviations), at least slowAfter
+         * and at most a quarter of the time the call has. Default
+         * {@link #DEFAULT_SLOW_AFTER}; negative turns health tracking off
+         * (zero is refused). Without routing there is none.
+         */
+        public Builder slowAfter(Duration d) {
+            this.slowAfter = d;
+            return this;
+        }
+
+        /**
+         * The least time a routing client waits for the node a read went to
+         * before it sends the read to another node as well; the first answer
+         * wins. The delay used is the node's recent latency for reads (smoothed
+         * mean plus four mean deviations), at least hedgeAfter and at most the
+         * slowAfter bound. Writes are never hedged, nor are serial reads (each
+         * is a Paxos round, and two would compete for the key's ballots).
+         * Default {@link #DEFAULT_HEDGE_AFTER}; negative turns hedging off.
+         * Without routing there is none.
+         */
+        public Builder hedgeAfter(Duration d) {
+            this.hedgeAfter = d;
             return this;
         }
 

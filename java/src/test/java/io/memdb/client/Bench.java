@@ -33,9 +33,11 @@ public final class Bench {
             run(db, keys, value, true, 16, ops / 4);
             for (boolean write : new boolean[] {true, false}) {
                 for (int threads : new int[] {1, 64}) {
+                    long h0 = db instanceof Client c ? c.hedged.get() : 0;
                     long[] r = run(db, keys, value, write, threads, ops);
-                    System.out.printf("java %s threads=%d ops=%d ops/s=%d p50-us=%d p99-us=%d%n",
-                            write ? "set" : "get", threads, ops, r[0], r[1], r[2]);
+                    long hedges = db instanceof Client c ? c.hedged.get() - h0 : 0;
+                    System.out.printf("java %s threads=%d ops=%d ops/s=%d p50-us=%d p99-us=%d hedged=%d%n",
+                            write ? "set" : "get", threads, ops, r[0], r[1], r[2], hedges);
                 }
             }
         }

@@ -17,7 +17,9 @@ import java.util.List;
  * failure handling: the handshake, then, by mode, answers (Get: a Value
  * "fake" at version (100, 1); Set: Done at (101, 1); every frame stamped
  * with that clock; Incr: as incrScript says; GetCounter: the counter's
- * value), hangs up on the first request, or never answers.
+ * value; Ring: ringInfo, if set), hangs up on the first request, or never
+ * answers. {@link #pause} holds every answer until {@link #resume}, as a
+ * stopped process would (the handshake still runs).
  */
 final class FakeNode implements AutoCloseable {
     enum Mode { ANSWER, DROP, SILENT }
@@ -64,6 +66,16 @@ final class FakeNode implements AutoCloseable {
     /** If set, sent instead of the Challenge, and nothing after it (as a TLS node's preamble). */
     volatile byte[] first;
     private final List<Socket> conns = Collections.synchronizedList(new ArrayList<>());
+    /** The body of the RingInfo that answers Ring; null: Ring is not answered (but see noRing). */
+    volatile byte[] ringInfo;
+    /** Answer Ring with CodeUnknownKind, as a node that does not serve the ring. */
+    volatile boolean noRing;
+    /** Accept connections and never greet them, as a process that hangs (or a black hole). */
+    volatile boolean mute;
+    /** Guards paused and held, and orders every answer. */
+    private final Object replies = new Object();
+    private boolean paused;
+    private final List<Object[]> held = new ArrayList<>();
 
     FakeNode(String key, Mode mode) throws IOException {
         this.key = key.getBytes(StandardCharsets.UTF_8);
@@ -93,6 +105,10 @@ final class FakeNode implements AutoCloseable {
         try (s) {
             DataInputStream in = new DataInputStream(s.getInputStream());
             OutputStream out = s.getOutputStream();
+            if (mute) {
+                in.read(); // until the client hangs up
+                return;
+            }
             byte[] preamble = first;
             if (preamble != null) {
                 out.write(preamble);
@@ -143,7 +159,7 @@ final class FakeNode implements AutoCloseable {
                     body[10] = (byte) READ_VERSION.node();
                     Codec.putU32(body, 11, v.length);
                     System.arraycopy(v, 0, body, 15, v.length);
-                    out.write(Codec.frame(new Codec.Request(Codec.VALUE, body), id, READ_VERSION));
+                    answer(out, Codec.frame(new Codec.Request(Codec.VALUE, body), id, READ_VERSION));
                 } else if (kind == Codec.INCR) {
                     Incr incr = Incr.of(f);
                     Act act = incrScript.apply(incr);
@@ -154,11 +170,11 @@ final class FakeNode implements AutoCloseable {
                         case SILENT -> {
                             continue;
                         }
-                        case UNKNOWN_OUTCOME -> out.write(error(id, Codec.CODE_UNKNOWN_OUTCOME, "replicas silent"));
-                        case WRONG_KIND -> out.write(error(id, Codec.CODE_WRONG_KIND, "the key holds a value"));
-                        case UNAVAILABLE -> out.write(error(id, Codec.CODE_UNAVAILABLE, "1 of 3 replicas"));
-                        case SHUTTING_DOWN -> out.write(error(id, Codec.CODE_SHUTTING_DOWN, "stopping"));
-                        case APPLY -> out.write(counterValue(id, apply(incr)));
+                        case UNKNOWN_OUTCOME -> answer(out, error(id, Codec.CODE_UNKNOWN_OUTCOME, "replicas silent"));
+                        case WRONG_KIND -> answer(out, error(id, Codec.CODE_WRONG_KIND, "the key holds a value"));
+                        case UNAVAILABLE -> answer(out, error(id, Codec.CODE_UNAVAILABLE, "1 of 3 replicas"));
+                        case SHUTTING_DOWN -> answer(out, error(id, Codec.CODE_SHUTTING_DOWN, "stopping"));
+                        case APPLY -> answer(out, counterValue(id, apply(incr)));
                     }
                 } else if (kind == Codec.GET_COUNTER) {
                     int k = Codec.u16(f, Codec.HEADER + 1);
@@ -167,17 +183,126 @@ final class FakeNode implements AutoCloseable {
                     synchronized (counters) {
                         v = counters.getOrDefault(key, 0L);
                     }
-                    out.write(counterValue(id, v));
+                    answer(out, counterValue(id, v));
+                } else if (kind == Codec.RING && noRing) {
+                    answer(out, error(id, Codec.CODE_UNKNOWN_KIND, "unknown kind 21"));
+                } else if (kind == Codec.RING && ringInfo != null) {
+                    answer(out, Codec.frame(new Codec.Request(Codec.RING_INFO, ringInfo), id, Timestamp.ZERO));
                 } else if (kind == Codec.SET) {
                     byte[] body = new byte[10];
                     Codec.putU64(body, 0, WRITE_VERSION.counter());
                     body[9] = (byte) WRITE_VERSION.node();
-                    out.write(Codec.frame(new Codec.Request(Codec.DONE, body), id, WRITE_VERSION));
+                    answer(out, Codec.frame(new Codec.Request(Codec.DONE, body), id, WRITE_VERSION));
                 }
             }
         } catch (IOException e) {
             // The client hung up.
         }
+    }
+
+    /** Sends an answer, or holds it while the node is paused. */
+    private void answer(OutputStream out, byte[] frame) throws IOException {
+        synchronized (replies) {
+            if (paused) {
+                held.add(new Object[] {out, frame});
+                return;
+            }
+            out.write(frame);
+        }
+    }
+
+    /** Holds every answer until resume. */
+    void pause() {
+        synchronized (replies) {
+            paused = true;
+        }
+    }
+
+    /** Sends the answers held, in order, and answers at once again. */
+    void resume() {
+        synchronized (replies) {
+            paused = false;
+            for (Object[] h : held) {
+                try {
+                    ((OutputStream) h[0]).write((byte[]) h[1]);
+                } catch (IOException e) {
+                    // That connection is gone (see dropConns).
+                }
+            }
+            held.clear();
+        }
+    }
+
+    /** Closes every connection accepted so far; the node still accepts new ones. */
+    void dropConns() throws IOException {
+        synchronized (conns) {
+            for (Socket s : conns) {
+                s.close();
+            }
+            conns.clear();
+        }
+    }
+
+    /** The requests of kind received so far, of the key given (a keyed kind's). */
+    long count(int kind, String key) {
+        synchronized (received) {
+            return received.stream().filter(r -> r.kind() == kind && keyOf(r.frame()).equals(key)).count();
+        }
+    }
+
+    /** The consistency level (wire) of a keyed request. */
+    static int levelOf(byte[] frame) {
+        return frame[Codec.HEADER] & 0xff;
+    }
+
+    private static String keyOf(byte[] f) {
+        if (f.length < Codec.HEADER + 3) {
+            return "";
+        }
+        int k = Codec.u16(f, Codec.HEADER + 1);
+        return new String(f, Codec.HEADER + 3, Math.min(k, f.length - Codec.HEADER - 3), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The body of a RingInfo for a ring of virtual members (16 tokens each)
+     * of ids at epoch 1, with replication factor rf, nodes[i] being ids[i].
+     */
+    static byte[] ringInfo(int rf, int[] ids, FakeNode... nodes) {
+        java.io.ByteArrayOutputStream r = new java.io.ByteArrayOutputStream();
+        r.writeBytes("RING".getBytes(StandardCharsets.US_ASCII));
+        r.write(1); // encoding version
+        r.write(1); // epoch
+        r.write(ids.length);
+        for (int id : ids) {
+            r.write(id >>> 8);
+            r.write(id);
+            r.write(1); // virtual
+            r.write(16);
+        }
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(r.toByteArray());
+        long c = crc.getValue();
+        r.write((int) (c >>> 24));
+        r.write((int) (c >>> 16));
+        r.write((int) (c >>> 8));
+        r.write((int) c);
+        byte[] ring = r.toByteArray();
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        b.write(rf);
+        byte[] n = new byte[4];
+        Codec.putU32(n, 0, ring.length);
+        b.writeBytes(n);
+        b.writeBytes(ring);
+        Codec.putU32(n, 0, nodes.length);
+        b.writeBytes(n);
+        for (int i = 0; i < nodes.length; i++) {
+            byte[] a = nodes[i].addr.getBytes(StandardCharsets.US_ASCII);
+            b.write(ids[i] >>> 8);
+            b.write(ids[i]);
+            b.write(a.length);
+            b.writeBytes(a);
+        }
+        return b.toByteArray();
     }
 
     private long apply(Incr in) {

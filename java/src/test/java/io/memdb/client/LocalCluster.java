@@ -128,6 +128,24 @@ final class LocalCluster implements AutoCloseable {
         p.waitFor(10, TimeUnit.SECONDS);
     }
 
+    /** Stops node id (SIGSTOP), as a paused process or a stalled host: its sockets stay open. */
+    void pause(int id) throws IOException, InterruptedException {
+        signal(id, "-STOP");
+    }
+
+    /** Resumes node id (SIGCONT) after pause. */
+    void resume(int id) throws IOException, InterruptedException {
+        signal(id, "-CONT");
+    }
+
+    private void signal(int id, String sig) throws IOException, InterruptedException {
+        long pid = procs.get(id - 1).pid();
+        int rc = new ProcessBuilder("kill", sig, Long.toString(pid)).inheritIO().start().waitFor();
+        if (rc != 0) {
+            throw new IOException("kill " + sig + " " + pid + ": exit status " + rc);
+        }
+    }
+
     @Override
     public void close() {
         for (Process p : procs) {
