@@ -224,6 +224,19 @@ func pauseKeys(n int) []string {
 	return keys
 }
 
+// stallPlan is the plan of a run through a stalled node over keys, and
+// the client's call timeout: by default a stall that lasts until every
+// key was done during it (30 s at most) and a 10 s timeout (calls are
+// judged on completing, not on speed: see TestPausedNodeDoesNotStall);
+// with -pause.measure, the 10 s stall and -pause.timeout.
+func stallPlan(keys []string) (pausePlan, time.Duration) {
+	if *pauseMeasure {
+		return pausePlan{before: 5 * time.Second, pause: 10 * time.Second, after: 5 * time.Second}, *pauseTimeout
+	}
+	return pausePlan{before: 2 * time.Second, pause: 30 * time.Second, after: 2 * time.Second,
+		enough: func(r *pauseRun) bool { return len(r.doneDuringPause()) == len(keys) }}, max(*pauseTimeout, 10*time.Second)
+}
+
 // pauseClient dials a routing client of every node of c, through dialer
 // if it is not nil (client.Options.Dialer).
 func pauseClient(t *testing.T, c *cluster, timeout time.Duration, dialer func(context.Context, string) (stdnet.Conn, error)) *client.Client {

@@ -36,15 +36,7 @@ func TestCutOffNodeDoesNotStall(t *testing.T) {
 		return d.DialContext(ctx, "tcp", addr)
 	}
 	keys := pauseKeys(300)
-	plan := pausePlan{before: 2 * time.Second, pause: 30 * time.Second, after: 2 * time.Second,
-		enough: func(r *pauseRun) bool { return len(r.doneDuringPause()) == len(keys) }}
-	if *pauseMeasure {
-		plan = pausePlan{before: 5 * time.Second, pause: 10 * time.Second, after: 5 * time.Second}
-	}
-	timeout := *pauseTimeout
-	if !*pauseMeasure {
-		timeout = max(timeout, 10*time.Second)
-	}
+	plan, timeout := stallPlan(keys)
 	cl := pauseClient(t, c, timeout, dialer)
 	value := []byte(strings.Repeat("v", 100))
 	routedThrough(t, plan, keys, cl, value, cutOff, func() { proxy.setCut(true) }, func() { proxy.setCut(false) })

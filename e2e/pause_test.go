@@ -55,17 +55,9 @@ func TestPausedNodeDoesNotStall(t *testing.T) {
 		}
 	})
 	keys := pauseKeys(300)
-	plan := pausePlan{before: 2 * time.Second, pause: 30 * time.Second, after: 2 * time.Second,
-		enough: func(r *pauseRun) bool { return len(r.doneDuringPause()) == len(keys) }}
-	if *pauseMeasure {
-		plan = pausePlan{before: 5 * time.Second, pause: 10 * time.Second, after: 5 * time.Second}
-	}
+	plan, timeout := stallPlan(keys)
 	stop := func() { sigNode(t, paused, syscall.SIGSTOP) }
 	cont := func() { sigNode(t, paused, syscall.SIGCONT) }
-	timeout := *pauseTimeout
-	if !*pauseMeasure {
-		timeout = max(timeout, 10*time.Second)
-	}
 	cl := pauseClient(t, c, timeout, nil)
 	value := []byte(strings.Repeat("v", 100))
 	routedThrough(t, plan, keys, cl, value, paused, stop, cont)

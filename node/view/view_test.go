@@ -115,18 +115,24 @@ func TestGroups(t *testing.T) {
 	}
 }
 
+// drawView draws a view of 1 to 6 members in any phase, with 1 to 8
+// vnodes each, at rf 1 to 4, as node 1 sees it; and the members' count.
+func drawView(t *rapid.T) (View, uint16) {
+	var ms []gossip.Member
+	members := rapid.Uint16Range(1, 6).Draw(t, "members")
+	for id := uint16(1); id <= members; id++ {
+		p := rapid.SampledFrom([]Phase{Joining, Normal, Normal, Leaving}).Draw(t, "phase")
+		ms = append(ms, gossip.Member{ID: id, Addr: "a", Ring: NextVersion(0, p), Vnodes: rapid.Uint16Range(1, 8).Draw(t, "vnodes")})
+	}
+	return New(1, rapid.IntRange(1, 4).Draw(t, "rf"), ms), members
+}
+
 // Arcs cover the ring once, in order, each with a key's replicas: a key in
 // an arc has the arc's replicas on both rings.
 func TestArcsCoverTheRing(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		var ms []gossip.Member
-		members := rapid.Uint16Range(1, 6).Draw(t, "members")
-		for id := uint16(1); id <= members; id++ {
-			p := rapid.SampledFrom([]Phase{Joining, Normal, Normal, Leaving}).Draw(t, "phase")
-			ms = append(ms, gossip.Member{ID: id, Addr: "a", Ring: NextVersion(0, p), Vnodes: rapid.Uint16Range(1, 8).Draw(t, "vnodes")})
-		}
-		rf := rapid.IntRange(1, 4).Draw(t, "rf")
-		v := New(1, rf, ms)
+		v, _ := drawView(t)
+		rf := v.rf
 		as := v.Arcs()
 		for i, a := range as {
 			if next := as[(i+1)%len(as)]; next.Span.Start != a.Span.End {
@@ -172,13 +178,7 @@ func TestShared(t *testing.T) {
 // makes two allocations.
 func TestGroupsProperty(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		var ms []gossip.Member
-		members := rapid.Uint16Range(1, 6).Draw(t, "members")
-		for id := uint16(1); id <= members; id++ {
-			p := rapid.SampledFrom([]Phase{Joining, Normal, Normal, Leaving}).Draw(t, "phase")
-			ms = append(ms, gossip.Member{ID: id, Addr: "a", Ring: NextVersion(0, p), Vnodes: rapid.Uint16Range(1, 8).Draw(t, "vnodes")})
-		}
-		v := New(1, rapid.IntRange(1, 4).Draw(t, "rf"), ms)
+		v, _ := drawView(t)
 		key := []byte(rapid.StringN(1, 8, 8).Draw(t, "key"))
 		old, next := v.Read.Replicas(key, v.rf), v.Write.Replicas(key, v.rf)
 		var want [][]uint16
@@ -217,13 +217,7 @@ func TestGroupsProperty(t *testing.T) {
 // allocates nothing.
 func TestReplicates(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		var ms []gossip.Member
-		members := rapid.Uint16Range(1, 6).Draw(t, "members")
-		for id := uint16(1); id <= members; id++ {
-			p := rapid.SampledFrom([]Phase{Joining, Normal, Normal, Leaving}).Draw(t, "phase")
-			ms = append(ms, gossip.Member{ID: id, Addr: "a", Ring: NextVersion(0, p), Vnodes: rapid.Uint16Range(1, 8).Draw(t, "vnodes")})
-		}
-		v := New(1, rapid.IntRange(1, 4).Draw(t, "rf"), ms)
+		v, members := drawView(t)
 		key := []byte(rapid.String().Draw(t, "key"))
 		id := rapid.Uint16Range(1, members+1).Draw(t, "id")
 		if got, want := v.Replicates(key, id), slices.Contains(v.Groups(key).All(), id); got != want {
