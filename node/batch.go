@@ -152,6 +152,16 @@ func (b *batchRun) intent(w net.BatchWrite) store.Intent {
 	return store.Intent{Token: b.token, Stamp: b.stamp, Value: w.Value, Deleted: w.Deleted}
 }
 
+// keys are the keys b writes, in the client's order (its record names
+// them).
+func (b *batchRun) keys() [][]byte {
+	keys := make([][]byte, len(b.writes))
+	for i, w := range b.writes {
+		keys[i] = w.Key
+	}
+	return keys
+}
+
 // writeIntent writes w's intent of batch b to the key's replicas at
 // quorum in every group; b hears whether it met it.
 func (n *Node) writeIntent(b *batchRun, w net.BatchWrite) {
@@ -187,7 +197,7 @@ func (n *Node) intentAnswered(b *batchRun, w net.BatchWrite, a net.Message) {
 // the record says (another attempt of the batch may have decided it) and
 // resolves b's intents.
 func (n *Node) decideBatch(b *batchRun) {
-	rec := store.CommitRecord(b.stamp)
+	rec := store.CommitRecord(b.stamp, b.keys())
 	if b.failed != nil {
 		rec = store.AbortRecord()
 		if n.mutant(MutantBlindAbort) {

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -151,26 +153,69 @@ func TestIntentDecodeRefuses(t *testing.T) {
 }
 
 func TestBatchRecords(t *testing.T) {
+	keys := [][]byte{[]byte("k1"), []byte("k2")}
+	old := append([]byte{'C'}, appendStamp(nil, ts(7, 3))...) // written before records named their keys
 	for _, c := range []struct {
 		found bool
 		b     []byte
-		o     Outcome
-		t     string
+		want  BatchRecord
 	}{
-		{false, nil, Undecided, "0.0"},
-		{true, AbortRecord(), Aborted, "0.0"},
-		{true, CommitRecord(ts(7, 3)), Committed, ts(7, 3).String()},
+		{false, nil, BatchRecord{}},
+		{true, AbortRecord(), BatchRecord{Outcome: Aborted}},
+		{true, CommitRecord(ts(7, 3), keys), BatchRecord{Outcome: Committed, At: ts(7, 3), Keys: keys, Named: true}},
+		{true, old, BatchRecord{Outcome: Committed, At: ts(7, 3)}},
 	} {
-		o, at, err := ParseRecord(c.found, c.b)
-		if err != nil || o != c.o || at.String() != c.t {
-			t.Errorf("ParseRecord(%v, %q) = %v %v %v", c.found, c.b, o, at, err)
+		got, err := ReadRecord(c.found, c.b)
+		if err != nil {
+			t.Errorf("ReadRecord(%v, %q): %v", c.found, c.b, err)
+			continue
+		}
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("ReadRecord(%v, %q): %s", c.found, c.b, diff)
+		}
+		if o, at, _ := ParseRecord(c.found, c.b); o != c.want.Outcome || at != c.want.At {
+			t.Errorf("ParseRecord(%v, %q) = %v %v", c.found, c.b, o, at)
 		}
 	}
-	if _, _, err := ParseRecord(true, []byte("x")); err == nil {
-		t.Error("a bad record parsed")
+
+	// The largest batch's record still fits a value.
+	var big [][]byte
+	for i := range net.MaxBatchKeys {
+		big = append(big, fmt.Appendf(bytes.Repeat([]byte("k"), net.MaxBatchBytes/net.MaxBatchKeys-4), "%03d", i))
+	}
+	if b := CommitRecord(ts(1, 1), big); len(b) > net.MaxValue {
+		t.Errorf("the largest batch's record is %d bytes, over a value's %d", len(b), net.MaxValue)
+	} else if r, err := ReadRecord(true, b); err != nil || len(r.Keys) != net.MaxBatchKeys {
+		t.Errorf("the largest batch's record: %d keys, %v", len(r.Keys), err)
+	}
+
+	good := CommitRecord(ts(7, 3), keys)
+	for what, b := range map[string][]byte{
+		"junk":          []byte("x"),
+		"empty":         {},
+		"no keys":       CommitRecord(ts(7, 3), nil),
+		"an empty key":  CommitRecord(ts(7, 3), [][]byte{[]byte("a"), nil}),
+		"a key twice":   CommitRecord(ts(7, 3), [][]byte{[]byte("a"), []byte("a")}),
+		"cut short":     good[:len(good)-1],
+		"trailing byte": append(slices.Clone(good), 0),
+		"too many keys": CommitRecord(ts(7, 3), append(big, []byte("one more"))),
+	} {
+		if _, err := ReadRecord(true, b); err == nil {
+			t.Errorf("a record with %s parsed", what)
+		}
+	}
+	var over [][]byte
+	for i := 0; len(over)*net.MaxKey <= net.MaxBatchBytes; i++ {
+		over = append(over, fmt.Appendf(bytes.Repeat([]byte("k"), net.MaxKey-4), "%04d", i))
+	}
+	if _, err := ReadRecord(true, CommitRecord(ts(7, 3), over)); err == nil {
+		t.Errorf("a record of %d keys of %d bytes (over %d in all) parsed", len(over), net.MaxKey, net.MaxBatchBytes)
 	}
 	if diff := cmp.Diff("\x00memdb/txn/ab", string(RecordKey([]byte("ab")))); diff != "" {
 		t.Error(diff)
+	}
+	if !IsRecordKey(RecordKey([]byte("ab"))) || IsRecordKey([]byte("ab")) {
+		t.Error("IsRecordKey")
 	}
 }
 
