@@ -126,8 +126,12 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 // time since boot; 0 at replay), and remembers a tombstone the rule may
 // drop in time (grave.go).
 func (n *Node) apply(key []byte, v store.Version, at time.Duration) {
-	if now, changed := n.store.Update(key, v); changed && n.purging() && now.Tombstone() {
+	now, changed := n.store.Update(key, v)
+	if changed && n.purging() && now.Tombstone() {
 		n.noteGrave(key, now.Stamp, at)
+	}
+	if changed && n.collecting() && now.Live() && store.IsRecordKey(key) {
+		n.noteRecord(key, now.Stamp, at)
 	}
 }
 

@@ -130,6 +130,10 @@ func (h *host) boot() {
 	if h.w.p.AntiEntropy > 0 {
 		cfg.AntiEntropy = h.w.p.AntiEntropy
 	}
+	cfg.BatchRetention = -1
+	if h.w.p.BatchRetention > 0 {
+		cfg.BatchRetention = h.w.p.BatchRetention
+	}
 	p, err := h.w.newP(cfg, env)
 	if err != nil {
 		panic(fmt.Sprintf("sim: building node %d: %v", h.id, err))

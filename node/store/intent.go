@@ -469,6 +469,24 @@ func readStamp(b []byte) clock.Timestamp {
 	return clock.Timestamp{Counter: binary.BigEndian.Uint64(b), Node: binary.BigEndian.Uint16(b[8:])}
 }
 
+// HoldsWrite reports whether state v of a key holds the write of the
+// batch with token committed at t: it is a register at or past t, with no
+// undecided intent of the batch (of any attempt). A batch's record may be
+// collected once every replica of every key of it holds its write
+// durably (node/batchgc.go): a late intent of the committed attempt then
+// merges below the state, and one of another attempt is aborted.
+func HoldsWrite(v Version, token []byte, t clock.Timestamp) bool {
+	if v.Kind != Register || v.Stamp.Less(t) {
+		return false
+	}
+	for _, i := range v.Undecided() {
+		if bytes.Equal(i.Token, token) {
+			return false
+		}
+	}
+	return true
+}
+
 // Decide is what intent i becomes once its batch's record says o, at
 // version t if committed: the batch's write at its version if it
 // committed at i's version, a marker if it aborted or committed at

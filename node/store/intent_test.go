@@ -219,6 +219,41 @@ func TestBatchRecords(t *testing.T) {
 	}
 }
 
+// A state holds a batch's write once it is a register at or past the
+// batch's version with no undecided intent of the batch, of whatever
+// attempt; a marker of it, or another batch's intent, does not matter.
+func TestHoldsWrite(t *testing.T) {
+	tok, other := []byte("tok-0001"), []byte("tok-0002")
+	at := ts(10, 1)
+	reg := func(c uint64) Version { return RegisterAt([]byte("v"), false, ts(c, 2)) }
+	with := func(v Version, is ...Intent) Version {
+		for _, i := range is {
+			v, _ = mergeIntents(v, IntentAt(i))
+		}
+		return v
+	}
+	for _, c := range []struct {
+		name string
+		v    Version
+		want bool
+	}{
+		{"the write", RegisterAt([]byte("v"), false, at), true},
+		{"a later write", reg(11), true},
+		{"a later delete", RegisterAt(nil, true, ts(12, 1)), true},
+		{"an earlier write", reg(9), false},
+		{"nothing", Version{}, false},
+		{"a counter", CounterAt([]Slot{{Node: 1, Gen: 1, Version: 20, P: 1}}), false},
+		{"the batch's intent, undecided", with(reg(9), Intent{Token: tok, Stamp: at, Value: []byte("x")}), false},
+		{"another attempt's intent, undecided", with(reg(11), Intent{Token: tok, Stamp: ts(13, 3), Value: []byte("x")}), false},
+		{"a marker of the batch", with(reg(11), Intent{Token: tok, Stamp: ts(13, 3), Aborted: true}), true},
+		{"another batch's intent", with(reg(11), Intent{Token: other, Stamp: ts(13, 3), Value: []byte("x")}), true},
+	} {
+		if got := HoldsWrite(c.v, tok, at); got != c.want {
+			t.Errorf("%s (%v): HoldsWrite = %v, want %v", c.name, c.v, got, c.want)
+		}
+	}
+}
+
 // WithIntents lists the keys with undecided intents only: a key whose
 // intents are settled or aborted leaves it.
 func TestWithIntents(t *testing.T) {

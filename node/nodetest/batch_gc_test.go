@@ -1,0 +1,158 @@
+package nodetest
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/memdb/memdb/net"
+	"github.com/memdb/memdb/node"
+	"github.com/memdb/memdb/node/store"
+)
+
+// records counts the batch records the live nodes hold, and those they
+// dropped since they booted.
+func (c *Cluster) records() (held int, dropped uint64) {
+	for _, id := range c.IDs() {
+		if h := c.host(int(id)); h.n != nil {
+			n, d := h.n.Records()
+			held, dropped = held+n, dropped+d
+		}
+	}
+	return held, dropped
+}
+
+// retention is the batch retention of the collection tests.
+const retention = 20 * time.Second
+
+func collecting(cfg *node.Config) {
+	cfg.AntiEntropy = -1
+	cfg.BatchRetention = retention
+}
+
+// A committed batch's record is kept for the retention, then dropped by
+// every replica of it once every replica of every key holds the batch's
+// write, for good: a restart does not bring it back from the log. An
+// aborted batch's record goes after the retention alone.
+func TestBatchRecordCollected(t *testing.T) {
+	c := formed(4, 3, collecting)
+	var r uint64
+	c.Quietly(func() {
+		r = c.Request(1, batch("token-gc-1", "a", "1", "b", "2"))
+		c.Stabilize()
+		c.Run(time.Second)
+	})
+	if _, ok := c.Replies[r].(*net.Done); !ok {
+		t.Fatalf("batch: %s", FormatMessage(c.Replies[r]))
+	}
+	if held, _ := c.records(); held != 3 {
+		t.Fatalf("%d records held after the batch, want 3 (one on each replica of it)", held)
+	}
+	c.Quietly(func() { c.Run(retention / 2) })
+	if held, dropped := c.records(); held != 3 || dropped != 0 {
+		t.Fatalf("within the retention: %d records held, %d dropped; want 3, 0", held, dropped)
+	}
+	c.Quietly(func() { c.Run(retention) })
+	if held, dropped := c.records(); held != 0 || dropped != 3 {
+		t.Fatalf("past the retention: %d records held, %d dropped; want 0, 3", held, dropped)
+	}
+	// Dropped durably: a replica of the record that restarts holds none.
+	rr := c.Node(1).Replicas(store.RecordKey([]byte("token-gc-1")))
+	id := int(rr[0])
+	c.Quietly(func() {
+		c.Crash(id)
+		c.Start(id)
+		c.Run(5 * time.Second)
+	})
+	if held, _ := c.Node(id).Records(); held != 0 {
+		t.Errorf("node %d holds %d records after a restart: its log brought the collected record back", id, held)
+	}
+	if got := c.read(2, "a"); got != c.read(2, "a") || c.undecided() != 0 {
+		t.Errorf("after collection: a %s, %d undecided", got, c.undecided())
+	}
+
+	// An aborted batch: one of a's replicas crashed, another cut off
+	// unseen (its intents never acknowledged) — the record says aborted.
+	c.Quietly(func() { c.Run(5 * time.Second) })
+	aReps := c.Node(1).Replicas([]byte("a"))
+	coord := 0
+	for i := 1; i <= 4; i++ {
+		if !slices.Contains(aReps, uint16(i)) {
+			coord = i
+		}
+	}
+	var r2 uint64
+	c.Quietly(func() {
+		c.Crash(int(aReps[0]))
+		c.Crash(int(aReps[1]))
+		r2 = c.Request(coord, batch("token-gc-2", "a", "3", "b", "4"))
+		c.Stabilize()
+		c.Run(5 * time.Second)
+		c.Start(int(aReps[0]))
+		c.Start(int(aReps[1]))
+		c.Run(5 * time.Second)
+	})
+	if e, ok := c.Replies[r2].(*net.Error); !ok || e.Code != net.CodeAborted {
+		t.Fatalf("second batch: %s, want aborted", FormatMessage(c.Replies[r2]))
+	}
+	held, dropped := c.records()
+	if held == 0 {
+		t.Fatalf("no record of the aborted batch held (dropped %d)", dropped)
+	}
+	c.Quietly(func() { c.Run(retention + 5*time.Second) })
+	if held, _ := c.records(); held != 0 {
+		t.Errorf("past the retention, %d records of the aborted batch held, want 0", held)
+	}
+}
+
+// A committed batch's record is kept while a replica of one of its keys
+// cannot say it holds the batch's write (it is down), however long past
+// the retention; collected once it is back and holds it (its catch-up
+// brings the write).
+func TestBatchRecordKeptUntilEveryReplicaHolds(t *testing.T) {
+	c := formed(4, 3, collecting)
+	rr := c.Node(1).Replicas(store.RecordKey([]byte("token-gc-3")))
+	// A key with a replica that holds no copy of the record: it is down
+	// across the batch.
+	var key string
+	var away, coord int
+	for i := 0; key == ""; i++ {
+		k := fmt.Sprintf("k%d", i)
+		for _, id := range c.Node(1).Replicas([]byte(k)) {
+			if !slices.Contains(rr, id) {
+				key, away = k, int(id)
+				break
+			}
+		}
+	}
+	for i := 1; i <= 4; i++ {
+		if i != away {
+			coord = i
+			break
+		}
+	}
+	t.Logf("record on %v; %s on %v, node %d away; coordinator %d", rr, key, c.Node(1).Replicas([]byte(key)), away, coord)
+	var r uint64
+	c.Quietly(func() {
+		c.Crash(away)
+		c.Run(10 * time.Second) // its peers see it down
+		r = c.Request(coord, batch("token-gc-3", key, "1", "other", "2"))
+		c.Stabilize()
+		c.Run(3 * retention)
+	})
+	if _, ok := c.Replies[r].(*net.Done); !ok {
+		t.Fatalf("batch: %s", FormatMessage(c.Replies[r]))
+	}
+	if held, dropped := c.records(); held != 3 || dropped != 0 {
+		t.Fatalf("node %d, a replica of %s, is down: %d records held, %d dropped; want 3, 0", away, key, held, dropped)
+	}
+	c.Quietly(func() {
+		c.Start(away)
+		c.Run(2 * retention)
+	})
+	t.Logf("%s on node %d after its restart: %s", key, away, c.Store(away, key))
+	if held, dropped := c.records(); held != 0 || dropped != 3 {
+		t.Errorf("node %d back, holding the write: %d records held, %d dropped; want 0, 3", away, held, dropped)
+	}
+}
