@@ -12,26 +12,33 @@ import (
 )
 
 // Collecting batch records: the rule of batch.go ("Collection") as this
-// node keeps it for the records it replicates. A record comes into a yard
-// (grave.Yard, the tombstones' own) when it is applied here, with the
-// node's steady time; a sweep, every eighth of the retention at most an
-// anti-entropy interval, looks at the yard in the order records came and
+// node keeps it for the records it replicates, where Config.BatchRetention
+// is positive. A record comes into a yard (grave.Yard, the tombstones'
+// own) when it is applied here, with the node's steady time; a sweep,
+// every eighth of the retention at most an anti-entropy interval, looks
+// at the yard in the order records came and
 //
-//  1. stops at the first record here for less than Config.BatchRetention
-//     (the window; hints wait at most half of it, coordinate.go);
+//  1. stops at the first record here for less than the retention (hints
+//     wait at most half of it: hintAge), and keeps one not yet expired by
+//     the clock (store.RecordExpired: the node's clock had not reached
+//     its counter a retention ago) or with a Paxos round in progress;
 //  2. begins only on a member of a settled ring, and stops when the ring
 //     moves (the tombstones' Ready and Settled);
-//  3. drops an aborted record at once; for a committed one it asks every
-//     replica of every key the record names (Holds, answered after the
-//     replica's log is synced) whether it holds durably a state at or
-//     past the batch's version and no undecided intent of the batch, and
-//     drops the record at a later sweep on the same ring once all said
-//     yes. A committed record of the old form (no keys) is kept.
+//  3. drops an aborted record; for a committed one it asks every replica
+//     of every key the record names (Holds, answered after the replica's
+//     log is synced) whether it holds durably a state at or past the
+//     batch's version and no undecided intent of the batch
+//     (store.HoldsWrite), and drops the record at a later sweep on the
+//     same ring once all said yes. A committed record of the old form
+//     (no keys) is kept.
 //
-// A record is dropped with its Paxos acceptor state (a round in progress
-// on it keeps it), durably: an oplog.TypeForget record, synced, replays
-// to nothing for the key — neither its value nor its acceptor state.
-// Nothing is dropped while a Paxos round is in flight on the key here.
+// A record is dropped with its Paxos acceptor state, durably: an
+// oplog.TypeForget record, synced, replays to nothing for the key —
+// neither its value nor its acceptor state. As with expired tombstones,
+// digests leave expired records out (net.DigestBefore's Records) and a
+// copy of one streamed back to a node that holds nothing of the key is
+// not stored (leftOut), so that replicas that drop a record a sweep
+// apart do not hand it back to each other for ever.
 
 // recordChecksInFlight bounds the records one node checks at a time.
 const recordChecksInFlight = 32
@@ -107,6 +114,12 @@ func (n *Node) judgeRecord(r grave.Grave, epoch uint64) grave.Verdict {
 	}
 	if n.steady-r.At < n.cfg.BatchRetention {
 		return grave.Young
+	}
+	if !store.RecordExpired(n.recordsExpired(), v) {
+		// Not expired by the clock yet (it had not passed the record's
+		// stamp a retention ago): digests still count the record, and a
+		// copy of it would be taken back.
+		return grave.Keep
 	}
 	rec, err := store.ReadRecord(true, v.Value)
 	if err != nil || rec.Outcome == store.Committed && !rec.Named {
@@ -216,6 +229,7 @@ func (n *Node) dropRecord(r grave.Grave) {
 	n.store.Drop([]byte(r.Key))
 	n.acceptors.Forget([]byte(r.Key))
 	n.stats.RecordsDropped++
+	n.env.Log.Debug("batch record collected", "key", r.Key, "stamp", r.Stamp)
 }
 
 // Records is the number of batch records the node holds, and dropped how
@@ -239,4 +253,33 @@ func hintAge(cfg Config) time.Duration {
 		age = r
 	}
 	return age
+}
+
+// recordsExpired is the node's clock as it read the retention ago (zero
+// if it has not run that long, or collects no records): a record stamped
+// at or before it is expired, and digests leave it out, so that a replica
+// that collected it and one that still holds it compare equal.
+func (n *Node) recordsExpired() clock.Timestamp {
+	if !n.collecting() {
+		return clock.Timestamp{}
+	}
+	return n.retentionAgo.Ago(n.steady)
+}
+
+// leftOut reports whether entry e, of a key this node holds nothing of
+// (no state, no Paxos round), is not stored: an expired tombstone
+// (stamped at or before expired), or, on a settled ring, an expired batch
+// record (at or before records) — a copy streamed back from a replica
+// that has not collected it yet, which would keep every replica of a
+// record taking it back from the others. Leaving a record out is safe
+// for its decision: a Paxos round on the key meets a quorum, and every
+// acceptor that accepted the record keeps its acceptance until it holds
+// the record or collects it. It is taken during a movement (a new
+// replica's copy, before the old ones forget theirs).
+func (n *Node) leftOut(e net.Entry, expired, records clock.Timestamp) bool {
+	v := store.FromEntry(e)
+	if v.Tombstone() && !expired.Less(e.Stamp) {
+		return true
+	}
+	return store.RecordExpired(records, v) && store.IsRecordKey(e.Key) && n.settled()
 }

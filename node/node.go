@@ -100,10 +100,13 @@ type Node struct {
 	// anti-entropy's horizon (stream.go), and over the last tombstone
 	// grace, for expiry (grave.go).
 	recent, graceAgo clock.History
-	gen              uint64
-	incrs            *counter.Table
-	pendingSlots     map[string]store.Version
-	incrWaiting      map[counter.OpID][]func()
+	// retentionAgo is the node's clock over the last batch retention, for
+	// the records anti-entropy leaves out (batchgc.go).
+	retentionAgo clock.History
+	gen          uint64
+	incrs        *counter.Table
+	pendingSlots map[string]store.Version
+	incrWaiting  map[counter.OpID][]func()
 	// intentsSince is when the sweeper first saw each undecided intent (by
 	// key, token and version), and sweeping the keys it is settling
 	// (batch.go).
@@ -245,10 +248,11 @@ func New(cfg Config, env Env) (*Node, error) {
 		removing: make(map[uint16]bool),
 		taking:   make(map[string][]func(bool)),
 
-		acceptors: paxos.NewAcceptors(),
-		recent:    clock.History{Window: inFlight(cfg)},
-		graceAgo:  clock.History{Window: cfg.TombstoneGrace, Every: cfg.TombstoneGrace / 64},
-		unapplied: make(map[uint64][]oplog.Record),
+		acceptors:    paxos.NewAcceptors(),
+		recent:       clock.History{Window: inFlight(cfg)},
+		graceAgo:     clock.History{Window: cfg.TombstoneGrace, Every: cfg.TombstoneGrace / 64},
+		retentionAgo: clock.History{Window: cfg.BatchRetention, Every: cfg.BatchRetention / 64},
+		unapplied:    make(map[uint64][]oplog.Record),
 
 		incrs:        counter.New(0),
 		pendingSlots: make(map[string]store.Version),
@@ -489,7 +493,7 @@ func (n *Node) Deliver(from net.NodeID, f net.Frame) {
 	case *net.Digest:
 		n.digestFrom(id, f.ID, m.Epoch, m.Spans, stream.Bounds{})
 	case *net.DigestBefore:
-		n.digestFrom(id, f.ID, m.Epoch, m.Spans, stream.Bounds{Horizon: m.Horizon, Expired: m.Expired})
+		n.digestFrom(id, f.ID, m.Epoch, m.Spans, stream.Bounds{Horizon: m.Horizon, Expired: m.Expired, Records: m.Records})
 	case *net.PaxosKeys:
 		n.paxosKeysFrom(id, f.ID, m)
 	case *net.Take:

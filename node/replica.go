@@ -34,18 +34,19 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 	// is what covers an intent this replica does not log (a later write
 	// already here), before it acknowledges it.
 	intents := slices.ContainsFunc(es, func(e net.Entry) bool { return e.Intents })
-	expired := n.expired()
+	expired, records := n.expired(), n.recordsExpired()
 	for _, e := range es {
 		n.lamport.Observe(e.Stamp)
 		cur, ok := n.store.Get(e.Key)
 		if ok && store.Covers(cur, store.FromEntry(e)) {
 			continue
 		}
-		if _, paxos := n.acceptors.Get(e.Key); !ok && !paxos && store.FromEntry(e).Tombstone() && !expired.Less(e.Stamp) {
+		if _, paxos := n.acceptors.Get(e.Key); !ok && !paxos && n.leftOut(e, expired, records) {
 			// An expired tombstone of a key this node holds nothing of
 			// (no state, no Paxos round): nothing here to delete, and the
 			// rule would drop it (one streamed back from a replica that
-			// has not dropped it yet).
+			// has not dropped it yet); or an expired batch record
+			// (leftOut).
 			continue
 		}
 		if n.mutant(MutantCanary) && !e.Deleted && !e.Counter && !e.Intents { // the canary: keep a value no one wrote

@@ -153,6 +153,15 @@ var all = []Scenario{
 		},
 	},
 	{
+		Name:        "batch-gc",
+		Description: "6 nodes, replication factor 3, batch records collected after a retention of 16-20 s, anti-entropy every second; a batch of a key on nodes 1-3 and one on nodes 4-6 (with its record) through one of nodes 4-6, which crashes right after it sends its first commit of the record, as nodes 1-3 are cut off for longer than the sweepers, the retention and a few collections take; quorum reads of both keys after the heal; 1 random client reading at quorum; no fractured read, all or nothing after heal",
+		Swarm: sim.Swarm{
+			Nodes: 6, MaxClients: 1, MaxKeys: 8,
+			Duration: 30 * time.Second, Liveness: 10 * time.Second,
+			BatchGC: true,
+		},
+	},
+	{
 		Name:        "cas-chaos",
 		Description: "cas-churn's cluster, Paxos workload and faults, plus processes paused (1 ms-10 s), clocks jumping forward (1 ms-30 s), clogged links (10 ms-5 s) and, with rf 3 and up, one node's disk wiped or a bit flipped in its log, one dead for good and removed, and majorities-ring partitions; linearizable per key (Porcupine) and convergence after heal",
 		Swarm: sim.Swarm{

@@ -270,6 +270,10 @@ func (h *host) crash() {
 		_, d := t.Tombstones()
 		w.dropped += d
 	}
+	if r, ok := h.proc.(interface{ Records() (int, uint64) }); ok {
+		_, d := r.Records()
+		w.recordsDropped += d
+	}
 	w.addProbes(h.proc)
 	if nm, ok := h.proc.(interface {
 		Normal() bool

@@ -67,6 +67,10 @@ type Swarm struct {
 	// cluster, the fault and a script; it draws from the "batchrace"
 	// stream, after everything else.
 	BatchRace bool
+	// BatchGC plays the collection race (batchgc.go), which fixes the
+	// cluster, the faults, a crash point and a script; it draws from the
+	// "batchgc" stream, after everything else.
+	BatchGC bool
 }
 
 // Draw returns the parameters for seed: every rate is drawn from the
@@ -185,6 +189,9 @@ func (s Swarm) Draw(seed uint64) (p Params, notes []string) {
 	}
 	if s.BatchRace {
 		notes = append(notes, drawBatchRace(seed, &p)...)
+	}
+	if s.BatchGC {
+		notes = append(notes, drawBatchGC(seed, &p)...)
 	}
 	p.Client.Failover = s.Failover
 	return p, notes

@@ -361,6 +361,17 @@ func RecordKey(token []byte) []byte {
 // IsRecordKey reports whether key is a batch's record key.
 func IsRecordKey(key []byte) bool { return bytes.HasPrefix(key, []byte(recordPrefix)) }
 
+// RecordExpired reports whether v, a record key's state, is a record
+// expired by bound, a node's clock as it read a batch retention ago: a
+// value whose version's counter is at or below the bound's. The counter
+// alone, because a node's clock that took a record's version in (as any
+// version it applies) reads that counter, but from a lower node id may
+// stay below the version itself while nothing moves it on. A zero bound
+// expires nothing.
+func RecordExpired(bound clock.Timestamp, v Version) bool {
+	return !bound.IsZero() && v.Live() && v.Stamp.Counter <= bound.Counter
+}
+
 // recordPrefix is where batch records live, among the cluster's own keys
 // that clients cannot write.
 const recordPrefix = "\x00memdb/txn/"

@@ -45,6 +45,10 @@ type Digest struct {
 	// Version.Tombstone) stamped at or before it: those the tombstone rule
 	// may have dropped (net.DigestBefore).
 	Expired clock.Timestamp
+	// Records, if not zero, leaves out the batch records (store's
+	// IsRecordKey and RecordExpired) at or before it: those the record
+	// collector may have dropped (net.DigestBefore).
+	Records clock.Timestamp
 	byEnd   []int // span indexes sorted by end
 	wraps   []int // spans that wrap past zero (or are the whole ring)
 }
@@ -85,6 +89,9 @@ func (d *Digest) Step(st *store.Store, n int) bool {
 	for _, key := range d.keys[:k] {
 		v, ok := st.Get([]byte(key))
 		if !ok || !d.horizon.IsZero() && d.horizon.Less(v.Stamp) || !d.Expired.IsZero() && v.Tombstone() && !d.Expired.Less(v.Stamp) {
+			continue
+		}
+		if store.RecordExpired(d.Records, v) && store.IsRecordKey([]byte(key)) {
 			continue
 		}
 		h := ring.Hash([]byte(key))

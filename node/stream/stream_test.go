@@ -256,6 +256,35 @@ func TestDigestBeforeHorizon(t *testing.T) {
 	}
 }
 
+// Records leaves out the batch records whose counter is at or below its
+// own, and nothing else: a store that collected such a record and one
+// that still holds it agree; a younger record, or another key's value as
+// old, still differs.
+func TestDigestLeavesOutExpiredRecords(t *testing.T) {
+	sum := func(st *store.Store) uint64 {
+		d := NewDigest(whole, st.Keys(), ts(9000, 0))
+		d.Records = ts(3000, 0)
+		d.Step(st, 1000)
+		return d.Sums.Sums[0]
+	}
+	rec := store.RecordKey([]byte("tok-0001"))
+	a, b := fill(300), fill(300)
+	b.Apply(rec, store.RegisterAt(store.AbortRecord(), false, ts(3000, 2)))
+	if sum(a) != sum(b) {
+		t.Error("an expired record counts in the digest")
+	}
+	c := fill(300)
+	c.Apply(rec, store.RegisterAt(store.AbortRecord(), false, ts(3001, 2)))
+	if sum(a) == sum(c) {
+		t.Error("a record younger than Records is left out")
+	}
+	d := fill(300)
+	d.Apply([]byte("old"), store.Version{Value: []byte("v"), Stamp: ts(100, 2)})
+	if sum(a) == sum(d) {
+		t.Error("a plain value older than Records is left out")
+	}
+}
+
 // Expired leaves out the plain tombstones stamped at or before it, and
 // nothing else: a store that dropped such a tombstone and one that still
 // holds it agree; a younger tombstone, or a live value, still differs.
