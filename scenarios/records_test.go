@@ -1,0 +1,57 @@
+package scenarios
+
+import (
+	"flag"
+	"testing"
+	"time"
+
+	"github.com/memdb/memdb/sim"
+)
+
+var recordsFlag = flag.Int("records.seeds", 0, "measure batch records held at the end of this many seeds of batch, churn and chaos, with and without their collection (TestBatchRecordsHeld)")
+
+// TestBatchRecordsHeld measures what batch records' collection
+// (node/batchgc.go) leaves: each seed of the batch scenario, and of churn
+// and chaos (which mix batches in), runs as it is (every record kept) and
+// again with the nodes collecting records after a retention of 16 s (over
+// the clients' batch deadline, three timeouts of at most 5 s); it logs
+// the records held at the end and collected, and fails if a run that
+// passes without collection fails with it. A measurement, not a CI test:
+// go test ./scenarios -run TestBatchRecordsHeld -records.seeds 16 -v
+func TestBatchRecordsHeld(t *testing.T) {
+	if *recordsFlag == 0 {
+		t.Skip("a measurement: -records.seeds N")
+	}
+	for _, name := range []string{"batch", "churn", "chaos"} {
+		s, err := Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keptSum, heldSum, droppedSum, runs int
+		for seed := uint64(1); seed <= uint64(*recordsFlag); seed++ {
+			p, _ := s.Params(seed)
+			if p.Client.Batch == 0 {
+				continue
+			}
+			off, err := sim.Run(p, sim.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.BatchRetention = 16 * time.Second
+			on, err := sim.Run(p, sim.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			runs++
+			keptSum += off.Stats.RecordsAtEnd
+			heldSum += on.Stats.RecordsAtEnd
+			droppedSum += int(on.Stats.RecordsDropped)
+			t.Logf("%s seed %d: without collection %s, %d records held; with it %s, %d held, %d collected",
+				name, seed, off.Verdict, off.Stats.RecordsAtEnd, on.Verdict, on.Stats.RecordsAtEnd, on.Stats.RecordsDropped)
+			if off.Verdict == sim.Pass && on.Verdict != sim.Pass && on.Verdict != sim.Undecided {
+				t.Errorf("%s seed %d fails with records collected: %s: %s", name, seed, on.Verdict, on.Reason)
+			}
+		}
+		t.Logf("%s: %d seeds with batches: %d records held at the end without collection, %d with it (%d collected)", name, runs, keptSum, heldSum, droppedSum)
+	}
+}
