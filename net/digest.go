@@ -40,8 +40,9 @@ type DigestReply struct {
 // it (the layout before it) means zero.
 //
 // Records, if not zero, also leaves out every batch record (a value of a
-// record key) stamped at or before it: records the asker's collector may
-// drop (node/batchgc.go). It is sent only by a node that collects them,
+// record key) and every aborted batch's marker (in a key's state) at or
+// before it, by counter: what the asker's collector may drop
+// (node/batchgc.go). It is sent only by a node that collects them,
 // after Expired (zero if the node drops no tombstones); a body without it
 // means zero.
 type DigestBefore struct {

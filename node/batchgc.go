@@ -80,7 +80,11 @@ func (n *Node) sweepRecords() {
 			return
 		}
 		var recs []oplog.Record
+		busy := n.unappliedKeys()
 		more := n.records.Turn(grave.Slice, func(r grave.Grave) grave.Verdict {
+			if busy[r.Key] {
+				return grave.Keep // a write of it not applied yet would replay after the forget
+			}
 			v := n.judgeRecord(r, epoch)
 			if v == grave.Drop {
 				n.dropRecord(r)
@@ -282,4 +286,106 @@ func (n *Node) leftOut(e net.Entry, expired, records clock.Timestamp) bool {
 		return true
 	}
 	return store.RecordExpired(records, v) && store.IsRecordKey(e.Key) && n.settled()
+}
+
+// unmarked is entry e (a state with intents) without the aborted markers
+// that records (the node's clock a retention ago) expires, on a settled
+// ring: a marker collected here and still held by a replica that has not
+// collected it yet would otherwise come back with every copy of the key
+// (store.DropMarkers). nothing says nothing is left to store.
+func (n *Node) unmarked(e net.Entry, records clock.Timestamp) (_ net.Entry, nothing bool) {
+	if records.IsZero() || !n.settled() {
+		return e, false
+	}
+	v, changed := store.DropMarkers(store.FromEntry(e), records)
+	if !changed {
+		return e, false
+	}
+	return store.Entry(e.Key, v), v.Nothing()
+}
+
+// sweepMarkers drops, every half retention, the aborted markers that the
+// retention expires from the keys this node holds, grave.Slice keys a
+// turn, each slice made durable before the next: for each key, an
+// oplog.TypeForget and the state without them (a replay must not merge
+// the markers back in), or the TypeForget alone if nothing is left. Keys
+// with a write appended and not yet applied wait for the next walk (the
+// log would replay that write before the forget). It starts over if the
+// ring moves.
+func (n *Node) sweepMarkers() {
+	if !n.collecting() || n.marking || n.now() < n.markedAt+n.cfg.BatchRetention/2 || !(graver{n}).Ready() {
+		return
+	}
+	n.marking = true
+	epoch, keys := n.view.Epoch, n.store.Keys()
+	var step func()
+	step = func() {
+		if !(graver{n}).Settled(epoch) {
+			n.marking = false
+			return
+		}
+		bound, busy := n.recordsExpired(), n.unappliedKeys()
+		k := min(grave.Slice, len(keys))
+		var recs []oplog.Record
+		for _, key := range keys[:k] {
+			v, ok := n.store.Get([]byte(key))
+			if !ok || v.Pending == nil || busy[key] {
+				continue
+			}
+			w, changed := store.DropMarkers(v, bound)
+			if !changed {
+				continue
+			}
+			n.store.Drop([]byte(key))
+			recs = append(recs, oplog.Record{Type: oplog.TypeForget, Key: []byte(key)})
+			if !w.Nothing() {
+				n.apply([]byte(key), w, n.steady)
+				recs = append(recs, store.Record([]byte(key), w))
+			}
+			n.stats.MarkersDropped += uint64(len(v.Intents()) - len(w.Intents()))
+		}
+		keys = keys[k:]
+		next := func() {
+			if len(keys) > 0 {
+				n.later(0, step)
+				return
+			}
+			n.markedAt, n.marking = n.now(), false
+		}
+		if len(recs) == 0 {
+			next()
+			return
+		}
+		n.persist(recs, next)
+	}
+	step()
+}
+
+// unappliedKeys are the keys of the writes appended to the log and not
+// yet applied.
+func (n *Node) unappliedKeys() map[string]bool {
+	if len(n.unapplied) == 0 {
+		return nil
+	}
+	out := make(map[string]bool)
+	for _, recs := range n.unapplied {
+		for _, r := range recs {
+			out[string(r.Key)] = true
+		}
+	}
+	return out
+}
+
+// Markers is the number of aborted markers the node holds (a walk of its
+// keys: for measurement), and dropped how many it collected since boot.
+func (n *Node) Markers() (held int, dropped uint64) {
+	for _, k := range n.store.Keys() {
+		v, _ := n.store.Get([]byte(k))
+		for _, i := range v.Intents() {
+			if i.Aborted {
+				held++
+			}
+		}
+	}
+	return held, n.stats.MarkersDropped
 }

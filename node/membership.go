@@ -94,6 +94,7 @@ func (n *Node) tick() {
 		n.graves.Sweep()
 		n.graves.ForgetUnowned()
 		n.sweepRecords()
+		n.sweepMarkers()
 	}
 	n.later(n.cfg.Gossip.ProbeInterval/4, n.tick)
 }

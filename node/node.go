@@ -130,6 +130,10 @@ type Node struct {
 	// way or done, by record key (batchgc.go).
 	records      grave.Yard
 	recordChecks map[string]*recordCheck
+	// marking is set while the node walks its keys for expired markers,
+	// and markedAt is when it last finished (batchgc.go).
+	marking  bool
+	markedAt time.Duration
 	// droppedAny says the node (this life or an earlier one, by its log's
 	// flag) dropped a tombstone: a restart then floors every ballot
 	// (grave.go).
@@ -206,9 +210,10 @@ type Stats struct {
 	// dropped once a movement settled (grave.go).
 	TombstonesDropped uint64
 	KeysForgotten     uint64
-	// RecordsDropped counts the batch records the node collected
-	// (batchgc.go).
+	// RecordsDropped counts the batch records the node collected, and
+	// MarkersDropped the aborted batches' markers (batchgc.go).
 	RecordsDropped uint64
+	MarkersDropped uint64
 	// Paxos counts the Paxos requests by how they ended and the ballots
 	// each took (paxosstats.go).
 	Paxos PaxosTally

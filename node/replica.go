@@ -37,6 +37,12 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 	expired, records := n.expired(), n.recordsExpired()
 	for _, e := range es {
 		n.lamport.Observe(e.Stamp)
+		if e.Intents {
+			var nothing bool
+			if e, nothing = n.unmarked(e, records); nothing {
+				continue
+			}
+		}
 		cur, ok := n.store.Get(e.Key)
 		if ok && store.Covers(cur, store.FromEntry(e)) {
 			continue

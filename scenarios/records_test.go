@@ -15,7 +15,7 @@ var recordsFlag = flag.Int("records.seeds", 0, "measure batch records held at th
 // and chaos (which mix batches in), runs as it is (every record kept) and
 // again with the nodes collecting records after a retention of 16 s (over
 // the clients' batch deadline, three timeouts of at most 5 s); it logs
-// the records held at the end and collected, and fails if a run that
+// the records and aborted markers held at the end and collected, and fails if a run that
 // passes without collection fails with it. A measurement, not a CI test:
 // go test ./scenarios -run TestBatchRecordsHeld -records.seeds 16 -v
 func TestBatchRecordsHeld(t *testing.T) {
@@ -27,7 +27,7 @@ func TestBatchRecordsHeld(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var keptSum, heldSum, droppedSum, runs int
+		var keptSum, heldSum, droppedSum, runs, mKept, mHeld, mDropped int
 		for seed := uint64(1); seed <= uint64(*recordsFlag); seed++ {
 			p, _ := s.Params(seed)
 			if p.Client.Batch == 0 {
@@ -46,12 +46,14 @@ func TestBatchRecordsHeld(t *testing.T) {
 			keptSum += off.Stats.RecordsAtEnd
 			heldSum += on.Stats.RecordsAtEnd
 			droppedSum += int(on.Stats.RecordsDropped)
-			t.Logf("%s seed %d: without collection %s, %d records held; with it %s, %d held, %d collected",
-				name, seed, off.Verdict, off.Stats.RecordsAtEnd, on.Verdict, on.Stats.RecordsAtEnd, on.Stats.RecordsDropped)
+			mKept, mHeld, mDropped = mKept+off.Stats.MarkersAtEnd, mHeld+on.Stats.MarkersAtEnd, mDropped+int(on.Stats.MarkersDropped)
+			t.Logf("%s seed %d: without collection %s, %d records and %d markers held; with it %s, %d and %d held, %d and %d collected",
+				name, seed, off.Verdict, off.Stats.RecordsAtEnd, off.Stats.MarkersAtEnd, on.Verdict, on.Stats.RecordsAtEnd, on.Stats.MarkersAtEnd, on.Stats.RecordsDropped, on.Stats.MarkersDropped)
 			if off.Verdict == sim.Pass && on.Verdict != sim.Pass && on.Verdict != sim.Undecided {
 				t.Errorf("%s seed %d fails with records collected: %s: %s", name, seed, on.Verdict, on.Reason)
 			}
 		}
-		t.Logf("%s: %d seeds with batches: %d records held at the end without collection, %d with it (%d collected)", name, runs, keptSum, heldSum, droppedSum)
+		t.Logf("%s: %d seeds with batches: %d records held at the end without collection, %d with it (%d collected); markers %d, %d (%d collected)",
+			name, runs, keptSum, heldSum, droppedSum, mKept, mHeld, mDropped)
 	}
 }

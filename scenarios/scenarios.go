@@ -154,7 +154,7 @@ var all = []Scenario{
 	},
 	{
 		Name:        "batch-gc",
-		Description: "6 nodes, replication factor 3, batch records collected after a retention of 16-20 s, anti-entropy every second; a batch of a key on nodes 1-3 and one on nodes 4-6 (with its record) through one of nodes 4-6, which crashes right after it sends its first commit of the record, as nodes 1-3 are cut off for longer than the sweepers, the retention and a few collections take; quorum reads of both keys after the heal; 1 random client reading at quorum; no fractured read, all or nothing after heal",
+		Description: "6 nodes, replication factor 3, batch records collected after a retention of 16-20 s, anti-entropy every second; a batch of a key on nodes 1-3 and one on nodes 4-6 (with its record) through one of nodes 4-6, nodes 1-3 cut off from 4-6 after its intents and before its resolution, for the retention and 5 s (its resolution of the first key waits in hints that expire, the record is on the other side); quorum reads of both keys after the heal; 1 random client reading at quorum; no fractured read, all or nothing after heal, the record collected once the first key's replicas hold the batch",
 		Swarm: sim.Swarm{
 			Nodes: 6, MaxClients: 1, MaxKeys: 8,
 			Duration: 30 * time.Second, Liveness: 10 * time.Second,

@@ -96,13 +96,16 @@ func drawBatchGC(seed uint64, p *Params) []string {
 		{At: t0, Node: coord, Op: StepBatch, Key: a, Also: []int{b}, Token: token},
 	}
 	end := t0 + ms(100) + cut + 2*time.Second
-	p.Duration, p.Liveness = end, 15*time.Second
+	p.Duration, p.Liveness = end, 30*time.Second
 	for i, n := range []int{1, coord} {
-		// Late enough that every node sees every other up again (node 1
-		// still took 4-6 for down 4 s after the heal, seeds 2 and 4).
+		// Late enough that every node sees every other up again: each
+		// side of the cut took the other for dead, and after the heal
+		// node 1 also took 2 and 3 for dead, from 4-6's word, for 10 s
+		// until their refutations reached it (seed 15; seeds 2 and 4:
+		// 4-6 still down to node 1 4 s after the heal).
 		p.Script = append(p.Script,
-			Step{At: end + time.Duration(6+i)*time.Second, Node: n, Op: StepGet, Key: b, Level: net.Quorum},
-			Step{At: end + time.Duration(8+i)*time.Second, Node: n, Op: StepGet, Key: a, Level: net.Quorum})
+			Step{At: end + time.Duration(18+i)*time.Second, Node: n, Op: StepGet, Key: b, Level: net.Quorum},
+			Step{At: end + time.Duration(20+i)*time.Second, Node: n, Op: StepGet, Key: a, Level: net.Quorum})
 	}
 	return []string{fmt.Sprintf("batch-gc: a batch of k%d (on nodes 1-3) and k%d through node %d (its record, token %s, on nodes 4-6); nodes 1-3 cut off for %v as it decides; records collected after %v",
 		a, b, coord, token, cut, p.BatchRetention)}
@@ -120,6 +123,18 @@ func (w *world) records() (held int, dropped uint64) {
 	for _, h := range w.hosts {
 		if r, ok := h.proc.(interface{ Records() (int, uint64) }); ok && h.up {
 			n, d := r.Records()
+			held, dropped = held+n, dropped+d
+		}
+	}
+	return held, dropped
+}
+
+// markers is how many aborted markers the running nodes hold, and how
+// many they collected since they booted.
+func (w *world) markers() (held int, dropped uint64) {
+	for _, h := range w.hosts {
+		if r, ok := h.proc.(interface{ Markers() (int, uint64) }); ok && h.up {
+			n, d := r.Markers()
 			held, dropped = held+n, dropped+d
 		}
 	}

@@ -274,6 +274,10 @@ func (h *host) crash() {
 		_, d := r.Records()
 		w.recordsDropped += d
 	}
+	if r, ok := h.proc.(interface{ Markers() (int, uint64) }); ok {
+		_, d := r.Markers()
+		w.markersDropped += d
+	}
 	w.addProbes(h.proc)
 	if nm, ok := h.proc.(interface {
 		Normal() bool

@@ -100,6 +100,9 @@ type Stats struct {
 	// collect them.
 	RecordsAtEnd   int    `json:"records_at_end,omitempty"`
 	RecordsDropped uint64 `json:"records_dropped,omitempty"`
+	// The same of aborted batches' markers.
+	MarkersAtEnd   int    `json:"markers_at_end,omitempty"`
+	MarkersDropped uint64 `json:"markers_dropped,omitempty"`
 }
 
 // Result is the outcome of one run.
@@ -163,6 +166,8 @@ func Run(p Params, o Options) (Result, error) {
 	if w.batched() {
 		held, dropped := w.records()
 		w.stats.RecordsAtEnd, w.stats.RecordsDropped = held, w.recordsDropped+dropped
+		held, dropped = w.markers()
+		w.stats.MarkersAtEnd, w.stats.MarkersDropped = held, w.markersDropped+dropped
 	}
 	_, _, w.stats.Unknown = w.history.Counts()
 	switch {

@@ -56,13 +56,14 @@ type world struct {
 
 	net   *rand.Rand
 	hosts []*host // hosts[i] is node i+1
-	// recordsDropped counts the batch records collected by the node
-	// incarnations that crashed (batchgc.go).
-	recordsDropped uint64
-	clients        []*client
-	conns          map[net.ConnID]*conn // open connections; looked up, never iterated
-	nextConn       net.ConnID
-	nextProc       int
+	// recordsDropped and markersDropped count the batch records and
+	// aborted markers collected by the node incarnations that crashed
+	// (batchgc.go).
+	recordsDropped, markersDropped uint64
+	clients                        []*client
+	conns                          map[net.ConnID]*conn // open connections; looked up, never iterated
+	nextConn                       net.ConnID
+	nextProc                       int
 
 	slowUntil  time.Duration
 	slowFactor float64

@@ -3,6 +3,7 @@ package nodetest
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -186,5 +187,76 @@ func TestBatchRecordCollectedUnderAntiEntropy(t *testing.T) {
 	}
 	if held, dropped := c.records(); held != 0 || dropped != 3 {
 		t.Errorf("a minute past the batch: %d records held, %d dropped; want 0, 3 (taken back by anti-entropy?)", held, dropped)
+	}
+}
+
+// markers counts the aborted batches' markers the live nodes hold.
+func (c *Cluster) markers() (held int, dropped uint64) {
+	for _, id := range c.IDs() {
+		if h := c.host(int(id)); h.n != nil {
+			n, d := h.n.Markers()
+			held, dropped = held+n, dropped+d
+		}
+	}
+	return held, dropped
+}
+
+// An aborted batch's markers go after the retention, with anti-entropy
+// on (digests leave expired markers out, so a replica that still holds
+// one does not hand it back), and for good: restarts replay none.
+func TestBatchMarkersCollected(t *testing.T) {
+	c := formed(4, 3, func(cfg *node.Config) {
+		cfg.AntiEntropy = 500 * time.Millisecond
+		cfg.BatchRetention = retention
+	})
+	aReps := c.Node(1).Replicas([]byte("a"))
+	coord := 0
+	for i := 1; i <= 4; i++ {
+		if !slices.Contains(aReps, uint16(i)) {
+			coord = i
+		}
+	}
+	var r uint64
+	c.Quietly(func() {
+		c.Crash(int(aReps[0]))
+		c.Crash(int(aReps[1]))
+		r = c.Request(coord, batch("token-gc-5", "a", "3", "b", "4"))
+		c.Stabilize()
+		c.Run(5 * time.Second)
+		c.Start(int(aReps[0]))
+		c.Start(int(aReps[1]))
+		c.Run(5 * time.Second)
+	})
+	if e, ok := c.Replies[r].(*net.Error); !ok || e.Code != net.CodeAborted {
+		t.Fatalf("batch: %s, want aborted", FormatMessage(c.Replies[r]))
+	}
+	held, _ := c.markers()
+	if held == 0 {
+		t.Fatal("the aborted batch left no marker")
+	}
+	t.Logf("after the abort: %d markers; b on node %d: %s", held, coord, c.Store(coord, "b"))
+	c.Quietly(func() {
+		// Writes of other keys, so that comparisons find spans to pull.
+		for i := range 100 {
+			c.Request(1+i%4, &net.Set{Key: []byte(fmt.Sprintf("x%d", i%7)), Value: []byte("v"), Level: net.One})
+			c.Run(500 * time.Millisecond)
+		}
+	})
+	if held, dropped := c.markers(); held != 0 || dropped == 0 {
+		t.Fatalf("past the retention: %d markers held, %d dropped; want 0 held", held, dropped)
+	}
+	c.Quietly(func() {
+		for _, id := range c.IDs() {
+			c.Crash(int(id))
+			c.Start(int(id))
+			c.Run(2 * time.Second)
+		}
+		c.Run(5 * time.Second)
+	})
+	if held, _ := c.markers(); held != 0 {
+		t.Errorf("after restarts: %d markers held, want 0 (replayed from the log?)", held)
+	}
+	if got := c.read(coord, "b"); strings.Contains(got, "4") {
+		t.Errorf("b reads %s: the aborted batch's value", got)
 	}
 }

@@ -372,6 +372,31 @@ func RecordExpired(bound clock.Timestamp, v Version) bool {
 	return !bound.IsZero() && v.Live() && v.Stamp.Counter <= bound.Counter
 }
 
+// DropMarkers is register v without the aborted markers that bound
+// expires (a marker's version's counter at or below the bound's, as
+// RecordExpired), and whether it had any: an aborted batch's markers may
+// go once its decision is older than the batch retention (node/batch.go's
+// rule), a pending copy of the intent arriving later being looked up and
+// aborted again. A zero bound expires nothing.
+func DropMarkers(v Version, bound clock.Timestamp) (Version, bool) {
+	if bound.IsZero() || v.Pending == nil {
+		return v, false
+	}
+	expired := func(i Intent) bool { return i.Aborted && i.Stamp.Counter <= bound.Counter }
+	if !slices.ContainsFunc(v.Intents(), expired) {
+		return v, false
+	}
+	kept := slices.DeleteFunc(slices.Clone(v.Intents()), expired)
+	return withIntents(v, kept), true
+}
+
+// Nothing reports whether v holds nothing at all: a register with no
+// value, no tombstone and no intents (what dropping a key's last markers
+// leaves of a key that was never written otherwise).
+func (v Version) Nothing() bool {
+	return v.Kind == Register && v.Stamp.IsZero() && v.Pending == nil
+}
+
 // recordPrefix is where batch records live, among the cluster's own keys
 // that clients cannot write.
 const recordPrefix = "\x00memdb/txn/"

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/oplog"
 	"pgregory.net/rapid"
@@ -251,6 +252,45 @@ func TestHoldsWrite(t *testing.T) {
 		if got := HoldsWrite(c.v, tok, at); got != c.want {
 			t.Errorf("%s (%v): HoldsWrite = %v, want %v", c.name, c.v, got, c.want)
 		}
+	}
+}
+
+// DropMarkers drops the aborted markers the bound expires, by counter,
+// and nothing else: not a younger marker, not a pending intent however
+// old; a state left with nothing is Nothing.
+func TestDropMarkers(t *testing.T) {
+	tok := []byte("tok-0001")
+	marker := func(c uint64) Intent { return Intent{Token: tok, Stamp: ts(c, 3), Aborted: true} }
+	pending := Intent{Token: []byte("tok-0002"), Stamp: ts(5, 3), Value: []byte("x")}
+	with := func(v Version, is ...Intent) Version {
+		for _, i := range is {
+			v, _ = mergeIntents(v, IntentAt(i))
+		}
+		return v
+	}
+	bound := ts(10, 1)
+	for _, c := range []struct {
+		name    string
+		v       Version
+		want    Version
+		changed bool
+	}{
+		{"a plain value", RegisterAt([]byte("v"), false, ts(3, 1)), RegisterAt([]byte("v"), false, ts(3, 1)), false},
+		{"an expired marker", with(RegisterAt([]byte("v"), false, ts(3, 1)), marker(10)), RegisterAt([]byte("v"), false, ts(3, 1)), true},
+		{"a younger marker", with(RegisterAt([]byte("v"), false, ts(3, 1)), marker(11)), with(RegisterAt([]byte("v"), false, ts(3, 1)), marker(11)), false},
+		{"a pending intent", with(RegisterAt([]byte("v"), false, ts(3, 1)), pending, marker(4)), with(RegisterAt([]byte("v"), false, ts(3, 1)), pending), true},
+		{"only markers", with(Version{Kind: Register}, marker(4), marker(6)), Version{Kind: Register}, true},
+	} {
+		got, changed := DropMarkers(c.v, bound)
+		if changed != c.changed || !sameRegister(got, c.want) || got.Nothing() != c.want.Nothing() {
+			t.Errorf("%s: DropMarkers = %v %v, want %v %v", c.name, got, changed, c.want, c.changed)
+		}
+	}
+	if _, changed := DropMarkers(with(Version{Kind: Register}, marker(4)), clock.Timestamp{}); changed {
+		t.Error("a zero bound expired a marker")
+	}
+	if !(Version{Kind: Register}).Nothing() || RegisterAt(nil, true, ts(1, 1)).Nothing() {
+		t.Error("Nothing")
 	}
 }
 

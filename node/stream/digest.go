@@ -46,8 +46,9 @@ type Digest struct {
 	// may have dropped (net.DigestBefore).
 	Expired clock.Timestamp
 	// Records, if not zero, leaves out the batch records (store's
-	// IsRecordKey and RecordExpired) at or before it: those the record
-	// collector may have dropped (net.DigestBefore).
+	// IsRecordKey and RecordExpired) and the aborted markers (DropMarkers)
+	// at or before it: those the collector may have dropped
+	// (net.DigestBefore).
 	Records clock.Timestamp
 	byEnd   []int // span indexes sorted by end
 	wraps   []int // spans that wrap past zero (or are the whole ring)
@@ -92,6 +93,9 @@ func (d *Digest) Step(st *store.Store, n int) bool {
 			continue
 		}
 		if store.RecordExpired(d.Records, v) && store.IsRecordKey([]byte(key)) {
+			continue
+		}
+		if v, _ = store.DropMarkers(v, d.Records); v.Nothing() {
 			continue
 		}
 		h := ring.Hash([]byte(key))

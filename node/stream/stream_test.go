@@ -283,6 +283,22 @@ func TestDigestLeavesOutExpiredRecords(t *testing.T) {
 	if sum(a) == sum(d) {
 		t.Error("a plain value older than Records is left out")
 	}
+	// An aborted batch's marker: an expired one counts for nothing (the
+	// key with a value counts as the value alone, one with nothing else
+	// not at all); a younger one counts.
+	marker := func(c uint64) store.Version {
+		return store.IntentAt(store.Intent{Token: []byte("tok-0001"), Stamp: ts(c, 2), Aborted: true})
+	}
+	e, f := fill(300), fill(300)
+	e.Apply([]byte("m"), marker(2000))
+	e.Apply([]byte("k1"), marker(2500))
+	if sum(a) != sum(e) {
+		t.Error("an expired marker counts in the digest")
+	}
+	f.Apply([]byte("m"), marker(3001))
+	if sum(a) == sum(f) {
+		t.Error("a marker younger than Records is left out")
+	}
 }
 
 // Expired leaves out the plain tombstones stamped at or before it, and
