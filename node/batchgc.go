@@ -279,22 +279,23 @@ func (n *Node) recordsExpired() clock.Timestamp {
 // for its decision: a Paxos round on the key meets a quorum, and every
 // acceptor that accepted the record keeps its acceptance until it holds
 // the record or collects it. It is taken during a movement (a new
-// replica's copy, before the old ones forget theirs).
+// replica's copy, before the old ones forget theirs), and by a node that
+// is not a member (one rebuilding lost state takes every copy back).
 func (n *Node) leftOut(e net.Entry, expired, records clock.Timestamp) bool {
 	v := store.FromEntry(e)
 	if v.Tombstone() && !expired.Less(e.Stamp) {
 		return true
 	}
-	return store.RecordExpired(records, v) && store.IsRecordKey(e.Key) && n.settled()
+	return store.RecordExpired(records, v) && store.IsRecordKey(e.Key) && n.life == Member && n.settled()
 }
 
 // unmarked is entry e (a state with intents) without the aborted markers
-// that records (the node's clock a retention ago) expires, on a settled
-// ring: a marker collected here and still held by a replica that has not
+// that records (the node's clock a retention ago) expires, on a member
+// of a settled ring: a marker collected here and still held by a replica that has not
 // collected it yet would otherwise come back with every copy of the key
 // (store.DropMarkers). nothing says nothing is left to store.
 func (n *Node) unmarked(e net.Entry, records clock.Timestamp) (_ net.Entry, nothing bool) {
-	if records.IsZero() || !n.settled() {
+	if records.IsZero() || n.life != Member || !n.settled() {
 		return e, false
 	}
 	v, changed := store.DropMarkers(store.FromEntry(e), records)
