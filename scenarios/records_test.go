@@ -8,16 +8,22 @@ import (
 	"github.com/memdb/memdb/sim"
 )
 
-var recordsFlag = flag.Int("records.seeds", 0, "measure batch records held at the end of this many seeds of batch, churn and chaos, with and without their collection (TestBatchRecordsHeld)")
+var (
+	recordsFlag = flag.Int("records.seeds", 0, "measure batch records held at the end of this many seeds of batch, churn and chaos, with and without their collection (TestBatchRecordsHeld)")
+	recordsTail = flag.Duration("records.tail", 0, "with -records.seeds, lengthen each run's time after the heal by this much")
+)
 
 // TestBatchRecordsHeld measures what batch records' collection
 // (node/batchgc.go) leaves: each seed of the batch scenario, and of churn
 // and chaos (which mix batches in), runs as it is (every record kept) and
 // again with the nodes collecting records after a retention of 16 s (over
 // the clients' batch deadline, three timeouts of at most 5 s); it logs
-// the records and aborted markers held at the end and collected, and fails if a run that
-// passes without collection fails with it. A measurement, not a CI test:
-// go test ./scenarios -run TestBatchRecordsHeld -records.seeds 16 -v
+// the records and aborted markers held at the end and collected, and fails
+// if a run that passes without collection fails with it. -records.tail
+// lengthens the time after the heal (the clients go on writing through
+// it), so that more records outlive the retention. A measurement, not a
+// CI test:
+// go test ./scenarios -run TestBatchRecordsHeld -records.seeds 16 [-records.tail 30s] -v
 func TestBatchRecordsHeld(t *testing.T) {
 	if *recordsFlag == 0 {
 		t.Skip("a measurement: -records.seeds N")
@@ -33,6 +39,7 @@ func TestBatchRecordsHeld(t *testing.T) {
 			if p.Client.Batch == 0 {
 				continue
 			}
+			p.Liveness += *recordsTail
 			off, err := sim.Run(p, sim.Options{})
 			if err != nil {
 				t.Fatal(err)

@@ -260,3 +260,50 @@ func TestBatchMarkersCollected(t *testing.T) {
 		t.Errorf("b reads %s: the aborted batch's value", got)
 	}
 }
+
+// What collection leaves after a quiet spell: 20 batches over 4 nodes (one
+// in four aborted: two of its first key's replicas crashed unseen), then
+// twice the retention with nothing else; with collection, no record and
+// no marker is left, without it every record is (three copies each).
+func TestBatchRecordsHeldAfterQuiet(t *testing.T) {
+	run := func(retention time.Duration) (records, markers int) {
+		c := formed(4, 3, func(cfg *node.Config) {
+			cfg.AntiEntropy = time.Second
+			cfg.BatchRetention = retention
+		})
+		c.Quietly(func() {
+			for i := range 20 {
+				a, b := fmt.Sprintf("a%d", i), fmt.Sprintf("b%d", i)
+				var down []int
+				coord := 1 + i%4
+				if i%4 == 3 {
+					for _, id := range c.Node(1).Replicas([]byte(a)) {
+						if int(id) != coord && len(down) < 2 {
+							down = append(down, int(id))
+						}
+					}
+				}
+				for _, id := range down {
+					c.Crash(id)
+				}
+				c.Request(coord, batch(fmt.Sprintf("token-q-%03d", i), a, "1", b, "2"))
+				c.Stabilize()
+				c.Run(time.Second)
+				for _, id := range down {
+					c.Start(id)
+				}
+				c.Run(4 * time.Second)
+			}
+			c.Run(2 * retention)
+		})
+		records, _ = c.records()
+		markers, _ = c.markers()
+		return records, markers
+	}
+	keptR, keptM := run(-1)
+	heldR, heldM := run(retention)
+	t.Logf("20 batches, then %v quiet: without collection %d records and %d markers held; with it %d and %d", 2*retention, keptR, keptM, heldR, heldM)
+	if keptR != 60 || heldR != 0 || heldM != 0 || keptM == 0 {
+		t.Errorf("held %d records and %d markers without collection, %d and %d with it; want 60 and some, 0 and 0", keptR, keptM, heldR, heldM)
+	}
+}
