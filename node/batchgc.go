@@ -86,9 +86,13 @@ func (n *Node) sweepRecords() {
 				return grave.Keep // a write of it not applied yet would replay after the forget
 			}
 			v := n.judgeRecord(r, epoch)
-			if v == grave.Drop {
+			switch v {
+			case grave.Drop:
 				n.dropRecord(r)
 				recs = append(recs, oplog.Record{Type: oplog.TypeForget, Key: []byte(r.Key)})
+				delete(n.recordChecks, r.Key)
+			case grave.Gone:
+				delete(n.recordChecks, r.Key) // or a check would hold its place for ever
 			}
 			return v
 		})
@@ -137,7 +141,6 @@ func (n *Node) judgeRecord(r grave.Grave, epoch uint64) grave.Verdict {
 	}
 	if c, ok := n.recordChecks[r.Key]; ok {
 		if c.epoch == epoch && c.stamp == r.Stamp && c.left == 0 && !c.failed {
-			delete(n.recordChecks, r.Key)
 			return grave.Drop
 		}
 		if c.left > 0 && c.epoch == epoch {
