@@ -101,7 +101,8 @@ type Node struct {
 	// grace, for expiry (grave.go).
 	recent, graceAgo clock.History
 	// retentionAgo is the node's clock over the last batch retention, for
-	// the records anti-entropy leaves out (batchgc.go).
+	// the records and markers it collects and anti-entropy leaves out
+	// (batchgc.go).
 	retentionAgo clock.History
 	gen          uint64
 	incrs        *counter.Table
