@@ -51,8 +51,13 @@
 // quorum read of each key from either side (sim/batchrace.go); intents
 // written at level one give a fractured read there on every seed.
 //
-// batch-gc (issue 15) is the one scenario whose nodes collect batch
-// records and aborted markers (node/batchgc.go; a retention of 16-20 s):
+// batch-collect is batch run for 40 s with the nodes collecting batch
+// records and aborted markers after a retention of 16-20 s
+// (node/batchgc.go): batch's checks with collection under way, under
+// chaos's faults.
+//
+// batch-gc (issue 15) is the plot for the collection of batch records and
+// aborted markers (node/batchgc.go; a retention of 16-20 s):
 // one batch whose first key's three replicas are cut off from the rest
 // (the batch's other key, its record, its coordinator) after its intents
 // and before its resolution, for the retention and 5 s, then quorum reads
