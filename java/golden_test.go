@@ -181,6 +181,7 @@ func goldenConsts() []goldenConst {
 		{"KindTake", uint64(net.KindTake)},
 		{"KindState", uint64(net.KindState)},
 		{"KindDigestBefore", uint64(net.KindDigestBefore)},
+		{"KindHolds", uint64(net.KindHolds)},
 		{"KindInfo", uint64(net.KindInfo)},
 		{"KindInfoReply", uint64(net.KindInfoReply)},
 

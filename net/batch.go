@@ -3,6 +3,8 @@ package net
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/memdb/memdb/clock"
 )
 
 // Batch writes several keys atomically: every write applies, at one
@@ -105,4 +107,37 @@ func CheckBatch(writes []BatchWrite) error {
 		return fmt.Errorf("%w: a batch of %d bytes of keys and values (at most %d)", ErrTooLarge, size, MaxBatchBytes)
 	}
 	return nil
+}
+
+// Holds asks a replica of Key whether it holds, durably, the write of the
+// batch with Token committed at At: a state of Key at or past At and no
+// undecided intent of the batch (node/batchgc.go, where a batch's record
+// is collected only once every replica of every key of it says so). It
+// is answered with Bool once everything the replica logged before it
+// looked is on disk, or with Error.
+type Holds struct {
+	Epoch uint64
+	Key   []byte
+	Token []byte
+	At    clock.Timestamp
+}
+
+func (*Holds) Kind() Kind { return KindHolds }
+
+func (m *Holds) appendBody(b []byte) []byte {
+	b = appendKey(binary.BigEndian.AppendUint64(b, m.Epoch), m.Key)
+	b = append(b, byte(len(m.Token)))
+	b = append(b, m.Token...)
+	return appendTimestamp(b, m.At)
+}
+
+func (m *Holds) decodeBody(d *decoder) {
+	m.Epoch = d.u64("epoch")
+	m.Key = d.key()
+	t := int(d.u8("token length"))
+	if d.err == nil && (t < MinToken || t > MaxToken) {
+		d.fail("a batch token of %d bytes (want %d to %d)", t, MinToken, MaxToken)
+	}
+	m.Token = d.take(t, "token")
+	m.At = d.timestamp("at")
 }

@@ -21,6 +21,9 @@ func batchSamples() []sample {
 		{"replicate intents", Frame{ID: 41, Msg: &Replicate{Epoch: 1, Entries: []Entry{{Key: []byte("k"), Intents: true, Value: []byte{9}, Stamp: testClock}}}},
 			[]byte{0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 1, 'k', 3,
 				0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x21, 0x22, 0, 0, 0, 1, 9}},
+		{"holds", Frame{ID: 42, Clock: testClock, Msg: &Holds{Epoch: 3, Key: []byte("k"), Token: token, At: testClock}},
+			cat([]byte{0, 0, 0, 0, 0, 0, 0, 3}, []byte{0, 1, 'k'}, []byte{8}, token,
+				[]byte{0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x21, 0x22})},
 	}
 }
 
@@ -41,6 +44,8 @@ func TestBatchMalformed(t *testing.T) {
 		{"bad op", raw(KindBatch, 5, body(8, 1, 0, 1, 'a', 2)...), ErrMalformed},
 		{"empty key", raw(KindBatch, 5, body(8, 1, 0, 0, 1)...), ErrBadKey},
 		{"missing write", raw(KindBatch, 5, body(8, 2, 0, 1, 'a', 1)...), ErrMalformed},
+		{"holds short token", raw(KindHolds, 5, append([]byte{0, 0, 0, 0, 0, 0, 0, 3, 0, 1, 'k'}, body(7, 0)[:8]...)...), ErrMalformed},
+		{"holds no stamp", raw(KindHolds, 5, append([]byte{0, 0, 0, 0, 0, 0, 0, 3, 0, 1, 'k'}, body(8, 0)[:9]...)...), ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

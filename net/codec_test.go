@@ -646,7 +646,7 @@ func TestCodeOf(t *testing.T) {
 		{raw(KindGet, 1, 1, 0, 0), CodeBadKey},
 		{raw(KindSet, 1, 1, 0, 1, 'k', 0xff, 0, 0, 0), CodeTooLarge},
 		{raw(KindBool, 1, 7), CodeMalformed},
-		{raw(78, 1), CodeUnknownKind},
+		{raw(79, 1), CodeUnknownKind},
 	} {
 		_, _, err := Decode(tt.buf)
 		if got := CodeOf(err); got != tt.want {
@@ -666,7 +666,7 @@ func TestNumbersFixed(t *testing.T) {
 		KindRing: 21, KindRingInfo: 44, KindGossip: 60, KindReplicate: 61, KindRead: 62, KindSync: 63, KindSyncBatch: 64,
 		KindCAS: 14, KindPrepare: 65, KindPromise: 66, KindPropose: 67, KindAccepted: 68,
 		KindPeek: 69, KindAcceptorState: 70, KindDigest: 71, KindDigestReply: 72, KindPaxosKeys: 73, KindPaxosKeysReply: 74, KindTake: 75,
-		KindIncr: 15, KindGetCounter: 16, KindCounterValue: 45, KindState: 76, KindDigestBefore: 77, KindBatch: 17,
+		KindIncr: 15, KindGetCounter: 16, KindCounterValue: 45, KindState: 76, KindDigestBefore: 77, KindHolds: 78, KindBatch: 17,
 		KindInfo: 30, KindInfoReply: 50,
 	}
 	for k, n := range kinds {

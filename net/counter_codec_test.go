@@ -43,6 +43,8 @@ func counterSamples() []sample {
 			[]byte{0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 9, 0, 3}},
 		{"digest-before expired", Frame{ID: 35, Msg: &DigestBefore{Epoch: 2, Spans: []Span{{Start: 1, End: 2}}, Horizon: clock.Timestamp{Counter: 9, Node: 3}, Expired: clock.Timestamp{Counter: 5, Node: 1}}},
 			[]byte{0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 9, 0, 3, 0, 0, 0, 0, 0, 0, 0, 5, 0, 1}},
+		{"digest-before records", Frame{ID: 36, Msg: &DigestBefore{Epoch: 2, Spans: []Span{{Start: 1, End: 2}}, Horizon: clock.Timestamp{Counter: 9, Node: 3}, Records: clock.Timestamp{Counter: 4, Node: 2}}},
+			[]byte{0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 9, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 2}},
 		{"replicate counter", Frame{ID: 33, Msg: &Replicate{Epoch: 1, Entries: []Entry{entryCounter}}},
 			cat([]byte{0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1}, entryCounterBytes)},
 	}

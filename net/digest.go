@@ -38,11 +38,19 @@ type DigestReply struct {
 // dropped one and a replica that still holds it compare equal. It is sent
 // only by a node that drops tombstones, after its horizon; a body without
 // it (the layout before it) means zero.
+//
+// Records, if not zero, also leaves out every batch record (a value of a
+// record key) and every aborted batch's marker (in a key's state) at or
+// before it, by counter: what the asker's collector may drop
+// (node/batchgc.go). It is sent only by a node that collects them,
+// after Expired (zero if the node drops no tombstones); a body without it
+// means zero.
 type DigestBefore struct {
 	Epoch   uint64
 	Spans   []Span
 	Horizon clock.Timestamp
 	Expired clock.Timestamp
+	Records clock.Timestamp
 }
 
 func (*Digest) Kind() Kind       { return KindDigest }
@@ -53,8 +61,11 @@ func (m *DigestBefore) appendBody(b []byte) []byte {
 	b = binary.BigEndian.AppendUint64(b, m.Epoch)
 	b = appendSpans(b, m.Spans)
 	b = appendTimestamp(b, m.Horizon)
-	if !m.Expired.IsZero() {
+	if !m.Expired.IsZero() || !m.Records.IsZero() {
 		b = appendTimestamp(b, m.Expired)
+	}
+	if !m.Records.IsZero() {
+		b = appendTimestamp(b, m.Records)
 	}
 	return b
 }
@@ -65,6 +76,9 @@ func (m *DigestBefore) decodeBody(d *decoder) {
 	m.Horizon = d.timestamp("horizon")
 	if d.err == nil && len(d.buf) > 0 {
 		m.Expired = d.timestamp("expired")
+	}
+	if d.err == nil && len(d.buf) > 0 {
+		m.Records = d.timestamp("records")
 	}
 }
 

@@ -159,8 +159,11 @@
 //	                          Value cannot carry (a counter's slots)
 //	  77  DigestBefore peer   DigestReply or Error (anti-entropy over the
 //	                          versions stamped at or before a horizon)
+//	  78  Holds      peer     Bool or Error (does a replica hold a
+//	                          batch's write durably: batch records'
+//	                          collection)
 //
-// Kinds 60 to 77 are peer messages: a node takes them only on a connection
+// Kinds 60 to 78 are peer messages: a node takes them only on a connection
 // that authenticated as a peer (role 2), and answers one on a client
 // connection with CodeUnknownKind. Peer messages are not tied to a
 // connection: a node sends each one on its own connection to the

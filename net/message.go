@@ -72,6 +72,8 @@ const (
 	KindState Kind = 76
 	// KindDigestBefore is Digest leaving out versions past a horizon.
 	KindDigestBefore Kind = 77
+	// KindHolds asks whether a replica holds a batch's write durably.
+	KindHolds Kind = 78
 )
 
 var kindNames = map[Kind]string{
@@ -83,7 +85,7 @@ var kindNames = map[Kind]string{
 	KindPrepare: "prepare", KindPromise: "promise", KindPropose: "propose", KindAccepted: "accepted",
 	KindPeek: "peek", KindAcceptorState: "acceptor-state", KindDigest: "digest", KindDigestReply: "digest-reply",
 	KindPaxosKeys: "paxos-keys", KindPaxosKeysReply: "paxos-keys-reply", KindTake: "take",
-	KindIncr: "incr", KindGetCounter: "counter", KindBatch: "batch", KindCounterValue: "counter-value", KindState: "state", KindDigestBefore: "digest-before",
+	KindIncr: "incr", KindGetCounter: "counter", KindBatch: "batch", KindCounterValue: "counter-value", KindState: "state", KindDigestBefore: "digest-before", KindHolds: "holds",
 	KindInfo: "info", KindInfoReply: "info-reply",
 }
 
@@ -334,6 +336,8 @@ func newMessage(k Kind) Message {
 		return &Accepted{}
 	case KindPeek:
 		return &Peek{}
+	case KindHolds:
+		return &Holds{}
 	case KindAcceptorState:
 		return &AcceptorState{}
 	case KindDigest:

@@ -37,10 +37,11 @@ import (
 // intents left undecided longer than a few request timeouts the same way,
 // aborting through the record what nobody decided.
 
-// Collection (not built: records and aborted markers are kept forever
-// today; PAPER §2 and §6). This is the rule a collector must keep, where
-// it binds. A replica of batch B's record may drop it (its value and its
-// Paxos state) only once all of these hold:
+// Collection (records: batchgc.go, where Config.BatchRetention is
+// positive; aborted markers are kept forever yet: PAPER §2 and §6). This
+// is the rule a collector must keep, where it binds. A replica of batch
+// B's record may drop it (its value and its Paxos state) only once all
+// of these hold:
 //
 //  1. Retention: B was decided longer ago than the token retention
 //     window, which exceeds (a) any client's retry deadline for the token
@@ -61,7 +62,8 @@ import (
 //     record: it aborts the batch through a fresh record, and if no
 //     replica of that key took T, the committed write is lost there while
 //     the other keys keep it. This needs the record to name B's keys,
-//     which today's record ('C' and T) does not. An aborted record needs
+//     as a record does since they were added (store.CommitRecord; one of
+//     the old form, 'C' and T, is kept for good). An aborted record needs
 //     no such check: an intent of it that finds no record is aborted
 //     again by the same compare-and-set from absence, the same outcome.
 //
@@ -152,6 +154,16 @@ func (b *batchRun) intent(w net.BatchWrite) store.Intent {
 	return store.Intent{Token: b.token, Stamp: b.stamp, Value: w.Value, Deleted: w.Deleted}
 }
 
+// keys are the keys b writes, in the client's order (its record names
+// them).
+func (b *batchRun) keys() [][]byte {
+	keys := make([][]byte, len(b.writes))
+	for i, w := range b.writes {
+		keys[i] = w.Key
+	}
+	return keys
+}
+
 // writeIntent writes w's intent of batch b to the key's replicas at
 // quorum in every group; b hears whether it met it.
 func (n *Node) writeIntent(b *batchRun, w net.BatchWrite) {
@@ -187,7 +199,7 @@ func (n *Node) intentAnswered(b *batchRun, w net.BatchWrite, a net.Message) {
 // the record says (another attempt of the batch may have decided it) and
 // resolves b's intents.
 func (n *Node) decideBatch(b *batchRun) {
-	rec := store.CommitRecord(b.stamp)
+	rec := store.CommitRecord(b.stamp, b.keys())
 	if b.failed != nil {
 		rec = store.AbortRecord()
 		if n.mutant(MutantBlindAbort) {

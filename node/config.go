@@ -61,6 +61,21 @@ type Config struct {
 	// values); hints that waited half of it are dropped. 0 means the
 	// default, 10 minutes; negative keeps every tombstone.
 	TombstoneGrace time.Duration
+	// BatchRetention is how long a node keeps a batch's record at least,
+	// by its own steady time from when the record came, before it may
+	// collect it (batchgc.go has the rule: a settled ring, and for a
+	// committed batch every replica of every key holding its write
+	// durably). It must exceed any client's retry deadline for a batch
+	// plus the longest an attempt takes to reach its decision, so that no
+	// attempt of a batch can still propose after its record is gone:
+	// the Go client's default deadline is 5 s and a node gives an attempt
+	// a request timeout (2 s), so 6 hours (DefaultBatchRetention) leaves
+	// callers hours of retries, and exceeds the hint window (3 h). Hints
+	// are dropped once they waited half of it (as half the grace), so
+	// none carrying a batch's intent arrives after its record is gone.
+	// Negative keeps every record, and the node collects none: the
+	// default (0) for now.
+	BatchRetention time.Duration
 	// MaxMemory, if positive, bounds the bytes of keys and values the
 	// node holds (store.Bytes) past which it refuses the writes it
 	// coordinates that add data — set, cas, a Paxos put, an increment —
@@ -78,6 +93,10 @@ type Config struct {
 	Mutant string
 }
 
+// DefaultBatchRetention is the batch retention to set where records are
+// collected (Config.BatchRetention).
+const DefaultBatchRetention = 6 * time.Hour
+
 // Compaction triggers a compaction once the bytes appended to the log since
 // the last one reach both MinBytes and Ratio times the live state's size.
 type Compaction struct {
@@ -90,7 +109,7 @@ func DefaultConfig(id net.NodeID) Config {
 	return Config{ID: id, Vnodes: ring.DefaultVnodes, ReplicationFactor: 3, RequestTimeout: 2 * time.Second, Log: oplog.DefaultConfig(),
 		Compaction: Compaction{MinBytes: 64 << 20, Ratio: 2}, Gossip: gossip.DefaultConfig(), AntiEntropy: 10 * time.Second,
 		HintBytes: 64 << 20, HintWindow: 3 * time.Hour, IncrRetention: 10 * time.Minute,
-		TombstoneGrace: 10 * time.Minute}
+		TombstoneGrace: 10 * time.Minute, BatchRetention: -1}
 }
 
 // Validate checks c and fills in defaults for zero durations.
@@ -152,6 +171,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TombstoneGrace == 0 {
 		c.TombstoneGrace = DefaultConfig(c.ID).TombstoneGrace
+	}
+	if c.BatchRetention == 0 {
+		c.BatchRetention = DefaultConfig(c.ID).BatchRetention
 	}
 	return errors.Join(errs...)
 }

@@ -71,7 +71,8 @@
 // (a replica's side: applyEntries, fencing), incr.go (leading and
 // forwarding counter increments, the log generation), batch.go (atomic
 // batches: intents, the decision on the batch's record, resolution, the
-// readers' lookups and the sweeper), paxos.go (the proposer's
+// readers' lookups and the sweeper), batchgc.go (collecting batch records
+// and aborted markers, where Config.BatchRetention is set), paxos.go (the proposer's
 // effects: ballots, acceptors asked, sending, backoff, commit) and
 // acceptor.go (the acceptor's, and its side of Paxos repair:
 // repair.Node), peers.go (sending to a peer, and calls:

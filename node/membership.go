@@ -93,6 +93,8 @@ func (n *Node) tick() {
 		n.sweepIntents()
 		n.graves.Sweep()
 		n.graves.ForgetUnowned()
+		n.sweepRecords()
+		n.sweepMarkers()
 	}
 	n.later(n.cfg.Gossip.ProbeInterval/4, n.tick)
 }

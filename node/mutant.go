@@ -180,6 +180,14 @@ const (
 	// from it, so a value whose tombstone the new owners dropped comes
 	// back if the arc returns to it (a leave or removal later).
 	MutantKeepUnowned = "tombstone-keep-unowned"
+
+	// MutantRecordUnchecked (batch records' collection, batchgc.go): a
+	// committed batch's record is collected on the retention window and a
+	// settled ring alone, without asking its keys' replicas whether they
+	// hold its write: an intent of it held undecided by a replica that
+	// missed the resolution is then aborted through a fresh record, and
+	// the batch is applied on some keys only.
+	MutantRecordUnchecked = "batch-record-unchecked"
 )
 
 // Mutants lists every planted bug by name.
@@ -190,7 +198,7 @@ var Mutants = []string{MutantIgnoreAccepted, MutantForgetPromise, MutantReadUnco
 	MutantReverseTies, MutantRepairAsync, MutantAckBeforeSync, MutantCompactInFlight, MutantCompactTombstones,
 	MutantQuorumAsOne, MutantHintDropLast, MutantNoFence, MutantCatchUpOwnClock, MutantCatchUpLiveMarks, MutantSessionIgnored,
 	MutantTombstoneUnverified, MutantTombstoneHintsKept, MutantTombstoneStaleClean, MutantTombstoneFloorForgotten, MutantKeepUnowned,
-	MutantTombstoneStaleTaken,
+	MutantTombstoneStaleTaken, MutantRecordUnchecked,
 }
 
 // MutantsBuilt reports whether this binary can switch mutants on.

@@ -100,10 +100,14 @@ type Node struct {
 	// anti-entropy's horizon (stream.go), and over the last tombstone
 	// grace, for expiry (grave.go).
 	recent, graceAgo clock.History
-	gen              uint64
-	incrs            *counter.Table
-	pendingSlots     map[string]store.Version
-	incrWaiting      map[counter.OpID][]func()
+	// retentionAgo is the node's clock over the last batch retention, for
+	// the records and markers it collects and anti-entropy leaves out
+	// (batchgc.go).
+	retentionAgo clock.History
+	gen          uint64
+	incrs        *counter.Table
+	pendingSlots map[string]store.Version
+	incrWaiting  map[counter.OpID][]func()
 	// intentsSince is when the sweeper first saw each undecided intent (by
 	// key, token and version), and sweeping the keys it is settling
 	// (batch.go).
@@ -122,6 +126,15 @@ type Node struct {
 	// it, advanced at each tick by at most two ticks' worth (lastTick is
 	// when the last one ran; grave.go).
 	steady, lastTick time.Duration
+	// records are the batch records the node may collect in time, and
+	// recordChecks the askings of the replicas of committed ones under
+	// way or done, by record key (batchgc.go).
+	records      grave.Yard
+	recordChecks map[string]*recordCheck
+	// marking is set while the node walks its keys for expired markers,
+	// and markedAt is when it last finished (batchgc.go).
+	marking  bool
+	markedAt time.Duration
 	// droppedAny says the node (this life or an earlier one, by its log's
 	// flag) dropped a tombstone: a restart then floors every ballot
 	// (grave.go).
@@ -198,6 +211,10 @@ type Stats struct {
 	// dropped once a movement settled (grave.go).
 	TombstonesDropped uint64
 	KeysForgotten     uint64
+	// RecordsDropped counts the batch records the node collected, and
+	// MarkersDropped the aborted batches' markers (batchgc.go).
+	RecordsDropped uint64
+	MarkersDropped uint64
 	// Paxos counts the Paxos requests by how they ended and the ballots
 	// each took (paxosstats.go).
 	Paxos PaxosTally
@@ -232,15 +249,16 @@ func New(cfg Config, env Env) (*Node, error) {
 		known:    make(map[uint16]gossip.Member),
 		marks:    make(map[uint16]uint64),
 		calls:    make(map[uint64]*call),
-		hints:    coord.NewHints(cfg.HintBytes, cfg.HintWindow, cfg.TombstoneGrace/2),
+		hints:    coord.NewHints(cfg.HintBytes, cfg.HintWindow, hintAge(cfg)),
 		waiting:  make(map[uint64]func(net.Message)),
 		removing: make(map[uint16]bool),
 		taking:   make(map[string][]func(bool)),
 
-		acceptors: paxos.NewAcceptors(),
-		recent:    clock.History{Window: inFlight(cfg)},
-		graceAgo:  clock.History{Window: cfg.TombstoneGrace, Every: cfg.TombstoneGrace / 64},
-		unapplied: make(map[uint64][]oplog.Record),
+		acceptors:    paxos.NewAcceptors(),
+		recent:       clock.History{Window: inFlight(cfg)},
+		graceAgo:     clock.History{Window: cfg.TombstoneGrace, Every: cfg.TombstoneGrace / 64},
+		retentionAgo: clock.History{Window: cfg.BatchRetention, Every: cfg.BatchRetention / 64},
+		unapplied:    make(map[uint64][]oplog.Record),
 
 		incrs:        counter.New(0),
 		pendingSlots: make(map[string]store.Version),
@@ -249,6 +267,7 @@ func New(cfg Config, env Env) (*Node, error) {
 		sweeping:     make(map[string]bool),
 		settling:     make(map[string][]func()),
 		passing:      make(map[string]bool),
+		recordChecks: make(map[string]*recordCheck),
 	}
 	n.streams = &stream.Driver{
 		Node:           streamer{n},
@@ -381,6 +400,9 @@ func (n *Node) replay(r oplog.Record) error {
 		return n.replayCounter(r)
 	case oplog.TypeForget:
 		n.store.Drop(r.Key)
+		if n.collecting() && store.IsRecordKey(r.Key) {
+			n.acceptors.Forget(r.Key) // a collected record goes with its Paxos state
+		}
 		return nil
 	case oplog.TypePromise, oplog.TypeAccept:
 		n.replayAcceptor(r)
@@ -487,17 +509,19 @@ func (n *Node) Deliver(from net.NodeID, f net.Frame) {
 		n.proposeFrom(id, f.ID, m)
 	case *net.Peek:
 		n.peekFrom(id, f.ID, m)
+	case *net.Holds:
+		n.holdsFrom(id, f.ID, m)
 	case *net.Digest:
 		n.digestFrom(id, f.ID, m.Epoch, m.Spans, stream.Bounds{})
 	case *net.DigestBefore:
-		n.digestFrom(id, f.ID, m.Epoch, m.Spans, stream.Bounds{Horizon: m.Horizon, Expired: m.Expired})
+		n.digestFrom(id, f.ID, m.Epoch, m.Spans, stream.Bounds{Horizon: m.Horizon, Expired: m.Expired, Records: m.Records})
 	case *net.PaxosKeys:
 		n.paxosKeysFrom(id, f.ID, m)
 	case *net.Take:
 		n.takeFor(id, f.ID, m)
 	case *net.Incr:
 		n.startIncr(func(a net.Message) { n.send(id, f.ID, a) }, m, m.First, id)
-	case *net.Done, *net.Value, *net.State, *net.CounterValue, *net.Error, *net.SyncBatch, *net.Promise, *net.Accepted, *net.AcceptorState, *net.DigestReply, *net.PaxosKeysReply:
+	case *net.Done, *net.Value, *net.State, *net.CounterValue, *net.Error, *net.SyncBatch, *net.Promise, *net.Accepted, *net.AcceptorState, *net.DigestReply, *net.PaxosKeysReply, *net.Bool:
 		n.peerAnswer(id, f)
 	default:
 		n.env.Log.Debug("dropping unexpected peer message", "from", from, "kind", f.Msg.Kind())

@@ -38,7 +38,7 @@ func (n *Node) serving() bool {
 // node's data or acceptors.
 func servesState(m net.Message) bool {
 	switch m := m.(type) {
-	case *net.Read, *net.Prepare, *net.Propose, *net.Peek, *net.Digest, *net.DigestBefore, *net.PaxosKeys:
+	case *net.Read, *net.Prepare, *net.Propose, *net.Peek, *net.Digest, *net.DigestBefore, *net.PaxosKeys, *net.Holds:
 		return true
 	case *net.Sync:
 		return len(m.Spans) > 0 // one for no spans only confirms the ring epoch

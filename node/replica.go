@@ -34,18 +34,25 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 	// is what covers an intent this replica does not log (a later write
 	// already here), before it acknowledges it.
 	intents := slices.ContainsFunc(es, func(e net.Entry) bool { return e.Intents })
-	expired := n.expired()
+	expired, records := n.expired(), n.recordsExpired()
 	for _, e := range es {
 		n.lamport.Observe(e.Stamp)
+		if e.Intents {
+			var nothing bool
+			if e, nothing = n.unmarked(e, records); nothing {
+				continue
+			}
+		}
 		cur, ok := n.store.Get(e.Key)
 		if ok && store.Covers(cur, store.FromEntry(e)) {
 			continue
 		}
-		if _, paxos := n.acceptors.Get(e.Key); !ok && !paxos && store.FromEntry(e).Tombstone() && !expired.Less(e.Stamp) {
+		if _, paxos := n.acceptors.Get(e.Key); !ok && !paxos && n.leftOut(e, expired, records) {
 			// An expired tombstone of a key this node holds nothing of
 			// (no state, no Paxos round): nothing here to delete, and the
 			// rule would drop it (one streamed back from a replica that
-			// has not dropped it yet).
+			// has not dropped it yet); or an expired batch record
+			// (leftOut).
 			continue
 		}
 		if n.mutant(MutantCanary) && !e.Deleted && !e.Counter && !e.Intents { // the canary: keep a value no one wrote
@@ -131,8 +138,12 @@ func (n *Node) applyEntries(es []net.Entry, done func(error)) {
 // time since boot; 0 at replay), and remembers a tombstone the rule may
 // drop in time (grave.go).
 func (n *Node) apply(key []byte, v store.Version, at time.Duration) {
-	if now, changed := n.store.Update(key, v); changed && n.purging() && now.Tombstone() {
+	now, changed := n.store.Update(key, v)
+	if changed && n.purging() && now.Tombstone() {
 		n.noteGrave(key, now.Stamp, at)
+	}
+	if changed && n.collecting() && now.Live() && store.IsRecordKey(key) {
+		n.noteRecord(key, now.Stamp, at)
 	}
 }
 

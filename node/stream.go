@@ -113,7 +113,7 @@ func (n *Node) repairAll() {
 	}
 	shared := n.sharedArcs(false)
 	for _, p := range slices.Sorted(maps.Keys(shared)) {
-		n.compare(p, shared[p], stream.Bounds{Horizon: n.horizon(), Expired: n.expired()}, func(bool) {})
+		n.compare(p, shared[p], stream.Bounds{Horizon: n.horizon(), Expired: n.expired(), Records: n.recordsExpired()}, func(bool) {})
 	}
 }
 
@@ -190,6 +190,9 @@ func (n *Node) sampleClock() {
 	n.recent.Record(n.now(), n.lamport.Now())
 	if n.purging() {
 		n.graceAgo.Record(n.steady, n.lamport.Now())
+	}
+	if n.collecting() {
+		n.retentionAgo.Record(n.steady, n.lamport.Now())
 	}
 }
 

@@ -51,6 +51,22 @@
 // quorum read of each key from either side (sim/batchrace.go); intents
 // written at level one give a fractured read there on every seed.
 //
+// batch-collect is batch run for 40 s with the nodes collecting batch
+// records and aborted markers after a retention of 16-20 s
+// (node/batchgc.go): batch's checks with collection under way, under
+// chaos's faults.
+//
+// batch-gc (issue 15) is the plot for the collection of batch records and
+// aborted markers (node/batchgc.go; a retention of 16-20 s):
+// one batch whose first key's three replicas are cut off from the rest
+// (the batch's other key, its record, its coordinator) after its intents
+// and before its resolution, for the retention and 5 s, then quorum reads
+// of both keys after the heal (sim/batchgc.go). A record collected
+// without asking the keys' replicas (batch-record-unchecked) is gone when
+// they come back, and they abort the batch: a fractured read, or not all
+// or nothing after heal, on every seed; kept until they hold the batch,
+// it is collected after the heal.
+//
 // tomb-race (issue 22) is tombstone's cas-race: four planted bugs of the
 // tombstone rule (tombstone-hints-kept, -stale-clean, -floor-forgotten,
 // -stale-taken) need a node away for about a grace across a delete with

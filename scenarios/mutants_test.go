@@ -71,6 +71,11 @@ func mutantScenarios(m string) []string {
 		// batch but a quorum of another's and of the record's: batch-race
 		// lines that up on every seed; no batch seed did in 80.
 		return []string{"batch-race"}
+	case m == node.MutantRecordUnchecked:
+		// It needs records collected (only batch-gc's and batch-collect's
+		// nodes collect) while every replica of a key holds the batch's
+		// intent undecided: batch-gc lines that up on every seed.
+		return []string{"batch-gc", "batch-collect"}
 	case strings.HasPrefix(m, "batch-"):
 		return []string{"batch"}
 	case m == node.MutantKeepUnowned:

@@ -153,6 +153,26 @@ var all = []Scenario{
 		},
 	},
 	{
+		Name:        "batch-collect",
+		Description: "batch's cluster, faults and workload, run for 40 s, with the nodes collecting batch records and aborted markers after a retention of 16-20 s (over the clients' batch deadline); batch's checks (no aborted value read, no fractured read at quorum, all or nothing and no undecided intent after heal) and convergence",
+		Swarm: sim.Swarm{
+			Nodes: 4, MaxNodes: 7, MaxClients: 8, MaxKeys: 8,
+			Duration: 40 * time.Second, Liveness: 15 * time.Second,
+			Faults:  chaosFaults,
+			Batches: true,
+			Collect: true,
+		},
+	},
+	{
+		Name:        "batch-gc",
+		Description: "6 nodes, replication factor 3, batch records collected after a retention of 16-20 s, anti-entropy every second; a batch of a key on nodes 1-3 and one on nodes 4-6 (with its record) through one of nodes 4-6, nodes 1-3 cut off from 4-6 after its intents and before its resolution, for the retention and 5 s (its resolution of the first key waits in hints that expire, the record is on the other side); quorum reads of both keys after the heal; 1 random client reading at quorum; no fractured read, all or nothing after heal, the record collected once the first key's replicas hold the batch",
+		Swarm: sim.Swarm{
+			Nodes: 6, MaxClients: 1, MaxKeys: 8,
+			Duration: 30 * time.Second, Liveness: 10 * time.Second,
+			BatchGC: true,
+		},
+	},
+	{
 		Name:        "cas-chaos",
 		Description: "cas-churn's cluster, Paxos workload and faults, plus processes paused (1 ms-10 s), clocks jumping forward (1 ms-30 s), clogged links (10 ms-5 s) and, with rf 3 and up, one node's disk wiped or a bit flipped in its log, one dead for good and removed, and majorities-ring partitions; linearizable per key (Porcupine) and convergence after heal",
 		Swarm: sim.Swarm{

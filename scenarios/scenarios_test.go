@@ -53,7 +53,7 @@ var (
 // hints-kept, stale-clean, stale-taken and floor-forgotten); a seed takes
 // about 0.3 s (3 nodes, 2 random clients, 40 s of virtual time), about 2 s
 // in all on 2 cores.
-var ciSeeds = map[string]int{"failover": 32, "read-race": 64, "single-node": 256, "cluster": 256, "cas": 64, "cas-crash": 16, "lock": 64, "churn": 32, "cas-churn": 16, "chaos": 48, "cas-chaos": 16, "cas-race": 32, "counter": 32, "batch": 32, "tombstone": 24, "tomb-race": 8, "batch-race": 4}
+var ciSeeds = map[string]int{"failover": 32, "read-race": 64, "single-node": 256, "cluster": 256, "cas": 64, "cas-crash": 16, "lock": 64, "churn": 32, "cas-churn": 16, "chaos": 48, "cas-chaos": 16, "cas-race": 32, "counter": 32, "batch": 32, "tombstone": 24, "tomb-race": 8, "batch-race": 4, "batch-gc": 4, "batch-collect": 32}
 
 // regressions are seeds that once failed, per scenario, kept forever in the
 // CI set. PAPER.md's table of bugs found says what each one caught.

@@ -131,6 +131,10 @@ func (h *host) boot() {
 	if h.w.p.AntiEntropy > 0 {
 		cfg.AntiEntropy = h.w.p.AntiEntropy
 	}
+	cfg.BatchRetention = -1
+	if h.w.p.BatchRetention > 0 {
+		cfg.BatchRetention = h.w.p.BatchRetention
+	}
 	p, err := h.w.newP(cfg, env)
 	if err != nil {
 		panic(fmt.Sprintf("sim: building node %d: %v", h.id, err))
@@ -266,6 +270,14 @@ func (h *host) crash() {
 	if t, ok := h.proc.(interface{ Tombstones() (int, uint64) }); ok {
 		_, d := t.Tombstones()
 		w.dropped += d
+	}
+	if r, ok := h.proc.(interface{ Records() (int, uint64) }); ok {
+		_, d := r.Records()
+		w.recordsDropped += d
+	}
+	if r, ok := h.proc.(interface{ Markers() (int, uint64) }); ok {
+		_, d := r.Markers()
+		w.markersDropped += d
 	}
 	w.addProbes(h.proc)
 	if nm, ok := h.proc.(interface {

@@ -44,6 +44,10 @@ type Params struct {
 	// default of every scenario that does not draw it) keeps every
 	// tombstone.
 	TombstoneGrace time.Duration `json:"tombstone_grace_ns,omitempty"`
+	// BatchRetention is the nodes' Config.BatchRetention; zero (the
+	// default of every scenario that does not draw it) keeps every batch
+	// record.
+	BatchRetention time.Duration `json:"batch_retention_ns,omitempty"`
 	// AntiEntropy, if positive, is the nodes' Config.AntiEntropy (how
 	// often on average a node compares its arcs with a replica's); zero
 	// keeps the node's default (10 s).
@@ -161,6 +165,7 @@ func (p Params) Validate() error {
 	check(p.Client.ReadLevel <= net.All && p.Client.WriteLevel <= net.All, "levels must be default, one, quorum or all")
 	check(!p.Client.Failover || p.Client.Counter == [2]int{}, "failover (routed) clients do not run counters")
 	check(p.Keys >= 1 && p.Keys <= 10000, "keys must be 1..10000, not %d", p.Keys)
+	check(p.BatchRetention >= 0, "batch retention must not be negative, not %v", p.BatchRetention)
 	check(p.TombstoneGrace >= 0 && p.AntiEntropy >= 0, "tombstone grace and anti-entropy interval must not be negative, not %v and %v", p.TombstoneGrace, p.AntiEntropy)
 	check(p.Duration > 0 && p.Duration <= 24*time.Hour, "duration must be in (0, 24h], not %v", p.Duration)
 	check(p.Liveness > 0 && p.Liveness <= time.Hour, "liveness bound must be in (0, 1h], not %v", p.Liveness)
@@ -245,6 +250,9 @@ func (p Params) String() string {
 	}
 	if p.TombstoneGrace > 0 {
 		fmt.Fprintf(&b, "  tombstones: dropped after a grace of %v, anti-entropy every %v\n", p.TombstoneGrace, cmp.Or(p.AntiEntropy, node.DefaultConfig(1).AntiEntropy))
+	}
+	if p.BatchRetention > 0 {
+		fmt.Fprintf(&b, "  batch records: collected after %v\n", p.BatchRetention)
 	}
 	fmt.Fprintf(&b, "  disk: sync in [%v, %v]\n", p.Disk.SyncMin, p.Disk.SyncMax)
 	if p.CrashPoint.On() {

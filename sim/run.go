@@ -93,6 +93,16 @@ type Stats struct {
 	TombstonesAtHeal  int    `json:"tombstones_at_heal,omitempty"`
 	TombstonesAtEnd   int    `json:"tombstones_at_end,omitempty"`
 	TakenBack         int    `json:"taken_back,omitempty"`
+
+	// Batch records, in a run with batches: those the running nodes hold
+	// at the end (a record on each of its replicas counts once for each),
+	// and those collected over the run (node/batchgc.go), if the nodes
+	// collect them.
+	RecordsAtEnd   int    `json:"records_at_end,omitempty"`
+	RecordsDropped uint64 `json:"records_dropped,omitempty"`
+	// The same of aborted batches' markers.
+	MarkersAtEnd   int    `json:"markers_at_end,omitempty"`
+	MarkersDropped uint64 `json:"markers_dropped,omitempty"`
 }
 
 // Result is the outcome of one run.
@@ -152,6 +162,12 @@ func Run(p Params, o Options) (Result, error) {
 	if w.p.TombstoneGrace > 0 {
 		held, dropped := w.tombstones()
 		w.stats.TombstonesAtEnd, w.stats.TombstonesDropped = held, w.dropped+dropped
+	}
+	if w.batched() {
+		held, dropped := w.records()
+		w.stats.RecordsAtEnd, w.stats.RecordsDropped = held, w.recordsDropped+dropped
+		held, dropped = w.markers()
+		w.stats.MarkersAtEnd, w.stats.MarkersDropped = held, w.markersDropped+dropped
 	}
 	_, _, w.stats.Unknown = w.history.Counts()
 	switch {

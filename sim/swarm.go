@@ -67,6 +67,15 @@ type Swarm struct {
 	// cluster, the fault and a script; it draws from the "batchrace"
 	// stream, after everything else.
 	BatchRace bool
+	// Collect makes the nodes collect batch records and aborted markers
+	// (Params.BatchRetention) after a retention of 16-20 s, over the
+	// clients' batch deadline (three timeouts of at most 5 s); it draws
+	// from the "collect" stream, after the faults.
+	Collect bool
+	// BatchGC plays the collection race (batchgc.go), which fixes the
+	// cluster, the faults, a crash point and a script; it draws from the
+	// "batchgc" stream, after everything else.
+	BatchGC bool
 }
 
 // Draw returns the parameters for seed: every rate is drawn from the
@@ -171,6 +180,11 @@ func (s Swarm) Draw(seed uint64) (p Params, notes []string) {
 		}
 	}
 	p.Faults, notes = schedule(Stream(seed, "faults"), p, s.Faults)
+	if s.Collect {
+		x := Stream(seed, "collect")
+		p.BatchRetention = time.Duration(between(x, 16, 20) * float64(time.Second)).Round(time.Millisecond)
+		notes = append(notes, fmt.Sprintf("collect: batch records and aborted markers collected after %v", p.BatchRetention))
+	}
 	if s.Tombstones {
 		notes = append(notes, drawTombstones(seed, &p)...)
 	}
@@ -185,6 +199,9 @@ func (s Swarm) Draw(seed uint64) (p Params, notes []string) {
 	}
 	if s.BatchRace {
 		notes = append(notes, drawBatchRace(seed, &p)...)
+	}
+	if s.BatchGC {
+		notes = append(notes, drawBatchGC(seed, &p)...)
 	}
 	p.Client.Failover = s.Failover
 	return p, notes

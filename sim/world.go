@@ -58,12 +58,16 @@ type world struct {
 	cur    *event     // the event being run, for panic reports
 	inNode net.NodeID // the node whose code is running, 0 if none
 
-	net      *rand.Rand
-	hosts    []*host // hosts[i] is node i+1
-	clients  []*client
-	conns    map[net.ConnID]*conn // open connections; looked up, never iterated
-	nextConn net.ConnID
-	nextProc int
+	net   *rand.Rand
+	hosts []*host // hosts[i] is node i+1
+	// recordsDropped and markersDropped count the batch records and
+	// aborted markers collected by the node incarnations that crashed
+	// (batchgc.go).
+	recordsDropped, markersDropped uint64
+	clients                        []*client
+	conns                          map[net.ConnID]*conn // open connections; looked up, never iterated
+	nextConn                       net.ConnID
+	nextProc                       int
 
 	slowUntil  time.Duration
 	slowFactor float64

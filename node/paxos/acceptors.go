@@ -175,6 +175,10 @@ func (t *Acceptors) Settle(key []byte, committed clock.Timestamp) {
 	}
 }
 
+// Forget drops key's state, whatever it is (a collected batch record's:
+// node/batchgc.go).
+func (t *Acceptors) Forget(key []byte) { delete(t.m, string(key)) }
+
 // Replay restores state from a TypePromise or TypeAccept record at boot.
 func (t *Acceptors) Replay(r oplog.Record, committed clock.Timestamp) {
 	a := t.entry(r.Key)

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/memdb/memdb/clock"
+	"github.com/memdb/memdb/net"
 )
 
 // An Intent is one batch's pending write of a key (design/batches.md): the
@@ -347,13 +348,53 @@ func decodeIntents(b []byte) (Version, error) {
 
 // A batch's record is the decision on it, one Paxos compare-and-set on the
 // record key: absent while undecided, then committed at a version or
-// aborted, never changed once decided. Records are never collected yet;
-// node/batch.go has the rule a collector must keep (a committed record
-// would need to name its keys).
+// aborted, never changed once decided. A committed record names the
+// batch's keys, so that a collector can ask their replicas whether the
+// batch's write reached them (node/batch.go has the rule it keeps);
+// records written before that hold only the version, and are kept.
 
 // RecordKey is the key of the record of the batch with token.
 func RecordKey(token []byte) []byte {
 	return append([]byte(recordPrefix), token...)
+}
+
+// IsRecordKey reports whether key is a batch's record key.
+func IsRecordKey(key []byte) bool { return bytes.HasPrefix(key, []byte(recordPrefix)) }
+
+// RecordExpired reports whether v, a record key's state, is a record
+// expired by bound, a node's clock as it read a batch retention ago: a
+// value whose version's counter is at or below the bound's. The counter
+// alone, because a node's clock that took a record's version in (as any
+// version it applies) reads that counter, but from a lower node id may
+// stay below the version itself while nothing moves it on. A zero bound
+// expires nothing.
+func RecordExpired(bound clock.Timestamp, v Version) bool {
+	return !bound.IsZero() && v.Live() && v.Stamp.Counter <= bound.Counter
+}
+
+// DropMarkers is register v without the aborted markers that bound
+// expires (a marker's version's counter at or below the bound's, as
+// RecordExpired), and whether it had any: an aborted batch's markers may
+// go once its decision is older than the batch retention (node/batch.go's
+// rule), a pending copy of the intent arriving later being looked up and
+// aborted again. A zero bound expires nothing.
+func DropMarkers(v Version, bound clock.Timestamp) (Version, bool) {
+	if bound.IsZero() || v.Pending == nil {
+		return v, false
+	}
+	expired := func(i Intent) bool { return i.Aborted && i.Stamp.Counter <= bound.Counter }
+	if !slices.ContainsFunc(v.Intents(), expired) {
+		return v, false
+	}
+	kept := slices.DeleteFunc(slices.Clone(v.Intents()), expired)
+	return withIntents(v, kept), true
+}
+
+// Nothing reports whether v holds nothing at all: a register with no
+// value, no tombstone and no intents (what dropping a key's last markers
+// leaves of a key that was never written otherwise).
+func (v Version) Nothing() bool {
+	return v.Kind == Register && v.Stamp.IsZero() && v.Pending == nil
 }
 
 // recordPrefix is where batch records live, among the cluster's own keys
@@ -373,21 +414,113 @@ func (o Outcome) String() string {
 	return [...]string{"undecided", "committed", "aborted"}[min(int(o), 2)]
 }
 
-// CommitRecord and AbortRecord are the record values of a decided batch.
-func CommitRecord(t clock.Timestamp) []byte { return appendStamp([]byte{'C'}, t) }
-func AbortRecord() []byte                   { return []byte{'A'} }
+// A BatchRecord is a batch's record as read: its outcome, the version it
+// committed at, and the keys it wrote (Named false for a committed
+// record of the old form, which does not say).
+type BatchRecord struct {
+	Outcome Outcome
+	At      clock.Timestamp
+	Keys    [][]byte
+	Named   bool
+}
+
+// The record values of a decided batch:
+//
+//	'A'                      aborted
+//	'K' T(10) uvarint n, then n times uvarint length and a key
+//	                         committed at T, writing those keys
+//	'C' T(10)                committed at T (the old form: no keys)
+//
+// A committed record is bounded by the batch's own bounds, whatever its
+// values were: at most net.MaxBatchKeys keys of at most net.MaxKey bytes
+// and net.MaxBatchBytes in all, so under 11 + 2 + 128 × 3 bytes and
+// 4 MiB of keys, below net.MaxValue (a CAS carries it).
+
+// CommitRecord is the record of a batch committed at t that wrote keys.
+func CommitRecord(t clock.Timestamp, keys [][]byte) []byte {
+	size := 11 + binary.MaxVarintLen16
+	for _, k := range keys {
+		size += binary.MaxVarintLen16 + len(k)
+	}
+	b := appendStamp(make([]byte, 0, size), t)
+	b = append([]byte{'K'}, b...)
+	b = binary.AppendUvarint(b, uint64(len(keys)))
+	for _, k := range keys {
+		b = binary.AppendUvarint(b, uint64(len(k)))
+		b = append(b, k...)
+	}
+	return b
+}
+
+// AbortRecord is the record of an aborted batch.
+func AbortRecord() []byte { return []byte{'A'} }
 
 // ParseRecord reads a record's value; found false is no record.
 func ParseRecord(found bool, b []byte) (Outcome, clock.Timestamp, error) {
+	r, err := ReadRecord(found, b)
+	return r.Outcome, r.At, err
+}
+
+// ReadRecord reads a record's value, checked: found false is no record;
+// a committed record names at least one key and at most
+// net.MaxBatchKeys, none empty, too long or twice.
+func ReadRecord(found bool, b []byte) (BatchRecord, error) {
+	bad := func(what string) (BatchRecord, error) {
+		return BatchRecord{}, fmt.Errorf("%w: a batch record of %d bytes: %s", ErrIntents, len(b), what)
+	}
 	switch {
 	case !found:
-		return Undecided, clock.Timestamp{}, nil
+		return BatchRecord{}, nil
 	case len(b) == 1 && b[0] == 'A':
-		return Aborted, clock.Timestamp{}, nil
+		return BatchRecord{Outcome: Aborted}, nil
 	case len(b) == 11 && b[0] == 'C':
-		return Committed, clock.Timestamp{Counter: binary.BigEndian.Uint64(b[1:]), Node: binary.BigEndian.Uint16(b[9:])}, nil
+		return BatchRecord{Outcome: Committed, At: readStamp(b[1:])}, nil
+	case len(b) < 12 || b[0] != 'K':
+		return bad("not one")
 	}
-	return Undecided, clock.Timestamp{}, fmt.Errorf("%w: a batch record of %d bytes", ErrIntents, len(b))
+	rec := BatchRecord{Outcome: Committed, At: readStamp(b[1:]), Named: true}
+	r := &intentReader{b: b[11:]}
+	n, k := binary.Uvarint(r.b)
+	if k <= 0 || n == 0 || n > net.MaxBatchKeys {
+		return bad("the count of keys")
+	}
+	r.b = r.b[k:]
+	seen, size := make(map[string]bool, n), 0
+	for range n {
+		key := r.bytes(net.MaxKey, "a key")
+		size += len(key)
+		if r.err != nil || len(key) == 0 || seen[string(key)] || size > net.MaxBatchBytes {
+			return bad("a key empty, too long, cut short or twice, or too many bytes of keys")
+		}
+		seen[string(key)] = true
+		rec.Keys = append(rec.Keys, key)
+	}
+	if len(r.b) != 0 {
+		return bad("trailing bytes")
+	}
+	return rec, nil
+}
+
+func readStamp(b []byte) clock.Timestamp {
+	return clock.Timestamp{Counter: binary.BigEndian.Uint64(b), Node: binary.BigEndian.Uint16(b[8:])}
+}
+
+// HoldsWrite reports whether state v of a key holds the write of the
+// batch with token committed at t: it is a register at or past t, with no
+// undecided intent of the batch (of any attempt). A batch's record may be
+// collected once every replica of every key of it holds its write
+// durably (node/batchgc.go): a late intent of the committed attempt then
+// merges below the state, and one of another attempt is aborted.
+func HoldsWrite(v Version, token []byte, t clock.Timestamp) bool {
+	if v.Kind != Register || v.Stamp.Less(t) {
+		return false
+	}
+	for _, i := range v.Undecided() {
+		if bytes.Equal(i.Token, token) {
+			return false
+		}
+	}
+	return true
 }
 
 // Decide is what intent i becomes once its batch's record says o, at

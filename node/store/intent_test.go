@@ -1,10 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/memdb/memdb/clock"
 	"github.com/memdb/memdb/net"
 	"github.com/memdb/memdb/node/oplog"
 	"pgregory.net/rapid"
@@ -151,26 +154,143 @@ func TestIntentDecodeRefuses(t *testing.T) {
 }
 
 func TestBatchRecords(t *testing.T) {
+	keys := [][]byte{[]byte("k1"), []byte("k2")}
+	old := append([]byte{'C'}, appendStamp(nil, ts(7, 3))...) // written before records named their keys
 	for _, c := range []struct {
 		found bool
 		b     []byte
-		o     Outcome
-		t     string
+		want  BatchRecord
 	}{
-		{false, nil, Undecided, "0.0"},
-		{true, AbortRecord(), Aborted, "0.0"},
-		{true, CommitRecord(ts(7, 3)), Committed, ts(7, 3).String()},
+		{false, nil, BatchRecord{}},
+		{true, AbortRecord(), BatchRecord{Outcome: Aborted}},
+		{true, CommitRecord(ts(7, 3), keys), BatchRecord{Outcome: Committed, At: ts(7, 3), Keys: keys, Named: true}},
+		{true, old, BatchRecord{Outcome: Committed, At: ts(7, 3)}},
 	} {
-		o, at, err := ParseRecord(c.found, c.b)
-		if err != nil || o != c.o || at.String() != c.t {
-			t.Errorf("ParseRecord(%v, %q) = %v %v %v", c.found, c.b, o, at, err)
+		got, err := ReadRecord(c.found, c.b)
+		if err != nil {
+			t.Errorf("ReadRecord(%v, %q): %v", c.found, c.b, err)
+			continue
+		}
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("ReadRecord(%v, %q): %s", c.found, c.b, diff)
+		}
+		if o, at, _ := ParseRecord(c.found, c.b); o != c.want.Outcome || at != c.want.At {
+			t.Errorf("ParseRecord(%v, %q) = %v %v", c.found, c.b, o, at)
 		}
 	}
-	if _, _, err := ParseRecord(true, []byte("x")); err == nil {
-		t.Error("a bad record parsed")
+
+	// The largest batch's record still fits a value.
+	var big [][]byte
+	for i := range net.MaxBatchKeys {
+		big = append(big, fmt.Appendf(bytes.Repeat([]byte("k"), net.MaxBatchBytes/net.MaxBatchKeys-4), "%03d", i))
+	}
+	if b := CommitRecord(ts(1, 1), big); len(b) > net.MaxValue {
+		t.Errorf("the largest batch's record is %d bytes, over a value's %d", len(b), net.MaxValue)
+	} else if r, err := ReadRecord(true, b); err != nil || len(r.Keys) != net.MaxBatchKeys {
+		t.Errorf("the largest batch's record: %d keys, %v", len(r.Keys), err)
+	}
+
+	good := CommitRecord(ts(7, 3), keys)
+	for what, b := range map[string][]byte{
+		"junk":          []byte("x"),
+		"empty":         {},
+		"no keys":       CommitRecord(ts(7, 3), nil),
+		"an empty key":  CommitRecord(ts(7, 3), [][]byte{[]byte("a"), nil}),
+		"a key twice":   CommitRecord(ts(7, 3), [][]byte{[]byte("a"), []byte("a")}),
+		"cut short":     good[:len(good)-1],
+		"trailing byte": append(slices.Clone(good), 0),
+		"too many keys": CommitRecord(ts(7, 3), append(big, []byte("one more"))),
+	} {
+		if _, err := ReadRecord(true, b); err == nil {
+			t.Errorf("a record with %s parsed", what)
+		}
+	}
+	var over [][]byte
+	for i := 0; len(over)*net.MaxKey <= net.MaxBatchBytes; i++ {
+		over = append(over, fmt.Appendf(bytes.Repeat([]byte("k"), net.MaxKey-4), "%04d", i))
+	}
+	if _, err := ReadRecord(true, CommitRecord(ts(7, 3), over)); err == nil {
+		t.Errorf("a record of %d keys of %d bytes (over %d in all) parsed", len(over), net.MaxKey, net.MaxBatchBytes)
 	}
 	if diff := cmp.Diff("\x00memdb/txn/ab", string(RecordKey([]byte("ab")))); diff != "" {
 		t.Error(diff)
+	}
+	if !IsRecordKey(RecordKey([]byte("ab"))) || IsRecordKey([]byte("ab")) {
+		t.Error("IsRecordKey")
+	}
+}
+
+// A state holds a batch's write once it is a register at or past the
+// batch's version with no undecided intent of the batch, of whatever
+// attempt; a marker of it, or another batch's intent, does not matter.
+func TestHoldsWrite(t *testing.T) {
+	tok, other := []byte("tok-0001"), []byte("tok-0002")
+	at := ts(10, 1)
+	reg := func(c uint64) Version { return RegisterAt([]byte("v"), false, ts(c, 2)) }
+	with := func(v Version, is ...Intent) Version {
+		for _, i := range is {
+			v, _ = mergeIntents(v, IntentAt(i))
+		}
+		return v
+	}
+	for _, c := range []struct {
+		name string
+		v    Version
+		want bool
+	}{
+		{"the write", RegisterAt([]byte("v"), false, at), true},
+		{"a later write", reg(11), true},
+		{"a later delete", RegisterAt(nil, true, ts(12, 1)), true},
+		{"an earlier write", reg(9), false},
+		{"nothing", Version{}, false},
+		{"a counter", CounterAt([]Slot{{Node: 1, Gen: 1, Version: 20, P: 1}}), false},
+		{"the batch's intent, undecided", with(reg(9), Intent{Token: tok, Stamp: at, Value: []byte("x")}), false},
+		{"another attempt's intent, undecided", with(reg(11), Intent{Token: tok, Stamp: ts(13, 3), Value: []byte("x")}), false},
+		{"a marker of the batch", with(reg(11), Intent{Token: tok, Stamp: ts(13, 3), Aborted: true}), true},
+		{"another batch's intent", with(reg(11), Intent{Token: other, Stamp: ts(13, 3), Value: []byte("x")}), true},
+	} {
+		if got := HoldsWrite(c.v, tok, at); got != c.want {
+			t.Errorf("%s (%v): HoldsWrite = %v, want %v", c.name, c.v, got, c.want)
+		}
+	}
+}
+
+// DropMarkers drops the aborted markers the bound expires, by counter,
+// and nothing else: not a younger marker, not a pending intent however
+// old; a state left with nothing is Nothing.
+func TestDropMarkers(t *testing.T) {
+	tok := []byte("tok-0001")
+	marker := func(c uint64) Intent { return Intent{Token: tok, Stamp: ts(c, 3), Aborted: true} }
+	pending := Intent{Token: []byte("tok-0002"), Stamp: ts(5, 3), Value: []byte("x")}
+	with := func(v Version, is ...Intent) Version {
+		for _, i := range is {
+			v, _ = mergeIntents(v, IntentAt(i))
+		}
+		return v
+	}
+	bound := ts(10, 1)
+	for _, c := range []struct {
+		name    string
+		v       Version
+		want    Version
+		changed bool
+	}{
+		{"a plain value", RegisterAt([]byte("v"), false, ts(3, 1)), RegisterAt([]byte("v"), false, ts(3, 1)), false},
+		{"an expired marker", with(RegisterAt([]byte("v"), false, ts(3, 1)), marker(10)), RegisterAt([]byte("v"), false, ts(3, 1)), true},
+		{"a younger marker", with(RegisterAt([]byte("v"), false, ts(3, 1)), marker(11)), with(RegisterAt([]byte("v"), false, ts(3, 1)), marker(11)), false},
+		{"a pending intent", with(RegisterAt([]byte("v"), false, ts(3, 1)), pending, marker(4)), with(RegisterAt([]byte("v"), false, ts(3, 1)), pending), true},
+		{"only markers", with(Version{Kind: Register}, marker(4), marker(6)), Version{Kind: Register}, true},
+	} {
+		got, changed := DropMarkers(c.v, bound)
+		if changed != c.changed || !sameRegister(got, c.want) || got.Nothing() != c.want.Nothing() {
+			t.Errorf("%s: DropMarkers = %v %v, want %v %v", c.name, got, changed, c.want, c.changed)
+		}
+	}
+	if _, changed := DropMarkers(with(Version{Kind: Register}, marker(4)), clock.Timestamp{}); changed {
+		t.Error("a zero bound expired a marker")
+	}
+	if !(Version{Kind: Register}).Nothing() || RegisterAt(nil, true, ts(1, 1)).Nothing() {
+		t.Error("Nothing")
 	}
 }
 

@@ -45,6 +45,11 @@ type Digest struct {
 	// Version.Tombstone) stamped at or before it: those the tombstone rule
 	// may have dropped (net.DigestBefore).
 	Expired clock.Timestamp
+	// Records, if not zero, leaves out the batch records (store's
+	// IsRecordKey and RecordExpired) and the aborted markers (DropMarkers)
+	// at or before it: those the collector may have dropped
+	// (net.DigestBefore).
+	Records clock.Timestamp
 	byEnd   []int // span indexes sorted by end
 	wraps   []int // spans that wrap past zero (or are the whole ring)
 }
@@ -85,6 +90,12 @@ func (d *Digest) Step(st *store.Store, n int) bool {
 	for key := range slice.All() {
 		v, ok := st.Get([]byte(key))
 		if !ok || !d.horizon.IsZero() && d.horizon.Less(v.Stamp) || !d.Expired.IsZero() && v.Tombstone() && !d.Expired.Less(v.Stamp) {
+			continue
+		}
+		if store.RecordExpired(d.Records, v) && store.IsRecordKey([]byte(key)) {
+			continue
+		}
+		if v, _ = store.DropMarkers(v, d.Records); v.Nothing() {
 			continue
 		}
 		h := ring.Hash([]byte(key))

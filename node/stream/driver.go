@@ -220,10 +220,12 @@ func (d *Driver) ServeSync(from uint16, id uint64, m *net.Sync) {
 }
 
 // Bounds are what a digest leaves out: versions stamped after Horizon
-// (none if it is zero), and plain tombstones stamped at or before Expired
-// (none if it is zero; the node's tombstone rule).
+// (none if it is zero), plain tombstones stamped at or before Expired
+// (none if it is zero; the node's tombstone rule), and batch records
+// stamped at or before Records (none if it is zero; the node's record
+// collector).
 type Bounds struct {
-	Horizon, Expired clock.Timestamp
+	Horizon, Expired, Records clock.Timestamp
 }
 
 // Compare asks peer for its digests of spans within b, narrows those that
@@ -267,7 +269,7 @@ func (d *Driver) narrow(peer uint16, spans []net.Span, b Bounds, depth int, equa
 		epoch := d.Node.Epoch()
 		var ask net.Message = &net.Digest{Epoch: epoch, Spans: spans}
 		if !b.Horizon.IsZero() {
-			ask = &net.DigestBefore{Epoch: epoch, Spans: spans, Horizon: b.Horizon, Expired: b.Expired}
+			ask = &net.DigestBefore{Epoch: epoch, Spans: spans, Horizon: b.Horizon, Expired: b.Expired, Records: b.Records}
 		}
 		d.Node.AskAgain(peer, ask, isReply, func(m net.Message) {
 			r, ok := m.(*net.DigestReply)
@@ -331,7 +333,7 @@ func (d *Driver) Digests(spans []net.Span, b Bounds, done func(Sums)) {
 	d.digesting++
 	d.Node.WithKeys(func(keys store.Keys) {
 		dg := NewDigest(spans, keys, b.Horizon)
-		dg.Expired = b.Expired
+		dg.Expired, dg.Records = b.Expired, b.Records
 		var step func()
 		step = func() {
 			if dg.Step(d.Store, digestSlice) {

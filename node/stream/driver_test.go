@@ -161,7 +161,7 @@ func (f *fake) receive(from uint16, id uint64, m net.Message) {
 	case *net.Digest:
 		f.d.ServeDigest(from, id, m.Spans, Bounds{})
 	case *net.DigestBefore:
-		f.d.ServeDigest(from, id, m.Spans, Bounds{Horizon: m.Horizon, Expired: m.Expired})
+		f.d.ServeDigest(from, id, m.Spans, Bounds{Horizon: m.Horizon, Expired: m.Expired, Records: m.Records})
 	case *net.Replicate:
 		f.apply(m.Entries)
 		f.Send(from, id, &net.Done{})

@@ -256,6 +256,51 @@ func TestDigestBeforeHorizon(t *testing.T) {
 	}
 }
 
+// Records leaves out the batch records whose counter is at or below its
+// own, and nothing else: a store that collected such a record and one
+// that still holds it agree; a younger record, or another key's value as
+// old, still differs.
+func TestDigestLeavesOutExpiredRecords(t *testing.T) {
+	sum := func(st *store.Store) uint64 {
+		d := NewDigest(whole, st.Keys(), ts(9000, 0))
+		d.Records = ts(3000, 0)
+		d.Step(st, 1000)
+		return d.Sums.Sums[0]
+	}
+	rec := store.RecordKey([]byte("tok-0001"))
+	a, b := fill(300), fill(300)
+	b.Apply(rec, store.RegisterAt(store.AbortRecord(), false, ts(3000, 2)))
+	if sum(a) != sum(b) {
+		t.Error("an expired record counts in the digest")
+	}
+	c := fill(300)
+	c.Apply(rec, store.RegisterAt(store.AbortRecord(), false, ts(3001, 2)))
+	if sum(a) == sum(c) {
+		t.Error("a record younger than Records is left out")
+	}
+	d := fill(300)
+	d.Apply([]byte("old"), store.Version{Value: []byte("v"), Stamp: ts(100, 2)})
+	if sum(a) == sum(d) {
+		t.Error("a plain value older than Records is left out")
+	}
+	// An aborted batch's marker: an expired one counts for nothing (the
+	// key with a value counts as the value alone, one with nothing else
+	// not at all); a younger one counts.
+	marker := func(c uint64) store.Version {
+		return store.IntentAt(store.Intent{Token: []byte("tok-0001"), Stamp: ts(c, 2), Aborted: true})
+	}
+	e, f := fill(300), fill(300)
+	e.Apply([]byte("m"), marker(2000))
+	e.Apply([]byte("k1"), marker(2500))
+	if sum(a) != sum(e) {
+		t.Error("an expired marker counts in the digest")
+	}
+	f.Apply([]byte("m"), marker(3001))
+	if sum(a) == sum(f) {
+		t.Error("a marker younger than Records is left out")
+	}
+}
+
 // Expired leaves out the plain tombstones stamped at or before it, and
 // nothing else: a store that dropped such a tombstone and one that still
 // holds it agree; a younger tombstone, or a live value, still differs.
