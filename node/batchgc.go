@@ -242,7 +242,7 @@ func (n *Node) dropRecord(r grave.Grave) {
 // Records is the number of batch records the node holds, and dropped how
 // many it collected since boot.
 func (n *Node) Records() (held int, dropped uint64) {
-	for _, k := range n.store.Keys() {
+	for k := range n.store.Keys().All() {
 		if _, ok := n.store.Get([]byte(k)); ok && store.IsRecordKey([]byte(k)) {
 			held++
 		}
@@ -321,7 +321,13 @@ func (n *Node) sweepMarkers() {
 		return
 	}
 	n.marking = true
-	epoch, keys := n.view.Epoch, n.store.Keys()
+	epoch := n.view.Epoch
+	n.withKeys(func(keys store.Keys) { n.dropMarkersOf(epoch, keys) })
+}
+
+// dropMarkersOf drops, grave.Slice keys a turn, the expired markers of
+// keys, while the ring of epoch stays settled.
+func (n *Node) dropMarkersOf(epoch uint64, keys store.Keys) {
 	var step func()
 	step = func() {
 		if !(graver{n}).Settled(epoch) {
@@ -329,9 +335,9 @@ func (n *Node) sweepMarkers() {
 			return
 		}
 		bound, busy := n.recordsExpired(), n.unappliedKeys()
-		k := min(grave.Slice, len(keys))
+		slice, rest := keys.Cut(grave.Slice)
 		var recs []oplog.Record
-		for _, key := range keys[:k] {
+		for key := range slice.All() {
 			v, ok := n.store.Get([]byte(key))
 			if !ok || v.Pending == nil || busy[key] {
 				continue
@@ -348,9 +354,9 @@ func (n *Node) sweepMarkers() {
 			}
 			n.stats.MarkersDropped += uint64(len(v.Intents()) - len(w.Intents()))
 		}
-		keys = keys[k:]
+		keys = rest
 		next := func() {
-			if len(keys) > 0 {
+			if keys.Len() > 0 {
 				n.later(0, step)
 				return
 			}
@@ -383,7 +389,7 @@ func (n *Node) unappliedKeys() map[string]bool {
 // Markers is the number of aborted markers the node holds (a walk of its
 // keys: for measurement), and dropped how many it collected since boot.
 func (n *Node) Markers() (held int, dropped uint64) {
-	for _, k := range n.store.Keys() {
+	for k := range n.store.Keys().All() {
 		v, _ := n.store.Get([]byte(k))
 		for _, i := range v.Intents() {
 			if i.Aborted {
