@@ -77,6 +77,10 @@ type Config struct {
 	// other replica was seen clean of older values (node/grave.go);
 	// negative: keep every tombstone ("off").
 	TombstoneGrace time.Duration
+	// BatchRetention is how long a batch's record and aborted markers stay
+	// at least before the node may collect them (node.Config's, where the
+	// rule is); negative: keep them all ("off").
+	BatchRetention time.Duration
 	// AntiEntropy is how often, on average, the node compares its ranges
 	// with each replica's and pulls what differs; negative: never ("off":
 	// replicas then converge only through replication, hints, read repair
@@ -100,6 +104,7 @@ func DefaultConfig() Config {
 		LogLevel:          "info",
 		GCPercent:         15,
 		TombstoneGrace:    10 * time.Minute,
+		BatchRetention:    6 * time.Hour, // node.DefaultBatchRetention
 		AntiEntropy:       10 * time.Second,
 	}
 }
@@ -128,7 +133,7 @@ func parseGCPercent(s string) (int, error) {
 }
 
 // parseEvery reads a period of background work (-tombstone-grace,
-// -anti-entropy): a duration of at least a second ("90s", "10m", "1h"),
+// -batch-retention, -anti-entropy): a duration of at least a second ("90s", "10m", "1h"),
 // or "off" (-1).
 func parseEvery(s string) (time.Duration, error) {
 	if strings.EqualFold(strings.TrimSpace(s), "off") {
@@ -300,6 +305,7 @@ type fileConfig struct {
 	} `toml:"auth"`
 	MaxMemory      *any    `toml:"max_memory"`
 	TombstoneGrace *string `toml:"tombstone_grace"`
+	BatchRetention *string `toml:"batch_retention"`
 	AntiEntropy    *string `toml:"anti_entropy"`
 	GC             struct {
 		Percent     *int64 `toml:"percent"`
@@ -352,6 +358,7 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	logLevel := fs.String("log-level", cfg.LogLevel, "log level: debug, info, warn or error")
 	gcPercent := fs.String("gc-percent", "", "the Go collector's GOGC: the heap may grow this many percent past what the last collection left live (default 15); off: only -memory-limit collects (env MEMDB_GC_PERCENT)")
 	memoryLimit := fs.String("memory-limit", "", "the Go runtime's soft memory limit (GOMEMLIMIT), e.g. 3GiB: past it the collector runs as often as it must (default: none) (env MEMDB_MEMORY_LIMIT)")
+	batchRetention := fs.String("batch-retention", "", "how long a batch's record and aborted markers stay at least before the node collects them, once every replica of the batch's keys holds its outcome (default 6h); off keeps them all (env MEMDB_BATCH_RETENTION)")
 	tombstoneGrace := fs.String("tombstone-grace", "", "how long a deleted key's tombstone stays at least before the node drops it and gives its memory back, once every replica was seen clean of older values (default 10m); off keeps every tombstone (env MEMDB_TOMBSTONE_GRACE)")
 	antiEntropy := fs.String("anti-entropy", "", "how often, on average, the node compares its ranges with each replica's and pulls what differs (default 10s); off: never (then tombstones of keys with other replicas are never dropped) (env MEMDB_ANTI_ENTROPY)")
 	maxMemory := fs.String("max-memory", "", "refuse the writes this node coordinates that add data past this many bytes of keys and values (e.g. 512MiB; default: no bound; nothing is evicted)")
@@ -439,6 +446,8 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 			cfg.MemoryLimit = n
 		case "tombstone-grace":
 			errs = append(errs, setEvery(&cfg.TombstoneGrace, *tombstoneGrace, "-tombstone-grace"))
+		case "batch-retention":
+			errs = append(errs, setEvery(&cfg.BatchRetention, *batchRetention, "-batch-retention"))
 		case "anti-entropy":
 			errs = append(errs, setEvery(&cfg.AntiEntropy, *antiEntropy, "-anti-entropy"))
 		case "max-memory":
@@ -534,7 +543,7 @@ func loadFile(cfg *Config, path string, explicit bool) error {
 		key string
 		v   *string
 		dst *time.Duration
-	}{{"tombstone_grace", fc.TombstoneGrace, &cfg.TombstoneGrace}, {"anti_entropy", fc.AntiEntropy, &cfg.AntiEntropy}} {
+	}{{"tombstone_grace", fc.TombstoneGrace, &cfg.TombstoneGrace}, {"batch_retention", fc.BatchRetention, &cfg.BatchRetention}, {"anti_entropy", fc.AntiEntropy, &cfg.AntiEntropy}} {
 		if p.v == nil {
 			continue
 		}
@@ -613,7 +622,7 @@ func loadEnv(cfg *Config, getenv func(string) string) error {
 	for _, p := range []struct {
 		name string
 		dst  *time.Duration
-	}{{"MEMDB_TOMBSTONE_GRACE", &cfg.TombstoneGrace}, {"MEMDB_ANTI_ENTROPY", &cfg.AntiEntropy}} {
+	}{{"MEMDB_TOMBSTONE_GRACE", &cfg.TombstoneGrace}, {"MEMDB_BATCH_RETENTION", &cfg.BatchRetention}, {"MEMDB_ANTI_ENTROPY", &cfg.AntiEntropy}} {
 		if v := getenv(p.name); v != "" {
 			errs = append(errs, setEvery(p.dst, v, p.name))
 		}

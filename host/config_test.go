@@ -2,6 +2,7 @@ package host
 
 import (
 	"errors"
+	"github.com/memdb/memdb/node"
 	"io"
 	"os"
 	"path/filepath"
@@ -322,6 +323,21 @@ func TestTombstoneGraceConfig(t *testing.T) {
 		{name: "not a duration", args: []string{"-tombstone-grace", "forever"}, bad: true},
 		{name: "bad env", env: map[string]string{"MEMDB_TOMBSTONE_GRACE": "1 day"}, bad: true},
 	}, func(c Config) (time.Duration, error) { return c.TombstoneGrace, nil })
+}
+
+// -batch-retention (file key batch_retention, MEMDB_BATCH_RETENTION): how
+// long a batch's record and markers stay at least; off keeps them all.
+func TestBatchRetentionConfig(t *testing.T) {
+	dir, file := configFile(t, "batch_retention = \"12h\"\n")
+	checkLoads(t, dir, []loadCase[time.Duration]{
+		{name: "default: 6h, as node's", want: node.DefaultBatchRetention},
+		{name: "flag", args: []string{"-batch-retention", "1h"}, want: time.Hour},
+		{name: "off", args: []string{"-batch-retention", "off"}, want: -1},
+		{name: "env", env: map[string]string{"MEMDB_BATCH_RETENTION": "30m"}, want: 30 * time.Minute},
+		{name: "file", args: []string{"-config", file}, want: 12 * time.Hour},
+		{name: "under a second", args: []string{"-batch-retention", "10ms"}, bad: true},
+		{name: "not a duration", args: []string{"-batch-retention", "long"}, bad: true},
+	}, func(c Config) (time.Duration, error) { return c.BatchRetention, nil })
 }
 
 // -anti-entropy (file key anti_entropy, MEMDB_ANTI_ENTROPY): how often a

@@ -197,6 +197,7 @@ func start(cfg Config, log *slog.Logger) (*Server, error) {
 	ncfg.Seeds = cfg.Seeds
 	ncfg.MaxMemory = cfg.MaxMemory
 	ncfg.TombstoneGrace = cfg.TombstoneGrace
+	ncfg.BatchRetention = cfg.BatchRetention
 	ncfg.AntiEntropy = cfg.AntiEntropy
 	if host, _, _ := stdnet.SplitHostPort(ncfg.Addr); stdnet.ParseIP(host).IsUnspecified() {
 		log.Warn("listening on an unspecified address: peers cannot reach this node at the address it advertises; listen on a routable one or set -advertise",
