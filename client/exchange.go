@@ -403,20 +403,53 @@ func (x *exchanger) addrs() string {
 }
 
 // finish stops the timer and drops the waiters of attempts still in
-// flight: their late replies are discarded (but still heard, see health).
-// An attempt whose slow bound has not come yet is still judged when it
-// does: a read that a hedge answered must not leave its silent node
-// looking healthy, or every read routed there would wait for its hedge.
+// flight: their late replies are discarded (but still heard, see health),
+// except a plain read's, which is waited for a while to be sampled (see
+// sampleLate). An attempt whose slow bound has not come yet is still
+// judged when it does: a read that a hedge answered must not leave its
+// silent node looking healthy, or every read routed there would wait for
+// its hedge.
 func (x *exchanger) finish() {
 	if x.timer != nil {
 		x.timer.Stop()
 		timers.Put(x.timer)
 	}
 	for _, a := range x.att[:x.n] {
-		a.cn.forget(a.id)
+		if x.cl == classRead && x.track {
+			x.c.sampleLate(a)
+		} else {
+			a.cn.forget(a.id)
+		}
 		if a.slowAt != 0 {
 			c, p, sent := x.c, a.p, a.sent
 			time.AfterFunc(time.Duration(a.slowAt-clockNow()), func() { c.noteOverdue(p, sent, clockNow()) })
 		}
 	}
 }
+
+// sampleLate waits, in the background, for the late reply to a read
+// attempt its call no longer waits for (a hedge answered first, or the
+// call ran out of time), and adds its latency to the node's estimate, as
+// an answer in time would have: the estimate then sees the slow answers
+// it hedged around, and does not drift low and hedge ever more. It waits
+// for the slow bound, at least lateWait, then forgets the request.
+func (c *Client) sampleLate(a *attempt) {
+	h := &a.p.health
+	bound := c.slowBound(h, classRead, 0)
+	wait := time.Duration(max(bound, int64(lateWait)))
+	go func() {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case r := <-a.ch:
+			if r.err == nil {
+				h.lat[classRead].observe(min(clockNow()-a.sent, bound))
+			}
+		case <-t.C:
+			a.cn.forget(a.id)
+		}
+	}()
+}
+
+// lateWait is the least time sampleLate waits for a late reply.
+const lateWait = time.Second

@@ -351,3 +351,28 @@ func TestBounds(t *testing.T) {
 		t.Errorf("classes are apart: read slow bound %v, want the floor 50ms", time.Duration(got))
 	}
 }
+
+// A hedged read's first node, answering after the hedge did, still gives
+// its latency a sample: the estimate sees the slow answers it hedged
+// around rather than only the fast ones.
+func TestHedgedReadLateAnswerSampled(t *testing.T) {
+	const rf = 3
+	fc, r := startCluster(t, rf, 1, 2, 3)
+	c := dialFake(t, Options{Addrs: []string{fc.nodes[2].addr()}, RingRefresh: -1, SlowAfter: time.Hour})
+	ctx := context.Background()
+	keys := keyFirstOn(t, r, rf, 1, 1)
+	if err := c.Set(ctx, keys[0], []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	lat := &poolOf(t, c, fc.nodes[1]).health.lat[classRead]
+	if lat.srtt.Load() != 0 {
+		t.Fatalf("node 1 has a read latency before any read: %d ns", lat.srtt.Load())
+	}
+	fc.nodes[1].pause()
+	if v, err := c.Get(ctx, keys[0], WithTimeout(time.Hour)); err != nil || string(v) != "v" {
+		t.Fatalf("Get(%q) with node 1 paused: got %q, %v; want \"v\" from the hedge", keys[0], v, err)
+	}
+	time.Sleep(20 * time.Millisecond) // node 1's answer is later than the hedge's
+	fc.nodes[1].resume()
+	waitFor(t, "node 1's late answer sampled", func() bool { return lat.srtt.Load() >= int64(20*time.Millisecond) })
+}
