@@ -7,48 +7,63 @@ import (
 	"github.com/anishathalye/porcupine"
 )
 
-// This file holds two reductions of one key's history that leave its
-// verdict unchanged but spare Porcupine the searches that made contended
-// keys undecided. Both concern unknown writes, which return at +infinity:
-// each stays pending for the rest of the search, and a key with hundreds
-// of them (Paxos puts whose ballot may still be chosen) offers Porcupine
-// every subset of them to place before each later operation.
+// This file holds three reductions of one key's history that spare
+// Porcupine the searches that made contended keys undecided. Each only
+// shrinks the intervals of unknown operations or forbids some orders, so
+// every linearization of the reduced history is one of the history: a
+// pass of the reduced history is a pass of the history, and no violation
+// can be lost. The arguments below show the converse, that no legal
+// history is made illegal. All concern unknown writes, which return at
+// +infinity: each stays pending for the rest of the search, and a key with
+// hundreds of them (Paxos puts whose ballot may still be chosen) offers
+// Porcupine every subset of them to place before each later operation.
 //
 // Observed writes end at their first observation. Every written value is
 // unique in a simulated run, so a read that returned v, or a cas that
 // swapped v out, saw the one write of v; that write therefore took effect
 // before the observer returned. An unknown write of v, when v is written
 // by no other operation of the key, may return at the earliest such
-// return instead of at +infinity: every linearization of the one history
-// is one of the other. (If the observer returned before the write was
-// called, the history is illegal and is left as it is, for Porcupine to
-// say so.)
+// return instead of at +infinity. (If the observer returned before the
+// write was called, the history is illegal and is left as it is, for
+// Porcupine to say so.)
+//
+// An unknown cas ends when the value it expects is gone. Let x be written
+// by one operation only, known to have taken effect by time t (it
+// returned, or was observed, by t), and let a set, delete, wipe or
+// swapping cas of known outcome be called after t and return at g. After
+// g the key never holds x again, so a cas expecting x can swap only
+// before g. If it does not swap, it changes nothing, and can sit as well
+// at the first point of the linearization after that overwrite and after
+// everything that returned before the cas was called: its return may be
+// g. One called after g cannot swap at all and returns at its call.
 //
 // Anonymous writes take effect in the order they were called. An unknown
 // write whose value nobody refers to (no read returned it, no cas expects
 // it: prune's test) leaves a state no other operation can tell from that
 // of another such write; an unknown delete leaves absence, like every
 // other. So two anonymous unknown operations of one class — sets; deletes;
-// cas with one expectation — are interchangeable, and within a class any
+// cas on absence; cas expecting one value, whose returns the reduction
+// above makes equal — are interchangeable, and within a class any
 // linearization can be rewritten to take them in the order of their calls:
 // give the j-th position a class's operations hold to the j-th called of
 // them. That one may sit there, because at least j of the class were
-// called before the position (the ones that held the first j), and an
-// operation returning at +infinity may sit anywhere after its call; every
-// other operation sees the same states as before. So the search is told
-// to take each class in call order (orderModel), which cuts the subsets of
-// a class it can try from 2^n to n+1 without losing a linearization.
+// called before the position (the ones that held the first j) and all of
+// them return at the same time; every other operation sees the same states
+// as before. So the search is told to take each class in call order
+// (orderModel), which cuts the subsets of a class it can try from 2^n to
+// n+1 without losing a linearization.
 
 // reduction is one key's operations reduced, and what orderModel needs.
 type reduction struct {
 	ops     []porcupine.Operation
 	classes int // how many classes of anonymous operations (Input.class)
 	bounded int // observed unknown writes now ending at their first observation
+	settled int // unknown cas now ending when their expected value is overwritten
 	anon    int // anonymous operations given a rank
 }
 
-// reduce applies both reductions to one key's operations, as Operations
-// makes them. It does not modify ops.
+// reduce applies the three reductions to one key's operations, as
+// Operations makes them. It does not modify ops.
 func reduce(ops []porcupine.Operation) reduction {
 	writers := map[string]int{}
 	observed := map[string]int64{} // value → earliest return of an operation that saw it
@@ -79,6 +94,24 @@ func reduce(ops []porcupine.Operation) reduction {
 		}
 	}
 	r := reduction{ops: slices.Clone(ops)}
+	known := map[string]int64{} // value → when its one write is known to have taken effect
+	for i := range r.ops {
+		op := &r.ops[i]
+		in, out := op.Input.(Input), op.Output.(Output)
+		if (in.Kind != Set && in.Kind != Cas) || writers[in.Value] != 1 {
+			continue
+		}
+		if !out.Unknown {
+			known[in.Value] = op.Return
+			continue
+		}
+		if at, ok := observed[in.Value]; ok && at >= op.Call {
+			op.Return = at
+			known[in.Value] = at
+			r.bounded++
+		}
+	}
+	overwritten := overwrites(r.ops)
 	classOf := map[string]int{}
 	var members [][]int // class → indices into r.ops
 	for i := range r.ops {
@@ -87,6 +120,19 @@ func reduce(ops []porcupine.Operation) reduction {
 		if !out.Unknown {
 			continue
 		}
+		if in.Kind == Cas && !in.OldAbsent {
+			if written, ok := known[in.Old]; ok {
+				if gone, ok := overwritten(written); ok {
+					if op.Call > gone {
+						op.Return = op.Call // it cannot swap; nothing to rank
+						r.settled++
+						continue
+					}
+					op.Return = min(op.Return, gone)
+					r.settled++
+				}
+			}
+		}
 		var class string
 		switch {
 		case in.Kind == Delete:
@@ -94,10 +140,6 @@ func reduce(ops []porcupine.Operation) reduction {
 		case in.Kind != Set && in.Kind != Cas:
 			continue
 		case referred[in.Value]:
-			if at, ok := observed[in.Value]; ok && writers[in.Value] == 1 && at >= op.Call {
-				op.Return = at
-				r.bounded++
-			}
 			continue
 		case in.Kind == Set:
 			class = "set"
@@ -181,4 +223,39 @@ func take(counts string, c int) string {
 	b := []byte(counts)
 	b[4*c], b[4*c+1], b[4*c+2], b[4*c+3] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
 	return string(b)
+}
+
+// overwrites returns a function that, given a time t, says by when some
+// operation called after t is known to have changed the key's state: the
+// earliest return of a set, delete, wipe or swapping cas, each of known
+// outcome, called after t; false if there is none.
+func overwrites(ops []porcupine.Operation) func(t int64) (int64, bool) {
+	type write struct{ call, ret int64 }
+	var ws []write
+	for _, op := range ops {
+		in, out := op.Input.(Input), op.Output.(Output)
+		if out.Unknown {
+			continue
+		}
+		switch {
+		case in.Kind == Set, in.Kind == Delete, in.Kind == Wipe, in.Kind == Cas && out.Found:
+			ws = append(ws, write{op.Call, op.Return})
+		}
+	}
+	slices.SortFunc(ws, func(a, b write) int { return cmp.Compare(a.call, b.call) })
+	// earliest[i] is the earliest return among ws[i:].
+	earliest := make([]int64, len(ws)+1)
+	earliest[len(ws)] = 1<<63 - 1
+	for i := len(ws) - 1; i >= 0; i-- {
+		earliest[i] = min(earliest[i+1], ws[i].ret)
+	}
+	return func(t int64) (int64, bool) {
+		i, _ := slices.BinarySearchFunc(ws, t, func(w write, t int64) int {
+			if w.call <= t {
+				return -1
+			}
+			return 1
+		})
+		return earliest[i], i < len(ws)
+	}
 }

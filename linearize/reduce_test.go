@@ -39,14 +39,14 @@ func TestReduceAgrees(t *testing.T) {
 	}
 }
 
-// randomKeyHistory draws up to 10 overlapping operations on one key with
+// randomKeyHistory draws up to 12 overlapping operations on one key with
 // unique written values, runs them against the model at random points of
 // their intervals (an unknown write at a point after its call, possibly
 // after every other operation, or never) to get legal answers, and
 // sometimes changes one answer. Reads and cas expect written values, so
 // unknown writes are often observed.
 func randomKeyHistory(t *rapid.T) History {
-	n := rapid.IntRange(1, 10).Draw(t, "n")
+	n := rapid.IntRange(1, 12).Draw(t, "n")
 	type planned struct {
 		op    Op
 		at    int // linearization point, in tenths of a millisecond; -1: never
@@ -55,14 +55,16 @@ func randomKeyHistory(t *rapid.T) History {
 	ops := make([]planned, n)
 	for i := range ops {
 		kind := rapid.SampledFrom([]Kind{Get, Set, Set, Cas, Cas, Delete, Contains}).Draw(t, "kind")
-		call := rapid.IntRange(0, 20).Draw(t, "call")
-		ret := call + rapid.IntRange(0, 6).Draw(t, "length")
+		call := rapid.IntRange(0, 2*n).Draw(t, "call")
+		ret := call + rapid.IntRange(0, n).Draw(t, "length")
 		o := Op{Process: i, Kind: kind, Key: "k", Call: time.Duration(call) * ms, Return: time.Duration(ret) * ms, Outcome: OK}
 		if kind == Set || kind == Cas {
 			o.Value = fmt.Sprintf("v%d", i)
 		}
 		if kind == Cas {
-			if old := rapid.IntRange(-1, n-1).Draw(t, "old"); old < 0 {
+			// Mostly the value of an operation drawn before: one likely to
+			// have been written by then.
+			if old := rapid.IntRange(-1, i).Draw(t, "old"); old < 0 || old == i {
 				o.OldAbsent = true
 			} else {
 				o.Old = fmt.Sprintf("v%d", old)
@@ -75,7 +77,7 @@ func randomKeyHistory(t *rapid.T) History {
 			case 0:
 				at = -1
 			case 1:
-				at = rapid.IntRange(10*call, 300).Draw(t, "late")
+				at = rapid.IntRange(10*call, 20*n+50).Draw(t, "late")
 			}
 		}
 		ops[i] = planned{op: o, at: at, order: i}
@@ -245,6 +247,62 @@ func TestContendedUnknownsDecide(t *testing.T) {
 		t.Logf("%s: ok %t undecided %t in %d steps", tc.name, res.OK, res.Undecided, res.Steps)
 		if res.Undecided || res.OK != tc.ok || (!tc.ok && res.Key != "a") {
 			t.Errorf("%s: ok %t, undecided %t, key %q; want ok %t, decided within %d steps", tc.name, res.OK, res.Undecided, res.Key, tc.ok, DefaultSteps)
+		}
+	}
+}
+
+// TestReduceEdges are legal histories, each at the edge of one reduction,
+// that a reduction taken a step too far would call violations; Porcupine
+// on the whole history agrees they are legal.
+func TestReduceEdges(t *testing.T) {
+	unknownCas := func(proc, call int, old, v string) Op {
+		return Op{Process: proc, Kind: Cas, Key: "a", Old: old, Value: v, Call: time.Duration(call) * ms, Return: time.Duration(call+1) * ms, Outcome: Unknown}
+	}
+	tests := []struct {
+		name string
+		h    History
+	}{
+		// set(y) is called after set(x) is called but before it returns,
+		// and the read of y makes x land after 6: the cas may swap until
+		// some write called after set(x) returned has returned.
+		{"overwritten only once the write of x returned", History{
+			op(0, Set, "a", 0, 10, OK, false, "x"),
+			op(1, Set, "a", 1, 2, OK, false, "y"),
+			unknownCas(2, 3, "x", "v"),
+			op(3, Get, "a", 5, 6, OK, true, "y"),
+			op(4, Get, "a", 20, 21, OK, true, "v"),
+		}},
+		// The cas swaps x, set by the unknown set that the read at 8
+		// observed, after the known set(y) that ran beside it.
+		{"an observed unknown write ends at its observation, not before", History{
+			op(0, Set, "a", 0, 1, OK, false, "y"),
+			{Process: 1, Kind: Set, Key: "a", Value: "x", Call: 0, Return: 1 * ms, Outcome: Unknown},
+			op(2, Get, "a", 2, 3, OK, true, "y"),
+			op(3, Get, "a", 7, 8, OK, true, "x"),
+			unknownCas(4, 4, "x", "v"),
+			op(5, Get, "a", 20, 21, OK, true, "v"),
+		}},
+		// Two anonymous sets, one called early and one late; the contains
+		// at 5 needs one to have landed, the failed cas on absence at 30
+		// another: the early one serves first.
+		{"anonymous sets in call order", History{
+			{Process: 0, Kind: Set, Key: "a", Value: "u", Call: 0, Return: 1 * ms, Outcome: Unknown},
+			op(1, Contains, "a", 5, 6, OK, true, ""),
+			op(2, Delete, "a", 10, 11, OK, false, ""),
+			{Process: 3, Kind: Set, Key: "a", Value: "w", Call: 12 * ms, Return: 13 * ms, Outcome: Unknown},
+			{Process: 4, Kind: Cas, Key: "a", OldAbsent: true, Value: "z", Call: 30 * ms, Return: 31 * ms, Outcome: OK},
+		}},
+	}
+	for _, tc := range tests {
+		if !porcupine.CheckOperations(Model(), Operations(tc.h)) {
+			t.Fatalf("%s: Porcupine rejects the whole history; the test is wrong:\n%s", tc.name, listing(tc.h))
+		}
+		res, err := Check(tc.h, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.OK {
+			t.Errorf("%s: Check says ok %t (undecided %t), want ok:\n%s", tc.name, res.OK, res.Undecided, listing(tc.h))
 		}
 	}
 }
