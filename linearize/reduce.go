@@ -56,7 +56,7 @@ import (
 // reduction is one key's operations reduced, and what orderModel needs.
 type reduction struct {
 	ops     []porcupine.Operation
-	classes int // how many classes of anonymous operations (Input.class)
+	classes int // how many classes of two or more anonymous operations (Input.class)
 	bounded int // observed unknown writes now ending at their first observation
 	settled int // unknown cas now ending when their expected value is overwritten
 	anon    int // anonymous operations given a rank
@@ -65,49 +65,66 @@ type reduction struct {
 // reduce applies the three reductions to one key's operations, as
 // Operations makes them. It does not modify ops.
 func reduce(ops []porcupine.Operation) reduction {
-	writers := map[string]int{}
-	observed := map[string]int64{} // value → earliest return of an operation that saw it
-	referred := map[string]bool{}  // prune's "seen"
-	see := func(v string, ret int64) {
-		if at, ok := observed[v]; !ok || ret < at {
-			observed[v] = ret
+	if !slices.ContainsFunc(ops, func(op porcupine.Operation) bool { return op.Output.(Output).Unknown }) {
+		return reduction{ops: ops} // nothing to reduce
+	}
+	// What the key's operations say about each value.
+	type value struct {
+		writers  int
+		referred bool  // prune's "seen": a read returned it or a cas expects it
+		observed int64 // the earliest return of an operation that saw it (-1: none)
+		known    int64 // when its one write is known to have taken effect (-1: not known)
+	}
+	values := map[string]*value{}
+	of := func(v string) *value {
+		x := values[v]
+		if x == nil {
+			x = &value{observed: -1, known: -1}
+			values[v] = x
+		}
+		return x
+	}
+	see := func(x *value, ret int64) {
+		x.referred = true
+		if x.observed < 0 || ret < x.observed {
+			x.observed = ret
 		}
 	}
 	for _, op := range ops {
 		in, out := op.Input.(Input), op.Output.(Output)
 		switch in.Kind {
 		case Set:
-			writers[in.Value]++
+			of(in.Value).writers++
 		case Cas:
-			writers[in.Value]++
+			of(in.Value).writers++
 			if !in.OldAbsent {
-				referred[in.Old] = true
+				x := of(in.Old)
+				x.referred = true
 				if !out.Unknown && out.Found {
-					see(in.Old, op.Return)
+					see(x, op.Return)
 				}
 			}
 		case Get:
 			if !out.Unknown && out.Found {
-				referred[out.Value] = true
-				see(out.Value, op.Return)
+				see(of(out.Value), op.Return)
 			}
 		}
 	}
 	r := reduction{ops: slices.Clone(ops)}
-	known := map[string]int64{} // value → when its one write is known to have taken effect
 	for i := range r.ops {
 		op := &r.ops[i]
 		in, out := op.Input.(Input), op.Output.(Output)
-		if (in.Kind != Set && in.Kind != Cas) || writers[in.Value] != 1 {
+		if in.Kind != Set && in.Kind != Cas {
 			continue
 		}
-		if !out.Unknown {
-			known[in.Value] = op.Return
-			continue
-		}
-		if at, ok := observed[in.Value]; ok && at >= op.Call {
-			op.Return = at
-			known[in.Value] = at
+		x := values[in.Value]
+		switch {
+		case x.writers != 1:
+		case !out.Unknown:
+			x.known = op.Return
+		case x.observed >= 0 && x.observed >= op.Call:
+			op.Return = x.observed
+			x.known = x.observed
 			r.bounded++
 		}
 	}
@@ -121,7 +138,7 @@ func reduce(ops []porcupine.Operation) reduction {
 			continue
 		}
 		if in.Kind == Cas && !in.OldAbsent {
-			if written, ok := known[in.Old]; ok {
+			if written := values[in.Old].known; written >= 0 {
 				if gone, ok := overwritten(written); ok {
 					if op.Call > gone {
 						op.Return = op.Call // it cannot swap; nothing to rank
@@ -139,7 +156,7 @@ func reduce(ops []porcupine.Operation) reduction {
 			class = "delete"
 		case in.Kind != Set && in.Kind != Cas:
 			continue
-		case referred[in.Value]:
+		case values[in.Value].referred:
 			continue
 		case in.Kind == Set:
 			class = "set"
@@ -156,7 +173,14 @@ func reduce(ops []porcupine.Operation) reduction {
 		}
 		members[c] = append(members[c], i)
 	}
-	for c, idx := range members {
+	// A class of one orders nothing, and leaving it out spares the search
+	// orderModel's bookkeeping where no class has two.
+	for _, idx := range members {
+		if len(idx) < 2 {
+			continue
+		}
+		c := r.classes
+		r.classes++
 		slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(r.ops[a].Call, r.ops[b].Call) })
 		for rank, i := range idx {
 			in := r.ops[i].Input.(Input)
@@ -165,7 +189,6 @@ func reduce(ops []porcupine.Operation) reduction {
 		}
 		r.anon += len(idx)
 	}
-	r.classes = len(members)
 	return r
 }
 

@@ -161,8 +161,8 @@ func TestReduceBoundsObservedWrites(t *testing.T) {
 }
 
 // TestReduceRanksAnonymousWrites: unknown writes nobody refers to are
-// ranked in call order within their class; referred ones and known ones
-// are not ranked.
+// ranked in call order within their class; a class of one, referred
+// writes and known ones are not ranked.
 func TestReduceRanksAnonymousWrites(t *testing.T) {
 	unknown := func(o Op) Op { o.Outcome = Unknown; return o }
 	cas := func(proc, call int, old, v string) Op {
@@ -171,11 +171,13 @@ func TestReduceRanksAnonymousWrites(t *testing.T) {
 	h := History{
 		unknown(op(0, Set, "a", 5, 6, OK, false, "s0")),  // set, rank 2
 		unknown(op(1, Set, "a", 1, 2, OK, false, "s1")),  // set, rank 1
-		unknown(cas(2, 3, "s9", "c2")),                   // cas on s9, rank 1
-		unknown(cas(3, 2, "", "c3")),                     // cas on absence, rank 1
+		unknown(cas(2, 3, "s9", "c2")),                   // cas on s9, rank 2
+		unknown(cas(3, 2, "", "c3")),                     // cas on absence, alone: not ranked
 		unknown(op(4, Delete, "a", 9, 9, OK, false, "")), // delete, rank 1
 		unknown(op(5, Set, "a", 0, 1, OK, false, "s9")),  // referred by a cas: not ranked
 		op(6, Set, "a", 0, 1, OK, false, "s6"),           // known: not ranked
+		unknown(cas(7, 1, "s9", "c7")),                   // cas on s9, rank 1
+		unknown(op(8, Delete, "a", 9, 9, OK, false, "")), // delete, rank 2 (called with the other: in order of the history)
 	}
 	r := reduce(Operations(h))
 	type rc struct{ class, rank int }
@@ -184,9 +186,9 @@ func TestReduceRanksAnonymousWrites(t *testing.T) {
 		in := o.Input.(Input)
 		got = append(got, rc{in.class, in.rank})
 	}
-	want := []rc{{0, 2}, {0, 1}, {1, 1}, {2, 1}, {3, 1}, {0, 0}, {0, 0}}
-	if !slices.Equal(got, want) || r.classes != 4 || r.anon != 5 {
-		t.Errorf("classes and ranks %v (%d classes, %d ranked), want %v (4, 5)", got, r.classes, r.anon, want)
+	want := []rc{{0, 2}, {0, 1}, {1, 2}, {0, 0}, {2, 1}, {0, 0}, {0, 0}, {1, 1}, {2, 2}}
+	if !slices.Equal(got, want) || r.classes != 3 || r.anon != 6 {
+		t.Errorf("classes and ranks %v (%d classes, %d ranked), want %v (3, 6)", got, r.classes, r.anon, want)
 	}
 }
 
