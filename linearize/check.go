@@ -94,12 +94,14 @@ const (
 //
 // Each key is first checked without its unobserved unknown writes (see
 // prune), with a pruneShare-th of the budget; only if that history is not
-// found linearizable is the whole one searched, with the whole budget. Both searches take the key's history reduced (see reduce: an
-// observed unknown write ends at its first observation, and anonymous
-// unknown writes of one class take effect in call order), which changes
-// no verdict. Both are Porcupine's, deterministic for a given history, so
-// the verdict and Steps are the same on every machine. The visualisation
-// of a violation shows the reduced history.
+// found linearizable is the whole one searched, with the whole budget.
+// Both searches take the key's history reduced (see reduce: an observed
+// unknown write ends at its first observation, an unknown cas once the
+// value it expects is overwritten for good, and anonymous unknown writes
+// of one class take effect in call order), which changes no verdict. Both
+// are Porcupine's, deterministic for a given history, so the verdict and
+// Steps are the same on every machine. The visualisation of a violation
+// shows the reduced history.
 func CheckModel(model porcupine.Model, h History, steps int) (Result, error) {
 	if err := h.Validate(); err != nil {
 		return Result{}, err
