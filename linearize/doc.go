@@ -28,11 +28,11 @@
 // function a counted number of times (CheckModel's steps, DefaultSteps by
 // default); a key whose search runs out leaves the result Undecided — not
 // a pass, not a violation, and the same on every machine. Before the full
-// search of a key, the checker tries, with a tenth of the budget, the key
-// without its unknown writes that nothing observed (no read returned the
-// value, no cas expected it): such a write can always be placed last, so
-// if the rest is linearizable the whole is, and under contention those
-// lost writes are what made the search exponential.
+// search of a key, the checker tries the key without its unknown writes
+// that nothing observed (no read returned the value, no cas expected it):
+// such a write can always be placed last, so if the rest is linearizable
+// the whole is, and under contention those lost writes are what made the
+// search exponential.
 //
 // Both searches take the key's history reduced in three ways that change
 // no verdict (reduce.go gives the arguments; TestReduceAgrees checks them
