@@ -75,14 +75,16 @@ func reduce(ops []porcupine.Operation) reduction {
 		observed int64 // the earliest return of an operation that saw it (-1: none)
 		known    int64 // when its one write is known to have taken effect (-1: not known)
 	}
-	values := map[string]*value{}
+	index := map[string]int{}
+	values := make([]value, 0, len(ops))
 	of := func(v string) *value {
-		x := values[v]
-		if x == nil {
-			x = &value{observed: -1, known: -1}
-			values[v] = x
+		i, ok := index[v]
+		if !ok {
+			i = len(values)
+			index[v] = i
+			values = append(values, value{observed: -1, known: -1})
 		}
-		return x
+		return &values[i]
 	}
 	see := func(x *value, ret int64) {
 		x.referred = true
@@ -117,7 +119,7 @@ func reduce(ops []porcupine.Operation) reduction {
 		if in.Kind != Set && in.Kind != Cas {
 			continue
 		}
-		x := values[in.Value]
+		x := &values[index[in.Value]]
 		switch {
 		case x.writers != 1:
 		case !out.Unknown:
@@ -138,7 +140,7 @@ func reduce(ops []porcupine.Operation) reduction {
 			continue
 		}
 		if in.Kind == Cas && !in.OldAbsent {
-			if written := values[in.Old].known; written >= 0 {
+			if written := values[index[in.Old]].known; written >= 0 {
 				if gone, ok := overwritten(written); ok {
 					if op.Call > gone {
 						op.Return = op.Call // it cannot swap; nothing to rank
@@ -156,7 +158,7 @@ func reduce(ops []porcupine.Operation) reduction {
 			class = "delete"
 		case in.Kind != Set && in.Kind != Cas:
 			continue
-		case values[in.Value].referred:
+		case values[index[in.Value]].referred:
 			continue
 		case in.Kind == Set:
 			class = "set"
