@@ -274,6 +274,15 @@ func TestReduceEdges(t *testing.T) {
 			op(3, Get, "a", 5, 6, OK, true, "y"),
 			op(4, Get, "a", 20, 21, OK, true, "v"),
 		}},
+		// A cas that failed changed nothing: x is still there at 4, and
+		// the unknown cas swaps it after.
+		{"a failed cas does not overwrite", History{
+			op(0, Set, "a", 0, 1, OK, false, "x"),
+			unknownCas(1, 2, "x", "v"),
+			{Process: 2, Kind: Cas, Key: "a", Old: "y", Value: "z", Call: 2 * ms, Return: 3 * ms, Outcome: OK},
+			op(3, Get, "a", 4, 5, OK, true, "x"),
+			op(4, Get, "a", 10, 11, OK, true, "v"),
+		}},
 		// The cas swaps x, set by the unknown set that the read at 8
 		// observed, after the known set(y) that ran beside it.
 		{"an observed unknown write ends at its observation, not before", History{
