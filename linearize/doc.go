@@ -34,6 +34,19 @@
 // the whole is, and under contention those lost writes are what made the
 // search exponential.
 //
+// Both searches take the key's history reduced in three ways that change
+// no verdict (reduce.go gives the arguments; TestReduceAgrees checks them
+// against Porcupine on the unreduced history). Each only narrows what the
+// search may do, so a violation is never lost. An unknown write whose
+// value was read ends when the first read of it returns, not at
+// +infinity; an unknown cas ends once the value it expects is known to be
+// overwritten for good. Unknown writes whose values nobody refers to are
+// interchangeable within a class (sets; deletes; cas with one
+// expectation), so the search takes each class in call order: n of them
+// pending offer n+1 states, not 2^n. A key with hundreds of Paxos puts
+// that may still be chosen was undecided without this; it is decided in
+// a few hundred thousand steps with it.
+//
 // On a violation, Result.WriteHTML writes Porcupine's interactive
 // visualisation of the failing key's history, with annotations such as
 // crash windows supplied by the caller.

@@ -15,6 +15,9 @@ type Input struct {
 	Old       string // Cas
 	OldAbsent bool   // Cas
 	Node      int    // Wipe only, for display
+	// rank, if not 0, is an anonymous unknown operation's place (1-based)
+	// in call order among those of its class; see reduce.
+	class, rank int
 }
 
 // Output is what Porcupine sees as an operation's output. Unknown matches
