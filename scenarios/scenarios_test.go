@@ -65,7 +65,7 @@ var regressions = map[string][]uint64{
 	"lock":        {10, 13, 21, 93, 3939},
 	"chaos":       {370, 263, 116, 1008, 2495},
 	"batch":       {311, 1370, 2099},
-	"cas-churn":   {1082},
+	"cas-churn":   {1082, 5272},
 	"cas-chaos":   {1082, 1039, 3129, 2569},
 	"cas-race":    {1501},
 	"read-race":   {1346},
