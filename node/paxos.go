@@ -1,6 +1,7 @@
 package node
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
@@ -20,6 +21,14 @@ type round struct {
 	full     bool // a read that must run a full round, never the peek (node/paxos/repair)
 	deadline time.Time
 	p        *paxos.Round
+	// epoch is the ring epoch of the view the current attempt's groups
+	// were drawn from. Every phase of the attempt carries it, not the
+	// epoch of the moment: an acceptor on a later ring fences a phase
+	// sent to the groups of an earlier one. Stamped with a later epoch
+	// than its groups', a phase reached acceptors that no longer
+	// replicated the key, none fenced it, and one answered with its
+	// stale state (cas-churn seed 5272: a serial contains read false).
+	epoch uint64
 }
 
 // Backoff after a refused ballot: uniform in [0, base·2^attempt), capped.
@@ -97,11 +106,19 @@ func (n *Node) attempt(r *round) {
 			n.fail(r.conn, r.req, net.CodeUnavailable, "node %d could not reserve a ballot (its log broke): %v", n.cfg.ID, n.err)
 			return
 		}
+		// The ring may have changed while the ballot waited for its lease
+		// (a sync of the log): the prepare carries the epoch of now, so it
+		// goes to the acceptors of now. Sent to those found above, it
+		// reached acceptors of the old ring on the new epoch, which none
+		// fences: one that no longer replicated the key promised with its
+		// stale state (cas-churn seed 5272).
+		gs, all = n.paxosGroups(key)
+		r.epoch = n.view.Epoch
 		// The acceptors found up above may have been declared dead while
-		// the ballot waited for its lease (a sync of the log): a prepare
-		// sent to none would never be answered, and a round has no timer
-		// of its own (only its calls do), so it would never end — a join
-		// reading the movement lock waited for good (cas-chaos seed 2569).
+		// the ballot waited: a prepare sent to none would never be
+		// answered, and a round has no timer of its own (only its calls
+		// do), so it would never end — a join reading the movement lock
+		// waited for good (cas-chaos seed 2569).
 		if !n.reachable(r.conn, r.req, r.p.Request().Kind.String(), gs, all, net.Quorum) {
 			r.p.Stop()
 			n.paxosEnded(r, PaxosUnavailable)
@@ -128,6 +145,7 @@ func (n *Node) readOnly(r *round) {
 		return
 	}
 	n.stats.PaxosReadOnly++
+	r.epoch = n.view.Epoch
 	n.sendPhase(r, r.p.Peek(gs, n.live(all)))
 }
 
@@ -151,13 +169,13 @@ func (n *Node) sendPhase(r *round, s paxos.Send) {
 	switch s.Kind {
 	case paxos.Prepare:
 		n.env.Log.Debug("paxos prepare", "what", r.p.Request().Kind, "key", string(key), "ballot", s.Ballot.String(), "asked", s.Asked, "groups", r.p.Groups())
-		m = &net.Prepare{Epoch: n.view.Epoch, Ballot: s.Ballot, Key: key}
+		m = &net.Prepare{Epoch: r.epoch, Ballot: s.Ballot, Key: key}
 	case paxos.Propose:
 		n.env.Log.Debug("paxos propose", "key", string(key), "ballot", s.Ballot.String(), "ours", s.Ours, "value", string(s.Value))
-		m = &net.Propose{Epoch: n.view.Epoch, Ballot: s.Ballot, Key: key, Value: s.Value}
+		m = &net.Propose{Epoch: r.epoch, Ballot: s.Ballot, Key: key, Value: s.Value}
 	case paxos.Peek:
 		n.env.Log.Debug("paxos peek", "key", string(key), "asked", s.Asked, "groups", r.p.Groups())
-		m = &net.Peek{Epoch: n.view.Epoch, Key: key}
+		m = &net.Peek{Epoch: r.epoch, Key: key}
 	}
 	n.stats.PaxosPhases++
 	for _, id := range s.Asked {
@@ -278,6 +296,14 @@ func (n *Node) acceptorCall(id uint16, deadline time.Time, m net.Message, done f
 			done(&net.Error{Code: net.CodeUnavailable, Message: n.notServing().Error()})
 			return
 		}
+		// This node's own acceptor fences a phase drawn on an earlier
+		// ring, as a peer's does (fenced).
+		if e := phaseEpoch(m); e < n.view.Epoch {
+			n.stats.Fenced++
+			n.probe(ProbeFenced)
+			done(&net.Error{Code: net.CodeStaleRing, Message: fmt.Sprintf("node %d is at epoch %d, the request was made at %d", n.cfg.ID, n.view.Epoch, e)})
+			return
+		}
 		switch m := m.(type) {
 		case *net.Prepare:
 			n.promise(m.Key, m.Ballot, func(p *net.Promise) { done(p) })
@@ -290,4 +316,17 @@ func (n *Node) acceptorCall(id uint16, deadline time.Time, m net.Message, done f
 	}
 	wait := min(deadline.Sub(n.env.Clock.Now()), n.cfg.RequestTimeout/paxosPhaseShare)
 	n.ask(id, m, max(wait, time.Millisecond), done)
+}
+
+// phaseEpoch is the ring epoch a Prepare, Propose or Peek was sent at.
+func phaseEpoch(m net.Message) uint64 {
+	switch m := m.(type) {
+	case *net.Prepare:
+		return m.Epoch
+	case *net.Propose:
+		return m.Epoch
+	case *net.Peek:
+		return m.Epoch
+	}
+	return 0
 }
