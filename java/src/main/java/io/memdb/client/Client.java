@@ -76,6 +76,9 @@ final class Client implements MemDb {
     /** Names this client's increments: a random session, and a seq per call (see IncrCall). */
     private final long counterSession = newSession();
     private final AtomicLong counterSeq = new AtomicLong();
+    /** The least time a read's late answer is waited for, to be sampled (Exchange.finish). */
+    static final long LATE_WAIT_NANOS = TimeUnit.SECONDS.toNanos(1);
+
     /** How many reads were hedged (for tests and Bench). */
     final AtomicLong hedged = new AtomicLong();
     /** For tests: run by each call just before it queues its request. */
@@ -730,6 +733,8 @@ final class Client implements MemDb {
             final boolean lastResort;
             /** Whether the request is queued (then conn, id and sent are set); done: it ended. */
             boolean inFlight, done;
+            /** A read the call stopped waiting for: its late answer is sampled (finish). */
+            boolean late;
             Connection conn;
             long id;
             long sent;
@@ -875,6 +880,12 @@ final class Client implements MemDb {
 
         private synchronized void answered(Attempt a, Codec.Frame f, Throwable e) {
             if (result.isDone() || a.done) {
+                if (a.late && e == null) {
+                    // A read's late answer: its latency is a sample as an
+                    // answer in time would have been (see finish).
+                    Health h = a.node.health;
+                    h.lat[cl].observe(Math.min(Health.now() - a.sent, h.slowBound(slowFloor(), cl, 0)));
+                }
                 return;
             }
             end(a);
@@ -956,16 +967,31 @@ final class Client implements MemDb {
 
         /**
          * Drops the waiters of attempts still live: their late replies are
-         * discarded (but still heard, see Health). Their slow bounds still
-         * judge their nodes when they come: a read that a hedge answered
-         * must not leave its silent node looking healthy.
+         * discarded (but still heard, see Health), except a plain read's,
+         * which is waited for its slow bound (at least LATE_WAIT_NANOS) and
+         * sampled into its node's read latency, so that the estimate sees the
+         * slow answers it hedged around rather than drifting low and hedging
+         * more. Their slow bounds still judge their nodes when they come: a
+         * read that a hedge answered must not leave its silent node looking
+         * healthy.
          */
         private synchronized void finish() {
             cancel(hedgeTimer);
             for (Attempt a : live) {
                 a.done = true;
                 cancel(a.dialTimer);
-                if (a.inFlight) {
+                if (!a.inFlight) {
+                    continue;
+                }
+                if (cl == Health.READ && track) {
+                    a.late = true;
+                    Connection conn = a.conn;
+                    long id = a.id;
+                    long wait = Math.max(a.node.health.slowBound(slowFloor(), cl, 0), LATE_WAIT_NANOS);
+                    if (schedule(() -> conn.forget(id), wait) == null) {
+                        conn.forget(id);
+                    }
+                } else {
                     a.conn.forget(a.id);
                 }
             }

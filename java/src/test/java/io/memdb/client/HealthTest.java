@@ -188,6 +188,28 @@ class HealthTest {
     }
 
     /**
+     * A hedged read's first node, answering after the hedge did, still gives
+     * its read latency a sample: the estimate sees the slow answers it
+     * hedged around.
+     */
+    @Test
+    void aHedgedReadsLateAnswerIsSampled() throws Exception {
+        try (Cluster fc = new Cluster();
+                Client c = client(fc, Options.builder().timeout(Duration.ofSeconds(60)).slowAfter(Duration.ofHours(1)))) {
+            List<String> keys = keysFirstOn(c, fc.nodes[1], 1, new ArrayList<>());
+            warm(c, fc);
+            Health h1 = c.healthOf(fc.nodes[1].addr);
+            long before = h1.lat[Health.READ].srtt.get();
+            fc.nodes[1].pause();
+            assertEquals("fake", c.get(keys.get(0)));
+            assertEquals(1, c.hedged.get(), "reads hedged");
+            Thread.sleep(100); // node 1's answer comes well after the hedge's
+            fc.nodes[1].resume();
+            waitFor("node 1's late answer sampled", () -> h1.lat[Health.READ].srtt.get() > before);
+        }
+    }
+
+    /**
      * A serial read is not hedged: it runs a Paxos round, and a second
      * coordinator would fight the first over the key's ballots. One whose
      * node is paused waits for that node until its deadline.
