@@ -52,14 +52,9 @@ func (n *Node) noteRecord(key []byte, stamp clock.Timestamp, at time.Duration) {
 	n.records.Add(grave.Grave{Key: string(key), Stamp: stamp, At: at})
 }
 
-// recordSweepEvery is how often the record yard is swept.
-func (n *Node) recordSweepEvery() time.Duration {
-	d := n.cfg.BatchRetention / 8
-	if n.cfg.AntiEntropy > 0 {
-		d = min(d, n.cfg.AntiEntropy)
-	}
-	return max(d, time.Millisecond)
-}
+// recordSweepEvery is how often the record yard is swept: sweepPeriod of
+// the retention.
+func (n *Node) recordSweepEvery() time.Duration { return n.sweepPeriod(n.cfg.BatchRetention) }
 
 // sweepRecords drops the records the rule allows, grave.Slice a turn,
 // and asks the replicas of the committed ones not yet checked.

@@ -93,10 +93,14 @@ func (n *Node) noteClean(peer uint16, epoch uint64, span net.Span, at time.Durat
 	}
 }
 
-// sweepEvery is how often the graves are swept: an eighth of the grace,
-// at most an anti-entropy interval (what a sweep waits on is a round).
-func (n *Node) sweepEvery() time.Duration {
-	d := n.cfg.TombstoneGrace / 8
+// sweepEvery is how often the graves are swept: sweepPeriod of the grace.
+func (n *Node) sweepEvery() time.Duration { return n.sweepPeriod(n.cfg.TombstoneGrace) }
+
+// sweepPeriod is how often a yard whose entries wait for window is swept:
+// an eighth of it, at most an anti-entropy interval (what a sweep waits on
+// is a round), at least a millisecond.
+func (n *Node) sweepPeriod(window time.Duration) time.Duration {
+	d := window / 8
 	if n.cfg.AntiEntropy > 0 {
 		d = min(d, n.cfg.AntiEntropy)
 	}
